@@ -1,0 +1,139 @@
+"""The terminal transport: each stdin line is a message from a demo member of staff.
+
+It reads bytes, so invalid UTF-8 from a pipe becomes replacement characters rather than a crash,
+and it reads on a daemon thread, so Ctrl-C and EOF both end the session cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from typing import BinaryIO, TextIO
+
+from bot import messages
+from bot.config import DEMO_STAFF, SchoolConfig
+from bot.delivery import Delivery
+from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from bot.router import Router
+from handlers.report import clean_text
+
+STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
+MAX_LINE_BYTES = 1_000_000
+
+
+class ConsoleTransport:
+    """Reads commands and messages from a stream and prints what Casebook sends."""
+
+    def __init__(self, school: SchoolConfig, output: TextIO) -> None:
+        self._school = school
+        self._output = output
+        self._user = User(Transport.CONSOLE, DEMO_STAFF, DEMO_STAFF)
+
+    @property
+    def user(self) -> User:
+        return self._user
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        """Print one message, saying whom it is for when that is not the person typing."""
+        header = "casebook"
+        if outgoing.place.kind is PlaceKind.LEADS:
+            header += " " + messages.console_to_leads(self._school.name)
+        elif outgoing.place.kind is PlaceKind.DIRECT and outgoing.place.id != self._user.id:
+            header += " " + messages.console_to_user(outgoing.place.id)
+        lines = [f"{header}: {outgoing.text}"]
+        if outgoing.buttons:
+            lines.append(
+                "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(outgoing.buttons, 1))
+            )
+        print("\n".join(lines), file=self._output, flush=True)
+        return None
+
+    async def run(self, stream: BinaryIO, router: Router, delivery: Delivery) -> None:
+        """Process lines until EOF or /quit; each line is stored, handled and answered in turn."""
+        self.say(messages.console_banner(self._school.name, self._user.name))
+        lines: asyncio.Queue[bytes | None] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        threading.Thread(target=_read_lines, args=(stream, loop, lines), daemon=True).start()
+        while (raw := await lines.get()) is not None:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not self._local_command(line):
+                if line.strip().lower() in ("/quit", "/exit"):
+                    return
+                incoming = self._incoming(line)
+                await router.receive(incoming, Transport.CONSOLE.value, incoming.event_id or "")
+                await router.process_pending()
+                await delivery.flush()
+
+    def say(self, text: str) -> None:
+        print(text, file=self._output, flush=True)
+
+    def _local_command(self, line: str) -> bool:
+        """Terminal-only commands that change who is typing; True when handled here."""
+        words = line.strip().split(maxsplit=1)
+        if not words:
+            return False
+        command = words[0].lower()
+        if command == "/as":
+            name = clean_text(words[1] if len(words) > 1 else "").split(" ")[0][:40]
+            if not name:
+                self.say(messages.CONSOLE_AS_NEEDS_NAME)
+                return True
+            self._user = User(Transport.CONSOLE, name, name)
+            role = (
+                messages.CONSOLE_ROLE_LEAD
+                if name in self._school.console_leads
+                else messages.CONSOLE_ROLE_STAFF
+            )
+            self.say(messages.console_now_speaking_as(name, role))
+            return True
+        if command == "/lead":
+            name = self._school.console_leads[0] if self._school.console_leads else "lead"
+            self._user = User(Transport.CONSOLE, name, name)
+            self.say(messages.console_now_speaking_as(name, messages.CONSOLE_ROLE_LEAD))
+            return True
+        if command == "/help":
+            self.say(messages.CONSOLE_HELP)
+        return False
+
+    def _incoming(self, line: str) -> Incoming:
+        event_id = str(uuid.uuid4())
+        stripped = line.strip()
+        if stripped.startswith("/") and len(stripped) > 1 and not stripped.startswith("//"):
+            command, _, rest = stripped[1:].partition(" ")
+            return Incoming(
+                kind=IncomingKind.COMMAND,
+                place=STAFF_ROOM,
+                user=self._user,
+                text=rest,
+                command=command,
+                school=self._school.name,
+                event_id=event_id,
+            )
+        return Incoming(
+            kind=IncomingKind.MESSAGE,
+            place=STAFF_ROOM,
+            user=self._user,
+            text=line,
+            school=self._school.name,
+            event_id=event_id,
+        )
+
+
+def _read_lines(
+    stream: BinaryIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[bytes | None]
+) -> None:
+    """Feed lines to the event loop; an over-long line is cut, not split into several messages."""
+    try:
+        while raw := stream.readline(MAX_LINE_BYTES):
+            if not raw.endswith(b"\n"):
+                while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+            loop.call_soon_threadsafe(lines.put_nowait, raw)
+    except (OSError, ValueError):
+        pass
+    finally:
+        # The loop may have closed already: Ctrl-C during shutdown.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lines.put_nowait, None)

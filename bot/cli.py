@@ -1,0 +1,128 @@
+"""The `casebook` command line: run, export, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import app
+from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
+from handlers import export
+from storage.db import Database, DatabaseError, SchemaTooNewError
+
+log = logging.getLogger("casebook")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.action(args)
+    except (ConfigError, DatabaseError, SchemaTooNewError) as error:
+        print(f"casebook: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="configuration file (TOML)")
+    common.add_argument("--db", type=Path, help="database file; overrides [storage] database")
+    common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+
+    parser = argparse.ArgumentParser(
+        prog="casebook",
+        description="Log online abuse of school staff as cases and follow them up.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser(
+        "run", parents=[common], help="run the bot (the terminal, with no config)"
+    )
+    run.set_defaults(action=_run)
+
+    exporting = commands.add_parser("export", parents=[common], help="export cases")
+    exporting.add_argument("--format", choices=("json", "csv"), default="json")
+    exporting.add_argument(
+        "--anonymised", action="store_true", help="no links, names or times of day"
+    )
+    exporting.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
+    exporting.add_argument("--school", help="only this school's cases")
+    exporting.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    exporting.set_defaults(action=_export)
+
+    check = commands.add_parser(
+        "check-config", parents=[common], help="validate a config file and show what will run"
+    )
+    check.add_argument("file", type=Path)
+    check.set_defaults(action=_check_config)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config, os.environ) if args.config else demo_config()
+    if args.db is not None:
+        config = dataclasses.replace(config, storage=StorageConfig(database=args.db))
+    return config
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if not config.console:
+        print("casebook: Slack and Telegram transports are not available yet.", file=sys.stderr)
+        return 2
+    asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    config = _config(args)
+
+    async def rows() -> list[export.ExportRow]:
+        database = await Database.open(config.storage.database)
+        try:
+            async with database.transaction() as unit:
+                return await export.export_rows(
+                    unit, school=args.school, since=args.since, anonymised=args.anonymised
+                )
+        finally:
+            await database.close()
+
+    found = asyncio.run(rows())
+    text = export.to_csv(found) if args.format == "csv" else export.to_json(found)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        # A byte-order mark makes spreadsheet programs read the CSV as UTF-8.
+        encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+        args.out.write_text(text, encoding=encoding, newline="")
+        print(f"casebook: wrote {len(found)} cases to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file, os.environ)
+    print(describe(config))
+    print("configuration is valid")
+    return 0
+
+
+def _date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from error

@@ -1,0 +1,120 @@
+"""Transport-neutral events: what adapters turn platform events into, and what handlers send back.
+
+They are plain frozen dataclasses so they can be serialised into the inbox and outbox tables and
+replayed after a restart without any platform library.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Transport(StrEnum):
+    CONSOLE = "console"
+    SLACK = "slack"
+    TELEGRAM = "telegram"
+
+
+class PlaceKind(StrEnum):
+    CHANNEL = "channel"  # a shared staff channel or group
+    DIRECT = "direct"  # a private chat between one person and the bot
+    LEADS = "leads"  # the safeguarding leads' channel of a school
+
+
+class IncomingKind(StrEnum):
+    MESSAGE = "message"
+    COMMAND = "command"
+    BUTTON = "button"
+
+
+@dataclass(frozen=True)
+class User:
+    transport: Transport
+    id: str
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        """A stable identity across the database: transport plus platform id."""
+        return f"{self.transport}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Place:
+    transport: Transport
+    id: str
+    kind: PlaceKind = PlaceKind.CHANNEL
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: a message, a command or a button press."""
+
+    kind: IncomingKind
+    place: Place
+    user: User
+    text: str = ""
+    school: str | None = None  # name of the configured school the place belongs to
+    links: tuple[str, ...] = ()  # URLs the platform marked up (entities, <url|label>)
+    command: str = ""  # e.g. "report" for "/report …"
+    thread: str | None = None
+    event_id: str | None = None
+    button_value: str = ""
+    message_ref: str | None = None  # the platform message a button was on
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Incoming:
+        data: dict[str, Any] = json.loads(raw)
+        user = data.pop("user")
+        place = data.pop("place")
+        return cls(
+            kind=IncomingKind(data.pop("kind")),
+            user=User(Transport(user["transport"]), user["id"], user.get("name", "")),
+            place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
+            links=tuple(data.pop("links", ())),
+            **data,
+        )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send. `to_user` set means only that person should see it."""
+
+    place: Place
+    text: str
+    buttons: tuple[Button, ...] = ()
+    thread: str | None = None
+    to_user: User | None = None
+    case_id: int | None = None  # for logs and retries, never shown
+    replace_ref: str | None = None  # update this earlier message instead of posting a new one
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str) -> Outgoing:
+        data: dict[str, Any] = json.loads(raw)
+        place = data.pop("place")
+        user = data.pop("to_user")
+        return cls(
+            place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
+            to_user=None
+            if user is None
+            else User(Transport(user["transport"]), user["id"], user.get("name", "")),
+            buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
+            **data,
+        )

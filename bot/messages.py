@@ -1,0 +1,329 @@
+"""Every sentence Casebook says to a person, in one place so it can be reviewed and translated.
+
+Helpline numbers and hours live here too: when they change, this is the one file to update.
+"""
+
+from __future__ import annotations
+
+from storage.models import (
+    AuthorIsPupil,
+    Category,
+    Platform,
+    ReportedToPlatform,
+    Status,
+    Target,
+)
+
+# --- Facts that signposting relies on -----------------------------------------------------------
+
+POSH = (
+    "The Professionals Online Safety Helpline (POSH) helps school staff get harmful content "
+    "removed: 0344 381 4772, helpline@saferinternet.org.uk, Monday to Friday 10:00-16:00. "
+    "It can escalate to the platform once you have reported the post and waited about 48 hours."
+)
+REPORT_HARMFUL_CONTENT = (
+    "If the platform refuses or ignores your report, Report Harmful Content "
+    "(reportharmfulcontent.com) can review the platform's decision."
+)
+WELLBEING = (
+    "This is hard to go through, and it is not your fault. Education Support's free, confidential "
+    "helpline is open 24 hours a day: 08000 562 561."
+)
+POLICE = (
+    "Threats and hate can be crimes: report them to the police on 101, or 999 if anyone is in "
+    "immediate danger."
+)
+URGENT_DANGER = "If anyone is in immediate danger, call the police on 999 now."
+EVIDENCE = (
+    "Keep a screenshot that shows the date, the time and the web address. Do not reply to, "
+    "comment on or share the post, and do not contact the pupil yourself: your safeguarding lead "
+    "will decide what happens next."
+)
+
+PLATFORM_NAMES: dict[Platform, str] = {
+    Platform.TIKTOK: "TikTok",
+    Platform.INSTAGRAM: "Instagram",
+    Platform.FACEBOOK: "Facebook",
+    Platform.SNAPCHAT: "Snapchat",
+    Platform.X: "X (Twitter)",
+    Platform.YOUTUBE: "YouTube",
+    Platform.THREADS: "Threads",
+    Platform.OTHER: "another site",
+    Platform.UNKNOWN: "an unknown platform",
+}
+
+HOW_TO_REPORT: dict[Platform, str] = {
+    Platform.TIKTOK: (
+        "On TikTok, press and hold the video (or tap Share), choose Report, and pick the reason "
+        "that fits, such as Harassment and bullying or Hate. Without an account, use TikTok's "
+        "online form at tiktok.com/legal/report/feedback."
+    ),
+    Platform.INSTAGRAM: (
+        "On Instagram, tap the three dots above the post, choose Report and follow the steps. "
+        "For impersonation without an account, use the form at help.instagram.com."
+    ),
+    Platform.FACEBOOK: (
+        "On Facebook, click the three dots on the post and choose Report post (or Find support "
+        "or report), then follow the steps."
+    ),
+    Platform.SNAPCHAT: (
+        "On Snapchat, press and hold the Snap or Story and tap Report. Without an account, use "
+        "the safety form at help.snapchat.com."
+    ),
+    Platform.X: (
+        "On X (Twitter), click the three dots on the post and choose Report post, then follow "
+        "the steps. Without an account, use the forms at help.x.com."
+    ),
+    Platform.YOUTUBE: (
+        "On YouTube, click the three dots below the video (or on a Short) and choose Report, "
+        "then pick the reason that fits."
+    ),
+    Platform.THREADS: (
+        "On Threads, tap the three dots on the post and choose Report, then follow the steps."
+    ),
+    Platform.OTHER: (
+        "Use the site's own Report button or contact form, and note the date you reported it."
+    ),
+    Platform.UNKNOWN: (
+        "Use the platform's own Report button on the post, and note the date you reported it."
+    ),
+}
+
+# --- Question texts and their options -------------------------------------------------------------
+
+Q_PLATFORM = "Which platform is it on?"
+Q_TARGETS = "Who is targeted?"
+Q_CATEGORIES = "What kind of abuse is it? Choose all that apply, then press Done."
+Q_THREAT = "Does it contain a threat, or someone's personal information (address, phone number)?"
+Q_REPORTED = "Has it been reported to the platform yet?"
+Q_AUTHOR = "Do you know whether the author is a pupil?"
+
+TARGET_LABELS: dict[Target, str] = {
+    Target.ME: "Me",
+    Target.COLLEAGUE: "A colleague",
+    Target.SEVERAL: "Several staff",
+    Target.SCHOOL: "The school",
+}
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.HARASSMENT: "Harassment or bullying",
+    Category.HATE_HOMOPHOBIC: "Hate: homophobic or biphobic",
+    Category.HATE_TRANSPHOBIC: "Hate: transphobic",
+    Category.HATE_RACIST: "Hate: racist or faith",
+    Category.HATE_SEXIST: "Hate: sexist or misogynistic",
+    Category.HATE_DISABILITY: "Hate: disability",
+    Category.THREAT: "Threat of violence",
+    Category.IMPERSONATION: "Impersonation or fake account",
+    Category.DEFAMATION: "False allegation or defamation",
+    Category.SEXUALISED_IMAGE: "Sexualised or manipulated image",
+    Category.DOXXING: "Sharing personal information",
+    Category.OTHER: "Other",
+}
+THREAT_LABELS: dict[str, str] = {
+    "threat": "A threat",
+    "personal": "Personal information",
+    "both": "Both",
+    "neither": "Neither",
+}
+REPORTED_LABELS: dict[ReportedToPlatform, str] = {
+    ReportedToPlatform.YES: "Yes",
+    ReportedToPlatform.NO: "No",
+    ReportedToPlatform.UNSURE: "Not sure",
+}
+AUTHOR_LABELS: dict[AuthorIsPupil, str] = {
+    AuthorIsPupil.YES: "Yes, a pupil",
+    AuthorIsPupil.NO: "No",
+    AuthorIsPupil.UNKNOWN: "Don't know",
+}
+STATUS_LABELS: dict[Status, str] = {
+    Status.NEW: "new",
+    Status.OPEN: "open",
+    Status.REPORTED: "reported to platform",
+    Status.ESCALATED: "escalated",
+    Status.REMOVED: "removed",
+    Status.CLOSED: "closed",
+}
+SKIP_LABEL = "Skip"
+DONE_LABEL = "Done"
+SKIP_WORDS = frozenset({"skip", "pass", "-"})
+
+
+# --- Intake -----------------------------------------------------------------------------------
+
+
+def case_logged(number: int, platform: Platform) -> str:
+    return f"Thank you. Your report is logged as case #{number} ({PLATFORM_NAMES[platform]})."
+
+
+def case_logged_no_link(number: int) -> str:
+    return (
+        f"Thank you. Your report is logged as case #{number}. If you have a link to the post, "
+        "send it too: it helps the platform find it."
+    )
+
+
+def already_logged(number: int) -> str:
+    return (
+        f"This post is already logged as case #{number}. I have added you as a reporter, so the "
+        "safeguarding leads know it has been seen more than once. Thank you."
+    )
+
+
+def already_reported_by_you(number: int) -> str:
+    return f"You have already reported this post: it is case #{number}."
+
+
+def too_many_links(kept: int, dropped: int) -> str:
+    return (
+        f"Your message had more links than I can log at once. I logged the first {kept}; "
+        f"please send the other {dropped} in another message."
+    )
+
+
+def text_truncated(kept: int) -> str:
+    return f"Your message was very long, so I kept its first {kept:,} characters."
+
+
+EMPTY_MESSAGE = (
+    "That message was empty. Send a link to the post, or describe what happened, and I will log it."
+)
+NO_OPEN_QUESTION = (
+    "There is no question waiting for an answer from you just now. To report something, send a "
+    "link to the post or describe what happened. Type /help to see what I can do."
+)
+NOT_UNDERSTOOD = (
+    "Sorry, I did not understand that answer. Choose one of the options, type its number, or "
+    "type skip. To log a new report instead, send a link or use /report."
+)
+STALE_BUTTON = "That question has already been answered, so nothing was changed."
+IGNORED_LINKS = "I could not use some of the links (they were not web links to a post)."
+NOT_A_MEMBER = (
+    "I cannot tell which school you belong to, so I cannot log this here. Please ask your "
+    "safeguarding lead to add you to Casebook, or post in your school's staff channel."
+)
+
+
+def question_intro(number: int) -> str:
+    return f"A few quick questions about case #{number}. You can skip any of them."
+
+
+def question_resumed(number: int) -> str:
+    return f"Back to case #{number}."
+
+
+def questions_for_cases(numbers: list[int]) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers)
+    return f"A few quick questions about cases {listed}; your answers apply to all of them."
+
+
+def categories_chosen(labels: list[str]) -> str:
+    if not labels:
+        return "Nothing chosen yet. Choose all that apply, then press Done."
+    return "Chosen so far: " + "; ".join(labels) + ". Choose more, or press Done."
+
+
+def answer_recorded(question: str, answer: str) -> str:
+    return f"{question} {answer}"
+
+
+SKIPPED = "Skipped"
+
+
+def questions_finished(numbers: list[int]) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers)
+    return f"Thank you, that is all my questions for case {listed}."
+
+
+def guidance(platforms: list[Platform], urgent: bool, police: bool) -> str:
+    parts = [
+        "What to do next:",
+        *(HOW_TO_REPORT[platform] for platform in platforms),
+        EVIDENCE,
+        POSH,
+    ]
+    if police:
+        parts.append(POLICE)
+    parts.append(WELLBEING)
+    if urgent:
+        parts.insert(0, URGENT_DANGER)
+    return "\n\n".join(parts)
+
+
+# --- Alerts to the safeguarding leads (never report text, names or links) -------------------------
+
+
+def new_case_alert(number: int, platform: Platform) -> str:
+    return f"New case #{number}: {PLATFORM_NAMES[platform]}. Details are being gathered."
+
+
+def urgent_case_alert(number: int, platform: Platform, categories: list[str]) -> str:
+    kinds = "; ".join(categories) if categories else "not yet given"
+    return (
+        f"URGENT case #{number}: {PLATFORM_NAMES[platform]}. Kind: {kinds}. Please look at it now."
+    )
+
+
+# --- Commands ----------------------------------------------------------------------------------
+
+
+def unknown_command(command: str) -> str:
+    return f"I do not know the command /{command}. Type /help to see what I can do."
+
+
+STAFF_HELP = (
+    "Casebook logs online abuse of school staff so that it is followed up.\n"
+    "- Send a link to the post, or describe what happened, and I log it as a case.\n"
+    "- /report TEXT OR LINK logs a report.\n"
+    "- /mycases lists the cases you reported.\n"
+    "- /help shows this message.\n"
+    "I then ask a few quick questions (each can be skipped) and tell you how to report the post "
+    "to the platform and where to get support."
+)
+CONSOLE_HELP = (
+    "Terminal commands: /as NAME (speak as another staff member), /lead (speak as the "
+    "school's safeguarding lead), /quit (or Ctrl-D) to leave."
+)
+REPORT_NEEDS_TEXT = "Add a link or a description after /report, for example: /report https://…"
+LEAD_COMMANDS_NOT_YET = "Lead commands are not available in this version of Casebook yet."
+NO_CASES_OF_YOURS = "You have not reported any cases yet."
+
+
+def my_cases_header(count: int) -> str:
+    return f"Your cases ({count}):"
+
+
+def my_case_line(number: int, platform: Platform, status: Status, created: str) -> str:
+    return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · reported {created}"
+
+
+# --- Console -----------------------------------------------------------------------------------
+
+
+def console_banner(school: str, user: str) -> str:
+    return (
+        f"Casebook for {school}. You are {user}. Paste a link or describe what happened; "
+        "type /help for commands."
+    )
+
+
+def console_now_speaking_as(user: str, role: str) -> str:
+    return f"You are now {user} ({role})."
+
+
+CONSOLE_ROLE_STAFF = "staff"
+CONSOLE_ROLE_LEAD = "safeguarding lead"
+CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
+
+
+def console_to_leads(school: str) -> str:
+    return f"[to the leads of {school}]"
+
+
+def console_to_user(user: str) -> str:
+    return f"[to {user}]"
+
+
+# --- Errors shown by the command line ------------------------------------------------------------
+
+INTERNAL_ERROR = (
+    "Sorry, something went wrong on my side. Your message was kept and will be looked at again."
+)

@@ -1,0 +1,127 @@
+"""From an Incoming to stored effects and queued replies, one inbox item at a time.
+
+Adapters call `receive` (a quick commit to the inbox, before they acknowledge the platform), then
+`process_pending`, which runs the handler, writes its replies to the outbox and marks the inbox item
+processed, all in one transaction. A crash anywhere leaves either nothing done or everything done.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot import messages
+from bot.clock import Clock
+from bot.config import Config
+from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
+from handlers import report, staff
+from handlers.context import Context
+from storage.db import Database
+from storage.unit import Unit
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Context, str], Awaitable[list[Outgoing]]]
+
+
+class Router:
+    def __init__(
+        self, database: Database, config: Config, clock: Clock, transports: frozenset[Transport]
+    ) -> None:
+        self._database = database
+        self._config = config
+        self._clock = clock
+        self._transports = transports
+        self._commands: dict[str, Handler] = {
+            "help": _ignore_args(staff.help_text),
+            "start": _ignore_args(staff.help_text),
+            "report": report.on_report_command,
+            "mycases": _ignore_args(staff.my_cases),
+            "cases": _ignore_args(_lead_commands_not_yet),
+        }
+
+    async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
+        """Commit the event to the inbox; False when this event id was already received."""
+        async with self._database.transaction() as unit:
+            return await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
+
+    async def process_pending(self) -> int:
+        """Process every unprocessed inbox item in arrival order; returns how many."""
+        done = 0
+        while True:
+            async with self._database.transaction() as unit:
+                items = await unit.inbox.pending(limit=50)
+            if not items:
+                return done
+            for item in items:
+                await self._process(item.id, item.event_id, Incoming.from_json(item.payload))
+                done += 1
+
+    async def _process(self, item_id: int, event_id: str, incoming: Incoming) -> None:
+        try:
+            async with self._database.transaction() as unit:
+                now = self._clock.now()
+                for outgoing in await self._dispatch(unit, incoming):
+                    await unit.outbox.add(
+                        outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
+                    )
+                await unit.inbox.mark_processed(item_id, now)
+        except Exception as error:
+            # The event stays in the inbox table for a person to look at; the sender hears so.
+            log.exception("event %s failed: %s", event_id, type(error).__name__)
+            async with self._database.transaction() as unit:
+                now = self._clock.now()
+                apology = Outgoing(
+                    place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
+                )
+                await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
+                await unit.inbox.mark_processed(item_id, now)
+
+    async def _dispatch(self, unit: Unit, incoming: Incoming) -> list[Outgoing]:
+        school_config = None if incoming.school is None else self._config.school(incoming.school)
+        school = None if incoming.school is None else await unit.schools.by_name(incoming.school)
+        if school_config is None or school is None:
+            return [
+                Outgoing(place=_direct(incoming), text=messages.NOT_A_MEMBER, to_user=incoming.user)
+            ]
+        person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+        ctx = Context(
+            unit=unit,
+            now=self._clock.now(),
+            config=self._config,
+            transports=self._transports,
+            school=school,
+            school_config=school_config,
+            person=person,
+            incoming=incoming,
+        )
+        if incoming.kind is IncomingKind.BUTTON:
+            return await report.answer_button(ctx, incoming.button_value)
+        if incoming.kind is IncomingKind.COMMAND:
+            handler = self._commands.get(incoming.command.lower())
+            if handler is None:
+                return [ctx.reply(messages.unknown_command(_printable(incoming.command)))]
+            return await handler(ctx, incoming.text)
+        return await report.on_message(ctx, incoming.text)
+
+
+async def _lead_commands_not_yet(ctx: Context) -> list[Outgoing]:
+    return [ctx.reply(messages.LEAD_COMMANDS_NOT_YET)]
+
+
+def _ignore_args(handler: Callable[[Context], Awaitable[list[Outgoing]]]) -> Handler:
+    async def wrapped(ctx: Context, _text: str) -> list[Outgoing]:
+        return await handler(ctx)
+
+    return wrapped
+
+
+def _direct(incoming: Incoming) -> Place:
+    if incoming.place.kind is PlaceKind.DIRECT:
+        return incoming.place
+    return Place(incoming.place.transport, incoming.user.id, PlaceKind.DIRECT)
+
+
+def _printable(command: str) -> str:
+    shown = "".join(c for c in command if c.isprintable())[:40]
+    return shown or "?"

@@ -1,0 +1,1 @@
+"""Casebook's logic, free of any chat platform: a handler takes an Incoming, returns Outgoings."""

@@ -1,0 +1,95 @@
+"""What a handler gets besides the event: repositories in one transaction, the time, the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Config, SchoolConfig
+from bot.events import Button, Incoming, Outgoing, Place, PlaceKind, Transport
+from storage.models import AuditEntry, Person, School
+from storage.unit import Unit
+
+
+@dataclass(frozen=True)
+class Context:
+    unit: Unit
+    now: datetime
+    config: Config
+    transports: frozenset[Transport]
+    school: School
+    school_config: SchoolConfig
+    person: Person
+    incoming: Incoming
+
+    def reply(
+        self, text: str, buttons: tuple[Button, ...] = (), case_id: int | None = None
+    ) -> Outgoing:
+        """A message to the person who acted, in the place their follow-ups go."""
+        return Outgoing(
+            place=self.reporter_place(),
+            text=text,
+            buttons=buttons,
+            thread=self.reporter_thread(),
+            to_user=self.incoming.user,
+            case_id=case_id,
+        )
+
+    def reporter_place(self) -> Place:
+        """Private by default: a report posted in a staff channel is followed up in a DM."""
+        place = self.incoming.place
+        if place.kind is PlaceKind.DIRECT:
+            return place
+        if place.transport is Transport.SLACK and self.school_config.slack_followup == "thread":
+            return place
+        return Place(place.transport, self.incoming.user.id, PlaceKind.DIRECT)
+
+    def reporter_thread(self) -> str | None:
+        place = self.reporter_place()
+        return self.incoming.thread if place == self.incoming.place else None
+
+    async def audit(
+        self,
+        action: str,
+        case_id: int | None,
+        from_value: str | None = None,
+        to_value: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        await self.unit.audit.append(
+            AuditEntry(
+                case_id=case_id,
+                school_id=self.school.id,
+                actor_id=self.person.id,
+                action=action,
+                at=self.now,
+                from_value=from_value,
+                to_value=to_value,
+                reason=reason,
+            )
+        )
+
+
+def leads_places(school: SchoolConfig, transports: frozenset[Transport]) -> list[Place]:
+    """Where alerts for a school's leads go on each running transport."""
+    places: list[Place] = []
+    if Transport.CONSOLE in transports:
+        places.append(Place(Transport.CONSOLE, "leads", PlaceKind.LEADS))
+    if Transport.SLACK in transports:
+        if school.slack_digest_channel:
+            places.append(Place(Transport.SLACK, school.slack_digest_channel, PlaceKind.LEADS))
+        else:
+            places.extend(
+                Place(Transport.SLACK, lead, PlaceKind.DIRECT) for lead in school.slack_leads
+            )
+    if Transport.TELEGRAM in transports:
+        if school.telegram_digest_chat is not None:
+            places.append(
+                Place(Transport.TELEGRAM, str(school.telegram_digest_chat), PlaceKind.LEADS)
+            )
+        else:
+            places.extend(
+                Place(Transport.TELEGRAM, str(lead), PlaceKind.DIRECT)
+                for lead in school.telegram_leads
+            )
+    return places

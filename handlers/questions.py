@@ -1,0 +1,208 @@
+"""The follow-up questions: their order, their options, and how an answer changes a case.
+
+The next question is always worked out from the stored case and conversation, never from memory,
+so a restart resumes at the same place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot import messages
+from bot.events import Button
+from storage.models import (
+    URGENT_CATEGORIES,
+    AuthorIsPupil,
+    Case,
+    Category,
+    Platform,
+    ReportedToPlatform,
+    Target,
+)
+
+
+class Question(StrEnum):
+    PLATFORM = "platform"
+    TARGETS = "targets"
+    CATEGORIES = "categories"
+    THREAT = "threat"
+    REPORTED = "reported"
+    AUTHOR = "author"
+
+
+SKIP = "skip"
+DONE = "done"
+ORDER: tuple[Question, ...] = tuple(Question)
+_BUTTON_PREFIX = "q"
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ButtonAnswer:
+    conversation_id: int
+    question: Question
+    value: str
+
+
+def text_of(question: Question) -> str:
+    return {
+        Question.PLATFORM: messages.Q_PLATFORM,
+        Question.TARGETS: messages.Q_TARGETS,
+        Question.CATEGORIES: messages.Q_CATEGORIES,
+        Question.THREAT: messages.Q_THREAT,
+        Question.REPORTED: messages.Q_REPORTED,
+        Question.AUTHOR: messages.Q_AUTHOR,
+    }[question]
+
+
+def options(question: Question) -> list[Option]:
+    """The answers offered, without Skip and Done, in the order they are numbered."""
+    if question is Question.PLATFORM:
+        return [
+            Option(p.value, messages.PLATFORM_NAMES[p])
+            for p in Platform
+            if p is not Platform.UNKNOWN
+        ]
+    if question is Question.TARGETS:
+        return [Option(t.value, messages.TARGET_LABELS[t]) for t in Target]
+    if question is Question.CATEGORIES:
+        return [Option(c.value, messages.CATEGORY_LABELS[c]) for c in Category]
+    if question is Question.THREAT:
+        return [Option(k, v) for k, v in messages.THREAT_LABELS.items()]
+    if question is Question.REPORTED:
+        return [Option(r.value, messages.REPORTED_LABELS[r]) for r in ReportedToPlatform]
+    return [Option(a.value, messages.AUTHOR_LABELS[a]) for a in AuthorIsPupil]
+
+
+def choices(question: Question) -> list[Option]:
+    """Everything a person can pick, numbered from 1: the options, then Done, then Skip."""
+    extra = [Option(DONE, messages.DONE_LABEL)] if question is Question.CATEGORIES else []
+    return [*options(question), *extra, Option(SKIP, messages.SKIP_LABEL)]
+
+
+def buttons(conversation_id: int, question: Question) -> tuple[Button, ...]:
+    return tuple(
+        Button(option.label, f"{_BUTTON_PREFIX}:{conversation_id}:{question.value}:{option.value}")
+        for option in choices(question)
+    )
+
+
+def parse_button(value: str) -> ButtonAnswer | None:
+    """Read a button value back; None for anything we did not make."""
+    parts = value.split(":")
+    if len(parts) != 4 or parts[0] != _BUTTON_PREFIX or not parts[1].isdigit():
+        return None
+    try:
+        question = Question(parts[2])
+    except ValueError:
+        return None
+    if parts[3] not in {option.value for option in choices(question)}:
+        return None
+    return ButtonAnswer(int(parts[1]), question, parts[3])
+
+
+def parse_typed(question: Question, text: str) -> list[str] | None:
+    """Typed answers: a number, label or value; several numbers for categories. None if unclear."""
+    cleaned = text.strip().lower().rstrip(".!")
+    if cleaned in messages.SKIP_WORDS:
+        return [SKIP]
+    offered = choices(question)
+    tokens = [t for t in re.split(r"[\s,;]+", cleaned) if t]
+    if tokens and all(t.isdigit() for t in tokens) and len(tokens) <= len(offered):
+        picked = []
+        for token in tokens:
+            index = int(token)
+            if not 1 <= index <= len(offered):
+                return None
+            picked.append(offered[index - 1].value)
+        if len(picked) > 1 and (question is not Question.CATEGORIES or {SKIP, DONE} & set(picked)):
+            return None
+        return picked
+    for option in offered:
+        if cleaned in (option.value, option.label.lower()):
+            return [option.value]
+    return None
+
+
+def looks_like_an_answer(text: str) -> bool:
+    """True for text that only makes sense as an answer, such as '2', 'skip' or 'yes'."""
+    return any(parse_typed(q, text) is not None for q in ORDER)
+
+
+def label(question: Question, value: str) -> str:
+    for option in choices(question):
+        if option.value == value:
+            return option.label
+    return value
+
+
+def applies(question: Question, cases: list[Case]) -> bool:
+    if question is Question.PLATFORM:
+        return any(c.platform is Platform.UNKNOWN for c in cases)
+    if question is Question.THREAT:
+        both = {Category.THREAT, Category.DOXXING}
+        return not all(both <= c.categories for c in cases)
+    return True
+
+
+def first(cases: list[Case]) -> Question | None:
+    return _next_from(0, cases)
+
+
+def after(question: Question, cases: list[Case]) -> Question | None:
+    return _next_from(ORDER.index(question) + 1, cases)
+
+
+def _next_from(start: int, cases: list[Case]) -> Question | None:
+    for question in ORDER[start:]:
+        if applies(question, cases):
+            return question
+    return None
+
+
+def apply(question: Question, value: str, case: Case, now: datetime) -> Case:
+    """The case with this answer recorded; Skip and Done change nothing."""
+    if value in (SKIP, DONE):
+        return case
+    if question is Question.PLATFORM:
+        if case.platform is not Platform.UNKNOWN:
+            return case
+        changed = dataclasses.replace(case, platform=Platform(value))
+    elif question is Question.TARGETS:
+        changed = dataclasses.replace(case, targets=Target(value))
+    elif question is Question.CATEGORIES:
+        changed = dataclasses.replace(case, categories=case.categories ^ {Category(value)})
+    elif question is Question.THREAT:
+        added = {
+            "threat": {Category.THREAT},
+            "personal": {Category.DOXXING},
+            "both": {Category.THREAT, Category.DOXXING},
+        }.get(value, set())
+        changed = dataclasses.replace(case, categories=case.categories | added)
+    elif question is Question.REPORTED:
+        answer = ReportedToPlatform(value)
+        changed = dataclasses.replace(
+            case,
+            reported_to_platform=answer,
+            reported_to_platform_at=now if answer is ReportedToPlatform.YES else None,
+        )
+    else:
+        changed = dataclasses.replace(case, author_is_pupil=AuthorIsPupil(value))
+    urgent = case.urgent or bool(changed.categories & URGENT_CATEGORIES)
+    return dataclasses.replace(changed, urgent=urgent, updated_at=now)
+
+
+def set_categories(case: Case, values: list[str], now: datetime) -> Case:
+    """A typed list of categories replaces the selection."""
+    chosen = frozenset(Category(v) for v in values if v not in (SKIP, DONE))
+    urgent = case.urgent or bool(chosen & URGENT_CATEGORIES)
+    return dataclasses.replace(case, categories=chosen, urgent=urgent, updated_at=now)

@@ -1,0 +1,293 @@
+"""Intake: a report becomes a case at once, then the reporter is asked the follow-up questions.
+
+The case row is written in the same transaction as every reply, and replies go through the
+outbox, so nothing is said about a case that is not stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot import messages
+from bot.events import Outgoing
+from handlers import questions
+from handlers.context import Context, leads_places
+from handlers.links import Link, find_links
+from handlers.questions import Question
+from storage.models import (
+    Case,
+    CaseLink,
+    Category,
+    Conversation,
+    ConversationPlace,
+    NewCase,
+    Platform,
+    ReportedToPlatform,
+    Source,
+    Status,
+)
+
+MAX_LINKS_PER_MESSAGE = 10
+MAX_TEXT_LENGTH = 20_000
+_HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
+_NON_WEB_LINK = re.compile(r"\b(?:javascript|data|vbscript|file):", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Report text as the reporter wrote it, less control characters no chat can show."""
+    return _CONTROL.sub("", text).strip()
+
+
+async def on_message(ctx: Context, text: str) -> list[Outgoing]:
+    """A plain message: an answer to the open question, or a new report."""
+    cleaned = clean_text(text)
+    links = find_links(cleaned, ctx.incoming.links)
+    if not links:
+        conversation = await ctx.unit.conversations.current(ctx.person.id)
+        if conversation is not None and conversation.question is not None:
+            return await answer_typed(ctx, conversation, cleaned)
+        if not cleaned:
+            return [ctx.reply(messages.EMPTY_MESSAGE)]
+        if questions.looks_like_an_answer(cleaned):
+            return [ctx.reply(messages.NO_OPEN_QUESTION)]
+    return await new_report(ctx, cleaned, links)
+
+
+async def on_report_command(ctx: Context, text: str) -> list[Outgoing]:
+    """`/report …` is always a new report, even while a question is open."""
+    cleaned = clean_text(text)
+    links = find_links(cleaned, ctx.incoming.links)
+    if not cleaned and not links:
+        return [ctx.reply(messages.REPORT_NEEDS_TEXT)]
+    return await new_report(ctx, cleaned, links)
+
+
+async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoing]:
+    replies: list[Outgoing] = []
+    truncated = len(text) > MAX_TEXT_LENGTH
+    description = text[:MAX_TEXT_LENGTH]
+    kept, dropped = links[:MAX_LINKS_PER_MESSAGE], links[MAX_LINKS_PER_MESSAGE:]
+    created: list[Case] = []
+    targets: list[Link | None] = [*kept] if kept else [None]
+    for link in targets:
+        case, outcome = await _log_one(ctx, description, link)
+        if outcome == "created":
+            created.append(case)
+            text_for_reporter = (
+                messages.case_logged(case.number, case.platform)
+                if link is not None
+                else messages.case_logged_no_link(case.number)
+            )
+        elif outcome == "joined":
+            text_for_reporter = messages.already_logged(case.number)
+        else:
+            text_for_reporter = messages.already_reported_by_you(case.number)
+        replies.append(ctx.reply(text_for_reporter, case_id=case.id))
+    if dropped:
+        replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
+    if truncated:
+        replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
+    if _NON_WEB_LINK.search(text):
+        replies.append(ctx.reply(messages.IGNORED_LINKS))
+    for case in created:
+        replies.extend(_alert(ctx, messages.new_case_alert(case.number, case.platform), case))
+    if created:
+        replies.extend(await _start_questions(ctx, created))
+    return replies
+
+
+async def answer_typed(ctx: Context, conversation: Conversation, text: str) -> list[Outgoing]:
+    assert conversation.question is not None
+    question = Question(conversation.question)
+    values = questions.parse_typed(question, text)
+    if values is None:
+        return [
+            ctx.reply(messages.NOT_UNDERSTOOD),
+            _ask(ctx, conversation, question, await _cases(ctx, conversation)),
+        ]
+    return await _answer(ctx, conversation, question, values)
+
+
+async def answer_button(ctx: Context, value: str) -> list[Outgoing]:
+    answer = questions.parse_button(value)
+    conversation = (
+        None if answer is None else await ctx.unit.conversations.get(answer.conversation_id)
+    )
+    if (
+        answer is None
+        or conversation is None
+        or conversation.person_id != ctx.person.id
+        or conversation.question != answer.question.value
+    ):
+        return [ctx.reply(messages.STALE_BUTTON)]
+    replies = []
+    if ctx.incoming.message_ref is not None:
+        shown = questions.label(answer.question, answer.value)
+        replies.append(
+            Outgoing(
+                place=ctx.incoming.place,
+                text=messages.answer_recorded(questions.text_of(answer.question), shown),
+                thread=ctx.incoming.thread,
+                to_user=ctx.incoming.user,
+                replace_ref=ctx.incoming.message_ref,
+            )
+        )
+    return replies + await _answer(ctx, conversation, answer.question, [answer.value])
+
+
+async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[Case, str]:
+    """Create a case for this link, or join the open case that already holds it."""
+    if link is not None:
+        existing = await ctx.unit.cases.find_active_by_link(ctx.school.id, link.canonical)
+        if existing is not None:
+            added = await ctx.unit.cases.add_reporter(
+                existing.id, ctx.person.id, description, ctx.now
+            )
+            if added:
+                await ctx.audit("reporter-added", existing.id)
+                return existing, "joined"
+            return existing, "own"
+    case = await ctx.unit.cases.create(
+        NewCase(
+            school_id=ctx.school.id,
+            platform=Platform.UNKNOWN if link is None else link.platform,
+            source=Source(ctx.incoming.place.transport.value),
+            reporter_id=ctx.person.id,
+            description=description,
+            at=ctx.now,
+            link=None if link is None else CaseLink(link.canonical, link.original, link.platform),
+        )
+    )
+    await ctx.audit("created", case.id, to_value=Status.NEW.value)
+    return case, "created"
+
+
+async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
+    question = questions.first(cases)
+    place = ctx.reporter_place()
+    conversation = await ctx.unit.conversations.start(
+        school_id=ctx.school.id,
+        person_id=ctx.person.id,
+        place=ConversationPlace(place.transport, place.id, place.kind, ctx.reporter_thread()),
+        case_ids=[c.id for c in cases],
+        question=None if question is None else question.value,
+        at=ctx.now,
+    )
+    numbers = [c.number for c in cases]
+    intro = (
+        messages.question_intro(numbers[0])
+        if len(numbers) == 1
+        else messages.questions_for_cases(numbers)
+    )
+    if question is None:
+        return await _finish(ctx, conversation, cases)
+    return [ctx.reply(intro), _ask(ctx, conversation, question, cases)]
+
+
+async def _answer(
+    ctx: Context, conversation: Conversation, question: Question, values: list[str]
+) -> list[Outgoing]:
+    before = await _cases(ctx, conversation)
+    if question is Question.CATEGORIES and len(values) > 1:
+        after = [questions.set_categories(c, values, ctx.now) for c in before]
+    else:
+        after = [questions.apply(question, values[0], c, ctx.now) for c in before]
+    for old, new in zip(before, after, strict=True):
+        if new != old:
+            await ctx.unit.cases.save(new)
+    answer = ",".join(values)
+    for case in before:
+        await ctx.audit("answered", case.id, to_value=f"{question.value}={answer}")
+
+    replies = _urgent_alerts(ctx, before, after)
+    toggled = (
+        question is Question.CATEGORIES
+        and len(values) == 1
+        and values[0]
+        not in (
+            questions.SKIP,
+            questions.DONE,
+        )
+    )
+    if toggled:
+        chosen = sorted(after[0].categories, key=list(Category).index)
+        replies.append(
+            ctx.reply(
+                messages.categories_chosen([messages.CATEGORY_LABELS[c] for c in chosen]),
+                buttons=questions.buttons(conversation.id, question),
+            )
+        )
+        return replies
+    following = questions.after(question, after)
+    if following is None:
+        return replies + await _finish(ctx, conversation, after)
+    await ctx.unit.conversations.set_question(conversation.id, following.value, ctx.now)
+    return [*replies, _ask(ctx, conversation, following, after)]
+
+
+async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -> list[Outgoing]:
+    """Questions done: the case is open (or reported), and the reporter gets guidance."""
+    await ctx.unit.conversations.finish(conversation.id, ctx.now)
+    for case in cases:
+        if case.status is Status.NEW:
+            status = (
+                Status.REPORTED
+                if case.reported_to_platform is ReportedToPlatform.YES
+                else Status.OPEN
+            )
+            await ctx.unit.cases.save(dataclasses.replace(case, status=status, updated_at=ctx.now))
+            await ctx.audit("status", case.id, from_value=Status.NEW.value, to_value=status.value)
+    platforms = list(dict.fromkeys(c.platform for c in cases))
+    urgent = any(c.urgent for c in cases)
+    police = any(c.categories & ({Category.THREAT} | _HATE) for c in cases)
+    replies = [
+        ctx.reply(messages.questions_finished([c.number for c in cases])),
+        ctx.reply(messages.guidance(platforms, urgent=urgent, police=police)),
+    ]
+    waiting = await ctx.unit.conversations.current(ctx.person.id)
+    if waiting is not None and waiting.question is not None:
+        earlier = await _cases(ctx, waiting)
+        replies.append(ctx.reply(messages.question_resumed(earlier[0].number)))
+        replies.append(_ask(ctx, waiting, Question(waiting.question), earlier))
+    return replies
+
+
+def _ask(
+    ctx: Context, conversation: Conversation, question: Question, cases: list[Case]
+) -> Outgoing:
+    text = questions.text_of(question)
+    if question is Question.CATEGORIES and cases and cases[0].categories:
+        chosen = sorted(cases[0].categories, key=list(Category).index)
+        text += "\n" + messages.categories_chosen([messages.CATEGORY_LABELS[c] for c in chosen])
+    return ctx.reply(text, buttons=questions.buttons(conversation.id, question))
+
+
+def _urgent_alerts(ctx: Context, before: list[Case], after: list[Case]) -> list[Outgoing]:
+    replies: list[Outgoing] = []
+    became_urgent = [
+        new for old, new in zip(before, after, strict=True) if new.urgent and not old.urgent
+    ]
+    for case in became_urgent:
+        kinds = [
+            messages.CATEGORY_LABELS[c] for c in sorted(case.categories, key=list(Category).index)
+        ]
+        replies.extend(
+            _alert(ctx, messages.urgent_case_alert(case.number, case.platform, kinds), case)
+        )
+    if became_urgent:
+        replies.insert(0, ctx.reply(messages.URGENT_DANGER))
+    return replies
+
+
+def _alert(ctx: Context, text: str, case: Case) -> list[Outgoing]:
+    return [
+        Outgoing(place=place, text=text, case_id=case.id)
+        for place in leads_places(ctx.school_config, ctx.transports)
+    ]
+
+
+async def _cases(ctx: Context, conversation: Conversation) -> list[Case]:
+    found = [await ctx.unit.cases.get(case_id) for case_id in conversation.case_ids]
+    return [case for case in found if case is not None]

@@ -1,0 +1,1 @@
+"""Casebook's storage: SQLite through aiosqlite, behind small repository protocols."""

@@ -1,0 +1,50 @@
+"""The append-only audit trail; the database refuses updates and deletes (see the migration)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.models import AuditEntry
+from storage.times import from_db, to_db
+
+
+class SqliteAudit:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def append(self, entry: AuditEntry) -> None:
+        await self._db.execute(
+            "INSERT INTO audit (case_id, school_id, actor_id, action, from_value, to_value,"
+            " reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.case_id,
+                entry.school_id,
+                entry.actor_id,
+                entry.action,
+                entry.from_value,
+                entry.to_value,
+                entry.reason,
+                to_db(entry.at),
+            ),
+        )
+
+    async def for_case(self, case_id: int) -> list[AuditEntry]:
+        async with self._db.execute(
+            "SELECT case_id, school_id, actor_id, action, from_value, to_value, reason, at"
+            " FROM audit WHERE case_id = ? ORDER BY id",
+            (case_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            AuditEntry(
+                case_id=r["case_id"],
+                school_id=r["school_id"],
+                actor_id=r["actor_id"],
+                action=r["action"],
+                from_value=r["from_value"],
+                to_value=r["to_value"],
+                reason=r["reason"],
+                at=from_db(r["at"]),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,224 @@
+"""Cases with their reporters, links and categories."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import (
+    AuthorIsPupil,
+    Case,
+    CaseLink,
+    Category,
+    NewCase,
+    Person,
+    Platform,
+    ReportedToPlatform,
+    Reporter,
+    Source,
+    Status,
+    Target,
+)
+from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
+
+_CASE_COLUMNS = (
+    "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
+    " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
+    " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason,"
+    " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1) AS url,"
+    " (SELECT group_concat(category, ',') FROM case_categories k WHERE k.case_id = c.id)"
+    " AS categories"
+)
+
+
+class SqliteCases:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def create(self, new: NewCase) -> Case:
+        """A new case numbered next in its school, with its first reporter and link."""
+        at = to_db(new.at)
+        async with self._db.execute(
+            "INSERT INTO cases (school_id, number, status, platform, source, created_at,"
+            " updated_at)"
+            " VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE school_id = ?),"
+            " 'new', ?, ?, ?, ?) RETURNING id",
+            (new.school_id, new.school_id, new.platform, new.source, at, at),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        case_id = int(row[0])
+        await self.add_reporter(case_id, new.reporter_id, new.description, new.at)
+        if new.link is not None:
+            await self.add_link(case_id, new.school_id, new.link, new.at)
+        case = await self.get(case_id)
+        assert case is not None
+        return case
+
+    async def get(self, case_id: int) -> Case | None:
+        return await self._one(f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.id = ?", (case_id,))
+
+    async def by_number(self, school_id: int, number: int) -> Case | None:
+        return await self._one(
+            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND c.number = ?",
+            (school_id, number),
+        )
+
+    async def find_active_by_link(self, school_id: int, canonical: str) -> Case | None:
+        """The newest case of this school, not closed, that holds this link."""
+        return await self._one(
+            f"SELECT {_CASE_COLUMNS} FROM cases c JOIN case_links l ON l.case_id = c.id"
+            " WHERE l.school_id = ? AND l.canonical_url = ? AND c.status != 'closed'"
+            " ORDER BY c.id DESC LIMIT 1",
+            (school_id, canonical),
+        )
+
+    async def save(self, case: Case) -> None:
+        await self._db.execute(
+            "UPDATE cases SET status = ?, urgent = ?, platform = ?, targets = ?,"
+            " reported_to_platform = ?, reported_to_platform_at = ?, author_is_pupil = ?,"
+            " removed_at = ?, assignee_id = ?, updated_at = ?, closed_at = ?, close_reason = ?"
+            " WHERE id = ?",
+            (
+                case.status,
+                int(case.urgent),
+                case.platform,
+                case.targets,
+                case.reported_to_platform,
+                to_db_or_none(case.reported_to_platform_at),
+                case.author_is_pupil,
+                to_db_or_none(case.removed_at),
+                case.assignee_id,
+                to_db(case.updated_at),
+                to_db_or_none(case.closed_at),
+                case.close_reason,
+                case.id,
+            ),
+        )
+        await self._db.execute("DELETE FROM case_categories WHERE case_id = ?", (case.id,))
+        await self._db.executemany(
+            "INSERT INTO case_categories (case_id, category) VALUES (?, ?)",
+            [(case.id, category.value) for category in sorted(case.categories)],
+        )
+
+    async def add_reporter(
+        self, case_id: int, person_id: int, description: str, at: datetime
+    ) -> bool:
+        """Add a reporter; False when this person already reported this case."""
+        async with self._db.execute(
+            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING case_id",
+            (case_id, person_id, description, to_db(at)),
+        ) as cursor:
+            added = await cursor.fetchone() is not None
+        return added
+
+    async def reporters(self, case_id: int) -> list[Reporter]:
+        async with self._db.execute(
+            "SELECT p.id, p.key, p.name, r.description, r.reported_at FROM case_reporters r"
+            " JOIN people p ON p.id = r.person_id WHERE r.case_id = ? ORDER BY r.reported_at, p.id",
+            (case_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Reporter(
+                Person(r["id"], r["key"], r["name"]), r["description"], from_db(r["reported_at"])
+            )
+            for r in rows
+        ]
+
+    async def add_link(self, case_id: int, school_id: int, link: CaseLink, at: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO case_links (case_id, school_id, canonical_url, original_url, platform,"
+            " added_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (case_id, school_id, link.canonical, link.original, link.platform, to_db(at)),
+        )
+
+    async def links(self, case_id: int) -> list[CaseLink]:
+        async with self._db.execute(
+            "SELECT canonical_url, original_url, platform FROM case_links WHERE case_id = ?"
+            " ORDER BY id",
+            (case_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [CaseLink(r[0], r[1], Platform(r[2])) for r in rows]
+
+    async def reported_by(self, person_id: int) -> list[Case]:
+        return await self._many(
+            f"SELECT {_CASE_COLUMNS} FROM cases c JOIN case_reporters r ON r.case_id = c.id"
+            " WHERE r.person_id = ? ORDER BY c.created_at DESC, c.id DESC",
+            (person_id,),
+        )
+
+    async def listing(
+        self, school_id: int | None = None, since: datetime | None = None
+    ) -> list[Case]:
+        """Cases oldest first, optionally of one school and created at or after `since`."""
+        clauses: list[str] = []
+        parameters: list[Any] = []
+        if school_id is not None:
+            clauses.append("c.school_id = ?")
+            parameters.append(school_id)
+        if since is not None:
+            clauses.append("c.created_at >= ?")
+            parameters.append(to_db(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return await self._many(
+            f"SELECT {_CASE_COLUMNS} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
+        )
+
+    async def reporter_counts(self, case_ids: list[int]) -> dict[int, int]:
+        counts: dict[int, int] = {}
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            async with self._db.execute(
+                f"SELECT case_id, COUNT(*) FROM case_reporters WHERE case_id IN ({marks})"
+                " GROUP BY case_id",
+                chunk,
+            ) as cursor:
+                counts.update({int(r[0]): int(r[1]) for r in await cursor.fetchall()})
+        return counts
+
+    async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:
+        async with self._db.execute(sql, parameters) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _case(row)
+
+    async def _many(self, sql: str, parameters: Any) -> list[Case]:
+        async with self._db.execute(sql, parameters) as cursor:
+            rows = await cursor.fetchall()
+        return [_case(r) for r in rows]
+
+
+def _case(row: aiosqlite.Row) -> Case:
+    categories = row["categories"]
+    return Case(
+        id=row["id"],
+        school_id=row["school_id"],
+        number=row["number"],
+        status=Status(row["status"]),
+        urgent=bool(row["urgent"]),
+        platform=Platform(row["platform"]),
+        source=Source(row["source"]),
+        url=row["url"],
+        targets=None if row["targets"] is None else Target(row["targets"]),
+        categories=frozenset(Category(c) for c in categories.split(","))
+        if categories
+        else frozenset(),
+        reported_to_platform=None
+        if row["reported_to_platform"] is None
+        else ReportedToPlatform(row["reported_to_platform"]),
+        reported_to_platform_at=from_db_or_none(row["reported_to_platform_at"]),
+        author_is_pupil=None
+        if row["author_is_pupil"] is None
+        else AuthorIsPupil(row["author_is_pupil"]),
+        removed_at=from_db_or_none(row["removed_at"]),
+        assignee_id=row["assignee_id"],
+        created_at=from_db(row["created_at"]),
+        updated_at=from_db(row["updated_at"]),
+        closed_at=from_db_or_none(row["closed_at"]),
+        close_reason=row["close_reason"],
+    )

@@ -1,0 +1,167 @@
+"""The SQLite connection: WAL, foreign keys, a busy timeout, one write lock and numbered migrations.
+
+All access goes through `Database.transaction()`, which holds an asyncio lock and an immediate
+write transaction, because one aiosqlite connection shares one transaction between all coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from storage.unit import Unit
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer Casebook; using it could lose data."""
+
+
+class DatabaseError(Exception):
+    """The file cannot be opened as a Casebook database."""
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped with the package, in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [v for v, _, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise RuntimeError(f"migrations are not numbered 1..n: {versions}")
+    return found
+
+
+class Database:
+    """One open Casebook database file."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating if needed) and migrate the database at `path`."""
+        if path.parent and not path.parent.exists():
+            raise DatabaseError(f"{path}: the folder {path.parent} does not exist.")
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as error:
+            raise DatabaseError(f"{path}: cannot open the database ({error}).") from error
+        database = cls(connection, path)
+        try:
+            await database._configure()
+            await database._migrate()
+        except BaseException:
+            await connection.close()
+            raise
+        return database
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._connection.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Unit]:
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        async with self._lock:
+            await self._connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Unit.over(self._connection)
+            except BaseException:
+                await self._connection.execute("ROLLBACK")
+                raise
+            await self._connection.execute("COMMIT")
+
+    async def schema_version(self) -> int:
+        async with self._lock:
+            return await _version(self._connection)
+
+    async def integrity_check(self) -> str:
+        async with self._lock, self._connection.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else "no answer"
+
+    async def _configure(self) -> None:
+        self._connection.row_factory = aiosqlite.Row
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+            ):
+                await self._connection.execute(pragma)
+        except aiosqlite.DatabaseError as error:
+            raise DatabaseError(f"{self.path}: not a Casebook database ({error}).") from error
+
+    async def _migrate(self) -> None:
+        known = migrations()
+        async with self._lock:
+            await self._connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            current = await _version(self._connection)
+            newest = known[-1][0] if known else 0
+            if current > newest:
+                raise SchemaTooNewError(
+                    f"{self.path}: the database is at schema version {current}, but this Casebook "
+                    f"knows only up to {newest}. Upgrade Casebook before using this file."
+                )
+            for version, name, sql in known:
+                if version <= current:
+                    continue
+                log.info("applying migration %s", name)
+                await self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(sql):
+                        await self._connection.execute(statement)
+                    await self._connection.execute(
+                        "INSERT INTO schema_version (version, name, applied_at)"
+                        " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                        (version, name),
+                    )
+                except BaseException:
+                    await self._connection.execute("ROLLBACK")
+                    raise
+                await self._connection.execute("COMMIT")
+
+
+async def _version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies (BEGIN … END;) whole."""
+    statements: list[str] = []
+    buffer: list[str] = []
+    for line in sql.splitlines():
+        if line.strip().startswith("--") and not buffer:
+            continue
+        buffer.append(line)
+        candidate = "\n".join(buffer).strip()
+        if candidate.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            buffer = []
+    leftover = "\n".join(buffer).strip()
+    if leftover:
+        statements.append(leftover)
+    return statements

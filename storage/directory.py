@@ -1,0 +1,66 @@
+"""Schools and people: the names behind the ids every other table refers to."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.models import Person, School
+
+
+class SqliteSchools:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def ensure(self, name: str, timezone: str) -> School:
+        await self._db.execute(
+            "INSERT INTO schools (name, timezone) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET timezone = excluded.timezone",
+            (name, timezone),
+        )
+        school = await self.by_name(name)
+        assert school is not None
+        return school
+
+    async def by_name(self, name: str) -> School | None:
+        async with self._db.execute(
+            "SELECT id, name, timezone FROM schools WHERE name = ?", (name,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else School(row["id"], row["name"], row["timezone"])
+
+    async def get(self, school_id: int) -> School | None:
+        async with self._db.execute(
+            "SELECT id, name, timezone FROM schools WHERE id = ?", (school_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else School(row["id"], row["name"], row["timezone"])
+
+
+class SqlitePeople:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def ensure(self, key: str, name: str) -> Person:
+        """The person with this key, created on first sight; a newer display name wins."""
+        await self._db.execute(
+            "INSERT INTO people (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+            " SET name = CASE WHEN excluded.name = '' THEN people.name ELSE excluded.name END",
+            (key, name),
+        )
+        person = await self.by_key(key)
+        assert person is not None
+        return person
+
+    async def get(self, person_id: int) -> Person | None:
+        async with self._db.execute(
+            "SELECT id, key, name FROM people WHERE id = ?", (person_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else Person(row["id"], row["key"], row["name"])
+
+    async def by_key(self, key: str) -> Person | None:
+        async with self._db.execute(
+            "SELECT id, key, name FROM people WHERE key = ?", (key,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else Person(row["id"], row["key"], row["name"])

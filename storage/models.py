@@ -1,0 +1,193 @@
+"""The domain's data: cases, conversations and audit entries as the repositories return them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    TIKTOK = "tiktok"
+    INSTAGRAM = "instagram"
+    FACEBOOK = "facebook"
+    SNAPCHAT = "snapchat"
+    X = "x"
+    YOUTUBE = "youtube"
+    THREADS = "threads"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    REPORTED = "reported"
+    ESCALATED = "escalated"
+    REMOVED = "removed"
+    CLOSED = "closed"
+
+
+class Category(StrEnum):
+    HARASSMENT = "harassment"
+    HATE_HOMOPHOBIC = "hate-homophobic"
+    HATE_TRANSPHOBIC = "hate-transphobic"
+    HATE_RACIST = "hate-racist-faith"
+    HATE_SEXIST = "hate-sexist"
+    HATE_DISABILITY = "hate-disability"
+    THREAT = "threat"
+    IMPERSONATION = "impersonation"
+    DEFAMATION = "false-allegation"
+    SEXUALISED_IMAGE = "sexualised-image"
+    DOXXING = "doxxing"
+    OTHER = "other"
+
+
+URGENT_CATEGORIES = frozenset({Category.THREAT, Category.DOXXING, Category.SEXUALISED_IMAGE})
+
+
+class Target(StrEnum):
+    ME = "me"
+    COLLEAGUE = "colleague"
+    SEVERAL = "several-staff"
+    SCHOOL = "school"
+
+
+class ReportedToPlatform(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNSURE = "unsure"
+
+
+class AuthorIsPupil(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Source(StrEnum):
+    SLACK = "slack"
+    TELEGRAM = "telegram"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True)
+class School:
+    id: int
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    key: str  # "slack:U123", "telegram:42", "console:alex"
+    name: str
+
+
+@dataclass(frozen=True)
+class CaseLink:
+    canonical: str
+    original: str
+    platform: Platform
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    school_id: int
+    number: int
+    status: Status
+    platform: Platform
+    source: Source
+    created_at: datetime
+    updated_at: datetime
+    urgent: bool = False
+    url: str | None = None
+    targets: Target | None = None
+    categories: frozenset[Category] = frozenset()
+    reported_to_platform: ReportedToPlatform | None = None
+    reported_to_platform_at: datetime | None = None
+    author_is_pupil: AuthorIsPupil | None = None
+    removed_at: datetime | None = None
+    assignee_id: int | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class NewCase:
+    school_id: int
+    platform: Platform
+    source: Source
+    reporter_id: int
+    description: str
+    at: datetime
+    link: CaseLink | None = None
+
+
+@dataclass(frozen=True)
+class Reporter:
+    person: Person
+    description: str
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class ConversationPlace:
+    """Where a conversation's questions go: transport, chat id, kind and thread."""
+
+    transport: str
+    place_id: str
+    place_kind: str
+    thread: str | None = None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    school_id: int
+    person_id: int
+    place: ConversationPlace
+    question: str | None
+    case_ids: tuple[int, ...]
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    case_id: int | None
+    school_id: int
+    actor_id: int | None
+    action: str
+    at: datetime
+    from_value: str | None = None
+    to_value: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    source: str
+    event_id: str
+    payload: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    transport: str
+    payload: str
+    attempts: int
+    case_id: int | None = None
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant in UTC; naive datetimes are taken to be UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,72 @@
+"""The outbox: messages written with the change that caused them, then sent by the delivery loop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.models import OutboxItem
+from storage.times import to_db
+
+
+class SqliteOutbox:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int:
+        moment = to_db(at)
+        async with self._db.execute(
+            "INSERT INTO outbox (transport, payload, case_id, created_at, due_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (transport, payload, case_id, moment, moment),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    async def claim_due(
+        self, transports: list[str], now: datetime, lease_until: datetime, limit: int = 50
+    ) -> list[OutboxItem]:
+        """Claim unsent rows that are due and not leased to another sender, oldest first."""
+        if not transports:
+            return []
+        marks = ",".join("?" * len(transports))
+        moment = to_db(now)
+        async with self._db.execute(
+            "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            f" AND transport IN ({marks}) AND due_at <= ?"
+            " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
+            " RETURNING id, transport, payload, attempts, case_id",
+            (to_db(lease_until), *transports, moment, moment, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        items.sort(key=lambda item: item.id)
+        return items
+
+    async def mark_sent(self, item_id: int, at: datetime, message_ref: str | None) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, message_ref = ? WHERE id = ?",
+            (to_db(at), message_ref, item_id),
+        )
+
+    async def mark_retry(self, item_id: int, error: str, due_at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET due_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            (to_db(due_at), error[:500], item_id),
+        )
+
+    async def mark_failed(self, item_id: int, error: str, at: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            (to_db(at), error[:500], item_id),
+        )
+
+    async def message_ref(self, item_id: int) -> str | None:
+        async with self._db.execute(
+            "SELECT message_ref FROM outbox WHERE id = ?", (item_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]

@@ -1,0 +1,25 @@
+"""How instants are written to and read from the database: ISO 8601 UTC text that sorts in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.models import utc
+
+_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def to_db(moment: datetime) -> str:
+    return utc(moment).strftime(_FORMAT)
+
+
+def to_db_or_none(moment: datetime | None) -> str | None:
+    return None if moment is None else to_db(moment)
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+def from_db_or_none(text: str | None) -> datetime | None:
+    return None if text is None else from_db(text)

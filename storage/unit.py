@@ -1,0 +1,46 @@
+"""A unit of work: every repository bound to one open transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.audit import SqliteAudit
+from storage.cases import SqliteCases
+from storage.conversations import SqliteConversations
+from storage.directory import SqlitePeople, SqliteSchools
+from storage.inbox import SqliteInbox
+from storage.outbox import SqliteOutbox
+from storage.protocols import (
+    AuditRepository,
+    CaseRepository,
+    ConversationRepository,
+    InboxRepository,
+    OutboxRepository,
+    PeopleRepository,
+    SchoolRepository,
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    schools: SchoolRepository
+    people: PeopleRepository
+    cases: CaseRepository
+    conversations: ConversationRepository
+    audit: AuditRepository
+    inbox: InboxRepository
+    outbox: OutboxRepository
+
+    @classmethod
+    def over(cls, connection: aiosqlite.Connection) -> Unit:
+        return cls(
+            schools=SqliteSchools(connection),
+            people=SqlitePeople(connection),
+            cases=SqliteCases(connection),
+            conversations=SqliteConversations(connection),
+            audit=SqliteAudit(connection),
+            inbox=SqliteInbox(connection),
+            outbox=SqliteOutbox(connection),
+        )
