@@ -89,6 +89,12 @@ HOW_TO_REPORT: dict[Platform, str] = {
     ),
 }
 
+PLATFORM_OPTION_LABELS: dict[Platform, str] = {
+    **PLATFORM_NAMES,
+    Platform.OTHER: "Another site",
+    Platform.UNKNOWN: "Don't know",
+}
+
 # --- Question texts and their options -------------------------------------------------------------
 
 Q_PLATFORM = "Which platform is it on?"

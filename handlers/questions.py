@@ -68,7 +68,7 @@ def options(question: Question) -> list[Option]:
     """The answers offered, without Skip and Done, in the order they are numbered."""
     if question is Question.PLATFORM:
         return [
-            Option(p.value, messages.PLATFORM_NAMES[p])
+            Option(p.value, messages.PLATFORM_OPTION_LABELS[p])
             for p in Platform
             if p is not Platform.UNKNOWN
         ]

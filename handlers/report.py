@@ -13,7 +13,7 @@ from bot import messages
 from bot.events import Outgoing
 from handlers import questions
 from handlers.context import Context, leads_places
-from handlers.links import Link, find_links
+from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from storage.models import (
     Case,
@@ -44,12 +44,12 @@ async def on_message(ctx: Context, text: str) -> list[Outgoing]:
     """A plain message: an answer to the open question, or a new report."""
     cleaned = clean_text(text)
     links = find_links(cleaned, ctx.incoming.links)
+    if not cleaned:
+        return [ctx.reply(messages.EMPTY_MESSAGE)]
     if not links:
         conversation = await ctx.unit.conversations.current(ctx.person.id)
         if conversation is not None and conversation.question is not None:
             return await answer_typed(ctx, conversation, cleaned)
-        if not cleaned:
-            return [ctx.reply(messages.EMPTY_MESSAGE)]
         if questions.looks_like_an_answer(cleaned):
             return [ctx.reply(messages.NO_OPEN_QUESTION)]
     return await new_report(ctx, cleaned, links)
@@ -89,7 +89,7 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
         replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
     if truncated:
         replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
-    if _NON_WEB_LINK.search(text):
+    if _NON_WEB_LINK.search(text) or any(canonicalise(u) is None for u in extract_urls(text)):
         replies.append(ctx.reply(messages.IGNORED_LINKS))
     for case in created:
         replies.extend(_alert(ctx, messages.new_case_alert(case.number, case.platform), case))

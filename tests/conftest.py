@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from bot.app import sync_schools
+from bot.config import Config, SchoolConfig, StorageConfig
+from storage.db import Database
+from tests.chat import Chat, FakeClock
+
+settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile(
+    "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("ci")
+
+
+def two_schools(database: Path) -> Config:
+    return Config(
+        schools=(
+            SchoolConfig(name="Northfield", console_leads=("lena",)),
+            SchoolConfig(name="Southgate", console_leads=("sol",)),
+        ),
+        storage=StorageConfig(database=database),
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return two_schools(tmp_path / "casebook.db")
+
+
+@pytest.fixture
+async def database(config: Config) -> AsyncIterator[Database]:
+    db = await Database.open(config.storage.database)
+    await sync_schools(db, config)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def chat(database: Database, config: Config, clock: FakeClock) -> Chat:
+    return Chat(database, config, clock)

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, demo_config, describe, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-secret-bot", "SLACK_SIGNING_SECRET": "sign-secret-123"}
+
+
+def test_the_example_file_is_valid_and_complete() -> None:
+    config = load_config(EXAMPLE, {})
+    [school] = config.schools
+    assert school.name == "Northfield Academy"
+    assert school.telegram_report_chats == (-1001234,)
+    assert school.slack_leads == ("U0LEAD",)
+    assert config.storage.database == ROOT / "casebook.db"
+    assert config.reminders.unanswered == timedelta(hours=2)
+    assert config.reminders.escalate == timedelta(days=7)
+    assert config.reminders.working_days == frozenset(range(5))
+    assert (config.reminders.working_start, config.reminders.working_end) == (time(8), time(17))
+    assert config.digest.day == 0 and config.retention.closed_case_days == 365
+    assert config.console
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+MINIMAL = '[[schools]]\nname = "A"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[[schools]\nname=", "not valid TOML"),
+        ("", "at least one [[schools]]"),
+        (MINIMAL + "slack_lead = ['U1']\n", "line 3: unknown key 'slack_lead'"),
+        (
+            MINIMAL + "timezone = 'Europe/Londn'\n",
+            "line 3: [[schools]] #1 timezone 'Europe/Londn' is unknown",
+        ),
+        (
+            MINIMAL + "telegram_leads = ['111']\n",
+            "line 3: [[schools]] #1 telegram_leads must be a list of numbers",
+        ),
+        (MINIMAL + '[[schools]]\nname = "A"\n', "two schools are called 'A'"),
+        (
+            "[reminders]\nunanswered = '2 weeks'\n" + MINIMAL,
+            "line 2: [reminders] unanswered must be like",
+        ),
+        ("[reminders]\nworking_hours = '17:00-08:00'\n" + MINIMAL, "must end after it starts"),
+        ("[reminders]\nworking_days = 'mon-funday'\n" + MINIMAL, "working_days must be like"),
+        ("[server]\nport = 70000\n" + MINIMAL, "line 2: [server] port must be a whole number"),
+        ("[slack]\nmode = 'carrier-pigeon'\n" + MINIMAL, "line 2: [slack] mode must be one of"),
+        (
+            "[slack]\nmode = 'http'\n" + MINIMAL,
+            "needs the environment variable(s) SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET",
+        ),
+        ("[telegram]\nmode = 'webhook'\n" + MINIMAL, "needs webhook_url"),
+        ("[retention]\nclosed_case_days = 0\n" + MINIMAL, "closed_case_days must be 1 or more"),
+        ("[digest]\nchart = 'yes'\n" + MINIMAL, "chart must be true or false"),
+        ("storage = 3\n" + MINIMAL, "[storage] must be a table"),
+    ],
+)
+def test_bad_files_name_the_key_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_write(tmp_path, text), {})
+    assert expected in str(error.value)
+    assert str(tmp_path) in str(error.value)
+
+
+def test_a_missing_or_binary_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.toml", {})
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(binary, {})
+
+
+def test_secrets_come_from_the_environment_and_are_redacted(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[slack]\nmode = 'http'\n" + MINIMAL)
+    config = load_config(path, SLACK_ENV)
+    assert config.slack is not None
+    assert config.slack.bot_token.value == "xoxb-secret-bot"
+    shown = describe(config) + repr(config)
+    assert "xoxb-secret-bot" not in shown and "sign-secret-123" not in shown
+    assert "bot_token=***" in describe(config)
+
+
+def test_check_config_command_prints_what_will_run_without_secrets(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[slack]\nmode = 'http'\n" + MINIMAL)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **SLACK_ENV}
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", str(path)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert b"slack: mode=http" in ok.stdout and b"configuration is valid" in ok.stdout
+    assert b"xoxb-secret-bot" not in ok.stdout + ok.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "check-config", str(path)],
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert b"SLACK_BOT_TOKEN" in bad.stderr and b"Traceback" not in bad.stderr
+
+
+def test_without_a_file_the_demo_school_runs_on_the_terminal() -> None:
+    config = demo_config()
+    assert config.console and config.schools[0].console_leads == ("demo-lead",)

@@ -1,0 +1,159 @@
+"""The real `casebook` command, driven through a pipe, as a person or a script would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bot import messages
+from storage.models import Platform
+
+TIKTOK = (
+    "https://www.tiktok.com/@someone/video/7301234567890123456?is_from_webapp=1&sender_device=pc"
+)
+CANONICAL = "https://tiktok.com/@someone/video/7301234567890123456"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def casebook(
+    *args: str, stdin: bytes = b"", cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        cwd=cwd or ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+
+
+def test_piped_reports_of_one_post_make_one_case_with_two_reporters(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    session = f"{TIKTOK}\n/as sam\n{CANONICAL}\n".encode()
+    run = casebook("run", "--db", str(db), stdin=session)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert messages.case_logged(1, Platform.TIKTOK) in out
+    assert messages.already_logged(1) in out
+
+    exported = casebook("export", "--format", "json", "--db", str(db))
+    assert exported.returncode == 0, exported.stderr
+    [case] = json.loads(exported.stdout)
+    assert case["platform"] == "tiktok"
+    assert case["url"] == CANONICAL
+    assert case["reporters"] == ["demo-staff", "sam"]
+
+
+def test_invalid_utf8_and_nul_bytes_from_the_pipe_do_not_crash(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    run = casebook(
+        "run", "--db", str(db), stdin=b"\xff\xfe bad \x00 bytes about Mr X\n\n/nonsense\n"
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert "Traceback" not in out + run.stderr.decode()
+    assert messages.case_logged_no_link(1) in out
+    assert messages.EMPTY_MESSAGE in out
+    assert messages.unknown_command("nonsense") in out
+
+
+def test_terminal_help_lead_switch_and_csv_export(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    run = casebook(
+        "run",
+        "--db",
+        str(db),
+        stdin=b"/help\n/lead\n/as\n=cmd|' /C calc'!A0 https://x.com/a/status/1\n",
+    )
+    out = run.stdout.decode()
+    assert messages.CONSOLE_HELP in out and messages.STAFF_HELP.splitlines()[0] in out
+    assert messages.console_now_speaking_as("demo-lead", messages.CONSOLE_ROLE_LEAD) in out
+    assert messages.CONSOLE_AS_NEEDS_NAME in out
+    target = tmp_path / "cases.csv"
+    exported = casebook("export", "--format", "csv", "--db", str(db), "--out", str(target))
+    assert exported.returncode == 0, exported.stderr
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # spreadsheet programs read it as UTF-8
+    header, row = raw.decode("utf-8-sig").splitlines()
+    assert header.startswith("id,school,status,urgent,platform,url,categories")
+    assert "https://x.com/a/status/1" in row and "demo-lead" in row
+
+
+def test_export_rejects_a_bad_date_and_a_missing_folder(tmp_path: Path) -> None:
+    bad_date = casebook("export", "--since", "yesterday", "--db", str(tmp_path / "x.db"))
+    assert bad_date.returncode == 2 and b"not a date" in bad_date.stderr
+    missing = casebook("export", "--db", str(tmp_path / "no" / "such" / "x.db"))
+    assert missing.returncode == 2 and b"does not exist" in missing.stderr
+    assert b"Traceback" not in missing.stderr
+
+
+class Session:
+    """A running `casebook run` whose output is read line by line with a deadline."""
+
+    def __init__(self, db: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--db", str(db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            self.lines.put(raw.decode())
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, text: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if text in line:
+                return
+        raise AssertionError(f"{text!r} not seen in {seen}")
+
+
+def test_a_killed_process_resumes_the_conversation_at_the_next_question(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    first = Session(db)
+    first.send(TIKTOK)
+    first.wait_for(messages.Q_TARGETS)
+    first.send("2")
+    first.wait_for(messages.Q_CATEGORIES)
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+
+    second = Session(db)
+    second.wait_for("Casebook for")
+    second.send("1, 9")
+    second.wait_for(messages.Q_THREAT)
+    assert second.process.stdin is not None
+    second.process.stdin.close()
+    assert second.process.wait(timeout=20) == 0
+
+    [case] = json.loads(casebook("export", "--db", str(db)).stdout)
+    assert case["targets"] == "colleague"
+    assert case["categories"] == ["harassment", "false-allegation"]
+    assert case["reporters"] == ["demo-staff"]
