@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -13,9 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import app
+from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
-from handlers import export
+from handlers import export, stats
 from storage.db import Database, DatabaseError, SchemaTooNewError
+from storage.models import Case
 
 log = logging.getLogger("casebook")
 
@@ -65,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     exporting.add_argument("--out", type=Path, help="write to this file instead of the screen")
     exporting.set_defaults(action=_export)
 
+    stats = commands.add_parser(
+        "stats", parents=[common], help="per-platform figures: reported, removed, days to removal"
+    )
+    stats.add_argument("--format", choices=("table", "json"), default="table")
+    stats.add_argument("--school", help="only this school's cases")
+    stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
+    stats.set_defaults(action=_stats)
+
     check = commands.add_parser(
         "check-config", parents=[common], help="validate a config file and show what will run"
     )
@@ -111,6 +122,33 @@ def _export(args: argparse.Namespace) -> int:
         encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
         args.out.write_text(text, encoding=encoding, newline="")
         print(f"casebook: wrote {len(found)} cases to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    config = _config(args)
+
+    async def cases() -> list[Case]:
+        database = await Database.open(config.storage.database)
+        try:
+            async with database.transaction() as unit:
+                school_id = None
+                if args.school is not None:
+                    school = await unit.schools.by_name(args.school)
+                    if school is None:
+                        return []
+                    school_id = school.id
+                return await unit.cases.listing(school_id=school_id, since=args.since)
+        finally:
+            await database.close()
+
+    rows = stats.platform_stats(asyncio.run(cases()), SystemClock().now())
+    if args.format == "json":
+        sys.stdout.write(json.dumps(stats.to_dicts(rows), indent=2) + "\n")
+    elif rows:
+        sys.stdout.write(stats.to_table(rows))
+    else:
+        print("No cases.")
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -57,6 +57,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A small text file sent with a message, such as a CSV export."""
+
+    name: str
+    content: str
+    mime: str = "text/csv"
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One thing a person did: a message, a command or a button press."""
 
@@ -100,7 +109,7 @@ class Outgoing:
     to_user: User | None = None
     case_id: int | None = None  # for logs and retries, never shown
     replace_ref: str | None = None  # update this earlier message instead of posting a new one
-    extra: dict[str, str] = field(default_factory=dict)
+    attachment: Attachment | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
@@ -110,7 +119,9 @@ class Outgoing:
         data: dict[str, Any] = json.loads(raw)
         place = data.pop("place")
         user = data.pop("to_user")
+        attachment = data.pop("attachment", None)
         return cls(
+            attachment=None if attachment is None else Attachment(**attachment),
             place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
             to_user=None
             if user is None

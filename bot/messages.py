@@ -289,7 +289,6 @@ CONSOLE_HELP = (
     "school's safeguarding lead), /quit (or Ctrl-D) to leave."
 )
 REPORT_NEEDS_TEXT = "Add a link or a description after /report, for example: /report https://…"
-LEAD_COMMANDS_NOT_YET = "Lead commands are not available in this version of Casebook yet."
 NO_CASES_OF_YOURS = "You have not reported any cases yet."
 
 
@@ -299,6 +298,202 @@ def my_cases_header(count: int) -> str:
 
 def my_case_line(number: int, platform: Platform, status: Status, created: str) -> str:
     return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · reported {created}"
+
+
+# --- Lead commands ------------------------------------------------------------------------------
+
+LEAD_HELP = (
+    "Commands for safeguarding leads (each starts with /cases):\n"
+    "- /cases [page N]: open cases, urgent first, then newest\n"
+    "- show N: everything about case N and its timeline\n"
+    "- assign N @person: give case N to a member of staff\n"
+    "- status N reported|escalated|removed|open: record what the platform did\n"
+    "- note N TEXT: add a note to case N\n"
+    "- close N [duplicate|not-abuse|resolved]: close case N; reopen N undoes it\n"
+    "- merge N M: fold case M into case N\n"
+    "- summary: this term's counts by status and platform\n"
+    "- export: a CSV of your school's cases, sent to you privately\n"
+    "If you lead more than one school, add --school NAME before the command."
+)
+NOT_A_LEAD = (
+    "Sorry, /cases is only for your school's safeguarding leads. To report something, send a "
+    "link or use /report; /mycases lists your own reports."
+)
+CASE_NUMBER_NEEDED = "Please give a case number, for example: show 14 (or show #14)."
+NO_OPEN_CASES = "There are no open cases. Thank you for keeping on top of them."
+NOTE_NEEDS_TEXT = "Add the note after the case number, for example: note 14 called TikTok support."
+ASSIGN_NEEDS_PERSON = "Say who to assign it to, for example: assign 14 @sam"
+MERGE_SAME_CASE = "A case cannot be merged into itself."
+STATUS_CHOICES = "reported, escalated, removed or open"
+CLOSE_REASONS = "duplicate, not-abuse or resolved"
+BAD_QUOTES = "I could not read that command: a quotation mark is not closed."
+
+
+def no_such_case(number: str) -> str:
+    return f"There is no case #{number} in your school."
+
+
+def unknown_lead_command(word: str) -> str:
+    return f"I do not know /cases {word}. Type /cases help to see the lead commands."
+
+
+def which_school(names: list[str]) -> str:
+    return (
+        "You lead more than one school; say which, for example: /cases --school "
+        f'"{names[0]}" show 14. Your schools: {", ".join(names)}.'
+    )
+
+
+def not_your_school(name: str) -> str:
+    return f"You are not a safeguarding lead of {name!r}."
+
+
+def cases_header(school: str, shown: int, total: int, page: int, pages: int) -> str:
+    paging = f", page {page} of {pages}" if pages > 1 else ""
+    return f"Open cases of {school}: {total}{paging}."
+
+
+def more_cases(page: int) -> str:
+    return f"More: /cases page {page}"
+
+
+def case_line(
+    number: int,
+    urgent: bool,
+    platform: Platform,
+    categories: list[str],
+    age: str,
+    status: Status,
+    assignee: str | None,
+) -> str:
+    parts = [f"#{number}" + (" URGENT" if urgent else ""), PLATFORM_NAMES[platform]]
+    parts.append(", ".join(categories) if categories else "kind not given")
+    parts.append(age)
+    parts.append(STATUS_LABELS[status])
+    parts.append(f"assigned to {assignee}" if assignee else "unassigned")
+    return " · ".join(parts)
+
+
+def age(hours: float) -> str:
+    if hours < 1:
+        return "under 1h old"
+    if hours < 48:
+        return f"{int(hours)}h old"
+    return f"{int(hours // 24)}d old"
+
+
+def case_details(fields: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{name}: {value}" for name, value in fields)
+
+
+TIMELINE = "Timeline:"
+NOTES = "Notes:"
+NOT_GIVEN = "not given"
+
+
+def timeline_line(when: str, who: str, what: str) -> str:
+    return f"- {when} · {who} · {what}"
+
+
+def audit_text(
+    action: str, from_value: str | None, to_value: str | None, reason: str | None
+) -> str:
+    texts = {
+        "created": "case logged",
+        "reporter-added": "another reporter added",
+        "status": f"status {from_value or '?'} → {to_value or '?'}",
+        "assigned": f"assigned to {to_value or 'nobody'}",
+        "note": "note added",
+        "urgent": "marked urgent",
+        "closed": f"closed ({reason or 'no reason'})",
+        "reopened": "reopened",
+        "merged-from": f"case #{from_value} merged in",
+        "merged-into": f"merged into case #{to_value}",
+        "refused": f"refused: {reason or ''}",
+    }
+    return texts.get(action, action)
+
+
+def assigned(number: int, person: str) -> str:
+    return f"Case #{number} is now assigned to {person}."
+
+
+def you_were_assigned(number: int, school: str, platform: Platform) -> str:
+    return (
+        f"A safeguarding lead of {school} has assigned case #{number} ({PLATFORM_NAMES[platform]}) "
+        "to you. Thank you for following it up."
+    )
+
+
+def no_such_person(handle: str) -> str:
+    return (
+        f"I do not know {handle} as staff of your school. They need to have used Casebook in "
+        "your school's staff channel first."
+    )
+
+
+def several_people(handle: str) -> str:
+    return f"More than one member of staff matches {handle}; use their exact id."
+
+
+def status_set(number: int, status: Status) -> str:
+    return f"Case #{number} is now {STATUS_LABELS[status]}."
+
+
+def status_unchanged(number: int, status: Status) -> str:
+    return f"Case #{number} is already {STATUS_LABELS[status]}; nothing was changed."
+
+
+def bad_status(word: str) -> str:
+    return f"I cannot set a status of {word!r}. Choose {STATUS_CHOICES}."
+
+
+def case_closed_already(number: int) -> str:
+    return f"Case #{number} is closed. Reopen it first with /cases reopen {number}."
+
+
+def case_not_closed(number: int) -> str:
+    return f"Case #{number} is not closed."
+
+
+def closed(number: int, reason: str) -> str:
+    return f"Case #{number} is closed ({reason})."
+
+
+def bad_close_reason(word: str) -> str:
+    return f"{word!r} is not a reason I know. Choose {CLOSE_REASONS}."
+
+
+def reopened(number: int) -> str:
+    return f"Case #{number} is open again."
+
+
+def note_added(number: int) -> str:
+    return f"Note added to case #{number}."
+
+
+def merged(into: int, merged_case: int) -> str:
+    return f"Case #{merged_case} is merged into case #{into} and closed as a duplicate."
+
+
+def summary(school: str, since: str, by_status: dict[str, int], by_platform: dict[str, int]) -> str:
+    total = sum(by_status.values())
+    lines = [f"{school}: {_cases(total)} since {since}."]
+    if total:
+        lines.append("By status: " + ", ".join(f"{k} {v}" for k, v in by_status.items()))
+        lines.append("By platform: " + ", ".join(f"{k} {v}" for k, v in by_platform.items()))
+    return "\n".join(lines)
+
+
+def export_ready(count: int) -> str:
+    return (
+        f"Here is your school's export ({_cases(count)}) as a CSV file. Please keep it safe: it "
+        "names people."
+    )
+
+
+def _cases(count: int) -> str:
+    return f"{count} case" if count == 1 else f"{count} cases"
 
 
 # --- Console -----------------------------------------------------------------------------------

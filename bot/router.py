@@ -14,8 +14,8 @@ from bot import messages
 from bot.clock import Clock
 from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
-from handlers import report, staff
-from handlers.context import Context
+from handlers import leads, report, staff
+from handlers.context import Context, Request
 from storage.db import Database
 from storage.unit import Unit
 
@@ -37,7 +37,6 @@ class Router:
             "start": _ignore_args(staff.help_text),
             "report": report.on_report_command,
             "mycases": _ignore_args(staff.my_cases),
-            "cases": _ignore_args(_lead_commands_not_yet),
         }
 
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
@@ -78,23 +77,18 @@ class Router:
                 await unit.inbox.mark_processed(item_id, now)
 
     async def _dispatch(self, unit: Unit, incoming: Incoming) -> list[Outgoing]:
+        now = self._clock.now()
+        person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+        request = Request(unit, now, self._config, self._transports, person, incoming)
+        if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
+            # Lead commands work from any place: the lead's roles say which schools they see.
+            return await leads.handle(request, incoming.text)
         school_config = None if incoming.school is None else self._config.school(incoming.school)
         school = None if incoming.school is None else await unit.schools.by_name(incoming.school)
         if school_config is None or school is None:
-            return [
-                Outgoing(place=_direct(incoming), text=messages.NOT_A_MEMBER, to_user=incoming.user)
-            ]
-        person = await unit.people.ensure(incoming.user.key, incoming.user.name)
-        ctx = Context(
-            unit=unit,
-            now=self._clock.now(),
-            config=self._config,
-            transports=self._transports,
-            school=school,
-            school_config=school_config,
-            person=person,
-            incoming=incoming,
-        )
+            return [request.private_reply(messages.NOT_A_MEMBER)]
+        await unit.schools.add_member(school.id, person.id, now)
+        ctx = request.in_school(school, school_config)
         if incoming.kind is IncomingKind.BUTTON:
             return await report.answer_button(ctx, incoming.button_value)
         if incoming.kind is IncomingKind.COMMAND:
@@ -103,10 +97,6 @@ class Router:
                 return [ctx.reply(messages.unknown_command(_printable(incoming.command)))]
             return await handler(ctx, incoming.text)
         return await report.on_message(ctx, incoming.text)
-
-
-async def _lead_commands_not_yet(ctx: Context) -> list[Outgoing]:
-    return [ctx.reply(messages.LEAD_COMMANDS_NOT_YET)]
 
 
 def _ignore_args(handler: Callable[[Context], Awaitable[list[Outgoing]]]) -> Handler:

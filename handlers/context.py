@@ -6,21 +6,49 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config, SchoolConfig
-from bot.events import Button, Incoming, Outgoing, Place, PlaceKind, Transport
+from bot.events import Attachment, Button, Incoming, Outgoing, Place, PlaceKind, Transport
 from storage.models import AuditEntry, Person, School
 from storage.unit import Unit
 
 
 @dataclass(frozen=True)
-class Context:
+class Request:
+    """One person's event, before it is known which school it concerns."""
+
     unit: Unit
     now: datetime
     config: Config
     transports: frozenset[Transport]
-    school: School
-    school_config: SchoolConfig
     person: Person
     incoming: Incoming
+
+    def private_reply(self, text: str, attachment: Attachment | None = None) -> Outgoing:
+        """A reply only the person who acted sees: a direct chat on every transport."""
+        incoming = self.incoming
+        place = incoming.place
+        if place.kind is not PlaceKind.DIRECT:
+            place = Place(place.transport, incoming.user.id, PlaceKind.DIRECT)
+        return Outgoing(place=place, text=text, to_user=incoming.user, attachment=attachment)
+
+    def in_school(self, school: School, school_config: SchoolConfig) -> Context:
+        return Context(
+            unit=self.unit,
+            now=self.now,
+            config=self.config,
+            transports=self.transports,
+            person=self.person,
+            incoming=self.incoming,
+            school=school,
+            school_config=school_config,
+        )
+
+
+@dataclass(frozen=True)
+class Context(Request):
+    """A request that concerns one school."""
+
+    school: School
+    school_config: SchoolConfig
 
     def reply(
         self, text: str, buttons: tuple[Button, ...] = (), case_id: int | None = None

@@ -1,5 +1,9 @@
 """Intake: a report becomes a case at once, then the reporter is asked the follow-up questions.
 
+Answers are not audited one by one (they are the case's fields, and the reporter is their only
+author); the audit records the case being logged, becoming urgent, and its status changing when
+the questions are done.
+
 The case row is written in the same transaction as every reply, and replies go through the
 outbox, so nothing is said about a case that is not stored.
 """
@@ -197,11 +201,7 @@ async def _answer(
     for old, new in zip(before, after, strict=True):
         if new != old:
             await ctx.unit.cases.save(new)
-    answer = ",".join(values)
-    for case in before:
-        await ctx.audit("answered", case.id, to_value=f"{question.value}={answer}")
-
-    replies = _urgent_alerts(ctx, before, after)
+    replies = await _urgent_alerts(ctx, before, after)
     toggled = (
         question is Question.CATEGORIES
         and len(values) == 1
@@ -264,12 +264,13 @@ def _ask(
     return ctx.reply(text, buttons=questions.buttons(conversation.id, question))
 
 
-def _urgent_alerts(ctx: Context, before: list[Case], after: list[Case]) -> list[Outgoing]:
+async def _urgent_alerts(ctx: Context, before: list[Case], after: list[Case]) -> list[Outgoing]:
     replies: list[Outgoing] = []
     became_urgent = [
         new for old, new in zip(before, after, strict=True) if new.urgent and not old.urgent
     ]
     for case in became_urgent:
+        await ctx.audit("urgent", case.id, from_value="no", to_value="yes")
         kinds = [
             messages.CATEGORY_LABELS[c] for c in sorted(case.categories, key=list(Category).index)
         ]

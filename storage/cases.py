@@ -26,7 +26,7 @@ from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
 _CASE_COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
     " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
-    " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason,"
+    " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason, c.merged_into,"
     " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1) AS url,"
     " (SELECT group_concat(category, ',') FROM case_categories k WHERE k.case_id = c.id)"
     " AS categories"
@@ -79,8 +79,8 @@ class SqliteCases:
         await self._db.execute(
             "UPDATE cases SET status = ?, urgent = ?, platform = ?, targets = ?,"
             " reported_to_platform = ?, reported_to_platform_at = ?, author_is_pupil = ?,"
-            " removed_at = ?, assignee_id = ?, updated_at = ?, closed_at = ?, close_reason = ?"
-            " WHERE id = ?",
+            " removed_at = ?, assignee_id = ?, updated_at = ?, closed_at = ?, close_reason = ?,"
+            " merged_into = ? WHERE id = ?",
             (
                 case.status,
                 int(case.urgent),
@@ -94,6 +94,7 @@ class SqliteCases:
                 to_db(case.updated_at),
                 to_db_or_none(case.closed_at),
                 case.close_reason,
+                case.merged_into,
                 case.id,
             ),
         )
@@ -169,6 +170,37 @@ class SqliteCases:
             f"SELECT {_CASE_COLUMNS} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
         )
 
+    async def open_for_school(self, school_id: int) -> list[Case]:
+        """Cases not closed, urgent first, then newest first."""
+        return await self._many(
+            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND c.status != 'closed'"
+            " ORDER BY c.urgent DESC, c.created_at DESC, c.id DESC",
+            (school_id,),
+        )
+
+    async def move_into(self, from_id: int, to_id: int) -> None:
+        """Move the links and reporters of one case onto another (a merge)."""
+        await self._db.execute(
+            "UPDATE case_links SET case_id = ? WHERE case_id = ?", (to_id, from_id)
+        )
+        await self._db.execute(
+            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
+            " SELECT ?, person_id, description, reported_at FROM case_reporters WHERE case_id = ?"
+            " ON CONFLICT DO NOTHING",
+            (to_id, from_id),
+        )
+        await self._db.execute("DELETE FROM case_reporters WHERE case_id = ?", (from_id,))
+
+    async def merged_from(self, case_id: int) -> list[int]:
+        """Ids of every case merged into this one, directly or through another merged case."""
+        async with self._db.execute(
+            "WITH RECURSIVE m(id) AS (SELECT id FROM cases WHERE merged_into = ?"
+            " UNION SELECT c.id FROM cases c JOIN m ON c.merged_into = m.id) SELECT id FROM m"
+            " ORDER BY id",
+            (case_id,),
+        ) as cursor:
+            return [int(r[0]) for r in await cursor.fetchall()]
+
     async def reporter_counts(self, case_ids: list[int]) -> dict[int, int]:
         counts: dict[int, int] = {}
         for start in range(0, len(case_ids), 500):
@@ -221,4 +253,5 @@ def _case(row: aiosqlite.Row) -> Case:
         updated_at=from_db(row["updated_at"]),
         closed_at=from_db_or_none(row["closed_at"]),
         close_reason=row["close_reason"],
+        merged_into=row["merged_into"],
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import aiosqlite
 
 from storage.models import Person, School
+from storage.times import to_db
 
 
 class SqliteSchools:
@@ -34,6 +37,23 @@ class SqliteSchools:
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else School(row["id"], row["name"], row["timezone"])
+
+    async def add_member(self, school_id: int, person_id: int, at: datetime) -> None:
+        moment = to_db(at)
+        await self._db.execute(
+            "INSERT INTO school_members (school_id, person_id, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen",
+            (school_id, person_id, moment, moment),
+        )
+
+    async def members(self, school_id: int) -> list[Person]:
+        async with self._db.execute(
+            "SELECT p.id, p.key, p.name FROM school_members m JOIN people p ON p.id = m.person_id"
+            " WHERE m.school_id = ? ORDER BY p.key",
+            (school_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [Person(r["id"], r["key"], r["name"]) for r in rows]
 
 
 class SqlitePeople:

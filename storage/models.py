@@ -113,6 +113,7 @@ class Case:
     assignee_id: int | None = None
     closed_at: datetime | None = None
     close_reason: str | None = None
+    merged_into: int | None = None
 
 
 @dataclass(frozen=True)
@@ -157,9 +158,17 @@ class Conversation:
 
 
 @dataclass(frozen=True)
+class Note:
+    case_id: int
+    author: Person | None
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     case_id: int | None
-    school_id: int
+    school_id: int | None
     actor_id: int | None
     action: str
     at: datetime

@@ -11,12 +11,14 @@ from storage.cases import SqliteCases
 from storage.conversations import SqliteConversations
 from storage.directory import SqlitePeople, SqliteSchools
 from storage.inbox import SqliteInbox
+from storage.notes import SqliteNotes
 from storage.outbox import SqliteOutbox
 from storage.protocols import (
     AuditRepository,
     CaseRepository,
     ConversationRepository,
     InboxRepository,
+    NoteRepository,
     OutboxRepository,
     PeopleRepository,
     SchoolRepository,
@@ -30,6 +32,7 @@ class Unit:
     cases: CaseRepository
     conversations: ConversationRepository
     audit: AuditRepository
+    notes: NoteRepository
     inbox: InboxRepository
     outbox: OutboxRepository
 
@@ -41,6 +44,7 @@ class Unit:
             cases=SqliteCases(connection),
             conversations=SqliteConversations(connection),
             audit=SqliteAudit(connection),
+            notes=SqliteNotes(connection),
             inbox=SqliteInbox(connection),
             outbox=SqliteOutbox(connection),
         )

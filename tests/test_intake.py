@@ -218,15 +218,22 @@ async def test_a_pressed_button_updates_the_message_it_was_on(chat: Chat) -> Non
     assert replies[0].buttons == ()
 
 
-async def test_answers_are_audited(chat: Chat, database: Database) -> None:
+async def test_the_audit_records_logging_and_the_status_after_questions(
+    chat: Chat, database: Database
+) -> None:
     await chat.say(TIKTOK)
     await chat.say("1")
     [case] = await _cases(database)
     async with database.transaction() as unit:
-        entries = await unit.audit.for_case(case.id)
-    assert [(e.action, e.to_value) for e in entries] == [
-        ("created", "new"),
-        ("answered", "targets=me"),
+        entries = await unit.audit.for_cases([case.id])
+    assert [(e.action, e.to_value) for e in entries] == [("created", "new")]
+    for answer in ("skip", "skip", "yes", "skip"):
+        await chat.say(answer)
+    async with database.transaction() as unit:
+        entries = await unit.audit.for_cases([case.id])
+    assert [(e.action, e.from_value, e.to_value) for e in entries] == [
+        ("created", None, "new"),
+        ("status", "new", "reported"),
     ]
 
 

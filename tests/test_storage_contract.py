@@ -141,7 +141,7 @@ async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
             async with aiosqlite.connect(store.path) as raw:
                 await raw.execute(statement)
     async with store.transaction() as unit:
-        assert [e.action for e in await unit.audit.for_case(case.id)] == ["created"]
+        assert [e.action for e in await unit.audit.for_cases([case.id])] == ["created"]
 
 
 async def test_inbox_refuses_a_repeated_event_id(store: Database) -> None:

@@ -47,6 +47,10 @@ class ConsoleTransport:
             lines.append(
                 "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(outgoing.buttons, 1))
             )
+        if outgoing.attachment is not None:
+            lines.append(f"--- {outgoing.attachment.name} ---")
+            lines.append(outgoing.attachment.content.rstrip("\r\n").replace("\r\n", "\n"))
+            lines.append("---")
         print("\n".join(lines), file=self._output, flush=True)
         return None
 

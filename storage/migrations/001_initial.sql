@@ -89,7 +89,7 @@ CREATE TABLE conversation_cases (
 CREATE TABLE audit (
     id INTEGER PRIMARY KEY,
     case_id INTEGER REFERENCES cases(id),
-    school_id INTEGER NOT NULL REFERENCES schools(id),
+    school_id INTEGER REFERENCES schools(id),
     actor_id INTEGER REFERENCES people(id),
     action TEXT NOT NULL,
     from_value TEXT,

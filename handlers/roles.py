@@ -1,0 +1,19 @@
+"""Who may do what: leads come from config per school; staff are those seen in a school's places."""
+
+from __future__ import annotations
+
+from bot.config import Config, SchoolConfig
+from bot.events import Transport, User
+
+
+def is_lead(school: SchoolConfig, user: User) -> bool:
+    if user.transport is Transport.SLACK:
+        return user.id in school.slack_leads
+    if user.transport is Transport.TELEGRAM:
+        return user.id.lstrip("-").isdigit() and int(user.id) in school.telegram_leads
+    return user.id in school.console_leads
+
+
+def lead_schools(config: Config, user: User) -> list[SchoolConfig]:
+    """Every school this person leads, in config order."""
+    return [school for school in config.schools if is_lead(school, user)]

@@ -1,0 +1,105 @@
+"""Per-platform evidence figures: how many cases, how many reported and removed, how fast.
+
+These are the numbers a school or an association hands to a regulator, so the edges are defined:
+days to removal count only removed cases (open cases never enter a median), duplicates and
+"not abuse" closures are left out, and a platform with no removals has no median at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from handlers.export import days_to_removal
+from storage.models import Case, Platform, Status
+
+STILL_UP_AFTER = timedelta(days=7)
+_NOT_COUNTED = ("duplicate", "not-abuse")
+
+
+@dataclass(frozen=True)
+class PlatformStats:
+    platform: str
+    cases: int
+    reported: int
+    removed: int
+    median_days_to_removal: float | None
+    p90_days_to_removal: float | None
+    still_up_after_7_days: int
+
+
+def platform_stats(cases: list[Case], now: datetime) -> list[PlatformStats]:
+    """One row per platform that has cases, in the platforms' usual order, then a total row."""
+    counted = [c for c in cases if c.close_reason not in _NOT_COUNTED]
+    rows = []
+    for platform in Platform:
+        mine = [c for c in counted if c.platform is platform]
+        if mine:
+            rows.append(_row(platform.value, mine, now))
+    if rows:
+        rows.append(_row("all", counted, now))
+    return rows
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (the common spreadsheet PERCENTILE)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return round(value, 1)
+
+
+def to_table(rows: list[PlatformStats]) -> str:
+    headers = ("platform", "cases", "reported", "removed", "median days", "p90 days", "up >7d")
+    body = [
+        (
+            r.platform,
+            str(r.cases),
+            str(r.reported),
+            str(r.removed),
+            _days(r.median_days_to_removal),
+            _days(r.p90_days_to_removal),
+            str(r.still_up_after_7_days),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [headers, *body]) for i in range(len(headers))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True))
+        for line in [headers, *body]
+    ]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def to_dicts(rows: list[PlatformStats]) -> list[dict[str, object]]:
+    return [asdict(r) for r in rows]
+
+
+def _row(name: str, cases: list[Case], now: datetime) -> PlatformStats:
+    reported = [c for c in cases if c.reported_to_platform_at is not None]
+    removed_days = [d for c in cases if (d := days_to_removal(c)) is not None]
+    still_up = [
+        c
+        for c in reported
+        if c.removed_at is None
+        and c.status is not Status.CLOSED
+        and c.reported_to_platform_at is not None
+        and now - c.reported_to_platform_at > STILL_UP_AFTER
+    ]
+    return PlatformStats(
+        platform=name,
+        cases=len(cases),
+        reported=len(reported),
+        removed=len(removed_days),
+        median_days_to_removal=percentile(removed_days, 0.5),
+        p90_days_to_removal=percentile(removed_days, 0.9),
+        still_up_after_7_days=len(still_up),
+    )
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

@@ -1,0 +1,195 @@
+"""Evidence figures and exports on hand-built cases whose answers are known."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from handlers.export import FIELDS, export_rows, to_csv
+from handlers.stats import percentile, platform_stats
+from storage.db import Database
+from storage.models import (
+    Case,
+    CaseLink,
+    Category,
+    NewCase,
+    Platform,
+    ReportedToPlatform,
+    Source,
+    Status,
+    Target,
+)
+
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
+_SERIAL = itertools.count(1)  # unique links and people across the cases a test makes
+
+
+async def _make(
+    database: Database,
+    platform: Platform,
+    *,
+    reported_after: float | None = None,
+    removed_after: float | None = None,
+    closed: str | None = None,
+) -> Case:
+    n = next(_SERIAL)
+    async with database.transaction() as unit:
+        school = await unit.schools.ensure("Northfield", "Europe/London")
+        person = await unit.people.ensure(f"slack:U{n}", f"Reporter {n}")
+        url = f"https://{platform.value}.com/post/{n}"
+        case = await unit.cases.create(
+            NewCase(
+                school.id,
+                platform,
+                Source.SLACK,
+                person.id,
+                "Mr X is called a liar",
+                T0,
+                CaseLink(url, url, platform),
+            )
+        )
+        reported = None if reported_after is None else T0 + timedelta(days=reported_after)
+        changed = dataclasses.replace(
+            case,
+            status=Status.CLOSED
+            if closed
+            else Status.REMOVED
+            if removed_after is not None
+            else Status.REPORTED
+            if reported
+            else Status.OPEN,
+            reported_to_platform=ReportedToPlatform.YES if reported else None,
+            reported_to_platform_at=reported,
+            removed_at=None
+            if removed_after is None or reported is None
+            else reported + timedelta(days=removed_after),
+            close_reason=closed,
+            categories=frozenset({Category.DEFAMATION}),
+            targets=Target.COLLEAGUE,
+        )
+        await unit.cases.save(changed)
+        return changed
+
+
+def test_percentiles_at_the_edges() -> None:
+    assert percentile([], 0.5) is None
+    assert percentile([3.0], 0.5) == 3.0 and percentile([3.0], 0.9) == 3.0
+    assert percentile([1.0, 2.0], 0.5) == 1.5
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9.1
+    assert percentile([4.0, 1.0, 3.0, 2.0], 0.5) == 2.5
+
+
+async def test_stats_medians_exclude_open_cases_and_duplicates(database: Database) -> None:
+    # TikTok: removed after 1, 2, 3 and 10 days; one reported 30 days ago and still up; one open.
+    for days in (1, 2, 3, 10):
+        await _make(database, Platform.TIKTOK, reported_after=0, removed_after=days)
+    await _make(database, Platform.TIKTOK, reported_after=5)
+    await _make(database, Platform.TIKTOK)
+    await _make(database, Platform.TIKTOK, reported_after=0, removed_after=100, closed="duplicate")
+    # Instagram: exactly one removal. YouTube: none.
+    await _make(database, Platform.INSTAGRAM, reported_after=1, removed_after=4)
+    await _make(database, Platform.YOUTUBE, reported_after=2)
+    async with database.transaction() as unit:
+        cases = await unit.cases.listing()
+    rows = {r.platform: r for r in platform_stats(cases, NOW)}
+    tiktok = rows["tiktok"]
+    assert (tiktok.cases, tiktok.reported, tiktok.removed) == (6, 5, 4)
+    assert tiktok.median_days_to_removal == 2.5
+    assert tiktok.p90_days_to_removal == 7.9
+    assert tiktok.still_up_after_7_days == 1
+    assert rows["instagram"].median_days_to_removal == 4.0 == rows["instagram"].p90_days_to_removal
+    assert rows["youtube"].removed == 0 and rows["youtube"].median_days_to_removal is None
+    assert rows["youtube"].still_up_after_7_days == 1
+    assert rows["all"].cases == 8 and rows["all"].removed == 5
+    assert list(rows) == ["tiktok", "instagram", "youtube", "all"]
+
+
+async def test_stats_command_prints_the_medians(database: Database) -> None:
+    for days in (2, 4, 9):
+        await _make(database, Platform.SNAPCHAT, reported_after=0, removed_after=days)
+    # Another process reads the file while this connection stays open, as beside a running bot.
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "stats", "--db", str(database.path), "--format", "json"],
+        capture_output=True,
+        cwd=ROOT,
+        check=True,
+    )
+    [snapchat, total] = json.loads(out.stdout)
+    assert snapchat["platform"] == "snapchat" and snapchat["median_days_to_removal"] == 4.0
+    assert total["removed"] == 3
+    table = subprocess.run(
+        [sys.executable, "-m", "bot", "stats", "--db", str(database.path)],
+        capture_output=True,
+        cwd=ROOT,
+        check=True,
+        text=True,
+    ).stdout
+    assert table.splitlines()[1].split() == ["snapchat", "3", "3", "3", "4.0", "8.0", "0"]
+
+
+async def test_anonymised_export_holds_no_url_name_or_free_text(database: Database) -> None:
+    case = await _make(database, Platform.TIKTOK, reported_after=0.5, removed_after=2)
+    async with database.transaction() as unit:
+        sam = await unit.people.ensure("slack:USAM", "Sam Jones")
+        await unit.cases.save(dataclasses.replace(case, assignee_id=sam.id))
+        await unit.notes.add(case.id, sam.id, "spoke to parent of Jo Bloggs", T0)
+        [row] = await export_rows(unit, anonymised=True)
+        [full] = await export_rows(unit)
+    expected = {
+        "id": 1,
+        "school": "Northfield",
+        "status": "removed",
+        "urgent": False,
+        "platform": "tiktok",
+        "url": None,
+        "categories": ["false-allegation"],
+        "targets": "colleague",
+        "reported_to_platform": "yes",
+        "reported_to_platform_at": "2026-10-01",
+        "removed_at": "2026-10-03",
+        "days_to_removal": 2.0,
+        "reporters": 1,
+        "source": "slack",
+        "assignee": None,
+        "created_at": "2026-10-01",
+        "updated_at": "2026-10-01",
+        "closed_at": None,
+        "close_reason": None,
+    }
+    assert dataclasses.asdict(row) == expected
+    assert set(expected) == set(FIELDS)
+    flat = json.dumps(dataclasses.asdict(row)) + to_csv([row])
+    for secret in (
+        "https://",
+        "tiktok.com/post",
+        "Reporter",
+        "Sam",
+        "Jones",
+        "liar",
+        "Bloggs",
+        "USAM",
+        "U1",
+    ):
+        assert secret not in flat
+    assert full.url is not None and full.url.startswith("https://tiktok.com/post/")
+    assert full.assignee == "Sam Jones"
+    assert full.reported_to_platform_at == "2026-10-01T21:00:00Z"
+
+
+async def test_csv_cells_cannot_run_as_spreadsheet_formulas(database: Database) -> None:
+    async with database.transaction() as unit:
+        school = await unit.schools.ensure('=HYPERLINK("http://evil")', "Europe/London")
+        person = await unit.people.ensure("console:+44", "@SUM(A1)")
+        await unit.cases.create(
+            NewCase(school.id, Platform.OTHER, Source.CONSOLE, person.id, "x", T0)
+        )
+        rows = await export_rows(unit)
+    csv_text = to_csv(rows)
+    assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text
