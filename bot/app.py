@@ -1,15 +1,24 @@
-"""The composition root: builds storage, router, delivery and transports from config; runs them."""
+"""The composition root: builds storage, router, worker and transports from config; runs them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
+from aiohttp import web
+
+from bot import web as web_server
 from bot.adapters.console import ConsoleTransport
+from bot.adapters.slack import SlackTransport
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import Delivery, Sender
 from bot.events import Transport
+from bot.pump import Pump
 from bot.router import Router
 from storage.db import Database
 
@@ -21,6 +30,17 @@ async def sync_schools(database: Database, config: Config) -> None:
     async with database.transaction() as unit:
         for school in config.schools:
             await unit.schools.ensure(school.name, school.timezone)
+
+
+def transports_of(config: Config) -> frozenset[Transport]:
+    running = set()
+    if config.console:
+        running.add(Transport.CONSOLE)
+    if config.slack is not None:
+        running.add(Transport.SLACK)
+    if config.telegram is not None:
+        running.add(Transport.TELEGRAM)
+    return frozenset(running)
 
 
 async def run_console(
@@ -41,3 +61,77 @@ async def run_console(
         await console.run(stdin, router, delivery)
     finally:
         await database.close()
+
+
+async def run_chat(
+    config: Config,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[int | None], None] | None = None,
+) -> None:
+    """Slack and/or Telegram, the HTTP server if they need one, and the worker, until stopped."""
+    clock = clock or SystemClock()
+    stop = stop or _stop_on_signals()
+    database = await Database.open(config.storage.database)
+    senders: dict[Transport, Sender] = {}
+    runner: web.AppRunner | None = None
+    slack: SlackTransport | None = None
+    worker: asyncio.Task[None] | None = None
+    try:
+        await sync_schools(database, config)
+        router = Router(database, config, clock, transports_of(config))
+        pump = Pump(router, Delivery(database, clock, senders))
+        routes: dict[str, web_server.Handler] = {}
+        if config.slack is not None:
+            slack = SlackTransport(config, router, pump.wake)
+            senders[Transport.SLACK] = slack.sender
+            if config.slack.mode == "http":
+                routes["/slack/events"] = slack.handle_http
+
+        async def health() -> tuple[bool, dict[str, object]]:
+            checks: dict[str, object] = {"database": await _database_ok(database)}
+            if slack is not None:
+                checks["slack"] = slack.connected
+            checks["worker"] = worker is not None and not worker.done()
+            return all(v is True for v in checks.values()), checks
+
+        port = None
+        if routes:
+            runner = await web_server.serve(
+                web_server.build(routes, health), config.server.host, config.server.port
+            )
+            port = web_server.bound_port(runner)
+            log.info("listening on %s:%s", config.server.host, port)
+        if slack is not None and config.slack is not None and config.slack.mode == "socket":
+            await slack.connect_socket()
+        worker = asyncio.create_task(pump.run(stop))
+        if on_ready is not None:
+            on_ready(port)
+        await stop.wait()
+    finally:
+        stop.set()
+        if runner is not None:
+            await runner.cleanup()
+        if slack is not None:
+            await slack.close()
+        if worker is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        await database.close()
+
+
+async def _database_ok(database: Database) -> bool:
+    try:
+        await database.schema_version()
+    except Exception:
+        return False
+    return True
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop

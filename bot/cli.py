@@ -93,10 +93,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 def _run(args: argparse.Namespace) -> int:
     config = _config(args)
-    if not config.console:
-        print("casebook: Slack and Telegram transports are not available yet.", file=sys.stderr)
-        return 2
-    asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
+    if config.console:
+        asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
+    else:
+        asyncio.run(app.run_chat(config))
     return 0
 
 

@@ -6,7 +6,6 @@ the same row; a row whose sender died is sent again once its lease runs out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from typing import Protocol
@@ -39,10 +38,6 @@ class Delivery:
         self._database = database
         self._clock = clock
         self._senders = senders
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def flush(self) -> int:
         """Send everything due now; returns how many rows were sent."""
@@ -57,22 +52,6 @@ class Delivery:
                 return sent
             for item in items:
                 sent += await self._send_one(item.id, item.transport, item.payload, item.attempts)
-
-    async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
-        """Keep flushing until `stop` is set; a wake() makes the next flush immediate."""
-        while not stop.is_set():
-            try:
-                await self.flush()
-            except Exception as error:
-                log.error("delivery loop error: %s", type(error).__name__)
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait(
-                {waiter, stopper}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            stopper.cancel()
 
     async def _send_one(self, item_id: int, transport: str, payload: str, attempts: int) -> int:
         outgoing = Outgoing.from_json(payload)

@@ -80,6 +80,7 @@ class Incoming:
     event_id: str | None = None
     button_value: str = ""
     message_ref: str | None = None  # the platform message a button was on
+    form: tuple[tuple[str, str], ...] = ()  # (question, value) pairs from a filled-in form
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
@@ -94,19 +95,25 @@ class Incoming:
             user=User(Transport(user["transport"]), user["id"], user.get("name", "")),
             place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
             links=tuple(data.pop("links", ())),
+            form=tuple((str(k), str(v)) for k, v in data.pop("form", ())),
             **data,
         )
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to send. `to_user` set means only that person should see it."""
+    """One message to send.
+
+    `private` means only `to_user` may see it: a transport that cannot show a message to one person
+    in a shared place (an ephemeral message in Slack) sends it to them directly instead.
+    """
 
     place: Place
     text: str
     buttons: tuple[Button, ...] = ()
     thread: str | None = None
     to_user: User | None = None
+    private: bool = False
     case_id: int | None = None  # for logs and retries, never shown
     replace_ref: str | None = None  # update this earlier message instead of posting a new one
     attachment: Attachment | None = None

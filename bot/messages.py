@@ -496,6 +496,16 @@ def _cases(count: int) -> str:
     return f"{count} case" if count == 1 else f"{count} cases"
 
 
+# --- Slack --------------------------------------------------------------------------------------
+
+SLACK_FORM_TITLE = "Report online abuse"
+SLACK_FORM_SUBMIT = "Log it"
+SLACK_FORM_CLOSE = "Cancel"
+SLACK_FORM_LINK = "Link to the post"
+SLACK_FORM_DESCRIPTION = "What happened? Describe the post; a link helps most."
+Q_CATEGORIES_FORM = "What kind of abuse is it? Choose all that apply."
+
+
 # --- Console -----------------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ processed, all in one transaction. A crash anywhere leaves either nothing done o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,7 @@ from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from handlers import leads, report, staff
 from handlers.context import Context, Request
+from handlers.roles import lead_schools
 from storage.db import Database
 from storage.unit import Unit
 
@@ -32,6 +34,7 @@ class Router:
         self._config = config
         self._clock = clock
         self._transports = transports
+        self._processing = asyncio.Lock()
         self._commands: dict[str, Handler] = {
             "help": _ignore_args(staff.help_text),
             "start": _ignore_args(staff.help_text),
@@ -47,24 +50,26 @@ class Router:
     async def process_pending(self) -> int:
         """Process every unprocessed inbox item in arrival order; returns how many."""
         done = 0
-        while True:
-            async with self._database.transaction() as unit:
-                items = await unit.inbox.pending(limit=50)
-            if not items:
-                return done
-            for item in items:
-                await self._process(item.id, item.event_id, Incoming.from_json(item.payload))
-                done += 1
+        async with self._processing:
+            while True:
+                async with self._database.transaction() as unit:
+                    items = await unit.inbox.pending(limit=50)
+                if not items:
+                    return done
+                for item in items:
+                    await self._process(item.id, item.event_id, Incoming.from_json(item.payload))
+                    done += 1
 
     async def _process(self, item_id: int, event_id: str, incoming: Incoming) -> None:
         try:
             async with self._database.transaction() as unit:
                 now = self._clock.now()
+                if not await unit.inbox.mark_processed(item_id, now):
+                    return  # another process on the same file handled it
                 for outgoing in await self._dispatch(unit, incoming):
                     await unit.outbox.add(
                         outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
                     )
-                await unit.inbox.mark_processed(item_id, now)
         except Exception as error:
             # The event stays in the inbox table for a person to look at; the sender hears so.
             log.exception("event %s failed: %s", event_id, type(error).__name__)
@@ -83,8 +88,9 @@ class Router:
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
             # Lead commands work from any place: the lead's roles say which schools they see.
             return await leads.handle(request, incoming.text)
-        school_config = None if incoming.school is None else self._config.school(incoming.school)
-        school = None if incoming.school is None else await unit.schools.by_name(incoming.school)
+        school_name = incoming.school or await self._school_of_person(unit, request)
+        school_config = None if school_name is None else self._config.school(school_name)
+        school = None if school_name is None else await unit.schools.by_name(school_name)
         if school_config is None or school is None:
             return [request.private_reply(messages.NOT_A_MEMBER)]
         await unit.schools.add_member(school.id, person.id, now)
@@ -97,6 +103,16 @@ class Router:
                 return [ctx.reply(messages.unknown_command(_printable(incoming.command)))]
             return await handler(ctx, incoming.text)
         return await report.on_message(ctx, incoming.text)
+
+    async def _school_of_person(self, unit: Unit, request: Request) -> str | None:
+        """Outside a report place (a direct chat), a person speaks for the school they were last
+        seen in, or the first they lead; someone unknown belongs to none."""
+        configured = {school.name for school in self._config.schools}
+        for school in await unit.schools.of_member(request.person.id):
+            if school.name in configured:
+                return school.name
+        led = lead_schools(self._config, request.incoming.user)
+        return led[0].name if led else None
 
 
 def _ignore_args(handler: Callable[[Context], Awaitable[list[Outgoing]]]) -> Handler:

@@ -23,12 +23,14 @@ class Request:
     incoming: Incoming
 
     def private_reply(self, text: str, attachment: Attachment | None = None) -> Outgoing:
-        """A reply only the person who acted sees: a direct chat on every transport."""
-        incoming = self.incoming
-        place = incoming.place
-        if place.kind is not PlaceKind.DIRECT:
-            place = Place(place.transport, incoming.user.id, PlaceKind.DIRECT)
-        return Outgoing(place=place, text=text, to_user=incoming.user, attachment=attachment)
+        """A reply only the person who acted sees, where they acted (Slack: ephemeral)."""
+        return Outgoing(
+            place=self.incoming.place,
+            text=text,
+            to_user=self.incoming.user,
+            private=True,
+            attachment=attachment,
+        )
 
     def in_school(self, school: School, school_config: SchoolConfig) -> Context:
         return Context(

@@ -122,7 +122,7 @@ def canonicalise(url: str) -> Link | None:
 
 def _canonicalise(given: str) -> Link | None:
     url = given
-    if not url or len(url) > MAX_URL_LENGTH or any(ord(c) < 33 for c in url):
+    if not url or len(url) > MAX_URL_LENGTH or any(ord(c) < 33 or c.isspace() for c in url):
         return None
     if "://" not in url.split("?", 1)[0]:
         if _OTHER_SCHEME.match(url):

@@ -146,12 +146,19 @@ def label(question: Question, value: str) -> str:
 
 
 def applies(question: Question, cases: list[Case]) -> bool:
+    """A question is asked while some case still lacks its answer (a form may have given it)."""
     if question is Question.PLATFORM:
         return any(c.platform is Platform.UNKNOWN for c in cases)
+    if question is Question.TARGETS:
+        return any(c.targets is None for c in cases)
+    if question is Question.CATEGORIES:
+        return any(not c.categories for c in cases)
     if question is Question.THREAT:
         both = {Category.THREAT, Category.DOXXING}
         return not all(both <= c.categories for c in cases)
-    return True
+    if question is Question.REPORTED:
+        return any(c.reported_to_platform is None for c in cases)
+    return any(c.author_is_pupil is None for c in cases)
 
 
 def first(cases: list[Case]) -> Question | None:

@@ -97,9 +97,38 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
         replies.append(ctx.reply(messages.IGNORED_LINKS))
     for case in created:
         replies.extend(_alert(ctx, messages.new_case_alert(case.number, case.platform), case))
+    if created and ctx.incoming.form:
+        before, created = created, await _apply_form(ctx, created, ctx.incoming.form)
+        replies.extend(await _urgent_alerts(ctx, before, created))
     if created:
         replies.extend(await _start_questions(ctx, created))
     return replies
+
+
+async def _apply_form(
+    ctx: Context, cases: list[Case], form: tuple[tuple[str, str], ...]
+) -> list[Case]:
+    """Answers given up front (Slack's /report form); only the rest are asked afterwards."""
+    answered: dict[Question, list[str]] = {}
+    for key, value in form:
+        try:
+            question = Question(key)
+        except ValueError:
+            continue
+        if value in {option.value for option in questions.options(question)}:
+            answered.setdefault(question, []).append(value)
+    updated = []
+    for case in cases:
+        changed = case
+        for question, values in answered.items():
+            if question is Question.CATEGORIES:
+                changed = questions.set_categories(changed, values, ctx.now)
+            else:
+                changed = questions.apply(question, values[0], changed, ctx.now)
+        if changed != case:
+            await ctx.unit.cases.save(changed)
+        updated.append(changed)
+    return updated
 
 
 async def answer_typed(ctx: Context, conversation: Conversation, text: str) -> list[Outgoing]:

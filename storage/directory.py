@@ -55,6 +55,16 @@ class SqliteSchools:
             rows = await cursor.fetchall()
         return [Person(r["id"], r["key"], r["name"]) for r in rows]
 
+    async def of_member(self, person_id: int) -> list[School]:
+        """The schools this person has been seen in, most recently seen first."""
+        async with self._db.execute(
+            "SELECT s.id, s.name, s.timezone FROM school_members m JOIN schools s"
+            " ON s.id = m.school_id WHERE m.person_id = ? ORDER BY m.last_seen DESC, s.id",
+            (person_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [School(r["id"], r["name"], r["timezone"]) for r in rows]
+
 
 class SqlitePeople:
     def __init__(self, connection: aiosqlite.Connection) -> None:

@@ -36,7 +36,11 @@ class SqliteInbox:
             for r in rows
         ]
 
-    async def mark_processed(self, item_id: int, at: datetime) -> None:
-        await self._db.execute(
-            "UPDATE inbox SET processed_at = ? WHERE id = ?", (to_db(at), item_id)
-        )
+    async def mark_processed(self, item_id: int, at: datetime) -> bool:
+        """Mark an item done; False when it already was (another worker got there first)."""
+        async with self._db.execute(
+            "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL RETURNING id",
+            (to_db(at), item_id),
+        ) as cursor:
+            marked = await cursor.fetchone() is not None
+        return marked

@@ -9,7 +9,6 @@ import pytest
 
 from bot import messages
 from bot.config import Config
-from bot.events import PlaceKind
 from storage.db import Database
 from storage.models import Platform, Status
 from tests.chat import Chat, FakeClock, texts
@@ -34,7 +33,7 @@ async def test_a_non_lead_is_refused_politely_and_audited(chat: Chat, database: 
     for command in ("", "show 1", "close 1", "export"):
         replies = await chat.command("cases", command, user="alex")
         assert texts(replies) == messages.NOT_A_LEAD
-        assert all(r.place.kind is PlaceKind.DIRECT for r in replies)
+        assert all(r.private and r.to_user and r.to_user.id == "alex" for r in replies)
     case = await _case(database, "Northfield", 1)
     assert case.status is Status.NEW
     async with database.transaction() as unit:
@@ -249,7 +248,7 @@ async def test_export_sends_the_lead_a_csv_of_their_school_only(chat: Chat) -> N
     await _report(chat, TIKTOK, school="Northfield")
     await _report(chat, INSTA, user="tom", school="Southgate")
     [reply] = await chat.command("cases", "export", user="lena")
-    assert reply.place.kind is PlaceKind.DIRECT and reply.place.id == "lena"
+    assert reply.private and reply.to_user is not None and reply.to_user.id == "lena"
     assert reply.attachment is not None and reply.attachment.name.endswith(".csv")
     rows = reply.attachment.content.strip().splitlines()
     assert (

@@ -1,0 +1,212 @@
+"""The Slack transport: slack-bolt's AsyncApp over HTTP (Events API) or Socket Mode.
+
+Every listener does the same three quick things: translate the payload, commit it to the inbox,
+wake the worker. Slack gets its acknowledgement after the commit and before any Web API call, so
+a crash after the acknowledgement loses nothing and a slow Web API never delays it. Retries and
+replays carry an event id the inbox has seen, and are acknowledged without doing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import messages
+from bot.adapters import slack_events
+from bot.adapters.slack_send import SlackSender
+from bot.config import Config, SlackConfig
+from bot.events import Incoming
+from bot.router import Router
+from handlers import questions
+
+log = logging.getLogger(__name__)
+
+COMMANDS = ("report", "cases", "mycases", "help")
+SOURCE = "slack"
+
+
+def web_client(slack: SlackConfig) -> AsyncWebClient:
+    """The Web API client, retrying rate limits (after Retry-After), 5xx and dropped connections."""
+    kwargs: dict[str, Any] = {}
+    if slack.api_url:
+        kwargs["base_url"] = slack.api_url.rstrip("/") + "/"
+    return AsyncWebClient(
+        token=slack.bot_token.value,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+        **kwargs,
+    )
+
+
+class SlackTransport:
+    def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
+        assert config.slack is not None
+        self._config = config
+        self._slack = config.slack
+        self._router = router
+        self._wake = wake
+        self.client = web_client(config.slack)
+        self.sender = SlackSender(self.client)
+        self._background: set[asyncio.Task[None]] = set()
+        self._socket: AsyncSocketModeHandler | None = None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=self._slack.signing_secret.value or None,
+            request_verification_enabled=self._slack.mode == "http",
+            process_before_response=True,  # listeners only commit to the inbox: ack after that
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.event("message")(self._on_message)
+        self.app.action(re.compile(f"^{slack_events.ANSWER_ACTION_PREFIX}"))(self._on_button)
+        for name in COMMANDS:
+            self.app.command(f"/{name}")(self._on_command)
+        self.app.view(slack_events.REPORT_VIEW)(self._on_report_form)
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: events, interactivity and slash commands, verified by bolt."""
+        response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    async def connect_socket(self) -> None:
+        self._socket = AsyncSocketModeHandler(self.app, self._slack.app_token.value)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    @property
+    def connected(self) -> bool:
+        if self._slack.mode == "socket":
+            return self._socket is not None and bool(self._socket.client.is_connected())
+        return True
+
+    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+        incoming = slack_events.message(self._config, event, event_id)
+        if incoming is None:
+            log.info("slack event %s ignored (not a report place or not a person)", event_id)
+            return
+        await self._store(incoming)
+
+    async def _on_button(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
+        incoming = slack_events.button(self._config, body)
+        if incoming is not None:
+            await self._store(incoming)
+        await ack()
+
+    async def _on_command(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
+        incoming = slack_events.command(self._config, body)
+        if incoming is None:
+            await ack()
+            return
+        if incoming.command == "report" and not incoming.text.strip():
+            await ack()
+            self._later(self._open_report_form(str(body.get("trigger_id", "")), incoming))
+            return
+        await self._store(incoming)
+        await ack()
+
+    async def _on_report_form(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
+        incoming = slack_events.report_form(self._config, body)
+        if incoming is not None:
+            await self._store(incoming)
+        await ack()
+
+    async def _store(self, incoming: Incoming) -> None:
+        event_id = incoming.event_id or ""
+        if await self._router.receive(incoming, SOURCE, event_id):
+            self._wake()
+        else:
+            log.info("slack event %s already received; acknowledged and dropped", event_id)
+
+    async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=report_view(incoming.place.id))
+        except Exception as error:
+            log.warning("could not open the report form: %s", type(error).__name__)
+
+    def _later(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def report_view(channel: str) -> dict[str, Any]:
+    """The /report modal: link and description, then the follow-up questions, all optional."""
+
+    def options(question: questions.Question) -> list[dict[str, Any]]:
+        return [
+            {"text": {"type": "plain_text", "text": option.label[:75]}, "value": option.value}
+            for option in questions.options(question)
+        ]
+
+    def block(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": True,
+            "label": {"type": "plain_text", "text": label[:2000]},
+            "element": {"action_id": block_id, **element},
+        }
+
+    Q = questions.Question
+    return {
+        "type": "modal",
+        "callback_id": slack_events.REPORT_VIEW,
+        "private_metadata": channel,
+        "title": {"type": "plain_text", "text": messages.SLACK_FORM_TITLE},
+        "submit": {"type": "plain_text", "text": messages.SLACK_FORM_SUBMIT},
+        "close": {"type": "plain_text", "text": messages.SLACK_FORM_CLOSE},
+        "blocks": [
+            block("link", messages.SLACK_FORM_LINK, {"type": "url_text_input"}),
+            block(
+                "description",
+                messages.SLACK_FORM_DESCRIPTION,
+                {"type": "plain_text_input", "multiline": True, "max_length": 3000},
+            ),
+            block(
+                "platform",
+                messages.Q_PLATFORM,
+                {"type": "static_select", "options": options(Q.PLATFORM)},
+            ),
+            block(
+                "targets",
+                messages.Q_TARGETS,
+                {"type": "radio_buttons", "options": options(Q.TARGETS)},
+            ),
+            block(
+                "categories",
+                messages.Q_CATEGORIES_FORM,
+                {"type": "multi_static_select", "options": options(Q.CATEGORIES)},
+            ),
+            block(
+                "reported",
+                messages.Q_REPORTED,
+                {"type": "radio_buttons", "options": options(Q.REPORTED)},
+            ),
+            block(
+                "author", messages.Q_AUTHOR, {"type": "radio_buttons", "options": options(Q.AUTHOR)}
+            ),
+        ],
+    }

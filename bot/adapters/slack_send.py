@@ -1,0 +1,140 @@
+"""Neutral Outgoing values into Slack Web API calls, with Block Kit buttons and escaped text.
+
+All our text is plain text, so `&`, `<` and `>` are escaped before Slack sees it: a report that
+contains `<!channel>` or `<@U123>` is shown literally and never notifies anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
+from bot.delivery import TemporarySendError
+from bot.events import Outgoing, PlaceKind
+
+log = logging.getLogger(__name__)
+
+SECTION_LIMIT = 2400  # Slack allows 3000 characters in a section; escaping can lengthen a chunk
+_EPHEMERAL_FALLBACK = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel"})
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def blocks(outgoing: Outgoing) -> list[dict[str, Any]]:
+    """Sections for the text (split to fit), then one actions block with the buttons."""
+    rendered: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(chunk), "verbatim": True}}
+        for chunk in _chunks(outgoing.text or " ", SECTION_LIMIT)
+    ]
+    if outgoing.buttons:
+        rendered.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"{ANSWER_ACTION_PREFIX}{index}",
+                        "text": {"type": "plain_text", "text": button.label[:75]},
+                        "value": button.value,
+                    }
+                    for index, button in enumerate(outgoing.buttons[:25])
+                ],
+            }
+        )
+    return rendered
+
+
+class SlackSender:
+    """Sends one outbox row to Slack and returns "channel|ts" so it can be updated later."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._direct_channels: dict[str, str] = {}
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        try:
+            return await self._send(outgoing)
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response else ""
+            if error.response is not None and error.response.status_code in (429, 500, 502, 503):
+                retry = (
+                    error.response.headers.get("Retry-After") if error.response.headers else None
+                )
+                raise TemporarySendError(
+                    f"slack {error.response.status_code}", _seconds(retry)
+                ) from error
+            raise TemporarySendError(f"slack error {code or 'unknown'}") from None
+
+    async def _send(self, outgoing: Outgoing) -> str | None:
+        text = escape(outgoing.text)
+        if outgoing.replace_ref:
+            channel, _, ts = outgoing.replace_ref.partition("|")
+            await self._client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks(outgoing)
+            )
+            return outgoing.replace_ref
+        if outgoing.attachment is not None:
+            person = outgoing.to_user.id if outgoing.to_user else outgoing.place.id
+            channel = await self._direct_channel(person)
+            await self._client.files_upload_v2(
+                channel=channel,
+                content=outgoing.attachment.content,
+                filename=outgoing.attachment.name,
+                title=outgoing.attachment.name,
+                initial_comment=text,
+            )
+            return None
+        if outgoing.private and outgoing.to_user and outgoing.place.kind is not PlaceKind.DIRECT:
+            try:
+                await self._client.chat_postEphemeral(
+                    channel=outgoing.place.id,
+                    user=outgoing.to_user.id,
+                    text=text,
+                    blocks=blocks(outgoing),
+                    thread_ts=outgoing.thread,
+                )
+                return None
+            except SlackApiError as error:
+                if error.response is None or error.response.get("error") not in _EPHEMERAL_FALLBACK:
+                    raise
+            channel = await self._direct_channel(outgoing.to_user.id)
+        elif outgoing.place.kind is PlaceKind.DIRECT:
+            channel = await self._direct_channel(outgoing.place.id)
+        else:
+            channel = outgoing.place.id
+        response = await self._client.chat_postMessage(
+            channel=channel,
+            text=text,
+            blocks=blocks(outgoing),
+            thread_ts=outgoing.thread if outgoing.place.kind is not PlaceKind.DIRECT else None,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return f"{response.get('channel', channel)}|{response.get('ts', '')}"
+
+    async def _direct_channel(self, user_id: str) -> str:
+        """The bot's direct-message channel with a person (remembered; Slack gives the same one)."""
+        if user_id not in self._direct_channels:
+            response = await self._client.conversations_open(users=user_id)
+            channel = (response.get("channel") or {}).get("id")
+            if not isinstance(channel, str):
+                raise TemporarySendError("slack conversations.open gave no channel")
+            self._direct_channels[user_id] = channel
+        return self._direct_channels[user_id]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,45 @@
+"""Casebook's one HTTP server: Slack's Events API, Telegram's webhook and a health check."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_BODY = 1024 * 1024  # no Slack or Telegram payload comes near this
+
+
+def build(
+    routes: dict[str, Handler], health: Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
+) -> web.Application:
+    """An aiohttp application with a POST route per transport and GET /healthz."""
+    app = web.Application(client_max_size=MAX_BODY)
+    for path, handler in routes.items():
+        app.router.add_post(path, handler)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        healthy, body = await health()
+        return web.json_response(body, status=200 if healthy else 503)
+
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start listening; the caller keeps the runner and calls cleanup() to stop."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port actually bound (useful when the config asks for port 0)."""
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        sockets = getattr(server, "sockets", None) or []
+        for sock in sockets:
+            return int(sock.getsockname()[1])
+    raise RuntimeError("the server is not listening")

@@ -1,0 +1,172 @@
+"""A small fake of Slack's Web API (and Socket Mode) on loopback, for the real slack_sdk client.
+
+It records every call, answers like Slack does for the methods Casebook uses, and can be told to
+fail (429 with Retry-After, 5xx) or to be slow, so retry and timing behaviour is tested for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class FakeSlackApi:
+    calls: list[Call] = field(default_factory=list)
+    failures: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    delays: dict[str, float] = field(default_factory=dict)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    async def start(self) -> FakeSlackApi:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/upload/{file}", self._upload)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        for ws in self._sockets:
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.of(method)
+
+    async def wait_for_text(self, method: str, text: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The first call of `method` whose text is exactly `text`, waiting for it to arrive."""
+
+        def found() -> dict[str, Any] | None:
+            return next((args for args in self.of(method) if args.get("text") == text), None)
+
+        async def arrived() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: found() is not None)
+
+        await asyncio.wait_for(arrived(), timeout)
+        result = found()
+        assert result is not None
+        return result
+
+    async def push_socket_event(self, envelope: dict[str, Any]) -> None:
+        for ws in self._sockets:
+            await ws.send_str(json.dumps(envelope))
+
+    async def wait_for_socket(self, timeout: float = 5.0) -> None:
+        async def connected() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(self._sockets))
+
+        await asyncio.wait_for(connected(), timeout)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> None:
+        async def acked() -> None:
+            async with self._changed:
+                await self._changed.wait_for(
+                    lambda: any(a.get("envelope_id") == envelope_id for a in self.socket_acks)
+                )
+
+        await asyncio.wait_for(acked(), timeout)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            args = await request.json()
+        else:
+            args = dict(await request.post())
+        args.update(request.query)
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
+        if self.failures[method]:
+            status = self.failures[method].pop(0)
+            headers = {"Retry-After": "0"} if status == 429 else {}
+            await self._record(Call(f"{method}!{status}", args))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=status, headers=headers
+            )
+        await self._record(Call(method, args))
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "user": "casebook",
+            }
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": args.get("channel"), "ts": f"{next(self._ts)}.000100"}
+        if method == "chat.postEphemeral":
+            if str(args.get("channel", "")).startswith("CNOTIN"):
+                return {"ok": False, "error": "not_in_channel"}
+            return {"ok": True, "message_ts": f"{next(self._ts)}.000200"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).lstrip("U")}}
+        if method == "users.info":
+            return {"ok": True, "user": {"id": args.get("user"), "name": "someone"}}
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "upload_url": f"{self.url}/upload/F1", "file_id": "F1"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": "F1", "title": "export"}]}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http", "ws") + "/socket"}
+        return {"ok": True}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        await self._record(Call("upload", {"bytes": body}))
+        return web.Response(text="OK")
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_str(json.dumps({"type": "hello", "num_connections": 1}))
+        self._sockets.append(ws)
+        async with self._changed:
+            self._changed.notify_all()
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data))
+                async with self._changed:
+                    self._changed.notify_all()
+        return ws
+
+    async def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        async with self._changed:
+            self._changed.notify_all()

@@ -1,0 +1,198 @@
+"""Runs the real Casebook (run_chat) in Slack HTTP mode against the fake Web API, and signs
+requests exactly as Slack does: v0={hex HMAC-SHA256 of "v0:{timestamp}:{body}"}."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import sqlite3
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot import app
+from bot.config import Config, SchoolConfig, Secret, ServerConfig, SlackConfig, StorageConfig
+from tests.fakes.slack_api import FakeSlackApi
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token-0123456789"
+REPORT_CHANNEL = "CREPORT"
+LEADS_CHANNEL = "CLEADS"
+LEAD = "ULEAD"
+
+
+def signature(body: str, timestamp: int, secret: str = SECRET) -> dict[str, str]:
+    base = f"v0:{timestamp}:{body}".encode()
+    digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_config(database: Path, fake: FakeSlackApi, mode: str = "http", **school: Any) -> Config:
+    return Config(
+        schools=(
+            SchoolConfig(
+                name="Northfield",
+                slack_report_channels=(REPORT_CHANNEL,),
+                slack_leads=(LEAD,),
+                slack_digest_channel=LEADS_CHANNEL,
+                **school,
+            ),
+            SchoolConfig(
+                name="Southgate", slack_report_channels=("CSOUTH",), slack_leads=("USOUTHLEAD",)
+            ),
+        ),
+        storage=StorageConfig(database=database),
+        server=ServerConfig(host="127.0.0.1", port=0),
+        slack=SlackConfig(
+            mode=mode,
+            api_url=fake.url + "/api/",
+            bot_token=Secret(TOKEN),
+            signing_secret=Secret(SECRET),
+            app_token=Secret("xapp-test"),
+        ),
+    )
+
+
+class SlackBot:
+    def __init__(self, config: Config, fake: FakeSlackApi) -> None:
+        self.config = config
+        self.fake = fake
+        self.stop = asyncio.Event()
+        self.port: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._events = 0
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> SlackBot:
+        ready: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(
+            app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
+        )
+        self.port = await asyncio.wait_for(ready, 10)
+        self.session = aiohttp.ClientSession()
+        return self
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 10)
+        if self.session is not None:
+            await self.session.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SECRET,
+        timestamp: int | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        assert self.session is not None
+        headers = {
+            "Content-Type": content_type,
+            **signature(body, timestamp or int(time.time()), secret),
+        }
+        headers.update(extra or {})
+        async with self.session.post(self.url, data=body.encode(), headers=headers) as response:
+            return response.status, await response.text()
+
+    async def event(
+        self, event: dict[str, Any], event_id: str | None = None, **kwargs: Any
+    ) -> tuple[int, str]:
+        self._events += 1
+        body = json.dumps(
+            {
+                "token": "unused",
+                "team_id": "T1",
+                "api_app_id": "A1",
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{self._events:04d}",
+                "event_time": int(time.time()),
+                "event": event,
+                "authorizations": [{"team_id": "T1", "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+        return await self.post(body, "application/json", **kwargs)
+
+    async def message(
+        self, text: str, user: str = "UALEX", channel: str = REPORT_CHANNEL, **kwargs: Any
+    ) -> tuple[int, str]:
+        self._events += 1
+        event = {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "channel": channel,
+            "channel_type": "im" if channel.startswith("D") else "channel",
+            "ts": f"{1700000000 + self._events}.000100",
+        }
+        return await self.event(event, **kwargs)
+
+    async def command(
+        self, name: str, text: str = "", user: str = "UALEX", channel: str = REPORT_CHANNEL
+    ) -> tuple[int, str]:
+        self._events += 1
+        body = urllib.parse.urlencode(
+            {
+                "command": f"/{name}",
+                "text": text,
+                "user_id": user,
+                "user_name": user.lower(),
+                "channel_id": channel,
+                "team_id": "T1",
+                "trigger_id": f"trigger.{self._events}",
+                "response_url": "https://hooks.invalid/commands/1",
+            }
+        )
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def press(
+        self, value: str, user: str = "UALEX", channel: str = "DALEX", ts: str = "1.000100"
+    ) -> tuple[int, str]:
+        self._events += 1
+        return await self.interaction(
+            {
+                "type": "block_actions",
+                "team": {"id": "T1"},
+                "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+                "api_app_id": "A1",
+                "trigger_id": f"trigger.press.{self._events}",
+                "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+                "channel": {"id": channel},
+                "message": {"ts": ts, "text": "question"},
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": "casebook_answer_0",
+                        "block_id": "b1",
+                        "value": value,
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
+
+    def count(self, table: str = "cases") -> int:
+        with sqlite3.connect(self.config.storage.database) as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def buttons_of(call: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = call.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return [e for b in blocks if b.get("type") == "actions" for e in b["elements"]]

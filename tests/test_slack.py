@@ -1,0 +1,327 @@
+"""Slack through real HTTP: signed requests into Casebook's server, the real slack_sdk client out
+to a fake Web API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import messages
+from storage.models import Platform
+from tests.fakes.slack_api import FakeSlackApi
+from tests.slack_harness import LEAD, LEADS_CHANNEL, SlackBot, buttons_of, slack_config
+
+TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456?is_from_webapp=1"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlackApi]:
+    api = await FakeSlackApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, fake: FakeSlackApi) -> AsyncIterator[SlackBot]:
+    running = await SlackBot(slack_config(tmp_path / "slack.db", fake), fake).start()
+    yield running
+    await running.close()
+
+
+async def test_a_report_in_a_staff_channel_becomes_a_case_and_a_dm_question(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    status, _ = await bot.message(f"look at this <{TIKTOK}|tiktok>")
+    assert status == 200
+    assert bot.count("inbox") == 1  # the event is stored before the 200
+    posted = await fake.wait_for("chat.postMessage", 4, timeout=1.0)
+    assert bot.count() == 1
+    to_alex = [p for p in posted if p["channel"] == "DALEX"]
+    assert to_alex[0]["text"] == messages.case_logged(1, Platform.TIKTOK)
+    question = to_alex[-1]
+    assert question["text"] == messages.Q_TARGETS
+    assert [b["text"]["text"] for b in buttons_of(question)] == [
+        "Me",
+        "A colleague",
+        "Several staff",
+        "The school",
+        "Skip",
+    ]
+    alerts = [p for p in posted if p["channel"] == LEADS_CHANNEL]
+    assert alerts and alerts[0]["text"] == messages.new_case_alert(1, Platform.TIKTOK)
+    assert fake.of("conversations.open")[0]["users"] == "UALEX"
+
+
+async def test_a_button_press_answers_and_updates_the_question(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message(TIKTOK)
+    posted = await fake.wait_for("chat.postMessage", 4)
+    question = posted[-1]
+    colleague = next(b for b in buttons_of(question) if b["text"]["text"] == "A colleague")
+    status, _ = await bot.press(colleague["value"], ts="9.000100")
+    assert status == 200
+    [update] = await fake.wait_for("chat.update")
+    assert update["ts"] == "9.000100" and update["channel"] == "DALEX"
+    assert update["text"] == messages.answer_recorded(messages.Q_TARGETS, "A colleague")
+    assert buttons_of(update) == []  # cannot be pressed twice
+    posted = await fake.wait_for("chat.postMessage", 5)
+    assert posted[-1]["text"] == messages.Q_CATEGORIES
+
+
+async def test_a_retried_event_is_acknowledged_and_does_nothing(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message(TIKTOK, event_id="EvSAME")
+    await fake.wait_for("chat.postMessage", 4)
+    calls = len(fake.calls)
+    status, _ = await bot.message(
+        TIKTOK,
+        event_id="EvSAME",
+        extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert status == 200
+    await asyncio.sleep(0.3)
+    assert bot.count() == 1 and bot.count("case_reporters") == 1
+    assert len(fake.calls) == calls
+
+
+@pytest.mark.parametrize(
+    ("secret", "age"),
+    [("wrong-secret", 0), ("", 0), ("test-signing-secret", 6 * 60)],
+    ids=["forged", "empty-secret", "stale"],
+)
+async def test_unsigned_forged_or_stale_requests_are_refused(
+    bot: SlackBot, fake: FakeSlackApi, secret: str, age: int
+) -> None:
+    status, _ = await bot.message(TIKTOK, secret=secret, timestamp=int(time.time()) - age)
+    assert status == 401
+    await asyncio.sleep(0.2)
+    assert bot.count() == 0 and bot.count("inbox") == 0
+    assert fake.of("chat.postMessage") == []
+
+
+async def test_a_request_without_signature_headers_is_refused(bot: SlackBot) -> None:
+    assert bot.session is not None
+    async with bot.session.post(
+        bot.url, data=b'{"type":"event_callback"}', headers={"Content-Type": "application/json"}
+    ) as response:
+        assert response.status == 401
+    assert bot.count("inbox") == 0
+
+
+async def test_broadcast_mentions_and_markup_are_never_sent_unescaped(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message(f"<!channel> <!here> <!everyone> <@U999> <#C999> <b>x</b> & {TIKTOK}")
+    await fake.wait_for("chat.postMessage", 4)
+    status, _ = await bot.command("cases", "show 1", user=LEAD)
+    assert status == 200
+    [shown] = await fake.wait_for("chat.postEphemeral")
+    assert "&lt;!channel&gt;" in shown["text"] and "&amp;" in shown["text"]
+    everything = json.dumps([c.args for c in fake.calls])
+    for raw in ("<!channel>", "<!here>", "<!everyone>", "<@U999>", "<#C999>", "<b>"):
+        assert raw not in everything
+
+
+async def test_cases_from_a_non_lead_is_refused_privately(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    status, _ = await bot.command("cases", "", user="UALEX")
+    assert status == 200
+    [refusal] = await fake.wait_for("chat.postEphemeral")
+    assert refusal["user"] == "UALEX" and refusal["channel"] == "CREPORT"
+    assert refusal["text"] == messages.NOT_A_LEAD
+
+
+async def test_private_replies_fall_back_to_a_dm_where_the_bot_is_not_in_the_channel(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.command("cases", "help", user=LEAD, channel="CNOTIN1")
+    posted = await fake.wait_for("chat.postMessage")
+    assert posted[0]["channel"] == "DLEAD" and posted[0]["text"] == messages.LEAD_HELP
+
+
+async def test_a_429_is_retried_after_retry_after_and_delivered(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    fake.failures["chat.postMessage"] = [429, 503]
+    await bot.message(TIKTOK)
+    posted = await fake.wait_for("chat.postMessage", 4, timeout=10)
+    assert posted[0]["text"] == messages.case_logged(1, Platform.TIKTOK)
+    assert [c.method for c in fake.calls if "!" in c.method] == [
+        "chat.postMessage!429",
+        "chat.postMessage!503",
+    ]
+
+
+async def test_channels_of_no_school_bot_posts_edits_and_joins_are_ignored(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message(TIKTOK, channel="CRANDOM")
+    for extra in (
+        {"subtype": "message_changed"},
+        {"subtype": "channel_join"},
+        {"bot_id": "B1"},
+        {"subtype": "message_deleted"},
+    ):
+        await bot.event(
+            {
+                "type": "message",
+                "user": "UALEX",
+                "text": TIKTOK,
+                "channel": "CREPORT",
+                "channel_type": "channel",
+                "ts": "5.1",
+                **extra,
+            }
+        )
+    await asyncio.sleep(0.3)
+    assert bot.count() == 0 and bot.count("inbox") == 0
+    assert fake.of("chat.postMessage") == []
+
+
+async def test_a_file_share_with_a_link_is_a_report_and_the_file_is_not_fetched(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.event(
+        {
+            "type": "message",
+            "subtype": "file_share",
+            "user": "UALEX",
+            "channel": "CREPORT",
+            "channel_type": "channel",
+            "ts": "6.1",
+            "text": f"screenshot of {TIKTOK}",
+            "files": [{"id": "F9", "url_private": "https://files.slack.invalid/F9"}],
+        }
+    )
+    await fake.wait_for("chat.postMessage", 2)
+    assert bot.count() == 1
+    assert not [c for c in fake.calls if c.method.startswith("files.")]
+
+
+async def test_the_ack_does_not_wait_for_a_slow_web_api(bot: SlackBot, fake: FakeSlackApi) -> None:
+    fake.delays["chat.postMessage"] = 4.0
+    fake.delays["conversations.open"] = 4.0
+    started = time.monotonic()
+    status, _ = await bot.message(TIKTOK)
+    elapsed = time.monotonic() - started
+    assert status == 200 and bot.count("inbox") == 1
+    assert elapsed < 3.0, elapsed
+
+
+async def test_report_command_with_text_logs_and_without_text_opens_the_form(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.command("report", TIKTOK)
+    await fake.wait_for("chat.postMessage", 2)
+    assert bot.count() == 1
+    status, _ = await bot.command("report", "")
+    assert status == 200
+    [opened] = await fake.wait_for("views.open")
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert view["callback_id"] == "casebook_report" and view["private_metadata"] == "CREPORT"
+    assert {b["block_id"] for b in view["blocks"]} >= {
+        "link",
+        "description",
+        "targets",
+        "categories",
+    }
+
+
+async def test_submitting_the_form_logs_a_case_with_its_answers(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    status, _ = await bot.interaction(
+        {
+            "type": "view_submission",
+            "team": {"id": "T1"},
+            "user": {"id": "UALEX", "username": "alex"},
+            "trigger_id": "trigger.form",
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "hash": "h1",
+                "callback_id": "casebook_report",
+                "private_metadata": "CREPORT",
+                "state": {
+                    "values": {
+                        "link": {
+                            "link": {"type": "url_text_input", "value": "https://youtu.be/abc123"}
+                        },
+                        "description": {
+                            "description": {
+                                "type": "plain_text_input",
+                                "value": "fake video of Mr K",
+                            }
+                        },
+                        "targets": {
+                            "targets": {
+                                "type": "radio_buttons",
+                                "selected_option": {"value": "colleague"},
+                            }
+                        },
+                        "categories": {
+                            "categories": {
+                                "type": "multi_static_select",
+                                "selected_options": [{"value": "threat"}, {"value": "doxxing"}],
+                            }
+                        },
+                        "reported": {
+                            "reported": {"type": "radio_buttons", "selected_option": None}
+                        },
+                    }
+                },
+            },
+        }
+    )
+    assert status == 200
+    posted = await fake.wait_for("chat.postMessage", 4)
+    import sqlite3
+
+    with sqlite3.connect(bot.config.storage.database) as db:
+        platform, targets, urgent = db.execute(
+            "SELECT platform, targets, urgent FROM cases"
+        ).fetchone()
+    assert (platform, targets, urgent) == ("youtube", "colleague", 1)
+    alex = [p["text"] for p in posted if p["channel"] == "DALEX"]
+    assert messages.URGENT_DANGER in alex
+    await fake.wait_for("chat.postMessage", 6)
+    assert (
+        fake.of("chat.postMessage")[-1]["text"] == messages.Q_REPORTED
+    )  # only unanswered ones asked
+
+
+async def test_a_lead_export_arrives_as_a_file_in_a_dm(bot: SlackBot, fake: FakeSlackApi) -> None:
+    await bot.message(TIKTOK)
+    await fake.wait_for("chat.postMessage", 4)
+    await bot.command("cases", "export", user=LEAD)
+    [complete] = await fake.wait_for("files.completeUploadExternal")
+    assert complete["channel_id"] == "DLEAD"
+    [upload] = await fake.wait_for("upload")
+    assert b"tiktok.com/@someone" in upload["bytes"]
+
+
+async def test_a_dm_from_known_staff_is_a_report_for_their_school(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message("hello, I will report in a minute", user="UALEX")
+    await fake.wait_for_text("chat.postMessage", messages.case_logged_no_link(1))
+    await bot.message("https://instagram.com/p/Xyz", user="UALEX", channel="DALEX")
+    await fake.wait_for_text("chat.postMessage", messages.case_logged(2, Platform.INSTAGRAM))
+    await bot.message("https://instagram.com/p/Other", user="USTRANGER", channel="DSTRANGER")
+    refusal = await fake.wait_for_text("chat.postMessage", messages.NOT_A_MEMBER)
+    assert refusal["channel"] == "DSTRANGER" and bot.count() == 2
+
+
+async def test_health_check_reports_ok(bot: SlackBot) -> None:
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"database": True, "slack": True, "worker": True}
