@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import app
+from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
 from handlers import export, stats
@@ -75,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--school", help="only this school's cases")
     stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
     stats.set_defaults(action=_stats)
+
+    manifest = commands.add_parser(
+        "manifest", parents=[common], help="print the Slack app manifest (JSON)"
+    )
+    manifest.add_argument("--mode", choices=("socket", "http"), help="default: from the config")
+    manifest.add_argument("--url", help="public URL of /slack/events, for HTTP mode")
+    manifest.set_defaults(action=_manifest)
 
     check = commands.add_parser(
         "check-config", parents=[common], help="validate a config file and show what will run"
@@ -149,6 +157,15 @@ def _stats(args: argparse.Namespace) -> int:
         sys.stdout.write(stats.to_table(rows))
     else:
         print("No cases.")
+    return 0
+
+
+def _manifest(args: argparse.Namespace) -> int:
+    mode = args.mode
+    if mode is None:
+        config = load_config(args.config, os.environ) if args.config else None
+        mode = config.slack.mode if config is not None and config.slack is not None else "socket"
+    print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
     return 0
 
 

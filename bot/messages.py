@@ -498,6 +498,11 @@ def _cases(count: int) -> str:
 
 # --- Slack --------------------------------------------------------------------------------------
 
+SLACK_APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
+SLACK_COMMAND_REPORT = "Report a post that abuses a member of staff"
+SLACK_COMMAND_CASES = "Safeguarding leads: list and manage cases"
+SLACK_COMMAND_MYCASES = "List the cases you reported"
+SLACK_COMMAND_HELP = "What Casebook does and how to use it"
 SLACK_FORM_TITLE = "Report online abuse"
 SLACK_FORM_SUBMIT = "Log it"
 SLACK_FORM_CLOSE = "Cancel"

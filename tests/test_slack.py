@@ -325,3 +325,169 @@ async def test_health_check_reports_ok(bot: SlackBot) -> None:
     async with bot.session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"database": True, "slack": True, "worker": True}
+
+
+async def test_socket_mode_receives_acknowledges_and_answers(
+    tmp_path: Path, fake: FakeSlackApi
+) -> None:
+    config = slack_config(tmp_path / "socket.db", fake, mode="socket")
+    bot = await SlackBot(config, fake).start()
+    try:
+        await fake.wait_for_socket()
+        assert fake.of("apps.connections.open")
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "event_id": "EvSOCKET1",
+            "event_time": int(time.time()),
+            "event": {
+                "type": "message",
+                "user": "UALEX",
+                "text": TIKTOK,
+                "channel": "CREPORT",
+                "channel_type": "channel",
+                "ts": "7.000100",
+            },
+        }
+        envelope = {
+            "envelope_id": "env-1",
+            "type": "events_api",
+            "accepts_response_payload": False,
+            "payload": body,
+        }
+        await fake.push_socket_event(envelope)
+        await fake.wait_for_ack("env-1")
+        await fake.wait_for_text("chat.postMessage", messages.case_logged(1, Platform.TIKTOK))
+        await fake.push_socket_event({**envelope, "envelope_id": "env-2", "retry_attempt": 1})
+        await fake.wait_for_ack("env-2")
+        await asyncio.sleep(0.2)
+        assert bot.count() == 1
+    finally:
+        await bot.close()
+
+
+def test_manifest_lists_what_the_adapter_uses() -> None:
+    from bot.adapters.slack_manifest import manifest
+
+    http = manifest("http", "https://cb.example/slack/events")
+    assert http["settings"]["socket_mode_enabled"] is False
+    assert (
+        http["settings"]["event_subscriptions"]["request_url"] == "https://cb.example/slack/events"
+    )
+    assert sorted(c["command"] for c in http["features"]["slash_commands"]) == [
+        "/cases",
+        "/help",
+        "/mycases",
+        "/report",
+    ]
+    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {
+        "message.channels",
+        "message.groups",
+        "message.im",
+    }
+    assert {"chat:write", "im:write", "commands", "files:write"} <= set(
+        http["oauth_config"]["scopes"]["bot"]
+    )
+    socket = manifest("socket")
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in socket["settings"]["interactivity"]
+
+
+async def test_casebook_run_with_a_config_file_serves_slack(
+    tmp_path: Path, fake: FakeSlackApi
+) -> None:
+    import os
+    import socket as sockets
+    import sys
+
+    import aiohttp
+
+    from tests.slack_harness import SECRET, TOKEN, signature
+
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config_file = tmp_path / "casebook.toml"
+    config_file.write_text(
+        f'[storage]\ndatabase = "cb.db"\n[server]\nhost = "127.0.0.1"\nport = {port}\n'
+        f'[slack]\nmode = "http"\napi_url = "{fake.url}/api/"\n'
+        '[[schools]]\nname = "Northfield"\nslack_report_channels = ["CREPORT"]\nslack_leads = ["ULEAD"]\n',
+        encoding="utf-8",
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--config",
+        str(config_file),
+        cwd=root,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+                        if health.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            body = json.dumps(
+                {
+                    "type": "event_callback",
+                    "team_id": "T1",
+                    "event_id": "EvCLI1",
+                    "event": {
+                        "type": "message",
+                        "user": "UALEX",
+                        "text": TIKTOK,
+                        "channel": "CREPORT",
+                        "channel_type": "channel",
+                        "ts": "8.000100",
+                    },
+                }
+            )
+            headers = {"Content-Type": "application/json", **signature(body, int(time.time()))}
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
+            ) as response:
+                assert response.status == 200
+            question = await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS, timeout=1.0)
+            assert buttons_of(question)
+            forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.replace("EvCLI1", "EvCLI2"),
+                headers=forged,
+            ) as response:
+                assert response.status == 401
+        exported = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "export",
+            "--config",
+            str(config_file),
+            cwd=root,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await exported.communicate()
+        [case] = json.loads(out)
+        assert case["platform"] == "tiktok" and case["source"] == "slack"
+    finally:
+        process.terminate()
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 0, err
+    assert TOKEN.encode() not in err and SECRET.encode() not in err

@@ -1,0 +1,72 @@
+"""The Slack app manifest: exactly the scopes, events, commands and interactivity Casebook uses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import messages
+
+# What each scope is for: reading report channels and DMs, posting, opening DMs, sending exports.
+BOT_SCOPES = (
+    "channels:history",  # messages in public report channels
+    "groups:history",  # messages in private report channels
+    "im:history",  # direct messages to the bot
+    "chat:write",  # questions, guidance, alerts, ephemeral replies
+    "im:write",  # opening a direct chat for follow-up questions
+    "commands",  # /report, /cases, /mycases, /help
+    "files:write",  # the CSV a lead asks for with /cases export
+)
+BOT_EVENTS = ("message.channels", "message.groups", "message.im")
+SLASH_COMMANDS = (
+    ("/report", messages.SLACK_COMMAND_REPORT, "[link or description]"),
+    ("/cases", messages.SLACK_COMMAND_CASES, "[help | show N | assign N @person | …]"),
+    ("/mycases", messages.SLACK_COMMAND_MYCASES, ""),
+    ("/help", messages.SLACK_COMMAND_HELP, ""),
+)
+
+
+def manifest(mode: str, request_url: str | None = None) -> dict[str, Any]:
+    """Socket Mode needs no public URL; HTTP mode sends everything to one request URL."""
+    http = mode == "http"
+    url = request_url or "https://casebook.example.org/slack/events"
+    commands = []
+    for command, description, hint in SLASH_COMMANDS:
+        entry: dict[str, Any] = {
+            "command": command,
+            "description": description,
+            "should_escape": False,
+        }
+        if hint:
+            entry["usage_hint"] = hint
+        if http:
+            entry["url"] = url
+        commands.append(entry)
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if http:
+        events["request_url"] = url
+        interactivity["request_url"] = url
+    return {
+        "display_information": {
+            "name": "Casebook",
+            "description": messages.SLACK_APP_DESCRIPTION,
+            "background_color": "#2c3e50",
+        },
+        "features": {
+            "bot_user": {"display_name": "Casebook", "always_online": True},
+            "app_home": {
+                "home_tab_enabled": False,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
+            "slash_commands": commands,
+        },
+        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": not http,
+            "token_rotation_enabled": False,
+        },
+    }
