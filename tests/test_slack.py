@@ -17,6 +17,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import LEAD, LEADS_CHANNEL, SlackBot, buttons_of, slack_config
 
 TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456?is_from_webapp=1"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -412,10 +413,11 @@ async def test_casebook_run_with_a_config_file_serves_slack(
     config_file.write_text(
         f'[storage]\ndatabase = "cb.db"\n[server]\nhost = "127.0.0.1"\nport = {port}\n'
         f'[slack]\nmode = "http"\napi_url = "{fake.url}/api/"\n'
-        '[[schools]]\nname = "Northfield"\nslack_report_channels = ["CREPORT"]\nslack_leads = ["ULEAD"]\n',
+        '[[schools]]\nname = "Northfield"\n'
+        'slack_report_channels = ["CREPORT"]\nslack_leads = ["ULEAD"]\n',
         encoding="utf-8",
     )
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     env = {
         **os.environ,
         "PYTHONPATH": str(root),
