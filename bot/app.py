@@ -14,6 +14,7 @@ from aiohttp import web
 from bot import web as web_server
 from bot.adapters.console import ConsoleTransport
 from bot.adapters.slack import SlackTransport
+from bot.adapters.telegram import TelegramTransport
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import Delivery, Sender
@@ -76,6 +77,7 @@ async def run_chat(
     senders: dict[Transport, Sender] = {}
     runner: web.AppRunner | None = None
     slack: SlackTransport | None = None
+    telegram: TelegramTransport | None = None
     worker: asyncio.Task[None] | None = None
     try:
         await sync_schools(database, config)
@@ -87,11 +89,18 @@ async def run_chat(
             senders[Transport.SLACK] = slack.sender
             if config.slack.mode == "http":
                 routes["/slack/events"] = slack.handle_http
+        if config.telegram is not None:
+            telegram = TelegramTransport(config, router, pump.wake)
+            senders[Transport.TELEGRAM] = telegram.sender
+            if config.telegram.mode == "webhook":
+                routes["/telegram/webhook"] = telegram.handle_webhook
 
         async def health() -> tuple[bool, dict[str, object]]:
             checks: dict[str, object] = {"database": await _database_ok(database)}
             if slack is not None:
                 checks["slack"] = slack.connected
+            if telegram is not None:
+                checks["telegram"] = telegram.connected
             checks["worker"] = worker is not None and not worker.done()
             return all(v is True for v in checks.values()), checks
 
@@ -104,6 +113,8 @@ async def run_chat(
             log.info("listening on %s:%s", config.server.host, port)
         if slack is not None and config.slack is not None and config.slack.mode == "socket":
             await slack.connect_socket()
+        if telegram is not None:
+            await telegram.start()
         worker = asyncio.create_task(pump.run(stop))
         if on_ready is not None:
             on_ready(port)
@@ -114,6 +125,8 @@ async def run_chat(
             await runner.cleanup()
         if slack is not None:
             await slack.close()
+        if telegram is not None:
+            await telegram.stop()
         if worker is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker

@@ -25,6 +25,10 @@ class Sender(Protocol):
         """Deliver one message; return the platform's id for it, if any."""
 
 
+class PermanentSendError(Exception):
+    """The platform refused the message for good (bad request, blocked); retrying cannot help."""
+
+
 class TemporarySendError(Exception):
     """The platform asked us to come back later (rate limit, outage)."""
 
@@ -58,6 +62,9 @@ class Delivery:
         sender = self._senders[Transport(transport)]
         try:
             ref = await sender.send(outgoing)
+        except PermanentSendError as error:
+            await self._retry_or_fail(item_id, outgoing, MAX_ATTEMPTS, str(error), 0)
+            return 0
         except TemporarySendError as error:
             delay = error.retry_after if error.retry_after is not None else 2.0**attempts
             await self._retry_or_fail(item_id, outgoing, attempts, str(error), delay)

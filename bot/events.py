@@ -93,7 +93,7 @@ class Incoming:
         return cls(
             kind=IncomingKind(data.pop("kind")),
             user=User(Transport(user["transport"]), user["id"], user.get("name", "")),
-            place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
+            place=_place(place),
             links=tuple(data.pop("links", ())),
             form=tuple((str(k), str(v)) for k, v in data.pop("form", ())),
             **data,
@@ -117,6 +117,10 @@ class Outgoing:
     case_id: int | None = None  # for logs and retries, never shown
     replace_ref: str | None = None  # update this earlier message instead of posting a new one
     attachment: Attachment | None = None
+    # Where to post instead when a direct chat cannot be opened (Telegram: the bot was never
+    # started by that person), and the message there to reply to.
+    fallback: Place | None = None
+    fallback_thread: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
@@ -127,12 +131,18 @@ class Outgoing:
         place = data.pop("place")
         user = data.pop("to_user")
         attachment = data.pop("attachment", None)
+        fallback = data.pop("fallback", None)
         return cls(
             attachment=None if attachment is None else Attachment(**attachment),
-            place=Place(Transport(place["transport"]), place["id"], PlaceKind(place["kind"])),
+            fallback=None if fallback is None else _place(fallback),
+            place=_place(place),
             to_user=None
             if user is None
             else User(Transport(user["transport"]), user["id"], user.get("name", "")),
             buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
             **data,
         )
+
+
+def _place(data: dict[str, Any]) -> Place:
+    return Place(Transport(data["transport"]), data["id"], PlaceKind(data["kind"]))

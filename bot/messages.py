@@ -499,10 +499,13 @@ def _cases(count: int) -> str:
 # --- Slack --------------------------------------------------------------------------------------
 
 SLACK_APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
-SLACK_COMMAND_REPORT = "Report a post that abuses a member of staff"
-SLACK_COMMAND_CASES = "Safeguarding leads: list and manage cases"
-SLACK_COMMAND_MYCASES = "List the cases you reported"
-SLACK_COMMAND_HELP = "What Casebook does and how to use it"
+COMMAND_DESCRIPTIONS = {
+    "report": "Report a post that abuses a member of staff",
+    "cases": "Safeguarding leads: list and manage cases",
+    "mycases": "List the cases you reported",
+    "help": "What Casebook does and how to use it",
+    "start": "What Casebook is and how to report",
+}
 SLACK_FORM_TITLE = "Report online abuse"
 SLACK_FORM_SUBMIT = "Log it"
 SLACK_FORM_CLOSE = "Cancel"

@@ -56,13 +56,17 @@ class Context(Request):
         self, text: str, buttons: tuple[Button, ...] = (), case_id: int | None = None
     ) -> Outgoing:
         """A message to the person who acted, in the place their follow-ups go."""
+        place = self.reporter_place()
+        moved = place != self.incoming.place and self.incoming.place.kind is PlaceKind.CHANNEL
         return Outgoing(
-            place=self.reporter_place(),
+            place=place,
             text=text,
             buttons=buttons,
             thread=self.reporter_thread(),
             to_user=self.incoming.user,
             case_id=case_id,
+            fallback=self.incoming.place if moved else None,
+            fallback_thread=self.incoming.thread if moved else None,
         )
 
     def reporter_place(self) -> Place:

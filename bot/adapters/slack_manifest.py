@@ -18,10 +18,10 @@ BOT_SCOPES = (
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
 SLASH_COMMANDS = (
-    ("/report", messages.SLACK_COMMAND_REPORT, "[link or description]"),
-    ("/cases", messages.SLACK_COMMAND_CASES, "[help | show N | assign N @person | …]"),
-    ("/mycases", messages.SLACK_COMMAND_MYCASES, ""),
-    ("/help", messages.SLACK_COMMAND_HELP, ""),
+    ("/report", messages.COMMAND_DESCRIPTIONS["report"], "[link or description]"),
+    ("/cases", messages.COMMAND_DESCRIPTIONS["cases"], "[help | show N | assign N @person | …]"),
+    ("/mycases", messages.COMMAND_DESCRIPTIONS["mycases"], ""),
+    ("/help", messages.COMMAND_DESCRIPTIONS["help"], ""),
 )
 
 

@@ -1,0 +1,272 @@
+"""The Telegram transport: python-telegram-bot's `Bot`, long polling or a webhook on our server.
+
+The lifecycle is explicit and driven by the composition root (`start`, `stop`). PTB's own
+Application and persistence are not used: conversation state lives in Casebook's database.
+Polling commits each batch of updates to the inbox before asking for the next batch, which is
+what moves Telegram's offset past them; the webhook commits before it answers 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import secrets
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import messages
+from bot.adapters import telegram_events
+from bot.config import Config, TelegramConfig
+from bot.delivery import PermanentSendError, TemporarySendError
+from bot.events import Incoming, Outgoing
+from bot.router import Router
+
+log = logging.getLogger(__name__)
+
+SOURCE = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query")
+MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; escaping can lengthen a chunk
+INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
+POLL_TIMEOUT = 25
+
+
+class TelegramTransport:
+    def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
+        assert config.telegram is not None
+        self._config = config
+        self._telegram: TelegramConfig = config.telegram
+        self._router = router
+        self._wake = wake
+        kwargs: dict[str, Any] = {}
+        if self._telegram.api_url:
+            kwargs["base_url"] = self._telegram.api_url
+        self.bot = Bot(self._telegram.bot_token.value, **kwargs)
+        self.sender = TelegramSender(self.bot)
+        self.username = ""
+        self._poller: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.connected = False
+
+    async def start(self) -> None:
+        """getMe, commands for private chats and groups, then the webhook or the polling loop."""
+        await self.bot.initialize()
+        me = await self.bot.get_me()
+        self.username = me.username or ""
+        if not me.can_read_all_group_messages:
+            log.warning(
+                "telegram: privacy mode is on, so the bot sees only commands and replies in "
+                "groups; make it an admin or turn privacy mode off with @BotFather"
+            )
+        await self.bot.set_my_commands(
+            _commands(("report", "mycases", "cases", "help", "start")),
+            scope=BotCommandScopeAllPrivateChats(),
+        )
+        await self.bot.set_my_commands(
+            _commands(("report", "mycases", "cases", "help")), scope=BotCommandScopeAllGroupChats()
+        )
+        if self._telegram.mode == "webhook":
+            await self.bot.set_webhook(
+                url=self._telegram.webhook_url or "",
+                secret_token=self._telegram.webhook_secret.value,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        else:
+            await self.bot.delete_webhook()
+            self._poller = asyncio.create_task(self._poll())
+        self.connected = True
+
+    async def stop(self) -> None:
+        self.connected = False
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: the secret header must match, or nothing is stored."""
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        expected = self._telegram.webhook_secret.value
+        if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError, TelegramError):
+            return web.Response(status=400, text="not a Telegram update")
+        await self._store(update)
+        return web.Response(text="ok")
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES)
+                )
+            except RetryAfter as error:
+                await asyncio.sleep(_flood_wait(error))
+                continue
+            except (NetworkError, TelegramError) as error:
+                log.warning("telegram polling failed: %s; retrying", type(error).__name__)
+                await asyncio.sleep(2)
+                continue
+            for update in updates:
+                await self._store(update)
+                offset = update.update_id + 1  # only after the update is in the inbox
+
+    async def _store(self, update: Update) -> None:
+        incoming = telegram_events.incoming(self._config, update, self.username)
+        if update.callback_query is not None:
+            self._later(self._answer_callback(update.callback_query.id))
+        if incoming is None:
+            log.info("telegram update %s ignored", update.update_id)
+            return
+        await self._commit(incoming)
+
+    async def _commit(self, incoming: Incoming) -> None:
+        if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
+            self._wake()
+        else:
+            log.info("telegram %s already received; dropped", incoming.event_id)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        with contextlib.suppress(TelegramError):
+            await self.bot.answer_callback_query(query_id)
+
+    def _later(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class TelegramSender:
+    """Sends one outbox row with HTML parse mode, every piece of our text escaped for it."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        try:
+            return await self._send_with_flood_wait(outgoing)
+        except RetryAfter as error:
+            raise TemporarySendError("telegram flood control", _flood_wait(error)) from error
+        except Forbidden as error:
+            raise PermanentSendError("telegram: the bot may not write there") from error
+        except BadRequest as error:
+            raise PermanentSendError(f"telegram refused: {error.message[:80]}") from error
+        except NetworkError as error:
+            raise TemporarySendError("telegram network error") from error
+
+    async def _send_with_flood_wait(self, outgoing: Outgoing) -> str | None:
+        try:
+            return await self._send(outgoing)
+        except RetryAfter as error:
+            wait = _flood_wait(error)
+            if wait > INLINE_RETRY_LIMIT:
+                raise
+            await asyncio.sleep(wait)
+            return await self._send(outgoing)
+
+    async def _send(self, outgoing: Outgoing) -> str | None:
+        if outgoing.replace_ref:
+            chat, _, message_id = outgoing.replace_ref.partition("|")
+            await self._bot.edit_message_text(
+                chat_id=int(chat),
+                message_id=int(message_id),
+                text=html.escape(outgoing.text, quote=False)[:4096],
+                parse_mode="HTML",
+            )
+            return outgoing.replace_ref
+        chat_id = _chat_of(outgoing)
+        if outgoing.attachment is not None:
+            message = await self._bot.send_document(
+                chat_id=chat_id,
+                document=InputFile(
+                    outgoing.attachment.content.encode("utf-8"),
+                    filename=outgoing.attachment.name,
+                ),
+                caption=html.escape(outgoing.text, quote=False)[:1000],
+                parse_mode="HTML",
+            )
+            return f"{message.chat_id}|{message.message_id}"
+        try:
+            return await self._post(chat_id, outgoing, reply_to=None)
+        except Forbidden:
+            if outgoing.fallback is None:
+                raise
+            # The person never started a private chat with the bot: answer in the group.
+            return await self._post(
+                int(outgoing.fallback.id), outgoing, reply_to=outgoing.fallback_thread
+            )
+
+    async def _post(self, chat_id: int, outgoing: Outgoing, reply_to: str | None) -> str:
+        chunks = _chunks(outgoing.text or " ", MESSAGE_LIMIT)
+        reference = ""
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            message = await self._bot.send_message(
+                chat_id=chat_id,
+                text=html.escape(chunk, quote=False),
+                parse_mode="HTML",
+                reply_markup=_keyboard(outgoing) if last and outgoing.buttons else None,
+                reply_parameters=ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+                if reply_to and reply_to.isdigit()
+                else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+            reference = f"{message.chat_id}|{message.message_id}"
+        return reference
+
+
+def _chat_of(outgoing: Outgoing) -> int:
+    """Private replies and direct places go to the person's own chat (its id is their user id)."""
+    if outgoing.private and outgoing.to_user is not None:
+        return int(outgoing.to_user.id)
+    return int(outgoing.place.id)
+
+
+def _keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup:
+    buttons = [InlineKeyboardButton(b.label, callback_data=b.value) for b in outgoing.buttons]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def _commands(names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, messages.COMMAND_DESCRIPTIONS[name]) for name in names]
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
+
+
+def _flood_wait(error: RetryAfter) -> float:
+    """Seconds to wait, whether this PTB gives an int or a timedelta (without its warning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    if hasattr(value, "total_seconds"):
+        return float(value.total_seconds())
+    return float(value)

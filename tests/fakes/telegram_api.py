@@ -1,0 +1,218 @@
+"""A small fake of the Telegram Bot API on loopback, for the real python-telegram-bot `Bot`.
+
+Serves /bot{token}/{method}: records calls, answers like Telegram, queues updates for getUpdates,
+and can be told to answer with flood control (429 with retry_after) or 403 for some chats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 4242
+
+
+@dataclass
+class FakeTelegramApi:
+    token: str = "123456:TEST-token"
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    offsets: list[int | None] = field(default_factory=list)
+    flood: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    blocked_chats: set[int] = field(default_factory=set)
+    can_read_all_group_messages: bool = False
+    url: str = ""
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
+
+    async def start(self) -> FakeTelegramApi:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._api)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/bot"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.of(method)
+
+    async def wait_for_text(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            return next((a for a in self.of("sendMessage") if a.get("text") == text), None)
+
+        async def arrived() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: found() is not None)
+
+        await asyncio.wait_for(arrived(), timeout)
+        result = found()
+        assert result is not None
+        return result
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        form = await request.post()
+        args: dict[str, Any] = {}
+        for key, value in form.items():
+            if hasattr(value, "file"):
+                args[key] = {"filename": value.filename, "content": value.file.read()}
+            else:
+                try:
+                    args[key] = json.loads(value)
+                except (TypeError, ValueError):
+                    args[key] = value
+        if self.flood[method]:
+            seconds = self.flood[method].pop(0)
+            await self._record(f"{method}!429", args)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests",
+                    "parameters": {"retry_after": seconds},
+                },
+                status=429,
+            )
+        chat = args.get("chat_id")
+        if (
+            method in ("sendMessage", "sendDocument")
+            and isinstance(chat, int)
+            and chat in self.blocked_chats
+        ):
+            await self._record(f"{method}!403", args)
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 403,
+                    "description": "Forbidden: bot can't initiate conversation with a user",
+                },
+                status=403,
+            )
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(args)})
+        await self._record(method, args)
+        return web.json_response({"ok": True, "result": self._answer(method, args)})
+
+    def _answer(self, method: str, args: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Casebook",
+                "username": "casebook_test_bot",
+                "can_join_groups": True,
+                "can_read_all_group_messages": self.can_read_all_group_messages,
+                "supports_inline_queries": False,
+            }
+        if method in ("sendMessage", "editMessageText", "sendDocument"):
+            chat_id = int(args.get("chat_id", 0))
+            return {
+                "message_id": int(args.get("message_id") or next(self._ids)),
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                "text": args.get("text", ""),
+            }
+        return True
+
+    async def _get_updates(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = args.get("offset")
+        self.offsets.append(offset)
+        if offset is not None:
+            self.updates = [u for u in self.updates if u["update_id"] >= int(offset)]
+        deadline = time.monotonic() + min(float(args.get("timeout", 0) or 0), 0.3)
+        while not self.updates and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        async with self._changed:
+            self._changed.notify_all()
+        return list(self.updates)
+
+    async def _record(self, method: str, args: dict[str, Any]) -> None:
+        self.calls.append((method, args))
+        async with self._changed:
+            self._changed.notify_all()
+
+
+_update_ids = itertools.count(1000)
+
+
+def message_update(
+    text: str,
+    *,
+    user: int = 501,
+    chat: int = -100111,
+    username: str = "alex",
+    entities: list[dict[str, Any]] | None = None,
+    caption: bool = False,
+    update_id: int | None = None,
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "message_id": next(_update_ids),
+        "date": int(time.time()),
+        "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "Staff"},
+        "from": {"id": user, "is_bot": False, "first_name": username.title(), "username": username},
+    }
+    if caption:
+        message["caption"] = text
+        message["photo"] = [{"file_id": "P1", "file_unique_id": "U1", "width": 90, "height": 90}]
+        if entities:
+            message["caption_entities"] = entities
+    else:
+        message["text"] = text
+        if text.startswith("/"):
+            command = text.split(" ", 1)[0]
+            entities = [
+                {"type": "bot_command", "offset": 0, "length": len(command)},
+                *(entities or []),
+            ]
+        if entities:
+            message["entities"] = entities
+    return {"update_id": update_id or next(_update_ids), "message": message}
+
+
+def callback_update(
+    data: str, *, user: int = 501, chat: int = 501, message_id: int = 77
+) -> dict[str, Any]:
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": f"cb{next(_update_ids)}",
+            "from": {"id": user, "is_bot": False, "first_name": "Alex", "username": "alex"},
+            "chat_instance": "ci1",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+                "text": "question",
+            },
+        },
+    }

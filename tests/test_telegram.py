@@ -1,0 +1,294 @@
+"""Telegram through real HTTP: updates into Casebook's webhook (or its polling loop), the real
+python-telegram-bot client out to a fake Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot import app, messages
+from bot.config import Config, SchoolConfig, Secret, ServerConfig, StorageConfig, TelegramConfig
+from storage.models import Platform
+from tests.fakes.telegram_api import FakeTelegramApi, callback_update, message_update
+
+WEBHOOK_SECRET = "webhook-secret-abc"
+GROUP = -100111
+LEADS_GROUP = -100999
+LEAD = 900
+SHORT = "https://youtube.com/shorts/abc_DEF-1?feature=share"
+
+
+def telegram_config(database: Path, fake: FakeTelegramApi, mode: str = "webhook") -> Config:
+    return Config(
+        schools=(
+            SchoolConfig(
+                name="Northfield",
+                telegram_report_chats=(GROUP,),
+                telegram_leads=(LEAD,),
+                telegram_digest_chat=LEADS_GROUP,
+            ),
+            SchoolConfig(name="Southgate", telegram_report_chats=(-100222,), telegram_leads=(901,)),
+        ),
+        storage=StorageConfig(database=database),
+        server=ServerConfig(host="127.0.0.1", port=0),
+        telegram=TelegramConfig(
+            mode=mode,
+            api_url=fake.url,
+            webhook_url="https://casebook.example.org/telegram/webhook",
+            bot_token=Secret(fake.token),
+            webhook_secret=Secret(WEBHOOK_SECRET),
+        ),
+    )
+
+
+class TelegramBot:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.stop = asyncio.Event()
+        self.port: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> TelegramBot:
+        ready: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._task = asyncio.create_task(
+            app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
+        )
+        self.port = await asyncio.wait_for(ready, 10)
+        self.session = aiohttp.ClientSession()
+        return self
+
+    async def close(self) -> None:
+        self.stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 10)
+        if self.session is not None:
+            await self.session.close()
+
+    async def post(self, update: dict[str, Any], secret: str | None = WEBHOOK_SECRET) -> int:
+        assert self.session is not None
+        headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+        async with self.session.post(
+            f"http://127.0.0.1:{self.port}/telegram/webhook", json=update, headers=headers
+        ) as response:
+            return response.status
+
+    def count(self, table: str = "cases") -> int:
+        with sqlite3.connect(self.config.storage.database) as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramApi]:
+    api = await FakeTelegramApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, fake: FakeTelegramApi) -> AsyncIterator[TelegramBot]:
+    running = await TelegramBot(telegram_config(tmp_path / "tg.db", fake)).start()
+    yield running
+    await running.close()
+
+
+def keyboard(call: dict[str, Any]) -> list[dict[str, Any]]:
+    markup = call.get("reply_markup") or {}
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def test_start_up_registers_commands_and_the_webhook(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    [webhook] = fake.of("setWebhook")
+    assert webhook["secret_token"] == WEBHOOK_SECRET
+    assert webhook["allowed_updates"] == ["message", "callback_query"]
+    scopes = [call["scope"]["type"] for call in fake.of("setMyCommands")]
+    assert scopes == ["all_private_chats", "all_group_chats"]
+    private = [c["command"] for c in fake.of("setMyCommands")[0]["commands"]]
+    assert "start" in private and "cases" in private
+    assert fake.of("getMe")
+
+
+async def test_a_group_report_with_a_short_link_becomes_a_case_and_a_private_question(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    status = await bot.post(message_update(f"look {SHORT}", chat=GROUP))
+    assert status == 200 and bot.count("inbox") == 1
+    question = await fake.wait_for_text(messages.Q_TARGETS)
+    assert question["chat_id"] == 501 and question["parse_mode"] == "HTML"
+    assert [b["text"] for b in keyboard(question)] == [
+        "Me",
+        "A colleague",
+        "Several staff",
+        "The school",
+        "Skip",
+    ]
+    assert bot.count() == 1
+    logged = await fake.wait_for_text(messages.case_logged(1, Platform.YOUTUBE))
+    assert logged["chat_id"] == 501
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.YOUTUBE))
+    assert alert["chat_id"] == LEADS_GROUP
+    with sqlite3.connect(bot.config.storage.database) as db:
+        assert (
+            db.execute("SELECT canonical_url FROM case_links").fetchone()[0]
+            == "https://youtube.com/watch?v=abc_DEF-1"
+        )
+
+
+async def test_a_callback_answers_removes_the_keyboard_and_asks_the_next(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    await bot.post(message_update(SHORT, chat=GROUP))
+    question = await fake.wait_for_text(messages.Q_TARGETS)
+    me = next(b for b in keyboard(question) if b["text"] == "Me")
+    assert await bot.post(callback_update(me["callback_data"], message_id=77)) == 200
+    [edit] = await fake.wait_for("editMessageText")
+    assert edit["message_id"] == 77 and "reply_markup" not in edit
+    assert edit["text"] == messages.answer_recorded(messages.Q_TARGETS, "Me")
+    await fake.wait_for("answerCallbackQuery")
+    await fake.wait_for_text(messages.Q_CATEGORIES)
+
+
+async def test_the_same_update_twice_is_one_case(bot: TelegramBot, fake: FakeTelegramApi) -> None:
+    update = message_update(SHORT, chat=GROUP)
+    assert await bot.post(update) == 200
+    assert await bot.post(update) == 200
+    await fake.wait_for_text(messages.Q_TARGETS)
+    await asyncio.sleep(0.2)
+    assert bot.count() == 1 and bot.count("inbox") == 1
+
+
+@pytest.mark.parametrize("secret", ["wrong", "", None])
+async def test_the_webhook_refuses_a_wrong_or_missing_secret(
+    bot: TelegramBot, fake: FakeTelegramApi, secret: str | None
+) -> None:
+    assert await bot.post(message_update(SHORT, chat=GROUP), secret=secret) == 403
+    await asyncio.sleep(0.1)
+    assert bot.count("inbox") == 0 and fake.of("sendMessage") == []
+
+
+async def test_a_malformed_body_is_a_400_and_stores_nothing(bot: TelegramBot) -> None:
+    assert bot.session is not None
+    async with bot.session.post(
+        f"http://127.0.0.1:{bot.port}/telegram/webhook",
+        data=b"\xff\xfenot json",
+        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+    ) as response:
+        assert response.status == 400
+    assert bot.count("inbox") == 0
+
+
+async def test_chats_of_no_school_other_bots_and_bots_are_ignored(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    await bot.post(message_update(SHORT, chat=-100555))
+    await bot.post(message_update("/cases@some_other_bot", chat=GROUP, user=LEAD))
+    bot_message = message_update(SHORT, chat=GROUP)
+    bot_message["message"]["from"]["is_bot"] = True
+    await bot.post(bot_message)
+    edited = message_update(SHORT, chat=GROUP)
+    edited["edited_message"] = edited.pop("message")
+    await bot.post(edited)
+    await asyncio.sleep(0.3)
+    assert bot.count("inbox") == 0 and fake.of("sendMessage") == []
+
+
+async def test_html_in_a_report_is_shown_literally(bot: TelegramBot, fake: FakeTelegramApi) -> None:
+    await bot.post(message_update(f"<b>Mr X</b> & <a href='x'>@everyone</a> {SHORT}", chat=GROUP))
+    await fake.wait_for_text(messages.Q_TARGETS)
+    await bot.post(message_update("/cases show 1", chat=LEAD, user=LEAD, username="lena"))
+    shown = await fake.wait_for("sendMessage", 5)
+    text = next(c["text"] for c in shown if "Timeline" in c["text"])
+    assert "&lt;b&gt;Mr X&lt;/b&gt; &amp; &lt;a href='x'&gt;" in text
+    assert "<b>" not in text and "<a " not in text
+
+
+async def test_lead_commands_from_a_group_are_answered_privately(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    await bot.post(message_update("/cases help", chat=GROUP, user=LEAD, username="lena"))
+    reply = await fake.wait_for_text(messages.LEAD_HELP)
+    assert reply["chat_id"] == LEAD
+    await bot.post(message_update("/cases", chat=GROUP, user=501))
+    refusal = await fake.wait_for_text(messages.NOT_A_LEAD)
+    assert refusal["chat_id"] == 501
+
+
+async def test_flood_control_is_waited_out_and_the_message_delivered(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    fake.flood["sendMessage"] = [1]
+    await bot.post(message_update(SHORT, chat=GROUP))
+    await fake.wait_for_text(messages.Q_TARGETS, timeout=10)
+    assert [name for name, _ in fake.calls if name.endswith("!429")] == ["sendMessage!429"]
+    assert fake.of("sendMessage")[0]["text"] == messages.case_logged(1, Platform.YOUTUBE)
+
+
+async def test_a_caption_and_a_text_link_are_reports_and_media_is_not_fetched(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    await bot.post(
+        message_update("screenshot of https://x.com/u/status/42", chat=GROUP, caption=True)
+    )
+    await bot.post(
+        message_update(
+            "this video",
+            chat=GROUP,
+            user=502,
+            username="sam",
+            entities=[
+                {
+                    "type": "text_link",
+                    "offset": 5,
+                    "length": 5,
+                    "url": "https://www.tiktok.com/@a/video/9?_r=1",
+                }
+            ],
+        )
+    )
+    await fake.wait_for("sendMessage", 4)
+    await asyncio.sleep(0.2)
+    with sqlite3.connect(bot.config.storage.database) as db:
+        urls = sorted(r[0] for r in db.execute("SELECT canonical_url FROM case_links"))
+    assert urls == ["https://tiktok.com/@a/video/9", "https://x.com/u/status/42"]
+    assert not [name for name, _ in fake.calls if name.startswith("getFile")]
+
+
+async def test_a_reporter_who_never_started_the_bot_is_answered_in_the_group(
+    bot: TelegramBot, fake: FakeTelegramApi
+) -> None:
+    fake.blocked_chats.add(503)
+    update = message_update(SHORT, chat=GROUP, user=503, username="kim")
+    await bot.post(update)
+    question = await fake.wait_for_text(messages.Q_TARGETS)
+    assert question["chat_id"] == GROUP
+    assert question["reply_parameters"]["message_id"] == update["message"]["message_id"]
+    assert keyboard(question)
+
+
+async def test_polling_consumes_queued_updates_and_moves_the_offset(
+    tmp_path: Path, fake: FakeTelegramApi
+) -> None:
+    first = message_update(SHORT, chat=GROUP)
+    second = message_update("https://instagram.com/p/Q1", chat=GROUP, user=502, username="sam")
+    fake.updates.extend([first, second])
+    bot = await TelegramBot(telegram_config(tmp_path / "poll.db", fake, mode="polling")).start()
+    try:
+        await fake.wait_for_text(messages.case_logged(2, Platform.INSTAGRAM))
+        assert bot.count() == 2
+        assert fake.of("deleteWebhook") and not fake.of("setWebhook")
+        for _ in range(50):
+            if second["update_id"] + 1 in fake.offsets:
+                break
+            await asyncio.sleep(0.05)
+        assert second["update_id"] + 1 in fake.offsets
+        assert fake.offsets[0] is None
+    finally:
+        await bot.close()
