@@ -21,6 +21,7 @@ from bot.delivery import Delivery, Sender
 from bot.events import Transport
 from bot.pump import Pump
 from bot.router import Router
+from bot.scheduler import Scheduler
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,20 @@ async def run_console(
         # Finish whatever a previous run stored but did not get to, before reading anything new.
         await router.process_pending()
         await delivery.flush()
-        await console.run(stdin, router, delivery)
+        flushes: set[asyncio.Task[int]] = set()
+
+        def deliver_now() -> None:
+            task = asyncio.ensure_future(delivery.flush())
+            flushes.add(task)
+            task.add_done_callback(flushes.discard)
+
+        scheduler = Scheduler(database, config, clock, frozenset(senders), deliver_now)
+        scheduler.start()
+        try:
+            await console.run(stdin, router, delivery)
+        finally:
+            scheduler.shutdown()
+            await asyncio.gather(*flushes, return_exceptions=True)
     finally:
         await database.close()
 
@@ -79,6 +93,7 @@ async def run_chat(
     slack: SlackTransport | None = None
     telegram: TelegramTransport | None = None
     worker: asyncio.Task[None] | None = None
+    scheduler: Scheduler | None = None
     try:
         await sync_schools(database, config)
         router = Router(database, config, clock, transports_of(config))
@@ -102,6 +117,7 @@ async def run_chat(
             if telegram is not None:
                 checks["telegram"] = telegram.connected
             checks["worker"] = worker is not None and not worker.done()
+            checks["scheduler"] = scheduler is not None and scheduler.running
             return all(v is True for v in checks.values()), checks
 
         port = None
@@ -116,11 +132,15 @@ async def run_chat(
         if telegram is not None:
             await telegram.start()
         worker = asyncio.create_task(pump.run(stop))
+        scheduler = Scheduler(database, config, clock, transports_of(config), pump.wake)
+        scheduler.start()
         if on_ready is not None:
             on_ready(port)
         await stop.wait()
     finally:
         stop.set()
+        if scheduler is not None:
+            scheduler.shutdown()
         if runner is not None:
             await runner.cleanup()
         if slack is not None:

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import app
+from bot import app, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
-from handlers import export, stats
+from handlers import digest, export, stats
 from storage.db import Database, DatabaseError, SchemaTooNewError
 from storage.models import Case
 
@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--school", help="only this school's cases")
     stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
     stats.set_defaults(action=_stats)
+
+    digesting = commands.add_parser(
+        "digest", parents=[common], help="print (or send) the weekly summary of the last 7 days"
+    )
+    digesting.add_argument("--school", help="only this school")
+    digesting.add_argument("--send", action="store_true", help="queue it for the leads' places")
+    digesting.add_argument("--chart", type=Path, help="write the chart (PNG) to this file")
+    digesting.set_defaults(action=_digest)
 
     manifest = commands.add_parser(
         "manifest", parents=[common], help="print the Slack app manifest (JSON)"
@@ -157,6 +165,43 @@ def _stats(args: argparse.Namespace) -> int:
         sys.stdout.write(stats.to_table(rows))
     else:
         print("No cases.")
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    schools = [s for s in config.schools if args.school in (None, s.name)]
+    if not schools:
+        print(f"casebook: no school called {args.school!r} in the configuration.", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        database = await Database.open(config.storage.database)
+        try:
+            await app.sync_schools(database, config)
+            now = SystemClock().now()
+            for school in schools:
+                async with database.transaction() as unit:
+                    row = await unit.schools.by_name(school.name)
+                    assert row is not None
+                    built = await digest.build(unit, row, school, now)
+                print(digest.text(built, school))
+                if args.chart is not None:
+                    target = args.chart
+                    if len(schools) > 1:
+                        target = target.with_stem(f"{target.stem}-{row.id}")
+                    target.write_bytes(await asyncio.to_thread(digest.chart_png, built))
+                    print(f"casebook: chart written to {target}", file=sys.stderr)
+                if args.send:
+                    queued = await scheduler.send_weekly_digest(
+                        database, config, school, now, app.transports_of(config), end=now
+                    )
+                    note = "queued for the leads" if queued else "already sent this week"
+                    print(f"casebook: {school.name}: {note}", file=sys.stderr)
+        finally:
+            await database.close()
+
+    asyncio.run(run())
     return 0
 
 

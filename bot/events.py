@@ -6,6 +6,7 @@ replayed after a restart without any platform library.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -58,11 +59,22 @@ class Button:
 
 @dataclass(frozen=True)
 class Attachment:
-    """A small text file sent with a message, such as a CSV export."""
+    """A small file sent with a message: a CSV export or the digest's chart."""
 
     name: str
-    content: str
+    data: bytes
     mime: str = "text/csv"
+
+    @property
+    def is_text(self) -> bool:
+        return self.mime.startswith("text/")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "data": base64.b64encode(self.data).decode(), "mime": self.mime}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Attachment:
+        return cls(data["name"], base64.b64decode(data["data"]), data.get("mime", "text/csv"))
 
 
 @dataclass(frozen=True)
@@ -123,7 +135,10 @@ class Outgoing:
     fallback_thread: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+        data = dataclasses.asdict(self)
+        if self.attachment is not None:
+            data["attachment"] = self.attachment.to_dict()
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Outgoing:
@@ -133,7 +148,7 @@ class Outgoing:
         attachment = data.pop("attachment", None)
         fallback = data.pop("fallback", None)
         return cls(
-            attachment=None if attachment is None else Attachment(**attachment),
+            attachment=None if attachment is None else Attachment.from_dict(attachment),
             fallback=None if fallback is None else _place(fallback),
             place=_place(place),
             to_user=None

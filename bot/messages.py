@@ -496,6 +496,112 @@ def _cases(count: int) -> str:
     return f"{count} case" if count == 1 else f"{count} cases"
 
 
+# --- Reminders and escalation ----------------------------------------------------------------
+
+STILL_UP = "Still up"
+REMOVED = "Removed"
+MARK_ESCALATED = "Mark escalated"
+REMINDER_NOT_YOURS = (
+    "Only the school's safeguarding leads, or the person the case is assigned to, can answer this."
+)
+
+
+def reminder_unanswered(number: int) -> str:
+    return (
+        f"A gentle reminder: a few questions about case #{number} are still open. Answer when you "
+        "can, or type skip. Your report is already logged."
+    )
+
+
+def reminder_not_reported(number: int, platform: Platform, hours: int) -> str:
+    return (
+        f"Case #{number} ({PLATFORM_NAMES[platform]}) was logged {hours} hours ago and is not yet "
+        f"reported to the platform. {HOW_TO_REPORT[platform]} When it is, record it with "
+        f"/cases status {number} reported."
+    )
+
+
+def reminder_still_up(number: int, platform: Platform, days: int) -> str:
+    return (
+        f"Case #{number} was reported to {PLATFORM_NAMES[platform]} {days} days ago. Is the post "
+        f"still up? {POSH}"
+    )
+
+
+def reminder_escalate(number: int, platform: Platform, days: int, police: bool) -> str:
+    parts = [
+        f"Case #{number} was reported to {PLATFORM_NAMES[platform]} {days} days ago and the post "
+        "has not come down. It is time to escalate:",
+        POSH,
+        REPORT_HARMFUL_CONTENT,
+    ]
+    if police:
+        parts.append(POLICE)
+    parts.append("Press Mark escalated once you have.")
+    return "\n\n".join(parts)
+
+
+def still_up_recorded(number: int, hours: int) -> str:
+    return f"Noted: the post for case #{number} is still up. I will ask again in {duration(hours)}."
+
+
+def duration(hours: int) -> str:
+    if hours % 24 == 0:
+        days = hours // 24
+        return "1 day" if days == 1 else f"{days} days"
+    return "1 hour" if hours == 1 else f"{hours} hours"
+
+
+# --- Weekly digest (counts only: never links, names or report text) ------------------------------
+
+CHART_REMOVED = "removed"
+CHART_CASES = "cases"
+
+
+def chart_title(school: str) -> str:
+    return f"{school}: new cases per week this term, by platform"
+
+
+def digest_empty(school: str, start: str, end: str) -> str:
+    return f"Casebook weekly summary for {school}, {start} to {end}: no new cases and none open."
+
+
+def digest_text(
+    *,
+    school: str,
+    period: str,
+    new_total: int,
+    new_by_platform: dict[str, int],
+    new_by_category: dict[str, int],
+    open_by_age: dict[str, int],
+    removed: dict[str, tuple[int, float | None]],
+    waiting: int,
+    unassigned: int,
+) -> str:
+    def listed(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
+
+    lines = [f"Casebook weekly summary for {school}, {period}."]
+    by_platform = f" ({listed(new_by_platform)})." if new_total else "."
+    lines.append(f"New cases: {new_total}{by_platform}")
+    if new_by_category:
+        lines.append(f"Kinds: {listed(new_by_category)}.")
+    open_total = sum(open_by_age.values())
+    by_age = f" (age: {listed(open_by_age)})." if open_total else "."
+    lines.append(f"Open cases: {open_total}{by_age}")
+    if removed:
+        parts = []
+        for name, (count, median) in removed.items():
+            speed = "" if median is None else f", median {median:.1f} days to removal"
+            parts.append(f"{name} {count}{speed}")
+        lines.append("Removed this week: " + "; ".join(parts) + ".")
+    else:
+        lines.append("Removed this week: none.")
+    lines.append(f"Waiting on the platform for more than 7 days: {waiting}.")
+    lines.append(f"Open and unassigned: {unassigned}.")
+    return "\n".join(lines)
+
+
 # --- Slack --------------------------------------------------------------------------------------
 
 SLACK_APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
@@ -531,6 +637,10 @@ def console_now_speaking_as(user: str, role: str) -> str:
 CONSOLE_ROLE_STAFF = "staff"
 CONSOLE_ROLE_LEAD = "safeguarding lead"
 CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
+
+
+def console_file(name: str, size: int) -> str:
+    return f"[attached: {name}, {size:,} bytes; casebook digest --chart FILE saves it]"
 
 
 def console_to_leads(school: str) -> str:

@@ -15,7 +15,7 @@ from bot import messages
 from bot.clock import Clock
 from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
-from handlers import leads, report, staff
+from handlers import leads, reminders, report, staff
 from handlers.context import Context, Request
 from handlers.roles import lead_schools
 from storage.db import Database
@@ -88,6 +88,10 @@ class Router:
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
             # Lead commands work from any place: the lead's roles say which schools they see.
             return await leads.handle(request, incoming.text)
+        if incoming.kind is IncomingKind.BUTTON and reminders.is_reminder_button(
+            incoming.button_value
+        ):
+            return await reminders.answer_button(request, incoming.button_value)
         school_name = incoming.school or await self._school_of_person(unit, request)
         school_config = None if school_name is None else self._config.school(school_name)
         school = None if school_name is None else await unit.schools.by_name(school_name)

@@ -17,6 +17,7 @@ from bot import messages
 from bot.events import Attachment, Outgoing, Place, PlaceKind, Transport
 from handlers import export
 from handlers.context import Context, Request
+from handlers.reminders import save_case
 from handlers.roles import lead_schools
 from storage.models import (
     AuditEntry,
@@ -190,7 +191,7 @@ async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
         raise _Refusal(messages.ASSIGN_NEEDS_PERSON)
     person = await _find_staff(ctx, args[1])
     previous = await _person_name(ctx, case.assignee_id)
-    await ctx.unit.cases.save(dataclasses.replace(case, assignee_id=person.id, updated_at=ctx.now))
+    await save_case(ctx, dataclasses.replace(case, assignee_id=person.id, updated_at=ctx.now))
     await ctx.audit("assigned", case.id, from_value=previous, to_value=_name(person))
     transport, _, person_id = person.key.partition(":")
     told = Outgoing(
@@ -223,7 +224,7 @@ async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
         )
     if status is Status.REMOVED:
         changed = dataclasses.replace(changed, removed_at=case.removed_at or ctx.now)
-    await ctx.unit.cases.save(changed)
+    await save_case(ctx, changed)
     await ctx.audit("status", case.id, from_value=case.status.value, to_value=status.value)
     return [ctx.private_reply(messages.status_set(case.number, status))]
 
@@ -259,7 +260,7 @@ async def _reopen(ctx: Context, args: list[str]) -> list[Outgoing]:
         merged_into=None,
         updated_at=ctx.now,
     )
-    await ctx.unit.cases.save(reopened)
+    await save_case(ctx, reopened)
     await ctx.audit("reopened", case.id, from_value=Status.CLOSED.value, to_value=Status.OPEN.value)
     return [ctx.private_reply(messages.reopened(case.number))]
 
@@ -272,13 +273,14 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
     await ctx.unit.cases.move_into(fold.id, keep.id)
     await ctx.unit.notes.move(fold.id, keep.id)
     merged_urgent = keep.urgent or fold.urgent
-    await ctx.unit.cases.save(
+    await save_case(
+        ctx,
         dataclasses.replace(
             keep,
             urgent=merged_urgent,
             categories=keep.categories | fold.categories,
             updated_at=ctx.now,
-        )
+        ),
     )
     await ctx.audit("merged-from", keep.id, from_value=str(fold.number))
     await _close_case(ctx, dataclasses.replace(fold, merged_into=keep.id), "duplicate")
@@ -306,7 +308,8 @@ async def _summary(ctx: Context, args: list[str]) -> list[Outgoing]:
 async def _export(ctx: Context, args: list[str]) -> list[Outgoing]:
     rows = await export.export_rows(ctx.unit, school=ctx.school.name)
     name = re.sub(r"[^a-z0-9]+", "-", ctx.school.name.lower()).strip("-") or "school"
-    attachment = Attachment(f"casebook-{name}-{ctx.now:%Y-%m-%d}.csv", export.to_csv(rows))
+    csv_bytes = export.to_csv(rows).encode("utf-8-sig")  # the mark lets spreadsheets read UTF-8
+    attachment = Attachment(f"casebook-{name}-{ctx.now:%Y-%m-%d}.csv", csv_bytes)
     await ctx.audit("exported", None, to_value=str(len(rows)))
     return [ctx.private_reply(messages.export_ready(len(rows)), attachment=attachment)]
 
@@ -332,10 +335,11 @@ def term_start(local_now: datetime) -> datetime:
 
 
 async def _close_case(ctx: Context, case: Case, reason: str) -> None:
-    await ctx.unit.cases.save(
+    await save_case(
+        ctx,
         dataclasses.replace(
             case, status=Status.CLOSED, closed_at=ctx.now, close_reason=reason, updated_at=ctx.now
-        )
+        ),
     )
     await ctx.audit(
         "closed", case.id, from_value=case.status.value, to_value="closed", reason=reason

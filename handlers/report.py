@@ -15,10 +15,11 @@ import re
 
 from bot import messages
 from bot.events import Outgoing
-from handlers import questions
+from handlers import questions, reminders
 from handlers.context import Context, leads_places
 from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
+from handlers.reminders import save_case
 from storage.models import (
     Case,
     CaseLink,
@@ -126,7 +127,7 @@ async def _apply_form(
             else:
                 changed = questions.apply(question, values[0], changed, ctx.now)
         if changed != case:
-            await ctx.unit.cases.save(changed)
+            await save_case(ctx, changed)
         updated.append(changed)
     return updated
 
@@ -194,6 +195,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
         )
     )
     await ctx.audit("created", case.id, to_value=Status.NEW.value)
+    await reminders.reconcile(ctx.unit, case, ctx.now, ctx.config.reminders)
     return case, "created"
 
 
@@ -216,6 +218,7 @@ async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
     )
     if question is None:
         return await _finish(ctx, conversation, cases)
+    await reminders.questions_started(ctx.unit, conversation, ctx.now, ctx.config.reminders)
     return [ctx.reply(intro), _ask(ctx, conversation, question, cases)]
 
 
@@ -229,7 +232,7 @@ async def _answer(
         after = [questions.apply(question, values[0], c, ctx.now) for c in before]
     for old, new in zip(before, after, strict=True):
         if new != old:
-            await ctx.unit.cases.save(new)
+            await save_case(ctx, new)
     replies = await _urgent_alerts(ctx, before, after)
     toggled = (
         question is Question.CATEGORIES
@@ -259,6 +262,7 @@ async def _answer(
 async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -> list[Outgoing]:
     """Questions done: the case is open (or reported), and the reporter gets guidance."""
     await ctx.unit.conversations.finish(conversation.id, ctx.now)
+    await reminders.questions_finished(ctx.unit, conversation, ctx.now)
     for case in cases:
         if case.status is Status.NEW:
             status = (
@@ -266,7 +270,7 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
                 if case.reported_to_platform is ReportedToPlatform.YES
                 else Status.OPEN
             )
-            await ctx.unit.cases.save(dataclasses.replace(case, status=status, updated_at=ctx.now))
+            await save_case(ctx, dataclasses.replace(case, status=status, updated_at=ctx.now))
             await ctx.audit("status", case.id, from_value=Status.NEW.value, to_value=status.value)
     platforms = list(dict.fromkeys(c.platform for c in cases))
     urgent = any(c.urgent for c in cases)

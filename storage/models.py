@@ -114,6 +114,7 @@ class Case:
     closed_at: datetime | None = None
     close_reason: str | None = None
     merged_into: int | None = None
+    checked_at: datetime | None = None  # a lead last confirmed the post is still up
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,26 @@ class AuditEntry:
     from_value: str | None = None
     to_value: str | None = None
     reason: str | None = None
+
+
+class ReminderKind(StrEnum):
+    UNANSWERED = "unanswered"
+    NOT_REPORTED = "not_reported"
+    STILL_UP = "still_up"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: int
+    case_id: int
+    kind: ReminderKind
+    due_at: datetime
+    conversation_id: int | None = None
+    sent_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer: str | None = None
 
 
 @dataclass(frozen=True)

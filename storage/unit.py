@@ -21,8 +21,10 @@ from storage.protocols import (
     NoteRepository,
     OutboxRepository,
     PeopleRepository,
+    ReminderRepository,
     SchoolRepository,
 )
+from storage.reminders import SqliteReminders
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Unit:
     notes: NoteRepository
     inbox: InboxRepository
     outbox: OutboxRepository
+    reminders: ReminderRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -47,4 +50,5 @@ class Unit:
             notes=SqliteNotes(connection),
             inbox=SqliteInbox(connection),
             outbox=SqliteOutbox(connection),
+            reminders=SqliteReminders(connection),
         )

@@ -250,10 +250,9 @@ async def test_export_sends_the_lead_a_csv_of_their_school_only(chat: Chat) -> N
     [reply] = await chat.command("cases", "export", user="lena")
     assert reply.private and reply.to_user is not None and reply.to_user.id == "lena"
     assert reply.attachment is not None and reply.attachment.name.endswith(".csv")
-    rows = reply.attachment.content.strip().splitlines()
-    assert (
-        len(rows) == 2 and "Northfield" in rows[1] and "Southgate" not in reply.attachment.content
-    )
+    content = reply.attachment.data.decode("utf-8-sig")
+    rows = content.strip().splitlines()
+    assert len(rows) == 2 and "Northfield" in rows[1] and "Southgate" not in content
 
 
 async def test_summary_counts_this_term(chat: Chat) -> None:

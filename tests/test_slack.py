@@ -325,7 +325,12 @@ async def test_health_check_reports_ok(bot: SlackBot) -> None:
     assert bot.session is not None
     async with bot.session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"database": True, "slack": True, "worker": True}
+        assert await response.json() == {
+            "database": True,
+            "slack": True,
+            "worker": True,
+            "scheduler": True,
+        }
 
 
 async def test_socket_mode_receives_acknowledges_and_answers(

@@ -47,10 +47,14 @@ class ConsoleTransport:
             lines.append(
                 "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(outgoing.buttons, 1))
             )
-        if outgoing.attachment is not None:
-            lines.append(f"--- {outgoing.attachment.name} ---")
-            lines.append(outgoing.attachment.content.rstrip("\r\n").replace("\r\n", "\n"))
+        attachment = outgoing.attachment
+        if attachment is not None and attachment.is_text:
+            lines.append(f"--- {attachment.name} ---")
+            content = attachment.data.decode("utf-8", errors="replace")
+            lines.append(content.rstrip("\r\n").replace("\r\n", "\n"))
             lines.append("---")
+        elif attachment is not None:
+            lines.append(messages.console_file(attachment.name, len(attachment.data)))
         print("\n".join(lines), file=self._output, flush=True)
         return None
 

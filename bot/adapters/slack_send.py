@@ -84,7 +84,7 @@ class SlackSender:
             channel = await self._direct_channel(person)
             await self._client.files_upload_v2(
                 channel=channel,
-                content=outgoing.attachment.content,
+                file=outgoing.attachment.data,
                 filename=outgoing.attachment.name,
                 title=outgoing.attachment.name,
                 initial_comment=text,

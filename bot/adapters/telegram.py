@@ -202,19 +202,8 @@ class TelegramSender:
             )
             return outgoing.replace_ref
         chat_id = _chat_of(outgoing)
-        if outgoing.attachment is not None:
-            message = await self._bot.send_document(
-                chat_id=chat_id,
-                document=InputFile(
-                    outgoing.attachment.content.encode("utf-8"),
-                    filename=outgoing.attachment.name,
-                ),
-                caption=html.escape(outgoing.text, quote=False)[:1000],
-                parse_mode="HTML",
-            )
-            return f"{message.chat_id}|{message.message_id}"
         try:
-            return await self._post(chat_id, outgoing, reply_to=None)
+            reference = await self._post(chat_id, outgoing, reply_to=None)
         except Forbidden:
             if outgoing.fallback is None:
                 raise
@@ -222,6 +211,14 @@ class TelegramSender:
             return await self._post(
                 int(outgoing.fallback.id), outgoing, reply_to=outgoing.fallback_thread
             )
+        attachment = outgoing.attachment
+        if attachment is not None:
+            upload = InputFile(attachment.data, filename=attachment.name)
+            if attachment.mime.startswith("image/"):
+                await self._bot.send_photo(chat_id=chat_id, photo=upload)
+            else:
+                await self._bot.send_document(chat_id=chat_id, document=upload)
+        return reference
 
     async def _post(self, chat_id: int, outgoing: Outgoing, reply_to: str | None) -> str:
         chunks = _chunks(outgoing.text or " ", MESSAGE_LIMIT)

@@ -1,0 +1,157 @@
+"""Timed work: reminders every minute and each school's weekly digest, on APScheduler.
+
+APScheduler only decides *when* to look; *what* is due lives in the database (reminder rows with
+due and sent times, digest rows keyed by school and ISO week). So a restart loses nothing, a job
+that runs twice sends nothing twice, and after downtime every overdue reminder goes out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.clock import Clock
+from bot.config import WEEKDAYS, Config, SchoolConfig
+from bot.events import Transport
+from handlers import digest, reminders
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+DIGEST_CATCH_UP = timedelta(days=2)  # a digest missed by downtime is still sent this long after
+
+
+async def send_due_reminders(
+    database: Database, config: Config, now: datetime, transports: frozenset[Transport]
+) -> int:
+    """Queue every due reminder's messages in the outbox; returns how many messages."""
+    async with database.transaction() as unit:
+        messages = await reminders.send_due(unit, now, config, transports)
+        for message in messages:
+            await unit.outbox.add(message.place.transport, message.to_json(), message.case_id, now)
+    return len(messages)
+
+
+async def send_weekly_digest(
+    database: Database,
+    config: Config,
+    school: SchoolConfig,
+    now: datetime,
+    transports: frozenset[Transport],
+    end: datetime | None = None,
+) -> bool:
+    """Queue a school's digest (by default the one scheduled last) unless its ISO week's digest
+    was sent already; True if queued."""
+    if end is None:
+        end = digest.digest_time(now, school, config)
+        if end > now:
+            end -= timedelta(days=7)  # before this week's digest time: last week's is due
+    year, week = digest.week_key(end, school)
+    async with database.transaction() as unit:
+        row = await unit.schools.by_name(school.name)
+        if row is None:
+            return False
+        built = await digest.build(unit, row, school, end)
+    chart = None
+    if config.digest.chart:
+        chart = await asyncio.to_thread(digest.chart_png, built)
+    async with database.transaction() as unit:
+        if not await unit.reminders.claim_digest(row.id, year, week, now):
+            return False
+        for message in digest.outgoing(built, school, transports, chart):
+            await unit.outbox.add(message.place.transport, message.to_json(), None, now)
+    log.info("weekly digest queued for school %s (week %s-%s)", row.id, year, week)
+    return True
+
+
+class Scheduler:
+    def __init__(
+        self,
+        database: Database,
+        config: Config,
+        clock: Clock,
+        transports: frozenset[Transport],
+        wake: Callable[[], None],
+        interval: float = 60.0,
+    ) -> None:
+        self._database = database
+        self._config = config
+        self._clock = clock
+        self._transports = transports
+        self._wake = wake
+        self._interval = interval
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self._interval, timezone=UTC),
+            id="reminders",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
+        for school in self._config.schools:
+            scheduler.add_job(
+                self.digest,
+                CronTrigger(
+                    day_of_week=WEEKDAYS[self._config.digest.day],
+                    hour=self._config.digest.time.hour,
+                    minute=self._config.digest.time.minute,
+                    timezone=school.zone,
+                ),
+                args=[school.name],
+                id=f"digest:{school.name}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=int(DIGEST_CATCH_UP.total_seconds()),
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and bool(self._scheduler.running)
+
+    async def tick(self) -> int:
+        """Due reminders, and any digest missed while the bot was down."""
+        now = self._clock.now()
+        try:
+            queued = await send_due_reminders(self._database, self._config, now, self._transports)
+            for school in self._config.schools:
+                moment = digest.digest_time(now, school, self._config)
+                if moment <= now < moment + DIGEST_CATCH_UP:
+                    queued += await send_weekly_digest(
+                        self._database, self._config, school, now, self._transports
+                    )
+        except Exception as error:
+            log.error("reminder round failed: %s", type(error).__name__)
+            return 0
+        if queued:
+            self._wake()
+        return queued
+
+    async def digest(self, school_name: str) -> None:
+        school = self._config.school(school_name)
+        if school is None:
+            return
+        try:
+            sent = await send_weekly_digest(
+                self._database, self._config, school, self._clock.now(), self._transports
+            )
+        except Exception as error:
+            log.error("digest failed: %s", type(error).__name__)
+            return
+        if sent:
+            self._wake()

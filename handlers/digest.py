@@ -1,0 +1,210 @@
+"""The weekly digest for a school's leads: counts only, never links, names or report text.
+
+A digest covers the seven days before this week's digest time (in the school's time zone), so
+the same week reads the same whenever it is built, and it is keyed by (school, ISO week) so it is
+sent once however often the job runs.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot import messages
+from bot.config import Config, SchoolConfig
+from bot.events import Attachment, Outgoing, Transport
+from handlers.context import leads_places
+from handlers.export import days_to_removal
+from handlers.leads import term_start
+from handlers.stats import percentile
+from storage.models import Case, Category, Platform, School, Status
+from storage.unit import Unit
+
+WAITING_TOO_LONG = timedelta(days=7)
+AGE_BUCKETS = ((timedelta(days=7), "under a week"), (timedelta(days=28), "1 to 4 weeks"))
+OLDEST_BUCKET = "over 4 weeks"
+
+
+@dataclass(frozen=True)
+class Digest:
+    school: str
+    start: datetime
+    end: datetime
+    new_by_platform: dict[str, int]
+    new_by_category: dict[str, int]
+    open_by_age: dict[str, int]
+    removed_by_platform: dict[str, tuple[int, float | None]]
+    waiting_over_7_days: int
+    unassigned: int
+    weeks: list[WeekCounts] = field(default_factory=list)
+
+    @property
+    def new_total(self) -> int:
+        return sum(self.new_by_platform.values())
+
+    @property
+    def open_total(self) -> int:
+        return sum(self.open_by_age.values())
+
+
+@dataclass(frozen=True)
+class WeekCounts:
+    """New cases per platform and removals in one week of the term, for the chart."""
+
+    start: datetime
+    new_by_platform: dict[str, int]
+    removed: int
+
+
+def digest_time(now: datetime, school: SchoolConfig, config: Config) -> datetime:
+    """This week's digest moment (UTC): the configured weekday and time, in the school's zone."""
+    local = now.astimezone(school.zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    day = monday + timedelta(days=config.digest.day)
+    return datetime.combine(day, config.digest.time, tzinfo=school.zone).astimezone(UTC)
+
+
+def week_key(moment: datetime, school: SchoolConfig) -> tuple[int, int]:
+    iso = moment.astimezone(school.zone).isocalendar()
+    return iso.year, iso.week
+
+
+async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: datetime) -> Digest:
+    """The digest of the seven days before `end`."""
+    start = end - timedelta(days=7)
+    cases = [c for c in await unit.cases.listing(school_id=school.id) if c.created_at < end]
+    new = [c for c in cases if c.created_at >= start]
+    open_cases = [c for c in cases if c.status not in (Status.CLOSED, Status.REMOVED)]
+    removed = [c for c in cases if c.removed_at is not None and start <= c.removed_at < end]
+    by_age: Counter[str] = Counter()
+    for case in open_cases:
+        by_age[_age_bucket(end - case.created_at)] += 1
+    removed_by_platform: dict[str, tuple[int, float | None]] = {}
+    for platform in Platform:
+        mine = [c for c in removed if c.platform is platform]
+        if mine:
+            days = [d for c in mine if (d := days_to_removal(c)) is not None]
+            removed_by_platform[platform.value] = (len(mine), percentile(days, 0.5))
+    waiting = [
+        c
+        for c in open_cases
+        if c.reported_to_platform_at is not None
+        and end - c.reported_to_platform_at > WAITING_TOO_LONG
+    ]
+    return Digest(
+        school=school.name,
+        start=start,
+        end=end,
+        new_by_platform=_ordered(
+            Counter(c.platform.value for c in new), [p.value for p in Platform]
+        ),
+        new_by_category=_ordered(
+            Counter(k.value for c in new for k in c.categories), [k.value for k in Category]
+        ),
+        open_by_age=_ordered(by_age, [label for _, label in AGE_BUCKETS] + [OLDEST_BUCKET]),
+        removed_by_platform=removed_by_platform,
+        waiting_over_7_days=len(waiting),
+        unassigned=sum(1 for c in open_cases if c.assignee_id is None),
+        weeks=_weeks(cases, term_start(end.astimezone(zone_config.zone)), end),
+    )
+
+
+def text(digest: Digest, zone: SchoolConfig) -> str:
+    start = digest.start.astimezone(zone.zone).strftime("%d %b")
+    end = digest.end.astimezone(zone.zone).strftime("%d %b %Y")
+    if digest.new_total == 0 and digest.open_total == 0 and not digest.removed_by_platform:
+        return messages.digest_empty(digest.school, start, end)
+    return messages.digest_text(
+        school=digest.school,
+        period=f"{start} to {end}",
+        new_total=digest.new_total,
+        new_by_platform={_platform(k): v for k, v in digest.new_by_platform.items()},
+        new_by_category={
+            messages.CATEGORY_LABELS[Category(k)]: v for k, v in digest.new_by_category.items()
+        },
+        open_by_age=digest.open_by_age,
+        removed={_platform(k): v for k, v in digest.removed_by_platform.items()},
+        waiting=digest.waiting_over_7_days,
+        unassigned=digest.unassigned,
+    )
+
+
+def chart_png(digest: Digest) -> bytes:
+    """New cases per week by platform (stacked) and removals (line); blocking, run in a thread."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(8, 3.6), dpi=100)
+    axes = figure.add_subplot()
+    labels = [w.start.strftime("%d %b") for w in digest.weeks]
+    positions = list(range(len(digest.weeks)))
+    bottom = [0] * len(digest.weeks)
+    for platform in Platform:
+        heights = [w.new_by_platform.get(platform.value, 0) for w in digest.weeks]
+        if any(heights):
+            axes.bar(positions, heights, bottom=bottom, label=_platform(platform.value))
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    axes.plot(
+        positions,
+        [w.removed for w in digest.weeks],
+        color="black",
+        marker="o",
+        label=messages.CHART_REMOVED,
+    )
+    axes.set_title(messages.chart_title(digest.school))
+    axes.set_xticks(positions, labels, rotation=45, ha="right", fontsize=7)
+    axes.set_ylabel(messages.CHART_CASES)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def outgoing(
+    digest: Digest,
+    school: SchoolConfig,
+    transports: frozenset[Transport],
+    chart: bytes | None,
+) -> list[Outgoing]:
+    body = text(digest, school)
+    picture = None
+    if chart is not None:
+        picture = Attachment(f"casebook-week-{digest.end:%Y-%m-%d}.png", chart, mime="image/png")
+    return [
+        Outgoing(place=place, text=body, attachment=picture)
+        for place in leads_places(school, transports)
+    ]
+
+
+def _weeks(cases: list[Case], start: datetime, end: datetime) -> list[WeekCounts]:
+    weeks: list[WeekCounts] = []
+    moment = start
+    while moment < end and len(weeks) < 30:
+        following = moment + timedelta(days=7)
+        new = Counter(c.platform.value for c in cases if moment <= c.created_at < following)
+        removed = sum(1 for c in cases if c.removed_at and moment <= c.removed_at < following)
+        weeks.append(WeekCounts(moment, dict(new), removed))
+        moment = following
+    return weeks
+
+
+def _age_bucket(age: timedelta) -> str:
+    for limit, label in AGE_BUCKETS:
+        if age < limit:
+            return label
+    return OLDEST_BUCKET
+
+
+def _ordered(counts: Counter[str], order: list[str]) -> dict[str, int]:
+    return {key: counts[key] for key in order if counts.get(key)}
+
+
+def _platform(value: str) -> str:
+    return messages.PLATFORM_NAMES[Platform(value)]

@@ -1,0 +1,275 @@
+"""The escalation ladder: which reminders a case should have, sending those due, and their buttons.
+
+Which reminders are pending is worked out from the case itself (`reconcile`), every time the case
+is saved, so closing, removing or reporting a case cancels or creates them without special cases.
+Sending marks each row sent in the same transaction that queues its message in the outbox, so a
+reminder is queued exactly once however many loops or processes share the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import messages
+from bot.config import Config, RemindersConfig, SchoolConfig
+from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
+from handlers import questions
+from handlers.context import Context, Request, leads_places
+from handlers.roles import is_lead
+from storage.models import (
+    AuditEntry,
+    Case,
+    Category,
+    Conversation,
+    Reminder,
+    ReminderKind,
+    Status,
+)
+from storage.unit import Unit
+
+_PREFIX = "r"
+_ANSWERS = {"up", "removed", "escalated"}
+_FINISHED = (Status.CLOSED, Status.REMOVED)
+
+
+# --- Working hours ----------------------------------------------------------------------------
+
+
+def in_working_hours(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -> bool:
+    local = moment.astimezone(zone)
+    return (
+        local.weekday() in hours.working_days
+        and hours.working_start <= local.time().replace(tzinfo=None) < hours.working_end
+    )
+
+
+def next_working_time(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -> datetime:
+    """`moment` if it is in working hours, else the start of the next working period (UTC)."""
+    if in_working_hours(moment, zone, hours):
+        return moment
+    local = moment.astimezone(zone)
+    day: date = local.date()
+    for _ in range(8):
+        if day.weekday() in hours.working_days:
+            start = datetime.combine(day, hours.working_start, tzinfo=zone)
+            if start >= local:
+                return start.astimezone(UTC)
+        day += timedelta(days=1)
+    return moment  # no working days configured: send when due
+
+
+# --- Which reminders a case should have -------------------------------------------------------
+
+
+async def reconcile(unit: Unit, case: Case, now: datetime, ladder: RemindersConfig) -> None:
+    """Make the case's pending ladder reminders match its state: add missing, cancel stale."""
+    wanted: dict[ReminderKind, datetime] = {}
+    active = case.status not in _FINISHED and case.merged_into is None
+    if active and case.reported_to_platform_at is None:
+        wanted[ReminderKind.NOT_REPORTED] = case.created_at + ladder.not_reported
+    elif active and case.reported_to_platform_at is not None:
+        since = case.checked_at or case.reported_to_platform_at
+        wanted[ReminderKind.STILL_UP] = since + ladder.still_up
+        if case.status is not Status.ESCALATED:
+            wanted[ReminderKind.ESCALATE] = case.reported_to_platform_at + ladder.escalate
+    for reminder in await unit.reminders.pending_for_case(case.id):
+        if reminder.kind is ReminderKind.UNANSWERED:
+            if not active:
+                await unit.reminders.cancel(reminder.id, now)
+        elif wanted.get(reminder.kind) != reminder.due_at:
+            await unit.reminders.cancel(reminder.id, now)
+    for kind, due in wanted.items():
+        await unit.reminders.add(case.id, kind, due, now)
+
+
+async def questions_started(
+    unit: Unit, conversation: Conversation, now: datetime, ladder: RemindersConfig
+) -> None:
+    """One reminder to the reporter if the questions are still unanswered after a while."""
+    await unit.reminders.add(
+        conversation.case_ids[0],
+        ReminderKind.UNANSWERED,
+        now + ladder.unanswered,
+        now,
+        conversation_id=conversation.id,
+    )
+
+
+async def questions_finished(unit: Unit, conversation: Conversation, now: datetime) -> None:
+    await unit.reminders.cancel_conversation(conversation.id, now)
+
+
+# --- Sending what is due ----------------------------------------------------------------------
+
+
+async def send_due(
+    unit: Unit, now: datetime, config: Config, transports: frozenset[Transport]
+) -> list[Outgoing]:
+    """Messages for every reminder due now whose school is in working hours; each once."""
+    replies: list[Outgoing] = []
+    for reminder in await unit.reminders.due(now):
+        case = await unit.cases.get(reminder.case_id)
+        school = None if case is None else await unit.schools.get(case.school_id)
+        school_config = None if school is None else config.school(school.name)
+        if case is None or school is None or school_config is None:
+            await unit.reminders.cancel(reminder.id, now)  # its school left the config
+            continue
+        if not in_working_hours(now, school_config.zone, config.reminders):
+            continue
+        if not await unit.reminders.mark_sent(reminder.id, now):
+            continue
+        replies.extend(await _messages(unit, reminder, case, school_config, transports, now))
+        await unit.audit.append(
+            AuditEntry(case.id, school.id, None, "reminder", now, to_value=reminder.kind.value)
+        )
+    return replies
+
+
+async def _messages(
+    unit: Unit,
+    reminder: Reminder,
+    case: Case,
+    school: SchoolConfig,
+    transports: frozenset[Transport],
+    now: datetime,
+) -> list[Outgoing]:
+    if reminder.kind is ReminderKind.UNANSWERED:
+        return await _unanswered(unit, reminder, case)
+    places = await _follow_up_places(unit, case, school, transports)
+    if reminder.kind is ReminderKind.NOT_REPORTED:
+        hours = int((now - case.created_at).total_seconds() // 3600)
+        text = messages.reminder_not_reported(case.number, case.platform, hours)
+        buttons: tuple[Button, ...] = ()
+    elif reminder.kind is ReminderKind.STILL_UP:
+        reported = case.reported_to_platform_at or case.created_at
+        text = messages.reminder_still_up(case.number, case.platform, (now - reported).days)
+        buttons = (
+            Button(messages.STILL_UP, f"{_PREFIX}:{reminder.id}:up"),
+            Button(messages.REMOVED, f"{_PREFIX}:{reminder.id}:removed"),
+        )
+    else:
+        reported = case.reported_to_platform_at or case.created_at
+        police = Category.THREAT in case.categories or any(
+            c.value.startswith("hate-") for c in case.categories
+        )
+        text = messages.reminder_escalate(case.number, case.platform, (now - reported).days, police)
+        buttons = (
+            Button(messages.MARK_ESCALATED, f"{_PREFIX}:{reminder.id}:escalated"),
+            Button(messages.REMOVED, f"{_PREFIX}:{reminder.id}:removed"),
+        )
+    return [Outgoing(place=p, text=text, buttons=buttons, case_id=case.id) for p in places]
+
+
+async def _unanswered(unit: Unit, reminder: Reminder, case: Case) -> list[Outgoing]:
+    conversation = (
+        None
+        if reminder.conversation_id is None
+        else await unit.conversations.get(reminder.conversation_id)
+    )
+    if conversation is None or conversation.finished_at is not None or not conversation.question:
+        return []
+    person = await unit.people.get(conversation.person_id)
+    transport = Transport(conversation.place.transport)
+    place = Place(transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind))
+    user = None if person is None else User(transport, person.key.partition(":")[2], person.name)
+    question = questions.Question(conversation.question)
+    return [
+        Outgoing(
+            place=place,
+            text=messages.reminder_unanswered(case.number),
+            thread=conversation.place.thread,
+            to_user=user,
+            case_id=case.id,
+        ),
+        Outgoing(
+            place=place,
+            text=questions.text_of(question),
+            buttons=questions.buttons(conversation.id, question),
+            thread=conversation.place.thread,
+            to_user=user,
+            case_id=case.id,
+        ),
+    ]
+
+
+async def _follow_up_places(
+    unit: Unit, case: Case, school: SchoolConfig, transports: frozenset[Transport]
+) -> list[Place]:
+    """The assignee's direct chat when they have one on a running transport, else the leads."""
+    if case.assignee_id is not None:
+        person = await unit.people.get(case.assignee_id)
+        if person is not None:
+            transport, _, person_id = person.key.partition(":")
+            if transport in {t.value for t in transports}:
+                return [Place(Transport(transport), person_id, PlaceKind.DIRECT)]
+    return leads_places(school, transports)
+
+
+# --- The reminders' buttons -------------------------------------------------------------------
+
+
+def is_reminder_button(value: str) -> bool:
+    return value.startswith(f"{_PREFIX}:")
+
+
+async def answer_button(request: Request, value: str) -> list[Outgoing]:
+    """Still up / Removed / Mark escalated, pressed by a lead or the case's assignee."""
+    parts = value.split(":")
+    reminder = None
+    if len(parts) == 3 and parts[1].isdigit() and parts[2] in _ANSWERS:
+        reminder = await request.unit.reminders.get(int(parts[1]))
+    case = None if reminder is None else await request.unit.cases.get(reminder.case_id)
+    school = None if case is None else await request.unit.schools.get(case.school_id)
+    school_config = None if school is None else request.config.school(school.name)
+    if reminder is None or case is None or school is None or school_config is None:
+        return [request.private_reply(messages.STALE_BUTTON)]
+    ctx = request.in_school(school, school_config)
+    if not (is_lead(school_config, request.incoming.user) or case.assignee_id == ctx.person.id):
+        await ctx.audit("refused", case.id, to_value=parts[2], reason="not a lead or assignee")
+        return [ctx.private_reply(messages.REMINDER_NOT_YOURS)]
+    answered = case.status not in _FINISHED and await ctx.unit.reminders.answer(
+        reminder.id, parts[2], ctx.now
+    )
+    if not answered:
+        return [ctx.private_reply(messages.STALE_BUTTON)]
+    answer = parts[2]
+    if answer == "up":
+        await save_case(ctx, dataclasses.replace(case, checked_at=ctx.now, updated_at=ctx.now))
+        await ctx.audit("checked", case.id, to_value="still up")
+        hours = int(ctx.config.reminders.still_up.total_seconds() // 3600)
+        text = messages.still_up_recorded(case.number, max(hours, 1))
+    elif answer == "removed":
+        changed = dataclasses.replace(
+            case,
+            status=Status.REMOVED,
+            removed_at=ctx.now,
+            reported_to_platform_at=case.reported_to_platform_at or ctx.now,
+            updated_at=ctx.now,
+        )
+        await save_case(ctx, changed)
+        await ctx.audit("status", case.id, from_value=case.status.value, to_value="removed")
+        text = messages.status_set(case.number, Status.REMOVED)
+    else:
+        await save_case(ctx, dataclasses.replace(case, status=Status.ESCALATED, updated_at=ctx.now))
+        await ctx.audit("status", case.id, from_value=case.status.value, to_value="escalated")
+        text = messages.status_set(case.number, Status.ESCALATED)
+    replies = [ctx.private_reply(text)]
+    if request.incoming.message_ref is not None:
+        replies.insert(
+            0,
+            Outgoing(
+                place=request.incoming.place,
+                text=text,
+                replace_ref=request.incoming.message_ref,
+                case_id=case.id,
+            ),
+        )
+    return replies
+
+
+async def save_case(ctx: Context, case: Case) -> None:
+    """Save a changed case and bring its reminders in line with it."""
+    await ctx.unit.cases.save(case)
+    await reconcile(ctx.unit, case, ctx.now, ctx.config.reminders)
