@@ -1,0 +1,364 @@
+"""The escalation ladder and the weekly digest, driven by a fake clock over a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import messages
+from bot.app import sync_schools
+from bot.config import Config, RemindersConfig
+from bot.events import Outgoing, PlaceKind, Transport
+from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
+from handlers.reminders import in_working_hours, next_working_time
+from storage.db import Database
+from storage.models import Platform, Status
+from tests.chat import Chat, FakeClock, button, texts
+
+LONDON = ZoneInfo("Europe/London")
+HOURS = RemindersConfig()
+TIKTOK = "https://www.tiktok.com/@someone/video/1"
+CONSOLE = frozenset({Transport.CONSOLE})
+
+
+def scheduler(chat: Chat) -> Scheduler:
+    return Scheduler(chat.database, chat.config, chat.clock, CONSOLE, wake=lambda: None)
+
+
+async def tick(chat: Chat) -> list[Outgoing]:
+    """One reminder round at the clock's time, then whatever it queued, as delivered."""
+    before = len(chat.transport.sent)
+    await send_due_reminders(chat.database, chat.config, chat.clock.now(), CONSOLE)
+    await chat.delivery.flush()
+    return chat.transport.sent[before:]
+
+
+async def scheduler_tick(chat: Chat) -> list[Outgoing]:
+    """A whole scheduler round (reminders and any digest due), as a fresh scheduler runs it."""
+    before = len(chat.transport.sent)
+    await scheduler(chat).tick()
+    await chat.delivery.flush()
+    return chat.transport.sent[before:]
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=LONDON)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("due", "expected"),
+    [
+        (local(2026, 11, 27, 22, 0), local(2026, 11, 30, 8, 0)),  # Friday evening → Monday
+        (local(2026, 10, 23, 22, 0), local(2026, 10, 26, 8, 0)),  # across the October change
+        (local(2027, 3, 26, 22, 0), local(2027, 3, 29, 8, 0)),  # across the March change
+        (local(2026, 11, 25, 6, 30), local(2026, 11, 25, 8, 0)),  # early on a weekday
+        (local(2026, 11, 25, 12, 0), local(2026, 11, 25, 12, 0)),  # already in hours
+        (local(2026, 11, 25, 17, 0), local(2026, 11, 26, 8, 0)),  # the end is not in hours
+        (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 8, 0)),  # Saturday
+    ],
+)
+def test_next_working_time_in_the_schools_zone(due: datetime, expected: datetime) -> None:
+    moment = next_working_time(due.astimezone(UTC), LONDON, HOURS)
+    assert moment == expected.astimezone(UTC)
+    assert moment.astimezone(LONDON).hour == expected.hour
+
+
+def test_the_clock_change_moves_monday_8am_in_utc() -> None:
+    assert next_working_time(local(2026, 10, 23, 22).astimezone(UTC), LONDON, HOURS).hour == 8
+    assert next_working_time(local(2027, 3, 26, 22).astimezone(UTC), LONDON, HOURS).hour == 7
+
+
+async def test_unanswered_questions_remind_the_reporter_once_after_two_hours(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    chat.clock.advance(hours=2, seconds=-1)
+    assert await tick(chat) == []
+    chat.clock.advance(seconds=1)
+    replies = await tick(chat)
+    assert [r.text for r in replies] == [messages.reminder_unanswered(1), messages.Q_TARGETS]
+    assert replies[0].place.kind is PlaceKind.DIRECT and replies[0].place.id == "alex"
+    assert replies[1].buttons
+    chat.clock.advance(hours=1)
+    assert [r for r in await tick(chat) if r.text == messages.reminder_unanswered(1)] == []
+
+
+async def test_finishing_the_questions_cancels_the_unanswered_reminder(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    for answer in ("1", "1", "done", "neither", "no", "3"):
+        await chat.say(answer)
+    chat.clock.advance(hours=3)
+    assert all(r.text != messages.reminder_unanswered(1) for r in await tick(chat))
+
+
+async def test_not_reported_after_24_hours_reminds_the_leads_not_before(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.say("skip")
+    chat.clock.advance(hours=23, minutes=59)
+    assert not [r for r in await tick(chat) if r.place.kind is PlaceKind.LEADS]
+    chat.clock.advance(minutes=1)
+    replies = await tick(chat)
+    assert [r.text for r in replies] == [messages.reminder_not_reported(1, Platform.TIKTOK, 24)]
+    assert replies[0].place.kind is PlaceKind.LEADS
+
+
+async def test_an_assigned_case_reminds_the_assignee_directly(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "assign 1 @alex", user="lena")
+    chat.clock.advance(hours=24)
+    replies = [r for r in await tick(chat) if r.case_id and "not yet reported" in r.text]
+    assert [(r.place.kind, r.place.id) for r in replies] == [(PlaceKind.DIRECT, "alex")]
+
+
+async def test_reporting_starts_still_up_and_escalation_and_ends_not_reported(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    chat.clock.advance(hours=1)
+    await chat.command("cases", "status 1 reported", user="lena")
+    reported_at = chat.clock.now()
+    chat.clock.advance(hours=47, minutes=59)  # Wednesday 09:59
+    replies = await tick(chat)
+    assert not [r for r in replies if "not yet reported" in r.text or "still up?" in r.text]
+    chat.clock.advance(minutes=1)
+    replies = [r for r in await tick(chat) if r.place.kind is PlaceKind.LEADS]
+    assert [r.text for r in replies] == [messages.reminder_still_up(1, Platform.TIKTOK, 2)]
+    assert [b.label for b in replies[0].buttons] == [messages.STILL_UP, messages.REMOVED]
+    chat.clock.moment = reported_at + timedelta(days=7)
+    replies = [r for r in await tick(chat) if r.place.kind is PlaceKind.LEADS]
+    assert [r.text for r in replies] == [messages.reminder_escalate(1, Platform.TIKTOK, 7, False)]
+    assert replies[0].buttons[0].label == messages.MARK_ESCALATED
+
+
+async def test_still_up_schedules_the_next_check_and_removed_stops_the_ladder(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=48)
+    [question] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    replies = await chat.press(button([question], messages.STILL_UP), user="lena", message_ref="m9")
+    assert replies[0].replace_ref == "m9" and replies[0].buttons == ()
+    assert (
+        texts(await chat.press(button([question], messages.STILL_UP), user="lena"))
+        == messages.STALE_BUTTON
+    )
+    chat.clock.advance(hours=47)
+    assert not [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    chat.clock.advance(hours=1)
+    [again] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    removed_at = chat.clock.now()
+    await chat.press(button([again], messages.REMOVED), user="lena")
+    async with database.transaction() as unit:
+        case = await unit.cases.by_number(1, 1)
+        assert case is not None and case.status is Status.REMOVED and case.removed_at == removed_at
+        assert await unit.reminders.pending_for_case(case.id) == []
+    chat.clock.advance(days=30)
+    assert await tick(chat) == []
+
+
+async def test_only_leads_or_the_assignee_may_answer_a_reminder(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=48)
+    [question] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    assert (
+        texts(await chat.press(button([question], messages.REMOVED), user="alex"))
+        == messages.REMINDER_NOT_YOURS
+    )
+    assert (
+        texts(await chat.press(button([question], messages.REMOVED), user="sol"))
+        == messages.REMINDER_NOT_YOURS
+    )
+
+
+async def test_mark_escalated_sets_the_status(chat: Chat, database: Database) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(days=7)
+    escalation = [
+        r for r in await tick(chat) if messages.MARK_ESCALATED in [b.label for b in r.buttons]
+    ]
+    await chat.press(button(escalation, messages.MARK_ESCALATED), user="lena")
+    async with database.transaction() as unit:
+        case = await unit.cases.by_number(1, 1)
+    assert case is not None and case.status is Status.ESCALATED
+
+
+async def test_closing_a_case_cancels_its_reminders(chat: Chat, database: Database) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "close 1 not-abuse", user="lena")
+    chat.clock.advance(days=10)
+    assert await tick(chat) == []
+    with sqlite3.connect(database.path) as db:
+        states = db.execute(
+            "SELECT kind, sent_at IS NULL, cancelled_at IS NOT NULL FROM reminders"
+        ).fetchall()
+    assert sorted(states) == [("not_reported", 1, 1), ("unanswered", 1, 1)]
+
+
+async def test_a_reminder_due_on_friday_evening_waits_for_monday_8am(chat: Chat) -> None:
+    chat.clock.moment = local(2026, 11, 26, 22, 0).astimezone(UTC)  # Thursday 22:00
+    await chat.say(TIKTOK)
+    await chat.say("skip")
+    # not_reported falls due on Friday 22:00: out of hours all weekend.
+    for moment in (local(2026, 11, 27, 22, 0), local(2026, 11, 28, 12), local(2026, 11, 30, 7, 59)):
+        chat.clock.moment = moment.astimezone(UTC)
+        assert not [r for r in await tick(chat) if "not yet reported" in r.text]
+    chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
+    assert [r for r in await tick(chat) if "not yet reported" in r.text]
+
+
+async def test_three_days_of_downtime_send_each_overdue_reminder_once(
+    config: Config, clock: FakeClock
+) -> None:
+    database = await Database.open(config.storage.database)
+    await sync_schools(database, config)
+    chat = Chat(database, config, clock)
+    await chat.say(TIKTOK)  # unanswered +2h, not reported +24h
+    await chat.say("https://instagram.com/p/Two", user="sam")
+    await chat.command("cases", "status 2 reported", user="lena")  # still up +48h
+    await database.close()
+
+    clock.advance(days=3)  # Thursday 09:00: everything above is overdue
+    database = await Database.open(config.storage.database)
+    chat = Chat(database, config, clock)
+    first = await scheduler_tick(chat)  # a new scheduler, as after a restart
+    second = await scheduler_tick(chat)
+    clock.advance(minutes=1)
+    third = await scheduler_tick(chat)
+    await database.close()
+    reminders = [r for r in first if not r.text.startswith("Casebook weekly summary")]
+    assert [r.text for r in reminders if r.text.startswith("A gentle")] == [
+        messages.reminder_unanswered(1),
+        messages.reminder_unanswered(2),
+    ]
+    assert len([r for r in reminders if "not yet reported" in r.text]) == 1  # case 2 was reported
+    assert len([r for r in reminders if "still up?" in r.text]) == 1
+    assert second == [] and third == []
+
+
+async def test_two_send_loops_on_one_file_send_each_reminder_once(
+    config: Config, clock: FakeClock
+) -> None:
+    first = await Database.open(config.storage.database)
+    await sync_schools(first, config)
+    chat = Chat(first, config, clock)
+    for n in range(12):
+        await chat.say(f"https://x.com/u/status/{n}", user=f"user{n}")
+    second = await Database.open(config.storage.database)  # another process's connection
+    clock.advance(days=1, hours=1)
+    results = await asyncio.gather(
+        *(
+            send_due_reminders(db, config, clock.now(), CONSOLE)
+            for db in (first, second, first, second)
+        )
+    )
+    with sqlite3.connect(config.storage.database) as db:
+        sent = db.execute("SELECT count(*) FROM reminders WHERE sent_at IS NOT NULL").fetchone()[0]
+        queued = db.execute(
+            "SELECT count(*) FROM outbox WHERE payload LIKE '%not yet reported%'"
+        ).fetchone()[0]
+    await first.close()
+    await second.close()
+    assert sent == 24  # 12 unanswered + 12 not reported
+    assert queued == 12
+    assert sum(results) == 36  # 12 reminders and 12 questions to reporters, 12 to the leads
+
+
+async def test_the_weekly_digest_counts_a_known_week_and_is_sent_once(
+    chat: Chat, config: Config
+) -> None:
+    # Monday 23 Nov 09:00: two reports this week; the digest runs Monday 30 Nov 08:00.
+    await chat.say(TIKTOK)
+    await chat.say("1")
+    await chat.say("2 7")
+    await chat.say("https://x.com/u/status/5", user="sam")
+    await chat.command("cases", "status 2 removed", user="lena")
+    await chat.say("https://youtu.be/old", user="kim", school="Southgate")
+    chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
+    school = config.schools[0]
+    assert await send_weekly_digest(chat.database, config, school, chat.clock.now(), CONSOLE)
+    assert not await send_weekly_digest(chat.database, config, school, chat.clock.now(), CONSOLE)
+    replies = await scheduler_tick(chat)  # the catch-up path finds Northfield's already sent
+    await chat.delivery.flush()
+    digests = [
+        r
+        for r in chat.transport.sent
+        if r.text.startswith("Casebook weekly summary for Northfield")
+    ]
+    assert len(digests) == 1
+    text = digests[0].text
+    assert "New cases: 2 (TikTok 1, X (Twitter) 1)." in text
+    assert "Hate: homophobic or biphobic 1" in text and "Threat of violence 1" in text
+    assert "Removed this week: X (Twitter) 1, median 0.0 days to removal." in text
+    assert "Open cases: 1 (age: under a week 1)." in text
+    assert "Open and unassigned: 1." in text
+    assert "tiktok.com" not in text and "alex" not in text and "sam" not in text
+    assert digests[0].place.kind is PlaceKind.LEADS
+    assert digests[0].attachment is not None and digests[0].attachment.data.startswith(b"\x89PNG")
+    assert [r for r in replies if r.text.startswith("Casebook weekly summary for Southgate")]
+
+
+async def test_an_empty_week_says_so_in_one_line(chat: Chat, config: Config) -> None:
+    chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
+    replies = await scheduler_tick(chat)
+    [north] = [r for r in replies if "Northfield" in r.text]
+    assert north.text == messages.digest_empty("Northfield", "23 Nov", "30 Nov 2026")
+    assert "\n" not in north.text
+
+
+def test_working_hours_check() -> None:
+    assert in_working_hours(local(2026, 11, 25, 8, 0).astimezone(UTC), LONDON, HOURS)
+    assert not in_working_hours(local(2026, 11, 25, 17, 0).astimezone(UTC), LONDON, HOURS)
+    assert not in_working_hours(local(2026, 11, 29, 12, 0).astimezone(UTC), LONDON, HOURS)
+
+
+def test_digest_command_matches_the_export(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    db = str(tmp_path / "d.db")
+    session = (
+        "https://www.tiktok.com/@a/video/1\n2\n1 7\n/as sam\nhttps://instagram.com/p/X\n3\n9\n"
+    )
+    subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--db", db],
+        input=session.encode(),
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    printed = subprocess.run(
+        [sys.executable, "-m", "bot", "digest", "--db", db, "--chart", str(tmp_path / "c.png")],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    exported = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "bot", "export", "--db", db],
+            env=env,
+            cwd=root,
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
+    platforms = {"tiktok": "TikTok", "instagram": "Instagram"}
+    counts = {platforms[p]: sum(1 for c in exported if c["platform"] == p) for p in platforms}
+    assert (
+        f"New cases: {len(exported)} (TikTok {counts['TikTok']}, Instagram {counts['Instagram']})."
+        in printed
+    )
+    categories = [k for c in exported for k in c["categories"]]
+    assert f"Harassment or bullying {categories.count('harassment')}" in printed
+    assert f"False allegation or defamation {categories.count('false-allegation')}" in printed
+    assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
