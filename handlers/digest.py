@@ -1,6 +1,6 @@
 """The weekly digest for a school's leads: counts only, never links, names or report text.
 
-A digest covers the seven days before this week's digest time (in the school's time zone), so
+A digest covers the seven days up to this week's digest time (in the school's time zone), so
 the same week reads the same whenever it is built, and it is keyed by (school, ISO week) so it is
 sent once however often the job runs.
 """
@@ -72,12 +72,12 @@ def week_key(moment: datetime, school: SchoolConfig) -> tuple[int, int]:
 
 
 async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: datetime) -> Digest:
-    """The digest of the seven days before `end`."""
+    """The digest of the seven days up to and including `end`."""
     start = end - timedelta(days=7)
-    cases = [c for c in await unit.cases.listing(school_id=school.id) if c.created_at < end]
-    new = [c for c in cases if c.created_at >= start]
+    cases = [c for c in await unit.cases.listing(school_id=school.id) if c.created_at <= end]
+    new = [c for c in cases if c.created_at > start]
     open_cases = [c for c in cases if c.status not in (Status.CLOSED, Status.REMOVED)]
-    removed = [c for c in cases if c.removed_at is not None and start <= c.removed_at < end]
+    removed = [c for c in cases if c.removed_at is not None and start < c.removed_at <= end]
     by_age: Counter[str] = Counter()
     for case in open_cases:
         by_age[_age_bucket(end - case.created_at)] += 1
@@ -188,8 +188,8 @@ def _weeks(cases: list[Case], start: datetime, end: datetime) -> list[WeekCounts
     moment = start
     while moment < end and len(weeks) < 30:
         following = moment + timedelta(days=7)
-        new = Counter(c.platform.value for c in cases if moment <= c.created_at < following)
-        removed = sum(1 for c in cases if c.removed_at and moment <= c.removed_at < following)
+        new = Counter(c.platform.value for c in cases if moment < c.created_at <= following)
+        removed = sum(1 for c in cases if c.removed_at and moment < c.removed_at <= following)
         weeks.append(WeekCounts(moment, dict(new), removed))
         moment = following
     return weeks
