@@ -17,7 +17,9 @@ from bot import app, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
-from handlers import digest, export, stats
+from bot.events import Transport
+from handlers import digest, export, privacy, stats
+from storage.backup import backup_database
 from storage.db import Database, DatabaseError, SchemaTooNewError
 from storage.models import Case
 
@@ -84,6 +86,35 @@ def _parser() -> argparse.ArgumentParser:
     digesting.add_argument("--send", action="store_true", help="queue it for the leads' places")
     digesting.add_argument("--chart", type=Path, help="write the chart (PNG) to this file")
     digesting.set_defaults(action=_digest)
+
+    purging = commands.add_parser(
+        "purge", parents=[common], help="anonymise closed cases past [retention] closed_case_days"
+    )
+    purging.add_argument("--dry-run", action="store_true", help="list them and change nothing")
+    purging.set_defaults(action=_purge)
+
+    person = commands.add_parser("person", help="a person's data: export or erase")
+    person_actions = person.add_subparsers(dest="person_action", required=True)
+    for name, helptext in (
+        ("export", "write everything held about them as JSON"),
+        ("erase", "replace their identity with a pseudonym"),
+    ):
+        sub = person_actions.add_parser(name, parents=[common], help=helptext)
+        who = sub.add_mutually_exclusive_group(required=True)
+        who.add_argument("--slack", metavar="USER_ID")
+        who.add_argument("--telegram", metavar="USER_ID")
+        who.add_argument("--console", metavar="NAME")
+        if name == "export":
+            sub.add_argument("--out", type=Path, help="write to this file instead of the screen")
+        else:
+            sub.add_argument("--yes", action="store_true", help="really erase (cannot be undone)")
+        sub.set_defaults(action=_person)
+
+    backup = commands.add_parser(
+        "backup", parents=[common], help="a consistent copy of the database, safe while it runs"
+    )
+    backup.add_argument("file", type=Path)
+    backup.set_defaults(action=_backup)
 
     manifest = commands.add_parser(
         "manifest", parents=[common], help="print the Slack app manifest (JSON)"
@@ -203,6 +234,91 @@ def _digest(args: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    config = _config(args)
+
+    async def run() -> list[privacy.PurgeItem]:
+        database = await Database.open(config.storage.database)
+        try:
+            now = SystemClock().now()
+            async with database.transaction() as unit:
+                plan = await privacy.purge_plan(unit, config, now)
+                if not args.dry_run:
+                    await privacy.purge(unit, plan, now)
+            if plan and not args.dry_run:
+                await database.compact()
+            return plan
+        finally:
+            await database.close()
+
+    plan = asyncio.run(run())
+    verb = "would anonymise" if args.dry_run else "anonymised"
+    for item in plan:
+        print(f"{verb} {item.school} case #{item.number} (closed {item.closed_days_ago} days ago)")
+    days = config.retention.closed_case_days
+    print(f"casebook: {verb} {len(plan)} cases closed more than {days} days ago", file=sys.stderr)
+    return 0
+
+
+def _person(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if args.slack is not None:
+        key = privacy.person_key(Transport.SLACK, args.slack)
+    elif args.telegram is not None:
+        key = privacy.person_key(Transport.TELEGRAM, args.telegram)
+    else:
+        key = privacy.person_key(Transport.CONSOLE, args.console)
+    if args.person_action == "erase" and not args.yes:
+        print(
+            f"casebook: this replaces {key} with a pseudonym everywhere and cannot be undone; "
+            "run again with --yes to do it.",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def run() -> dict[str, object] | str:
+        database = await Database.open(config.storage.database)
+        try:
+            async with database.transaction() as unit:
+                if args.person_action == "export":
+                    return await privacy.person_export(unit, key)
+                pseudonym = await privacy.erase_person(unit, key, SystemClock().now())
+            await database.compact()
+            return pseudonym
+        finally:
+            await database.close()
+
+    try:
+        result = asyncio.run(run())
+    except privacy.UnknownPerson:
+        print(f"casebook: no one with the id {key} is in this database.", file=sys.stderr)
+        return 2
+    if isinstance(result, str):
+        print(f"casebook: {key} is erased; they now appear as {result!r}.", file=sys.stderr)
+        return 0
+    text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"casebook: wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    config = _config(args)
+    source = config.storage.database
+    if not source.exists():
+        print(f"casebook: there is no database at {source}.", file=sys.stderr)
+        return 2
+    if args.file.exists():
+        print(f"casebook: {args.file} exists already; choose a new file.", file=sys.stderr)
+        return 2
+    result = backup_database(source, args.file)
+    print(f"casebook: backed up {source} to {args.file} (integrity: {result})", file=sys.stderr)
+    return 0 if result == "ok" else 1
 
 
 def _manifest(args: argparse.Namespace) -> int:

@@ -311,6 +311,7 @@ LEAD_HELP = (
     "- note N TEXT: add a note to case N\n"
     "- close N [duplicate|not-abuse|resolved]: close case N; reopen N undoes it\n"
     "- merge N M: fold case M into case N\n"
+    "- hold N REASON: keep case N from being purged; unhold N lifts it\n"
     "- summary: this term's counts by status and platform\n"
     "- export: a CSV of your school's cases, sent to you privately\n"
     "If you lead more than one school, add --school NAME before the command."
@@ -387,6 +388,7 @@ def case_details(fields: list[tuple[str, str]]) -> str:
 
 
 TIMELINE = "Timeline:"
+NOBODY_NAMED = "Casebook"
 NOTES = "Notes:"
 NOT_GIVEN = "not given"
 
@@ -410,6 +412,10 @@ def audit_text(
         "merged-from": f"case #{from_value} merged in",
         "merged-into": f"merged into case #{to_value}",
         "refused": f"refused: {reason or ''}",
+        "hold": f"legal hold: {reason or ''}",
+        "unhold": "legal hold lifted",
+        "reminder": f"reminder sent ({to_value or ''})",
+        "checked": "checked: still up",
     }
     return texts.get(action, action)
 
@@ -438,6 +444,25 @@ def several_people(handle: str) -> str:
 
 def status_set(number: int, status: Status) -> str:
     return f"Case #{number} is now {STATUS_LABELS[status]}."
+
+
+HOLD_NEEDS_REASON = "Say why the case must be kept, for example: hold 14 police investigation."
+
+
+def held(number: int) -> str:
+    return f"Case #{number} is under legal hold: it will not be purged until the hold is lifted."
+
+
+def unheld(number: int) -> str:
+    return f"The legal hold on case #{number} is lifted; normal retention applies again."
+
+
+def not_held(number: int) -> str:
+    return f"Case #{number} is not under legal hold."
+
+
+def case_purged(number: int) -> str:
+    return f"Case #{number} was already purged under the retention policy."
 
 
 def status_unchanged(number: int, status: Status) -> str:

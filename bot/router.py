@@ -79,7 +79,7 @@ class Router:
                     place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
                 )
                 await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
-                await unit.inbox.mark_processed(item_id, now)
+                await unit.inbox.mark_processed(item_id, now, keep=True)
 
     async def _dispatch(self, unit: Unit, incoming: Incoming) -> list[Outgoing]:
         now = self._clock.now()

@@ -19,7 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.config import WEEKDAYS, Config, SchoolConfig
 from bot.events import Transport
-from handlers import digest, reminders
+from handlers import digest, privacy, reminders
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,14 @@ class Scheduler:
                 max_instances=1,
                 misfire_grace_time=int(DIGEST_CATCH_UP.total_seconds()),
             )
+        scheduler.add_job(
+            self.purge,
+            CronTrigger(hour=3, minute=15, timezone=UTC),
+            id="retention",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(DIGEST_CATCH_UP.total_seconds()),
+        )
         scheduler.start()
         self._scheduler = scheduler
 
@@ -141,6 +149,21 @@ class Scheduler:
         if queued:
             self._wake()
         return queued
+
+    async def purge(self) -> int:
+        """The daily retention run: anonymise closed cases past `closed_case_days`."""
+        now = self._clock.now()
+        try:
+            async with self._database.transaction() as unit:
+                plan = await privacy.purge_plan(unit, self._config, now)
+                await privacy.purge(unit, plan, now)
+            if plan:
+                await self._database.compact()
+                log.info("retention: anonymised %s cases", len(plan))
+        except Exception as error:
+            log.error("retention run failed: %s", type(error).__name__)
+            return 0
+        return len(plan)
 
     async def digest(self, school_name: str) -> None:
         school = self._config.school(school_name)

@@ -125,7 +125,9 @@ def _row(
         reported_to_platform_at=time(case.reported_to_platform_at),
         removed_at=time(case.removed_at),
         days_to_removal=days_to_removal(case),
-        reporters=len(reporters) if anonymised else reporters,
+        reporters=(case.reporter_count or 0 if case.purged_at else len(reporters))
+        if anonymised
+        else reporters,
         source=case.source.value,
         assignee=None if anonymised else assignee,
         created_at=time(case.created_at),

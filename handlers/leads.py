@@ -43,7 +43,12 @@ Command = Callable[[Context, list[str]], Awaitable[list[Outgoing]]]
 
 
 class _Refusal(Exception):
-    """A command that cannot go ahead; the message says why, politely."""
+    """A command that cannot go ahead: a code for the audit (never the user's own words, which
+    the append-only audit could not forget) and a polite message for the person."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 async def handle(request: Request, text: str) -> list[Outgoing]:
@@ -97,7 +102,7 @@ async def _run(
     try:
         return await command(ctx, args)
     except _Refusal as refusal:
-        await ctx.audit("refused", None, to_value="/cases", reason=str(refusal)[:200])
+        await ctx.audit("refused", None, to_value="/cases", reason=refusal.code)
         return [ctx.private_reply(str(refusal))]
 
 
@@ -159,6 +164,10 @@ async def _show(ctx: Context, args: list[str]) -> list[Outgoing]:
         fields.append(("Reported at", _when(ctx, case.reported_to_platform_at)))
     if case.removed_at:
         fields.append(("Removed at", _when(ctx, case.removed_at)))
+    if case.legal_hold:
+        fields.append(("Legal hold", case.legal_hold))
+    if case.purged_at:
+        fields.append(("Purged", _when(ctx, case.purged_at)))
     if case.merged_into:
         target = await ctx.unit.cases.get(case.merged_into)
         fields.append(("Merged into", f"#{target.number}" if target else "?"))
@@ -178,8 +187,13 @@ async def _show(ctx: Context, args: list[str]) -> list[Outgoing]:
         lines.append(
             messages.timeline_line(
                 _when(ctx, entry.at),
-                _name(actor) if actor else "Casebook",
-                messages.audit_text(entry.action, entry.from_value, entry.to_value, entry.reason),
+                _name(actor) if actor else messages.NOBODY_NAMED,
+                messages.audit_text(
+                    entry.action,
+                    await _person_ref(ctx, entry.from_value),
+                    await _person_ref(ctx, entry.to_value),
+                    entry.reason,
+                ),
             )
         )
     return [ctx.private_reply("\n".join(lines))]
@@ -188,11 +202,16 @@ async def _show(ctx: Context, args: list[str]) -> list[Outgoing]:
 async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _open_case(ctx, args)
     if len(args) < 2:
-        raise _Refusal(messages.ASSIGN_NEEDS_PERSON)
+        raise _Refusal("assign-needs-person", messages.ASSIGN_NEEDS_PERSON)
     person = await _find_staff(ctx, args[1])
-    previous = await _person_name(ctx, case.assignee_id)
     await save_case(ctx, dataclasses.replace(case, assignee_id=person.id, updated_at=ctx.now))
-    await ctx.audit("assigned", case.id, from_value=previous, to_value=_name(person))
+    # People are referred to by id in the audit, so erasing a person never rewrites history.
+    await ctx.audit(
+        "assigned",
+        case.id,
+        from_value=None if case.assignee_id is None else f"person:{case.assignee_id}",
+        to_value=f"person:{person.id}",
+    )
     transport, _, person_id = person.key.partition(":")
     told = Outgoing(
         place=Place(Transport(transport), person_id, PlaceKind.DIRECT),
@@ -210,9 +229,9 @@ async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
     word = args[1].lower() if len(args) > 1 else ""
     status = _SETTABLE.get(word)
     if status is None:
-        raise _Refusal(messages.bad_status(_printable(word)))
+        raise _Refusal("bad-status", messages.bad_status(_printable(word)))
     if status is case.status:
-        raise _Refusal(messages.status_unchanged(case.number, status))
+        raise _Refusal("status-unchanged", messages.status_unchanged(case.number, status))
     changed = dataclasses.replace(case, status=status, updated_at=ctx.now)
     if status is Status.REPORTED or (
         status is Status.REMOVED and case.reported_to_platform is None
@@ -233,7 +252,7 @@ async def _note(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _case(ctx, args)
     text = " ".join(args[1:]).strip()[:MAX_NOTE_LENGTH]
     if not text:
-        raise _Refusal(messages.NOTE_NEEDS_TEXT)
+        raise _Refusal("note-needs-text", messages.NOTE_NEEDS_TEXT)
     await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
     await ctx.audit("note", case.id)
     return [ctx.private_reply(messages.note_added(case.number))]
@@ -243,7 +262,7 @@ async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _open_case(ctx, args)
     reason = args[1].lower() if len(args) > 1 else "resolved"
     if reason not in CLOSE_REASONS:
-        raise _Refusal(messages.bad_close_reason(_printable(reason)))
+        raise _Refusal("bad-close-reason", messages.bad_close_reason(_printable(reason)))
     await _close_case(ctx, case, reason)
     return [ctx.private_reply(messages.closed(case.number, reason))]
 
@@ -251,7 +270,7 @@ async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
 async def _reopen(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _case(ctx, args)
     if case.status is not Status.CLOSED:
-        raise _Refusal(messages.case_not_closed(case.number))
+        raise _Refusal("not-closed", messages.case_not_closed(case.number))
     reopened = dataclasses.replace(
         case,
         status=Status.OPEN,
@@ -269,7 +288,7 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
     keep = await _open_case(ctx, args)
     fold = await _open_case(ctx, args[1:])
     if keep.id == fold.id:
-        raise _Refusal(messages.MERGE_SAME_CASE)
+        raise _Refusal("merge-same-case", messages.MERGE_SAME_CASE)
     await ctx.unit.cases.move_into(fold.id, keep.id)
     await ctx.unit.notes.move(fold.id, keep.id)
     merged_urgent = keep.urgent or fold.urgent
@@ -286,6 +305,27 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
     await _close_case(ctx, dataclasses.replace(fold, merged_into=keep.id), "duplicate")
     await ctx.audit("merged-into", fold.id, to_value=str(keep.number))
     return [ctx.private_reply(messages.merged(keep.number, fold.number))]
+
+
+async def _hold(ctx: Context, args: list[str]) -> list[Outgoing]:
+    case = await _case(ctx, args)
+    reason = " ".join(args[1:]).strip()[:500]
+    if not reason:
+        raise _Refusal("hold-needs-reason", messages.HOLD_NEEDS_REASON)
+    if case.purged_at is not None:
+        raise _Refusal("purged", messages.case_purged(case.number))
+    await save_case(ctx, dataclasses.replace(case, legal_hold=reason, updated_at=ctx.now))
+    await ctx.audit("hold", case.id, reason=reason)
+    return [ctx.private_reply(messages.held(case.number))]
+
+
+async def _unhold(ctx: Context, args: list[str]) -> list[Outgoing]:
+    case = await _case(ctx, args)
+    if case.legal_hold is None:
+        raise _Refusal("not-held", messages.not_held(case.number))
+    await save_case(ctx, dataclasses.replace(case, legal_hold=None, updated_at=ctx.now))
+    await ctx.audit("unhold", case.id)
+    return [ctx.private_reply(messages.unheld(case.number))]
 
 
 async def _summary(ctx: Context, args: list[str]) -> list[Outgoing]:
@@ -323,6 +363,8 @@ _COMMANDS: dict[str, Command] = {
     "close": _close,
     "reopen": _reopen,
     "merge": _merge,
+    "hold": _hold,
+    "unhold": _unhold,
     "summary": _summary,
     "export": _export,
 }
@@ -350,17 +392,17 @@ async def _case(ctx: Context, args: list[str]) -> Case:
     """The case numbered in args[0], of this school only."""
     match = _CASE_NUMBER.match(args[0]) if args else None
     if match is None:
-        raise _Refusal(messages.CASE_NUMBER_NEEDED)
+        raise _Refusal("case-number-needed", messages.CASE_NUMBER_NEEDED)
     case = await ctx.unit.cases.by_number(ctx.school.id, int(match.group(1)))
     if case is None:
-        raise _Refusal(messages.no_such_case(match.group(1).lstrip("0") or "0"))
+        raise _Refusal("no-such-case", messages.no_such_case(match.group(1).lstrip("0") or "0"))
     return case
 
 
 async def _open_case(ctx: Context, args: list[str]) -> Case:
     case = await _case(ctx, args)
     if case.status is Status.CLOSED:
-        raise _Refusal(messages.case_closed_already(case.number))
+        raise _Refusal("closed", messages.case_closed_already(case.number))
     return case
 
 
@@ -377,9 +419,9 @@ async def _find_staff(ctx: Context, handle: str) -> Person:
     named = [p for p in members if p.name.casefold() == wanted]
     found = exact or named
     if not found:
-        raise _Refusal(messages.no_such_person(_printable(handle)))
+        raise _Refusal("no-such-person", messages.no_such_person(_printable(handle)))
     if len(found) > 1:
-        raise _Refusal(messages.several_people(_printable(handle)))
+        raise _Refusal("ambiguous-person", messages.several_people(_printable(handle)))
     return found[0]
 
 
@@ -388,6 +430,14 @@ async def _person_name(ctx: Context, person_id: int | None) -> str | None:
         return None
     person = await ctx.unit.people.get(person_id)
     return None if person is None else _name(person)
+
+
+async def _person_ref(ctx: Context, value: str | None) -> str | None:
+    """An audit value as shown: "person:7" becomes that person's (possibly pseudonymous) name."""
+    if value is None or not value.startswith("person:"):
+        return value
+    reference = value.partition(":")[2]
+    return await _person_name(ctx, int(reference)) if reference.isdigit() else None
 
 
 async def _audit_refusal(request: Request, reason: str) -> None:

@@ -27,7 +27,7 @@ _CASE_COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
     " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
     " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason, c.merged_into,"
-    " c.checked_at,"
+    " c.checked_at, c.legal_hold, c.purged_at, c.reporter_count,"
     " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1) AS url,"
     " (SELECT group_concat(category, ',') FROM case_categories k WHERE k.case_id = c.id)"
     " AS categories"
@@ -81,7 +81,7 @@ class SqliteCases:
             "UPDATE cases SET status = ?, urgent = ?, platform = ?, targets = ?,"
             " reported_to_platform = ?, reported_to_platform_at = ?, author_is_pupil = ?,"
             " removed_at = ?, assignee_id = ?, updated_at = ?, closed_at = ?, close_reason = ?,"
-            " merged_into = ?, checked_at = ? WHERE id = ?",
+            " merged_into = ?, checked_at = ?, legal_hold = ? WHERE id = ?",
             (
                 case.status,
                 int(case.urgent),
@@ -97,6 +97,7 @@ class SqliteCases:
                 case.close_reason,
                 case.merged_into,
                 to_db_or_none(case.checked_at),
+                case.legal_hold,
                 case.id,
             ),
         )
@@ -257,4 +258,7 @@ def _case(row: aiosqlite.Row) -> Case:
         close_reason=row["close_reason"],
         merged_into=row["merged_into"],
         checked_at=from_db_or_none(row["checked_at"]),
+        legal_hold=row["legal_hold"],
+        purged_at=from_db_or_none(row["purged_at"]),
+        reporter_count=row["reporter_count"],
     )

@@ -92,6 +92,12 @@ class Database:
         async with self._lock:
             return await _version(self._connection)
 
+    async def compact(self) -> None:
+        """VACUUM and truncate the WAL: removed data is gone from the files, not just unlinked."""
+        async with self._lock:
+            await self._connection.execute("VACUUM")
+            await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def integrity_check(self) -> str:
         async with self._lock, self._connection.execute("PRAGMA integrity_check") as cursor:
             row = await cursor.fetchone()
@@ -105,6 +111,7 @@ class Database:
                 "PRAGMA synchronous=FULL",
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA busy_timeout=5000",
+                "PRAGMA secure_delete=ON",  # deleted report text is overwritten, not left behind
             ):
                 await self._connection.execute(pragma)
         except aiosqlite.DatabaseError as error:

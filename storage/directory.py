@@ -38,6 +38,11 @@ class SqliteSchools:
             row = await cursor.fetchone()
         return None if row is None else School(row["id"], row["name"], row["timezone"])
 
+    async def all(self) -> list[School]:
+        async with self._db.execute("SELECT id, name, timezone FROM schools ORDER BY id") as cursor:
+            rows = await cursor.fetchall()
+        return [School(r["id"], r["name"], r["timezone"]) for r in rows]
+
     async def add_member(self, school_id: int, person_id: int, at: datetime) -> None:
         moment = to_db(at)
         await self._db.execute(

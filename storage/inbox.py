@@ -36,11 +36,13 @@ class SqliteInbox:
             for r in rows
         ]
 
-    async def mark_processed(self, item_id: int, at: datetime) -> bool:
-        """Mark an item done; False when it already was (another worker got there first)."""
+    async def mark_processed(self, item_id: int, at: datetime, keep: bool = False) -> bool:
+        """Mark an item done and drop its payload (report text has no business staying here),
+        unless `keep` (it failed, and a person should see it); False when it was done already."""
         async with self._db.execute(
-            "UPDATE inbox SET processed_at = ? WHERE id = ? AND processed_at IS NULL RETURNING id",
-            (to_db(at), item_id),
+            "UPDATE inbox SET processed_at = ?, payload = CASE WHEN ? THEN payload ELSE '' END"
+            " WHERE id = ? AND processed_at IS NULL RETURNING id",
+            (to_db(at), keep, item_id),
         ) as cursor:
             marked = await cursor.fetchone() is not None
         return marked

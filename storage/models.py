@@ -115,6 +115,9 @@ class Case:
     close_reason: str | None = None
     merged_into: int | None = None
     checked_at: datetime | None = None  # a lead last confirmed the post is still up
+    legal_hold: str | None = None  # why retention must not purge this case
+    purged_at: datetime | None = None  # identities, links and free text were removed then
+    reporter_count: int | None = None  # kept when a purge removes the reporters themselves
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ class SqliteOutbox:
 
     async def mark_sent(self, item_id: int, at: datetime, message_ref: str | None) -> None:
         await self._db.execute(
-            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, message_ref = ? WHERE id = ?",
+            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, message_ref = ?, payload = ''"
+            " WHERE id = ?",
             (to_db(at), message_ref, item_id),
         )
 

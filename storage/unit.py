@@ -13,6 +13,7 @@ from storage.directory import SqlitePeople, SqliteSchools
 from storage.inbox import SqliteInbox
 from storage.notes import SqliteNotes
 from storage.outbox import SqliteOutbox
+from storage.privacy import SqlitePrivacy
 from storage.protocols import (
     AuditRepository,
     CaseRepository,
@@ -21,6 +22,7 @@ from storage.protocols import (
     NoteRepository,
     OutboxRepository,
     PeopleRepository,
+    PrivacyRepository,
     ReminderRepository,
     SchoolRepository,
 )
@@ -38,6 +40,7 @@ class Unit:
     inbox: InboxRepository
     outbox: OutboxRepository
     reminders: ReminderRepository
+    privacy: PrivacyRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -51,4 +54,5 @@ class Unit:
             inbox=SqliteInbox(connection),
             outbox=SqliteOutbox(connection),
             reminders=SqliteReminders(connection),
+            privacy=SqlitePrivacy(connection),
         )

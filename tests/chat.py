@@ -7,6 +7,7 @@ in-memory list, the way errbot's test backend works.
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -63,7 +64,7 @@ class Chat:
 
     async def send(self, incoming: Incoming) -> list[Outgoing]:
         before = len(self.transport.sent)
-        event_id = incoming.event_id or f"e{next(self._events)}"
+        event_id = incoming.event_id or f"e{next(self._events)}-{uuid.uuid4().hex[:8]}"
         await self.router.receive(incoming, "test", event_id)
         await self.router.process_pending()
         await self.delivery.flush()

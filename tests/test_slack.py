@@ -199,12 +199,16 @@ async def test_a_file_share_with_a_link_is_a_report_and_the_file_is_not_fetched(
             "channel_type": "channel",
             "ts": "6.1",
             "text": f"screenshot of {TIKTOK}",
-            "files": [{"id": "F9", "url_private": "https://files.slack.invalid/F9"}],
+            "files": [
+                {"id": "F0FILESHAREID", "url_private": "https://files.slack.invalid/F0FILESHAREID"}
+            ],
         }
     )
     await fake.wait_for("chat.postMessage", 2)
     assert bot.count() == 1
     assert not [c for c in fake.calls if c.method.startswith("files.")]
+    stored = bot.config.storage.database.read_bytes()
+    assert b"F0FILESHAREID" not in stored and b"files.slack.invalid" not in stored
 
 
 async def test_the_ack_does_not_wait_for_a_slow_web_api(bot: SlackBot, fake: FakeSlackApi) -> None:

@@ -15,7 +15,12 @@ import pytest
 from bot import app, messages
 from bot.config import Config, SchoolConfig, Secret, ServerConfig, StorageConfig, TelegramConfig
 from storage.models import Platform
-from tests.fakes.telegram_api import FakeTelegramApi, callback_update, message_update
+from tests.fakes.telegram_api import (
+    PHOTO_FILE_ID,
+    FakeTelegramApi,
+    callback_update,
+    message_update,
+)
 
 WEBHOOK_SECRET = "webhook-secret-abc"
 GROUP = -100111
@@ -259,6 +264,8 @@ async def test_a_caption_and_a_text_link_are_reports_and_media_is_not_fetched(
         urls = sorted(r[0] for r in db.execute("SELECT canonical_url FROM case_links"))
     assert urls == ["https://tiktok.com/@a/video/9", "https://x.com/u/status/42"]
     assert not [name for name, _ in fake.calls if name.startswith("getFile")]
+    stored = bot.config.storage.database.read_bytes()
+    assert PHOTO_FILE_ID.encode() not in stored and b"UNIQUE-PHOTO" not in stored
 
 
 async def test_a_reporter_who_never_started_the_bot_is_answered_in_the_group(

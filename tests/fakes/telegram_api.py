@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 BOT_ID = 4242
+PHOTO_FILE_ID = "AgACAgQAAxkBAAIPHOTOFILEID"
 
 
 @dataclass
@@ -182,7 +183,9 @@ def message_update(
     }
     if caption:
         message["caption"] = text
-        message["photo"] = [{"file_id": "P1", "file_unique_id": "U1", "width": 90, "height": 90}]
+        message["photo"] = [
+            {"file_id": PHOTO_FILE_ID, "file_unique_id": "UNIQUE-PHOTO", "width": 90, "height": 90}
+        ]
         if entities:
             message["caption_entities"] = entities
     else:

@@ -1,0 +1,71 @@
+"""The SQL of retention and erasure: anonymising a case, pseudonymising a person.
+
+Identities live in `people`, and everything else refers to people by number, so erasing a person
+rewrites one row (plus the few places a raw platform id can hide) and leaves the history readable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.times import to_db
+
+
+class SqlitePrivacy:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def anonymise_case(self, case_id: int, at: datetime) -> None:
+        """Remove links, free text, notes and identities; keep what the statistics need."""
+        db = self._db
+        await db.execute(
+            "UPDATE cases SET reporter_count = (SELECT COUNT(*) FROM case_reporters"
+            " WHERE case_id = ?), assignee_id = NULL, purged_at = ? WHERE id = ?",
+            (case_id, to_db(at), case_id),
+        )
+        for table in ("case_reporters", "case_links", "notes", "conversation_cases"):
+            await db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
+        await db.execute(
+            "UPDATE audit SET actor_id = NULL,"
+            " from_value = CASE WHEN from_value LIKE 'person:%' THEN NULL ELSE from_value END,"
+            " to_value = CASE WHEN to_value LIKE 'person:%' THEN NULL ELSE to_value END"
+            " WHERE case_id = ?",
+            (case_id,),
+        )
+        await db.execute("UPDATE outbox SET payload = '' WHERE case_id = ?", (case_id,))
+        await db.execute(
+            "DELETE FROM conversations WHERE id NOT IN"
+            " (SELECT conversation_id FROM conversation_cases) AND finished_at IS NOT NULL"
+            " AND id NOT IN (SELECT conversation_id FROM reminders"
+            " WHERE conversation_id IS NOT NULL)"
+        )
+
+    async def erase_person(self, person_id: int, raw_id: str, pseudonym: str, at: datetime) -> None:
+        """Replace a person's identity everywhere with a stable pseudonym; keep their cases."""
+        db = self._db
+        await db.execute(
+            "UPDATE people SET key = ?, name = ? WHERE id = ?",
+            (f"erased:{person_id}", pseudonym, person_id),
+        )
+        await db.execute(
+            "UPDATE conversations SET place_id = 'erased' WHERE person_id = ? OR place_id = ?",
+            (person_id, raw_id),
+        )
+        for table, column in (("case_reporters", "description"), ("notes", "text")):
+            await db.execute(
+                f"UPDATE {table} SET {column} = replace({column}, ?, ?)"
+                f" WHERE instr({column}, ?) > 0",
+                (raw_id, pseudonym, raw_id),
+            )
+        await db.execute(
+            "UPDATE inbox SET payload = ''"
+            " WHERE instr(payload, ?) > 0 AND processed_at IS NOT NULL",
+            (raw_id,),
+        )
+        await db.execute(
+            "UPDATE outbox SET payload = '', failed_at = COALESCE(failed_at, ?),"
+            " last_error = COALESCE(last_error, 'recipient erased') WHERE instr(payload, ?) > 0",
+            (to_db(at), raw_id),
+        )
