@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import Delivery, Sender
 from bot.events import Transport
+from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
 from bot.scheduler import Scheduler
@@ -96,8 +97,9 @@ async def run_chat(
     scheduler: Scheduler | None = None
     try:
         await sync_schools(database, config)
-        router = Router(database, config, clock, transports_of(config))
-        pump = Pump(router, Delivery(database, clock, senders))
+        metrics = Metrics()
+        router = Router(database, config, clock, transports_of(config), metrics)
+        pump = Pump(router, Delivery(database, clock, senders, metrics))
         routes: dict[str, web_server.Handler] = {}
         if config.slack is not None:
             slack = SlackTransport(config, router, pump.wake)
@@ -123,7 +125,7 @@ async def run_chat(
         port = None
         if routes:
             runner = await web_server.serve(
-                web_server.build(routes, health), config.server.host, config.server.port
+                web_server.build(routes, health, metrics), config.server.host, config.server.port
             )
             port = web_server.bound_port(runner)
             log.info("listening on %s:%s", config.server.host, port)
@@ -132,7 +134,9 @@ async def run_chat(
         if telegram is not None:
             await telegram.start()
         worker = asyncio.create_task(pump.run(stop))
-        scheduler = Scheduler(database, config, clock, transports_of(config), pump.wake)
+        scheduler = Scheduler(
+            database, config, clock, transports_of(config), pump.wake, metrics=metrics
+        )
         scheduler.start()
         if on_ready is not None:
             on_ready(port)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import app, scheduler
+from bot import app, logs, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -29,11 +29,7 @@ log = logging.getLogger("casebook")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.configure("info" if getattr(args, "verbose", False) else "warning")
     try:
         code: int = args.action(args)
     except (ConfigError, DatabaseError, SchemaTooNewError) as error:
@@ -135,6 +131,8 @@ def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config, os.environ) if args.config else demo_config()
     if args.db is not None:
         config = dataclasses.replace(config, storage=StorageConfig(database=args.db))
+    level = "info" if args.verbose else config.logging.level
+    logs.configure(level, config.logging.json, config.secrets())
     return config
 
 

@@ -113,6 +113,12 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class LoggingConfig:
+    level: str = "warning"
+    json: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     schools: tuple[SchoolConfig, ...]
     storage: StorageConfig = StorageConfig()
@@ -122,7 +128,17 @@ class Config:
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
     retention: RetentionConfig = RetentionConfig()
+    logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
+
+    def secrets(self) -> list[str]:
+        """Every secret value in use, so logging can scrub them."""
+        found = []
+        if self.slack is not None:
+            found += [self.slack.bot_token, self.slack.signing_secret, self.slack.app_token]
+        if self.telegram is not None:
+            found += [self.telegram.bot_token, self.telegram.webhook_secret]
+        return [secret.value for secret in found if secret]
 
     @property
     def console(self) -> bool:
@@ -169,7 +185,7 @@ class _Parser:
 
     def config(self, data: dict[str, Any]) -> Config:
         known = {"storage", "server", "slack", "telegram", "schools", "reminders", "digest"}
-        self._no_unknown("", data, known | {"retention"})
+        self._no_unknown("", data, known | {"retention", "logging"})
         slack = self._slack(self._table(data, "slack")) if "slack" in data else None
         telegram = self._telegram(self._table(data, "telegram")) if "telegram" in data else None
         raw_schools = data.get("schools")
@@ -189,6 +205,7 @@ class _Parser:
             reminders=self._reminders(self._table(data, "reminders")),
             digest=self._digest(self._table(data, "digest")),
             retention=self._retention(self._table(data, "retention")),
+            logging=self._logging(self._table(data, "logging")),
             source=self.path,
         )
 
@@ -323,6 +340,14 @@ class _Parser:
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise self._error("closed_case_days", "[retention] closed_case_days must be 1 or more")
         return RetentionConfig(closed_case_days=days)
+
+    def _logging(self, table: dict[str, Any]) -> LoggingConfig:
+        self._no_unknown("logging", table, {"level", "format"})
+        level = self._choice(
+            table, "logging", "level", ("debug", "info", "warning", "error"), "warning"
+        )
+        fmt = self._choice(table, "logging", "format", ("text", "json"), "text")
+        return LoggingConfig(level=level, json=fmt == "json")
 
     # --- small readers ---------------------------------------------------------------------------
 

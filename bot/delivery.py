@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.events import Outgoing, Transport
+from bot.metrics import Metrics
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,17 @@ class TemporarySendError(Exception):
 
 
 class Delivery:
-    def __init__(self, database: Database, clock: Clock, senders: dict[Transport, Sender]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        senders: dict[Transport, Sender],
+        metrics: Metrics | None = None,
+    ) -> None:
         self._database = database
         self._clock = clock
         self._senders = senders
+        self._metrics = metrics or Metrics()
 
     async def flush(self) -> int:
         """Send everything due now; returns how many rows were sent."""
@@ -63,17 +71,21 @@ class Delivery:
         try:
             ref = await sender.send(outgoing)
         except PermanentSendError as error:
+            self._metrics.send_failures.labels(transport).inc()
             await self._retry_or_fail(item_id, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0
         except TemporarySendError as error:
+            self._metrics.send_failures.labels(transport).inc()
             delay = error.retry_after if error.retry_after is not None else 2.0**attempts
             await self._retry_or_fail(item_id, outgoing, attempts, str(error), delay)
             return 0
         except Exception as error:
+            self._metrics.send_failures.labels(transport).inc()
             await self._retry_or_fail(
                 item_id, outgoing, attempts, type(error).__name__, 2.0**attempts
             )
             return 0
+        self._metrics.messages_sent.labels(transport).inc()
         async with self._database.transaction() as unit:
             await unit.outbox.mark_sent(item_id, self._clock.now(), ref)
         return 1

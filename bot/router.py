@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 from bot import messages
 from bot.clock import Clock
 from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
+from bot.metrics import Metrics
 from handlers import leads, reminders, report, staff
 from handlers.context import Context, Request
 from handlers.roles import lead_schools
@@ -28,8 +31,15 @@ Handler = Callable[[Context, str], Awaitable[list[Outgoing]]]
 
 class Router:
     def __init__(
-        self, database: Database, config: Config, clock: Clock, transports: frozenset[Transport]
+        self,
+        database: Database,
+        config: Config,
+        clock: Clock,
+        transports: frozenset[Transport],
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
+        self._arrived: dict[str, float] = {}
         self._database = database
         self._config = config
         self._clock = clock
@@ -44,6 +54,7 @@ class Router:
 
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
+        self._arrived[event_id] = time.monotonic()
         async with self._database.transaction() as unit:
             return await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
 
@@ -61,15 +72,31 @@ class Router:
                     done += 1
 
     async def _process(self, item_id: int, event_id: str, incoming: Incoming) -> None:
+        counts: Counter[str] = Counter()
+        cases: set[int] = set()
         try:
             async with self._database.transaction() as unit:
                 now = self._clock.now()
                 if not await unit.inbox.mark_processed(item_id, now):
                     return  # another process on the same file handled it
-                for outgoing in await self._dispatch(unit, incoming):
+                for outgoing in await self._dispatch(unit, incoming, counts):
                     await unit.outbox.add(
                         outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
                     )
+                    if outgoing.case_id is not None:
+                        cases.add(outgoing.case_id)
+            log.info(
+                "event %s (%s) handled; cases %s; %s",
+                event_id,
+                incoming.kind.value,
+                sorted(cases) or "-",
+                dict(counts) or "-",
+            )
+            for name, amount in counts.items():
+                self._metrics.count(name, amount)
+            arrived = self._arrived.pop(event_id, None)
+            if arrived is not None:
+                self._metrics.intake_seconds.observe(time.monotonic() - arrived)
         except Exception as error:
             # The event stays in the inbox table for a person to look at; the sender hears so.
             log.exception("event %s failed: %s", event_id, type(error).__name__)
@@ -81,10 +108,12 @@ class Router:
                 await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
                 await unit.inbox.mark_processed(item_id, now, keep=True)
 
-    async def _dispatch(self, unit: Unit, incoming: Incoming) -> list[Outgoing]:
+    async def _dispatch(
+        self, unit: Unit, incoming: Incoming, counts: Counter[str]
+    ) -> list[Outgoing]:
         now = self._clock.now()
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
-        request = Request(unit, now, self._config, self._transports, person, incoming)
+        request = Request(unit, now, self._config, self._transports, person, incoming, counts)
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
             # Lead commands work from any place: the lead's roles say which schools they see.
             return await leads.handle(request, incoming.text)

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock
 from bot.config import WEEKDAYS, Config, SchoolConfig
 from bot.events import Transport
+from bot.metrics import Metrics
 from handlers import digest, privacy, reminders
 from storage.db import Database
 
@@ -79,7 +80,9 @@ class Scheduler:
         transports: frozenset[Transport],
         wake: Callable[[], None],
         interval: float = 60.0,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._database = database
         self._config = config
         self._clock = clock
@@ -137,6 +140,7 @@ class Scheduler:
         now = self._clock.now()
         try:
             queued = await send_due_reminders(self._database, self._config, now, self._transports)
+            self._metrics.count("reminders_sent", queued)
             for school in self._config.schools:
                 moment = digest.digest_time(now, school, self._config)
                 if moment <= now < moment + DIGEST_CATCH_UP:

@@ -6,14 +6,18 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bot.metrics import Metrics
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAX_BODY = 1024 * 1024  # no Slack or Telegram payload comes near this
 
 
 def build(
-    routes: dict[str, Handler], health: Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
+    routes: dict[str, Handler],
+    health: Callable[[], Awaitable[tuple[bool, dict[str, object]]]],
+    metrics: Metrics,
 ) -> web.Application:
-    """An aiohttp application with a POST route per transport and GET /healthz."""
+    """An aiohttp application: a POST route per transport, GET /healthz and GET /metrics."""
     app = web.Application(client_max_size=MAX_BODY)
     for path, handler in routes.items():
         app.router.add_post(path, handler)
@@ -22,7 +26,11 @@ def build(
         healthy, body = await health()
         return web.json_response(body, status=200 if healthy else 503)
 
+    async def prometheus(_request: web.Request) -> web.Response:
+        return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus)
     return app
 
 

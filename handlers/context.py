@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.config import Config, SchoolConfig
@@ -21,6 +22,11 @@ class Request:
     transports: frozenset[Transport]
     person: Person
     incoming: Incoming
+    # What happened, by name (cases_created, …), for the metrics; filled in by handlers.
+    counts: Counter[str] = field(default_factory=Counter, compare=False)
+
+    def count(self, name: str, amount: int = 1) -> None:
+        self.counts[name] += amount
 
     def private_reply(self, text: str, attachment: Attachment | None = None) -> Outgoing:
         """A reply only the person who acted sees, where they acted (Slack: ephemeral)."""
@@ -40,12 +46,13 @@ class Request:
             transports=self.transports,
             person=self.person,
             incoming=self.incoming,
+            counts=self.counts,
             school=school,
             school_config=school_config,
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Context(Request):
     """A request that concerns one school."""
 

@@ -76,8 +76,11 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     kept, dropped = links[:MAX_LINKS_PER_MESSAGE], links[MAX_LINKS_PER_MESSAGE:]
     created: list[Case] = []
     targets: list[Link | None] = [*kept] if kept else [None]
+    ctx.count("reports_received")
     for link in targets:
         case, outcome = await _log_one(ctx, description, link)
+        if outcome != "own":
+            ctx.count("cases_created" if outcome == "created" else "duplicates_joined")
         if outcome == "created":
             created.append(case)
             text_for_reporter = (
@@ -226,6 +229,7 @@ async def _answer(
     ctx: Context, conversation: Conversation, question: Question, values: list[str]
 ) -> list[Outgoing]:
     before = await _cases(ctx, conversation)
+    ctx.count("questions_answered")
     if question is Question.CATEGORIES and len(values) > 1:
         after = [questions.set_categories(c, values, ctx.now) for c in before]
     else:
