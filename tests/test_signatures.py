@@ -1,0 +1,118 @@
+"""Every forged, missing, stale or replayed Slack signature and every wrong or missing Telegram
+secret is refused, and nothing is stored (one table, both transports)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi, message_update
+from tests.slack_harness import SECRET, SlackBot, signature, slack_config
+from tests.test_telegram import GROUP, WEBHOOK_SECRET, TelegramBot, telegram_config
+
+BODY = json.dumps(
+    {
+        "type": "event_callback",
+        "team_id": "T1",
+        "event_id": "EvSIG",
+        "event": {
+            "type": "message",
+            "user": "UALEX",
+            "channel": "CREPORT",
+            "channel_type": "channel",
+            "ts": "1.000100",
+            "text": "https://x.com/u/status/1",
+        },
+    }
+)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+SLACK_CASES = {
+    "forged": (lambda: signature(BODY, _now(), "not-the-secret"), 401),
+    "missing-signature": (lambda: {"X-Slack-Request-Timestamp": str(_now())}, 401),
+    "missing-timestamp": (
+        lambda: {"X-Slack-Signature": signature(BODY, _now())["X-Slack-Signature"]},
+        401,
+    ),
+    "no-headers": (lambda: {}, 401),
+    "stale": (lambda: signature(BODY, _now() - 301), 401),
+    "from-the-future": (lambda: signature(BODY, _now() + 3600), 401),
+    "signed-other-body": (lambda: signature(BODY.replace("status/1", "status/2"), _now()), 401),
+    "not-hex": (
+        lambda: {"X-Slack-Request-Timestamp": str(_now()), "X-Slack-Signature": "v0=zz"},
+        401,
+    ),
+}
+
+
+@pytest.fixture
+async def slack(tmp_path: Path) -> AsyncIterator[SlackBot]:
+    fake = await FakeSlackApi().start()
+    bot = await SlackBot(slack_config(tmp_path / "s.db", fake), fake).start()
+    yield bot
+    await bot.close()
+    await fake.stop()
+
+
+@pytest.mark.parametrize("case", sorted(SLACK_CASES))
+async def test_slack_requests_without_a_valid_signature_are_refused(
+    slack: SlackBot, case: str
+) -> None:
+    headers, expected = SLACK_CASES[case]
+    assert slack.session is not None
+    async with slack.session.post(
+        slack.url, data=BODY.encode(), headers={"Content-Type": "application/json", **headers()}
+    ) as response:
+        assert response.status == expected
+    assert slack.count("inbox") == 0 and slack.count() == 0
+
+
+async def test_a_replayed_slack_request_is_stored_once(slack: SlackBot) -> None:
+    headers = {"Content-Type": "application/json", **signature(BODY, _now(), SECRET)}
+    assert slack.session is not None
+    for _ in range(3):
+        async with slack.session.post(slack.url, data=BODY.encode(), headers=headers) as response:
+            assert response.status == 200
+    await slack.fake.wait_for("chat.postMessage", 2)
+    assert slack.count("inbox") == 1 and slack.count() == 1
+
+
+TELEGRAM_CASES = {
+    "wrong": ({"X-Telegram-Bot-Api-Secret-Token": "guess"}, 403),
+    "missing": ({}, 403),
+    "empty": ({"X-Telegram-Bot-Api-Secret-Token": ""}, 403),
+    "other-case": ({"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET.upper()}, 403),
+    "prefix": ({"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]}, 403),
+    "right": ({"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}, 200),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TELEGRAM_CASES))
+async def test_telegram_webhook_secret_is_checked(tmp_path: Path, case: str) -> None:
+    fake = await FakeTelegramApi().start()
+    bot = await TelegramBot(telegram_config(tmp_path / "t.db", fake)).start()
+    try:
+        headers, expected = TELEGRAM_CASES[case]
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{bot.port}/telegram/webhook",
+                json=message_update("https://x.com/u/status/3", chat=GROUP),
+                headers=headers,
+            ) as response,
+        ):
+            assert response.status == expected
+        assert bot.count("inbox") == (1 if expected == 200 else 0)
+    finally:
+        await bot.close()
+        await fake.stop()
