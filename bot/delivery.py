@@ -6,6 +6,7 @@ the same row; a row whose sender died is sent again once its lease runs out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Protocol
@@ -14,6 +15,7 @@ from bot.clock import Clock
 from bot.events import Outgoing, Transport
 from bot.metrics import Metrics
 from storage.db import Database
+from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -51,44 +53,81 @@ class Delivery:
         self._senders = senders
         self._metrics = metrics or Metrics()
 
-    async def flush(self) -> int:
-        """Send everything due now; returns how many rows were sent."""
+    async def flush(self, stop: asyncio.Event | None = None) -> int:
+        """Send everything due now (or until `stop` is set); returns how many rows were sent.
+
+        Messages to different chats go out concurrently; messages to one chat go in order, and
+        after a failure the rest of that chat's messages wait for the retry, keeping the order.
+        """
         sent = 0
-        while True:
+        while stop is None or not stop.is_set():
             now = self._clock.now()
             async with self._database.transaction() as unit:
                 items = await unit.outbox.claim_due(
                     [t.value for t in self._senders], now, now + LEASE
                 )
             if not items:
-                return sent
+                break
+            chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
             for item in items:
-                sent += await self._send_one(item.id, item.transport, item.payload, item.attempts)
+                outgoing = Outgoing.from_json(item.payload)
+                recipient = outgoing.to_user.id if outgoing.private and outgoing.to_user else ""
+                key = (item.transport, f"{outgoing.place.id}/{recipient}")
+                chats.setdefault(key, []).append((item, outgoing))
+            results = await asyncio.gather(
+                *(self._send_chat(chat, stop) for chat in chats.values())
+            )
+            sent += sum(results)
+        return sent
 
-    async def _send_one(self, item_id: int, transport: str, payload: str, attempts: int) -> int:
-        outgoing = Outgoing.from_json(payload)
+    async def _send_chat(
+        self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None
+    ) -> int:
+        sent = 0
+        for index, (item, outgoing) in enumerate(messages):
+            if stop is not None and stop.is_set():
+                await self._release(messages[index:], 0)
+                break
+            delay = await self._send_one(item, outgoing)
+            if delay is not None:
+                await self._release(messages[index + 1 :], delay)
+                break
+            sent += 1
+        return sent
+
+    async def _send_one(self, item: OutboxItem, outgoing: Outgoing) -> float | None:
+        """Send one message; None when it went, else how long until it is tried again."""
+        transport = item.transport
         sender = self._senders[Transport(transport)]
         try:
             ref = await sender.send(outgoing)
         except PermanentSendError as error:
             self._metrics.send_failures.labels(transport).inc()
-            await self._retry_or_fail(item_id, outgoing, MAX_ATTEMPTS, str(error), 0)
-            return 0
+            await self._retry_or_fail(item.id, outgoing, MAX_ATTEMPTS, str(error), 0)
+            return 0.0
         except TemporarySendError as error:
             self._metrics.send_failures.labels(transport).inc()
-            delay = error.retry_after if error.retry_after is not None else 2.0**attempts
-            await self._retry_or_fail(item_id, outgoing, attempts, str(error), delay)
-            return 0
+            delay = error.retry_after if error.retry_after is not None else 2.0**item.attempts
+            await self._retry_or_fail(item.id, outgoing, item.attempts, str(error), delay)
+            return delay
         except Exception as error:
             self._metrics.send_failures.labels(transport).inc()
-            await self._retry_or_fail(
-                item_id, outgoing, attempts, type(error).__name__, 2.0**attempts
-            )
-            return 0
+            delay = 2.0**item.attempts
+            await self._retry_or_fail(item.id, outgoing, item.attempts, type(error).__name__, delay)
+            return delay
         self._metrics.messages_sent.labels(transport).inc()
         async with self._database.transaction() as unit:
-            await unit.outbox.mark_sent(item_id, self._clock.now(), ref)
-        return 1
+            await unit.outbox.mark_sent(item.id, self._clock.now(), ref)
+        return None
+
+    async def _release(self, messages: list[tuple[OutboxItem, Outgoing]], delay: float) -> None:
+        """Hand claimed but unsent messages back, due after `delay` seconds."""
+        if not messages:
+            return
+        due = self._clock.now() + timedelta(seconds=delay)
+        async with self._database.transaction() as unit:
+            for item, _ in messages:
+                await unit.outbox.mark_retry(item.id, "waiting for an earlier message", due)
 
     async def _retry_or_fail(
         self, item_id: int, outgoing: Outgoing, attempts: int, reason: str, delay: float

@@ -26,16 +26,16 @@ class Pump:
     def wake(self) -> None:
         self._woken.set()
 
-    async def run_once(self) -> None:
+    async def run_once(self, stop: asyncio.Event | None = None) -> None:
         await self._router.process_pending()
-        await self._delivery.flush()
+        await self._delivery.flush(stop)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set; a failed round is logged and the next round tries again."""
         while not stop.is_set():
             self._woken.clear()
             try:
-                await self.run_once()
+                await self.run_once(stop)
             except Exception as error:
                 log.error("worker round failed: %s", type(error).__name__)
             with contextlib.suppress(TimeoutError):

@@ -62,22 +62,22 @@ async def export_rows(
             return []
         school_id = found.id
     cases = await unit.cases.listing(school_id=school_id, since=since)
-    school_names: dict[int, str] = {}
+    school_names = {school.id: school.name for school in await unit.schools.all()}
+    reporters = await unit.cases.reporters_for([case.id for case in cases])
+    assignees: dict[int, str | None] = {}
     rows = []
     for case in cases:
-        if case.school_id not in school_names:
-            found_school = await unit.schools.get(case.school_id)
-            school_names[case.school_id] = found_school.name if found_school else ""
-        reporters = await unit.cases.reporters(case.id)
         assignee = None
         if case.assignee_id is not None and not anonymised:
-            person = await unit.people.get(case.assignee_id)
-            assignee = person.name or person.key if person else None
+            if case.assignee_id not in assignees:
+                person = await unit.people.get(case.assignee_id)
+                assignees[case.assignee_id] = person.name or person.key if person else None
+            assignee = assignees[case.assignee_id]
         rows.append(
             _row(
                 case,
-                school_names[case.school_id],
-                [r.person.name or r.person.key for r in reporters],
+                school_names.get(case.school_id, ""),
+                [r.person.name or r.person.key for r in reporters[case.id]],
                 assignee,
                 anonymised,
             )

@@ -153,8 +153,11 @@ async def test_a_429_is_retried_after_retry_after_and_delivered(
 ) -> None:
     fake.failures["chat.postMessage"] = [429, 503]
     await bot.message(TIKTOK)
-    posted = await fake.wait_for("chat.postMessage", 4, timeout=10)
-    assert posted[0]["text"] == messages.case_logged(1, Platform.TIKTOK)
+    logged = await fake.wait_for_text(
+        "chat.postMessage", messages.case_logged(1, Platform.TIKTOK), timeout=10
+    )
+    assert logged["channel"] == "DALEX"
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS, timeout=10)
     assert [c.method for c in fake.calls if "!" in c.method] == [
         "chat.postMessage!429",
         "chat.postMessage!503",
