@@ -1,6 +1,6 @@
 """Digest, stats and export at scale: 100 000 cases over 3 years for 20 schools.
 
-Run by hand: `python benchmarks/digest.py`. It builds the database with plain SQL (fast), then
+Run by hand, with the project installed (`pip install .`): `python benchmarks/digest.py`. It builds the database with plain SQL (fast), then
 times Casebook's own code paths: one school's weekly digest, `casebook stats` for everything,
 and the JSON export of everything, and prints peak RSS and the query plans that matter.
 """
@@ -39,8 +39,10 @@ def build(path: Path) -> None:
         "INSERT INTO schools (id, name, timezone) VALUES (?, ?, 'Europe/London')",
         [(n, f"School {n}") for n in range(1, SCHOOLS + 1)],
     )
-    db.executemany("INSERT INTO people (id, key, name) VALUES (?, ?, ?)",
-                   [(n, f"slack:U{n}", f"Staff {n}") for n in range(1, 2001)])
+    db.executemany(
+        "INSERT INTO people (id, key, name) VALUES (?, ?, ?)",
+        [(n, f"slack:U{n}", f"Staff {n}") for n in range(1, 2001)],
+    )
     platforms = [p.value for p in Platform if p is not Platform.UNKNOWN]
     categories = [c.value for c in Category]
     cases, reporters, links, kinds = [], [], [], []
@@ -50,19 +52,38 @@ def build(path: Path) -> None:
         school = chance.randint(1, SCHOOLS)
         numbers[school] += 1
         created = NOW - timedelta(seconds=chance.randint(0, span))
-        reported = created + timedelta(hours=chance.uniform(1, 72)) if chance.random() < 0.8 else None
-        removed = (reported + timedelta(days=chance.expovariate(1 / 6))
-                   if reported and chance.random() < 0.6 else None)
+        reported = (
+            created + timedelta(hours=chance.uniform(1, 72)) if chance.random() < 0.8 else None
+        )
+        removed = (
+            reported + timedelta(days=chance.expovariate(1 / 6))
+            if reported and chance.random() < 0.6
+            else None
+        )
         status = "removed" if removed else "reported" if reported else "open"
         if removed and chance.random() < 0.7:
             status = "closed"
-        cases.append((case_id, school, numbers[school], status, chance.choice(platforms),
-                       "slack", "colleague", "yes" if reported else "no",
-                       fmt(reported) if reported else None, fmt(removed) if removed else None,
-                       fmt(created), fmt(removed or reported or created),
-                       fmt(removed) if status == "closed" and removed else None,
-                       "resolved" if status == "closed" else None))
-        reporters.append((case_id, chance.randint(1, 2000), "a description of the post", fmt(created)))
+        cases.append(
+            (
+                case_id,
+                school,
+                numbers[school],
+                status,
+                chance.choice(platforms),
+                "slack",
+                "colleague",
+                "yes" if reported else "no",
+                fmt(reported) if reported else None,
+                fmt(removed) if removed else None,
+                fmt(created),
+                fmt(removed or reported or created),
+                fmt(removed) if status == "closed" and removed else None,
+                "resolved" if status == "closed" else None,
+            )
+        )
+        reporters.append(
+            (case_id, chance.randint(1, 2000), "a description of the post", fmt(created))
+        )
         url = f"https://x.com/u/status/{case_id}"
         links.append((case_id, school, url, url, "x", fmt(created)))
         for category in chance.sample(categories, chance.randint(1, 2)):
@@ -70,10 +91,15 @@ def build(path: Path) -> None:
     db.executemany(
         "INSERT INTO cases (id, school_id, number, status, platform, source, targets,"
         " reported_to_platform, reported_to_platform_at, removed_at, created_at, updated_at,"
-        " closed_at, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", cases)
+        " closed_at, close_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        cases,
+    )
     db.executemany("INSERT INTO case_reporters VALUES (?, ?, ?, ?)", reporters)
-    db.executemany("INSERT INTO case_links (case_id, school_id, canonical_url, original_url,"
-                   " platform, added_at) VALUES (?, ?, ?, ?, ?, ?)", links)
+    db.executemany(
+        "INSERT INTO case_links (case_id, school_id, canonical_url, original_url,"
+        " platform, added_at) VALUES (?, ?, ?, ?, ?, ?)",
+        links,
+    )
     db.executemany("INSERT INTO case_categories VALUES (?, ?)", kinds)
     db.commit()
     db.close()
@@ -122,16 +148,29 @@ async def run(path: Path) -> None:
     targets = {"weekly digest (one school)": 0.2, "JSON export (all)": 2.0}
     for label, seconds in results.items():
         target = targets.get(label)
-        verdict = "" if target is None else f"  (target < {target * 1000:.0f} ms: {'ok' if seconds < target else 'MISSED'})"
+        verdict = (
+            ""
+            if target is None
+            else f"  (target < {target * 1000:.0f} ms: {'ok' if seconds < target else 'MISSED'})"
+        )
         print(f"{label:28}{seconds * 1000:10.0f} ms{verdict}")
     print(f"{'peak RSS':28}{rss:10.0f} MB  (target < 150 MB: {'ok' if rss < 150 else 'MISSED'})")
     print(f"export size: {len(exported) / 1e6:.1f} MB; digest: {len(text)} characters")
     with sqlite3.connect(path) as db:
         for label, sql in (
-            ("digest/listing of one school", "SELECT id FROM cases c WHERE c.school_id = 1 ORDER BY c.created_at, c.id"),
-            ("case links of a case", "SELECT canonical_url FROM case_links l WHERE l.case_id = 5 ORDER BY l.id LIMIT 1"),
+            (
+                "digest/listing of one school",
+                "SELECT id FROM cases c WHERE c.school_id = 1 ORDER BY c.created_at, c.id",
+            ),
+            (
+                "case links of a case",
+                "SELECT canonical_url FROM case_links l WHERE l.case_id = 5 ORDER BY l.id LIMIT 1",
+            ),
             ("reporters of a case", "SELECT person_id FROM case_reporters WHERE case_id = 5"),
-            ("duplicate link lookup", "SELECT c.id FROM cases c JOIN case_links l ON l.case_id = c.id WHERE l.school_id = 1 AND l.canonical_url = 'x' AND c.status != 'closed'"),
+            (
+                "duplicate link lookup",
+                "SELECT c.id FROM cases c JOIN case_links l ON l.case_id = c.id WHERE l.school_id = 1 AND l.canonical_url = 'x' AND c.status != 'closed'",
+            ),
         ):
             plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
             print(f"plan, {label}: {plan}")
@@ -142,7 +181,9 @@ def main() -> None:
     started = time.perf_counter()
     asyncio.run(_create(path))
     build(path)
-    print(f"built {CASES:,} cases for {SCHOOLS} schools over {YEARS} years in {time.perf_counter() - started:.1f} s")
+    print(
+        f"built {CASES:,} cases for {SCHOOLS} schools over {YEARS} years in {time.perf_counter() - started:.1f} s"
+    )
     asyncio.run(run(path))
 
 

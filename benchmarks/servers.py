@@ -25,7 +25,9 @@ def slack_api(port: int) -> None:
         method = request.match_info["method"]
         await request.read()
         if method == "auth.test":
-            return web.json_response({"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"})
+            return web.json_response(
+                {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
+            )
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": "DBENCH"}})
         return web.json_response({"ok": True, "channel": "C1", "ts": f"{next(counter)}.0001"})
@@ -44,9 +46,12 @@ def floor(port: int, database: str, secret: str) -> None:
     async def events(request: web.Request) -> web.Response:
         body = await request.text()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "0")
-        expected = "v0=" + hmac.new(
-            secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
-        ).hexdigest()
+        expected = (
+            "v0="
+            + hmac.new(
+                secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256
+            ).hexdigest()
+        )
         given = request.headers.get("X-Slack-Signature", "")
         if abs(time.time() - int(timestamp)) > 300 or not hmac.compare_digest(expected, given):
             return web.Response(status=401)

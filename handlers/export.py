@@ -94,7 +94,16 @@ def days_to_removal(case: Case) -> float | None:
 
 
 def to_json(rows: list[ExportRow]) -> str:
-    return json.dumps([dataclasses.asdict(r) for r in rows], ensure_ascii=False, indent=2) + "\n"
+    """One object per line inside a JSON array: valid JSON, and diffable line by line."""
+    if not rows:
+        return "[]\n"
+    lines = (json.dumps(as_dict(row), ensure_ascii=False) for row in rows)
+    return "[\n" + ",\n".join(lines) + "\n]\n"
+
+
+def as_dict(row: ExportRow) -> dict[str, Any]:
+    """The row's fields (shallow: much faster than dataclasses.asdict over 100 000 rows)."""
+    return {name: getattr(row, name) for name in FIELDS}
 
 
 def to_csv(rows: list[ExportRow]) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -22,6 +23,8 @@ from storage.models import (
     Target,
 )
 from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
+
+E = TypeVar("E", bound=Enum)
 
 _CASE_COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
@@ -250,37 +253,80 @@ class SqliteCases:
         return [_case(r) for r in rows]
 
 
+def _lookup(kind: type[E]) -> dict[str, E]:
+    return {member.value: member for member in kind}
+
+
+# Plain dict lookups: calling an Enum class is slow enough to matter over 100 000 rows.
+_STATUS = _lookup(Status)
+_PLATFORM = _lookup(Platform)
+_SOURCE = _lookup(Source)
+_TARGET = _lookup(Target)
+_CATEGORY = _lookup(Category)
+_REPORTED = _lookup(ReportedToPlatform)
+_AUTHOR = _lookup(AuthorIsPupil)
+_CATEGORY_SETS: dict[str, frozenset[Category]] = {}
+
+
+def _categories(text: str | None) -> frozenset[Category]:
+    if not text:
+        return frozenset()
+    found = _CATEGORY_SETS.get(text)
+    if found is None:
+        found = _CATEGORY_SETS[text] = frozenset(_CATEGORY[c] for c in text.split(","))
+    return found
+
+
 def _case(row: aiosqlite.Row) -> Case:
-    categories = row["categories"]
+    (
+        case_id,
+        school_id,
+        number,
+        status,
+        urgent,
+        platform,
+        source,
+        targets,
+        reported,
+        reported_at,
+        author,
+        removed_at,
+        assignee_id,
+        created_at,
+        updated_at,
+        closed_at,
+        close_reason,
+        merged_into,
+        checked_at,
+        legal_hold,
+        purged_at,
+        reporter_count,
+        url,
+        categories,
+    ) = tuple(row)
     return Case(
-        id=row["id"],
-        school_id=row["school_id"],
-        number=row["number"],
-        status=Status(row["status"]),
-        urgent=bool(row["urgent"]),
-        platform=Platform(row["platform"]),
-        source=Source(row["source"]),
-        url=row["url"],
-        targets=None if row["targets"] is None else Target(row["targets"]),
-        categories=frozenset(Category(c) for c in categories.split(","))
-        if categories
-        else frozenset(),
-        reported_to_platform=None
-        if row["reported_to_platform"] is None
-        else ReportedToPlatform(row["reported_to_platform"]),
-        reported_to_platform_at=from_db_or_none(row["reported_to_platform_at"]),
-        author_is_pupil=None
-        if row["author_is_pupil"] is None
-        else AuthorIsPupil(row["author_is_pupil"]),
-        removed_at=from_db_or_none(row["removed_at"]),
-        assignee_id=row["assignee_id"],
-        created_at=from_db(row["created_at"]),
-        updated_at=from_db(row["updated_at"]),
-        closed_at=from_db_or_none(row["closed_at"]),
-        close_reason=row["close_reason"],
-        merged_into=row["merged_into"],
-        checked_at=from_db_or_none(row["checked_at"]),
-        legal_hold=row["legal_hold"],
-        purged_at=from_db_or_none(row["purged_at"]),
-        reporter_count=row["reporter_count"],
+        id=case_id,
+        school_id=school_id,
+        number=number,
+        status=_STATUS[status],
+        urgent=bool(urgent),
+        platform=_PLATFORM[platform],
+        source=_SOURCE[source],
+        url=url,
+        targets=None if targets is None else _TARGET[targets],
+        categories=_categories(categories),
+        reported_to_platform=None if reported is None else _REPORTED[reported],
+        reported_to_platform_at=from_db_or_none(reported_at),
+        author_is_pupil=None if author is None else _AUTHOR[author],
+        removed_at=from_db_or_none(removed_at),
+        assignee_id=assignee_id,
+        created_at=from_db(created_at),
+        updated_at=from_db(updated_at),
+        closed_at=from_db_or_none(closed_at),
+        close_reason=close_reason,
+        merged_into=merged_into,
+        checked_at=from_db_or_none(checked_at),
+        legal_hold=legal_hold,
+        purged_at=from_db_or_none(purged_at),
+        reporter_count=reporter_count,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from storage.models import utc
 
@@ -18,7 +18,9 @@ def to_db_or_none(moment: datetime | None) -> str | None:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the trailing Z (Python 3.11+) and is many times faster than strptime,
+    # which matters when an export reads every case.
+    return datetime.fromisoformat(text)
 
 
 def from_db_or_none(text: str | None) -> datetime | None:
