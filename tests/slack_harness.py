@@ -3,21 +3,17 @@ requests exactly as Slack does: v0={hex HMAC-SHA256 of "v0:{timestamp}:{body}"}.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from bot import app
 from bot.config import Config, SchoolConfig, Secret, ServerConfig, SlackConfig, StorageConfig
 from tests.fakes.slack_api import FakeSlackApi
+from tests.running import RunningBot
 
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test-token-0123456789"
@@ -58,31 +54,11 @@ def slack_config(database: Path, fake: FakeSlackApi, mode: str = "http", **schoo
     )
 
 
-class SlackBot:
+class SlackBot(RunningBot):
     def __init__(self, config: Config, fake: FakeSlackApi) -> None:
-        self.config = config
+        super().__init__(config)
         self.fake = fake
-        self.stop = asyncio.Event()
-        self.port: int | None = None
-        self._task: asyncio.Task[None] | None = None
         self._events = 0
-        self.session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> SlackBot:
-        ready: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(
-            app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
-        )
-        self.port = await asyncio.wait_for(ready, 10)
-        self.session = aiohttp.ClientSession()
-        return self
-
-    async def close(self) -> None:
-        self.stop.set()
-        if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
-        if self.session is not None:
-            await self.session.close()
 
     @property
     def url(self) -> str:
@@ -185,10 +161,6 @@ class SlackBot:
                 ],
             }
         )
-
-    def count(self, table: str = "cases") -> int:
-        with sqlite3.connect(self.config.storage.database) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 def buttons_of(call: dict[str, Any]) -> list[dict[str, Any]]:

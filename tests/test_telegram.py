@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot import app, messages
+from bot import messages
 from bot.config import Config, SchoolConfig, Secret, ServerConfig, StorageConfig, TelegramConfig
 from storage.models import Platform
 from tests.fakes.telegram_api import (
@@ -21,6 +20,7 @@ from tests.fakes.telegram_api import (
     callback_update,
     message_update,
 )
+from tests.running import RunningBot
 
 WEBHOOK_SECRET = "webhook-secret-abc"
 GROUP = -100111
@@ -52,30 +52,7 @@ def telegram_config(database: Path, fake: FakeTelegramApi, mode: str = "webhook"
     )
 
 
-class TelegramBot:
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.stop = asyncio.Event()
-        self.port: int | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> TelegramBot:
-        ready: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._task = asyncio.create_task(
-            app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
-        )
-        self.port = await asyncio.wait_for(ready, 10)
-        self.session = aiohttp.ClientSession()
-        return self
-
-    async def close(self) -> None:
-        self.stop.set()
-        if self._task is not None:
-            await asyncio.wait_for(self._task, 10)
-        if self.session is not None:
-            await self.session.close()
-
+class TelegramBot(RunningBot):
     async def post(self, update: dict[str, Any], secret: str | None = WEBHOOK_SECRET) -> int:
         assert self.session is not None
         headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
@@ -83,10 +60,6 @@ class TelegramBot:
             f"http://127.0.0.1:{self.port}/telegram/webhook", json=update, headers=headers
         ) as response:
             return response.status
-
-    def count(self, table: str = "cases") -> int:
-        with sqlite3.connect(self.config.storage.database) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
 @pytest.fixture

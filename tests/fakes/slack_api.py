@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.web import bound_port, serve
+
 
 @dataclass
 class Call:
@@ -39,12 +41,8 @@ class FakeSlackApi:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/socket", self._socket)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner = await serve(app, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{bound_port(self._runner)}"
         return self
 
     async def stop(self) -> None:

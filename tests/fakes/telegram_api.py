@@ -16,6 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.web import bound_port, serve
+
 BOT_ID = 4242
 PHOTO_FILE_ID = "AgACAgQAAxkBAAIPHOTOFILEID"
 
@@ -37,12 +39,8 @@ class FakeTelegramApi:
     async def start(self) -> FakeTelegramApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/bot"
+        self._runner = await serve(app, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{bound_port(self._runner)}/bot"
         return self
 
     async def stop(self) -> None:
