@@ -157,3 +157,16 @@ def test_a_killed_process_resumes_the_conversation_at_the_next_question(tmp_path
     assert case["targets"] == "colleague"
     assert case["categories"] == ["harassment", "false-allegation"]
     assert case["reporters"] == ["demo-staff"]
+
+
+def test_ctrl_c_ends_the_session_cleanly(tmp_path: Path) -> None:
+    session = Session(tmp_path / "x.db")
+    session.wait_for("Casebook for")
+    session.send(TIKTOK)
+    session.wait_for(messages.Q_TARGETS)
+    session.process.send_signal(signal.SIGINT)
+    assert session.process.wait(timeout=20) == 0
+    assert session.process.stderr is not None
+    assert b"Traceback" not in session.process.stderr.read()
+    [case] = json.loads(casebook("export", "--db", str(tmp_path / "x.db")).stdout)
+    assert case["platform"] == "tiktok"

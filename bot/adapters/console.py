@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 import uuid
 from typing import BinaryIO, TextIO
@@ -132,14 +133,35 @@ class ConsoleTransport:
 def _read_lines(
     stream: BinaryIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[bytes | None]
 ) -> None:
-    """Feed lines to the event loop; an over-long line is cut, not split into several messages."""
+    """Feed lines to the event loop; an over-long line is cut, not split into several messages.
+
+    It reads the file descriptor directly rather than the buffered stream: a daemon thread
+    blocked inside a buffered read holds its lock, and Python aborts at exit (Ctrl-C) over it.
+    """
     try:
-        while raw := stream.readline(MAX_LINE_BYTES):
-            if not raw.endswith(b"\n"):
-                while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
-                    pass
-            loop.call_soon_threadsafe(lines.put_nowait, raw)
-    except (OSError, ValueError):
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        fd = None
+    pending = b""
+    skipping = False
+    try:
+        while True:
+            chunk = os.read(fd, 65536) if fd is not None else stream.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if not skipping:
+                    loop.call_soon_threadsafe(lines.put_nowait, line[:MAX_LINE_BYTES] + b"\n")
+                skipping = False
+            if len(pending) > MAX_LINE_BYTES:
+                if not skipping:
+                    loop.call_soon_threadsafe(lines.put_nowait, pending[:MAX_LINE_BYTES])
+                pending, skipping = b"", True
+        if pending and not skipping:
+            loop.call_soon_threadsafe(lines.put_nowait, pending)
+    except (OSError, ValueError, RuntimeError):
         pass
     finally:
         # The loop may have closed already: Ctrl-C during shutdown.
