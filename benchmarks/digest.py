@@ -134,10 +134,12 @@ async def run(path: Path) -> None:
                 cases = await unit.cases.listing()
             return stats.to_table(stats.platform_stats(cases, NOW))
 
-        async def export_all() -> str:
+        async def export_all() -> int:
             async with database.transaction() as unit:
                 rows = await export.export_rows(unit)
-            return export.to_json(rows)
+            with (path.parent / "export.json").open("w", encoding="utf-8") as out:
+                export.write_json(rows, out)
+            return (path.parent / "export.json").stat().st_size
 
         text = await timed("weekly digest (one school)", weekly, results)
         await timed("casebook stats (all)", stats_all, results)
@@ -155,7 +157,7 @@ async def run(path: Path) -> None:
         )
         print(f"{label:28}{seconds * 1000:10.0f} ms{verdict}")
     print(f"{'peak RSS':28}{rss:10.0f} MB  (target < 150 MB: {'ok' if rss < 150 else 'MISSED'})")
-    print(f"export size: {len(exported) / 1e6:.1f} MB; digest: {len(text)} characters")
+    print(f"export size: {exported / 1e6:.1f} MB; digest: {len(text)} characters")
     with sqlite3.connect(path) as db:
         for label, sql in (
             (

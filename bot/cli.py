@@ -159,13 +159,14 @@ def _export(args: argparse.Namespace) -> int:
             await database.close()
 
     found = asyncio.run(rows())
-    text = export.to_csv(found) if args.format == "csv" else export.to_json(found)
+    write = export.write_csv if args.format == "csv" else export.write_json
     if args.out is None:
-        sys.stdout.write(text)
+        write(found, sys.stdout)
     else:
         # A byte-order mark makes spreadsheet programs read the CSV as UTF-8.
         encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-        args.out.write_text(text, encoding=encoding, newline="")
+        with args.out.open("w", encoding=encoding, newline="") as out:
+            write(found, out)
         print(f"casebook: wrote {len(found)} cases to {args.out}", file=sys.stderr)
     return 0
 

@@ -74,7 +74,9 @@ def week_key(moment: datetime, school: SchoolConfig) -> tuple[int, int]:
 async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: datetime) -> Digest:
     """The digest of the seven days up to and including `end`."""
     start = end - timedelta(days=7)
-    cases = [c for c in await unit.cases.listing(school_id=school.id) if c.created_at <= end]
+    term = term_start(end.astimezone(zone_config.zone))
+    since = min(start, term.astimezone(UTC))
+    cases = [c for c in await unit.cases.for_digest(school.id, since) if c.created_at <= end]
     new = [c for c in cases if c.created_at > start]
     open_cases = [c for c in cases if c.status not in (Status.CLOSED, Status.REMOVED)]
     removed = [c for c in cases if c.removed_at is not None and start < c.removed_at <= end]
@@ -107,7 +109,7 @@ async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: date
         removed_by_platform=removed_by_platform,
         waiting_over_7_days=len(waiting),
         unassigned=sum(1 for c in open_cases if c.assignee_id is None),
-        weeks=_weeks(cases, term_start(end.astimezone(zone_config.zone)), end),
+        weeks=_weeks(cases, term, end),
     )
 
 

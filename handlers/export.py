@@ -12,7 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from storage.models import Case, Category
 from storage.unit import Unit
@@ -94,11 +94,20 @@ def days_to_removal(case: Case) -> float | None:
 
 
 def to_json(rows: list[ExportRow]) -> str:
-    """One object per line inside a JSON array: valid JSON, and diffable line by line."""
+    buffer = io.StringIO()
+    write_json(rows, buffer)
+    return buffer.getvalue()
+
+
+def write_json(rows: list[ExportRow], out: TextIO) -> None:
+    """One object per line inside a JSON array: valid JSON, diffable, written as it goes."""
     if not rows:
-        return "[]\n"
-    lines = (json.dumps(as_dict(row), ensure_ascii=False) for row in rows)
-    return "[\n" + ",\n".join(lines) + "\n]\n"
+        out.write("[]\n")
+        return
+    out.write("[\n")
+    for index, row in enumerate(rows):
+        out.write(("" if index == 0 else ",\n") + json.dumps(as_dict(row), ensure_ascii=False))
+    out.write("\n]\n")
 
 
 def as_dict(row: ExportRow) -> dict[str, Any]:
@@ -108,11 +117,15 @@ def as_dict(row: ExportRow) -> dict[str, Any]:
 
 def to_csv(rows: list[ExportRow]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    write_csv(rows, buffer)
+    return buffer.getvalue()
+
+
+def write_csv(rows: list[ExportRow], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELDS)
     for row in rows:
         writer.writerow([_cell(getattr(row, name)) for name in FIELDS])
-    return buffer.getvalue()
 
 
 def _row(

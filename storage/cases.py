@@ -198,6 +198,16 @@ class SqliteCases:
             f"SELECT {_CASE_COLUMNS} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
         )
 
+    async def for_digest(self, school_id: int, since: datetime) -> list[Case]:
+        """What a digest counts: cases still open, and cases created or removed since `since`."""
+        moment = to_db(since)
+        return await self._many(
+            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND"
+            " (c.status NOT IN ('closed', 'removed') OR c.created_at >= ? OR c.removed_at >= ?)"
+            " ORDER BY c.created_at, c.id",
+            (school_id, moment, moment),
+        )
+
     async def open_for_school(self, school_id: int) -> list[Case]:
         """Cases not closed, urgent first, then newest first."""
         return await self._many(
