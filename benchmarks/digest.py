@@ -135,10 +135,13 @@ async def run(path: Path) -> None:
             return stats.to_table(stats.platform_stats(cases, NOW))
 
         async def export_all() -> int:
-            async with database.transaction() as unit:
-                rows = await export.export_rows(unit)
+            # What `casebook export --out FILE` does: stream rows from a read snapshot to disk.
             with (path.parent / "export.json").open("w", encoding="utf-8") as out:
-                export.write_json(rows, out)
+                async with database.reading() as unit:
+                    writer = export.JsonWriter(out)
+                    async for row in export.stream_rows(unit):
+                        writer.write(row)
+                    writer.close()
             return (path.parent / "export.json").stat().st_size
 
         text = await timed("weekly digest (one school)", weekly, results)

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from bot import app, logs, scheduler
 from bot.adapters import slack_manifest
@@ -147,27 +148,32 @@ def _run(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     config = _config(args)
+    writer = export.CsvWriter if args.format == "csv" else export.JsonWriter
 
-    async def rows() -> list[export.ExportRow]:
+    async def run(out: TextIO) -> int:
         database = await Database.open(config.storage.database)
         try:
-            async with database.transaction() as unit:
-                return await export.export_rows(
+            async with database.reading() as unit:
+                rows = writer(out)
+                count = 0
+                async for row in export.stream_rows(
                     unit, school=args.school, since=args.since, anonymised=args.anonymised
-                )
+                ):
+                    rows.write(row)
+                    count += 1
+                rows.close()
+                return count
         finally:
             await database.close()
 
-    found = asyncio.run(rows())
-    write = export.write_csv if args.format == "csv" else export.write_json
     if args.out is None:
-        write(found, sys.stdout)
-    else:
-        # A byte-order mark makes spreadsheet programs read the CSV as UTF-8.
-        encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-        with args.out.open("w", encoding=encoding, newline="") as out:
-            write(found, out)
-        print(f"casebook: wrote {len(found)} cases to {args.out}", file=sys.stderr)
+        asyncio.run(run(sys.stdout))
+        return 0
+    # A byte-order mark makes spreadsheet programs read the CSV as UTF-8.
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    with args.out.open("w", encoding=encoding, newline="") as out:
+        count = asyncio.run(run(out))
+    print(f"casebook: wrote {count} cases to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -177,7 +183,7 @@ def _stats(args: argparse.Namespace) -> int:
     async def cases() -> list[Case]:
         database = await Database.open(config.storage.database)
         try:
-            async with database.transaction() as unit:
+            async with database.reading() as unit:
                 school_id = None
                 if args.school is not None:
                     school = await unit.schools.by_name(args.school)
@@ -211,7 +217,7 @@ def _digest(args: argparse.Namespace) -> int:
             await app.sync_schools(database, config)
             now = SystemClock().now()
             for school in schools:
-                async with database.transaction() as unit:
+                async with database.reading() as unit:
                     row = await unit.schools.by_name(school.name)
                     assert row is not None
                     built = await digest.build(unit, row, school, now)
@@ -280,9 +286,10 @@ def _person(args: argparse.Namespace) -> int:
     async def run() -> dict[str, object] | str:
         database = await Database.open(config.storage.database)
         try:
-            async with database.transaction() as unit:
-                if args.person_action == "export":
+            if args.person_action == "export":
+                async with database.reading() as unit:
                     return await privacy.person_export(unit, key)
+            async with database.transaction() as unit:
                 pseudonym = await privacy.erase_person(unit, key, SystemClock().now())
             await database.compact()
             return pseudonym

@@ -10,11 +10,12 @@ import csv
 import dataclasses
 import io
 import json
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
-from storage.models import Case, Category
+from storage.models import Case, Category, ExportRecord
 from storage.unit import Unit
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
@@ -55,34 +56,27 @@ async def export_rows(
     anonymised: bool = False,
 ) -> list[ExportRow]:
     """Every case (of one school, created since a date) as an export row, oldest first."""
+    return [
+        row async for row in stream_rows(unit, school=school, since=since, anonymised=anonymised)
+    ]
+
+
+async def stream_rows(
+    unit: Unit,
+    *,
+    school: str | None = None,
+    since: datetime | None = None,
+    anonymised: bool = False,
+) -> AsyncIterator[ExportRow]:
+    """The same rows, one at a time as the database yields them, for exports of any size."""
     school_id: int | None = None
     if school is not None:
         found = await unit.schools.by_name(school)
         if found is None:
-            return []
+            return
         school_id = found.id
-    cases = await unit.cases.listing(school_id=school_id, since=since)
-    school_names = {school.id: school.name for school in await unit.schools.all()}
-    reporters = await unit.cases.reporters_for([case.id for case in cases])
-    assignees: dict[int, str | None] = {}
-    rows = []
-    for case in cases:
-        assignee = None
-        if case.assignee_id is not None and not anonymised:
-            if case.assignee_id not in assignees:
-                person = await unit.people.get(case.assignee_id)
-                assignees[case.assignee_id] = person.name or person.key if person else None
-            assignee = assignees[case.assignee_id]
-        rows.append(
-            _row(
-                case,
-                school_names.get(case.school_id, ""),
-                [r.person.name or r.person.key for r in reporters[case.id]],
-                assignee,
-                anonymised,
-            )
-        )
-    return rows
+    async for record in unit.cases.export_records(school_id=school_id, since=since):
+        yield _record_row(record, anonymised)
 
 
 def days_to_removal(case: Case) -> float | None:
@@ -93,21 +87,54 @@ def days_to_removal(case: Case) -> float | None:
     return round(max((case.removed_at - start).total_seconds(), 0) / 86400, 1)
 
 
-def to_json(rows: list[ExportRow]) -> str:
+def to_json(rows: Iterable[ExportRow]) -> str:
     buffer = io.StringIO()
     write_json(rows, buffer)
     return buffer.getvalue()
 
 
-def write_json(rows: list[ExportRow], out: TextIO) -> None:
-    """One object per line inside a JSON array: valid JSON, diffable, written as it goes."""
-    if not rows:
-        out.write("[]\n")
-        return
-    out.write("[\n")
-    for index, row in enumerate(rows):
-        out.write(("" if index == 0 else ",\n") + json.dumps(as_dict(row), ensure_ascii=False))
-    out.write("\n]\n")
+def to_csv(rows: Iterable[ExportRow]) -> str:
+    buffer = io.StringIO()
+    write_csv(rows, buffer)
+    return buffer.getvalue()
+
+
+def write_json(rows: Iterable[ExportRow], out: TextIO) -> None:
+    _write_all(JsonWriter(out), rows)
+
+
+def write_csv(rows: Iterable[ExportRow], out: TextIO) -> None:
+    _write_all(CsvWriter(out), rows)
+
+
+class JsonWriter:
+    """A JSON array with one object per line, written row by row (exports of any size)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._first = True
+
+    def write(self, row: ExportRow) -> None:
+        line = json.dumps(as_dict(row), ensure_ascii=False)
+        self._out.write(("[\n" if self._first else ",\n") + line)
+        self._first = False
+
+    def close(self) -> None:
+        self._out.write("[]\n" if self._first else "\n]\n")
+
+
+class CsvWriter:
+    """CSV with a header row; cells a spreadsheet would run as formulas are quoted."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\r\n")
+        self._writer.writerow(FIELDS)
+
+    def write(self, row: ExportRow) -> None:
+        self._writer.writerow([_cell(getattr(row, name)) for name in FIELDS])
+
+    def close(self) -> None:
+        """Nothing to finish: every row is complete as written."""
 
 
 def as_dict(row: ExportRow) -> dict[str, Any]:
@@ -115,56 +142,55 @@ def as_dict(row: ExportRow) -> dict[str, Any]:
     return {name: getattr(row, name) for name in FIELDS}
 
 
-def to_csv(rows: list[ExportRow]) -> str:
-    buffer = io.StringIO()
-    write_csv(rows, buffer)
-    return buffer.getvalue()
-
-
-def write_csv(rows: list[ExportRow], out: TextIO) -> None:
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FIELDS)
+def _write_all(writer: JsonWriter | CsvWriter, rows: Iterable[ExportRow]) -> None:
     for row in rows:
-        writer.writerow([_cell(getattr(row, name)) for name in FIELDS])
+        writer.write(row)
+    writer.close()
 
 
-def _row(
-    case: Case, school: str, reporters: list[str], assignee: str | None, anonymised: bool
-) -> ExportRow:
-    time = _day if anonymised else _instant
+def _record_row(record: ExportRecord, anonymised: bool) -> ExportRow:
+    time = _stored_day if anonymised else _stored
+    names = record.reporters.split("\x1f") if record.reporters else []
+    chosen = set(record.categories.split(",")) if record.categories else set()
     return ExportRow(
-        id=case.number,
-        school=school,
-        status=case.status.value,
-        urgent=case.urgent,
-        platform=case.platform.value,
-        url=None if anonymised else case.url,
-        categories=[c.value for c in Category if c in case.categories],
-        targets=None if case.targets is None else case.targets.value,
-        reported_to_platform=None
-        if case.reported_to_platform is None
-        else case.reported_to_platform.value,
-        reported_to_platform_at=time(case.reported_to_platform_at),
-        removed_at=time(case.removed_at),
-        days_to_removal=days_to_removal(case),
-        reporters=(case.reporter_count or 0 if case.purged_at else len(reporters))
-        if anonymised
-        else reporters,
-        source=case.source.value,
-        assignee=None if anonymised else assignee,
-        created_at=time(case.created_at),
-        updated_at=time(case.updated_at),
-        closed_at=time(case.closed_at),
-        close_reason=case.close_reason,
+        id=record.number,
+        school=record.school,
+        status=record.status,
+        urgent=bool(record.urgent),
+        platform=record.platform,
+        url=None if anonymised else record.url,
+        categories=[c.value for c in Category if c.value in chosen],
+        targets=record.targets,
+        reported_to_platform=record.reported_to_platform,
+        reported_to_platform_at=time(record.reported_to_platform_at),
+        removed_at=time(record.removed_at),
+        days_to_removal=_days_between(
+            record.reported_to_platform_at or record.created_at, record.removed_at
+        ),
+        reporters=record.reporter_count if anonymised else names,
+        source=record.source,
+        assignee=None if anonymised else record.assignee,
+        created_at=time(record.created_at),
+        updated_at=time(record.updated_at),
+        closed_at=time(record.closed_at),
+        close_reason=record.close_reason,
     )
 
 
-def _instant(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _days_between(start: str, end: str | None) -> float | None:
+    if end is None:
+        return None
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return round(max(seconds, 0) / 86400, 1)
 
 
-def _day(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.strftime("%Y-%m-%d")
+def _stored(value: str | None) -> str | None:
+    """Stored times are already ISO 8601 UTC with Z, exactly the export's form."""
+    return value
+
+
+def _stored_day(value: str | None) -> str | None:
+    return None if value is None else value[:10]
 
 
 def _cell(value: Any) -> str:

@@ -88,6 +88,17 @@ class Database:
                 raise
             await self._connection.execute("COMMIT")
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Unit]:
+        """A read-only snapshot (WAL): never takes the write lock, so a long export or report
+        from the command line does not hold up a running bot's writes."""
+        async with self._lock:
+            await self._connection.execute("BEGIN DEFERRED")
+            try:
+                yield Unit.over(self._connection)
+            finally:
+                await self._connection.execute("ROLLBACK")
+
     async def schema_version(self) -> int:
         async with self._lock:
             return await _version(self._connection)

@@ -121,6 +121,31 @@ class Case:
 
 
 @dataclass(frozen=True)
+class ExportRecord:
+    """One case as the export reads it: plain values, times still as stored (ISO UTC text)."""
+
+    number: int
+    school: str
+    status: str
+    urgent: int
+    platform: str
+    url: str | None
+    categories: str | None  # comma-separated
+    targets: str | None
+    reported_to_platform: str | None
+    reported_to_platform_at: str | None
+    removed_at: str | None
+    reporters: str | None  # names, separated by U+001F
+    reporter_count: int
+    source: str
+    assignee: str | None
+    created_at: str
+    updated_at: str
+    closed_at: str | None
+    close_reason: str | None
+
+
+@dataclass(frozen=True)
 class NewCase:
     school_id: int
     platform: Platform

@@ -5,6 +5,7 @@ The contract tests in tests/test_storage_contract.py run against every implement
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from storage.models import (
     CaseLink,
     Conversation,
     ConversationPlace,
+    ExportRecord,
     InboxItem,
     NewCase,
     Note,
@@ -63,6 +65,9 @@ class CaseRepository(Protocol):
     ) -> list[Case]: ...
     async def reporter_counts(self, case_ids: list[int]) -> dict[int, int]: ...
     async def open_for_school(self, school_id: int) -> list[Case]: ...
+    def export_records(
+        self, school_id: int | None = None, since: datetime | None = None
+    ) -> AsyncIterator[ExportRecord]: ...
     async def for_digest(self, school_id: int, since: datetime) -> list[Case]: ...
     async def move_into(self, from_id: int, to_id: int) -> None: ...
     async def merged_from(self, case_id: int) -> list[int]: ...

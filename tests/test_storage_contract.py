@@ -188,6 +188,21 @@ async def test_outbox_lease_expiry_and_retry(store: Database) -> None:
         assert await unit.outbox.claim_due(["slack"], T0 + timedelta(days=1), T0) == []
 
 
+async def test_a_long_read_does_not_hold_up_another_process_writing(store: Database) -> None:
+    north, alex = await _school_and_person(store)
+    other = await BACKENDS["sqlite"](store.path)  # a second connection, as another process has
+    try:
+        async with store.reading() as unit:
+            before = await unit.cases.listing()
+            async with other.transaction() as writer:  # would wait for the lock if reads took it
+                await writer.cases.create(_new(north, alex, "https://a.org/late"))
+            assert await unit.cases.listing() == before  # a snapshot: the new row is not seen
+    finally:
+        await other.close()
+    async with store.reading() as unit:
+        assert len(await unit.cases.listing()) == len(before) + 1
+
+
 async def test_a_write_that_raises_is_rolled_back(store: Database) -> None:
     north, alex = await _school_and_person(store)
     with pytest.raises(RuntimeError):
