@@ -170,3 +170,23 @@ def test_ctrl_c_ends_the_session_cleanly(tmp_path: Path) -> None:
     assert b"Traceback" not in session.process.stderr.read()
     [case] = json.loads(casebook("export", "--db", str(tmp_path / "x.db")).stdout)
     assert case["platform"] == "tiktok"
+
+
+def test_a_closed_output_pipe_ends_quietly_and_keeps_what_was_logged(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--db", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None and process.stdin is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    _, err = process.communicate(f"{TIKTOK}\n/as sam\n{CANONICAL}\n".encode(), timeout=30)
+    assert process.returncode == 0
+    assert b"Traceback" not in err
+    [case] = json.loads(casebook("export", "--db", str(db)).stdout)
+    assert case["platform"] == "tiktok"
