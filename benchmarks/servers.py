@@ -34,6 +34,7 @@ def slack_api(port: int) -> None:
 
     app = web.Application()
     app.router.add_post("/api/{method}", api)
+    app.router.add_get("/api/{method}", api)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

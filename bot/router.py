@@ -58,6 +58,12 @@ class Router:
         async with self._database.transaction() as unit:
             return await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
 
+    async def remember_name(self, key: str, name: str) -> None:
+        """A display name learnt from the platform for someone whose event was just received
+        (their row may not exist yet: the event is handled concurrently)."""
+        async with self._database.transaction() as unit:
+            await unit.people.ensure(key, name)
+
     async def process_pending(self) -> int:
         """Process every unprocessed inbox item in arrival order; returns how many."""
         done = 0

@@ -116,6 +116,17 @@ async def test_a_request_without_signature_headers_is_refused(bot: SlackBot) -> 
     assert bot.count("inbox") == 0
 
 
+async def test_display_names_are_learnt_after_the_ack_for_timelines(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message(TIKTOK)
+    await fake.wait_for("users.info")
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.command("cases", "show 1", user=LEAD)
+    [shown] = await fake.wait_for("chat.postEphemeral")
+    assert "Ms Alex · case logged" in shown["text"]
+
+
 async def test_broadcast_mentions_and_markup_are_never_sent_unescaped(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:

@@ -66,6 +66,7 @@ class SlackTransport:
         self.sender = SlackSender(self.client)
         self._background: set[asyncio.Task[None]] = set()
         self._socket: AsyncSocketModeHandler | None = None
+        self._named: set[str] = set()  # people whose display name was already asked for
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self._slack.signing_secret.value or None,
@@ -137,8 +138,24 @@ class SlackTransport:
         event_id = incoming.event_id or ""
         if await self._router.receive(incoming, SOURCE, event_id):
             self._wake()
+            if incoming.user.id not in self._named:
+                self._named.add(incoming.user.id)
+                self._later(self._learn_name(incoming.user.id))
         else:
             log.info("slack event %s already received; acknowledged and dropped", event_id)
+
+    async def _learn_name(self, user_id: str) -> None:
+        """Leads read names, not ids, in timelines: ask Slack once per person, after the ack."""
+        try:
+            response = await self.client.users_info(user=user_id)
+        except Exception as error:
+            log.info("users.info failed: %s", type(error).__name__)
+            return
+        user = response.get("user") or {}
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
+        if isinstance(name, str) and name.strip():
+            await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:

@@ -15,6 +15,7 @@ BOT_SCOPES = (
     "im:write",  # opening a direct chat for follow-up questions
     "commands",  # /report, /cases, /mycases, /help
     "files:write",  # the CSV a lead asks for with /cases export
+    "users:read",  # display names, so leads read names rather than ids in timelines
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
 SLASH_COMMANDS = (

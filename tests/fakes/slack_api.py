@@ -39,6 +39,7 @@ class FakeSlackApi:
     async def start(self) -> FakeSlackApi:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info and friends are GETs
         app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = await serve(app, "127.0.0.1", 0)
@@ -101,7 +102,9 @@ class FakeSlackApi:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            args = {}
+        elif request.content_type == "application/json":
             args = await request.json()
         else:
             args = dict(await request.post())
@@ -136,7 +139,9 @@ class FakeSlackApi:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).lstrip("U")}}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "name": "someone"}}
+            user = str(args.get("user", ""))
+            profile = {"display_name": f"Ms {user[1:].title()}", "real_name": "Real Name"}
+            return {"ok": True, "user": {"id": user, "name": "handle", "profile": profile}}
         if method == "files.getUploadURLExternal":
             return {"ok": True, "upload_url": f"{self.url}/upload/F1", "file_id": "F1"}
         if method == "files.completeUploadExternal":
