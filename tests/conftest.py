@@ -11,7 +11,7 @@ from bot.config import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 
-settings.register_profile("ci", max_examples=200, deadline=None)
+settings.register_profile("ci", max_examples=100, deadline=None)
 settings.register_profile(
     "long", max_examples=10_000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
