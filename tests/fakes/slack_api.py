@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.web import bound_port, serve
+from tests.fakes.recording import WaitsForCalls
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Call:
 
 
 @dataclass
-class FakeSlackApi:
+class FakeSlackApi(WaitsForCalls):
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     delays: dict[str, float] = field(default_factory=dict)
@@ -55,30 +56,8 @@ class FakeSlackApi:
     def of(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
-    async def wait_for(
-        self, method: str, count: int = 1, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
-        async def enough() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
-
-        await asyncio.wait_for(enough(), timeout)
-        return self.of(method)
-
     async def wait_for_text(self, method: str, text: str, timeout: float = 5.0) -> dict[str, Any]:
-        """The first call of `method` whose text is exactly `text`, waiting for it to arrive."""
-
-        def found() -> dict[str, Any] | None:
-            return next((args for args in self.of(method) if args.get("text") == text), None)
-
-        async def arrived() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: found() is not None)
-
-        await asyncio.wait_for(arrived(), timeout)
-        result = found()
-        assert result is not None
-        return result
+        return await self.wait_for_call_text(method, text, timeout)
 
     async def push_socket_event(self, envelope: dict[str, Any]) -> None:
         for ws in self._sockets:
@@ -171,5 +150,4 @@ class FakeSlackApi:
 
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
-        async with self._changed:
-            self._changed.notify_all()
+        await self.notify()

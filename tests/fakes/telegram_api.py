@@ -17,13 +17,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.web import bound_port, serve
+from tests.fakes.recording import WaitsForCalls
 
 BOT_ID = 4242
 PHOTO_FILE_ID = "AgACAgQAAxkBAAIPHOTOFILEID"
 
 
 @dataclass
-class FakeTelegramApi:
+class FakeTelegramApi(WaitsForCalls):
     token: str = "123456:TEST-token"
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -50,28 +51,8 @@ class FakeTelegramApi:
     def of(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
-    async def wait_for(
-        self, method: str, count: int = 1, timeout: float = 5.0
-    ) -> list[dict[str, Any]]:
-        async def enough() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.of(method)) >= count)
-
-        await asyncio.wait_for(enough(), timeout)
-        return self.of(method)
-
     async def wait_for_text(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            return next((a for a in self.of("sendMessage") if a.get("text") == text), None)
-
-        async def arrived() -> None:
-            async with self._changed:
-                await self._changed.wait_for(lambda: found() is not None)
-
-        await asyncio.wait_for(arrived(), timeout)
-        result = found()
-        assert result is not None
-        return result
+        return await self.wait_for_call_text("sendMessage", text, timeout)
 
     async def _api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -156,8 +137,7 @@ class FakeTelegramApi:
 
     async def _record(self, method: str, args: dict[str, Any]) -> None:
         self.calls.append((method, args))
-        async with self._changed:
-            self._changed.notify_all()
+        await self.notify()
 
 
 _update_ids = itertools.count(1000)
