@@ -21,6 +21,7 @@ from bot.metrics import Metrics
 from handlers import leads, reminders, report, staff
 from handlers.context import Context, Request
 from handlers.roles import lead_schools
+from handlers.text import printable
 from storage.db import Database
 from storage.unit import Unit
 
@@ -139,7 +140,7 @@ class Router:
         if incoming.kind is IncomingKind.COMMAND:
             handler = self._commands.get(incoming.command.lower())
             if handler is None:
-                return [ctx.reply(messages.unknown_command(_printable(incoming.command)))]
+                return [ctx.reply(messages.unknown_command(printable(incoming.command)))]
             return await handler(ctx, incoming.text)
         return await report.on_message(ctx, incoming.text)
 
@@ -165,8 +166,3 @@ def _direct(incoming: Incoming) -> Place:
     if incoming.place.kind is PlaceKind.DIRECT:
         return incoming.place
     return Place(incoming.place.transport, incoming.user.id, PlaceKind.DIRECT)
-
-
-def _printable(command: str) -> str:
-    shown = "".join(c for c in command if c.isprintable())[:40]
-    return shown or "?"

@@ -19,6 +19,7 @@ from handlers import export
 from handlers.context import Context, Request
 from handlers.reminders import save_case
 from handlers.roles import lead_schools
+from handlers.text import printable
 from storage.models import (
     AuditEntry,
     Case,
@@ -79,7 +80,7 @@ async def handle(request: Request, text: str) -> list[Outgoing]:
     if command is None and _CASE_NUMBER.match(verb):
         command, arguments = _show, [verb, *arguments]  # "/cases 14" is "/cases show 14"
     if command is None:
-        return [request.private_reply(messages.unknown_lead_command(_printable(verb)))]
+        return [request.private_reply(messages.unknown_lead_command(printable(verb)))]
     if chosen is None:
         if verb == "list" and len(led) > 1:
             replies: list[Outgoing] = []
@@ -229,7 +230,7 @@ async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
     word = args[1].lower() if len(args) > 1 else ""
     status = _SETTABLE.get(word)
     if status is None:
-        raise _Refusal("bad-status", messages.bad_status(_printable(word)))
+        raise _Refusal("bad-status", messages.bad_status(printable(word)))
     if status is case.status:
         raise _Refusal("status-unchanged", messages.status_unchanged(case.number, status))
     changed = dataclasses.replace(case, status=status, updated_at=ctx.now)
@@ -262,7 +263,7 @@ async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _open_case(ctx, args)
     reason = args[1].lower() if len(args) > 1 else "resolved"
     if reason not in CLOSE_REASONS:
-        raise _Refusal("bad-close-reason", messages.bad_close_reason(_printable(reason)))
+        raise _Refusal("bad-close-reason", messages.bad_close_reason(printable(reason)))
     await _close_case(ctx, case, reason)
     return [ctx.private_reply(messages.closed(case.number, reason))]
 
@@ -419,9 +420,9 @@ async def _find_staff(ctx: Context, handle: str) -> Person:
     named = [p for p in members if p.name.casefold() == wanted]
     found = exact or named
     if not found:
-        raise _Refusal("no-such-person", messages.no_such_person(_printable(handle)))
+        raise _Refusal("no-such-person", messages.no_such_person(printable(handle)))
     if len(found) > 1:
-        raise _Refusal("ambiguous-person", messages.several_people(_printable(handle)))
+        raise _Refusal("ambiguous-person", messages.several_people(printable(handle)))
     return found[0]
 
 
@@ -467,7 +468,3 @@ def _when(ctx: Context, moment: datetime) -> str:
 
 def _category_labels(case: Case) -> list[str]:
     return [messages.CATEGORY_LABELS[c] for c in Category if c in case.categories]
-
-
-def _printable(word: str) -> str:
-    return "".join(c for c in word if c.isprintable())[:40] or "?"

@@ -20,6 +20,7 @@ from handlers.context import Context, leads_places
 from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from handlers.reminders import save_case
+from handlers.text import clean_text
 from storage.models import (
     Case,
     CaseLink,
@@ -37,12 +38,6 @@ MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
 _HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
 _NON_WEB_LINK = re.compile(r"\b(?:javascript|data|vbscript|file):", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(text: str) -> str:
-    """Report text as the reporter wrote it, less control characters no chat can show."""
-    return _CONTROL.sub("", text).strip()
 
 
 async def on_message(ctx: Context, text: str) -> list[Outgoing]:

@@ -18,7 +18,7 @@ from bot.config import DEMO_STAFF, SchoolConfig
 from bot.delivery import Delivery
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from bot.router import Router
-from handlers.report import clean_text
+from handlers.text import clean_text
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
 MAX_LINE_BYTES = 1_000_000
