@@ -138,28 +138,6 @@ class SqliteCases:
             for r in rows
         ]
 
-    async def reporters_for(self, case_ids: list[int]) -> dict[int, list[Reporter]]:
-        """Reporters of many cases in a few queries (the export reads every case)."""
-        found: dict[int, list[Reporter]] = {case_id: [] for case_id in case_ids}
-        for start in range(0, len(case_ids), 500):
-            chunk = case_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
-                "SELECT r.case_id, p.id, p.key, p.name, r.description, r.reported_at"
-                " FROM case_reporters r JOIN people p ON p.id = r.person_id"
-                f" WHERE r.case_id IN ({marks}) ORDER BY r.case_id, r.reported_at, p.id",
-                chunk,
-            ) as cursor:
-                for r in await cursor.fetchall():
-                    found[r["case_id"]].append(
-                        Reporter(
-                            Person(r["id"], r["key"], r["name"]),
-                            r["description"],
-                            from_db(r["reported_at"]),
-                        )
-                    )
-        return found
-
     async def add_link(self, case_id: int, school_id: int, link: CaseLink, at: datetime) -> None:
         await self._db.execute(
             "INSERT INTO case_links (case_id, school_id, canonical_url, original_url, platform,"
@@ -258,19 +236,6 @@ class SqliteCases:
             (case_id,),
         ) as cursor:
             return [int(r[0]) for r in await cursor.fetchall()]
-
-    async def reporter_counts(self, case_ids: list[int]) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for start in range(0, len(case_ids), 500):
-            chunk = case_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            async with self._db.execute(
-                f"SELECT case_id, COUNT(*) FROM case_reporters WHERE case_id IN ({marks})"
-                " GROUP BY case_id",
-                chunk,
-            ) as cursor:
-                counts.update({int(r[0]): int(r[1]) for r in await cursor.fetchall()})
-        return counts
 
     async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:
         async with self._db.execute(sql, parameters) as cursor:
