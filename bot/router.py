@@ -55,9 +55,12 @@ class Router:
 
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
-        self._arrived[event_id] = time.monotonic()
+        arrived = time.monotonic()
         async with self._database.transaction() as unit:
-            return await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
+            added = await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
+        if added:  # a repeat is never processed, so timing it would only grow the map
+            self._arrived[event_id] = arrived
+        return added
 
     async def remember_name(self, key: str, name: str) -> None:
         """A display name learnt from the platform for someone whose event was just received
