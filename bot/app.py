@@ -23,6 +23,7 @@ from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
 from bot.scheduler import Scheduler
+from bot.tasks import Background
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,20 +62,16 @@ async def run_console(
         # Finish whatever a previous run stored but did not get to, before reading anything new.
         await router.process_pending()
         await delivery.flush()
-        flushes: set[asyncio.Task[int]] = set()
-
-        def deliver_now() -> None:
-            task = asyncio.ensure_future(delivery.flush())
-            flushes.add(task)
-            task.add_done_callback(flushes.discard)
-
-        scheduler = Scheduler(database, config, clock, frozenset(senders), deliver_now)
+        flushes = Background()
+        scheduler = Scheduler(
+            database, config, clock, frozenset(senders), lambda: flushes.start(delivery.flush())
+        )
         scheduler.start()
         try:
             await console.run(stdin, router, delivery)
         finally:
             scheduler.shutdown()
-            await asyncio.gather(*flushes, return_exceptions=True)
+            await flushes.close(cancel=False)
     finally:
         await database.close()
 

@@ -8,7 +8,6 @@ replays carry an event id the inbox has seen, and are acknowledged without doing
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from bot.adapters.slack_send import SlackSender
 from bot.config import Config, SlackConfig
 from bot.events import Incoming
 from bot.router import Router
+from bot.tasks import Background
 from handlers import questions
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class SlackTransport:
         self._wake = wake
         self.client = web_client(config.slack)
         self.sender = SlackSender(self.client)
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
         self.app = AsyncApp(
@@ -92,9 +92,7 @@ class SlackTransport:
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
 
     @property
     def connected(self) -> bool:
@@ -123,7 +121,9 @@ class SlackTransport:
             return
         if incoming.command == "report" and not incoming.text.strip():
             await ack()
-            self._later(self._open_report_form(str(body.get("trigger_id", "")), incoming))
+            self._background.start(
+                self._open_report_form(str(body.get("trigger_id", "")), incoming)
+            )
             return
         await self._store(incoming)
         await ack()
@@ -140,7 +140,7 @@ class SlackTransport:
             self._wake()
             if incoming.user.id not in self._named:
                 self._named.add(incoming.user.id)
-                self._later(self._learn_name(incoming.user.id))
+                self._background.start(self._learn_name(incoming.user.id))
         else:
             log.info("slack event %s already received; acknowledged and dropped", event_id)
 
@@ -162,11 +162,6 @@ class SlackTransport:
             await self.client.views_open(trigger_id=trigger_id, view=report_view(incoming.place.id))
         except Exception as error:
             log.warning("could not open the report form: %s", type(error).__name__)
-
-    def _later(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def report_view(channel: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from bot.config import Config, TelegramConfig
 from bot.delivery import PermanentSendError, TemporarySendError
 from bot.events import Incoming, Outgoing
 from bot.router import Router
+from bot.tasks import Background
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class TelegramTransport:
         self.sender = TelegramSender(self.bot)
         self.username = ""
         self._poller: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = Background()
         self.connected = False
 
     async def start(self) -> None:
@@ -100,9 +101,7 @@ class TelegramTransport:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self._background.close()
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 
@@ -141,7 +140,7 @@ class TelegramTransport:
     async def _store(self, update: Update) -> None:
         incoming = telegram_events.incoming(self._config, update, self.username)
         if update.callback_query is not None:
-            self._later(self._answer_callback(update.callback_query.id))
+            self._background.start(self._answer_callback(update.callback_query.id))
         if incoming is None:
             log.info("telegram update %s ignored", update.update_id)
             return
@@ -156,11 +155,6 @@ class TelegramTransport:
     async def _answer_callback(self, query_id: str) -> None:
         with contextlib.suppress(TelegramError):
             await self.bot.answer_callback_query(query_id)
-
-    def _later(self, coroutine: Any) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 class TelegramSender:
