@@ -81,10 +81,7 @@ async def stream_rows(
 
 def days_to_removal(case: Case) -> float | None:
     """Days from the platform report (or, if unknown, the case) to removal, to one decimal."""
-    if case.removed_at is None:
-        return None
-    start = case.reported_to_platform_at or case.created_at
-    return round(max((case.removed_at - start).total_seconds(), 0) / 86400, 1)
+    return _days(case.reported_to_platform_at or case.created_at, case.removed_at)
 
 
 def to_json(rows: Iterable[ExportRow]) -> str:
@@ -164,8 +161,9 @@ def _record_row(record: ExportRecord, anonymised: bool) -> ExportRow:
         reported_to_platform=record.reported_to_platform,
         reported_to_platform_at=time(record.reported_to_platform_at),
         removed_at=time(record.removed_at),
-        days_to_removal=_days_between(
-            record.reported_to_platform_at or record.created_at, record.removed_at
+        days_to_removal=_days(
+            datetime.fromisoformat(record.reported_to_platform_at or record.created_at),
+            None if record.removed_at is None else datetime.fromisoformat(record.removed_at),
         ),
         reporters=record.reporter_count if anonymised else names,
         source=record.source,
@@ -177,11 +175,11 @@ def _record_row(record: ExportRecord, anonymised: bool) -> ExportRow:
     )
 
 
-def _days_between(start: str, end: str | None) -> float | None:
+def _days(start: datetime, end: datetime | None) -> float | None:
+    """Whole and tenth days from start to end; the one rule for every days-to-removal figure."""
     if end is None:
         return None
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return round(max(seconds, 0) / 86400, 1)
+    return round(max((end - start).total_seconds(), 0) / 86400, 1)
 
 
 def _stored(value: str | None) -> str | None:
