@@ -22,7 +22,7 @@ from bot.events import Transport
 from handlers import digest, export, privacy, stats
 from storage.backup import backup_database
 from storage.db import Database, DatabaseError, SchemaTooNewError
-from storage.models import Case
+from storage.models import CaseTiming
 
 log = logging.getLogger("casebook")
 
@@ -161,11 +161,11 @@ def _export(args: argparse.Namespace) -> int:
             async with database.reading() as unit:
                 rows = writer(out)
                 count = 0
-                async for row in export.stream_rows(
+                async for batch in export.documents(
                     unit, school=args.school, since=args.since, anonymised=args.anonymised
                 ):
-                    rows.write(row)
-                    count += 1
+                    rows.write(batch)
+                    count += len(batch)
                 rows.close()
                 return count
         finally:
@@ -185,7 +185,7 @@ def _export(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     config = _config(args)
 
-    async def cases() -> list[Case]:
+    async def cases() -> list[CaseTiming]:
         database = await Database.open(config.storage.database)
         try:
             async with database.reading() as unit:
@@ -195,7 +195,7 @@ def _stats(args: argparse.Namespace) -> int:
                     if school is None:
                         return []
                     school_id = school.id
-                return await unit.cases.listing(school_id=school_id, since=args.since)
+                return await unit.cases.timings(school_id=school_id, since=args.since)
         finally:
             await database.close()
 

@@ -8,11 +8,12 @@ days to removal count only removed cases (open cases never enter a median), dupl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from handlers.export import days_to_removal
-from storage.models import Case, Platform, Status
+from storage.models import Case, CaseTiming, Platform, Status
 
 STILL_UP_AFTER = timedelta(days=7)
 _NOT_COUNTED = ("duplicate", "not-abuse")
@@ -29,7 +30,7 @@ class PlatformStats:
     still_up_after_7_days: int
 
 
-def platform_stats(cases: list[Case], now: datetime) -> list[PlatformStats]:
+def platform_stats(cases: Sequence[Case | CaseTiming], now: datetime) -> list[PlatformStats]:
     """One row per platform that has cases, in the platforms' usual order, then a total row."""
     counted = [c for c in cases if c.close_reason not in _NOT_COUNTED]
     rows = []
@@ -79,7 +80,7 @@ def to_dicts(rows: list[PlatformStats]) -> list[dict[str, object]]:
     return [asdict(r) for r in rows]
 
 
-def _row(name: str, cases: list[Case], now: datetime) -> PlatformStats:
+def _row(name: str, cases: Sequence[Case | CaseTiming], now: datetime) -> PlatformStats:
     reported = [c for c in cases if c.reported_to_platform_at is not None]
     removed_days = [d for c in cases if (d := days_to_removal(c)) is not None]
     still_up = [

@@ -120,29 +120,16 @@ class Case:
     reporter_count: int | None = None  # kept when a purge removes the reporters themselves
 
 
-@dataclass(frozen=True)
-class ExportRecord:
-    """One case as the export reads it: plain values, times still as stored (ISO UTC text)."""
+@dataclass(frozen=True, slots=True)
+class CaseTiming:
+    """What the evidence figures read of a case: a tenth of a `Case`'s cost over 100 000 rows."""
 
-    number: int
-    school: str
-    status: str
-    urgent: int
-    platform: str
-    url: str | None
-    categories: str | None  # comma-separated
-    targets: str | None
-    reported_to_platform: str | None
-    reported_to_platform_at: str | None
-    removed_at: str | None
-    reporters: str | None  # names, separated by U+001F
-    reporter_count: int
-    source: str
-    assignee: str | None
-    created_at: str
-    updated_at: str
-    closed_at: str | None
+    platform: Platform
+    status: Status
     close_reason: str | None
+    created_at: datetime
+    reported_to_platform_at: datetime | None
+    removed_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from storage.models import (
     AuditEntry,
     Case,
     CaseLink,
+    CaseTiming,
     Conversation,
     ConversationPlace,
-    ExportRecord,
     InboxItem,
     NewCase,
     Note,
@@ -63,12 +63,21 @@ class CaseRepository(Protocol):
         self, school_id: int | None = None, since: datetime | None = None
     ) -> list[Case]: ...
     async def open_for_school(self, school_id: int) -> list[Case]: ...
-    def export_records(
+    async def timings(
         self, school_id: int | None = None, since: datetime | None = None
-    ) -> AsyncIterator[ExportRecord]: ...
+    ) -> list[CaseTiming]: ...
     async def for_digest(self, school_id: int, since: datetime) -> list[Case]: ...
     async def move_into(self, from_id: int, to_id: int) -> None: ...
     async def merged_from(self, case_id: int) -> list[int]: ...
+
+
+class ExportRepository(Protocol):
+    def documents(
+        self,
+        school_id: int | None = None,
+        since: datetime | None = None,
+        anonymised: bool = False,
+    ) -> AsyncIterator[list[str]]: ...
 
 
 class NoteRepository(Protocol):

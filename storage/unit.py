@@ -10,6 +10,7 @@ from storage.audit import SqliteAudit
 from storage.cases import SqliteCases
 from storage.conversations import SqliteConversations
 from storage.directory import SqlitePeople, SqliteSchools
+from storage.exports import SqliteExports
 from storage.inbox import SqliteInbox
 from storage.notes import SqliteNotes
 from storage.outbox import SqliteOutbox
@@ -18,6 +19,7 @@ from storage.protocols import (
     AuditRepository,
     CaseRepository,
     ConversationRepository,
+    ExportRepository,
     InboxRepository,
     NoteRepository,
     OutboxRepository,
@@ -41,6 +43,7 @@ class Unit:
     outbox: OutboxRepository
     reminders: ReminderRepository
     privacy: PrivacyRepository
+    exports: ExportRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -55,4 +58,5 @@ class Unit:
             outbox=SqliteOutbox(connection),
             reminders=SqliteReminders(connection),
             privacy=SqlitePrivacy(connection),
+            exports=SqliteExports(connection),
         )

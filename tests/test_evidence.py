@@ -8,9 +8,10 @@ import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from handlers.export import FIELDS, export_rows, to_csv
+from handlers.export import FIELDS, days_to_removal, documents, export_rows, to_csv
 from handlers.stats import percentile, platform_stats
 from storage.db import Database
 from storage.models import (
@@ -193,3 +194,41 @@ async def test_csv_cells_cannot_run_as_spreadsheet_formulas(database: Database) 
         rows = await export_rows(unit)
     csv_text = to_csv(rows)
     assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text
+
+
+async def test_the_export_and_the_figures_round_days_to_removal_alike(database: Database) -> None:
+    """SQLite computes the export's days, Python the figures': both must round half up."""
+    # Seconds from the platform report to removal: exact halves, either side of them, and a
+    # removal stamped before the report (counted as no time at all).
+    offsets = [0, 1, 4319, 4320, 4321, 12960, 43199, 43200, 194400, 609120, 2_592_000, -600]
+    cases = []
+    for seconds in offsets:
+        case = await _make(database, Platform.TIKTOK, reported_after=0.25)
+        assert case.reported_to_platform_at is not None
+        removed = dataclasses.replace(
+            case,
+            status=Status.REMOVED,
+            removed_at=case.reported_to_platform_at + timedelta(seconds=seconds),
+        )
+        async with database.transaction() as unit:
+            await unit.cases.save(removed)
+        cases.append(removed)
+    async with database.reading() as unit:
+        rows = await export_rows(unit)
+    exported = [row.days_to_removal for row in rows]
+    expected = [
+        float((Decimal(max(s, 0)) / 86400).quantize(Decimal("0.1"), ROUND_HALF_UP)) for s in offsets
+    ]
+    assert exported == expected
+    assert [days_to_removal(case) for case in cases] == expected
+    assert expected[3] == 0.1 and expected[7] == 0.5 and expected[-1] == 0.0
+
+
+async def test_sqlite_builds_every_export_field_in_order(database: Database) -> None:
+    await _make(database, Platform.SNAPCHAT, reported_after=1, removed_after=2)
+    async with database.reading() as unit:
+        for anonymised in (False, True):
+            batches = [b async for b in documents(unit, anonymised=anonymised)]
+            [[document]] = batches
+            assert list(json.loads(document)) == list(FIELDS)
+        assert [b async for b in documents(unit, school="No Such School")] == []

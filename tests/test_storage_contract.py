@@ -113,6 +113,33 @@ async def test_listing_filters_by_school_and_date(store: Database) -> None:
         ]
 
 
+async def test_timings_match_the_cases_they_come_from(store: Database) -> None:
+    north, alex = await _school_and_person(store)
+    south, _ = await _school_and_person(store, "Southgate")
+    async with store.transaction() as unit:
+        old = await unit.cases.create(_new(north, alex, "https://a.org/1", T0 - timedelta(days=10)))
+        removed = dataclasses.replace(
+            await unit.cases.create(_new(north, alex, "https://a.org/2", T0)),
+            status=Status.CLOSED,
+            close_reason="resolved",
+            reported_to_platform_at=T0 + timedelta(hours=3),
+            removed_at=T0 + timedelta(days=2),
+        )
+        await unit.cases.save(removed)
+        await unit.cases.create(_new(south, alex, "https://a.org/3", T0))
+        timings = await unit.cases.timings(school_id=north)
+        recent = await unit.cases.timings(since=T0 - timedelta(days=1))
+    by_creation = sorted(timings, key=lambda t: t.created_at)
+    assert [(t.created_at, t.status, t.removed_at) for t in by_creation] == [
+        (old.created_at, Status.NEW, None),
+        (T0, Status.CLOSED, T0 + timedelta(days=2)),
+    ]
+    assert by_creation[1].close_reason == "resolved"
+    assert by_creation[1].reported_to_platform_at == T0 + timedelta(hours=3)
+    assert by_creation[1].platform is Platform.TIKTOK
+    assert len(recent) == 2
+
+
 async def test_current_conversation_is_the_newest_unfinished(store: Database) -> None:
     north, alex = await _school_and_person(store)
     place = ConversationPlace("console", "alex", "direct")
