@@ -1,8 +1,10 @@
 """Digest, stats and export at scale: 100 000 cases over 3 years for 20 schools.
 
 Run by hand, with the project installed (`pip install .`): `python benchmarks/digest.py`.
-It builds the database with plain SQL (fast, in a child process), then times Casebook's own code paths: one school's weekly digest, `casebook stats` for everything,
-and the JSON export of everything, and prints peak RSS and the query plans that matter.
+It builds the database with plain SQL (fast, in a child process), then times Casebook's own
+code paths three times each: one school's weekly digest, `casebook stats` for everything and
+the JSON export of everything. It prints the best and worst time of each, the peak RSS and the
+query plans that matter.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from pathlib import Path
 
 from bot.config import Config, SchoolConfig, StorageConfig
 from handlers import digest, export, stats
+from storage import exports
 from storage.db import Database
 from storage.models import Category, Platform
 
 SCHOOLS = 20
 CASES = 100_000
 YEARS = 3
+ROUNDS = 3
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
@@ -49,10 +53,11 @@ def build(path: Path) -> None:
     cases, reporters, links, kinds = [], [], [], []
     numbers = dict.fromkeys(range(1, SCHOOLS + 1), 0)
     span = YEARS * 365 * 86400
-    for case_id in range(1, CASES + 1):
+    # Ids rise with creation time, as they do when the bot stores reports as they come.
+    moments = sorted(NOW - timedelta(seconds=chance.randint(0, span)) for _ in range(CASES))
+    for case_id, created in enumerate(moments, start=1):
         school = chance.randint(1, SCHOOLS)
         numbers[school] += 1
-        created = NOW - timedelta(seconds=chance.randint(0, span))
         reported = (
             created + timedelta(hours=chance.uniform(1, 72)) if chance.random() < 0.8 else None
         )
@@ -106,10 +111,12 @@ def build(path: Path) -> None:
     db.close()
 
 
-async def timed(label: str, work, results: dict[str, float]):  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    value = await work()
-    results[label] = time.perf_counter() - started
+async def timed(label: str, work, results: dict[str, list[float]]):  # type: ignore[no-untyped-def]
+    """Run `work` ROUNDS times; the machine is shared, so the spread is printed, not one figure."""
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        value = await work()
+        results.setdefault(label, []).append(time.perf_counter() - started)
     return value
 
 
@@ -119,7 +126,7 @@ async def run(path: Path) -> None:
         schools=tuple(SchoolConfig(name=f"School {n}") for n in range(1, SCHOOLS + 1)),
         storage=StorageConfig(database=path),
     )
-    results: dict[str, float] = {}
+    results: dict[str, list[float]] = {}
     try:
         school_config = config.schools[0]
 
@@ -153,34 +160,40 @@ async def run(path: Path) -> None:
         await database.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {"weekly digest (one school)": 0.2, "JSON export (all)": 2.0}
-    for label, seconds in results.items():
+    print(f"{'':28}{'best':>9}{'worst':>9}   (of {ROUNDS} runs)")
+    for label, runs in results.items():
         target = targets.get(label)
         verdict = (
             ""
             if target is None
-            else f"  (target < {target * 1000:.0f} ms: {'ok' if seconds < target else 'MISSED'})"
+            else f"  target < {target * 1000:.0f} ms: {'ok' if max(runs) < target else 'MISSED'}"
         )
-        print(f"{label:28}{seconds * 1000:10.0f} ms{verdict}")
+        print(f"{label:28}{min(runs) * 1000:6.0f} ms{max(runs) * 1000:6.0f} ms{verdict}")
     print(f"{'peak RSS':28}{rss:10.0f} MB  (target < 150 MB: {'ok' if rss < 150 else 'MISSED'})")
     print(f"export size: {exported / 1e6:.1f} MB; digest: {len(text)} characters")
     with sqlite3.connect(path) as db:
         for label, sql in (
+            ("JSON export", exports.query(anonymised=False)),
             (
-                "digest/listing of one school",
-                "SELECT id FROM cases c WHERE c.school_id = 1 ORDER BY c.created_at, c.id",
+                "stats (all cases)",
+                "SELECT c.platform, c.status, c.close_reason, c.created_at,"
+                " c.reported_to_platform_at, c.removed_at FROM cases c",
             ),
             (
-                "case links of a case",
-                "SELECT canonical_url FROM case_links l WHERE l.case_id = 5 ORDER BY l.id LIMIT 1",
+                "digest of one school",
+                "SELECT c.id FROM cases c WHERE c.school_id = 1 AND (c.status NOT IN"
+                " ('closed', 'removed') OR c.created_at >= 'x' OR c.removed_at >= 'x')"
+                " ORDER BY c.created_at, c.id",
             ),
-            ("reporters of a case", "SELECT person_id FROM case_reporters WHERE case_id = 5"),
             (
                 "duplicate link lookup",
-                "SELECT c.id FROM cases c JOIN case_links l ON l.case_id = c.id WHERE l.school_id = 1 AND l.canonical_url = 'x' AND c.status != 'closed'",
+                "SELECT c.id FROM cases c JOIN case_links l ON l.case_id = c.id"
+                " WHERE l.school_id = 1 AND l.canonical_url = 'x' AND c.status != 'closed'",
             ),
         ):
-            plan = " / ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            print(f"plan, {label}: {plan}")
+            print(f"plan, {label}:")
+            for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"):
+                print(f"  {row[3]}")
 
 
 def main() -> None:

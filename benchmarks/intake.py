@@ -132,7 +132,7 @@ def peak_rss_mb(pid: int) -> float:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def measure(url: str, prefix: str) -> tuple[list[float], float]:
@@ -150,7 +150,8 @@ def main() -> None:
         f'[storage]\ndatabase = "{folder / "casebook.db"}"\n'
         f'[server]\nhost = "127.0.0.1"\nport = {bot_port}\n'
         f'[slack]\nmode = "http"\napi_url = "http://127.0.0.1:{api_port}/api/"\n'
-        '[[schools]]\nname = "Bench"\nslack_report_channels = ["CBENCH"]\nslack_leads = ["ULEAD"]\n',
+        '[[schools]]\nname = "Bench"\nslack_report_channels = ["CBENCH"]\n'
+        'slack_leads = ["ULEAD"]\n',
         encoding="utf-8",
     )
     env = {
@@ -211,7 +212,8 @@ def main() -> None:
     print(f"cases stored: {cases} of {sent} events sent ({'ok' if cases == sent else 'MISSING'})")
     waited = drained - (deadline - 300)
     print(
-        f"casebook peak RSS: {rss:.0f} MB; all {sent} cases stored {waited:.0f} s after the load ended"
+        f"casebook peak RSS: {rss:.0f} MB;"
+        f" all {sent} cases stored {waited:.0f} s after the load ended"
     )
 
 

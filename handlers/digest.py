@@ -23,6 +23,9 @@ from storage.models import Case, Category, Platform, School, Status
 from storage.unit import Unit
 
 WAITING_TOO_LONG = timedelta(days=7)
+_WEEK = timedelta(days=7)
+_TICK = timedelta(microseconds=1)  # a week runs from just after its start to its end inclusive
+_MAX_WEEKS = 30
 AGE_BUCKETS = ((timedelta(days=7), "under a week"), (timedelta(days=28), "1 to 4 weeks"))
 OLDEST_BUCKET = "over 4 weeks"
 
@@ -186,15 +189,28 @@ def outgoing(
 
 
 def _weeks(cases: list[Case], start: datetime, end: datetime) -> list[WeekCounts]:
-    weeks: list[WeekCounts] = []
-    moment = start
-    while moment < end and len(weeks) < 30:
-        following = moment + timedelta(days=7)
-        new = Counter(c.platform.value for c in cases if moment < c.created_at <= following)
-        removed = sum(1 for c in cases if c.removed_at and moment < c.removed_at <= following)
-        weeks.append(WeekCounts(moment, dict(new), removed))
-        moment = following
-    return weeks
+    """Seven-day weeks from `start` (each from just after its start up to and including its
+    end) until one passes `end`, at most 30; one pass over the cases, not one per week."""
+    count = 0 if end <= start else min(-((start - end) // _WEEK), _MAX_WEEKS)
+    new: list[Counter[str]] = [Counter() for _ in range(count)]
+    removed = [0] * count
+    for case in cases:
+        week = _week_of(case.created_at, start, count)
+        if week is not None:
+            new[week][case.platform.value] += 1
+        if (
+            case.removed_at is not None
+            and (week := _week_of(case.removed_at, start, count)) is not None
+        ):
+            removed[week] += 1
+    return [WeekCounts(start + _WEEK * n, dict(new[n]), removed[n]) for n in range(count)]
+
+
+def _week_of(moment: datetime, start: datetime, count: int) -> int | None:
+    if moment <= start:
+        return None
+    week = (moment - start - _TICK) // _WEEK
+    return week if week < count else None
 
 
 def _age_bucket(age: timedelta) -> str:

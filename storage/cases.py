@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -126,7 +127,8 @@ class SqliteCases:
     async def reporters(self, case_id: int) -> list[Reporter]:
         async with self._db.execute(
             "SELECT p.id, p.key, p.name, r.description, r.reported_at FROM case_reporters r"
-            " JOIN people p ON p.id = r.person_id WHERE r.case_id = ? ORDER BY r.reported_at, p.id",
+            " JOIN people p ON p.id = r.person_id WHERE r.case_id = ?"
+            " ORDER BY r.reported_at, r.person_id",
             (case_id,),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -236,11 +238,13 @@ class SqliteCases:
 
     async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:
         async with self._db.execute(sql, parameters) as cursor:
+            cursor.row_factory = None  # plain tuples: _case unpacks by position
             row = await cursor.fetchone()
         return None if row is None else _case(row)
 
     async def _many(self, sql: str, parameters: Any) -> list[Case]:
         async with self._db.execute(sql, parameters) as cursor:
+            cursor.row_factory = None
             rows = await cursor.fetchall()
         return [_case(r) for r in rows]
 
@@ -281,7 +285,7 @@ def _categories(text: str | None) -> frozenset[Category]:
     return found
 
 
-def _case(row: aiosqlite.Row) -> Case:
+def _case(row: Iterable[Any]) -> Case:
     (
         case_id,
         school_id,
@@ -307,7 +311,7 @@ def _case(row: aiosqlite.Row) -> Case:
         reporter_count,
         url,
         categories,
-    ) = tuple(row)
+    ) = row
     return Case(
         id=case_id,
         school_id=school_id,

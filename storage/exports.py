@@ -37,7 +37,7 @@ _CATEGORIES = (
 _REPORTER_NAMES = (
     "json((SELECT json_group_array(shown) FROM (SELECT CASE WHEN p.name != '' THEN p.name"
     " ELSE p.key END AS shown FROM case_reporters r JOIN people p ON p.id = r.person_id"
-    " WHERE r.case_id = c.id ORDER BY r.reported_at, p.id)))"
+    " WHERE r.case_id = c.id ORDER BY r.reported_at, r.person_id)))"
 )
 # Purged cases keep only their count of reporters.
 _REPORTER_COUNT = (
@@ -76,6 +76,14 @@ def _document(anonymised: bool) -> str:
     return "json_object(" + ", ".join(f"'{key}', {value}" for key, value in fields) + ")"
 
 
+def query(anonymised: bool, where: str = "") -> str:
+    """The export's SELECT, with an optional WHERE clause over `cases c` (for query plans too)."""
+    return (
+        f"SELECT {_document(anonymised)} FROM cases c JOIN schools s ON s.id = c.school_id"
+        f" LEFT JOIN people a ON a.id = c.assignee_id{where} ORDER BY c.created_at, c.id"
+    )
+
+
 class SqliteExports:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
@@ -96,11 +104,7 @@ class SqliteExports:
             clauses.append("c.created_at >= ?")
             parameters.append(to_db(since))
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._db.execute(
-            f"SELECT {_document(anonymised)} FROM cases c JOIN schools s ON s.id = c.school_id"
-            f" LEFT JOIN people a ON a.id = c.assignee_id{where} ORDER BY c.created_at, c.id",
-            parameters,
-        ) as cursor:
+        async with self._db.execute(query(anonymised, where), parameters) as cursor:
             # Plain tuples in batches of 1 000: aiosqlite's own iteration crosses to its thread
             # every 64 rows, and sqlite3.Row objects cost more than the tuples they wrap.
             cursor.row_factory = None
