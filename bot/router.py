@@ -17,6 +17,7 @@ from bot import messages
 from bot.clock import Clock
 from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
+from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
 from handlers import leads, reminders, report, staff
 from handlers.context import Context, Request
@@ -46,6 +47,7 @@ class Router:
         self._clock = clock
         self._transports = transports
         self._processing = asyncio.Lock()
+        self._inbox = InboxWriter(database, clock)
         self._commands: dict[str, Handler] = {
             "help": _ignore_args(staff.help_text),
             "start": _ignore_args(staff.help_text),
@@ -56,8 +58,7 @@ class Router:
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
         arrived = time.monotonic()
-        async with self._database.transaction() as unit:
-            added = await unit.inbox.add(source, event_id, incoming.to_json(), self._clock.now())
+        added = await self._inbox.add(source, event_id, incoming.to_json())
         if added:  # a repeat is never processed, so timing it would only grow the map
             self._arrived[event_id] = arrived
         return added

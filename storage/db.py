@@ -1,12 +1,12 @@
 """The SQLite connection: WAL, foreign keys, a busy timeout, one write lock and numbered migrations.
 
-All access goes through `Database.transaction()`, which holds an asyncio lock and an immediate
-write transaction, because one aiosqlite connection shares one transaction between all coroutines.
+All access goes through `Database.transaction()`, which takes a turn at the connection
+(storage/turns.py) and an immediate write transaction, because one aiosqlite connection shares
+one transaction between all coroutines.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sqlite3
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.turns import Turns
 from storage.unit import Unit
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Database:
 
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._connection = connection
-        self._lock = asyncio.Lock()
+        self._turns = Turns()
         self.path = path
 
     @classmethod
@@ -73,13 +74,17 @@ class Database:
         return database
 
     async def close(self) -> None:
-        async with self._lock:
+        async with self._turns.ordinary():
             await self._connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Unit]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        async with self._lock:
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[Unit]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        `first` puts it ahead of every ordinary transaction still waiting: for storing new
+        events, whose acknowledgement waits on the commit.
+        """
+        async with self._turns.first() if first else self._turns.ordinary():
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield Unit.over(self._connection)
@@ -92,7 +97,7 @@ class Database:
     async def reading(self) -> AsyncIterator[Unit]:
         """A read-only snapshot (WAL): never takes the write lock, so a long export or report
         from the command line does not hold up a running bot's writes."""
-        async with self._lock:
+        async with self._turns.ordinary():
             await self._connection.execute("BEGIN DEFERRED")
             try:
                 yield Unit.over(self._connection)
@@ -100,17 +105,20 @@ class Database:
                 await self._connection.execute("ROLLBACK")
 
     async def schema_version(self) -> int:
-        async with self._lock:
+        async with self._turns.ordinary():
             return await _version(self._connection)
 
     async def compact(self) -> None:
         """VACUUM and truncate the WAL: removed data is gone from the files, not just unlinked."""
-        async with self._lock:
+        async with self._turns.ordinary():
             await self._connection.execute("VACUUM")
             await self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def integrity_check(self) -> str:
-        async with self._lock, self._connection.execute("PRAGMA integrity_check") as cursor:
+        async with (
+            self._turns.ordinary(),
+            self._connection.execute("PRAGMA integrity_check") as cursor,
+        ):
             row = await cursor.fetchone()
         return str(row[0]) if row else "no answer"
 
@@ -130,7 +138,7 @@ class Database:
 
     async def _migrate(self) -> None:
         known = migrations()
-        async with self._lock:
+        async with self._turns.ordinary():
             await self._connection.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"

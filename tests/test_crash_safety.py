@@ -67,7 +67,7 @@ class Child:
                 async with session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
                     if response.status == 200:
                         return
-            except aiohttp.ClientError:
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.05)
         raise AssertionError("casebook did not start")

@@ -1,0 +1,64 @@
+"""Group commit for the inbox: events that arrive together are stored in one transaction.
+
+Every event must be committed before the platform is acknowledged, and each commit is a trip to
+the database thread plus a sync to disk. Under load, events that arrive while one commit is
+running wait for the next, which takes all of them at once: one commit for many events, and
+still no acknowledgement before its event is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from storage.db import Database
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    source: str
+    event_id: str
+    payload: str
+    stored: asyncio.Future[bool]
+
+
+class InboxWriter:
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(self, source: str, event_id: str, payload: str) -> bool:
+        """Store an event; True once it is committed, False if this event id was already stored.
+
+        Raises what the commit raised, so the caller answers with an error and the platform
+        sends the event again.
+        """
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Waiting(source, event_id, payload, stored))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        # shield: a caller that gives up (its client hung up) must not cancel the commit of
+        # the other events in the batch.
+        return await asyncio.shield(stored)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._database.transaction(first=True) as unit:
+                    now = self._clock.now()
+                    added = [
+                        await unit.inbox.add(item.source, item.event_id, item.payload, now)
+                        for item in batch
+                    ]
+            except Exception as error:
+                for item in batch:
+                    if not item.stored.done():
+                        item.stored.set_exception(error)
+                continue
+            for item, result in zip(batch, added, strict=True):
+                if not item.stored.done():
+                    item.stored.set_result(result)
