@@ -80,7 +80,7 @@ async def run_chat(
     config: Config,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
-    on_ready: Callable[[int | None], None] | None = None,
+    on_ready: Callable[[int], None] | None = None,
 ) -> None:
     """Slack and/or Telegram, the HTTP server if they need one, and the worker, until stopped."""
     clock = clock or SystemClock()
@@ -119,13 +119,12 @@ async def run_chat(
             checks["scheduler"] = scheduler is not None and scheduler.running
             return all(v is True for v in checks.values()), checks
 
-        port = None
-        if routes:
-            runner = await web_server.serve(
-                web_server.build(routes, health, metrics), config.server.host, config.server.port
-            )
-            port = web_server.bound_port(runner)
-            log.info("listening on %s:%s", config.server.host, port)
+        # Always served, whatever the transports: /healthz and /metrics are for the IT person.
+        runner = await web_server.serve(
+            web_server.build(routes, health, metrics), config.server.host, config.server.port
+        )
+        port = web_server.bound_port(runner)
+        log.info("listening on %s:%s", config.server.host, port)
         if slack is not None and config.slack is not None and config.slack.mode == "socket":
             await slack.connect_socket()
         if telegram is not None:

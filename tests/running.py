@@ -21,7 +21,7 @@ class RunningBot:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Self:
-        ready: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
             app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
         )

@@ -48,6 +48,7 @@ ALLOWED_UPDATES = ("message", "callback_query")
 MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; escaping can lengthen a chunk
 INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
 POLL_TIMEOUT = 25
+POLL_RETRY = 2  # seconds to wait after a failed poll
 
 
 class TelegramTransport:
@@ -130,9 +131,11 @@ class TelegramTransport:
                 await asyncio.sleep(_flood_wait(error))
                 continue
             except (NetworkError, TelegramError) as error:
+                self.connected = False  # /healthz says so until a poll succeeds again
                 log.warning("telegram polling failed: %s; retrying", type(error).__name__)
-                await asyncio.sleep(2)
+                await asyncio.sleep(POLL_RETRY)
                 continue
+            self.connected = True
             for update in updates:
                 await self._store(update)
                 offset = update.update_id + 1  # only after the update is in the inbox

@@ -31,6 +31,7 @@ class FakeTelegramApi(WaitsForCalls):
     offsets: list[int | None] = field(default_factory=list)
     flood: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     blocked_chats: set[int] = field(default_factory=set)
+    down: set[str] = field(default_factory=set)  # methods answering 502 Bad Gateway
     can_read_all_group_messages: bool = False
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -70,6 +71,11 @@ class FakeTelegramApi(WaitsForCalls):
                     args[key] = json.loads(value)
                 except (TypeError, ValueError):
                     args[key] = value
+        if method in self.down:
+            await self._record(f"{method}!502", args)
+            return web.json_response(
+                {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
+            )
         if self.flood[method]:
             seconds = self.flood[method].pop(0)
             await self._record(f"{method}!429", args)
