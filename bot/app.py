@@ -70,7 +70,7 @@ async def run_console(
         try:
             await console.run(stdin, router, delivery)
         finally:
-            scheduler.shutdown()
+            await scheduler.shutdown()
             await flushes.close(cancel=False)
     finally:
         await database.close()
@@ -140,7 +140,7 @@ async def run_chat(
     finally:
         stop.set()
         if scheduler is not None:
-            scheduler.shutdown()
+            await scheduler.shutdown()
         if runner is not None:
             await runner.cleanup()
         if slack is not None:

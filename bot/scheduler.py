@@ -8,8 +8,9 @@ that runs twice sends nothing twice, and after downtime every overdue reminder g
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +27,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 DIGEST_CATCH_UP = timedelta(days=2)  # a digest missed by downtime is still sent this long after
+SHUTDOWN_GRACE = 10.0  # seconds a running job may take to finish when the bot stops
 
 
 async def send_due_reminders(
@@ -90,12 +92,16 @@ class Scheduler:
         self._wake = wake
         self._interval = interval
         self._scheduler: AsyncIOScheduler | None = None
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
-            self.tick,
+            self._run,
             IntervalTrigger(seconds=self._interval, timezone=UTC),
+            args=[self.tick],
             id="reminders",
             coalesce=True,
             max_instances=1,
@@ -103,22 +109,23 @@ class Scheduler:
         )
         for school in self._config.schools:
             scheduler.add_job(
-                self.digest,
+                self._run,
                 CronTrigger(
                     day_of_week=WEEKDAYS[self._config.digest.day],
                     hour=self._config.digest.time.hour,
                     minute=self._config.digest.time.minute,
                     timezone=school.zone,
                 ),
-                args=[school.name],
+                args=[self.digest, school.name],
                 id=f"digest:{school.name}",
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=int(DIGEST_CATCH_UP.total_seconds()),
             )
         scheduler.add_job(
-            self.purge,
+            self._run,
             CronTrigger(hour=3, minute=15, timezone=UTC),
+            args=[self.purge],
             id="retention",
             coalesce=True,
             max_instances=1,
@@ -127,9 +134,30 @@ class Scheduler:
         scheduler.start()
         self._scheduler = scheduler
 
-    def shutdown(self) -> None:
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Start no more jobs, let a running one finish (up to `grace` seconds), then stop.
+
+        APScheduler's own shutdown cancels a running job halfway: its transaction would roll
+        back and be logged as a failure, to be done again at the next start.
+        """
+        if self._scheduler is None or not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        self._scheduler.shutdown(wait=False)
+
+    async def _run(self, job: Callable[..., Awaitable[object]], *args: str) -> None:
+        """Every job runs through here, so shutdown knows when none is running."""
+        self._running += 1
+        self._idle.clear()
+        try:
+            await job(*args)
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
 
     @property
     def running(self) -> bool:

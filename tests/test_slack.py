@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -516,3 +517,19 @@ async def test_casebook_run_with_a_config_file_serves_slack(
         _, err = await asyncio.wait_for(process.communicate(), 15)
     assert process.returncode == 0, err
     assert TOKEN.encode() not in err and SECRET.encode() not in err
+
+
+async def test_starting_and_stopping_at_once_logs_no_warning(
+    tmp_path: Path,
+    fake: FakeSlackApi,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bolt reads SLACK_BOT_TOKEN itself and would warn that it goes unused beside our client;
+    a reminder round still running at shutdown would be cancelled halfway and logged as failed."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")
+    with caplog.at_level(logging.INFO):
+        bot = await SlackBot(slack_config(tmp_path / "env.db", fake), fake).start()
+        await bot.close()
+    assert "listening on" in caplog.text  # the capture saw the start-up
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

@@ -17,6 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -72,7 +73,7 @@ class SlackTransport:
             signing_secret=self._slack.signing_secret.value or None,
             request_verification_enabled=self._slack.mode == "http",
             process_before_response=True,  # listeners only commit to the inbox: ack after that
-            logger=logging.getLogger("slack_bolt"),
+            logger=_bolt_logger(),
         )
         self.app.event("message")(self._on_message)
         self.app.action(re.compile(f"^{slack_events.ANSWER_ACTION_PREFIX}"))(self._on_button)
@@ -222,3 +223,18 @@ def report_view(channel: str) -> dict[str, Any]:
             ),
         ],
     }
+
+
+class _WithoutTokenNotice(logging.Filter):
+    """Drops bolt's notice that SLACK_BOT_TOKEN (which bolt reads from the environment itself)
+    goes unused because a client was given: our client is built with that very token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("slack_bolt")
+    if not any(isinstance(f, _WithoutTokenNotice) for f in logger.filters):
+        logger.addFilter(_WithoutTokenNotice())
+    return logger
