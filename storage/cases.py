@@ -166,7 +166,7 @@ class SqliteCases:
         self, school_id: int | None = None, since: datetime | None = None
     ) -> list[Case]:
         """Cases oldest first, optionally of one school and created at or after `since`."""
-        where, parameters = _filters(school_id, since)
+        where, parameters = case_filters(school_id, since)
         return await self._many(
             f"SELECT {_CASE_COLUMNS} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
         )
@@ -175,7 +175,7 @@ class SqliteCases:
         self, school_id: int | None = None, since: datetime | None = None
     ) -> list[CaseTiming]:
         """What the evidence figures need of each case, optionally of one school and since."""
-        where, parameters = _filters(school_id, since)
+        where, parameters = case_filters(school_id, since)
         async with self._db.execute(
             "SELECT c.platform, c.status, c.close_reason, c.created_at,"
             f" c.reported_to_platform_at, c.removed_at FROM cases c{where}",
@@ -249,7 +249,8 @@ class SqliteCases:
         return [_case(r) for r in rows]
 
 
-def _filters(school_id: int | None, since: datetime | None) -> tuple[str, list[Any]]:
+def case_filters(school_id: int | None, since: datetime | None) -> tuple[str, list[Any]]:
+    """A WHERE clause over `cases c` for one school and/or cases created since a moment."""
     clauses: list[str] = []
     parameters: list[Any] = []
     if school_id is not None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
-from storage.times import to_db
+from storage.cases import case_filters
 
 BATCH = 1000
 
@@ -95,15 +94,7 @@ class SqliteExports:
         anonymised: bool = False,
     ) -> AsyncIterator[list[str]]:
         """Every case (of one school, created since a moment) as JSON text, in batches."""
-        clauses: list[str] = []
-        parameters: list[Any] = []
-        if school_id is not None:
-            clauses.append("c.school_id = ?")
-            parameters.append(school_id)
-        if since is not None:
-            clauses.append("c.created_at >= ?")
-            parameters.append(to_db(since))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, parameters = case_filters(school_id, since)
         async with self._db.execute(query(anonymised, where), parameters) as cursor:
             # Plain tuples in batches of 1 000: aiosqlite's own iteration crosses to its thread
             # every 64 rows, and sqlite3.Row objects cost more than the tuples they wrap.
