@@ -37,6 +37,9 @@ class InboxWriter:
         sends the event again.
         """
         stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        # If this caller gives up, nobody reads a failure: mark it read so asyncio does not
+        # report it at garbage collection.
+        stored.add_done_callback(_read_failure)
         self._waiting.append(_Waiting(source, event_id, payload, stored))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
@@ -62,3 +65,8 @@ class InboxWriter:
             for item, result in zip(batch, added, strict=True):
                 if not item.stored.done():
                     item.stored.set_result(result)
+
+
+def _read_failure(stored: asyncio.Future[bool]) -> None:
+    if not stored.cancelled():
+        stored.exception()

@@ -154,3 +154,17 @@ async def test_a_flood_of_new_events_delays_other_work_but_never_stops_it(
         flooding = False
     assert min(await asyncio.gather(*floods)) > 0
     assert waited < 1.0  # PATIENCE is 50 ms; without it this waits for the flood to end
+
+
+async def test_a_caller_that_gives_up_does_not_stop_its_batch(database: Database) -> None:
+    """A client that hangs up mid-commit: its event is still stored (a retry is then a repeat),
+    and the others in its batch are stored and acknowledged."""
+    writer = InboxWriter(database, TickingClock())
+    gives_up = asyncio.create_task(writer.add("slack", "E1", "{}"))
+    waits = asyncio.create_task(writer.add("slack", "E2", "{}"))
+    await asyncio.sleep(0)  # both are queued and the commit has begun
+    gives_up.cancel()
+    assert await waits is True
+    assert gives_up.cancelled()
+    assert [event for event, _ in _inbox(database)] == ["E1", "E2"]
+    assert await writer.add("slack", "E1", "{}") is False
