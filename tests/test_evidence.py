@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import dataclasses
+import io
 import itertools
 import json
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handlers.export import FIELDS, days_to_removal, documents, export_rows, to_csv
 from handlers.stats import percentile, platform_stats
@@ -232,3 +239,46 @@ async def test_sqlite_builds_every_export_field_in_order(database: Database) -> 
             [[document]] = batches
             assert list(json.loads(document)) == list(FIELDS)
         assert [b async for b in documents(unit, school="No Such School")] == []
+
+
+_STORED_TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs",)), max_size=200
+)  # anything UTF-8 can hold: control characters, quotes, backslashes, emoji, right-to-left
+
+
+@settings(max_examples=50, deadline=None)
+@given(name=_STORED_TEXT, reason=_STORED_TEXT, school=_STORED_TEXT.filter(str.strip))
+def test_the_json_sqlite_builds_reads_back_as_the_text_stored(
+    name: str, reason: str, school: str
+) -> None:
+    """Names, school names and close reasons come from people: SQLite's JSON must escape them
+    as Python's would, or the export is not valid JSON (or says something else)."""
+
+    async def scenario(path: Path) -> tuple[dict[str, object], str]:
+        database = await Database.open(path)
+        try:
+            async with database.transaction() as unit:
+                place = await unit.schools.ensure(school, "Europe/London")
+                person = await unit.people.ensure("slack:UHOSTILE", name)
+                case = await unit.cases.create(
+                    NewCase(place.id, Platform.OTHER, Source.SLACK, person.id, "x", T0)
+                )
+                await unit.cases.save(
+                    dataclasses.replace(
+                        case, status=Status.CLOSED, close_reason=reason, assignee_id=person.id
+                    )
+                )
+            async with database.reading() as unit:
+                [[document]] = [batch async for batch in documents(unit)]
+                csv_text = to_csv(await export_rows(unit))
+            return json.loads(document), csv_text
+        finally:
+            await database.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        row, csv_text = asyncio.run(scenario(Path(folder) / "e.db"))
+    shown = name if name != "" else "slack:UHOSTILE"
+    assert (row["school"], row["close_reason"]) == (school, reason)
+    assert row["reporters"] == [shown] and row["assignee"] == shown
+    [header, record] = list(csv.reader(io.StringIO(csv_text)))
+    assert header == list(FIELDS) and len(record) == len(FIELDS)
