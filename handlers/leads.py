@@ -19,7 +19,7 @@ from handlers import export
 from handlers.context import Context, Request
 from handlers.reminders import save_case
 from handlers.roles import lead_schools
-from handlers.text import printable
+from handlers.text import printable, whole_number
 from storage.models import (
     AuditEntry,
     Case,
@@ -108,7 +108,8 @@ async def _run(
 
 
 async def _list(ctx: Context, args: list[str]) -> list[Outgoing]:
-    page = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) < 10_000 else 1
+    asked = whole_number(args[0], digits=4) if args else None
+    page = asked if asked else 1
     cases = await ctx.unit.cases.open_for_school(ctx.school.id)
     if not cases:
         return [ctx.private_reply(f"{ctx.school.name}: {messages.NO_OPEN_CASES}")]
@@ -437,8 +438,8 @@ async def _person_ref(ctx: Context, value: str | None) -> str | None:
     """An audit value as shown: "person:7" becomes that person's (possibly pseudonymous) name."""
     if value is None or not value.startswith("person:"):
         return value
-    reference = value.partition(":")[2]
-    return await _person_name(ctx, int(reference)) if reference.isdigit() else None
+    person_id = whole_number(value.partition(":")[2])
+    return None if person_id is None else await _person_name(ctx, person_id)
 
 
 async def _audit_refusal(request: Request, reason: str) -> None:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from bot import messages
 from bot.events import Button
+from handlers.text import whole_number
 from storage.models import (
     URGENT_CATEGORIES,
     AuthorIsPupil,
@@ -99,7 +100,8 @@ def buttons(conversation_id: int, question: Question) -> tuple[Button, ...]:
 def parse_button(value: str) -> ButtonAnswer | None:
     """Read a button value back; None for anything we did not make."""
     parts = value.split(":")
-    if len(parts) != 4 or parts[0] != _BUTTON_PREFIX or not parts[1].isdigit():
+    number = whole_number(parts[1]) if len(parts) == 4 else None
+    if number is None or parts[0] != _BUTTON_PREFIX:
         return None
     try:
         question = Question(parts[2])
@@ -107,7 +109,7 @@ def parse_button(value: str) -> ButtonAnswer | None:
         return None
     if parts[3] not in {option.value for option in choices(question)}:
         return None
-    return ButtonAnswer(int(parts[1]), question, parts[3])
+    return ButtonAnswer(number, question, parts[3])
 
 
 def parse_typed(question: Question, text: str) -> list[str] | None:
@@ -117,11 +119,11 @@ def parse_typed(question: Question, text: str) -> list[str] | None:
         return [SKIP]
     offered = choices(question)
     tokens = [t for t in re.split(r"[\s,;]+", cleaned) if t]
-    if tokens and all(t.isdigit() for t in tokens) and len(tokens) <= len(offered):
+    numbers = [whole_number(t, digits=3) for t in tokens]
+    if tokens and None not in numbers and len(tokens) <= len(offered):
         picked = []
-        for token in tokens:
-            index = int(token)
-            if not 1 <= index <= len(offered):
+        for index in numbers:
+            if index is None or not 1 <= index <= len(offered):
                 return None
             picked.append(offered[index - 1].value)
         if len(picked) > 1 and (question is not Question.CATEGORIES or {SKIP, DONE} & set(picked)):

@@ -18,6 +18,7 @@ from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers import questions
 from handlers.context import Context, Request, leads_places
 from handlers.roles import is_lead
+from handlers.text import whole_number
 from storage.models import (
     AuditEntry,
     Case,
@@ -218,8 +219,9 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     """Still up / Removed / Mark escalated, pressed by a lead or the case's assignee."""
     parts = value.split(":")
     reminder = None
-    if len(parts) == 3 and parts[1].isdigit() and parts[2] in _ANSWERS:
-        reminder = await request.unit.reminders.get(int(parts[1]))
+    reminder_id = whole_number(parts[1]) if len(parts) == 3 else None
+    if reminder_id is not None and parts[2] in _ANSWERS:
+        reminder = await request.unit.reminders.get(reminder_id)
     case = None if reminder is None else await request.unit.cases.get(reminder.case_id)
     school = None if case is None else await request.unit.schools.get(case.school_id)
     school_config = None if school is None else request.config.school(school.name)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from bot.config import Config, SchoolConfig
 from bot.events import Transport, User
+from handlers.text import whole_number
 
 
 def is_lead(school: SchoolConfig, user: User) -> bool:
     if user.transport is Transport.SLACK:
         return user.id in school.slack_leads
     if user.transport is Transport.TELEGRAM:
-        return user.id.lstrip("-").isdigit() and int(user.id) in school.telegram_leads
+        number = whole_number(user.id.removeprefix("-"))
+        if number is None:
+            return False
+        return (-number if user.id.startswith("-") else number) in school.telegram_leads
     return user.id in school.console_leads
 
 

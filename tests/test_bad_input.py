@@ -138,3 +138,32 @@ async def test_a_repeated_event_id_is_processed_once(chat: Chat, database: Datab
     second = await chat.send(incoming)
     assert first and second == []
     assert await _count(database) == 1
+
+
+@pytest.mark.parametrize("number", ["¹", "2²", "①", "٣", "1" * 5000])
+async def test_digits_int_cannot_read_get_an_answer_not_an_error(
+    chat: Chat, database: Database, number: str
+) -> None:
+    """Superscripts and circled digits pass str.isdigit but not int(); int() also refuses more
+    than 4 300 digits. Found by the 10 000-example hostile run."""
+    await chat.say(TIKTOK, user="sam")  # sam is now being asked "Who is targeted?"
+    replies = [
+        await chat.say(number, user="sam"),
+        await chat.say(number, user="jo"),  # no questions open: a report, or an unclear answer
+        await chat.command("cases", f"page {number}", user="lena"),
+    ]
+    for value in (f"q:{number}:targets:me", f"r:{number}:up"):
+        replies.append(
+            await chat.send(
+                Incoming(
+                    IncomingKind.BUTTON,
+                    Place(Transport.CONSOLE, "sam", PlaceKind.DIRECT),
+                    User(Transport.CONSOLE, "sam", "sam"),
+                    school="Northfield",
+                    button_value=value,
+                )
+            )
+        )
+    for answer in replies:
+        assert answer, "every input gets a reply"
+        assert messages.INTERNAL_ERROR not in texts(answer)

@@ -58,6 +58,9 @@ HOSTILE = [
     "😀",
     "\U0001d54f",  # a mathematical X
     "\u02bb",  # a turned comma
+    "¹",  # digits str.isdigit accepts and int() refuses (found by the long run)
+    "①",
+    "1" * 5000,  # more digits than int() reads
     "\n\n",
     " ",
 ]
@@ -100,7 +103,9 @@ commands = st.tuples(
                     "page",
                 ]
             ),
-            st.one_of(st.integers(-3, 12).map(str), st.sampled_from(["#1", "#2", "x", "", "1e3"])),
+            st.one_of(
+                st.integers(-3, 12).map(str), st.sampled_from(["#1", "#2", "x", "", "1e3", "²"])
+            ),
             st.sampled_from(
                 ["", "@alex", "@tom", "removed", "reported", "duplicate", "1", "<!here>"]
             ),

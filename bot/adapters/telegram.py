@@ -40,6 +40,7 @@ from bot.delivery import PermanentSendError, TemporarySendError
 from bot.events import Incoming, Outgoing
 from bot.router import Router
 from bot.tasks import Background
+from handlers.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +228,8 @@ class TelegramSender:
                 text=html.escape(chunk, quote=False),
                 parse_mode="HTML",
                 reply_markup=_keyboard(outgoing) if last and outgoing.buttons else None,
-                reply_parameters=ReplyParameters(int(reply_to), allow_sending_without_reply=True)
-                if reply_to and reply_to.isdigit()
+                reply_parameters=ReplyParameters(reply_id, allow_sending_without_reply=True)
+                if reply_to and (reply_id := whole_number(reply_to)) is not None
                 else None,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
