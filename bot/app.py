@@ -82,7 +82,8 @@ async def run_chat(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Slack and/or Telegram, the HTTP server if they need one, and the worker, until stopped."""
+    """Slack and/or Telegram, the HTTP server (health, metrics and any webhooks) and the
+    worker, until stopped."""
     clock = clock or SystemClock()
     stop = stop or _stop_on_signals()
     database = await Database.open(config.storage.database)

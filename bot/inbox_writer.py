@@ -43,9 +43,9 @@ class InboxWriter:
         self._waiting.append(_Waiting(source, event_id, payload, stored))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        # shield: a caller that gives up (its client hung up) must not cancel the commit of
-        # the other events in the batch.
-        return await asyncio.shield(stored)
+        # A caller that gives up (its client hung up) cancels only its own future: the commit
+        # runs in the writer task, for the whole batch.
+        return await stored
 
     async def _write(self) -> None:
         while self._waiting:
