@@ -96,18 +96,23 @@ def test_export_rejects_a_bad_date_and_a_missing_folder(tmp_path: Path) -> None:
     assert b"Traceback" not in missing.stderr
 
 
+def start_run(db: Path) -> subprocess.Popen[bytes]:
+    """`casebook run --db FILE` with every standard stream piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--db", str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 class Session:
     """A running `casebook run` whose output is read line by line with a deadline."""
 
     def __init__(self, db: Path) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--db", str(db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
+        self.process = start_run(db)
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -174,14 +179,7 @@ def test_ctrl_c_ends_the_session_cleanly(tmp_path: Path) -> None:
 
 def test_a_closed_output_pipe_ends_quietly_and_keeps_what_was_logged(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--db", str(db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    process = start_run(db)
     assert process.stdout is not None and process.stdin is not None
     process.stdout.readline()
     process.stdout.close()  # like `| head -1`
