@@ -59,6 +59,7 @@ async def run_console(
         senders: dict[Transport, Sender] = {Transport.CONSOLE: console}
         router = Router(database, config, clock, frozenset(senders))
         delivery = Delivery(database, clock, senders)
+        await delivery.take_back_claims()
         # Finish whatever a previous run stored but did not get to, before reading anything new.
         await router.process_pending()
         await delivery.flush()
@@ -97,7 +98,8 @@ async def run_chat(
         await sync_schools(database, config)
         metrics = Metrics()
         router = Router(database, config, clock, transports_of(config), metrics)
-        pump = Pump(router, Delivery(database, clock, senders, metrics))
+        delivery = Delivery(database, clock, senders, metrics)
+        pump = Pump(router, delivery)
         routes: dict[str, web_server.Handler] = {}
         if config.slack is not None:
             slack = SlackTransport(config, router, pump.wake)
@@ -130,6 +132,7 @@ async def run_chat(
             await slack.connect_socket()
         if telegram is not None:
             await telegram.start()
+        await delivery.take_back_claims()
         worker = asyncio.create_task(pump.run(stop))
         scheduler = Scheduler(
             database, config, clock, transports_of(config), pump.wake, metrics=metrics

@@ -1,26 +1,40 @@
 """Sending what the outbox holds: claim due rows, send them, mark them sent, retry what failed.
 
 Claiming takes a lease in a transaction, so two loops (or two processes on one file) never send
-the same row; a row whose sender died is sent again once its lease runs out.
+the same row. A claim names the process (one id per start), so a process started after a crash
+takes its predecessor's claims back at once; a message that was on the wire when the process died
+may therefore go out once more, and never more than that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.events import Outgoing, Transport
+from bot.events import Outgoing, Transport, UndecodablePayload
 from bot.metrics import Metrics
-from storage.db import Database
+from storage.db import Database, is_transient
 from storage.models import OutboxItem
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the last delivery attempt to one platform went, for /healthz."""
+
+    ok: bool
+    at: datetime
+    error: str = ""
 
 
 class Sender(Protocol):
@@ -47,30 +61,51 @@ class Delivery:
         clock: Clock,
         senders: dict[Transport, Sender],
         metrics: Metrics | None = None,
+        owner: str | None = None,
     ) -> None:
         self._database = database
         self._clock = clock
         self._senders = senders
         self._metrics = metrics or Metrics()
+        self.owner = owner or uuid.uuid4().hex
+        self.outcomes: dict[Transport, Outcome] = {}
 
-    async def flush(self, stop: asyncio.Event | None = None) -> int:
-        """Send everything due now (or until `stop` is set); returns how many rows were sent.
+    @property
+    def transports(self) -> tuple[Transport, ...]:
+        return tuple(self._senders)
+
+    async def take_back_claims(self) -> int:
+        """At start-up: release claims left by a process that died holding them."""
+        async with self._database.transaction() as unit:
+            released = await unit.outbox.release_claims_of_others(self.owner)
+        if released:
+            log.info("took back %s outbox claim(s) left by an earlier process", released)
+        return released
+
+    async def flush(
+        self, stop: asyncio.Event | None = None, transports: tuple[Transport, ...] | None = None
+    ) -> int:
+        """Send everything due now for `transports` (all by default), or until `stop` is set;
+        returns how many rows were sent.
 
         Messages to different chats go out concurrently; messages to one chat go in order, and
         after a failure the rest of that chat's messages wait for the retry, keeping the order.
         """
+        wanted = [t.value for t in (transports or self.transports) if t in self._senders]
         sent = 0
         while stop is None or not stop.is_set():
             now = self._clock.now()
             async with self._database.transaction() as unit:
-                items = await unit.outbox.claim_due(
-                    [t.value for t in self._senders], now, now + LEASE
-                )
+                items = await unit.outbox.claim_due(wanted, now, now + LEASE, owner=self.owner)
             if not items:
                 break
             chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
             for item in items:
-                outgoing = Outgoing.from_json(item.payload)
+                try:
+                    outgoing = Outgoing.from_json(item.payload)
+                except UndecodablePayload as error:
+                    await self._unreadable(item, error)
+                    continue
                 recipient = outgoing.to_user.id if outgoing.private and outgoing.to_user else ""
                 key = (item.transport, f"{outgoing.place.id}/{recipient}")
                 chats.setdefault(key, []).append((item, outgoing))
@@ -102,23 +137,46 @@ class Delivery:
         try:
             ref = await sender.send(outgoing)
         except PermanentSendError as error:
-            self._metrics.send_failures.labels(transport).inc()
+            self._failed(transport, str(error))
             await self._retry_or_fail(item.id, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0.0
         except TemporarySendError as error:
-            self._metrics.send_failures.labels(transport).inc()
+            self._failed(transport, str(error))
             delay = error.retry_after if error.retry_after is not None else 2.0**item.attempts
             await self._retry_or_fail(item.id, outgoing, item.attempts, str(error), delay)
             return delay
         except Exception as error:
-            self._metrics.send_failures.labels(transport).inc()
+            self._failed(transport, type(error).__name__)
             delay = 2.0**item.attempts
             await self._retry_or_fail(item.id, outgoing, item.attempts, type(error).__name__, delay)
             return delay
         self._metrics.messages_sent.labels(transport).inc()
-        async with self._database.transaction() as unit:
-            await unit.outbox.mark_sent(item.id, self._clock.now(), ref)
+        self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
+        await self._record_sent(item.id, ref)
         return None
+
+    def _failed(self, transport: str, reason: str) -> None:
+        self._metrics.send_failures.labels(transport).inc()
+        self.outcomes[Transport(transport)] = Outcome(False, self._clock.now(), reason)
+
+    async def _record_sent(self, item_id: int, ref: str | None) -> None:
+        """Mark a sent row sent. The message is out, so a locked database is waited out here
+        rather than letting the row be sent again when its lease ends."""
+        for attempt in range(1, RECORD_TRIES + 1):
+            try:
+                async with self._database.transaction() as unit:
+                    await unit.outbox.mark_sent(item_id, self._clock.now(), ref)
+                return
+            except Exception as error:
+                if not is_transient(error) or attempt == RECORD_TRIES:
+                    raise
+                await asyncio.sleep(attempt)
+
+    async def _unreadable(self, item: OutboxItem, error: UndecodablePayload) -> None:
+        """A row this version cannot read is given up with one line, never left to block."""
+        log.error("outbox %s (case %s) cannot be read (%s); given up", item.id, item.case_id, error)
+        async with self._database.transaction() as unit:
+            await unit.outbox.mark_failed(item.id, f"unreadable: {error}", self._clock.now())
 
     async def _release(self, messages: list[tuple[OutboxItem, Outgoing]], delay: float) -> None:
         """Hand claimed but unsent messages back, due after `delay` seconds."""

@@ -77,6 +77,13 @@ class Attachment:
         return cls(data["name"], base64.b64decode(data["data"]), data.get("mime", "text/csv"))
 
 
+PAYLOAD_FORMAT = 1  # written into every queued payload; bump when its fields change
+
+
+class UndecodablePayload(ValueError):
+    """A queued row this version cannot read: damaged, or written by another version."""
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One thing a person did: a message, a command or a button press."""
@@ -95,11 +102,20 @@ class Incoming:
     form: tuple[tuple[str, str], ...] = ()  # (question, value) pairs from a filled-in form
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+        return json.dumps(
+            {"format": PAYLOAD_FORMAT, **dataclasses.asdict(self)}, ensure_ascii=False
+        )
 
     @classmethod
     def from_json(cls, raw: str) -> Incoming:
-        data: dict[str, Any] = json.loads(raw)
+        """Read a queued event; UndecodablePayload when it is not one this version wrote."""
+        try:
+            return cls._decode(_payload(raw))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UndecodablePayload(f"incoming: {type(error).__name__}") from error
+
+    @classmethod
+    def _decode(cls, data: dict[str, Any]) -> Incoming:
         user = data.pop("user")
         place = data.pop("place")
         return cls(
@@ -135,14 +151,21 @@ class Outgoing:
     fallback_thread: str | None = None
 
     def to_json(self) -> str:
-        data = dataclasses.asdict(self)
+        data = {"format": PAYLOAD_FORMAT, **dataclasses.asdict(self)}
         if self.attachment is not None:
             data["attachment"] = self.attachment.to_dict()
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Outgoing:
-        data: dict[str, Any] = json.loads(raw)
+        """Read a queued message; UndecodablePayload when it is not one this version wrote."""
+        try:
+            return cls._decode(_payload(raw))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise UndecodablePayload(f"outgoing: {type(error).__name__}") from error
+
+    @classmethod
+    def _decode(cls, data: dict[str, Any]) -> Outgoing:
         place = data.pop("place")
         user = data.pop("to_user")
         attachment = data.pop("attachment", None)
@@ -157,6 +180,18 @@ class Outgoing:
             buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
             **data,
         )
+
+
+def _payload(raw: str) -> dict[str, Any]:
+    """The fields of a queued payload, once its format is known to be this version's (rows
+    queued before formats were numbered are format 1)."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise TypeError("not an object")
+    version = data.pop("format", PAYLOAD_FORMAT)
+    if version != PAYLOAD_FORMAT:
+        raise ValueError(f"format {version!r}")
+    return data
 
 
 def _place(data: dict[str, Any]) -> Place:

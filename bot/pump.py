@@ -1,7 +1,10 @@
-"""The worker loop: handle what the inbox holds, then send what the outbox holds.
+"""The worker: one task handles what the inbox holds, and one task per transport sends what the
+outbox holds for that transport.
 
-Adapters wake it after they commit an event; it also runs every second, so rows left by a crash
-or a failed send are picked up without anyone waking it.
+Handling never waits on delivery, and one platform's deliveries never wait on another's: a Web
+API that hangs or rate-limits holds back only its own messages. Adapters wake the handler after
+they commit an event, the handler wakes the deliverers after it commits replies, and every task
+also runs each `interval` seconds, so rows left by a crash or a failed send are picked up anyway.
 """
 
 from __future__ import annotations
@@ -11,9 +14,13 @@ import contextlib
 import logging
 
 from bot.delivery import Delivery
+from bot.events import Transport
 from bot.router import Router
 
 log = logging.getLogger(__name__)
+
+MAX_PAUSE = 30.0  # the longest handling waits after the database failed, before trying again
+STOP_GRACE = 3.0  # seconds a stopping worker gives a send in flight before cancelling it
 
 
 class Pump:
@@ -21,31 +28,70 @@ class Pump:
         self._router = router
         self._delivery = delivery
         self._interval = interval
-        self._woken = asyncio.Event()
+        self._inbox_woken = asyncio.Event()
+        self._outbox_woken: dict[Transport, asyncio.Event] = {}
 
     def wake(self) -> None:
-        self._woken.set()
+        """Something new is in the inbox or the outbox."""
+        self._inbox_woken.set()
+        self.wake_delivery()
+
+    def wake_delivery(self) -> None:
+        for woken in self._outbox_woken.values():
+            woken.set()
 
     async def run_once(self, stop: asyncio.Event | None = None) -> None:
+        """Handle everything pending, then send everything due (for tests and the terminal)."""
         await self._router.process_pending()
         await self._delivery.flush(stop)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop until `stop` is set; a failed round is logged and the next round tries again."""
-        while not stop.is_set():
-            self._woken.clear()
-            try:
-                await self.run_once(stop)
-            except Exception as error:
-                log.error("worker round failed: %s", type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wait(stop), timeout=self._interval)
+        """Run the handler and a deliverer per transport until `stop` is set. A send still in
+        flight then gets STOP_GRACE seconds; its row stays claimed and is taken back at the
+        next start."""
+        self._outbox_woken = {t: asyncio.Event() for t in self._delivery.transports}
+        tasks = [asyncio.create_task(self._handle(stop))]
+        tasks += [asyncio.create_task(self._deliver(t, stop)) for t in self._outbox_woken]
+        await stop.wait()
+        _done, running = await asyncio.wait(tasks, timeout=STOP_GRACE)
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _wait(self, stop: asyncio.Event) -> None:
-        woken = asyncio.ensure_future(self._woken.wait())
-        stopped = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({woken, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            woken.cancel()
-            stopped.cancel()
+    async def _handle(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            self._inbox_woken.clear()
+            pause = self._interval
+            try:
+                if await self._router.process_pending():
+                    self.wake_delivery()
+                failures = 0
+            except Exception as error:
+                failures += 1
+                pause = min(MAX_PAUSE, self._interval * 2**failures)
+                log.warning(
+                    "handling paused for %.0fs: %s (%s)", pause, type(error).__name__, error
+                )
+            await _wait_for(self._inbox_woken, stop, pause)
+
+    async def _deliver(self, transport: Transport, stop: asyncio.Event) -> None:
+        woken = self._outbox_woken[transport]
+        while not stop.is_set():
+            woken.clear()
+            try:
+                await self._delivery.flush(stop, (transport,))
+            except Exception as error:
+                log.warning("delivery to %s failed: %s", transport.value, type(error).__name__)
+            await _wait_for(woken, stop, self._interval)
+
+
+async def _wait_for(woken: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    """Until woken, stopped, or `seconds` have passed."""
+    waits = {asyncio.ensure_future(woken.wait()), asyncio.ensure_future(stop.wait())}
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()

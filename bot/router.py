@@ -3,6 +3,7 @@
 Adapters call `receive` (a quick commit to the inbox, before they acknowledge the platform), then
 `process_pending`, which runs the handler, writes its replies to the outbox and marks the inbox item
 processed, all in one transaction. A crash anywhere leaves either nothing done or everything done.
+An item that fails is retried, and set aside only when it fails again and again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from bot import messages
 from bot.clock import Clock
@@ -23,12 +25,20 @@ from handlers import leads, reminders, report, staff
 from handlers.context import Context, Request
 from handlers.roles import lead_schools
 from handlers.text import printable
-from storage.db import Database
+from storage.db import Database, is_transient
+from storage.models import InboxItem
 from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Context, str], Awaitable[list[Outgoing]]]
+
+MAX_ATTEMPTS = 3  # an item that fails this many times is set aside for a person to look at
+RETRY_BASE = 2.0  # seconds before the first retry; doubled for each further one
+
+
+class StorageUnavailable(Exception):
+    """The database is locked, full or failing: handling waits and tries again."""
 
 
 class Router:
@@ -70,25 +80,32 @@ class Router:
             await unit.people.ensure(key, name)
 
     async def process_pending(self) -> int:
-        """Process every unprocessed inbox item in arrival order; returns how many."""
+        """Process every inbox item that is due, in arrival order; returns how many were handled.
+
+        Each item is read and handled inside its own error boundary, so one bad item never stops
+        the items behind it. A database that is locked or full raises StorageUnavailable and
+        leaves the item pending: nothing about it is the input's fault.
+        """
         done = 0
         async with self._processing:
             while True:
                 async with self._database.transaction() as unit:
-                    items = await unit.inbox.pending(limit=50)
+                    items = await unit.inbox.pending(self._clock.now(), limit=50)
                 if not items:
                     return done
                 for item in items:
-                    await self._process(item.id, item.event_id, Incoming.from_json(item.payload))
+                    await self._process(item)
                     done += 1
 
-    async def _process(self, item_id: int, event_id: str, incoming: Incoming) -> None:
+    async def _process(self, item: InboxItem) -> None:
         counts: Counter[str] = Counter()
         cases: set[int] = set()
+        incoming: Incoming | None = None
         try:
+            incoming = Incoming.from_json(item.payload)
             async with self._database.transaction() as unit:
                 now = self._clock.now()
-                if not await unit.inbox.mark_processed(item_id, now):
+                if not await unit.inbox.mark_processed(item.id, now):
                     return  # another process on the same file handled it
                 for outgoing in await self._dispatch(unit, incoming, counts):
                     await unit.outbox.add(
@@ -96,28 +113,57 @@ class Router:
                     )
                     if outgoing.case_id is not None:
                         cases.add(outgoing.case_id)
-            log.info(
-                "event %s (%s) handled; cases %s; %s",
-                event_id,
-                incoming.kind.value,
-                sorted(cases) or "-",
-                dict(counts) or "-",
-            )
-            for name, amount in counts.items():
-                self._metrics.count(name, amount)
-            arrived = self._arrived.pop(event_id, None)
-            if arrived is not None:
-                self._metrics.intake_seconds.observe(time.monotonic() - arrived)
         except Exception as error:
-            # The event stays in the inbox table for a person to look at; the sender hears so.
-            log.exception("event %s failed: %s", event_id, type(error).__name__)
-            async with self._database.transaction() as unit:
-                now = self._clock.now()
-                apology = Outgoing(
-                    place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
+            if is_transient(error):
+                raise StorageUnavailable(str(error)) from error
+            await self._failed(item, incoming, error)
+            return
+        log.info(
+            "event %s (%s) handled; cases %s; %s",
+            item.event_id,
+            incoming.kind.value,
+            sorted(cases) or "-",
+            dict(counts) or "-",
+        )
+        for name, amount in counts.items():
+            self._metrics.count(name, amount)
+        arrived = self._arrived.pop(item.event_id, None)
+        if arrived is not None:
+            self._metrics.intake_seconds.observe(time.monotonic() - arrived)
+
+    async def _failed(self, item: InboxItem, incoming: Incoming | None, error: Exception) -> None:
+        """Retry a failed item later; set it aside, with an apology, once it has failed
+        MAX_ATTEMPTS times or cannot be read at all."""
+        reason = type(error).__name__
+        attempts = item.attempts + 1
+        now = self._clock.now()
+        async with self._database.transaction() as unit:
+            if incoming is None or attempts >= MAX_ATTEMPTS:
+                log.error(
+                    "event %s set aside after %s attempt(s): %s; see `casebook inbox list`",
+                    item.event_id,
+                    attempts,
+                    reason,
+                    exc_info=incoming is not None,
                 )
-                await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
-                await unit.inbox.mark_processed(item_id, now, keep=True)
+                await unit.inbox.set_aside(item.id, reason, now)
+                if incoming is not None:
+                    apology = Outgoing(
+                        place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
+                    )
+                    await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
+                self._arrived.pop(item.event_id, None)
+                return
+            delay = RETRY_BASE * 2 ** (attempts - 1)
+            log.warning(
+                "event %s failed (%s), attempt %s of %s; retrying in %.0fs",
+                item.event_id,
+                reason,
+                attempts,
+                MAX_ATTEMPTS,
+                delay,
+            )
+            await unit.inbox.mark_failed(item.id, reason, now + timedelta(seconds=delay))
 
     async def _dispatch(
         self, unit: Unit, incoming: Incoming, counts: Counter[str]

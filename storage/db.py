@@ -33,6 +33,12 @@ class DatabaseError(Exception):
     """The file cannot be opened as a Casebook database."""
 
 
+def is_transient(error: BaseException) -> bool:
+    """A database that is locked, busy, full or failing to read or write: the same work may
+    well succeed later, so it is retried rather than blamed on its input."""
+    return isinstance(error, sqlite3.OperationalError)
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every migration shipped with the package, in order."""
     found: list[tuple[int, str, str]] = []
@@ -88,10 +94,12 @@ class Database:
             await self._connection.execute("BEGIN IMMEDIATE")
             try:
                 yield Unit.over(self._connection)
+                await self._connection.execute("COMMIT")
             except BaseException:
-                await self._connection.execute("ROLLBACK")
+                # A failed COMMIT (busy, disk full) leaves the transaction open: end it here.
+                if self._connection.in_transaction:
+                    await self._connection.execute("ROLLBACK")
                 raise
-            await self._connection.execute("COMMIT")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Unit]:

@@ -1,4 +1,9 @@
-"""The inbox: every incoming event, keyed by its platform event id, stored before it is acked."""
+"""The inbox: every incoming event, keyed by its platform event id, stored before it is acked.
+
+An item is pending until it is processed. One that fails is retried later (`retry_at`); one that
+fails again and again, or cannot be read at all, is set aside with its payload kept, so a person
+can look at it and retry it, and nothing behind it waits.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.models import InboxItem
+from storage.models import InboxItem, SetAsideItem
 from storage.times import from_db, to_db
 
 
@@ -24,25 +29,83 @@ class SqliteInbox:
             added = await cursor.fetchone() is not None
         return added
 
-    async def pending(self, limit: int = 100) -> list[InboxItem]:
+    async def pending(self, now: datetime, limit: int = 100) -> list[InboxItem]:
+        """Items to process now, in arrival order: not done, not set aside, not waiting a retry."""
         async with self._db.execute(
-            "SELECT id, source, event_id, payload, received_at FROM inbox"
-            " WHERE processed_at IS NULL ORDER BY id LIMIT ?",
-            (limit,),
+            "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
+            " WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            " AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT ?",
+            (to_db(now), limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [
-            InboxItem(r["id"], r["source"], r["event_id"], r["payload"], from_db(r["received_at"]))
-            for r in rows
-        ]
+        return [InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5])) for r in rows]
 
-    async def mark_processed(self, item_id: int, at: datetime, keep: bool = False) -> bool:
-        """Mark an item done and drop its payload (report text has no business staying here),
-        unless `keep` (it failed, and a person should see it); False when it was done already."""
+    async def mark_processed(self, item_id: int, at: datetime) -> bool:
+        """Mark an item done and drop its payload (report text has no business staying here);
+        False when it was done already (by another process on the same file)."""
         async with self._db.execute(
-            "UPDATE inbox SET processed_at = ?, payload = CASE WHEN ? THEN payload ELSE '' END"
-            " WHERE id = ? AND processed_at IS NULL RETURNING id",
-            (to_db(at), keep, item_id),
+            "UPDATE inbox SET processed_at = ?, payload = '', retry_at = NULL"
+            " WHERE id = ? AND processed_at IS NULL AND set_aside_at IS NULL RETURNING id",
+            (to_db(at), item_id),
         ) as cursor:
             marked = await cursor.fetchone() is not None
         return marked
+
+    async def mark_failed(self, item_id: int, error: str, retry_at: datetime) -> None:
+        """Count a failed attempt; the item is tried again from `retry_at`."""
+        await self._db.execute(
+            "UPDATE inbox SET attempts = attempts + 1, retry_at = ?, last_error = ? WHERE id = ?",
+            (to_db(retry_at), error[:500], item_id),
+        )
+
+    async def set_aside(self, item_id: int, error: str, at: datetime) -> None:
+        """Stop trying an item; its payload stays until a person retries it or retention ends it."""
+        await self._db.execute(
+            "UPDATE inbox SET set_aside_at = ?, attempts = attempts + 1, retry_at = NULL,"
+            " last_error = ? WHERE id = ?",
+            (to_db(at), error[:500], item_id),
+        )
+
+    async def set_aside_items(self) -> list[SetAsideItem]:
+        async with self._db.execute(
+            "SELECT id, source, event_id, received_at, set_aside_at, attempts,"
+            " COALESCE(last_error, ''), payload <> '' FROM inbox"
+            " WHERE set_aside_at IS NOT NULL AND processed_at IS NULL ORDER BY id"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            SetAsideItem(
+                r[0], r[1], r[2], from_db(r[3]), from_db(r[4]), int(r[5]), r[6], bool(r[7])
+            )
+            for r in rows
+        ]
+
+    async def retry(self, item_id: int | None) -> int:
+        """Put one set-aside item (or all, with None) back in the queue; how many went back."""
+        async with self._db.execute(
+            "UPDATE inbox SET set_aside_at = NULL, retry_at = NULL, attempts = 0"
+            " WHERE set_aside_at IS NOT NULL AND processed_at IS NULL AND payload <> ''"
+            " AND (? IS NULL OR id = ?) RETURNING id",
+            (item_id, item_id),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return len(list(rows))
+
+    async def oldest_pending(self) -> datetime | None:
+        """When the oldest item still waiting to be processed arrived (set-aside ones aside)."""
+        async with self._db.execute(
+            "SELECT MIN(received_at) FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else from_db(row[0])
+
+    async def forget_set_aside(self, before: datetime) -> int:
+        """Retention: the text of items set aside before `before` is blanked (the row, with its
+        error, stays so the gap can be explained); how many were blanked."""
+        async with self._db.execute(
+            "UPDATE inbox SET payload = '' WHERE set_aside_at IS NOT NULL AND set_aside_at < ?"
+            " AND payload <> '' RETURNING id",
+            (to_db(before),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return len(list(rows))

@@ -220,6 +220,21 @@ class InboxItem:
     event_id: str
     payload: str
     received_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class SetAsideItem:
+    """An inbox item that failed again and again, or could not be read, kept for a person."""
+
+    id: int
+    source: str
+    event_id: str
+    received_at: datetime
+    set_aside_at: datetime
+    attempts: int
+    error: str
+    has_payload: bool
 
 
 @dataclass(frozen=True)

@@ -26,29 +26,48 @@ class SqliteOutbox:
         return int(row[0])
 
     async def claim_due(
-        self, transports: list[str], now: datetime, lease_until: datetime, limit: int = 50
+        self,
+        transports: list[str],
+        now: datetime,
+        lease_until: datetime,
+        limit: int = 50,
+        owner: str = "",
     ) -> list[OutboxItem]:
-        """Claim unsent rows that are due and not leased to another sender, oldest first."""
+        """Claim unsent rows that are due and not leased to another sender, oldest first.
+        `owner` names this process, so its successor can take its claims back at once."""
         if not transports:
             return []
         marks = ",".join("?" * len(transports))
         moment = to_db(now)
         async with self._db.execute(
-            "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1"
+            "UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
             f" AND transport IN ({marks}) AND due_at <= ?"
             " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
             " RETURNING id, transport, payload, attempts, case_id",
-            (to_db(lease_until), *transports, moment, moment, limit),
+            (to_db(lease_until), owner, *transports, moment, moment, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
         items.sort(key=lambda item: item.id)
         return items
 
+    async def release_claims_of_others(self, owner: str) -> int:
+        """Take back every claim not held by `owner`: at start-up, the claims of a process that
+        died holding them (one process per SQLite file), instead of waiting out their lease."""
+        async with self._db.execute(
+            "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL"
+            " WHERE claimed_until IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL"
+            " AND COALESCE(claimed_by, '') <> ? RETURNING id",
+            (owner,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return len(list(rows))
+
     async def mark_sent(self, item_id: int, at: datetime, message_ref: str | None) -> None:
         await self._db.execute(
-            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, message_ref = ?, payload = ''"
+            "UPDATE outbox SET sent_at = ?, claimed_until = NULL, claimed_by = NULL,"
+            " message_ref = ?, payload = ''"
             " WHERE id = ?",
             (to_db(at), message_ref, item_id),
         )

@@ -174,9 +174,9 @@ async def test_inbox_refuses_a_repeated_event_id(store: Database) -> None:
         assert await unit.inbox.add("slack", "Ev1", "{}", T0) is True
         assert await unit.inbox.add("slack", "Ev1", "{}", T0) is False
         assert await unit.inbox.add("telegram", "Ev1", "{}", T0) is True
-        pending = await unit.inbox.pending()
+        pending = await unit.inbox.pending(T0)
         await unit.inbox.mark_processed(pending[0].id, T0)
-        assert [i.source for i in await unit.inbox.pending()] == ["telegram"]
+        assert [i.source for i in await unit.inbox.pending(T0)] == ["telegram"]
 
 
 async def test_outbox_rows_are_claimed_by_one_sender_only(store: Database) -> None:
