@@ -12,6 +12,7 @@ from typing import BinaryIO, TextIO
 from aiohttp import web
 
 from bot import web as web_server
+from bot.adapters.chat import ChatTransport
 from bot.adapters.console import ConsoleTransport
 from bot.adapters.slack import SlackTransport
 from bot.adapters.telegram import TelegramTransport
@@ -19,6 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import Delivery, Sender
 from bot.events import Transport
+from bot.health import Health
 from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
@@ -83,44 +85,34 @@ async def run_chat(
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
 ) -> None:
-    """Slack and/or Telegram, the HTTP server (health, metrics and any webhooks) and the
-    worker, until stopped."""
+    """The configured chat transports, the HTTP server (health, metrics and any webhooks) and
+    the worker, until stopped. Nothing here waits on a platform: transports connect in the
+    background, and SIGTERM stops everything within seconds whatever the network does."""
     clock = clock or SystemClock()
     stop = stop or _stop_on_signals()
     database = await Database.open(config.storage.database)
-    senders: dict[Transport, Sender] = {}
     runner: web.AppRunner | None = None
-    slack: SlackTransport | None = None
-    telegram: TelegramTransport | None = None
+    chats: list[ChatTransport] = []
     worker: asyncio.Task[None] | None = None
     scheduler: Scheduler | None = None
     try:
         await sync_schools(database, config)
         metrics = Metrics()
         router = Router(database, config, clock, transports_of(config), metrics)
+        senders: dict[Transport, Sender] = {}
         delivery = Delivery(database, clock, senders, metrics)
         pump = Pump(router, delivery)
+        chats = _chat_transports(config, router, pump.wake)
         routes: dict[str, web_server.Handler] = {}
-        if config.slack is not None:
-            slack = SlackTransport(config, router, pump.wake)
-            senders[Transport.SLACK] = slack.sender
-            if config.slack.mode == "http":
-                routes["/slack/events"] = slack.handle_http
-        if config.telegram is not None:
-            telegram = TelegramTransport(config, router, pump.wake)
-            senders[Transport.TELEGRAM] = telegram.sender
-            if config.telegram.mode == "webhook":
-                routes["/telegram/webhook"] = telegram.handle_webhook
+        for chat in chats:
+            senders[chat.transport] = chat.sender
+            routes.update(chat.routes)
+        state = Health(database, delivery, chats, clock)
 
         async def health() -> tuple[bool, dict[str, object]]:
-            checks: dict[str, object] = {"database": await _database_ok(database)}
-            if slack is not None:
-                checks["slack"] = slack.connected
-            if telegram is not None:
-                checks["telegram"] = telegram.connected
-            checks["worker"] = worker is not None and not worker.done()
-            checks["scheduler"] = scheduler is not None and scheduler.running
-            return all(v is True for v in checks.values()), checks
+            running = worker is not None and not worker.done()
+            ticking = scheduler is not None and scheduler.running
+            return await state.check(worker=running, scheduler=ticking)
 
         # Always served, whatever the transports: /healthz and /metrics are for the IT person.
         runner = await web_server.serve(
@@ -128,10 +120,8 @@ async def run_chat(
         )
         port = web_server.bound_port(runner)
         log.info("listening on %s:%s", config.server.host, port)
-        if slack is not None and config.slack is not None and config.slack.mode == "socket":
-            await slack.connect_socket()
-        if telegram is not None:
-            await telegram.start()
+        for chat in chats:
+            await chat.start()
         await delivery.take_back_claims()
         worker = asyncio.create_task(pump.run(stop))
         scheduler = Scheduler(
@@ -147,22 +137,23 @@ async def run_chat(
             await scheduler.shutdown()
         if runner is not None:
             await runner.cleanup()
-        if slack is not None:
-            await slack.close()
-        if telegram is not None:
-            await telegram.stop()
+        for chat in chats:
+            await chat.stop()
         if worker is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         await database.close()
 
 
-async def _database_ok(database: Database) -> bool:
-    try:
-        await database.schema_version()
-    except Exception:
-        return False
-    return True
+def _chat_transports(
+    config: Config, router: Router, wake: Callable[[], None]
+) -> list[ChatTransport]:
+    chats: list[ChatTransport] = []
+    if config.slack is not None:
+        chats.append(SlackTransport(config, router, wake))
+    if config.telegram is not None:
+        chats.append(TelegramTransport(config, router, wake))
+    return chats
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -7,16 +7,21 @@ one transaction between all coroutines.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
+from storage.times import from_db
 from storage.turns import Turns
 from storage.unit import Unit
 
@@ -51,6 +56,14 @@ def migrations() -> list[tuple[int, str, str]]:
     if versions != list(range(1, len(versions) + 1)):
         raise RuntimeError(f"migrations are not numbered 1..n: {versions}")
     return found
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Whether the file took a write (error is "" if so) and the oldest unhandled event."""
+
+    error: str
+    oldest_pending: datetime | None
 
 
 class Database:
@@ -116,6 +129,11 @@ class Database:
         async with self._turns.ordinary():
             return await _version(self._connection)
 
+    async def probe(self, seconds: float) -> Probe:
+        """Write a row and read the inbox's age on a connection of its own, so a transaction
+        queued on the shared one cannot delay the answer past `seconds`."""
+        return await asyncio.to_thread(_probe, self.path, seconds)
+
     async def compact(self) -> None:
         """VACUUM and truncate the WAL: removed data is gone from the files, not just unlinked."""
         async with self._turns.ordinary():
@@ -175,6 +193,26 @@ class Database:
                     await self._connection.execute("ROLLBACK")
                     raise
                 await self._connection.execute("COMMIT")
+
+
+def _probe(path: Path, seconds: float) -> Probe:
+    try:
+        with contextlib.closing(
+            sqlite3.connect(path, timeout=seconds, isolation_level=None)
+        ) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute(
+                "INSERT INTO health_probe (id, at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%SZ'))"
+                " ON CONFLICT (id) DO UPDATE SET at = excluded.at"
+            )
+            connection.execute("COMMIT")
+            row = connection.execute(
+                "SELECT MIN(received_at) FROM inbox"
+                " WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            ).fetchone()
+    except sqlite3.Error as error:
+        return Probe(str(error) or type(error).__name__, None)
+    return Probe("", None if row is None or row[0] is None else from_db(row[0]))
 
 
 async def _version(connection: aiosqlite.Connection) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from typing import Self
+import time
+from collections.abc import Callable
+from typing import Any, Self
 
 import aiohttp
 
@@ -39,3 +41,22 @@ class RunningBot:
     def count(self, table: str = "cases") -> int:
         with sqlite3.connect(self.config.storage.database) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    async def health_until(
+        self,
+        status: int,
+        timeout: float = 10.0,
+        where: Callable[[dict[str, Any]], bool] = lambda body: True,
+    ) -> dict[str, Any]:
+        """The body of /healthz once it answers `status` (with a body `where` accepts), asking
+        again until `timeout`."""
+        assert self.session is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            async with self.session.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                body: dict[str, Any] = await response.json()
+                if response.status == status and where(body):
+                    return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"/healthz never answered {status}: {body}")
+            await asyncio.sleep(0.05)

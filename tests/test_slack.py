@@ -31,6 +31,7 @@ async def fake() -> AsyncIterator[FakeSlackApi]:
 @pytest.fixture
 async def bot(tmp_path: Path, fake: FakeSlackApi) -> AsyncIterator[SlackBot]:
     running = await SlackBot(slack_config(tmp_path / "slack.db", fake), fake).start()
+    await running.health_until(200)  # connected: identity learnt, webhook set
     yield running
     await running.close()
 
@@ -341,15 +342,15 @@ async def test_a_dm_from_known_staff_is_a_report_for_their_school(
 
 
 async def test_health_check_reports_ok(bot: SlackBot) -> None:
-    assert bot.session is not None
-    async with bot.session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
-        assert response.status == 200
-        assert await response.json() == {
-            "database": True,
-            "slack": True,
-            "worker": True,
-            "scheduler": True,
-        }
+    assert await bot.health_until(200) == {
+        "database": True,
+        "inbox": True,
+        "slack": True,
+        "worker": True,
+        "scheduler": True,
+        "oldest_pending_seconds": 0,
+        "problems": {},
+    }
 
 
 async def test_socket_mode_receives_acknowledges_and_answers(

@@ -72,6 +72,7 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
 @pytest.fixture
 async def bot(tmp_path: Path, fake: FakeTelegramApi) -> AsyncIterator[TelegramBot]:
     running = await TelegramBot(telegram_config(tmp_path / "tg.db", fake)).start()
+    await running.health_until(200)  # connected: identity learnt, webhook set
     yield running
     await running.close()
 
@@ -275,27 +276,18 @@ async def test_polling_consumes_queued_updates_and_moves_the_offset(
         await bot.close()
 
 
-async def _health_until(bot: TelegramBot, status: int) -> dict[str, Any]:
-    assert bot.session is not None
-    for _ in range(100):
-        async with bot.session.get(f"http://127.0.0.1:{bot.port}/healthz") as response:
-            if response.status == status:
-                body: dict[str, Any] = await response.json()
-                return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"/healthz never answered {status}")
-
-
 async def test_health_is_503_while_polling_fails_and_200_once_it_works_again(
     tmp_path: Path, fake: FakeTelegramApi
 ) -> None:
     fake.down.add("getUpdates")
     bot = await TelegramBot(telegram_config(tmp_path / "down.db", fake, mode="polling")).start()
     try:
-        down = await _health_until(bot, 503)
-        assert down == {"database": True, "telegram": False, "worker": True, "scheduler": True}
+        down = await bot.health_until(503, where=lambda b: "telegram" in b["problems"])
+        assert down["telegram"] is False
+        assert down["problems"]["telegram"] in ("not connected yet", "polling: NetworkError")
+        assert down["database"] and down["worker"] and down["scheduler"]
         fake.down.clear()
-        assert (await _health_until(bot, 200))["telegram"] is True
+        assert (await bot.health_until(200))["telegram"] is True
         assert bot.session is not None  # served in polling mode too, for the IT person
         async with bot.session.get(f"http://127.0.0.1:{bot.port}/metrics") as metrics:
             assert metrics.status == 200

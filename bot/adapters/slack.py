@@ -4,19 +4,29 @@ Every listener does the same three quick things: translate the payload, commit i
 wake the worker. Slack gets its acknowledgement after the commit and before any Web API call, so
 a crash after the acknowledgement loses nothing and a slow Web API never delays it. Retries and
 replays carry an event id the inbox has seen, and are acknowledged without doing anything.
+
+Bolt is given a fixed `authorize` answered from memory: the bot's identity is learnt once, in the
+background, with backoff. Otherwise bolt would call `auth.test` on a request, and while the Web
+API failed it would answer Slack 200 with a "reinstall" text before our listener stored anything.
+An event that cannot be stored is answered 500, so Slack sends it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -28,16 +38,31 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.adapters import slack_events
 from bot.adapters.slack_send import SlackSender
+from bot.backoff import Backoff, describe
 from bot.config import Config, SlackConfig
-from bot.events import Incoming
+from bot.events import Incoming, Transport
 from bot.router import Router
 from bot.tasks import Background
+from bot.web import Handler
 from handlers import questions
 
 log = logging.getLogger(__name__)
 
 COMMANDS = ("report", "cases", "mycases", "help")
 SOURCE = "slack"
+
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    """Who the bot is in the workspace, from auth.test."""
+
+    user_id: str
+    bot_id: str
+    team_id: str
+
+
+class EventNotStored(Exception):
+    """The inbox could not take an event: Slack must get an error, and will send it again."""
 
 
 def web_client(slack: SlackConfig) -> AsyncWebClient:
@@ -64,15 +89,21 @@ class SlackTransport:
         self._router = router
         self._wake = wake
         self.client = web_client(config.slack)
+        self.transport = Transport.SLACK
         self.sender = SlackSender(self.client)
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
+        self.identity: SlackIdentity | None = None
+        self.problem = "not connected yet"  # what /healthz says while something is wrong
         self.app = AsyncApp(
-            client=self.client,
+            # Bolt's per-request client gets its token from `authorize`; ours sends.
+            client=_listener_client(config.slack),
+            authorize=self._authorizer(),
             signing_secret=self._slack.signing_secret.value or None,
             request_verification_enabled=self._slack.mode == "http",
             process_before_response=True,  # listeners only commit to the inbox: ack after that
+            raise_error_for_unhandled_request=False,
             logger=_bolt_logger(),
         )
         self.app.event("message")(self._on_message)
@@ -81,25 +112,104 @@ class SlackTransport:
             self.app.command(f"/{name}")(self._on_command)
         self.app.view(slack_events.REPORT_VIEW)(self._on_report_form)
 
+    @property
+    def routes(self) -> dict[str, Handler]:
+        return {"/slack/events": self.handle_http} if self._slack.mode == "http" else {}
+
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: events, interactivity and slash commands, verified by bolt."""
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        """POST /slack/events: events, interactivity and slash commands, verified by bolt.
+
+        A request Slack could never have sent (an unreadable timestamp, a body that is not
+        UTF-8 or not a JSON object) is refused with 400 before bolt sees it."""
+        body = await request.read()
+        problem = _malformed(request.headers.get("X-Slack-Request-Timestamp", ""), body, request)
+        if problem:
+            log.info("slack request refused: %s", problem)
+            return web.Response(status=400, text=problem)
+        try:
+            response = await self.app.async_dispatch(await to_bolt_request(request))
+        except EventNotStored:
+            return web.Response(status=500, text="not stored; send it again")
+        if response.status >= 500:
+            log.warning("slack request answered %s", response.status)
         return await to_aiohttp_response(response)
 
-    async def connect_socket(self) -> None:
-        self._socket = AsyncSocketModeHandler(self.app, self._slack.app_token.value)
-        await self._socket.connect_async()  # type: ignore[no-untyped-call]
-
-    async def close(self) -> None:
-        if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[no-untyped-call]
-        await self._background.close()
-
-    @property
-    def connected(self) -> bool:
+    async def start(self) -> None:
+        """Learn the bot's identity and, in Socket Mode, connect: both in the background,
+        retried with backoff, so start-up never waits on Slack."""
         if self._slack.mode == "socket":
-            return self._socket is not None and bool(self._socket.client.is_connected())
-        return True
+            self._socket = AsyncSocketModeHandler(
+                self.app,
+                self._slack.app_token.value,
+                logger=_socket_logger(),
+                web_client=self.client,
+            )
+        self._background.start(self._connect())
+
+    async def stop(self) -> None:
+        await self._background.close()  # cancels a connection attempt in progress
+        if self._socket is not None:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(3):
+                    await self._socket.close_async()  # type: ignore[no-untyped-call]
+
+    async def health(self) -> tuple[bool, str]:
+        """Whether Slack is reachable as far as this process knows, and if not, why."""
+        if self.identity is None:
+            return False, self.problem
+        if self._socket is not None and not await self._socket.client.is_connected():
+            return False, self.problem or "socket mode not connected"
+        return True, ""
+
+    async def _connect(self) -> None:
+        backoff = Backoff()
+        while self.identity is None:
+            try:
+                response = await self.client.auth_test()
+                self.identity = SlackIdentity(
+                    str(response.get("user_id") or ""),
+                    str(response.get("bot_id") or ""),
+                    str(response.get("team_id") or ""),
+                )
+                self.problem = ""
+            except Exception as error:
+                await self._retry_later("auth.test", error, backoff)
+        log.info("slack: connected as %s", self.identity.user_id or "?")
+        if self._socket is None:
+            return
+        backoff.reset()
+        client = self._socket.client
+        while True:
+            try:
+                client.wss_uri = await client.issue_new_wss_url()
+                await client.connect()  # type: ignore[no-untyped-call]
+                self.problem = ""
+                log.info("slack: socket mode connected")
+                return
+            except Exception as error:
+                await self._retry_later("socket mode", error, backoff)
+
+    async def _retry_later(self, step: str, error: Exception, backoff: Backoff) -> None:
+        delay = backoff.next()
+        self.problem = f"{step}: {describe(error)}"
+        log.warning("slack: %s failed (%s); retrying in %.0fs", step, describe(error), delay)
+        await asyncio.sleep(delay)
+
+    def _authorizer(self) -> Callable[..., Awaitable[AuthorizeResult]]:
+        """Bolt's `authorize`, answered from memory (bolt passes arguments by their names, so
+        this is a plain function rather than a bound method)."""
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            identity = self.identity
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                bot_token=self._slack.bot_token.value,
+                bot_user_id=identity.user_id if identity else None,
+                bot_id=identity.bot_id if identity else None,
+            )
+
+        return authorize
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
@@ -137,7 +247,12 @@ class SlackTransport:
 
     async def _store(self, incoming: Incoming) -> None:
         event_id = incoming.event_id or ""
-        if await self._router.receive(incoming, SOURCE, event_id):
+        try:
+            added = await self._router.receive(incoming, SOURCE, event_id)
+        except Exception as error:
+            log.error("slack event %s not stored: %s", event_id, type(error).__name__)
+            raise EventNotStored() from error
+        if added:
             self._wake()
             if incoming.user.id not in self._named:
                 self._named.add(incoming.user.id)
@@ -223,6 +338,53 @@ def report_view(channel: str) -> dict[str, Any]:
             ),
         ],
     }
+
+
+def _listener_client(slack: SlackConfig) -> AsyncWebClient:
+    kwargs: dict[str, Any] = {}
+    if slack.api_url:
+        kwargs["base_url"] = slack.api_url.rstrip("/") + "/"
+    return AsyncWebClient(**kwargs)
+
+
+def _malformed(timestamp: str, body: bytes, request: web.Request) -> str:
+    """Why a request cannot be from Slack, or "" when it may be (bolt then checks the signature)."""
+    if timestamp and (not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12):
+        return "bad X-Slack-Request-Timestamp"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    if request.content_type == "application/json":
+        try:
+            parsed = json.loads(text)
+        except RecursionError:
+            return "body nests too deeply"
+        except ValueError:
+            return "body is not JSON"
+        if not isinstance(parsed, dict):
+            return "body is not a JSON object"
+    return ""
+
+
+class _OneLine(logging.Filter):
+    """The Socket Mode client logs a traceback for every failed attempt; one line is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            error = record.exc_info[1]
+            record.msg = f"socket mode: {type(error).__name__}" if error else "socket mode error"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _socket_logger() -> logging.Logger:
+    logger = logging.getLogger("casebook.slack.socket")
+    if not any(isinstance(f, _OneLine) for f in logger.filters):
+        logger.addFilter(_OneLine())
+    return logger
 
 
 class _WithoutTokenNotice(logging.Filter):

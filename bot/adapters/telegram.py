@@ -4,6 +4,9 @@ The lifecycle is explicit and driven by the composition root (`start`, `stop`). 
 Application and persistence are not used: conversation state lives in Casebook's database.
 Polling commits each batch of updates to the inbox before asking for the next batch, which is
 what moves Telegram's offset past them; the webhook commits before it answers 200.
+
+Start-up never waits on Telegram: getMe, the command lists and the webhook are set up in the
+background, retried with backoff while the Bot API cannot be reached, and /healthz says so.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import json
 import logging
 import secrets
 import warnings
@@ -35,11 +39,13 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
 from bot.adapters import telegram_events
+from bot.backoff import Backoff, describe
 from bot.config import Config, TelegramConfig
 from bot.delivery import PermanentSendError, TemporarySendError
-from bot.events import Incoming, Outgoing
+from bot.events import Incoming, Outgoing, Transport
 from bot.router import Router
 from bot.tasks import Background
+from bot.web import Handler
 from handlers.text import whole_number
 
 log = logging.getLogger(__name__)
@@ -63,14 +69,42 @@ class TelegramTransport:
         if self._telegram.api_url:
             kwargs["base_url"] = self._telegram.api_url
         self.bot = Bot(self._telegram.bot_token.value, **kwargs)
+        self.transport = Transport.TELEGRAM
         self.sender = TelegramSender(self.bot)
         self.username = ""
         self._poller: asyncio.Task[None] | None = None
         self._background = Background()
         self.connected = False
+        self.problem = "not connected yet"
 
     async def start(self) -> None:
-        """getMe, commands for private chats and groups, then the webhook or the polling loop."""
+        """Set up in the background (see the module's docstring); returns at once."""
+        self._poller = asyncio.create_task(self._run())
+
+    async def health(self) -> tuple[bool, str]:
+        return self.connected, "" if self.connected else self.problem
+
+    async def _run(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._set_up()
+                break
+            except Exception as error:
+                delay = backoff.next()
+                self.problem = f"start-up: {describe(error)}"
+                log.warning(
+                    "telegram: start-up failed (%s); retrying in %.0fs", describe(error), delay
+                )
+                await asyncio.sleep(delay)
+        self.problem = ""
+        if self._telegram.mode == "webhook":
+            self.connected = True
+        else:
+            await self._poll()
+
+    async def _set_up(self) -> None:
+        """getMe, commands for private chats and groups, then the webhook (or none, to poll)."""
         await self.bot.initialize()
         me = await self.bot.get_me()
         self.username = me.username or ""
@@ -94,8 +128,6 @@ class TelegramTransport:
             )
         else:
             await self.bot.delete_webhook()
-            self._poller = asyncio.create_task(self._poll())
-        self.connected = True
 
     async def stop(self) -> None:
         self.connected = False
@@ -104,25 +136,44 @@ class TelegramTransport:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
         await self._background.close()
-        with contextlib.suppress(TelegramError):
-            await self.bot.shutdown()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(3):
+                await self.bot.shutdown()
+
+    @property
+    def routes(self) -> dict[str, Handler]:
+        return (
+            {"/telegram/webhook": self.handle_webhook} if self._telegram.mode == "webhook" else {}
+        )
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: the secret header must match, or nothing is stored."""
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         expected = self._telegram.webhook_secret.value
-        if not expected or not secrets.compare_digest(given.encode(), expected.encode()):
+        # aiohttp keeps undecodable header bytes as surrogates: encode them back, never fail.
+        if not expected or not secrets.compare_digest(
+            given.encode("utf-8", "surrogateescape"), expected.encode()
+        ):
+            log.info("telegram webhook refused: wrong secret")
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
+            data = json.loads((await request.read()).decode("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError, TelegramError):
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, TelegramError):
+            log.info("telegram webhook refused: not a Telegram update")
             return web.Response(status=400, text="not a Telegram update")
-        await self._store(update)
+        try:
+            await self._store(update)
+        except Exception as error:
+            log.error("telegram update %s not stored: %s", update.update_id, type(error).__name__)
+            return web.Response(status=500, text="not stored; send it again")
         return web.Response(text="ok")
 
     async def _poll(self) -> None:
         offset: int | None = None
+        backoff = Backoff(first=POLL_RETRY)
         while True:
             try:
                 updates = await self.bot.get_updates(
@@ -133,12 +184,30 @@ class TelegramTransport:
                 continue
             except (NetworkError, TelegramError) as error:
                 self.connected = False  # /healthz says so until a poll succeeds again
-                log.warning("telegram polling failed: %s; retrying", type(error).__name__)
-                await asyncio.sleep(POLL_RETRY)
+                self.problem = f"polling: {describe(error)}"
+                delay = max(POLL_RETRY, backoff.next())
+                log.warning(
+                    "telegram polling failed: %s; retrying in %.0fs", describe(error), delay
+                )
+                await asyncio.sleep(delay)
                 continue
+            backoff.reset()
             self.connected = True
+            self.problem = ""
             for update in updates:
-                await self._store(update)
+                try:
+                    await self._store(update)
+                except Exception as error:
+                    # Not stored, so the offset stays: the next poll asks for it again.
+                    delay = backoff.next()
+                    log.error(
+                        "telegram update %s not stored (%s); asking again in %.0fs",
+                        update.update_id,
+                        type(error).__name__,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
+                    break
                 offset = update.update_id + 1  # only after the update is in the inbox
 
     async def _store(self, update: Update) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.web import bound_port, serve
+from tests.fakes.faults import Faults
 from tests.fakes.recording import WaitsForCalls
 
 
@@ -31,6 +32,7 @@ class FakeSlackApi(WaitsForCalls):
     failures: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     delays: dict[str, float] = field(default_factory=dict)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    faults: Faults = field(default_factory=Faults)
     url: str = ""
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -44,10 +46,13 @@ class FakeSlackApi(WaitsForCalls):
         app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/socket", self._socket)
         self._runner = await serve(app, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{bound_port(self._runner)}"
+        port = bound_port(self._runner)
+        self.faults.attach(self._runner, port)
+        self.url = f"http://127.0.0.1:{port}"
         return self
 
     async def stop(self) -> None:
+        await self.faults.clear()
         for ws in self._sockets:
             await ws.close()
         if self._runner is not None:
@@ -90,6 +95,10 @@ class FakeSlackApi(WaitsForCalls):
         args.update(request.query)
         if method in self.delays:
             await asyncio.sleep(self.delays[method])
+        faulty = await self.faults.answer(method, _rate_limited)
+        if faulty is not None:
+            await self._record(Call(f"{method}!{faulty.status}", args))
+            return faulty
         if self.failures[method]:
             status = self.failures[method].pop(0)
             headers = {"Retry-After": "0"} if status == 429 else {}
@@ -151,3 +160,11 @@ class FakeSlackApi(WaitsForCalls):
     async def _record(self, call: Call) -> None:
         self.calls.append(call)
         await self.notify()
+
+
+def _rate_limited(retry_after: int) -> web.Response:
+    return web.json_response(
+        {"ok": False, "error": "ratelimited"},
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.web import bound_port, serve
+from tests.fakes.faults import Faults
 from tests.fakes.recording import WaitsForCalls
 
 BOT_ID = 4242
@@ -33,6 +34,7 @@ class FakeTelegramApi(WaitsForCalls):
     blocked_chats: set[int] = field(default_factory=set)
     down: set[str] = field(default_factory=set)  # methods answering 502 Bad Gateway
     can_read_all_group_messages: bool = False
+    faults: Faults = field(default_factory=Faults)
     url: str = ""
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -42,10 +44,13 @@ class FakeTelegramApi(WaitsForCalls):
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
         self._runner = await serve(app, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{bound_port(self._runner)}/bot"
+        port = bound_port(self._runner)
+        self.faults.attach(self._runner, port)
+        self.url = f"http://127.0.0.1:{port}/bot"
         return self
 
     async def stop(self) -> None:
+        await self.faults.clear()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -71,6 +76,10 @@ class FakeTelegramApi(WaitsForCalls):
                     args[key] = json.loads(value)
                 except (TypeError, ValueError):
                     args[key] = value
+        faulty = await self.faults.answer(method, _flood)
+        if faulty is not None:
+            await self._record(f"{method}!{faulty.status}", args)
+            return faulty
         if method in self.down:
             await self._record(f"{method}!502", args)
             return web.json_response(
@@ -144,6 +153,18 @@ class FakeTelegramApi(WaitsForCalls):
     async def _record(self, method: str, args: dict[str, Any]) -> None:
         self.calls.append((method, args))
         await self.notify()
+
+
+def _flood(retry_after: int) -> web.Response:
+    return web.json_response(
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests",
+            "parameters": {"retry_after": retry_after},
+        },
+        status=429,
+    )
 
 
 _update_ids = itertools.count(1000)

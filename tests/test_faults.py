@@ -1,0 +1,188 @@
+"""Faults in the platforms and the disk, through the real clients and the real `run_chat`.
+
+Every acknowledged report becomes a case, whatever the Slack or Telegram Web APIs are doing: a
+platform that rate-limits, fails or hangs delays only its own messages, and a database that is
+locked for a while delays handling without failing anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot import messages
+from bot.config import Config
+from storage.models import Platform
+from tests.fakes.faults import Fault
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi, message_update
+from tests.slack_harness import SlackBot, slack_config
+from tests.test_telegram import GROUP, LEADS_GROUP, TelegramBot, telegram_config
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[FakeSlackApi]:
+    api = await FakeSlackApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
+    api = await FakeTelegramApi().start()
+    yield api
+    await api.stop()
+
+
+def both(database: Path, slack: FakeSlackApi, telegram: FakeTelegramApi) -> Config:
+    """Slack (HTTP mode) and Telegram (webhook) in one Casebook, one school on each."""
+    on_slack = slack_config(database, slack)
+    on_telegram = telegram_config(database, telegram)
+    school = replace(
+        on_slack.schools[0],
+        telegram_report_chats=on_telegram.schools[0].telegram_report_chats,
+        telegram_leads=on_telegram.schools[0].telegram_leads,
+        telegram_digest_chat=on_telegram.schools[0].telegram_digest_chat,
+    )
+    return replace(on_slack, schools=(school,), telegram=on_telegram.telegram)
+
+
+async def _until(condition: object, seconds: float) -> None:
+    """Wait for `condition()` (a callable) to hold, failing after `seconds`."""
+    assert callable(condition)
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_is_a_case(
+    tmp_path: Path, slack_api: FakeSlackApi
+) -> None:
+    await slack_api.faults.set(Fault.RATE_LIMIT)
+    bot = await SlackBot(slack_config(tmp_path / "limited.db", slack_api), slack_api).start()
+    try:
+        statuses: dict[int, int] = {}
+        waiting = list(range(50))
+        for _ in range(20):  # as Slack does, send again whatever was not acknowledged
+            answers = await asyncio.gather(
+                *(
+                    bot.message(f"report https://x.com/u/status/{n}", event_id=f"EvLIMIT{n}")
+                    for n in waiting
+                )
+            )
+            for n, (status, body) in zip(waiting, answers, strict=True):
+                statuses[n] = status
+                assert "reinstall" not in body.lower()
+            waiting = [n for n in waiting if statuses[n] != 200]
+            if not waiting:
+                break
+        assert waiting == [] and set(statuses) == set(range(50))
+        # Handled while Slack still refuses every call: handling does not wait on delivery.
+        await _until(lambda: bot.count() == 50, 20)
+        assert slack_api.faults.mode is Fault.RATE_LIMIT
+        health = await bot.health_until(503)
+        assert health["slack"] is False and health["problems"]["slack"]
+        await slack_api.faults.clear()
+        await slack_api.wait_for_text("chat.postMessage", messages.case_logged(50, Platform.X), 30)
+        await bot.health_until(200, timeout=30)
+    finally:
+        await bot.close()
+
+
+async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
+    tmp_path: Path, slack_api: FakeSlackApi, telegram_api: FakeTelegramApi
+) -> None:
+    bot = await TelegramBot(both(tmp_path / "both.db", slack_api, telegram_api)).start()
+    try:
+        await bot.health_until(200)
+        await slack_api.faults.set(Fault.HANG)
+        slack = SlackBot(bot.config, slack_api)
+        slack.port, slack.session = bot.port, bot.session
+        for n in range(3):  # replies that Slack will sit on
+            status, _ = await slack.message(f"slack report https://x.com/u/status/{n}")
+            assert status == 200
+        started = time.monotonic()
+        for n in range(1, 6):
+            update = message_update(f"https://instagram.com/p/Tg{n}", chat=GROUP, user=500 + n)
+            assert await bot.post(update) == 200
+        for n in range(4, 9):  # Slack's three reports took case numbers 1 to 3
+            logged = await telegram_api.wait_for_text(
+                messages.case_logged(n, Platform.INSTAGRAM), 5
+            )
+            assert logged["chat_id"] > 0
+            alert = await telegram_api.wait_for_text(
+                messages.new_case_alert(n, Platform.INSTAGRAM), 5
+            )
+            assert alert["chat_id"] == LEADS_GROUP
+        assert time.monotonic() - started < 5
+        assert bot.count() == 8
+        assert not slack_api.of("chat.postMessage")  # still hanging, and only Slack waits
+    finally:
+        await slack_api.faults.clear()
+        await bot.close()
+
+
+def _hold_exclusive_lock(database: Path, seconds: float, held: threading.Event) -> None:
+    with sqlite3.connect(database, isolation_level=None) as raw:
+        raw.execute("BEGIN EXCLUSIVE")
+        held.set()
+        time.sleep(seconds)  # the lock is what is being tested: another program holds it
+        raw.execute("COMMIT")
+
+
+async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
+    tmp_path: Path, telegram_api: FakeTelegramApi
+) -> None:
+    config = telegram_config(tmp_path / "locked.db", telegram_api)
+    bot = await TelegramBot(config).start()
+    try:
+        await bot.health_until(200)
+        held = threading.Event()
+        locker = threading.Thread(
+            target=_hold_exclusive_lock, args=(config.storage.database, 8.0, held)
+        )
+        updates = [
+            message_update(f"https://tiktok.com/@a/video/{7300000000000000000 + n}", chat=GROUP)
+            for n in range(500)
+        ]
+        acknowledged: set[int] = set()
+        semaphore = asyncio.Semaphore(50)
+
+        async def send(index: int) -> None:
+            async with semaphore:
+                if await bot.post(updates[index]) == 200:
+                    acknowledged.add(index)
+
+        first = asyncio.gather(*(send(i) for i in range(250)))
+        await asyncio.sleep(0)
+        locker.start()
+        await asyncio.to_thread(held.wait)
+        await first
+        await asyncio.gather(*(send(i) for i in range(250, 500)))
+        for _ in range(10):  # Telegram sends again whatever was not answered 200
+            missing = [i for i in range(500) if i not in acknowledged]
+            if not missing:
+                break
+            await asyncio.gather(*(send(i) for i in missing))
+        await asyncio.to_thread(locker.join)
+        assert len(acknowledged) == 500
+        await _until(lambda: bot.count() == 500, 60)
+        await telegram_api.wait_for_text(messages.case_logged(500, Platform.TIKTOK), 30)
+        apologies = [
+            c for c in telegram_api.of("sendMessage") if c["text"] == messages.INTERNAL_ERROR
+        ]
+        assert apologies == []
+        with sqlite3.connect(config.storage.database) as raw:
+            aside = raw.execute("SELECT count(*) FROM inbox WHERE set_aside_at IS NOT NULL")
+            assert aside.fetchone()[0] == 0
+    finally:
+        await bot.close()

@@ -1,0 +1,117 @@
+"""What the worker does with inbox and outbox rows that fail: retry, set aside, never block."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import replace
+from datetime import timedelta
+
+from bot import messages
+from bot.delivery import Delivery
+from bot.events import Incoming, IncomingKind, Transport, User
+from bot.router import MAX_ATTEMPTS
+from storage.db import Database
+from storage.models import Platform
+from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
+
+TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
+MESSAGE = Incoming(
+    IncomingKind.MESSAGE,
+    STAFF_ROOM,
+    User(Transport.CONSOLE, "alex", "alex"),
+    text=TIKTOK,
+    school="Northfield",
+)
+
+
+def _raw(database: Database) -> sqlite3.Connection:
+    return sqlite3.connect(database.path)
+
+
+async def _queue_raw(database: Database, event_id: str, payload: str) -> None:
+    async with database.transaction() as unit:
+        await unit.inbox.add("test", event_id, payload, FakeClock().now())
+
+
+async def test_an_undecodable_inbox_row_is_set_aside_and_the_events_behind_it_are_handled(
+    chat: Chat, database: Database
+) -> None:
+    await _queue_raw(database, "damaged", '{"kind": "message", "plaace": {}}')
+    await _queue_raw(database, "newer", json.dumps({"format": 99, "kind": "message"}))
+    await _queue_raw(database, "garbage", "\x00not json")
+    replies = await chat.say(TIKTOK)  # queued behind the three bad rows
+    assert messages.case_logged(1, Platform.TIKTOK) in texts(replies)
+    async with database.transaction() as unit:
+        aside = await unit.inbox.set_aside_items()
+        assert await unit.inbox.pending(chat.clock.now()) == []
+    assert [item.event_id for item in aside] == ["damaged", "newer", "garbage"]
+    assert all(item.has_payload and item.attempts == 1 for item in aside)
+
+
+async def test_an_item_that_keeps_failing_is_retried_then_set_aside_with_one_apology(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    # Decodes, but its text is not text: the handler fails on it every time.
+    good = json.loads(replace(MESSAGE, text="placeholder").to_json())
+    good["text"] = ["not", "text"]
+    await _queue_raw(database, "bad", json.dumps(good))
+    sent_before = len(chat.transport.sent)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        await chat.router.process_pending()
+        await chat.delivery.flush()
+        async with database.transaction() as unit:
+            aside = await unit.inbox.set_aside_items()
+        if attempt < MAX_ATTEMPTS:
+            assert aside == []
+            assert chat.transport.sent[sent_before:] == []  # no apology while it is retried
+            async with database.transaction() as unit:
+                assert await unit.inbox.pending(clock.now()) == []  # waiting for its retry
+            clock.advance(minutes=5)
+    assert [item.event_id for item in aside] == ["bad"] and aside[0].attempts == MAX_ATTEMPTS
+    assert texts(chat.transport.sent[sent_before:]) == messages.INTERNAL_ERROR
+    # Retried by a person: it goes back in the queue (and fails again, as it must).
+    async with database.transaction() as unit:
+        assert await unit.inbox.retry(aside[0].id) == 1
+        assert [i.event_id for i in await unit.inbox.pending(clock.now())] == ["bad"]
+
+
+async def test_set_aside_text_is_forgotten_by_retention(database: Database) -> None:
+    await _queue_raw(database, "old", "{}")
+    now = FakeClock().now()
+    async with database.transaction() as unit:
+        [item] = await unit.inbox.pending(now)
+        await unit.inbox.set_aside(item.id, "ValueError", now)
+        assert await unit.inbox.forget_set_aside(now + timedelta(days=31)) == 1
+        [aside] = await unit.inbox.set_aside_items()
+        assert not aside.has_payload
+        assert await unit.inbox.retry(None) == 0  # nothing left to retry it with
+
+
+async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    await chat.router.receive(MESSAGE, "test", "e1")
+    await chat.router.process_pending()
+    async with database.transaction() as unit:
+        claimed = await unit.outbox.claim_due(
+            ["console"], clock.now(), clock.now() + timedelta(minutes=1), owner="dead"
+        )
+    assert claimed
+    successor = Delivery(database, clock, {Transport.CONSOLE: chat.transport})
+    assert await successor.flush() == 0  # still leased to the dead process
+    assert await successor.take_back_claims() == len(claimed)
+    assert await successor.flush() == len(claimed)
+
+
+async def test_an_undecodable_outbox_row_is_given_up_and_the_rest_is_sent(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    async with database.transaction() as unit:
+        await unit.outbox.add("console", '{"format": 1, "plaice": 1}', None, clock.now())
+    await chat.router.receive(MESSAGE, "test", "e1")
+    await chat.router.process_pending()
+    assert await chat.delivery.flush() >= 1
+    with _raw(database) as raw:
+        failed = raw.execute("SELECT last_error FROM outbox WHERE failed_at IS NOT NULL").fetchall()
+    assert [row[0] for row in failed] == ["unreadable: outgoing: KeyError"]
