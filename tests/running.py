@@ -9,18 +9,28 @@ from typing import Self
 import aiohttp
 
 from bot import app
+from bot.clock import SystemClock
 from bot.config import Config
+from bot.events import Transport
+from storage.db import Database
 
 
 class RunningBot:
-    def __init__(self, config: Config) -> None:
+    """`introduced=True` (the default) starts as a deployment that has run before: every report
+    place has had its first message, so tests of other behaviour see only the replies they
+    are about. Tests of the first message itself pass False."""
+
+    def __init__(self, config: Config, introduced: bool = True) -> None:
         self.config = config
+        self.introduced = introduced
         self.stop = asyncio.Event()
         self.port: int | None = None
         self.session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Self:
+        if self.introduced:
+            await introduce_all(self.config)
         ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
             app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
@@ -39,3 +49,18 @@ class RunningBot:
     def count(self, table: str = "cases") -> int:
         with sqlite3.connect(self.config.storage.database) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+async def introduce_all(config: Config) -> None:
+    """Mark every configured report place as already given its first message."""
+    places = [(Transport.SLACK, c) for s in config.schools for c in s.slack_report_channels]
+    places += [
+        (Transport.TELEGRAM, str(c)) for s in config.schools for c in s.telegram_report_chats
+    ]
+    database = await Database.open(config.storage.database)
+    try:
+        async with database.transaction() as unit:
+            for transport, place in places:
+                await unit.places.first_visit(transport.value, place, SystemClock().now())
+    finally:
+        await database.close()

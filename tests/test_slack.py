@@ -405,6 +405,7 @@ def test_manifest_lists_what_the_adapter_uses() -> None:
         "/help",
         "/mycases",
         "/report",
+        "/whoami",
     ]
     assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {
         "message.channels",

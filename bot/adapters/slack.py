@@ -26,7 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.adapters import slack_events
+from bot.adapters import lookup, slack_events
 from bot.adapters.slack_send import SlackSender
 from bot.config import Config, SlackConfig
 from bot.events import Incoming
@@ -36,7 +36,7 @@ from handlers import questions
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("report", "cases", "mycases", "help")
+COMMANDS = ("report", "cases", "mycases", "help", "whoami")
 SOURCE = "slack"
 
 
@@ -68,6 +68,7 @@ class SlackTransport:
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
+        self._channel_names = lookup.SlackChannelNames(self.client)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self._slack.signing_secret.value or None,
@@ -105,6 +106,10 @@ class SlackTransport:
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
         incoming = slack_events.message(self._config, event, event_id)
         if incoming is None:
+            unknown = slack_events.unconfigured_channel(self._config, event)
+            if unknown is not None:  # named after the ack: its title needs a Web API call
+                self._background.start(self._log_unconfigured(unknown))
+                return
             log.info("slack event %s ignored (not a report place or not a person)", event_id)
             return
         await self._store(incoming)
@@ -157,6 +162,10 @@ class SlackTransport:
         name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
         if isinstance(name, str) and name.strip():
             await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
+
+    async def _log_unconfigured(self, channel: str) -> None:
+        title = await self._channel_names.name(channel)
+        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels")
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:
