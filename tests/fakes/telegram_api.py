@@ -142,6 +142,7 @@ class FakeTelegramApi(WaitsForCalls):
                     "limited_gifts": False,
                     "unique_gifts": False,
                     "premium_subscription": False,
+                    "gifts_from_channels": False,
                 },
             }
         if method == "getChatMember":
