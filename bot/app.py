@@ -105,12 +105,12 @@ async def run_chat(
             slack = SlackTransport(config, router, pump.wake)
             senders[Transport.SLACK] = slack.sender
             if config.slack.mode == "http":
-                routes["/slack/events"] = slack.handle_http
+                routes[web_server.SLACK_EVENTS] = slack.handle_http
         if config.telegram is not None:
             telegram = TelegramTransport(config, router, pump.wake)
             senders[Transport.TELEGRAM] = telegram.sender
             if config.telegram.mode == "webhook":
-                routes["/telegram/webhook"] = telegram.handle_webhook
+                routes[web_server.TELEGRAM_WEBHOOK] = telegram.handle_webhook
 
         async def health() -> tuple[bool, dict[str, object]]:
             checks: dict[str, object] = {"database": await _database_ok(database)}
