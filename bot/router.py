@@ -169,7 +169,7 @@ class Router:
         self, unit: Unit, incoming: Incoming, counts: Counter[str]
     ) -> list[Outgoing]:
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "whoami":
-            # Anyone, from anywhere, configured or not; it stores nothing about them.
+            # Anyone, from anywhere, configured or not; it makes no case and joins no school.
             return [staff.whoami(incoming)]
         now = self._clock.now()
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
