@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import app, logs, scheduler
+from bot import app, logs, online_check, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -129,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
         "check-config", parents=[common], help="validate a config file and show what will run"
     )
     check.add_argument("file", type=Path)
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="ask Slack and Telegram whether each configured channel and chat exists",
+    )
     check.set_defaults(action=_check_config)
     return parser
 
@@ -345,6 +350,9 @@ def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file, os.environ)
     print(describe(config))
     print("configuration is valid")
+    if args.online:
+        code: int = asyncio.run(online_check.run(config, sys.stdout))
+        return code
     return 0
 
 

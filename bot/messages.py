@@ -280,6 +280,7 @@ STAFF_HELP = (
     "- Send a link to the post, or describe what happened, and I log it as a case.\n"
     "- /report TEXT OR LINK logs a report.\n"
     "- /mycases lists the cases you reported.\n"
+    "- /whoami shows your id and this chat's id, for whoever sets Casebook up.\n"
     "- /help shows this message.\n"
     "I then ask a few quick questions (each can be skipped) and tell you how to report the post "
     "to the platform and where to get support."
@@ -298,6 +299,52 @@ def my_cases_header(count: int) -> str:
 
 def my_case_line(number: int, platform: Platform, status: Status, created: str) -> str:
     return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · reported {created}"
+
+
+# --- Setting up: /whoami and the first message in a report place ---------------------------------
+
+# What a platform is called, and the config keys (of a [[schools]] entry) its ids go in.
+PLATFORM_LABELS = {"slack": "Slack", "telegram": "Telegram", "console": "terminal"}
+PERSON_KEYS = {"slack": "slack_leads", "telegram": "telegram_leads", "console": "console_leads"}
+PLACE_KEYS = {
+    "slack": ("slack_report_channels", "slack_digest_channel"),
+    "telegram": ("telegram_report_chats", "telegram_digest_chat"),
+}
+
+
+def whoami(transport: str, user_id: str, place_id: str | None) -> str:
+    """The answer to /whoami: the ids someone setting Casebook up needs, and where they go."""
+    label = PLATFORM_LABELS.get(transport, transport)
+    lines = [
+        f"Your {label} user id is {user_id}. To make you a safeguarding lead, add it to "
+        f"{PERSON_KEYS.get(transport, 'the leads')} of your school in Casebook's configuration."
+    ]
+    keys = PLACE_KEYS.get(transport)
+    if place_id is None:
+        lines.append(
+            "This is your private chat with Casebook. Reports are made in a shared channel "
+            "or group: send /whoami there to get its id."
+        )
+    elif keys is None:
+        lines.append(f"This place is called {place_id}.")
+    else:
+        lines.append(
+            f"This chat's id is {place_id}. To make it a report place, add it to {keys[0]}; "
+            f"for the leads' channel, set {keys[1]} to it."
+        )
+    return "\n".join(lines)
+
+
+def first_message(school: str) -> str:
+    """Posted once in a report place, the first time Casebook sees it."""
+    return (
+        f"Hello, I am Casebook. This channel is where staff of {school} report online abuse "
+        "of staff: a post, video or comment about a member of staff on TikTok, Instagram, "
+        "Snapchat, X, YouTube or anywhere else.\n"
+        "Every message posted here becomes a report: I log it as a case, ask a few quick "
+        "questions privately, and tell the safeguarding leads (never what you wrote).\n"
+        "Type /help to see what I can do, or ask your safeguarding lead."
+    )
 
 
 # --- Lead commands ------------------------------------------------------------------------------
@@ -636,6 +683,7 @@ COMMAND_DESCRIPTIONS = {
     "mycases": "List the cases you reported",
     "help": "What Casebook does and how to use it",
     "start": "What Casebook is and how to report",
+    "whoami": "Your id and this chat's id, for setting Casebook up",
 }
 SLACK_FORM_TITLE = "Report online abuse"
 SLACK_FORM_SUBMIT = "Log it"

@@ -168,6 +168,9 @@ class Router:
     async def _dispatch(
         self, unit: Unit, incoming: Incoming, counts: Counter[str]
     ) -> list[Outgoing]:
+        if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "whoami":
+            # Anyone, from anywhere, configured or not; it makes no case and joins no school.
+            return [staff.whoami(incoming)]
         now = self._clock.now()
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
         request = Request(unit, now, self._config, self._transports, person, incoming, counts)
@@ -185,6 +188,10 @@ class Router:
             return [request.private_reply(messages.NOT_A_MEMBER)]
         await unit.schools.add_member(school.id, person.id, now)
         ctx = request.in_school(school, school_config)
+        return await _first_message(ctx) + await self._handle(ctx)
+
+    async def _handle(self, ctx: Context) -> list[Outgoing]:
+        incoming = ctx.incoming
         if incoming.kind is IncomingKind.BUTTON:
             return await report.answer_button(ctx, incoming.button_value)
         if incoming.kind is IncomingKind.COMMAND:
@@ -203,6 +210,20 @@ class Router:
                 return school.name
         led = lead_schools(self._config, request.incoming.user)
         return led[0].name if led else None
+
+
+async def _first_message(ctx: Context) -> list[Outgoing]:
+    """The first time Casebook hears from a report place, it says there what the place is for.
+
+    Remembered in the database, so it is said once per place, not once per start. The terminal
+    is left out: its banner says the same thing to the one person typing.
+    """
+    place = ctx.incoming.place
+    if place.kind is not PlaceKind.CHANNEL or place.transport is Transport.CONSOLE:
+        return []
+    if not await ctx.unit.places.first_visit(place.transport.value, place.id, ctx.now):
+        return []
+    return [Outgoing(place=place, text=messages.first_message(ctx.school.name))]
 
 
 def _ignore_args(handler: Callable[[Context], Awaitable[list[Outgoing]]]) -> Handler:

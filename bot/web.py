@@ -9,6 +9,10 @@ from aiohttp import web
 from bot.metrics import Metrics
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SLACK_EVENTS = "/slack/events"
+TELEGRAM_WEBHOOK = "/telegram/webhook"
+HEALTH = "/healthz"
+METRICS = "/metrics"  # for a scraper on the machine itself; deploy/nginx.conf does not pass it
 MAX_BODY = 1024 * 1024  # no Slack or Telegram payload comes near this
 
 
@@ -29,8 +33,8 @@ def build(
     async def prometheus(_request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", prometheus)
+    app.router.add_get(HEALTH, healthz)
+    app.router.add_get(METRICS, prometheus)
     return app
 
 

@@ -59,7 +59,7 @@ async def handle(request: Request, text: str) -> list[Outgoing]:
         await _audit_refusal(request, "not a lead")
         return [request.private_reply(messages.NOT_A_LEAD)]
     try:
-        words = shlex.split(text)
+        words = _words(text)
     except ValueError:
         return [request.private_reply(messages.BAD_QUOTES)]
     chosen = None
@@ -91,6 +91,19 @@ async def handle(request: Request, text: str) -> list[Outgoing]:
             return [request.private_reply(messages.which_school([s.name for s in led]))]
         chosen = led[0]
     return await _run(request, chosen.name, command, arguments)
+
+
+def _words(text: str) -> list[str]:
+    """Words, with double quotes grouping a school's name (`--school "Northfield Academy"`).
+
+    An apostrophe is an ordinary letter: leads write notes like "spoke to the pupil's parents".
+    """
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.quotes = '"'
+    lexer.escape = ""
+    lexer.commenters = ""
+    return list(lexer)
 
 
 async def _run(

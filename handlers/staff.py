@@ -1,9 +1,9 @@
-"""Commands any member of staff may use: help and their own cases."""
+"""Commands any member of staff may use: help, their own cases, and /whoami."""
 
 from __future__ import annotations
 
 from bot import messages
-from bot.events import Outgoing
+from bot.events import Incoming, Outgoing, PlaceKind
 from handlers.context import Context
 from storage.models import Status
 
@@ -31,3 +31,25 @@ async def my_cases(ctx: Context) -> list[Outgoing]:
             )
         )
     return [ctx.reply("\n".join(lines))]
+
+
+def whoami(incoming: Incoming) -> Outgoing:
+    """The person's id and the chat's id, privately, for anyone at all: it is how the person
+    setting Casebook up finds the ids the configuration needs, before anyone is configured.
+
+    In a group, if the person cannot be written to privately (a Telegram user who never started
+    the bot), the answer goes to the group as a reply: the ids are not secret, and the person
+    setting up has no other way to find the group's id.
+    """
+    place = incoming.place
+    shared = place.kind is not PlaceKind.DIRECT
+    return Outgoing(
+        place=place,
+        text=messages.whoami(
+            incoming.user.transport.value, incoming.user.id, place.id if shared else None
+        ),
+        to_user=incoming.user,
+        private=True,
+        fallback=place if shared else None,
+        fallback_thread=incoming.thread if shared else None,
+    )

@@ -147,6 +147,10 @@ class InboxRepository(Protocol):
     async def forget_set_aside(self, before: datetime) -> int: ...
 
 
+class PlaceRepository(Protocol):
+    async def first_visit(self, transport: str, place_id: str, at: datetime) -> bool: ...
+
+
 class OutboxRepository(Protocol):
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int: ...
     async def claim_due(

@@ -14,6 +14,7 @@ from storage.exports import SqliteExports
 from storage.inbox import SqliteInbox
 from storage.notes import SqliteNotes
 from storage.outbox import SqliteOutbox
+from storage.places import SqlitePlaces
 from storage.privacy import SqlitePrivacy
 from storage.protocols import (
     AuditRepository,
@@ -24,6 +25,7 @@ from storage.protocols import (
     NoteRepository,
     OutboxRepository,
     PeopleRepository,
+    PlaceRepository,
     PrivacyRepository,
     ReminderRepository,
     SchoolRepository,
@@ -44,6 +46,7 @@ class Unit:
     reminders: ReminderRepository
     privacy: PrivacyRepository
     exports: ExportRepository
+    places: PlaceRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -59,4 +62,5 @@ class Unit:
             reminders=SqliteReminders(connection),
             privacy=SqlitePrivacy(connection),
             exports=SqliteExports(connection),
+            places=SqlitePlaces(connection),
         )

@@ -11,24 +11,38 @@ from typing import Any, Self
 import aiohttp
 
 from bot import app
+from bot.clock import SystemClock
 from bot.config import Config
+from bot.events import Transport
+from storage.db import Database
 
 
 class RunningBot:
-    def __init__(self, config: Config) -> None:
+    """`introduced=True` (the default) starts as a deployment that has run before: every report
+    place has had its first message, so tests of other behaviour see only the replies they
+    are about. Tests of the first message itself pass False."""
+
+    def __init__(self, config: Config, introduced: bool = True) -> None:
         self.config = config
+        self.introduced = introduced
         self.stop = asyncio.Event()
         self.port: int | None = None
         self.session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> Self:
+    async def start(self, connected: bool = True) -> Self:
+        """Run Casebook; with `connected`, wait until /healthz says every part works (the
+        platforms are reached in the background, so a bot that has started has not yet)."""
+        if self.introduced:
+            await introduce_all(self.config)
         ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
             app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
         )
         self.port = await asyncio.wait_for(ready, 10)
         self.session = aiohttp.ClientSession()
+        if connected:
+            await self.health_until(200)
         return self
 
     async def close(self) -> None:
@@ -60,3 +74,18 @@ class RunningBot:
             if time.monotonic() > deadline:
                 raise AssertionError(f"/healthz never answered {status}: {body}")
             await asyncio.sleep(0.05)
+
+
+async def introduce_all(config: Config) -> None:
+    """Mark every configured report place as already given its first message."""
+    places = [(Transport.SLACK, c) for s in config.schools for c in s.slack_report_channels]
+    places += [
+        (Transport.TELEGRAM, str(c)) for s in config.schools for c in s.telegram_report_chats
+    ]
+    database = await Database.open(config.storage.database)
+    try:
+        async with database.transaction() as unit:
+            for transport, place in places:
+                await unit.places.first_visit(transport.value, place, SystemClock().now())
+    finally:
+        await database.close()

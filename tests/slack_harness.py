@@ -55,8 +55,8 @@ def slack_config(database: Path, fake: FakeSlackApi, mode: str = "http", **schoo
 
 
 class SlackBot(RunningBot):
-    def __init__(self, config: Config, fake: FakeSlackApi) -> None:
-        super().__init__(config)
+    def __init__(self, config: Config, fake: FakeSlackApi, introduced: bool = True) -> None:
+        super().__init__(config, introduced)
         self.fake = fake
         self._events = 0
 

@@ -68,7 +68,9 @@ async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_i
     tmp_path: Path, slack_api: FakeSlackApi
 ) -> None:
     await slack_api.faults.set(Fault.RATE_LIMIT)
-    bot = await SlackBot(slack_config(tmp_path / "limited.db", slack_api), slack_api).start()
+    bot = await SlackBot(slack_config(tmp_path / "limited.db", slack_api), slack_api).start(
+        connected=False
+    )
     try:
         statuses: dict[int, int] = {}
         waiting = list(range(50))
@@ -103,7 +105,6 @@ async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
 ) -> None:
     bot = await TelegramBot(both(tmp_path / "both.db", slack_api, telegram_api)).start()
     try:
-        await bot.health_until(200)
         await slack_api.faults.set(Fault.HANG)
         slack = SlackBot(bot.config, slack_api)
         slack.port, slack.session = bot.port, bot.session
@@ -145,7 +146,6 @@ async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
     config = telegram_config(tmp_path / "locked.db", telegram_api)
     bot = await TelegramBot(config).start()
     try:
-        await bot.health_until(200)
         held = threading.Event()
         locker = threading.Thread(
             target=_hold_exclusive_lock, args=(config.storage.database, 8.0, held)

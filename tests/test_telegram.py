@@ -72,7 +72,6 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
 @pytest.fixture
 async def bot(tmp_path: Path, fake: FakeTelegramApi) -> AsyncIterator[TelegramBot]:
     running = await TelegramBot(telegram_config(tmp_path / "tg.db", fake)).start()
-    await running.health_until(200)  # connected: identity learnt, webhook set
     yield running
     await running.close()
 
@@ -280,7 +279,9 @@ async def test_health_is_503_while_polling_fails_and_200_once_it_works_again(
     tmp_path: Path, fake: FakeTelegramApi
 ) -> None:
     fake.down.add("getUpdates")
-    bot = await TelegramBot(telegram_config(tmp_path / "down.db", fake, mode="polling")).start()
+    bot = await TelegramBot(telegram_config(tmp_path / "down.db", fake, mode="polling")).start(
+        connected=False
+    )
     try:
         down = await bot.health_until(503, where=lambda b: "telegram" in b["problems"])
         assert down["telegram"] is False

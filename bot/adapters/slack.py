@@ -36,7 +36,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
-from bot.adapters import slack_events
+from bot import web as web_paths
+from bot.adapters import lookup, slack_events
 from bot.adapters.slack_send import SlackSender
 from bot.backoff import Backoff, describe
 from bot.config import Config, SlackConfig
@@ -48,7 +49,7 @@ from handlers import questions
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("report", "cases", "mycases", "help")
+COMMANDS = ("report", "cases", "mycases", "help", "whoami")
 SOURCE = "slack"
 
 
@@ -96,6 +97,7 @@ class SlackTransport:
         self._named: set[str] = set()  # people whose display name was already asked for
         self.identity: SlackIdentity | None = None
         self.problem = "not connected yet"  # what /healthz says while something is wrong
+        self._channel_names = lookup.SlackChannelNames(self.client)
         self.app = AsyncApp(
             # Bolt's per-request client gets its token from `authorize`; ours sends.
             client=_listener_client(config.slack),
@@ -114,7 +116,7 @@ class SlackTransport:
 
     @property
     def routes(self) -> dict[str, Handler]:
-        return {"/slack/events": self.handle_http} if self._slack.mode == "http" else {}
+        return {web_paths.SLACK_EVENTS: self.handle_http} if self._slack.mode == "http" else {}
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands, verified by bolt.
@@ -215,6 +217,10 @@ class SlackTransport:
         event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
         incoming = slack_events.message(self._config, event, event_id)
         if incoming is None:
+            unknown = slack_events.unconfigured_channel(self._config, event)
+            if unknown is not None:  # named after the ack: its title needs a Web API call
+                self._background.start(self._log_unconfigured(unknown))
+                return
             log.info("slack event %s ignored (not a report place or not a person)", event_id)
             return
         await self._store(incoming)
@@ -272,6 +278,10 @@ class SlackTransport:
         name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
         if isinstance(name, str) and name.strip():
             await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
+
+    async def _log_unconfigured(self, channel: str) -> None:
+        title = await self._channel_names.name(channel)
+        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels")
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:

@@ -47,6 +47,24 @@ def message(config: Config, event: dict[str, Any], event_id: str) -> Incoming | 
     )
 
 
+def unconfigured_channel(config: Config, event: dict[str, Any]) -> str | None:
+    """The channel of a person's message in a channel Casebook does not know, for the log line
+    that names it; None for a report channel, a leads' channel, a DM, and what is not a person's
+    message."""
+    channel = event.get("channel")
+    if event.get("bot_id") or event.get("subtype") not in _REPORTING_SUBTYPES:
+        return None
+    if not isinstance(event.get("user"), str) or not isinstance(channel, str):
+        return None
+    if event.get("channel_type") == "im" or channel.startswith("D"):
+        return None
+    if school_of_channel(config, channel) is not None:
+        return None
+    if any(channel == school.slack_digest_channel for school in config.schools):
+        return None
+    return channel
+
+
 def command(config: Config, body: dict[str, Any]) -> Incoming | None:
     """A slash command; `/report` with text is a report, the rest go to their handlers."""
     user_id, channel = body.get("user_id"), body.get("channel_id")

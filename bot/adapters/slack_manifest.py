@@ -13,9 +13,11 @@ BOT_SCOPES = (
     "im:history",  # direct messages to the bot
     "chat:write",  # questions, guidance, alerts, ephemeral replies
     "im:write",  # opening a direct chat for follow-up questions
-    "commands",  # /report, /cases, /mycases, /help
+    "commands",  # /report, /cases, /mycases, /help, /whoami
     "files:write",  # the CSV a lead asks for with /cases export
     "users:read",  # display names, so leads read names rather than ids in timelines
+    "channels:read",  # check-config --online and the log line: a channel's name and membership
+    "groups:read",  # the same for private channels
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
 SLASH_COMMANDS = (
@@ -23,6 +25,7 @@ SLASH_COMMANDS = (
     ("/cases", messages.COMMAND_DESCRIPTIONS["cases"], "[help | show N | assign N @person | …]"),
     ("/mycases", messages.COMMAND_DESCRIPTIONS["mycases"], ""),
     ("/help", messages.COMMAND_DESCRIPTIONS["help"], ""),
+    ("/whoami", messages.COMMAND_DESCRIPTIONS["whoami"], ""),
 )
 
 

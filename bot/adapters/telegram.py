@@ -38,7 +38,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
-from bot.adapters import telegram_events
+from bot.adapters import lookup, telegram_events
 from bot.backoff import Backoff, describe
 from bot.config import Config, TelegramConfig
 from bot.delivery import PermanentSendError, TemporarySendError
@@ -114,11 +114,12 @@ class TelegramTransport:
                 "groups; make it an admin or turn privacy mode off with @BotFather"
             )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "cases", "help", "start")),
+            _commands(("report", "mycases", "cases", "help", "whoami", "start")),
             scope=BotCommandScopeAllPrivateChats(),
         )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "cases", "help")), scope=BotCommandScopeAllGroupChats()
+            _commands(("report", "mycases", "cases", "help", "whoami")),
+            scope=BotCommandScopeAllGroupChats(),
         )
         if self._telegram.mode == "webhook":
             await self.bot.set_webhook(
@@ -215,6 +216,12 @@ class TelegramTransport:
         if update.callback_query is not None:
             self._background.start(self._answer_callback(update.callback_query.id))
         if incoming is None:
+            unknown = telegram_events.unconfigured_chat(self._config, update)
+            if unknown is not None:
+                lookup.log_ignored(
+                    log, SOURCE, str(unknown[0]), unknown[1], "telegram_report_chats"
+                )
+                return
             log.info("telegram update %s ignored", update.update_id)
             return
         await self._commit(incoming)

@@ -68,6 +68,20 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
     )
 
 
+def unconfigured_chat(config: Config, update: Update) -> tuple[int, str] | None:
+    """The id and title of a group Casebook does not know that a person wrote in, for the log
+    line that names it; None for anything else (a report or leads' group, a private chat)."""
+    message = update.message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    chat = message.chat
+    if chat.type not in _GROUPS or school_of_chat(config, chat.id) is not None:
+        return None
+    if any(chat.id == school.telegram_digest_chat for school in config.schools):
+        return None
+    return chat.id, chat.title or ""
+
+
 def _button(config: Config, update: Update, event_id: str) -> Incoming | None:
     query = update.callback_query
     assert query is not None

@@ -33,6 +33,10 @@ class FakeSlackApi(WaitsForCalls):
     delays: dict[str, float] = field(default_factory=dict)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    # What conversations.info knows: channel id -> {"name": …, "is_member": …}; others are
+    # channel_not_found, as for a private channel the bot is not in.
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    auth_error: str | None = None  # e.g. "invalid_auth": auth.test fails with it
     url: str = ""
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -110,6 +114,13 @@ class FakeSlackApi(WaitsForCalls):
         return web.json_response(self._answer(method, args))
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test" and self.auth_error:
+            return {"ok": False, "error": self.auth_error}
+        if method == "conversations.info":
+            channel = str(args.get("channel", ""))
+            if channel not in self.channels:
+                return {"ok": False, "error": "channel_not_found"}
+            return {"ok": True, "channel": {"id": channel, **self.channels[channel]}}
         if method == "auth.test":
             return {
                 "ok": True,

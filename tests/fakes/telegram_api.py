@@ -35,6 +35,10 @@ class FakeTelegramApi(WaitsForCalls):
     down: set[str] = field(default_factory=set)  # methods answering 502 Bad Gateway
     can_read_all_group_messages: bool = False
     faults: Faults = field(default_factory=Faults)
+    # What getChat knows: chat id -> title; others are "chat not found". The bot's own member
+    # status in each (getChatMember) is "member" unless `bot_status` says otherwise ("left").
+    chats: dict[int, str] = field(default_factory=dict)
+    bot_status: dict[int, str] = field(default_factory=dict)
     url: str = ""
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -112,6 +116,12 @@ class FakeTelegramApi(WaitsForCalls):
                 },
                 status=403,
             )
+        if method in ("getChat", "getChatMember") and int(args.get("chat_id", 0)) not in self.chats:
+            await self._record(f"{method}!400", args)
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                status=400,
+            )
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(args)})
         await self._record(method, args)
@@ -128,6 +138,26 @@ class FakeTelegramApi(WaitsForCalls):
                 "can_read_all_group_messages": self.can_read_all_group_messages,
                 "supports_inline_queries": False,
             }
+        if method == "getChat":
+            chat_id = int(args["chat_id"])
+            return {
+                "id": chat_id,
+                "type": "supergroup",
+                "title": self.chats[chat_id],
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    "unlimited_gifts": False,
+                    "limited_gifts": False,
+                    "unique_gifts": False,
+                    "premium_subscription": False,
+                    "gifts_from_channels": False,
+                },
+            }
+        if method == "getChatMember":
+            status = self.bot_status.get(int(args["chat_id"]), "member")
+            user = {"id": BOT_ID, "is_bot": True, "first_name": "Casebook"}
+            return {"status": status, "user": user}
         if method in ("sendMessage", "editMessageText", "sendDocument"):
             chat_id = int(args.get("chat_id", 0))
             return {
@@ -179,11 +209,12 @@ def message_update(
     entities: list[dict[str, Any]] | None = None,
     caption: bool = False,
     update_id: int | None = None,
+    title: str = "Staff",
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "message_id": next(_update_ids),
         "date": int(time.time()),
-        "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "Staff"},
+        "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": title},
         "from": {"id": user, "is_bot": False, "first_name": username.title(), "username": username},
     }
     if caption:

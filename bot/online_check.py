@@ -1,0 +1,131 @@
+"""`casebook check-config --online`: ask each configured platform about every configured id.
+
+A config file can be valid and still wrong: a channel id with a typo, a group the bot was never
+added to. Nothing fails when that happens; staff post and nobody reads it. This asks Slack
+(`auth.test`, then `conversations.info` per channel) and Telegram (`getMe`, then `getChat` and
+`getChatMember` per chat) and says, for each id, found, not found, or bot not a member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from slack_sdk.errors import SlackApiError
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.adapters.lookup import PlaceInfo, Presence, slack_channel, telegram_chat
+from bot.adapters.slack import web_client
+from bot.config import Config
+
+
+@dataclass(frozen=True)
+class Configured:
+    """One id the config names, and where: which school and which key."""
+
+    school: str
+    key: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    platform: str
+    place: Configured
+    info: PlaceInfo
+
+
+async def run(config: Config, out: TextIO) -> int:
+    """Print what each platform says; 0 when every id is found, 2 when any is missing."""
+    findings: list[Finding] = []
+    failed = False
+    if config.slack is not None:
+        failed |= not await _slack(config, findings, out)
+    if config.telegram is not None:
+        failed |= not await _telegram(config, findings, out)
+    if config.slack is None and config.telegram is None:
+        print("online: no [slack] or [telegram] section, so there is nothing to ask", file=out)
+    for finding in findings:
+        place = finding.place
+        title = f" ({finding.info.title})" if finding.info.title else ""
+        print(
+            f"{finding.platform}: {place.school}: {place.key} {place.id}{title}: "
+            f"{finding.info.presence}",
+            file=out,
+        )
+    missing = [f for f in findings if f.info.presence is not Presence.FOUND]
+    if missing or failed:
+        print(
+            f"online: {len(missing)} of {len(findings)} configured channels and chats missing"
+            + ("; a platform could not be asked" if failed else ""),
+            file=out,
+        )
+        return 2
+    print(f"online: all {len(findings)} configured channels and chats found", file=out)
+    return 0
+
+
+async def _slack(config: Config, findings: list[Finding], out: TextIO) -> bool:
+    assert config.slack is not None
+    client = web_client(config.slack)
+    try:
+        me = await client.auth_test()
+    except SlackApiError as error:
+        print(f"slack: auth.test failed ({_slack_error(error)}): check SLACK_BOT_TOKEN", file=out)
+        return False
+    except (OSError, TimeoutError) as error:
+        print(f"slack: cannot reach Slack ({type(error).__name__})", file=out)
+        return False
+    print(f"slack: signed in as {me.get('user')} (team {me.get('team_id')})", file=out)
+    for place in _slack_places(config):
+        try:
+            info = await slack_channel(client, place.id)
+        except SlackApiError as error:
+            print(f"slack: conversations.info {place.id} failed ({_slack_error(error)})", file=out)
+            return False
+        findings.append(Finding("slack", place, info))
+    return True
+
+
+async def _telegram(config: Config, findings: list[Finding], out: TextIO) -> bool:
+    telegram = config.telegram
+    assert telegram is not None
+    kwargs: dict[str, Any] = {}
+    if telegram.api_url:
+        kwargs["base_url"] = telegram.api_url
+    bot = Bot(telegram.bot_token.value, **kwargs)
+    try:
+        me = await bot.get_me()
+        print(f"telegram: signed in as @{me.username}", file=out)
+        for place in _telegram_places(config):
+            info = await telegram_chat(bot, int(place.id), me.id)
+            findings.append(Finding("telegram", place, info))
+    except TelegramError as error:
+        # The token itself is never printed: PTB's messages do not contain it.
+        print(f"telegram: {type(error).__name__}: check TELEGRAM_BOT_TOKEN", file=out)
+        return False
+    finally:
+        await bot.shutdown()
+    return True
+
+
+def _slack_places(config: Config) -> Iterator[Configured]:
+    for school in config.schools:
+        for channel in school.slack_report_channels:
+            yield Configured(school.name, "slack_report_channels", channel)
+        if school.slack_digest_channel:
+            yield Configured(school.name, "slack_digest_channel", school.slack_digest_channel)
+
+
+def _telegram_places(config: Config) -> Iterator[Configured]:
+    for school in config.schools:
+        for chat in school.telegram_report_chats:
+            yield Configured(school.name, "telegram_report_chats", str(chat))
+        if school.telegram_digest_chat is not None:
+            yield Configured(school.name, "telegram_digest_chat", str(school.telegram_digest_chat))
+
+
+def _slack_error(error: SlackApiError) -> str:
+    return str(error.response.get("error", "unknown")) if error.response is not None else "unknown"

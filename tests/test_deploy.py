@@ -1,0 +1,153 @@
+"""deploy/: the systemd units parse, and the proxy example passes on exactly the paths Casebook
+serves to the outside world."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import web
+from bot.config import (
+    Config,
+    SchoolConfig,
+    Secret,
+    ServerConfig,
+    SlackConfig,
+    StorageConfig,
+    TelegramConfig,
+)
+from bot.metrics import Metrics
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.running import RunningBot
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+UNITS = ("casebook.service", "casebook-backup.service", "casebook-backup.timer")
+CASEBOOK = "/opt/casebook/venv/bin/casebook"
+
+
+def proxied_paths() -> set[str]:
+    """Every exact-match location of the nginx example that is handed to Casebook."""
+    text = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    blocks = re.findall(r"location\s+(=?)\s*(\S+)\s*\{([^}]*)\}", text)
+    passed = {path for exact, path, body in blocks if "proxy_pass" in body}
+    assert all(exact == "=" for exact, path, body in blocks if path in passed), (
+        "a proxied location must be an exact match, or it passes on every path under it"
+    )
+    return passed
+
+
+def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        warnings.warn(
+            "systemd-analyze is not installed: the unit files were NOT verified", stacklevel=1
+        )
+        pytest.skip("systemd-analyze is not installed; the unit files were not verified")
+    # verify insists that ExecStart's program exists: stand in for the installed casebook.
+    stand_in = tmp_path / "casebook"
+    stand_in.write_text("#!/bin/sh\n", encoding="utf-8")
+    stand_in.chmod(0o755)
+    for name in UNITS:
+        text = (DEPLOY / name).read_text(encoding="utf-8")
+        (tmp_path / name).write_text(text.replace(CASEBOOK, str(stand_in)), encoding="utf-8")
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", *(str(tmp_path / name) for name in UNITS)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Unknown keys are only warnings to systemd, so any output at all counts as a failure.
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), (
+        result.stdout + result.stderr
+    )
+
+
+def test_the_service_runs_as_its_own_user_with_secrets_from_a_file_and_a_stop_timeout() -> None:
+    unit = _settings(DEPLOY / "casebook.service")
+    assert unit["User"] == "casebook" and unit["Group"] == "casebook"
+    assert unit["EnvironmentFile"] == "/etc/casebook/casebook.env"
+    assert unit["Restart"] == "on-failure"
+    assert int(unit["TimeoutStopSec"]) > 10  # Casebook's own graceful stop takes up to 10 s
+    assert unit["ExecStart"] == f"{CASEBOOK} run --config /etc/casebook/casebook.toml"
+    backup = _settings(DEPLOY / "casebook-backup.service")
+    assert f"{CASEBOOK} backup --config /etc/casebook/casebook.toml" in backup["ExecStart"]
+    assert _settings(DEPLOY / "casebook-backup.timer")["OnCalendar"]
+
+
+def test_the_proxy_passes_exactly_the_public_paths_the_server_serves() -> None:
+    async def handler(_request: object) -> object:
+        raise AssertionError("not called")
+
+    app = web.build(
+        {web.SLACK_EVENTS: handler, web.TELEGRAM_WEBHOOK: handler},  # type: ignore[dict-item]
+        health=_healthy,
+        metrics=Metrics(),
+    )
+    served = {resource.canonical for resource in app.router.resources()}
+    assert served == {web.SLACK_EVENTS, web.TELEGRAM_WEBHOOK, web.HEALTH, web.METRICS}
+    assert proxied_paths() == served - {web.METRICS}
+
+
+@pytest.fixture
+async def both_fakes() -> AsyncIterator[tuple[FakeSlackApi, FakeTelegramApi]]:
+    slack = await FakeSlackApi().start()
+    telegram = await FakeTelegramApi().start()
+    yield slack, telegram
+    await slack.stop()
+    await telegram.stop()
+
+
+async def test_a_running_casebook_answers_on_every_proxied_path(
+    tmp_path: Path, both_fakes: tuple[FakeSlackApi, FakeTelegramApi]
+) -> None:
+    slack, telegram = both_fakes
+    config = Config(
+        schools=(SchoolConfig(name="Northfield"),),
+        storage=StorageConfig(database=tmp_path / "d.db"),
+        server=ServerConfig(host="127.0.0.1", port=0),
+        slack=SlackConfig(
+            mode="http",
+            api_url=slack.url + "/api/",
+            bot_token=Secret("xoxb-t"),
+            signing_secret=Secret("s"),
+        ),
+        telegram=TelegramConfig(
+            mode="webhook",
+            api_url=telegram.url,
+            webhook_url="https://casebook.example.org/telegram/webhook",
+            bot_token=Secret(telegram.token),
+            webhook_secret=Secret("w"),
+        ),
+    )
+    bot = await RunningBot(config).start()
+    try:
+        assert bot.session is not None
+        for path in sorted(proxied_paths()):
+            async with bot.session.get(f"http://127.0.0.1:{bot.port}{path}") as response:
+                assert response.status != 404, path  # POST-only routes answer a GET with 405
+        async with bot.session.get(f"http://127.0.0.1:{bot.port}/not-served") as response:
+            assert response.status == 404
+    finally:
+        await bot.close()
+
+
+async def _healthy() -> tuple[bool, dict[str, object]]:
+    return True, {}
+
+
+def _settings(path: Path) -> dict[str, str]:
+    """Key = value lines of a unit file (the last one wins, as in systemd)."""
+    settings: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, _, value = line.partition("=")
+            settings[key.strip()] = value.strip()
+    return settings

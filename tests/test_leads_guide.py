@@ -1,0 +1,92 @@
+"""docs/leads.md shows real commands: every `/cases …` line in it is run through the terminal
+transport as a lead, and none may be unknown; its example summary is what Casebook writes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot import messages
+from handlers.leads import _COMMANDS
+from tests.chat import Chat, texts
+from tests.test_console import casebook
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "leads.md"
+# A command in backticks, or a line of a code block, starting with a slash.
+_INLINE = re.compile(r"`(/[a-z]+(?: [^`\n]*)?)`")
+
+
+def guide_commands() -> list[str]:
+    text = GUIDE.read_text(encoding="utf-8")
+    found = _INLINE.findall(text)
+    in_blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.DOTALL)
+    found += [line for block in in_blocks for line in block.splitlines() if line.startswith("/")]
+    return list(dict.fromkeys(found))
+
+
+def cases_commands() -> list[str]:
+    """The `/cases …` examples, not the templates in the table's middle column (`N`, `…`)."""
+    return [
+        c
+        for c in guide_commands()
+        if c.split(" ")[0] == "/cases" and not re.search(r"\b[NM]\b|…|\[", c)
+    ]
+
+
+def test_every_cases_command_in_the_guide_is_known_to_casebook(tmp_path: Path) -> None:
+    commands = cases_commands()
+    assert len(commands) >= 20, commands
+    # A case to act on, so the examples run against something real.
+    session = "https://www.tiktok.com/@someone/video/7301234567890123456\n/lead\n"
+    session += "".join(f"{command}\n" for command in commands)
+    run = casebook("run", "--db", str(tmp_path / "guide.db"), stdin=session.encode())
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert "I do not know /cases" not in out, out
+    assert messages.BAD_QUOTES not in out
+    assert messages.NOT_A_LEAD not in out
+    assert "Traceback" not in out + run.stderr.decode()
+
+
+def test_the_guide_shows_every_lead_command_with_an_example() -> None:
+    shown = {
+        c.split(" ")[1] for c in cases_commands() if " " in c and not c.startswith("/cases --")
+    }
+    assert set(_COMMANDS) - {"list"} <= shown | {"list"}, set(_COMMANDS) - shown
+    assert {"page", "help"} <= shown
+
+
+def test_other_commands_in_the_guide_are_known_too(tmp_path: Path) -> None:
+    others = [c for c in guide_commands() if c.split(" ")[0] != "/cases"]
+    assert {c.split(" ")[0] for c in others} >= {"/report", "/mycases", "/help", "/whoami"}
+    session = "".join(
+        f"{c} https://x.com/a/status/1\n" if c == "/report" else f"{c}\n" for c in others
+    )
+    out = casebook("run", "--db", str(tmp_path / "g.db"), stdin=session.encode()).stdout.decode()
+    assert "I do not know the command" not in out, out
+
+
+def test_the_guides_weekly_summary_is_the_one_casebook_writes() -> None:
+    [example] = re.findall(r"```text\n(.*?)\n```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
+    assert example == messages.digest_text(
+        school="Northfield Academy",
+        period="16 Nov to 23 Nov 2026",
+        new_total=3,
+        new_by_platform={"TikTok": 2, "Instagram": 1},
+        new_by_category={"Harassment or bullying": 2, "False allegation or defamation": 1},
+        open_by_age={"under a week": 3, "1 to 4 weeks": 1},
+        removed={"TikTok": (1, 2.5)},
+        waiting=1,
+        unassigned=1,
+    )
+
+
+async def test_a_note_with_an_apostrophe_is_stored_as_written(chat: Chat) -> None:
+    await chat.say("https://x.com/someone/status/1")
+    replies = await chat.command("cases", "note 1 spoke to the pupil's parents", user="lena")
+    assert texts(replies) == messages.note_added(1)
+    shown = texts(await chat.command("cases", "show 1", user="lena"))
+    assert "spoke to the pupil's parents" in shown
+    assert texts(await chat.command("cases", 'note 1 "unclosed', user="lena")) == (
+        messages.BAD_QUOTES
+    )
