@@ -95,6 +95,8 @@ PLATFORM_OPTION_LABELS: dict[Platform, str] = {
     Platform.UNKNOWN: "Don't know",
 }
 
+STATS_ALL_PLATFORMS = "All platforms"
+
 # --- Question texts and their options -------------------------------------------------------------
 
 Q_PLATFORM = "Which platform is it on?"
@@ -330,6 +332,21 @@ CLOSE_REASONS = "duplicate, not-abuse or resolved"
 BAD_QUOTES = "I could not read that command: a quotation mark is not closed."
 
 
+# How each lead command is typed, shown when it is typed with something missing.
+LEAD_USAGE = {
+    "status": (
+        "Usage: /cases status N reported|escalated|removed|open, for example: status 14 reported"
+    ),
+    "merge": "Usage: /cases merge N M folds case M into case N, for example: merge 14 15",
+}
+
+
+def pages_exist(pages: int) -> str:
+    if pages == 1:
+        return "There is one page of open cases: /cases page 1 (or just /cases)."
+    return f"Pages 1 to {pages} of open cases exist, for example: /cases page {pages}."
+
+
 def no_such_case(number: str) -> str:
     return f"There is no case #{number} in your school."
 
@@ -393,6 +410,11 @@ NOTES = "Notes:"
 NOT_GIVEN = "not given"
 
 
+def from_merged_case(number: int, what: str) -> str:
+    """A timeline entry that a merge brought over from another case."""
+    return f"from #{number}: {what}"
+
+
 def timeline_line(when: str, who: str, what: str) -> str:
     return f"- {when} · {who} · {what}"
 
@@ -443,6 +465,8 @@ def several_people(handle: str) -> str:
 
 
 def status_set(number: int, status: Status) -> str:
+    if status is Status.REMOVED:
+        return f"Case #{number} is now marked removed: the platform has taken the post down."
     return f"Case #{number} is now {STATUS_LABELS[status]}."
 
 
@@ -587,8 +611,12 @@ def chart_title(school: str) -> str:
     return f"{school}: new cases per week this term, by platform"
 
 
-def digest_empty(school: str, start: str, end: str) -> str:
-    return f"Casebook weekly summary for {school}, {start} to {end}: no new cases and none open."
+def digest_period(start: str, end: str) -> str:
+    return f"the 7 days from {start} to {end}"
+
+
+def digest_empty(school: str, period: str) -> str:
+    return f"Casebook weekly summary for {school}, {period}: no new cases and none open."
 
 
 def digest_text(
@@ -662,6 +690,13 @@ def console_now_speaking_as(user: str, role: str) -> str:
 CONSOLE_ROLE_STAFF = "staff"
 CONSOLE_ROLE_LEAD = "safeguarding lead"
 CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
+
+
+def console_no_leads(school: str) -> str:
+    return (
+        f'{school} has no safeguarding lead for the terminal. Add console_leads = ["NAME"] to '
+        "its [[schools]] table in the config file, restart, then type /lead (or /as NAME)."
+    )
 
 
 def console_file(name: str, size: int) -> str:

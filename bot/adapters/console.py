@@ -62,6 +62,8 @@ class ConsoleTransport:
     async def run(self, stream: BinaryIO, router: Router, delivery: Delivery) -> None:
         """Process lines until EOF or /quit; each line is stored, handled and answered in turn."""
         self.say(messages.console_banner(self._school.name, self._user.name))
+        await router.resume(self._incoming(""))
+        await delivery.flush()
         lines: asyncio.Queue[bytes | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         threading.Thread(target=_read_lines, args=(stream, loop, lines), daemon=True).start()
@@ -98,7 +100,10 @@ class ConsoleTransport:
             self.say(messages.console_now_speaking_as(name, role))
             return True
         if command == "/lead":
-            name = self._school.console_leads[0] if self._school.console_leads else "lead"
+            if not self._school.console_leads:
+                self.say(messages.console_no_leads(self._school.name))
+                return True
+            name = self._school.console_leads[0]
             self._user = User(Transport.CONSOLE, name, name)
             self.say(messages.console_now_speaking_as(name, messages.CONSOLE_ROLE_LEAD))
             return True
