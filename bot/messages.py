@@ -673,6 +673,11 @@ SLACK_FORM_DESCRIPTION = "What happened? Describe the post; a link helps most."
 Q_CATEGORIES_FORM = "What kind of abuse is it? Choose all that apply."
 
 
+def more_text(characters: int) -> str:
+    """The end of a message cut to fit a chat platform's limit."""
+    return f"\n… {characters:,} more characters (too long for one message)"
+
+
 # --- Console -----------------------------------------------------------------------------------
 
 
