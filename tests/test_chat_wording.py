@@ -11,6 +11,8 @@ import pytest
 
 from bot import app, messages
 from bot.config import Config, SchoolConfig, StorageConfig
+from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from bot.router import Router
 from handlers import digest, stats
 from storage.db import Database
 from storage.models import Platform, Status
@@ -182,3 +184,43 @@ async def test_the_digest_covers_exactly_seven_days_of_the_schools_clock_and_say
     assert built.new_total == 1
     shown = digest.text(built, config.schools[0])
     assert "the 7 days from Mon 19 Oct 08:00 BST to Mon 26 Oct 2026 08:00 GMT" in shown
+
+
+def _demo(tmp_path: Path) -> Config:
+    return Config(
+        schools=(SchoolConfig(name="Demo School", console_leads=("demo-lead",)),),
+        storage=StorageConfig(tmp_path / "demo.db"),
+    )
+
+
+async def test_after_a_restart_the_terminal_asks_the_waiting_question_again(
+    tmp_path: Path,
+) -> None:
+    config = _demo(tmp_path)
+    await app.run_console(config, io.BytesIO(f"{TIKTOK}\n".encode()), io.StringIO(), FakeClock())
+    out = io.StringIO()
+    await app.run_console(config, io.BytesIO(b""), out, FakeClock())
+    shown = out.getvalue()
+    assert messages.question_resumed(1) in shown
+    assert shown.count(messages.Q_TARGETS) == 1
+
+
+async def test_a_report_stored_before_a_crash_is_handled_at_start_and_asked_once(
+    tmp_path: Path,
+) -> None:
+    config = _demo(tmp_path)
+    database = await Database.open(config.storage.database)
+    try:
+        await app.sync_schools(database, config)
+        router = Router(database, config, FakeClock(), frozenset({Transport.CONSOLE}))
+        user = User(Transport.CONSOLE, "demo-staff", "demo-staff")
+        place = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
+        stored = Incoming(IncomingKind.MESSAGE, place, user, text=TIKTOK, school="Demo School")
+        assert await router.receive(stored, "console", "crashed-1")
+    finally:
+        await database.close()
+    out = io.StringIO()
+    await app.run_console(config, io.BytesIO(b""), out, FakeClock())
+    shown = out.getvalue()
+    assert messages.case_logged(1, Platform.TIKTOK) in shown
+    assert shown.count(messages.Q_TARGETS) == 1
