@@ -32,6 +32,7 @@ SUBCOMMANDS = (
     ["stats"],
     ["digest"],
     ["purge"],
+    ["person"],
     ["person", "export"],
     ["person", "erase"],
     ["backup"],
