@@ -63,7 +63,7 @@ async def run_console(
         delivery = Delivery(database, clock, senders)
         await delivery.take_back_claims()
         # Finish whatever a previous run stored but did not get to, before reading anything new.
-        await router.process_pending()
+        handled = await router.process_pending()
         await delivery.flush()
         flushes = Background()
         scheduler = Scheduler(
@@ -71,7 +71,8 @@ async def run_console(
         )
         scheduler.start()
         try:
-            await console.run(stdin, router, delivery)
+            # A report handled just now has asked its question; otherwise ask the waiting one.
+            await console.run(stdin, router, delivery, resume=handled == 0)
         finally:
             await scheduler.shutdown()
             await flushes.close(cancel=False)

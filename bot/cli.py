@@ -1,20 +1,27 @@
-"""The `casebook` command line: run, export, check-config."""
+"""The `casebook` command line: run, export, stats, digest, purge, person, backup, check-config.
+
+Mistakes a person can make on the command line (a mistyped path, an unknown school) end in one
+line on stderr and exit status 2, never a traceback and never a new, empty database.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import functools
+import importlib.metadata
 import json
 import logging
 import os
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import app, logs, online_check, scheduler
+from bot import app, logs, messages, online_check, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -22,9 +29,13 @@ from bot.events import Transport
 from handlers import digest, export, privacy, stats
 from storage.backup import backup_database
 from storage.db import Database, DatabaseError, SchemaTooNewError
-from storage.models import CaseTiming
+from storage.models import CaseTiming, SetAsideItem
 
 log = logging.getLogger("casebook")
+
+
+class CommandError(Exception):
+    """A mistake on the command line; the message is the one line the person sees."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure("info" if getattr(args, "verbose", False) else "warning")
     try:
         code: int = args.action(args)
-    except (ConfigError, DatabaseError, SchemaTooNewError) as error:
+    except (ConfigError, DatabaseError, SchemaTooNewError, CommandError) as error:
         print(f"casebook: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -55,80 +66,155 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="casebook",
         description="Log online abuse of school staff as cases and follow them up.",
+        epilog="example: casebook run --db demo.db",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument(
+        "--version", action="version", version=f"casebook {_version()}", help="print the version"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    run = commands.add_parser(
-        "run", parents=[common], help="run the bot (the terminal, with no config)"
+    def command(name: str, helptext: str, example: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, parents=[common], help=helptext, description=helptext, epilog=example
+        )
+
+    run = command(
+        "run",
+        "run the bot (the terminal, with no config)",
+        "example: casebook run --config casebook.toml",
     )
     run.set_defaults(action=_run)
 
-    exporting = commands.add_parser("export", parents=[common], help="export cases")
-    exporting.add_argument("--format", choices=("json", "csv"), default="json")
+    exporting = command(
+        "export", "export cases", "example: casebook export --format csv --out cases.csv"
+    )
+    exporting.add_argument(
+        "--format", choices=("json", "csv"), default="json", help="json (default) or csv"
+    )
     exporting.add_argument(
         "--anonymised", action="store_true", help="no links, names or times of day"
     )
     exporting.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
-    exporting.add_argument("--school", help="only this school's cases")
+    exporting.add_argument("--school", help="only this school's cases (any letter case)")
     exporting.add_argument("--out", type=Path, help="write to this file instead of the screen")
+    exporting.add_argument(
+        "--force", action="store_true", help="replace the --out file if it exists"
+    )
     exporting.set_defaults(action=_export)
 
-    stats = commands.add_parser(
-        "stats", parents=[common], help="per-platform figures: reported, removed, days to removal"
+    stats = command(
+        "stats",
+        "per-platform figures: reported, removed, days to removal",
+        "example: casebook stats --school 'Northfield Academy' --since 2026-09-01",
     )
-    stats.add_argument("--format", choices=("table", "json"), default="table")
-    stats.add_argument("--school", help="only this school's cases")
+    stats.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table (default) or json"
+    )
+    stats.add_argument("--school", help="only this school's cases (any letter case)")
     stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
     stats.set_defaults(action=_stats)
 
-    digesting = commands.add_parser(
-        "digest", parents=[common], help="print (or send) the weekly summary of the last 7 days"
+    digesting = command(
+        "digest",
+        "print (or send) the weekly summary of the last 7 days",
+        "example: casebook digest --school 'Northfield Academy' --chart digest.png",
     )
-    digesting.add_argument("--school", help="only this school")
+    digesting.add_argument("--school", help="only this school (any letter case)")
     digesting.add_argument("--send", action="store_true", help="queue it for the leads' places")
     digesting.add_argument("--chart", type=Path, help="write the chart (PNG) to this file")
     digesting.set_defaults(action=_digest)
 
-    purging = commands.add_parser(
-        "purge", parents=[common], help="anonymise closed cases past [retention] closed_case_days"
+    purging = command(
+        "purge",
+        "anonymise closed cases past [retention] closed_case_days",
+        "example: casebook purge --dry-run",
     )
     purging.add_argument("--dry-run", action="store_true", help="list them and change nothing")
     purging.set_defaults(action=_purge)
 
-    person = commands.add_parser("person", help="a person's data: export or erase")
-    person_actions = person.add_subparsers(dest="person_action", required=True)
-    for name, helptext in (
-        ("export", "write everything held about them as JSON"),
-        ("erase", "replace their identity with a pseudonym"),
+    person = commands.add_parser(
+        "person",
+        help="a person's data: export or erase",
+        description="a person's data: export or erase",
+        epilog="example: casebook person export --slack U0123 --out person.json",
+    )
+    person_actions = person.add_subparsers(dest="person_action", metavar="ACTION", required=True)
+    for name, helptext, example in (
+        (
+            "export",
+            "write everything held about them as JSON",
+            "example: casebook person export --telegram 111 --out person.json",
+        ),
+        (
+            "erase",
+            "replace their identity with a pseudonym",
+            "example: casebook person erase --slack U0123 --yes",
+        ),
     ):
-        sub = person_actions.add_parser(name, parents=[common], help=helptext)
+        sub = person_actions.add_parser(
+            name, parents=[common], help=helptext, description=helptext, epilog=example
+        )
         who = sub.add_mutually_exclusive_group(required=True)
-        who.add_argument("--slack", metavar="USER_ID")
-        who.add_argument("--telegram", metavar="USER_ID")
-        who.add_argument("--console", metavar="NAME")
+        who.add_argument("--slack", metavar="USER_ID", help="the person's Slack user id")
+        who.add_argument("--telegram", metavar="USER_ID", help="the person's Telegram user id")
+        who.add_argument("--console", metavar="NAME", help="the person's name in the terminal")
         if name == "export":
             sub.add_argument("--out", type=Path, help="write to this file instead of the screen")
         else:
             sub.add_argument("--yes", action="store_true", help="really erase (cannot be undone)")
         sub.set_defaults(action=_person)
 
-    backup = commands.add_parser(
-        "backup", parents=[common], help="a consistent copy of the database, safe while it runs"
+    backup = command(
+        "backup",
+        "a consistent copy of the database, safe while it runs",
+        "example: casebook backup --config casebook.toml backups/2026-11-26.db",
     )
-    backup.add_argument("file", type=Path)
+    backup.add_argument("file", type=Path, help="the new file to write the copy to")
     backup.set_defaults(action=_backup)
 
-    manifest = commands.add_parser(
-        "manifest", parents=[common], help="print the Slack app manifest (JSON)"
+    manifest = command(
+        "manifest",
+        "print the Slack app manifest (JSON)",
+        "example: casebook manifest --mode http --url https://casebook.example.org/slack/events",
     )
     manifest.add_argument("--mode", choices=("socket", "http"), help="default: from the config")
     manifest.add_argument("--url", help="public URL of /slack/events, for HTTP mode")
     manifest.set_defaults(action=_manifest)
 
-    check = commands.add_parser(
-        "check-config", parents=[common], help="validate a config file and show what will run"
+    inbox = commands.add_parser(
+        "inbox",
+        help="events that could not be handled: list them, or try them again",
+        description="events that could not be handled: list them, or try them again",
+        epilog="example: casebook inbox retry --config casebook.toml",
     )
-    check.add_argument("file", type=Path)
+    inbox_actions = inbox.add_subparsers(dest="inbox_action", metavar="ACTION", required=True)
+    listing = inbox_actions.add_parser(
+        "list",
+        parents=[common],
+        help="list the events set aside",
+        description="list the events set aside (never their text)",
+        epilog="example: casebook inbox list --db casebook.db",
+    )
+    listing.set_defaults(action=_inbox_list)
+    retrying = inbox_actions.add_parser(
+        "retry",
+        parents=[common],
+        help="put set-aside events back in the queue",
+        description="put one set-aside event (or all of them) back in the queue; a running "
+        "Casebook handles them within seconds, a stopped one when it starts",
+        epilog="example: casebook inbox retry 17 --db casebook.db",
+    )
+    retrying.add_argument("id", type=int, nargs="?", help="the event's number (default: all)")
+    retrying.set_defaults(action=_inbox_retry)
+
+    check = command(
+        "check-config",
+        "validate a config file and show what will run",
+        "example: casebook check-config casebook.toml (or --config casebook.toml)",
+    )
+    check.add_argument(
+        "file", type=Path, nargs="?", help="the config file (the same as --config FILE)"
+    )
     check.add_argument(
         "--online",
         action="store_true",
@@ -138,6 +224,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("casebook")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config, os.environ) if args.config else demo_config()
     if args.db is not None:
@@ -145,6 +238,44 @@ def _config(args: argparse.Namespace) -> Config:
     level = "info" if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
+
+
+def _existing_database(config: Config) -> Path:
+    """The database a subcommand reads: it must exist, so a mistyped --db never makes a new one."""
+    path = config.storage.database
+    if not path.is_file():
+        raise CommandError(f"there is no database at {path} (check --db or [storage] database).")
+    return path
+
+
+def _output(path: Path, *, replace: bool = True) -> Path:
+    """A file a subcommand will write: its folder must exist and it must not be a folder."""
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder; give a file name.")
+    if not path.parent.is_dir():
+        raise CommandError(f"there is no folder {path.parent} to write {path.name} in.")
+    if not replace and path.exists():
+        raise CommandError(f"{path} exists already; add --force to replace it.")
+    return path
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write an output file; a refusal by the system (permissions, a full disk) is one line."""
+    try:
+        write(path)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror or error}.") from error
+
+
+def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
+    """The school --school names, matched regardless of letter case, as every command does."""
+    if wanted is None:
+        return None
+    for name in known:
+        if name.casefold() == wanted.strip().casefold():
+            return name
+    listed = ", ".join(repr(n) for n in known) or "none"
+    raise CommandError(f"no school called {wanted!r}; the schools are: {listed}.")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -158,16 +289,20 @@ def _run(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     config = _config(args)
+    path = _existing_database(config)
     writer = export.CsvWriter if args.format == "csv" else export.JsonWriter
+    if args.out is not None:
+        _output(args.out, replace=args.force)
 
     async def run(out: TextIO) -> int:
-        database = await Database.open(config.storage.database)
+        database = await Database.open(path)
         try:
             async with database.reading() as unit:
+                school = _school_name(args.school, [s.name for s in await unit.schools.all()])
                 rows = writer(out)
                 count = 0
                 async for batch in export.documents(
-                    unit, school=args.school, since=args.since, anonymised=args.anonymised
+                    unit, school=school, since=args.since, anonymised=args.anonymised
                 ):
                     rows.write(batch)
                     count += len(batch)
@@ -181,8 +316,14 @@ def _export(args: argparse.Namespace) -> int:
         return 0
     # A byte-order mark makes spreadsheet programs read the CSV as UTF-8.
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-    with args.out.open("w", encoding=encoding, newline="") as out:
-        count = asyncio.run(run(out))
+    counted: list[int] = []
+
+    def write(target: Path) -> None:
+        with target.open("w", encoding=encoding, newline="") as out:
+            counted.append(asyncio.run(run(out)))
+
+    _write(args.out, write)
+    count = counted[0]
     print(f"casebook: wrote {count} cases to {args.out}", file=sys.stderr)
     return 0
 
@@ -190,15 +331,17 @@ def _export(args: argparse.Namespace) -> int:
 def _stats(args: argparse.Namespace) -> int:
     config = _config(args)
 
+    path = _existing_database(config)
+
     async def cases() -> list[CaseTiming]:
-        database = await Database.open(config.storage.database)
+        database = await Database.open(path)
         try:
             async with database.reading() as unit:
                 school_id = None
-                if args.school is not None:
-                    school = await unit.schools.by_name(args.school)
-                    if school is None:
-                        return []
+                name = _school_name(args.school, [s.name for s in await unit.schools.all()])
+                if name is not None:
+                    school = await unit.schools.by_name(name)
+                    assert school is not None
                     school_id = school.id
                 return await unit.cases.timings(school_id=school_id, since=args.since)
         finally:
@@ -216,13 +359,14 @@ def _stats(args: argparse.Namespace) -> int:
 
 def _digest(args: argparse.Namespace) -> int:
     config = _config(args)
-    schools = [s for s in config.schools if args.school in (None, s.name)]
-    if not schools:
-        print(f"casebook: no school called {args.school!r} in the configuration.", file=sys.stderr)
-        return 2
+    path = _existing_database(config)
+    name = _school_name(args.school, [s.name for s in config.schools])
+    schools = [s for s in config.schools if name in (None, s.name)]
+    if args.chart is not None:
+        _output(args.chart)
 
     async def run() -> None:
-        database = await Database.open(config.storage.database)
+        database = await Database.open(path)
         try:
             await app.sync_schools(database, config)
             now = SystemClock().now()
@@ -236,7 +380,8 @@ def _digest(args: argparse.Namespace) -> int:
                     target = args.chart
                     if len(schools) > 1:
                         target = target.with_stem(f"{target.stem}-{row.id}")
-                    target.write_bytes(await asyncio.to_thread(digest.chart_png, built))
+                    png = await asyncio.to_thread(digest.chart_png, built)
+                    _write(target, functools.partial(Path.write_bytes, data=png))
                     print(f"casebook: chart written to {target}", file=sys.stderr)
                 if args.send:
                     queued = await scheduler.send_weekly_digest(
@@ -254,8 +399,10 @@ def _digest(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     config = _config(args)
 
+    path = _existing_database(config)
+
     async def run() -> list[privacy.PurgeItem]:
-        database = await Database.open(config.storage.database)
+        database = await Database.open(path)
         try:
             now = SystemClock().now()
             async with database.transaction() as unit:
@@ -292,9 +439,12 @@ def _person(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    path = _existing_database(config)
+    if args.person_action == "export" and args.out is not None:
+        _output(args.out)
 
     async def run() -> dict[str, object] | str:
-        database = await Database.open(config.storage.database)
+        database = await Database.open(path)
         try:
             if args.person_action == "export":
                 async with database.reading() as unit:
@@ -318,23 +468,60 @@ def _person(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        args.out.write_text(text, encoding="utf-8")
+        _write(args.out, lambda file: file.write_text(text, encoding="utf-8"))
         print(f"casebook: wrote {args.out}", file=sys.stderr)
     return 0
 
 
 def _backup(args: argparse.Namespace) -> int:
     config = _config(args)
-    source = config.storage.database
-    if not source.exists():
-        print(f"casebook: there is no database at {source}.", file=sys.stderr)
-        return 2
-    if args.file.exists():
+    source = _existing_database(config)
+    if args.file.exists() and not args.file.is_dir():
         print(f"casebook: {args.file} exists already; choose a new file.", file=sys.stderr)
         return 2
-    result = backup_database(source, args.file)
+    _output(args.file)
+    try:
+        result = backup_database(source, args.file)
+    except sqlite3.Error as error:
+        raise CommandError(f"cannot write {args.file}: {error}.") from error
     print(f"casebook: backed up {source} to {args.file} (integrity: {result})", file=sys.stderr)
     return 0 if result == "ok" else 1
+
+
+def _inbox_list(args: argparse.Namespace) -> int:
+    path = _existing_database(_config(args))
+
+    async def run() -> list[SetAsideItem]:
+        database = await Database.open(path)
+        try:
+            async with database.reading() as unit:
+                return await unit.inbox.set_aside_items()
+        finally:
+            await database.close()
+
+    items = asyncio.run(run())
+    for item in items:
+        print(messages.set_aside_line(item))
+    print(messages.set_aside_count(len(items)), file=sys.stderr)
+    return 0
+
+
+def _inbox_retry(args: argparse.Namespace) -> int:
+    path = _existing_database(_config(args))
+
+    async def run() -> int:
+        database = await Database.open(path)
+        try:
+            async with database.transaction() as unit:
+                return await unit.inbox.retry(args.id)
+        finally:
+            await database.close()
+
+    count = asyncio.run(run())
+    if args.id is not None and count == 0:
+        raise CommandError(messages.NO_SUCH_SET_ASIDE.format(id=args.id))
+    print(messages.set_aside_retried(count), file=sys.stderr)
+    return 0
 
 
 def _manifest(args: argparse.Namespace) -> int:
@@ -347,7 +534,12 @@ def _manifest(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.file, os.environ)
+    path = args.file or args.config
+    if path is None:
+        raise CommandError("name the config file: casebook check-config FILE.")
+    config = load_config(path, os.environ)
+    for warning in config.warnings:
+        print(f"casebook: warning: {warning}", file=sys.stderr)
     print(describe(config))
     print("configuration is valid")
     if args.online:

@@ -98,6 +98,16 @@ class RemindersConfig:
     working_start: time = time(8, 0)
     working_end: time = time(17, 0)
     working_days: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    # The durations as the file wrote them ("24h"), so check-config shows what the person typed.
+    written: tuple[tuple[str, str], ...] = (
+        ("unanswered", "2h"),
+        ("not_reported", "24h"),
+        ("still_up", "48h"),
+        ("escalate", "7d"),
+    )
+
+    def as_written(self, key: str) -> str:
+        return dict(self.written).get(key) or str(getattr(self, key))
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,8 @@ class Config:
     retention: RetentionConfig = RetentionConfig()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
+    # Things that work but may not be what was meant; check-config shows them.
+    warnings: tuple[str, ...] = ()
 
     def secrets(self) -> list[str]:
         """Every secret value in use, so logging can scrub them."""
@@ -196,6 +208,13 @@ class _Parser:
         for name in names:
             if names.count(name) > 1:
                 raise self._error("name", f"two schools are called {name!r}; names must differ")
+        self._no_shared_places(schools)
+        warnings = tuple(
+            f"[[schools]] #{index} {table.get('name')!r} has no timezone; "
+            f"using {SchoolConfig.timezone}"
+            for index, table in enumerate(raw_schools, start=1)
+            if "timezone" not in table
+        )
         return Config(
             schools=schools,
             storage=self._storage(self._table(data, "storage")),
@@ -207,7 +226,23 @@ class _Parser:
             retention=self._retention(self._table(data, "retention")),
             logging=self._logging(self._table(data, "logging")),
             source=self.path,
+            warnings=warnings,
         )
+
+    def _no_shared_places(self, schools: tuple[SchoolConfig, ...]) -> None:
+        """A report place must belong to one school, or a report there has no single owner."""
+        owners: dict[tuple[str, str], str] = {}
+        for school in schools:
+            places = [("slack_report_channels", c) for c in school.slack_report_channels]
+            places += [("telegram_report_chats", str(c)) for c in school.telegram_report_chats]
+            for key, place in places:
+                other = owners.setdefault((key, place), school.name)
+                if other != school.name:
+                    raise self._error(
+                        key,
+                        f"{key} {place} is listed for both {other!r} and {school.name!r}; "
+                        "a report place belongs to one school",
+                    )
 
     def _storage(self, table: dict[str, Any]) -> StorageConfig:
         self._no_unknown("storage", table, {"database"})
@@ -313,6 +348,11 @@ class _Parser:
         self._no_unknown("reminders", table, keys)
         default = RemindersConfig()
         start, end = self._hours(table.get("working_hours", "08:00-17:00"))
+        durations = ("unanswered", "not_reported", "still_up", "escalate")
+        written = tuple(
+            (key, str(table[key]).strip() if key in table else default.as_written(key))
+            for key in durations
+        )
         return RemindersConfig(
             unanswered=self._duration(table, "unanswered", default.unanswered),
             not_reported=self._duration(table, "not_reported", default.not_reported),
@@ -321,6 +361,7 @@ class _Parser:
             working_start=start,
             working_end=end,
             working_days=self._days(table.get("working_days", "mon-fri")),
+            written=written,
         )
 
     def _digest(self, table: dict[str, Any]) -> DigestConfig:
@@ -338,7 +379,10 @@ class _Parser:
         self._no_unknown("retention", table, {"closed_case_days"})
         days = table.get("closed_case_days", 365)
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-            raise self._error("closed_case_days", "[retention] closed_case_days must be 1 or more")
+            raise self._error(
+                "closed_case_days",
+                "[retention] closed_case_days must be a whole number of days, 1 or more (like 365)",
+            )
         return RetentionConfig(closed_case_days=days)
 
     def _logging(self, table: dict[str, Any]) -> LoggingConfig:
@@ -505,8 +549,9 @@ def describe(config: Config) -> str:
     r = config.reminders
     days = ",".join(WEEKDAYS[d] for d in sorted(r.working_days))
     lines.append(
-        f"reminders: unanswered={r.unanswered} not_reported={r.not_reported} "
-        f"still_up={r.still_up} escalate={r.escalate} working hours "
+        f"reminders: unanswered={r.as_written('unanswered')} "
+        f"not_reported={r.as_written('not_reported')} still_up={r.as_written('still_up')} "
+        f"escalate={r.as_written('escalate')} working hours "
         f"{r.working_start:%H:%M}-{r.working_end:%H:%M} on {days}"
     )
     lines.append(

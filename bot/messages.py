@@ -10,6 +10,7 @@ from storage.models import (
     Category,
     Platform,
     ReportedToPlatform,
+    SetAsideItem,
     Status,
     Target,
 )
@@ -94,6 +95,8 @@ PLATFORM_OPTION_LABELS: dict[Platform, str] = {
     Platform.OTHER: "Another site",
     Platform.UNKNOWN: "Don't know",
 }
+
+STATS_ALL_PLATFORMS = "All platforms"
 
 # --- Question texts and their options -------------------------------------------------------------
 
@@ -377,6 +380,21 @@ CLOSE_REASONS = "duplicate, not-abuse or resolved"
 BAD_QUOTES = "I could not read that command: a quotation mark is not closed."
 
 
+# How each lead command is typed, shown when it is typed with something missing.
+LEAD_USAGE = {
+    "status": (
+        "Usage: /cases status N reported|escalated|removed|open, for example: status 14 reported"
+    ),
+    "merge": "Usage: /cases merge N M folds case M into case N, for example: merge 14 15",
+}
+
+
+def pages_exist(pages: int) -> str:
+    if pages == 1:
+        return "There is one page of open cases: /cases page 1 (or just /cases)."
+    return f"Pages 1 to {pages} of open cases exist, for example: /cases page {pages}."
+
+
 def no_such_case(number: str) -> str:
     return f"There is no case #{number} in your school."
 
@@ -440,6 +458,11 @@ NOTES = "Notes:"
 NOT_GIVEN = "not given"
 
 
+def from_merged_case(number: int, what: str) -> str:
+    """A timeline entry that a merge brought over from another case."""
+    return f"from #{number}: {what}"
+
+
 def timeline_line(when: str, who: str, what: str) -> str:
     return f"- {when} · {who} · {what}"
 
@@ -490,6 +513,8 @@ def several_people(handle: str) -> str:
 
 
 def status_set(number: int, status: Status) -> str:
+    if status is Status.REMOVED:
+        return f"Case #{number} is now marked removed: the platform has taken the post down."
     return f"Case #{number} is now {STATUS_LABELS[status]}."
 
 
@@ -634,8 +659,12 @@ def chart_title(school: str) -> str:
     return f"{school}: new cases per week this term, by platform"
 
 
-def digest_empty(school: str, start: str, end: str) -> str:
-    return f"Casebook weekly summary for {school}, {start} to {end}: no new cases and none open."
+def digest_period(start: str, end: str) -> str:
+    return f"the 7 days from {start} to {end}"
+
+
+def digest_empty(school: str, period: str) -> str:
+    return f"Casebook weekly summary for {school}, {period}: no new cases and none open."
 
 
 def digest_text(
@@ -693,6 +722,11 @@ SLACK_FORM_DESCRIPTION = "What happened? Describe the post; a link helps most."
 Q_CATEGORIES_FORM = "What kind of abuse is it? Choose all that apply."
 
 
+def more_text(characters: int) -> str:
+    """The end of a message cut to fit a chat platform's limit."""
+    return f"\n… {characters:,} more characters (too long for one message)"
+
+
 # --- Console -----------------------------------------------------------------------------------
 
 
@@ -712,6 +746,13 @@ CONSOLE_ROLE_LEAD = "safeguarding lead"
 CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
 
 
+def console_no_leads(school: str) -> str:
+    return (
+        f'{school} has no safeguarding lead for the terminal. Add console_leads = ["NAME"] to '
+        "its [[schools]] table in the config file, restart, then type /lead (or /as NAME)."
+    )
+
+
 def console_file(name: str, size: int) -> str:
     return f"[attached: {name}, {size:,} bytes; casebook digest --chart FILE saves it]"
 
@@ -729,3 +770,26 @@ def console_to_user(user: str) -> str:
 INTERNAL_ERROR = (
     "Sorry, something went wrong on my side. Your message was kept and will be looked at again."
 )
+
+
+# The command line's `casebook inbox`: events that could not be handled.
+NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
+
+
+def set_aside_line(item: SetAsideItem) -> str:
+    kept = "text kept" if item.has_payload else "text removed by retention"
+    return (
+        f"{item.id}\t{item.source} {item.event_id}\treceived {item.received_at:%Y-%m-%d %H:%M}Z"
+        f"\tset aside {item.set_aside_at:%Y-%m-%d %H:%M}Z after {item.attempts} attempt(s)"
+        f"\t{item.error}\t{kept}"
+    )
+
+
+def set_aside_count(count: int) -> str:
+    if count == 0:
+        return "casebook: no events are set aside"
+    return f"casebook: {count} event(s) set aside; `casebook inbox retry [ID]` tries them again"
+
+
+def set_aside_retried(count: int) -> str:
+    return f"casebook: {count} event(s) put back in the queue"

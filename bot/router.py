@@ -97,6 +97,25 @@ class Router:
                     await self._process(item)
                     done += 1
 
+    async def resume(self, incoming: Incoming) -> None:
+        """Queue the question this person's conversation is waiting on, if any: the terminal asks
+        it again at start-up, since what it printed before a restart is gone from the screen."""
+        async with self._database.transaction() as unit:
+            person = await unit.people.by_key(incoming.user.key)
+            school_config = self._config.school(incoming.school or "")
+            school = await unit.schools.by_name(incoming.school or "")
+            if person is None or school is None or school_config is None:
+                return
+            now = self._clock.now()
+            request = Request(
+                unit, now, self._config, self._transports, person, incoming, Counter()
+            )
+            ctx = request.in_school(school, school_config)
+            for outgoing in await report.waiting_question(ctx):
+                await unit.outbox.add(
+                    outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
+                )
+
     async def _process(self, item: InboxItem) -> None:
         counts: Counter[str] = Counter()
         cases: set[int] = set()

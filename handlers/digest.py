@@ -18,8 +18,8 @@ from bot.events import Attachment, Outgoing, Transport
 from handlers.context import leads_places
 from handlers.export import days_to_removal
 from handlers.leads import term_start
-from handlers.stats import percentile
-from storage.models import Case, Category, Platform, School, Status
+from handlers.stats import counted, percentile
+from storage.models import Case, Category, Platform, School
 from storage.unit import Unit
 
 WAITING_TOO_LONG = timedelta(days=7)
@@ -75,13 +75,17 @@ def week_key(moment: datetime, school: SchoolConfig) -> tuple[int, int]:
 
 
 async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: datetime) -> Digest:
-    """The digest of the seven days up to and including `end`."""
-    start = end - timedelta(days=7)
+    """The digest of the seven days up to and including `end`: seven days of the school's clock,
+    so one week's digest starts exactly where the last one ended, clock changes included. Cases
+    closed as duplicates or not abuse are left out, as `casebook stats` leaves them out."""
+    start = week_before(end, zone_config)
     term = term_start(end.astimezone(zone_config.zone))
     since = min(start, term.astimezone(UTC))
-    cases = [c for c in await unit.cases.for_digest(school.id, since) if c.created_at <= end]
+    cases = counted(
+        [c for c in await unit.cases.for_digest(school.id, since) if c.created_at <= end]
+    )
     new = [c for c in cases if c.created_at > start]
-    open_cases = [c for c in cases if c.status not in (Status.CLOSED, Status.REMOVED)]
+    open_cases = [c for c in cases if c.status.is_open]
     removed = [c for c in cases if c.removed_at is not None and start < c.removed_at <= end]
     by_age: Counter[str] = Counter()
     for case in open_cases:
@@ -96,6 +100,7 @@ async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: date
         c
         for c in open_cases
         if c.reported_to_platform_at is not None
+        and c.removed_at is None
         and end - c.reported_to_platform_at > WAITING_TOO_LONG
     ]
     return Digest(
@@ -116,14 +121,21 @@ async def build(unit: Unit, school: School, zone_config: SchoolConfig, end: date
     )
 
 
+def week_before(end: datetime, school: SchoolConfig) -> datetime:
+    """Seven days before `end` on the school's clock (168 hours, or 167 or 169 over a change)."""
+    local = end.astimezone(school.zone).replace(tzinfo=None) - timedelta(days=7)
+    return local.replace(tzinfo=school.zone).astimezone(UTC)
+
+
 def text(digest: Digest, zone: SchoolConfig) -> str:
-    start = digest.start.astimezone(zone.zone).strftime("%d %b")
-    end = digest.end.astimezone(zone.zone).strftime("%d %b %Y")
+    start = digest.start.astimezone(zone.zone).strftime("%a %d %b %H:%M %Z")
+    end = digest.end.astimezone(zone.zone).strftime("%a %d %b %Y %H:%M %Z")
+    period = messages.digest_period(start, end)
     if digest.new_total == 0 and digest.open_total == 0 and not digest.removed_by_platform:
-        return messages.digest_empty(digest.school, start, end)
+        return messages.digest_empty(digest.school, period)
     return messages.digest_text(
         school=digest.school,
-        period=f"{start} to {end}",
+        period=period,
         new_total=digest.new_total,
         new_by_platform={_platform(k): v for k, v in digest.new_by_platform.items()},
         new_by_category={

@@ -18,7 +18,7 @@ from bot.events import Attachment, Outgoing, Place, PlaceKind, Transport
 from handlers import export
 from handlers.context import Context, Request
 from handlers.reminders import save_case
-from handlers.roles import lead_schools
+from handlers.roles import lead_ids, lead_schools
 from handlers.text import printable, whole_number
 from storage.models import (
     AuditEntry,
@@ -121,13 +121,13 @@ async def _run(
 
 
 async def _list(ctx: Context, args: list[str]) -> list[Outgoing]:
-    asked = whole_number(args[0], digits=4) if args else None
-    page = asked if asked else 1
     cases = await ctx.unit.cases.open_for_school(ctx.school.id)
     if not cases:
         return [ctx.private_reply(f"{ctx.school.name}: {messages.NO_OPEN_CASES}")]
     pages = (len(cases) + PAGE_SIZE - 1) // PAGE_SIZE
-    page = min(page, pages)
+    page = whole_number(args[0], digits=4) if args else 1
+    if page is None or not 1 <= page <= pages:
+        return [ctx.private_reply(f"{ctx.school.name}: {messages.pages_exist(pages)}")]
     shown = cases[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     lines = [messages.cases_header(ctx.school.name, len(shown), len(cases), page, pages)]
     for case in shown:
@@ -197,18 +197,23 @@ async def _show(ctx: Context, args: list[str]) -> list[Outgoing]:
             author = _name(note.author) if note.author else "?"
             lines.append(messages.timeline_line(_when(ctx, note.at), author, note.text))
     lines.append(messages.TIMELINE)
+    numbers = {case.id: case.number}
+    for other_id in related[1:]:
+        other = await ctx.unit.cases.get(other_id)
+        numbers[other_id] = other.number if other else 0
     for entry in await ctx.unit.audit.for_cases(related):
         actor = await ctx.unit.people.get(entry.actor_id) if entry.actor_id else None
+        what = messages.audit_text(
+            entry.action,
+            await _person_ref(ctx, entry.from_value),
+            await _person_ref(ctx, entry.to_value),
+            entry.reason,
+        )
+        if entry.case_id is not None and entry.case_id != case.id:
+            what = messages.from_merged_case(numbers.get(entry.case_id, 0), what)
         lines.append(
             messages.timeline_line(
-                _when(ctx, entry.at),
-                _name(actor) if actor else messages.NOBODY_NAMED,
-                messages.audit_text(
-                    entry.action,
-                    await _person_ref(ctx, entry.from_value),
-                    await _person_ref(ctx, entry.to_value),
-                    entry.reason,
-                ),
+                _when(ctx, entry.at), _name(actor) if actor else messages.NOBODY_NAMED, what
             )
         )
     return [ctx.private_reply("\n".join(lines))]
@@ -240,8 +245,10 @@ async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
 
 
 async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
+    if len(args) < 2:
+        raise _Refusal("status-usage", messages.LEAD_USAGE["status"])
     case = await _open_case(ctx, args)
-    word = args[1].lower() if len(args) > 1 else ""
+    word = args[1].lower()
     status = _SETTABLE.get(word)
     if status is None:
         raise _Refusal("bad-status", messages.bad_status(printable(word)))
@@ -300,6 +307,8 @@ async def _reopen(ctx: Context, args: list[str]) -> list[Outgoing]:
 
 
 async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
+    if len(args) < 2:
+        raise _Refusal("merge-usage", messages.LEAD_USAGE["merge"])
     keep = await _open_case(ctx, args)
     fold = await _open_case(ctx, args[1:])
     if keep.id == fold.id:
@@ -422,14 +431,21 @@ async def _open_case(ctx: Context, args: list[str]) -> Case:
 
 
 async def _find_staff(ctx: Context, handle: str) -> Person:
-    """A member of this school by @name, <@U123> (Slack) or id, on the lead's own transport."""
+    """`me`, a lead of this school, or a member of it, by @name, <@U123> (Slack) or id, on the
+    lead's own transport. Leads count even before Casebook has seen them in a school's place."""
     wanted = re.sub(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$", r"\1", handle.strip()).lstrip("@").casefold()
-    transport = ctx.incoming.user.transport.value
+    if wanted == "me":
+        return ctx.person
+    transport = ctx.incoming.user.transport
     members = [
         p
         for p in await ctx.unit.schools.members(ctx.school.id)
-        if p.key.startswith(transport + ":")
+        if p.key.startswith(transport.value + ":")
     ]
+    known = {p.key for p in members}
+    for lead in lead_ids(ctx.school_config, transport):
+        if f"{transport.value}:{lead}" not in known:
+            members.append(await ctx.unit.people.ensure(f"{transport.value}:{lead}", ""))
     exact = [p for p in members if p.key.partition(":")[2].casefold() == wanted]
     named = [p for p in members if p.name.casefold() == wanted]
     found = exact or named
@@ -477,7 +493,7 @@ def _name(person: Person) -> str:
 
 
 def _when(ctx: Context, moment: datetime) -> str:
-    return moment.astimezone(ctx.school_config.zone).strftime("%d %b %Y %H:%M")
+    return moment.astimezone(ctx.school_config.zone).strftime("%d %b %Y %H:%M %Z")
 
 
 def _category_labels(case: Case) -> list[str]:

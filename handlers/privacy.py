@@ -8,7 +8,7 @@ never purged. Purging keeps platform, categories, status and dates, so the stati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,8 @@ from bot.config import Config
 from bot.events import Transport
 from storage.models import Case, Person, Status
 from storage.unit import Unit
+
+SET_ASIDE_DAYS = 30  # days an event that could not be handled keeps its text for a retry
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,11 @@ async def purge_plan(unit: Unit, config: Config, now: datetime) -> list[PurgeIte
 
 
 async def purge(unit: Unit, plan: list[PurgeItem], now: datetime) -> None:
+    """Anonymise the planned cases, and blank the text of events set aside for longer than
+    SET_ASIDE_DAYS (a person has had a month to retry them)."""
     for item in plan:
         await unit.privacy.anonymise_case(item.case_id, now)
+    await unit.inbox.forget_set_aside(now - timedelta(days=SET_ASIDE_DAYS))
 
 
 async def person_export(unit: Unit, key: str) -> dict[str, Any]:

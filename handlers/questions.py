@@ -113,8 +113,9 @@ def parse_button(value: str) -> ButtonAnswer | None:
 
 
 def parse_typed(question: Question, text: str) -> list[str] | None:
-    """Typed answers: a number, label or value; several numbers for categories. None if unclear."""
-    cleaned = text.strip().lower().rstrip(".!")
+    """Typed answers: a number, label or value; for the kind of abuse, several numbers, with or
+    without Done (`1 9`, `1 9 13`). None if unclear."""
+    cleaned = _fold(text).rstrip(".!")
     if cleaned in messages.SKIP_WORDS:
         return [SKIP]
     offered = choices(question)
@@ -126,13 +127,26 @@ def parse_typed(question: Question, text: str) -> list[str] | None:
             if index is None or not 1 <= index <= len(offered):
                 return None
             picked.append(offered[index - 1].value)
-        if len(picked) > 1 and (question is not Question.CATEGORIES or {SKIP, DONE} & set(picked)):
+        several = len(set(picked)) > 1
+        if several and (question is not Question.CATEGORIES or SKIP in picked):
             return None
-        return picked
+        return list(dict.fromkeys(picked))
     for option in offered:
-        if cleaned in (option.value, option.label.lower()):
+        if cleaned in (option.value, _fold(option.label)):
             return [option.value]
     return None
+
+
+def _fold(text: str) -> str:
+    """Typed text as compared with labels: lower case, phone punctuation made plain."""
+    plain = text.translate(_PHONE_PUNCTUATION).strip().lower()
+    return re.sub(r"\s+", " ", plain)
+
+
+# Phones type curly quotes and apostrophes; labels are written with plain ones.
+_PHONE_PUNCTUATION = str.maketrans(
+    {"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"'}
+)
 
 
 def looks_like_an_answer(text: str) -> bool:
@@ -211,7 +225,7 @@ def apply(question: Question, value: str, case: Case, now: datetime) -> Case:
 
 
 def set_categories(case: Case, values: list[str], now: datetime) -> Case:
-    """A typed list of categories replaces the selection."""
-    chosen = frozenset(Category(v) for v in values if v not in (SKIP, DONE))
+    """Typed choices are added to the selection (typing `1 9` twice never undoes it)."""
+    chosen = case.categories | frozenset(Category(v) for v in values if v not in (SKIP, DONE))
     urgent = case.urgent or bool(chosen & URGENT_CATEGORIES)
     return dataclasses.replace(case, categories=chosen, urgent=urgent, updated_at=now)

@@ -37,7 +37,10 @@ from storage.models import (
 MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
 _HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
-_NON_WEB_LINK = re.compile(r"\b(?:javascript|data|vbscript|file):", re.IGNORECASE)
+# Links Casebook cannot use: script and data schemes, and any `scheme://` that is not the web.
+_NON_WEB_LINK = re.compile(
+    r"\b(?:javascript|data|vbscript|file):|\b(?!https?://)[a-z][a-z0-9+.-]*://", re.IGNORECASE
+)
 
 
 async def on_message(ctx: Context, text: str) -> list[Outgoing]:
@@ -92,7 +95,8 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
         replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
     if truncated:
         replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
-    if _NON_WEB_LINK.search(text) or any(canonicalise(u) is None for u in extract_urls(text)):
+    urls = [*ctx.incoming.links, *extract_urls(text)]
+    if _NON_WEB_LINK.search(text) or any(canonicalise(u) is None for u in urls):
         replies.append(ctx.reply(messages.IGNORED_LINKS))
     for case in created:
         replies.extend(_alert(ctx, messages.new_case_alert(case.number, case.platform), case))
@@ -142,6 +146,20 @@ async def answer_typed(ctx: Context, conversation: Conversation, text: str) -> l
     return await _answer(ctx, conversation, question, values)
 
 
+async def waiting_question(ctx: Context) -> list[Outgoing]:
+    """The question this person's conversation is waiting on, asked again (after a restart)."""
+    conversation = await ctx.unit.conversations.current(ctx.person.id)
+    if conversation is None or conversation.question is None:
+        return []
+    cases = await _cases(ctx, conversation)
+    if not cases:
+        return []
+    return [
+        ctx.reply(messages.question_resumed(cases[0].number)),
+        _ask(ctx, conversation, Question(conversation.question), cases),
+    ]
+
+
 async def answer_button(ctx: Context, value: str) -> list[Outgoing]:
     answer = questions.parse_button(value)
     conversation = (
@@ -166,7 +184,7 @@ async def answer_button(ctx: Context, value: str) -> list[Outgoing]:
                 replace_ref=ctx.incoming.message_ref,
             )
         )
-    return replies + await _answer(ctx, conversation, answer.question, [answer.value])
+    return replies + await _answer(ctx, conversation, answer.question, [answer.value], typed=False)
 
 
 async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[Case, str]:
@@ -221,28 +239,26 @@ async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
 
 
 async def _answer(
-    ctx: Context, conversation: Conversation, question: Question, values: list[str]
+    ctx: Context,
+    conversation: Conversation,
+    question: Question,
+    values: list[str],
+    typed: bool = True,
 ) -> list[Outgoing]:
+    """Record an answer. For the kind of abuse, choices are picked (a typed one is added, a
+    pressed one toggles) and the question stays open until Done or Skip, however it is given."""
     before = await _cases(ctx, conversation)
     ctx.count("questions_answered")
-    if question is Question.CATEGORIES and len(values) > 1:
-        after = [questions.set_categories(c, values, ctx.now) for c in before]
+    picks = [v for v in values if v not in (questions.SKIP, questions.DONE)]
+    if question is Question.CATEGORIES and picks and typed:
+        after = [questions.set_categories(c, picks, ctx.now) for c in before]
     else:
         after = [questions.apply(question, values[0], c, ctx.now) for c in before]
     for old, new in zip(before, after, strict=True):
         if new != old:
             await save_case(ctx, new)
     replies = await _urgent_alerts(ctx, before, after)
-    toggled = (
-        question is Question.CATEGORIES
-        and len(values) == 1
-        and values[0]
-        not in (
-            questions.SKIP,
-            questions.DONE,
-        )
-    )
-    if toggled:
+    if question is Question.CATEGORIES and questions.DONE not in values and picks:
         chosen = sorted(after[0].categories, key=list(Category).index)
         replies.append(
             ctx.reply(

@@ -21,3 +21,12 @@ def is_lead(school: SchoolConfig, user: User) -> bool:
 def lead_schools(config: Config, user: User) -> list[SchoolConfig]:
     """Every school this person leads, in config order."""
     return [school for school in config.schools if is_lead(school, user)]
+
+
+def lead_ids(school: SchoolConfig, transport: Transport) -> list[str]:
+    """The platform ids of this school's leads on one transport, as the platform writes them."""
+    if transport is Transport.SLACK:
+        return list(school.slack_leads)
+    if transport is Transport.TELEGRAM:
+        return [str(lead) for lead in school.telegram_leads]
+    return list(school.console_leads)

@@ -11,12 +11,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
+from bot import messages
 from handlers.export import days_to_removal
-from storage.models import Case, CaseTiming, Platform, Status
+from storage.models import Case, CaseTiming, Platform
 
 STILL_UP_AFTER = timedelta(days=7)
 _NOT_COUNTED = ("duplicate", "not-abuse")
+_Counted = TypeVar("_Counted", bound=Case | CaseTiming)
 
 
 @dataclass(frozen=True)
@@ -30,16 +33,22 @@ class PlatformStats:
     still_up_after_7_days: int
 
 
+def counted(cases: Sequence[_Counted]) -> list[_Counted]:
+    """The cases that count in figures: not those closed as duplicates or as not abuse (a merged
+    case is closed as a duplicate). The digest counts with this too."""
+    return [c for c in cases if c.close_reason not in _NOT_COUNTED]
+
+
 def platform_stats(cases: Sequence[Case | CaseTiming], now: datetime) -> list[PlatformStats]:
     """One row per platform that has cases, in the platforms' usual order, then a total row."""
-    counted = [c for c in cases if c.close_reason not in _NOT_COUNTED]
+    kept = counted(cases)
     rows = []
     for platform in Platform:
-        mine = [c for c in counted if c.platform is platform]
+        mine = [c for c in kept if c.platform is platform]
         if mine:
             rows.append(_row(platform.value, mine, now))
     if rows:
-        rows.append(_row("all", counted, now))
+        rows.append(_row("all", kept, now))
     return rows
 
 
@@ -58,7 +67,7 @@ def to_table(rows: list[PlatformStats]) -> str:
     headers = ("platform", "cases", "reported", "removed", "median days", "p90 days", "up >7d")
     body = [
         (
-            r.platform,
+            _label(r.platform),
             str(r.cases),
             str(r.reported),
             str(r.removed),
@@ -87,7 +96,7 @@ def _row(name: str, cases: Sequence[Case | CaseTiming], now: datetime) -> Platfo
         c
         for c in reported
         if c.removed_at is None
-        and c.status is not Status.CLOSED
+        and c.status.is_open
         and c.reported_to_platform_at is not None
         and now - c.reported_to_platform_at > STILL_UP_AFTER
     ]
@@ -100,6 +109,13 @@ def _row(name: str, cases: Sequence[Case | CaseTiming], now: datetime) -> Platfo
         p90_days_to_removal=percentile(removed_days, 0.9),
         still_up_after_7_days=len(still_up),
     )
+
+
+def _label(platform: str) -> str:
+    """The platform as the chat names it (`X (Twitter)`); JSON keeps the plain value."""
+    if platform == "all":
+        return messages.STATS_ALL_PLATFORMS
+    return messages.PLATFORM_OPTION_LABELS[Platform(platform)]
 
 
 def _days(value: float | None) -> str:

@@ -206,9 +206,11 @@ class SqliteCases:
         )
 
     async def open_for_school(self, school_id: int) -> list[Case]:
-        """Cases not closed, urgent first, then newest first."""
+        """Open cases (neither closed nor removed, as `Status.is_open`), urgent first, then
+        newest first."""
         return await self._many(
-            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND c.status != 'closed'"
+            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ?"
+            " AND c.status NOT IN ('closed', 'removed')"
             " ORDER BY c.urgent DESC, c.created_at DESC, c.id DESC",
             (school_id,),
         )

@@ -85,6 +85,7 @@ class Database:
             raise DatabaseError(f"{path}: cannot open the database ({error}).") from error
         database = cls(connection, path)
         try:
+            await database._check_ours()  # before the pragmas, which write to the file
             await database._configure()
             await database._migrate()
         except BaseException:
@@ -161,6 +162,44 @@ class Database:
                 await self._connection.execute(pragma)
         except aiosqlite.DatabaseError as error:
             raise DatabaseError(f"{self.path}: not a Casebook database ({error}).") from error
+
+    async def _check_ours(self) -> None:
+        """Refuse, in one line, a file that is damaged or belongs to another program, before
+        anything is written to it. An empty file is a new Casebook database."""
+        try:
+            async with self._connection.execute("PRAGMA quick_check(1)") as cursor:
+                row = await cursor.fetchone()
+            if row is None or row[0] != "ok":
+                raise DatabaseError(
+                    f"{self.path}: the file is damaged ({row[0] if row else 'no answer'}); "
+                    "restore it from a backup."
+                )
+            async with self._connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ) as cursor:
+                tables = {str(r[0]) for r in await cursor.fetchall()}
+            if not tables:
+                return
+            if "schema_version" not in tables:
+                raise DatabaseError(
+                    f"{self.path}: not a Casebook database (it holds other tables, such as "
+                    f"{', '.join(sorted(tables)[:3])})."
+                )
+            async with self._connection.execute(
+                "SELECT count(*) FROM pragma_table_info('schema_version')"
+                " WHERE name IN ('version', 'name', 'applied_at')"
+            ) as cursor:
+                columns = await cursor.fetchone()
+            async with self._connection.execute(
+                "SELECT count(*) FROM schema_version WHERE typeof(version) <> 'integer'"
+            ) as cursor:
+                odd = await cursor.fetchone()
+        except sqlite3.DatabaseError as error:
+            raise DatabaseError(f"{self.path}: not a Casebook database ({error}).") from error
+        if columns is None or columns[0] != 3 or odd is None or odd[0] != 0:
+            raise DatabaseError(
+                f"{self.path}: not a Casebook database (its schema_version table is not ours)."
+            )
 
     async def _migrate(self) -> None:
         known = migrations()

@@ -27,6 +27,12 @@ class Status(StrEnum):
     REMOVED = "removed"
     CLOSED = "closed"
 
+    @property
+    def is_open(self) -> bool:
+        """Open means neither closed nor removed: the post may still be up and someone has work
+        to do. `/cases`, the digest and `casebook stats` all use this one rule."""
+        return self not in (Status.CLOSED, Status.REMOVED)
+
 
 class Category(StrEnum):
     HARASSMENT = "harassment"

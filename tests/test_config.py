@@ -66,7 +66,10 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "needs the environment variable(s) SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET",
         ),
         ("[telegram]\nmode = 'webhook'\n" + MINIMAL, "needs webhook_url"),
-        ("[retention]\nclosed_case_days = 0\n" + MINIMAL, "closed_case_days must be 1 or more"),
+        (
+            "[retention]\nclosed_case_days = 0\n" + MINIMAL,
+            "closed_case_days must be a whole number of days, 1 or more",
+        ),
         ("[digest]\nchart = 'yes'\n" + MINIMAL, "chart must be true or false"),
         ("storage = 3\n" + MINIMAL, "[storage] must be a table"),
     ],

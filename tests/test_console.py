@@ -92,7 +92,7 @@ def test_export_rejects_a_bad_date_and_a_missing_folder(tmp_path: Path) -> None:
     bad_date = casebook("export", "--since", "yesterday", "--db", str(tmp_path / "x.db"))
     assert bad_date.returncode == 2 and b"not a date" in bad_date.stderr
     missing = casebook("export", "--db", str(tmp_path / "no" / "such" / "x.db"))
-    assert missing.returncode == 2 and b"does not exist" in missing.stderr
+    assert missing.returncode == 2 and b"there is no database at" in missing.stderr
     assert b"Traceback" not in missing.stderr
 
 
@@ -152,7 +152,9 @@ def test_a_killed_process_resumes_the_conversation_at_the_next_question(tmp_path
 
     second = Session(db)
     second.wait_for("Casebook for")
-    second.send("1, 9")
+    second.wait_for(messages.question_resumed(1))
+    second.wait_for(messages.Q_CATEGORIES)  # asked again, without typing anything
+    second.send("1, 9, 13")
     second.wait_for(messages.Q_THREAT)
     assert second.process.stdin is not None
     second.process.stdin.close()

@@ -139,7 +139,7 @@ async def test_stats_command_prints_the_medians(database: Database) -> None:
         check=True,
         text=True,
     ).stdout
-    assert table.splitlines()[1].split() == ["snapchat", "3", "3", "3", "4.0", "8.0", "0"]
+    assert table.splitlines()[1].split() == ["Snapchat", "3", "3", "3", "4.0", "8.0", "0"]
 
 
 async def test_anonymised_export_holds_no_url_name_or_free_text(database: Database) -> None:

@@ -305,7 +305,10 @@ async def test_an_empty_week_says_so_in_one_line(chat: Chat, config: Config) -> 
     chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
     replies = await scheduler_tick(chat)
     [north] = [r for r in replies if "Northfield" in r.text]
-    assert north.text == messages.digest_empty("Northfield", "23 Nov", "30 Nov 2026")
+    assert north.text == messages.digest_empty(
+        "Northfield",
+        messages.digest_period("Mon 23 Nov 08:00 GMT", "Mon 30 Nov 2026 08:00 GMT"),
+    )
     assert "\n" not in north.text
 
 

@@ -59,9 +59,15 @@ class ConsoleTransport:
         print("\n".join(lines), file=self._output, flush=True)
         return None
 
-    async def run(self, stream: BinaryIO, router: Router, delivery: Delivery) -> None:
-        """Process lines until EOF or /quit; each line is stored, handled and answered in turn."""
+    async def run(
+        self, stream: BinaryIO, router: Router, delivery: Delivery, resume: bool = True
+    ) -> None:
+        """Process lines until EOF or /quit; each line is stored, handled and answered in turn.
+        With `resume`, first ask again the question a previous run left waiting."""
         self.say(messages.console_banner(self._school.name, self._user.name))
+        if resume:
+            await router.resume(self._incoming(""))
+            await delivery.flush()
         lines: asyncio.Queue[bytes | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
         threading.Thread(target=_read_lines, args=(stream, loop, lines), daemon=True).start()
@@ -98,7 +104,10 @@ class ConsoleTransport:
             self.say(messages.console_now_speaking_as(name, role))
             return True
         if command == "/lead":
-            name = self._school.console_leads[0] if self._school.console_leads else "lead"
+            if not self._school.console_leads:
+                self.say(messages.console_no_leads(self._school.name))
+                return True
+            name = self._school.console_leads[0]
             self._user = User(Transport.CONSOLE, name, name)
             self.say(messages.console_now_speaking_as(name, messages.CONSOLE_ROLE_LEAD))
             return True

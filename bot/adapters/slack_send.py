@@ -12,13 +12,18 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import messages
+from bot.adapters import text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
 from bot.delivery import TemporarySendError
 from bot.events import Outgoing, PlaceKind
 
 log = logging.getLogger(__name__)
 
-SECTION_LIMIT = 2400  # Slack allows 3000 characters in a section; escaping can lengthen a chunk
+# Slack's limits, counted on the escaped text it receives.
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+TEXT_LIMIT = 40_000
 _EPHEMERAL_FALLBACK = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel"})
 
 
@@ -26,11 +31,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escaped_length(text: str) -> int:
+    return len(escape(text))
+
+
+def text(outgoing: Outgoing) -> str:
+    """The message's `text` field: escaped, and cut to Slack's limit with how much is left out."""
+    return escape(
+        text_limits.fit(outgoing.text, TEXT_LIMIT, messages.more_text, measure=escaped_length)
+    )
+
+
 def blocks(outgoing: Outgoing) -> list[dict[str, Any]]:
-    """Sections for the text (split to fit), then one actions block with the buttons."""
+    """Sections for the text (split to fit, at most 50 blocks in all, the last saying how much
+    is left out), then one actions block with the buttons."""
+    chunks = text_limits.split(outgoing.text or " ", SECTION_LIMIT, measure=escaped_length)
+    room = MAX_BLOCKS - (1 if outgoing.buttons else 0)
+    if len(chunks) > room:
+        left_out = sum(len(chunk) for chunk in chunks[room - 1 :])
+        chunks = [*chunks[: room - 1], messages.more_text(left_out).lstrip("\n")]
     rendered: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(chunk), "verbatim": True}}
-        for chunk in _chunks(outgoing.text or " ", SECTION_LIMIT)
+        for chunk in chunks
     ]
     if outgoing.buttons:
         rendered.append(
@@ -72,11 +94,11 @@ class SlackSender:
             raise TemporarySendError(f"slack error {code or 'unknown'}") from None
 
     async def _send(self, outgoing: Outgoing) -> str | None:
-        text = escape(outgoing.text)
+        fitted = text(outgoing)
         if outgoing.replace_ref:
             channel, _, ts = outgoing.replace_ref.partition("|")
             await self._client.chat_update(
-                channel=channel, ts=ts, text=text, blocks=blocks(outgoing)
+                channel=channel, ts=ts, text=fitted, blocks=blocks(outgoing)
             )
             return outgoing.replace_ref
         if outgoing.attachment is not None:
@@ -87,7 +109,7 @@ class SlackSender:
                 file=outgoing.attachment.data,
                 filename=outgoing.attachment.name,
                 title=outgoing.attachment.name,
-                initial_comment=text,
+                initial_comment=fitted,
             )
             return None
         if outgoing.private and outgoing.to_user and outgoing.place.kind is not PlaceKind.DIRECT:
@@ -95,7 +117,7 @@ class SlackSender:
                 await self._client.chat_postEphemeral(
                     channel=outgoing.place.id,
                     user=outgoing.to_user.id,
-                    text=text,
+                    text=fitted,
                     blocks=blocks(outgoing),
                     thread_ts=outgoing.thread,
                 )
@@ -110,7 +132,7 @@ class SlackSender:
             channel = outgoing.place.id
         response = await self._client.chat_postMessage(
             channel=channel,
-            text=text,
+            text=fitted,
             blocks=blocks(outgoing),
             thread_ts=outgoing.thread if outgoing.place.kind is not PlaceKind.DIRECT else None,
             unfurl_links=False,
@@ -127,10 +149,6 @@ class SlackSender:
                 raise TemporarySendError("slack conversations.open gave no channel")
             self._direct_channels[user_id] = channel
         return self._direct_channels[user_id]
-
-
-def _chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
 
 
 def _seconds(value: Any) -> float | None:

@@ -38,7 +38,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import messages
-from bot.adapters import lookup, telegram_events
+from bot.adapters import lookup, telegram_events, text_limits
 from bot.backoff import Backoff, describe
 from bot.config import Config, TelegramConfig
 from bot.delivery import PermanentSendError, TemporarySendError
@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query")
-MESSAGE_LIMIT = 4000  # Telegram allows 4096 characters; escaping can lengthen a chunk
+MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after Telegram reads its HTML entities
 INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
 POLL_TIMEOUT = 25
 POLL_RETRY = 2  # seconds to wait after a failed poll
@@ -271,7 +271,7 @@ class TelegramSender:
             await self._bot.edit_message_text(
                 chat_id=int(chat),
                 message_id=int(message_id),
-                text=html.escape(outgoing.text, quote=False)[:4096],
+                text=html.escape(_chunks(outgoing.text or " ", MESSAGE_LIMIT)[0], quote=False),
                 parse_mode="HTML",
             )
             return outgoing.replace_ref
@@ -330,7 +330,7 @@ def _commands(names: tuple[str, ...]) -> list[BotCommand]:
 
 
 def _chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [text]
+    return text_limits.split(text, size, measure=text_limits.utf16_length)
 
 
 def _flood_wait(error: RetryAfter) -> float:

@@ -110,6 +110,10 @@ class FakeSlackApi(WaitsForCalls):
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=status, headers=headers
             )
+        refused = _over_limits(method, args)
+        if refused is not None:
+            await self._record(Call(f"{method}!{refused}", args))
+            return web.json_response({"ok": False, "error": refused})
         await self._record(Call(method, args))
         return web.json_response(self._answer(method, args))
 
@@ -179,3 +183,19 @@ def _rate_limited(retry_after: int) -> web.Response:
         status=429,
         headers={"Retry-After": str(retry_after)},
     )
+
+
+def _over_limits(method: str, args: dict[str, Any]) -> str | None:
+    """Slack's refusals of a message too big: more than 50 blocks or a section over 3000
+    characters (`invalid_blocks`), or text over 40 000 characters (`msg_too_long`)."""
+    if method not in ("chat.postMessage", "chat.postEphemeral", "chat.update"):
+        return None
+    blocks = args.get("blocks") or []
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    sections = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
+    if len(blocks) > 50 or any(len(text) > 3000 for text in sections):
+        return "invalid_blocks"
+    if len(str(args.get("text", ""))) > 40_000:
+        return "msg_too_long"
+    return None

@@ -7,6 +7,7 @@ and can be told to answer with flood control (429 with retry_after) or 403 for s
 from __future__ import annotations
 
 import asyncio
+import html
 import itertools
 import json
 import time
@@ -120,6 +121,12 @@ class FakeTelegramApi(WaitsForCalls):
             await self._record(f"{method}!400", args)
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                status=400,
+            )
+        if method in ("sendMessage", "editMessageText") and _too_long(str(args.get("text", ""))):
+            await self._record(f"{method}!400", args)
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": "Bad Request: message is too long"},
                 status=400,
             )
         if method == "getUpdates":
@@ -255,3 +262,8 @@ def callback_update(
             },
         },
     }
+
+
+def _too_long(text: str) -> bool:
+    """Telegram's limit: 4096 UTF-16 code units of the text once its HTML entities are read."""
+    return len(html.unescape(text).encode("utf-16-le")) // 2 > 4096

@@ -1,0 +1,270 @@
+"""The command line: mistakes end in one line and exit status 2, and every option is described."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.app import sync_schools
+from bot.config import load_config
+from storage.db import Database
+from tests.chat import Chat, FakeClock
+
+CONFIG = """
+[[schools]]
+name = "Northfield Academy"
+timezone = "Europe/London"
+console_leads = ["lena"]
+
+[[schools]]
+name = "Southgate"
+timezone = "Europe/London"
+"""
+
+SUBCOMMANDS = (
+    ["run"],
+    ["export"],
+    ["stats"],
+    ["digest"],
+    ["purge"],
+    ["person"],
+    ["person", "export"],
+    ["person", "erase"],
+    ["backup"],
+    ["manifest"],
+    ["check-config"],
+)
+
+
+def casebook(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run the command line in this process; returns (exit status, stdout, stderr)."""
+    try:
+        code = cli.main(list(args))
+    except SystemExit as stop:  # argparse's own exits (--help, --version, usage errors)
+        code = stop.code if isinstance(stop.code, int) else 2
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "casebook.toml"
+    path.write_text(CONFIG + f'\n[storage]\ndatabase = "{tmp_path / "cases.db"}"\n')
+    return path
+
+
+@pytest.fixture
+def database(config_file: Path) -> Path:
+    """A database with one Northfield case, made by reporting a link in the terminal."""
+    config = load_config(config_file, {})
+
+    async def make() -> None:
+        db = await Database.open(config.storage.database)
+        try:
+            await sync_schools(db, config)
+            chat = Chat(db, config, FakeClock())
+            await chat.say(
+                "https://www.tiktok.com/@a/video/7301234567890123456", school="Northfield Academy"
+            )
+        finally:
+            await db.close()
+
+    asyncio.run(make())
+    return config.storage.database
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export"],
+        ["stats"],
+        ["digest"],
+        ["purge"],
+        ["person", "export", "--console", "alex"],
+        ["person", "erase", "--console", "alex", "--yes"],
+        ["backup", "copy.db"],
+    ],
+)
+def test_a_missing_database_is_refused_and_not_created(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str]
+) -> None:
+    missing = tmp_path / "mistyped.db"
+    args = [a if a != "copy.db" else str(tmp_path / a) for a in args]
+    code, out, err = casebook(capsys, *args, "--db", str(missing))
+    assert code == 2 and out == ""
+    assert "there is no database at" in _one_line(err)
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["export", "--out", "{tmp}/no/such/folder/cases.json"], "there is no folder"),
+        (["export", "--out", "{tmp}"], "is a folder"),
+        (["backup", "{tmp}/no/such/folder/copy.db"], "there is no folder"),
+        (["digest", "--chart", "{tmp}/no/such/folder/chart.png"], "there is no folder"),
+        (["digest", "--chart", "{tmp}"], "is a folder"),
+        (
+            ["person", "export", "--console", "alex", "--out", "{tmp}/missing/p.json"],
+            "there is no folder",
+        ),
+    ],
+)
+def test_bad_output_paths_are_one_line(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    config_file: Path,
+    database: Path,
+    args: list[str],
+    expected: str,
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, _, err = casebook(capsys, *args, "--config", str(config_file))
+    assert code == 2
+    assert expected in _one_line(err)
+
+
+def test_export_out_refuses_to_overwrite_without_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, config_file: Path, database: Path
+) -> None:
+    target = tmp_path / "cases.json"
+    target.write_text("keep me")
+    code, _, err = casebook(capsys, "export", "--out", str(target), "--config", str(config_file))
+    assert code == 2 and "--force" in _one_line(err)
+    assert target.read_text() == "keep me"
+    code, _, err = casebook(
+        capsys, "export", "--out", str(target), "--force", "--config", str(config_file)
+    )
+    assert code == 0, err
+    assert len(json.loads(target.read_text())) == 1
+
+
+def test_school_names_match_in_any_letter_case_everywhere(
+    capsys: pytest.CaptureFixture[str], config_file: Path, database: Path
+) -> None:
+    code, out, _ = casebook(
+        capsys, "export", "--school", "northfield ACADEMY", "--config", str(config_file)
+    )
+    assert code == 0 and [c["school"] for c in json.loads(out)] == ["Northfield Academy"]
+    code, out, _ = casebook(
+        capsys,
+        "stats",
+        "--school",
+        "NORTHFIELD academy",
+        "--format",
+        "json",
+        "--config",
+        str(config_file),
+    )
+    assert code == 0 and [r["cases"] for r in json.loads(out) if r["platform"] == "all"] == [1]
+    code, out, err = casebook(
+        capsys, "digest", "--school", "northfield academy", "--config", str(config_file)
+    )
+    assert code == 0 and "Northfield Academy" in out, err
+
+
+@pytest.mark.parametrize("command", ["export", "stats", "digest"])
+def test_an_unknown_school_exits_2_listing_the_known_ones(
+    capsys: pytest.CaptureFixture[str], config_file: Path, database: Path, command: str
+) -> None:
+    code, out, err = casebook(capsys, command, "--school", "Nope", "--config", str(config_file))
+    assert code == 2 and out == ""
+    line = _one_line(err)
+    assert "'Nope'" in line and "'Northfield Academy'" in line and "'Southgate'" in line
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = casebook(capsys, "--version")
+    assert code == 0 and re.fullmatch(r"casebook \d+\.\d+\.\d+\n", out)
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS, ids=" ".join)
+def test_each_help_describes_every_option_and_shows_an_example(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    code, out, _ = casebook(capsys, *command, "--help")
+    assert code == 0
+    assert re.search(rf"^example: casebook {' '.join(command)} ", out, re.MULTILINE), out
+    lines = out.splitlines()
+    options = [i for i, line in enumerate(lines) if re.match(r"^  -|^  [a-z]+$", line)]
+    assert options
+    for i in options:
+        described = re.search(r"\S\s{2,}\S", lines[i].strip()) or (
+            i + 1 < len(lines) and re.match(r"^\s{10,}\S", lines[i + 1])
+        )
+        assert described, f"{command}: {lines[i]!r} has no description"
+
+
+def test_check_config_takes_config_like_every_other_command(
+    capsys: pytest.CaptureFixture[str], config_file: Path
+) -> None:
+    code, out, err = casebook(capsys, "check-config", "--config", str(config_file))
+    assert code == 0, err
+    assert "configuration is valid" in out
+
+
+def test_errors_show_no_internal_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = casebook(capsys, "person")
+    assert code == 2
+    assert "person_action" not in err and "ACTION" in err
+
+
+def _check(capsys: pytest.CaptureFixture[str], tmp_path: Path, text: str) -> tuple[int, str, str]:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return casebook(capsys, "check-config", str(path))
+
+
+@pytest.mark.parametrize(
+    ("places", "key"),
+    [
+        ('slack_report_channels = ["C1"]', "slack_report_channels C1"),
+        ("telegram_report_chats = [-100]", "telegram_report_chats -100"),
+    ],
+)
+def test_two_schools_sharing_a_report_place_are_refused_naming_both(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, places: str, key: str
+) -> None:
+    text = f'[[schools]]\nname = "A"\n{places}\n[[schools]]\nname = "B"\n{places}\n'
+    code, _, err = _check(capsys, tmp_path, text)
+    assert code == 2
+    line = _one_line(err)
+    assert key in line and "'A'" in line and "'B'" in line
+
+
+def test_check_config_prints_durations_as_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = '[reminders]\nunanswered = "90m"\n[[schools]]\nname = "A"\ntimezone = "Europe/London"\n'
+    code, out, err = _check(capsys, tmp_path, text)
+    assert code == 0, err
+    assert "unanswered=90m not_reported=24h still_up=48h escalate=7d" in out
+    assert "day," not in out and err == ""
+
+
+def test_closed_case_days_in_words_says_it_needs_a_whole_number(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = '[retention]\nclosed_case_days = "a year"\n[[schools]]\nname = "A"\n'
+    code, _, err = _check(capsys, tmp_path, text)
+    assert code == 2 and "must be a whole number" in _one_line(err)
+
+
+def test_a_school_without_a_timezone_gets_a_warning_naming_the_zone_used(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = _check(capsys, tmp_path, '[[schools]]\nname = "A"\n')
+    assert code == 0 and "configuration is valid" in out
+    assert "'A' has no timezone; using Europe/London" in _one_line(err)
