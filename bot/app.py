@@ -9,8 +9,6 @@ import signal
 from collections.abc import Callable
 from typing import BinaryIO, TextIO
 
-from aiohttp import web
-
 from bot import web as web_server
 from bot.adapters.chat import ChatTransport
 from bot.adapters.console import ConsoleTransport
@@ -20,6 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery import Delivery, Sender
 from bot.events import Transport
+from bot.guarded_server import AcceptReports, GuardedServer, serve_guarded
 from bot.health import Health
 from bot.metrics import Metrics
 from bot.pump import Pump
@@ -92,7 +91,7 @@ async def run_chat(
     clock = clock or SystemClock()
     stop = stop or _stop_on_signals()
     database = await Database.open(config.storage.database)
-    runner: web.AppRunner | None = None
+    runner: GuardedServer | None = None
     chats: list[ChatTransport] = []
     worker: asyncio.Task[None] | None = None
     scheduler: Scheduler | None = None
@@ -116,10 +115,11 @@ async def run_chat(
             return await state.check(worker=running, scheduler=ticking)
 
         # Always served, whatever the transports: /healthz and /metrics are for the IT person.
-        runner = await web_server.serve(
+        asyncio.get_running_loop().set_exception_handler(AcceptReports())
+        runner = await serve_guarded(
             web_server.build(routes, health, metrics), config.server.host, config.server.port
         )
-        port = web_server.bound_port(runner)
+        port = runner.port
         log.info("listening on %s:%s", config.server.host, port)
         for chat in chats:
             await chat.start()

@@ -8,6 +8,8 @@ locked for a while delays handling without failing anything.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import sqlite3
 import threading
 import time
@@ -23,8 +25,14 @@ from storage.models import Platform
 from tests.fakes.faults import Fault
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
-from tests.slack_harness import SlackBot, slack_config
-from tests.test_telegram import GROUP, LEADS_GROUP, TelegramBot, telegram_config
+from tests.slack_harness import SECRET, SlackBot, slack_config
+from tests.test_telegram import (
+    GROUP,
+    LEADS_GROUP,
+    WEBHOOK_SECRET,
+    TelegramBot,
+    telegram_config,
+)
 
 
 @pytest.fixture
@@ -186,3 +194,81 @@ async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
             assert aside.fetchone()[0] == 0
     finally:
         await bot.close()
+
+
+def _signed(body: bytes, timestamp: str) -> dict[str, str]:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    digest = hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+async def test_requests_slack_never_sends_get_4xx_and_store_nothing(
+    tmp_path: Path, slack_api: FakeSlackApi
+) -> None:
+    bot = await SlackBot(slack_config(tmp_path / "bad.db", slack_api), slack_api).start()
+    now = str(int(time.time()))
+    bodies = {
+        "not json": b'{"type": "event_callback", ',
+        "an array": b"[1, 2, 3]",
+        "null": b"null",
+        "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+        "not UTF-8": b'{"type": "event_callback", "text": "\xff\xfe"}',
+    }
+    try:
+        assert bot.session is not None
+        for name, body in bodies.items():
+            headers = {"Content-Type": "application/json", **_signed(body, now)}
+            async with bot.session.post(bot.url, data=body, headers=headers) as response:
+                assert 400 <= response.status < 500, name
+        body = b'{"type": "event_callback"}'
+        headers = {"Content-Type": "application/json", **_signed(body, "abc")}
+        async with bot.session.post(bot.url, data=body, headers=headers) as response:
+            assert response.status == 400
+        assert bot.count("inbox") == 0
+        assert (await bot.health_until(200))["worker"] is True  # and nothing broke
+    finally:
+        await bot.close()
+
+
+async def test_telegram_webhook_requests_telegram_never_sends_get_4xx(
+    tmp_path: Path, telegram_api: FakeTelegramApi
+) -> None:
+    bot = await TelegramBot(telegram_config(tmp_path / "bad.db", telegram_api)).start()
+    try:
+        assert bot.session is not None
+        url = f"http://127.0.0.1:{bot.port}/telegram/webhook"
+        good = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        for body in (b"[1]", b"null", b"{", b'{"update_id": "x"}', b"\xff\xfe", b"[" * 100_000):
+            async with bot.session.post(url, data=body, headers=good) as response:
+                assert response.status == 400, body[:20]
+        wrong = {"X-Telegram-Bot-Api-Secret-Token": "s\u00e9cret"}
+        async with bot.session.post(url, data=b"{}", headers=wrong) as response:
+            assert response.status == 403
+        assert bot.count("inbox") == 0
+    finally:
+        await bot.close()
+
+
+async def test_a_slack_5xx_with_a_page_of_html_is_a_temporary_failure(
+    tmp_path: Path, slack_api: FakeSlackApi
+) -> None:
+    bot = await SlackBot(slack_config(tmp_path / "html.db", slack_api), slack_api).start()
+    try:
+        await slack_api.faults.set(Fault.SERVER_ERROR, frozenset({"chat.postMessage"}))
+        status, _ = await bot.message("report https://x.com/u/status/5")
+        assert status == 200
+        await slack_api.wait_for("chat.postMessage!500")
+        await _until(lambda: _last_error(bot) is not None, 10)
+        assert _last_error(bot) == "slack 500"
+        await slack_api.faults.clear()
+        await slack_api.wait_for_text(
+            "chat.postMessage", messages.case_logged(1, Platform.X), timeout=30
+        )
+    finally:
+        await bot.close()
+
+
+def _last_error(bot: SlackBot) -> str | None:
+    with sqlite3.connect(bot.config.storage.database) as raw:
+        row = raw.execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL").fetchone()
+    return None if row is None else str(row[0])

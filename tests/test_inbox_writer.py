@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.inbox_writer import InboxWriter
+from storage import turns
 from storage.db import Database
 
 
@@ -73,8 +74,10 @@ async def test_a_failed_commit_fails_every_event_of_its_batch(database: Database
 
 
 async def test_storing_an_event_goes_ahead_of_transactions_already_waiting(
-    database: Database,
+    database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Patience long enough that a loaded machine cannot run it out while the test arranges.
+    monkeypatch.setattr(turns, "PATIENCE", 5.0)
     order: list[str] = []
     holding = asyncio.Event()
     release = asyncio.Event()

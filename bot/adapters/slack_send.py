@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.adapters import text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
-from bot.delivery import TemporarySendError
+from bot.delivery import PermanentSendError, TemporarySendError
 from bot.events import Outgoing, PlaceKind
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,19 @@ log = logging.getLogger(__name__)
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 TEXT_LIMIT = 40_000
+# Answers that sending the same message again cannot change.
+_REFUSED_FOR_GOOD = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "msg_too_long",
+        "invalid_blocks",
+        "no_text",
+        "user_not_found",
+        "cannot_dm_bot",
+        "restricted_action",
+    }
+)
 _EPHEMERAL_FALLBACK = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel"})
 
 
@@ -83,14 +96,14 @@ class SlackSender:
         try:
             return await self._send(outgoing)
         except SlackApiError as error:
-            code = str(error.response.get("error", "")) if error.response else ""
-            if error.response is not None and error.response.status_code in (429, 500, 502, 503):
-                retry = (
-                    error.response.headers.get("Retry-After") if error.response.headers else None
-                )
-                raise TemporarySendError(
-                    f"slack {error.response.status_code}", _seconds(retry)
-                ) from error
+            status = error.response.status_code if error.response is not None else 0
+            code = _error_code(error)
+            if status == 429 or status >= 500:
+                headers = error.response.headers if error.response is not None else None
+                retry = headers.get("Retry-After") if headers else None
+                raise TemporarySendError(f"slack {status}", _seconds(retry)) from error
+            if code in _REFUSED_FOR_GOOD:
+                raise PermanentSendError(f"slack refused: {code}") from None
             raise TemporarySendError(f"slack error {code or 'unknown'}") from None
 
     async def _send(self, outgoing: Outgoing) -> str | None:
@@ -123,7 +136,7 @@ class SlackSender:
                 )
                 return None
             except SlackApiError as error:
-                if error.response is None or error.response.get("error") not in _EPHEMERAL_FALLBACK:
+                if _error_code(error) not in _EPHEMERAL_FALLBACK:
                     raise
             channel = await self._direct_channel(outgoing.to_user.id)
         elif outgoing.place.kind is PlaceKind.DIRECT:
@@ -149,6 +162,12 @@ class SlackSender:
                 raise TemporarySendError("slack conversations.open gave no channel")
             self._direct_channels[user_id] = channel
         return self._direct_channels[user_id]
+
+
+def _error_code(error: SlackApiError) -> str:
+    """Slack's error code, or "" when the answer had none (a proxy's HTML 502 page, say)."""
+    data = error.response.data if error.response is not None else None
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 def _seconds(value: Any) -> float | None:

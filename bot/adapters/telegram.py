@@ -97,8 +97,8 @@ class TelegramTransport:
                     "telegram: start-up failed (%s); retrying in %.0fs", describe(error), delay
                 )
                 await asyncio.sleep(delay)
-        self.problem = ""
         if self._telegram.mode == "webhook":
+            self.problem = ""
             self.connected = True
         else:
             await self._poll()
