@@ -52,6 +52,8 @@ def _time(column: str, anonymised: bool) -> str:
 
 def _document(anonymised: bool) -> str:
     fields = (
+        ("deployment", "(SELECT id FROM deployment)"),
+        ("case_key", "(SELECT key FROM case_keys k WHERE k.case_id = c.id)"),
         ("id", "c.number"),
         ("school", "s.name"),
         ("status", "c.status"),
