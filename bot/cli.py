@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import app, logs, scheduler
+from bot import app, evidence_cli, logs, scheduler
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--school", help="only this school's cases")
     stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
     stats.set_defaults(action=_stats)
+
+    evidence_cli.add_parser(commands, common)
 
     digesting = commands.add_parser(
         "digest", parents=[common], help="print (or send) the weekly summary of the last 7 days"

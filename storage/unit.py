@@ -10,6 +10,7 @@ from storage.audit import SqliteAudit
 from storage.cases import SqliteCases
 from storage.conversations import SqliteConversations
 from storage.directory import SqlitePeople, SqliteSchools
+from storage.evidence import SqliteEvidence
 from storage.exports import SqliteExports
 from storage.inbox import SqliteInbox
 from storage.notes import SqliteNotes
@@ -19,6 +20,7 @@ from storage.protocols import (
     AuditRepository,
     CaseRepository,
     ConversationRepository,
+    EvidenceRepository,
     ExportRepository,
     InboxRepository,
     NoteRepository,
@@ -44,6 +46,7 @@ class Unit:
     reminders: ReminderRepository
     privacy: PrivacyRepository
     exports: ExportRepository
+    evidence: EvidenceRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -59,4 +62,5 @@ class Unit:
             reminders=SqliteReminders(connection),
             privacy=SqlitePrivacy(connection),
             exports=SqliteExports(connection),
+            evidence=SqliteEvidence(connection),
         )

@@ -1,0 +1,224 @@
+"""The association's figures: per platform and overall, with small numbers suppressed.
+
+What counts: cases created from `since` to `until` (both days included), less those closed as
+duplicate, not abuse or withdrawn. Days run from the date of the platform report to the date of
+removal. A post not removed by `until` is censored there, and one whose case was closed while it
+was still up is censored at the closing date: neither is dropped (see survival.py).
+
+Every count that is published goes through suppression.py together with the totals it adds up
+to, and any estimate that would rest on a hidden count (a share, a median) is withheld with it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from handlers.evidence.suppression import suppress
+from handlers.evidence.survival import Curve, kaplan_meier
+from storage.evidence import EvidenceRow
+from storage.models import Category, Platform
+
+EXCLUDED_REASONS = frozenset({"duplicate", "not-abuse", "withdrawn"})
+STILL_UP_DAYS = (2, 7, 30)
+ALL = "all"
+DEFAULT_THRESHOLD = 5
+
+Count = int | str  # a count, or the suppression label ("<5")
+
+
+@dataclass(frozen=True)
+class PlatformFigures:
+    platform: str  # a Platform value, or "all"
+    cases: Count
+    schools: Count
+    reported: Count
+    removed: Count
+    share_reported: float | None
+    share_removed: float | None
+    km_median_days: int | None
+    km_median_ci: tuple[int, int] | None
+    km_p90_days: int | None
+    km_p90_ci: tuple[int, int] | None
+    still_up_after_days: dict[int, float | None]
+    naive_median_days: float | None
+    curve: Curve | None  # only where the estimates are published
+
+
+@dataclass(frozen=True)
+class Report:
+    since: date
+    until: date
+    threshold: int
+    deployments: Count
+    schools: Count
+    cases: Count
+    platforms: list[PlatformFigures]  # platforms with cases, in Casebook's order, then "all"
+    weeks: list[str]  # ISO weeks, "2026-W37"
+    weekly: dict[str, list[Count]]  # per platform (and "all"), one count per week
+    categories: list[str]  # Category values with any case
+    category_mix: dict[str, dict[str, Count]]  # per platform (and "all"), per category
+    school_name: str | None = None  # only in a school's own report
+    hidden: int = field(default=0)  # how many published cells were suppressed
+
+    @property
+    def label(self) -> str:
+        return f"<{self.threshold}"
+
+
+def iso_week(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def build(
+    rows: Iterable[EvidenceRow],
+    until: date,
+    since: date | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    school_name: str | None = None,
+) -> Report:
+    counted = [
+        r
+        for r in rows
+        if r.close_reason not in EXCLUDED_REASONS
+        and r.created <= until
+        and (since is None or r.created >= since)
+    ]
+    start = since or min((r.created for r in counted), default=until)
+    by_platform: dict[str, list[EvidenceRow]] = defaultdict(list)
+    for row in counted:
+        by_platform[row.platform].append(row)
+    names = [p.value for p in Platform if p.value in by_platform]
+    groups: dict[str, list[EvidenceRow]] = {name: by_platform[name] for name in names}
+    groups[ALL] = counted
+
+    weeks = _weeks(start, until)
+    values: dict[Hashable, int] = {}
+    relations: list[list[Hashable]] = []
+    category_names = [c.value for c in Category if any(c.value in r.categories for r in counted)]
+    for name, group in groups.items():
+        values["cases", name] = len(group)
+        values["schools", name] = len({(r.deployment, r.school) for r in group})
+        values["reported", name] = sum(1 for r in group if _reported(r, until))
+        values["removed", name] = sum(1 for r in group if _removed(r, until))
+        per_week = Counter(iso_week(r.created) for r in group)
+        for week in weeks:
+            values["week", week, name] = per_week[week]
+        relations.append([("week", week, name) for week in weeks] + [("cases", name)])
+        per_category = Counter(c for r in group for c in r.categories)
+        for category in category_names:
+            values["category", category, name] = per_category[category]
+    values["deployments", ALL] = len({r.deployment for r in counted})
+    for measure in ("cases", "reported", "removed"):
+        relations.append([(measure, name) for name in groups])
+    for week in weeks:
+        relations.append([("week", week, name) for name in groups])
+    for category in category_names:
+        relations.append([("category", category, name) for name in groups])
+    hidden = suppress(values, relations, threshold)
+    label = f"<{threshold}"
+
+    def shown(*key: str) -> Count:
+        return label if key in hidden else values[key]
+
+    platforms = [
+        _platform_figures(name, group, until, shown, hidden) for name, group in groups.items()
+    ]
+    return Report(
+        since=start,
+        until=until,
+        threshold=threshold,
+        deployments=shown("deployments", ALL),
+        schools=shown("schools", ALL),
+        cases=shown("cases", ALL),
+        platforms=platforms,
+        weeks=weeks,
+        weekly={name: [shown("week", week, name) for week in weeks] for name in groups},
+        categories=category_names,
+        category_mix={
+            name: {c: shown("category", c, name) for c in category_names} for name in groups
+        },
+        school_name=school_name,
+        hidden=len(hidden),
+    )
+
+
+def _reported(row: EvidenceRow, until: date) -> bool:
+    return row.reported is not None and row.reported <= until
+
+
+def _removed(row: EvidenceRow, until: date) -> bool:
+    return row.removed is not None and row.removed <= until
+
+
+def durations(rows: Iterable[EvidenceRow], until: date) -> list[tuple[int, bool]]:
+    """(days from report to removal or censoring, removed) for every case reported by `until`."""
+    found = []
+    for row in rows:
+        reported = row.reported
+        if reported is None or reported > until:
+            continue
+        if row.removed is not None and row.removed <= until:
+            found.append((max((row.removed - reported).days, 0), True))
+            continue
+        end = until if row.closed is None else min(row.closed, until)
+        found.append((max((end - reported).days, 0), False))
+    return found
+
+
+def _platform_figures(
+    name: str,
+    group: list[EvidenceRow],
+    until: date,
+    shown: Callable[..., Count],
+    hidden: set[Hashable],
+) -> PlatformFigures:
+    cases, reported, removed = (shown(m, name) for m in ("cases", "reported", "removed"))
+    estimable = ("reported", name) not in hidden
+    curve = kaplan_meier(durations(group, until)) if estimable else None
+    removed_days = [
+        (r.removed - r.reported).days
+        for r in group
+        if r.reported is not None and r.removed is not None and r.reported <= r.removed <= until
+    ]
+    return PlatformFigures(
+        platform=name,
+        cases=cases,
+        schools=shown("schools", name),
+        reported=reported,
+        removed=removed,
+        share_reported=_share(reported, cases),
+        share_removed=_share(removed, cases),
+        km_median_days=curve.quantile(0.5) if curve else None,
+        km_median_ci=curve.quantile_ci(0.5) if curve else None,
+        km_p90_days=curve.quantile(0.9) if curve else None,
+        km_p90_ci=curve.quantile_ci(0.9) if curve else None,
+        still_up_after_days={
+            days: (curve.survival(days) if curve else None) for days in STILL_UP_DAYS
+        },
+        naive_median_days=(
+            float(statistics.median(removed_days))
+            if removed_days and ("removed", name) not in hidden
+            else None
+        ),
+        curve=curve if curve and curve.size else None,
+    )
+
+
+def _share(part: Count, whole: Count) -> float | None:
+    if isinstance(part, int) and isinstance(whole, int) and whole > 0:
+        return part / whole
+    return None
+
+
+def _weeks(start: date, until: date) -> list[str]:
+    weeks = []
+    day = start - timedelta(days=start.weekday())
+    while day <= until:
+        weeks.append(iso_week(day))
+        day += timedelta(days=7)
+    return weeks
