@@ -314,6 +314,7 @@ LEAD_HELP = (
     "- hold N REASON: keep case N from being purged; unhold N lifts it\n"
     "- summary: this term's counts by status and platform\n"
     "- export: a CSV of your school's cases, sent to you privately\n"
+    "- evidence: your school's evidence report (a web page), sent to you privately\n"
     "If you lead more than one school, add --school NAME before the command."
 )
 NOT_A_LEAD = (

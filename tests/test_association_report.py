@@ -22,12 +22,14 @@ from typing import Any
 import pytest
 from scipy.stats import CensoredData, ecdf
 
+from bot import messages
 from bot.cli import main
 from handlers.evidence.figures import build
 from handlers.evidence.suppression import suppress
 from handlers.evidence.survival import kaplan_meier
 from storage.db import Database
 from storage.evidence import EvidenceRow
+from tests.chat import Chat, texts
 
 # SciPy warns where the log-log band is undefined (S = 0 or 1); the tests read those as 0 or 1.
 pytestmark = pytest.mark.filterwarnings("ignore:The confidence interval is undefined")
@@ -568,3 +570,24 @@ def test_the_html_is_one_self_contained_file_with_charts_tables_and_methods(tmp_
     assert "How these figures are made" in page and "censored" in page
     assert "@page{size:A4" in page and 'name="viewport"' in page
     assert "8 schools reported" in page
+
+
+# --- In chat ------------------------------------------------------------------------------------
+
+
+async def test_a_lead_gets_their_own_schools_report_privately(chat: Chat) -> None:
+    for n in range(6):
+        await chat.say(
+            f"https://www.tiktok.com/@someone/video/{n}", user=f"staff{n}", school="Northfield"
+        )
+    await chat.say("https://instagram.com/p/Abc", user="tom", school="Southgate")
+    [reply] = await chat.command("cases", "evidence", user="lena")
+    assert reply.private and reply.to_user is not None and reply.to_user.id == "lena"
+    assert reply.text == messages.evidence_ready("Northfield")
+    assert reply.attachment is not None and reply.attachment.name.endswith(".html")
+    page = reply.attachment.data.decode("utf-8")
+    assert "Northfield" in page and "Southgate" not in page
+    assert "staff at Northfield reported 6 posts" in page
+    assert "tiktok.com" not in page and "<script" not in page
+    refused = await chat.command("cases", "evidence", user="alex")
+    assert texts(refused) == messages.NOT_A_LEAD
