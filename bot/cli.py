@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import app, evidence_cli, logs, scheduler
+# bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
+# commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
+from bot import evidence_cli, logs
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -145,6 +147,8 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot import app
+
     config = _config(args)
     if config.console:
         asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
@@ -212,6 +216,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
+    from bot import app, scheduler
+
     config = _config(args)
     schools = [s for s in config.schools if args.school in (None, s.name)]
     if not schools:

@@ -11,6 +11,7 @@ to, and any estimate that would rest on a hidden count (a share, a median) is wi
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable
@@ -74,6 +75,70 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+@functools.cache
+def week_of(day: date) -> str:
+    """`iso_week`, remembered: 100 000 cases fall on about a thousand days."""
+    return iso_week(day)
+
+
+@dataclass
+class _Tally:
+    """One platform's counts, gathered in a single pass over the cases."""
+
+    cases: int = 0
+    reported: int = 0
+    removed: int = 0
+    schools: set[tuple[str, str]] = field(default_factory=set)
+    days: Counter[date] = field(default_factory=Counter)
+    categories: Counter[str] = field(default_factory=Counter)
+    timings: list[tuple[int, bool]] = field(default_factory=list)
+
+    def add(self, other: _Tally) -> None:
+        self.cases += other.cases
+        self.reported += other.reported
+        self.removed += other.removed
+        self.schools |= other.schools
+        self.days.update(other.days)
+        self.categories.update(other.categories)
+        self.timings += other.timings
+
+
+def tally(rows: Iterable[EvidenceRow], until: date, since: date | None) -> dict[str, _Tally]:
+    """Per platform: the counts, and (days, removed) from each report to removal or censoring.
+
+    A post removed by `until` is an event on its removal day; one still up is censored at
+    `until`, or at the day its case was closed if that came first."""
+    tallies: dict[str, _Tally] = defaultdict(_Tally)
+    for row in rows:
+        created = row.created
+        if row.close_reason in EXCLUDED_REASONS or created > until:
+            continue
+        if since is not None and created < since:
+            continue
+        found = tallies[row.platform]
+        found.cases += 1
+        found.schools.add((row.deployment, row.school))
+        found.days[created] += 1
+        if row.categories:
+            found.categories.update(row.categories)
+        removed = row.removed
+        if removed is not None and removed > until:
+            removed = None
+        if removed is not None:
+            found.removed += 1
+        reported = row.reported
+        if reported is None or reported > until:
+            continue
+        found.reported += 1
+        if removed is not None:
+            found.timings.append((max((removed - reported).days, 0), True))
+        else:
+            closed = row.closed
+            end = until if closed is None or closed > until else closed
+            found.timings.append((max((end - reported).days, 0), False))
+    return tallies
+
+
 def build(
     rows: Iterable[EvidenceRow],
     until: date,
@@ -81,38 +146,33 @@ def build(
     threshold: int = DEFAULT_THRESHOLD,
     school_name: str | None = None,
 ) -> Report:
-    counted = [
-        r
-        for r in rows
-        if r.close_reason not in EXCLUDED_REASONS
-        and r.created <= until
-        and (since is None or r.created >= since)
-    ]
-    start = since or min((r.created for r in counted), default=until)
-    by_platform: dict[str, list[EvidenceRow]] = defaultdict(list)
-    for row in counted:
-        by_platform[row.platform].append(row)
+    by_platform = tally(rows, until, since)
     names = [p.value for p in Platform if p.value in by_platform]
-    groups: dict[str, list[EvidenceRow]] = {name: by_platform[name] for name in names}
-    groups[ALL] = counted
+    groups: dict[str, _Tally] = {name: by_platform[name] for name in names}
+    everything = _Tally()
+    for group in groups.values():
+        everything.add(group)
+    groups[ALL] = everything
+    start = since or min(everything.days, default=until)
 
     weeks = _weeks(start, until)
     values: dict[Hashable, int] = {}
     relations: list[list[Hashable]] = []
-    category_names = [c.value for c in Category if any(c.value in r.categories for r in counted)]
+    category_names = [c.value for c in Category if c.value in everything.categories]
     for name, group in groups.items():
-        values["cases", name] = len(group)
-        values["schools", name] = len({(r.deployment, r.school) for r in group})
-        values["reported", name] = sum(1 for r in group if _reported(r, until))
-        values["removed", name] = sum(1 for r in group if _removed(r, until))
-        per_week = Counter(iso_week(r.created) for r in group)
+        values["cases", name] = group.cases
+        values["schools", name] = len(group.schools)
+        values["reported", name] = group.reported
+        values["removed", name] = group.removed
+        per_week: Counter[str] = Counter()
+        for day, count in group.days.items():
+            per_week[week_of(day)] += count
         for week in weeks:
             values["week", week, name] = per_week[week]
         relations.append([("week", week, name) for week in weeks] + [("cases", name)])
-        per_category = Counter(c for r in group for c in r.categories)
         for category in category_names:
-            values["category", category, name] = per_category[category]
-    values["deployments", ALL] = len({r.deployment for r in counted})
+            values["category", category, name] = group.categories[category]
+    values["deployments", ALL] = len({deployment for deployment, _ in everything.schools})
     for measure in ("cases", "reported", "removed"):
         relations.append([(measure, name) for name in groups])
     for week in weeks:
@@ -126,7 +186,7 @@ def build(
         return label if key in hidden else values[key]
 
     platforms = [
-        _platform_figures(name, group, until, shown, hidden) for name, group in groups.items()
+        _platform_figures(name, group.timings, shown, hidden) for name, group in groups.items()
     ]
     return Report(
         since=start,
@@ -147,44 +207,16 @@ def build(
     )
 
 
-def _reported(row: EvidenceRow, until: date) -> bool:
-    return row.reported is not None and row.reported <= until
-
-
-def _removed(row: EvidenceRow, until: date) -> bool:
-    return row.removed is not None and row.removed <= until
-
-
-def durations(rows: Iterable[EvidenceRow], until: date) -> list[tuple[int, bool]]:
-    """(days from report to removal or censoring, removed) for every case reported by `until`."""
-    found = []
-    for row in rows:
-        reported = row.reported
-        if reported is None or reported > until:
-            continue
-        if row.removed is not None and row.removed <= until:
-            found.append((max((row.removed - reported).days, 0), True))
-            continue
-        end = until if row.closed is None else min(row.closed, until)
-        found.append((max((end - reported).days, 0), False))
-    return found
-
-
 def _platform_figures(
     name: str,
-    group: list[EvidenceRow],
-    until: date,
+    timings: list[tuple[int, bool]],
     shown: Callable[..., Count],
     hidden: set[Hashable],
 ) -> PlatformFigures:
     cases, reported, removed = (shown(m, name) for m in ("cases", "reported", "removed"))
     estimable = ("reported", name) not in hidden
-    curve = kaplan_meier(durations(group, until)) if estimable else None
-    removed_days = [
-        (r.removed - r.reported).days
-        for r in group
-        if r.reported is not None and r.removed is not None and r.reported <= r.removed <= until
-    ]
+    curve = kaplan_meier(timings) if estimable else None
+    removed_days = [days for days, was_removed in timings if was_removed]
     return PlatformFigures(
         platform=name,
         cases=cases,
