@@ -29,8 +29,6 @@ class ExportRow:
     """One exported case: the export's fields, in order. SQLite builds the same objects as JSON
     (storage/exports.py) and the anonymised form has the same keys with fewer values."""
 
-    deployment: str  # random, one per database: which deployment the case comes from
-    case_key: str  # random, one per case, the same in every export: counts it once when combined
     id: int
     school: str
     status: str
@@ -50,6 +48,8 @@ class ExportRow:
     updated_at: str | None
     closed_at: str | None
     close_reason: str | None
+    deployment: str  # random, one per database: which deployment the case comes from
+    case_key: str  # random, one per case, the same in every export: counts it once when combined
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))

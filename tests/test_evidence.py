@@ -155,8 +155,6 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
     assert re.fullmatch("[0-9a-f]{16}", row.deployment) and row.deployment == full.deployment
     assert re.fullmatch("[0-9a-f]{16}", row.case_key) and row.case_key == full.case_key
     expected = {
-        "deployment": row.deployment,
-        "case_key": row.case_key,
         "id": 1,
         "school": "Northfield",
         "status": "removed",
@@ -176,6 +174,8 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "updated_at": "2026-10-01",
         "closed_at": None,
         "close_reason": None,
+        "deployment": row.deployment,
+        "case_key": row.case_key,
     }
     assert dataclasses.asdict(row) == expected
     assert set(expected) == set(FIELDS)
