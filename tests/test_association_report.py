@@ -15,7 +15,7 @@ import random
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -591,3 +591,21 @@ async def test_a_lead_gets_their_own_schools_report_privately(chat: Chat) -> Non
     assert "tiktok.com" not in page and "<script" not in page
     refused = await chat.command("cases", "evidence", user="alex")
     assert texts(refused) == messages.NOT_A_LEAD
+
+
+def test_school_filter_and_until_defaulting_to_today(tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    cases = [Made("Northfield", "x", today - timedelta(days=n)) for n in range(6)]
+    cases += [Made("Southgate", "tiktok", today - timedelta(days=n)) for n in range(8)]
+    make_db(tmp_path / "a.db", cases)
+    exported = export(tmp_path / "a.db", tmp_path / "a.json")
+    for source in (["--db", str(tmp_path / "a.db")], ["--from", str(exported)]):
+        out = tmp_path / "r.json"
+        common = [*source, "--format", "json", "--threshold", "1", "--out", str(out)]
+        assert evidence(*common, "--school", "Southgate") == 0
+        report = json.loads(out.read_text())
+        assert report["period"]["until"] == today.isoformat()
+        assert report["cases"] == 8 and report["schools"] == 1
+        assert [p["platform"] for p in report["platforms"]] == ["tiktok", "all"]
+        assert evidence(*common, "--school", "Southgate", "Northfield") == 0
+        assert json.loads(out.read_text())["cases"] == 14
