@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from bot import app, logs, messages, online_check, scheduler
+# bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
+# commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
+from bot import evidence_cli, logs, messages
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
@@ -113,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--school", help="only this school's cases (any letter case)")
     stats.add_argument("--since", type=_date, help="only cases created on or after YYYY-MM-DD")
     stats.set_defaults(action=_stats)
+
+    evidence_cli.add_parser(commands, common)
 
     digesting = command(
         "digest",
@@ -279,6 +283,8 @@ def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from bot import app
+
     config = _config(args)
     if config.console:
         asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
@@ -358,6 +364,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _digest(args: argparse.Namespace) -> int:
+    from bot import app, scheduler
+
     config = _config(args)
     path = _existing_database(config)
     name = _school_name(args.school, [s.name for s in config.schools])
@@ -543,6 +551,8 @@ def _check_config(args: argparse.Namespace) -> int:
     print(describe(config))
     print("configuration is valid")
     if args.online:
+        from bot import online_check  # the chat libraries, only when asked to go online
+
         code: int = asyncio.run(online_check.run(config, sys.stdout))
         return code
     return 0

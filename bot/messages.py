@@ -364,6 +364,7 @@ LEAD_HELP = (
     "- hold N REASON: keep case N from being purged; unhold N lifts it\n"
     "- summary: this term's counts by status and platform\n"
     "- export: a CSV of your school's cases, sent to you privately\n"
+    "- evidence: your school's evidence report (a web page), sent to you privately\n"
     "If you lead more than one school, add --school NAME before the command."
 )
 NOT_A_LEAD = (
@@ -793,3 +794,105 @@ def set_aside_count(count: int) -> str:
 
 def set_aside_retried(count: int) -> str:
     return f"casebook: {count} event(s) put back in the queue"
+
+
+# --- The evidence report (`casebook evidence`, `/cases evidence`) ---------------------------------
+
+EVIDENCE_TITLE = "Online abuse of school staff: how platforms respond"
+EVIDENCE_FIGURES = "The figures"
+EVIDENCE_WEEKLY = "Cases each week"
+EVIDENCE_WEEKLY_NOTE = (
+    "One row per platform, one bar per ISO week. A grey mark is a week with fewer than {n} "
+    "cases, or one withheld so that totals do not reveal a small number."
+)
+EVIDENCE_STILL_UP = "Share of reported posts still up, by days since the report"
+EVIDENCE_STILL_UP_NOTE = (
+    "Kaplan-Meier estimate. Dotted lines mark 2, 7 and 30 days. A platform is drawn only where "
+    "at least {n} of its posts were reported."
+)
+EVIDENCE_CATEGORIES = "Kinds of abuse"
+EVIDENCE_CATEGORIES_NOTE = (
+    "A case can be of more than one kind, so the kinds add up to more than the cases."
+)
+EVIDENCE_METHODS = "How these figures are made"
+EVIDENCE_NO_CASES = "No cases."
+EVIDENCE_ALL = "All platforms"
+EVIDENCE_COLUMNS = (
+    "Platform",
+    "Cases",
+    "Schools",
+    "Reported to the platform",
+    "Removed",
+    "Median days to removal (95 % CI)",
+    "Days until 90 % removed (95 % CI)",
+    "Still up after 2 days",
+    "after 7 days",
+    "after 30 days",
+    "Median days, removed posts only",
+)
+EVIDENCE_CATEGORY_COLUMN = "Kind"
+EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
+
+
+def evidence_methods(threshold: int) -> list[str]:
+    return [
+        "Each case is one post reported by school staff. Cases closed as a duplicate, as not "
+        "abuse, or withdrawn are left out. Cases are counted in the week they were logged.",
+        "Days to removal run from the date the post was reported to the platform to the date it "
+        "was taken down. Posts that were still up at the end of the period are not dropped: they "
+        "are counted as still up on that date (censored), and a post whose case was closed while "
+        "it was still up is counted as still up on the day it was closed. The Kaplan-Meier "
+        "method then estimates the share still up after any number of days, so a platform that "
+        "never removes the hardest posts does not look fast.",
+        "The median is the first day by which half the reported posts were estimated to be "
+        "removed; where fewer than half were ever removed there is no median. Its 95 % "
+        "confidence interval is read off a 95 % band around the estimate, computed with "
+        "Greenwood's formula on the log(-log) scale. The last column is the plain median over "
+        "removed posts only, shown to make the difference visible: it ignores every post that "
+        "stayed up.",
+        f"No count below {threshold} is published: it is shown as “fewer than {threshold}”. "
+        "Where a total would let a hidden count be worked out, another count is hidden too. "
+        f"Estimates are shown only for platforms with at least {threshold} posts reported. The "
+        "report names no school and holds no links, names or descriptions.",
+    ]
+
+
+def evidence_weekly_peak(peak: int) -> str:
+    return f"up to {peak:,} a week"
+
+
+def evidence_fewer_than(threshold: int) -> str:
+    return f"fewer than {threshold}"
+
+
+def evidence_days(days: int) -> str:
+    return "the same day" if days == 0 else "1 day" if days == 1 else f"{days} days"
+
+
+def evidence_headline(start: str, end: str, schools: str, cases: str, school: str | None) -> str:
+    if school is not None:
+        return f"Between {start} and {end}, staff at {school} reported {cases} posts."
+    return f"Between {start} and {end}, {schools} schools reported {cases} posts."
+
+
+def evidence_platform_line(platform: str, median: int | None, still_up_30: float | None) -> str:
+    if median is None:
+        line = f"{platform} took down fewer than half of the posts reported to it"
+    elif median == 0:
+        line = (
+            f"{platform} took down half of the posts reported to it on the day they were reported"
+        )
+    else:
+        line = (
+            f"{platform} took down half of the posts reported to it within {evidence_days(median)}"
+        )
+    if still_up_30 is not None:
+        line += f"; {round(still_up_30 * 100)} % were still up after 30 days"
+    return line + "."
+
+
+def evidence_ready(school: str) -> str:
+    return (
+        f"Here is the evidence report for {school} as a web page you can open, print or forward. "
+        "It names your school, so please share it with care."
+    )

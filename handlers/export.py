@@ -48,6 +48,8 @@ class ExportRow:
     updated_at: str | None
     closed_at: str | None
     close_reason: str | None
+    deployment: str  # random, one per database: which deployment the case comes from
+    case_key: str  # random, one per case, the same in every export: counts it once when combined
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))

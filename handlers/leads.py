@@ -17,6 +17,7 @@ from bot import messages
 from bot.events import Attachment, Outgoing, Place, PlaceKind, Transport
 from handlers import export
 from handlers.context import Context, Request
+from handlers.evidence.chat import school_report
 from handlers.reminders import save_case
 from handlers.roles import lead_ids, lead_schools
 from handlers.text import printable, whole_number
@@ -391,6 +392,7 @@ _COMMANDS: dict[str, Command] = {
     "unhold": _unhold,
     "summary": _summary,
     "export": _export,
+    "evidence": school_report,
 }
 
 

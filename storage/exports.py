@@ -71,6 +71,8 @@ def _document(anonymised: bool) -> str:
         ("updated_at", _time("c.updated_at", anonymised)),
         ("closed_at", _time("c.closed_at", anonymised)),
         ("close_reason", "c.close_reason"),
+        ("deployment", "(SELECT id FROM deployment)"),
+        ("case_key", "(SELECT key FROM case_keys k WHERE k.case_id = c.id)"),
     )
     return "json_object(" + ", ".join(f"'{key}', {value}" for key, value in fields) + ")"
 

@@ -6,9 +6,10 @@ The contract tests in tests/test_storage_contract.py run against every implement
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
+from storage.evidence import EvidenceRow
 from storage.models import (
     AuditEntry,
     Case,
@@ -79,6 +80,15 @@ class ExportRepository(Protocol):
         since: datetime | None = None,
         anonymised: bool = False,
     ) -> AsyncIterator[list[str]]: ...
+
+
+class EvidenceRepository(Protocol):
+    async def rows(
+        self,
+        schools: tuple[str, ...] = (),
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[EvidenceRow]: ...
 
 
 class NoteRepository(Protocol):

@@ -10,6 +10,7 @@ from storage.audit import SqliteAudit
 from storage.cases import SqliteCases
 from storage.conversations import SqliteConversations
 from storage.directory import SqlitePeople, SqliteSchools
+from storage.evidence import SqliteEvidence
 from storage.exports import SqliteExports
 from storage.inbox import SqliteInbox
 from storage.notes import SqliteNotes
@@ -20,6 +21,7 @@ from storage.protocols import (
     AuditRepository,
     CaseRepository,
     ConversationRepository,
+    EvidenceRepository,
     ExportRepository,
     InboxRepository,
     NoteRepository,
@@ -47,6 +49,7 @@ class Unit:
     privacy: PrivacyRepository
     exports: ExportRepository
     places: PlaceRepository
+    evidence: EvidenceRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -63,4 +66,5 @@ class Unit:
             privacy=SqlitePrivacy(connection),
             exports=SqliteExports(connection),
             places=SqlitePlaces(connection),
+            evidence=SqliteEvidence(connection),
         )

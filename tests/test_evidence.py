@@ -8,6 +8,7 @@ import dataclasses
 import io
 import itertools
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -150,6 +151,9 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         await unit.notes.add(case.id, sam.id, "spoke to parent of Jo Bloggs", T0)
         [row] = await export_rows(unit, anonymised=True)
         [full] = await export_rows(unit)
+    # Random, but the same in every export of this database, anonymised or not.
+    assert re.fullmatch("[0-9a-f]{16}", row.deployment) and row.deployment == full.deployment
+    assert re.fullmatch("[0-9a-f]{16}", row.case_key) and row.case_key == full.case_key
     expected = {
         "id": 1,
         "school": "Northfield",
@@ -170,6 +174,8 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "updated_at": "2026-10-01",
         "closed_at": None,
         "close_reason": None,
+        "deployment": row.deployment,
+        "case_key": row.case_key,
     }
     assert dataclasses.asdict(row) == expected
     assert set(expected) == set(FIELDS)

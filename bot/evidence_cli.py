@@ -1,0 +1,98 @@
+"""`casebook evidence`: the association's report, from many deployments' exports or the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from handlers import evidence
+from handlers.evidence import figures, sources
+from storage.db import Database
+from storage.evidence import EvidenceRow
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Register the subcommand; `config` builds the configuration from the common options."""
+    parser = commands.add_parser(
+        "evidence",
+        parents=[common],
+        help="figures across schools for an association or a regulator (HTML, JSON or CSV)",
+    )
+    parser.add_argument("--since", type=_day, help="cases created on or after YYYY-MM-DD")
+    parser.add_argument(
+        "--until",
+        type=_day,
+        help="cases created up to YYYY-MM-DD, and the end of follow-up (default: today)",
+    )
+    parser.add_argument(
+        "--school", nargs="+", default=[], metavar="NAME", help="only these schools"
+    )
+    parser.add_argument(
+        "--from",
+        dest="sources",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="anonymised JSON exports to combine (default: read the database)",
+    )
+    parser.add_argument("--format", choices=evidence.FORMATS, default="html")
+    parser.add_argument(
+        "--threshold",
+        type=int,
+        default=int(os.environ.get("CASEBOOK_EVIDENCE_THRESHOLD", figures.DEFAULT_THRESHOLD)),
+        help="counts below this are shown as '<N' (default 5)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="the file to write")
+    parser.set_defaults(action=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bot.cli import _config  # the shared option handling; imported late to avoid a cycle
+
+    today = datetime.now(UTC).date()
+    until: date = args.until or today
+    if args.threshold < 1:
+        print("casebook: --threshold must be 1 or more.", file=sys.stderr)
+        return 2
+    if args.sources:
+        try:
+            rows, read = sources.read_exports(args.sources)
+        except sources.EvidenceInputError as error:
+            print(f"casebook: {error}", file=sys.stderr)
+            return 2
+        wanted = set(args.school)
+        if wanted:
+            rows = [r for r in rows if r.school in wanted]
+        note = f"read {read} records from {len(args.sources)} files, {len(rows)} distinct cases"
+    else:
+        config = _config(args)
+        rows = asyncio.run(_from_database(config.storage.database, args, until))
+        note = f"read {len(rows)} cases from {config.storage.database}"
+    report = figures.build(rows, until, since=args.since, threshold=args.threshold)
+    text = evidence.report_text(report, args.format, today)
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    args.out.write_text(text, encoding=encoding, newline="")
+    print(f"casebook: {note}; wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+async def _from_database(path: Path, args: argparse.Namespace, until: date) -> list[EvidenceRow]:
+    database = await Database.open(path)
+    try:
+        async with database.reading() as unit:
+            return await evidence.rows_from(unit, tuple(args.school), args.since, until)
+    finally:
+        await database.close()
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from error

@@ -1,0 +1,611 @@
+"""`casebook evidence`: combined exports, Kaplan-Meier against SciPy, and small-number suppression.
+
+Databases are real SQLite files made by Casebook's migrations; the cases in them are written with
+plain SQL so that each one's dates are exactly what the test says. Exports are made by
+`casebook export --anonymised`, as a school would make them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scipy.stats import CensoredData, ecdf
+
+from bot import messages
+from bot.cli import main
+from handlers.evidence.figures import build
+from handlers.evidence.suppression import suppress
+from handlers.evidence.survival import kaplan_meier
+from storage.db import Database
+from storage.evidence import EvidenceRow
+from tests.chat import Chat, texts
+
+# SciPy warns where the log-log band is undefined (S = 0 or 1); the tests read those as 0 or 1.
+pytestmark = pytest.mark.filterwarnings("ignore:The confidence interval is undefined")
+
+UNTIL = date(2026, 11, 24)
+START = date(2026, 9, 1)
+
+
+@dataclass
+class Made:
+    school: str
+    platform: str
+    created: date
+    reported: date | None = None
+    removed: date | None = None
+    closed: date | None = None
+    close_reason: str | None = None
+    categories: tuple[str, ...] = ("harassment",)
+    updated: date | None = field(default=None)
+
+
+async def _database(path: Path) -> None:
+    database = await Database.open(path)
+    await database.close()
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else f"{value.isoformat()}T10:00:00Z"
+
+
+def make_db(path: Path, cases: Iterable[Made]) -> None:
+    """A Casebook database (schema from the migrations) holding exactly these cases."""
+    import asyncio
+
+    asyncio.run(_database(path))
+    db = sqlite3.connect(path)
+    numbers: dict[str, int] = {}
+    db.execute("INSERT INTO people (key, name) VALUES ('slack:U1', 'Pat Reporter')")
+    for case in cases:
+        school_id = _school(db, case.school)
+        numbers[case.school] = numbers.get(case.school, 0) + 1
+        status = (
+            "closed"
+            if case.closed
+            else "removed"
+            if case.removed
+            else "reported"
+            if case.reported
+            else "open"
+        )
+        updated = case.updated or case.closed or case.removed or case.reported or case.created
+        cursor = db.execute(
+            "INSERT INTO cases (school_id, number, status, platform, source,"
+            " reported_to_platform, reported_to_platform_at, removed_at, created_at, updated_at,"
+            " closed_at, close_reason) VALUES (?, ?, ?, ?, 'slack', ?, ?, ?, ?, ?, ?, ?)",
+            (
+                school_id,
+                numbers[case.school],
+                status,
+                case.platform,
+                "yes" if case.reported else None,
+                _day(case.reported),
+                _day(case.removed),
+                _day(case.created),
+                _day(updated),
+                _day(case.closed),
+                case.close_reason,
+            ),
+        )
+        for category in case.categories:
+            db.execute("INSERT INTO case_categories VALUES (?, ?)", (cursor.lastrowid, category))
+        db.execute(
+            "INSERT INTO case_reporters VALUES (?, 1, 'the head is called a liar', ?)",
+            (cursor.lastrowid, _day(case.created)),
+        )
+    db.commit()
+    db.close()
+
+
+def _school(db: sqlite3.Connection, name: str) -> int:
+    row = db.execute("SELECT id FROM schools WHERE name = ?", (name,)).fetchone()
+    if row:
+        return int(row[0])
+    cursor = db.execute("INSERT INTO schools (name, timezone) VALUES (?, 'Europe/London')", (name,))
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def export(db: Path, out: Path) -> Path:
+    code = main(["export", "--db", str(db), "--anonymised", "--format", "json", "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def evidence(*args: str) -> int:
+    return main(["evidence", *args])
+
+
+def random_cases(chance: random.Random, schools: list[str], count: int) -> list[Made]:
+    platforms = ["tiktok", "instagram", "facebook", "x"]
+    made = []
+    for _ in range(count):
+        created = START + timedelta(days=chance.randint(0, 80))
+        reported = (
+            created + timedelta(days=chance.randint(0, 3)) if chance.random() < 0.85 else None
+        )
+        removed = None
+        closed = None
+        reason = None
+        if reported is not None and chance.random() < 0.6:
+            removed = reported + timedelta(days=int(chance.expovariate(1 / 8)))
+            if removed > UNTIL + timedelta(days=5):
+                removed = None
+        if removed is None and chance.random() < 0.15:
+            closed = (reported or created) + timedelta(days=chance.randint(0, 20))
+            reason = "resolved"
+        if chance.random() < 0.05:
+            closed, reason = (
+                created + timedelta(days=1),
+                chance.choice(["duplicate", "not-abuse", "withdrawn"]),
+            )
+        made.append(
+            Made(
+                chance.choice(schools),
+                chance.choice(platforms),
+                created,
+                reported,
+                removed,
+                closed,
+                reason,
+                tuple(chance.sample(["harassment", "threat", "hate-racist-faith"], 1)),
+            )
+        )
+    return made
+
+
+def expected_durations(cases: Iterable[Made], until: date) -> tuple[list[int], list[int]]:
+    """The issue's rule, written out again: (removal days, censoring days) per reported post."""
+    removed, censored = [], []
+    for c in cases:
+        if c.close_reason in ("duplicate", "not-abuse", "withdrawn"):
+            continue
+        if c.created > until or c.reported is None or c.reported > until:
+            continue
+        if c.removed is not None and c.removed <= until:
+            removed.append((c.removed - c.reported).days)
+        else:
+            end = until if c.closed is None else min(c.closed, until)
+            censored.append((end - c.reported).days)
+    return removed, censored
+
+
+def scipy_figures(removed: list[int], censored: list[int]) -> dict[str, Any]:
+    """Median, its log-log interval and the still-up shares, from SciPy's Kaplan-Meier."""
+    result = ecdf(CensoredData(uncensored=removed, right=censored))
+    sf = result.sf
+    band = sf.confidence_interval(0.95, method="log-log")
+    days = sorted(set(removed))
+
+    def first(values: Any, level: float) -> int | None:
+        for day in days:
+            value = float(values(day))
+            value = 0.0 if math.isnan(value) else value
+            if value <= level + 1e-12:
+                return day
+        return None
+
+    longest = max(removed + censored)
+    low, high = first(band.low.evaluate, 0.5), first(band.high.evaluate, 0.5)
+    return {
+        "km_median_days": first(sf.evaluate, 0.5),
+        "km_median_ci": None if low is None or high is None else [low, high],
+        "km_p90_days": first(sf.evaluate, 0.1),
+        "still_up_after_days": {
+            str(d): (None if d > longest else round(float(sf.evaluate(d)), 3)) for d in (2, 7, 30)
+        },
+    }
+
+
+def _rounded(shares: dict[str, float | None]) -> dict[str, float | None]:
+    return {k: None if v is None else round(v, 3) for k, v in shares.items()}
+
+
+# --- The estimator against SciPy --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_kaplan_meier_matches_scipy_on_generated_data(seed: int) -> None:
+    chance = random.Random(seed)
+    size = chance.randint(5, 300)
+    data = [(chance.randint(0, 45), chance.random() < 0.55) for _ in range(size)]
+    removed = [d for d, e in data if e]
+    censored = [d for d, e in data if not e]
+    if not removed:
+        removed, censored, data = [3], censored, [*data, (3, True)]
+    curve = kaplan_meier(data)
+    expected = scipy_figures(removed, censored)
+    assert curve.quantile(0.5) == expected["km_median_days"]
+    assert curve.quantile(0.9) == expected["km_p90_days"]
+    ci = curve.quantile_ci(0.5)
+    assert (list(ci) if ci else None) == expected["km_median_ci"]
+    mine = {str(d): curve.survival(d) for d in (2, 7, 30)}
+    assert _rounded(mine) == expected["still_up_after_days"]
+    # The bands too, at every step, to 3 decimals.
+    band = ecdf(CensoredData(uncensored=removed, right=censored)).sf.confidence_interval(
+        0.95, method="log-log"
+    )
+    for step in curve.steps:
+        low = float(band.low.evaluate(step.day))
+        high = float(band.high.evaluate(step.day))
+        assert round(step.low, 3) == round(0.0 if math.isnan(low) else low, 3)
+        assert round(step.high, 3) == round(0.0 if math.isnan(high) else high, 3)
+
+
+def test_a_platform_that_never_removes_the_hard_cases_does_not_look_fast() -> None:
+    # Ten posts: four removed on day 1, six still up after 60 days. The naive median is 1 day;
+    # Kaplan-Meier has no median at all, and 60 % still up after 30 days.
+    rows = [
+        EvidenceRow(
+            "d", str(n), "S", "tiktok", START, START, START + timedelta(days=1), None, None, (), ""
+        )
+        for n in range(4)
+    ] + [
+        EvidenceRow("d", str(n), "S", "tiktok", START, START, None, None, None, (), "")
+        for n in range(4, 10)
+    ]
+    report = build(rows, START + timedelta(days=60), threshold=1)
+    tiktok = report.platforms[0]
+    assert tiktok.naive_median_days == 1.0
+    assert tiktok.km_median_days is None
+    assert tiktok.still_up_after_days[30] == pytest.approx(0.6)
+
+
+def test_posts_are_censored_at_closing_or_at_until_and_removals_after_until_do_not_count() -> None:
+    day = START
+    rows = [
+        # removed after 3 days
+        EvidenceRow("d", "1", "S", "x", day, day, day + timedelta(days=3), None, None, (), ""),
+        # closed while still up after 2 days: censored at 2
+        EvidenceRow(
+            "d", "2", "S", "x", day, day, None, day + timedelta(days=2), "resolved", (), ""
+        ),
+        # removed only after `until`: still up at until (5 days)
+        EvidenceRow("d", "3", "S", "x", day, day, day + timedelta(days=30), None, None, (), ""),
+        # a duplicate is left out altogether
+        EvidenceRow("d", "4", "S", "x", day, day, day, day, "duplicate", (), ""),
+        EvidenceRow("d", "5", "S", "x", day, day, None, None, None, (), ""),
+        EvidenceRow("d", "6", "S", "x", day, day, day + timedelta(days=5), None, None, (), ""),
+    ]
+    # One ISO week (Tuesday to Sunday), so no week of zero cases is hidden beside them.
+    report = build(rows, day + timedelta(days=5), threshold=1)
+    x = report.platforms[0]
+    assert (x.cases, x.reported, x.removed) == (5, 5, 2)
+    expected = scipy_figures([3, 5], [2, 5, 5])
+    assert x.km_median_days == expected["km_median_days"]
+    assert (
+        _rounded({str(k): v for k, v in x.still_up_after_days.items()})
+        == expected["still_up_after_days"]
+    )
+
+
+# --- Acceptance 1: three deployments combined, each case once -----------------------------------
+
+
+def test_exports_from_three_deployments_combine_and_match_scipy(tmp_path: Path) -> None:
+    chance = random.Random(17)
+    deployments = {
+        "a": random_cases(chance, ["Northfield", "Eastfield"], 120),
+        "b": random_cases(chance, ["Southgate"], 90),
+        "c": random_cases(chance, ["Westbrook", "Hill Trust Primary"], 150),
+    }
+    files = []
+    for name, cases in deployments.items():
+        make_db(tmp_path / f"{name}.db", cases)
+        files.append(export(tmp_path / f"{name}.db", tmp_path / f"{name}-1.json"))
+    # Deployment a exports again later: the same cases, one of them since removed.
+    db = sqlite3.connect(tmp_path / "a.db")
+    target = next(
+        i
+        for i, c in enumerate(deployments["a"], start=1)
+        if c.reported and not c.removed and not c.closed
+    )
+    later = UNTIL - timedelta(days=1)
+    db.execute(
+        "UPDATE cases SET status = 'removed', removed_at = ?, updated_at = ? WHERE id = ?",
+        (_day(later), _day(later + timedelta(days=1)), target),
+    )
+    db.commit()
+    db.close()
+    deployments["a"][target - 1].removed = later
+    files.append(export(tmp_path / "a.db", tmp_path / "a-2.json"))
+    files.append(files[0])  # the first file read twice
+
+    out = tmp_path / "report.json"
+    assert (
+        evidence(
+            "--from",
+            *map(str, files),
+            "--until",
+            UNTIL.isoformat(),
+            "--format",
+            "json",
+            "--out",
+            str(out),
+        )
+        == 0
+    )
+    report = json.loads(out.read_text())
+
+    every = [c for cases in deployments.values() for c in cases]
+    counted = [c for c in every if c.close_reason not in ("duplicate", "not-abuse", "withdrawn")]
+    first = min(c.created for c in counted)
+    assert report["period"] == {"from": first.isoformat(), "until": UNTIL.isoformat()}
+    assert report["deployments"] == "<5"  # three deployments: a count below 5 too
+    assert report["cases"] == len(counted)
+    assert report["schools"] == 5
+    assert set(report) == {"period", "deployments", "schools", "cases", "platforms"}
+    by_platform = {p["platform"]: p for p in report["platforms"]}
+    for name, figures in by_platform.items():
+        mine = [c for c in counted if name == "all" or c.platform == name]
+        assert figures["cases"] == len(mine)
+        assert figures["reported"] == sum(1 for c in mine if c.reported)
+        assert figures["removed"] == sum(1 for c in mine if c.removed and c.removed <= UNTIL)
+        removed, censored = expected_durations(mine, UNTIL)
+        expected = scipy_figures(removed, censored)
+        for key in ("km_median_days", "km_median_ci", "km_p90_days"):
+            assert figures[key] == expected[key], (name, key)
+        assert _rounded(figures["still_up_after_days"]) == expected["still_up_after_days"]
+        ordered = sorted(removed)
+        middle = len(ordered) // 2
+        naive = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        assert figures["naive_median_days"] == naive
+        assert set(figures) == {
+            "platform",
+            "cases",
+            "reported",
+            "removed",
+            "km_median_days",
+            "km_median_ci",
+            "km_p90_days",
+            "still_up_after_days",
+            "naive_median_days",
+        }
+
+
+def test_the_database_and_its_export_give_the_same_report(tmp_path: Path) -> None:
+    make_db(tmp_path / "a.db", random_cases(random.Random(3), ["Northfield", "Eastfield"], 200))
+    exported = export(tmp_path / "a.db", tmp_path / "a.json")
+    from_db, from_file = tmp_path / "db.json", tmp_path / "file.json"
+    common = ["--until", UNTIL.isoformat(), "--since", START.isoformat(), "--format", "json"]
+    assert evidence("--db", str(tmp_path / "a.db"), *common, "--out", str(from_db)) == 0
+    assert evidence("--from", str(exported), *common, "--out", str(from_file)) == 0
+    assert json.loads(from_db.read_text()) == json.loads(from_file.read_text())
+
+
+def test_old_exports_are_each_a_deployment_and_the_same_file_twice_counts_once(
+    tmp_path: Path,
+) -> None:
+    cases = [Made("Northfield", "tiktok", START + timedelta(days=n)) for n in range(6)]
+    make_db(tmp_path / "a.db", cases)
+    records = json.loads(export(tmp_path / "a.db", tmp_path / "a.json").read_text())
+    for record in records:  # as exports were written before they carried ids
+        del record["deployment"], record["case_key"]
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(records))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(records, indent=1))  # another file: another deployment
+    out = tmp_path / "r.json"
+    common = [
+        "--until",
+        UNTIL.isoformat(),
+        "--format",
+        "json",
+        "--threshold",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert evidence("--from", str(old), str(old), *common) == 0
+    assert json.loads(out.read_text())["cases"] == 6
+    assert evidence("--from", str(old), str(other), *common) == 0
+    assert json.loads(out.read_text())["cases"] == 12
+    assert json.loads(out.read_text())["deployments"] == 2
+
+
+def test_bad_input_exits_2_naming_the_file_and_the_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = {
+        "id": 1,
+        "school": "N",
+        "platform": "tiktok",
+        "created_at": "2026-10-01",
+        "categories": [],
+        "deployment": "d1",
+        "case_key": "k1",
+    }
+    bad = {**good, "id": 7, "case_key": "k2", "removed_at": "last tuesday"}
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([good, bad]))
+    out = tmp_path / "r.html"
+    assert evidence("--from", str(path), "--out", str(out)) == 2
+    error = capsys.readouterr().err
+    assert str(path) in error and "record 2 (case 7)" in error and "removed_at" in error
+    assert not out.exists()
+
+    for text, words in (
+        ("{not json", "is not a JSON export"),
+        ('{"a": 1}', "expected a list"),
+        (json.dumps([{**good, "platform": "Mr Smith's page"}]), "record 1 (case 1): 'platform'"),
+        (json.dumps([{**good, "categories": ["liar"]}]), "'categories'"),
+        (json.dumps([7]), "record 1: is not an object"),
+    ):
+        path.write_text(text)
+        assert evidence("--from", str(path), "--out", str(out)) == 2
+        error = capsys.readouterr().err
+        assert str(path) in error and words in error, error
+    assert evidence("--from", str(tmp_path / "missing.json"), "--out", str(out)) == 2
+    assert "missing.json: cannot be read" in capsys.readouterr().err
+
+
+# --- Acceptance 2: small numbers -----------------------------------------------------------------
+
+
+def _relations_ok(rows: list[dict[str, str]]) -> None:
+    """No published total, less its published parts, leaves exactly one hidden part."""
+    table: dict[tuple[str, str, str], str] = {
+        (r["table"], r["platform"], r["measure"]): r["value"] for r in rows
+    }
+    platforms = sorted({p for t, p, _ in table if t == "platforms" and p != "all"})
+    weeks = sorted({m for t, _, m in table if t == "weekly"})
+    kinds = sorted({m for t, _, m in table if t == "categories"})
+    relations = [
+        [("platforms", p, measure) for p in [*platforms, "all"]]
+        for measure in ("cases", "reported", "removed")
+    ]
+    relations += [[("weekly", p, w) for p in [*platforms, "all"]] for w in weeks]
+    relations += [[("categories", p, k) for p in [*platforms, "all"]] for k in kinds]
+    relations += [
+        [("weekly", p, w) for w in weeks] + [("platforms", p, "cases")] for p in [*platforms, "all"]
+    ]
+    for relation in relations:
+        hidden = [key for key in relation if table[key] == "<5"]
+        assert len(hidden) != 1, relation
+        shown = [int(table[key]) for key in relation if table[key] != "<5"]
+        assert all(value >= 5 for value in shown)
+
+
+def test_three_snapchat_cases_are_hidden_and_cannot_be_worked_out(tmp_path: Path) -> None:
+    chance = random.Random(5)
+    cases = random_cases(chance, ["Northfield", "Eastfield", "Southgate", "Westbrook", "Hill"], 300)
+    cases = [c for c in cases if c.platform != "snapchat"]
+    cases += [
+        Made(
+            "Northfield", "snapchat", START + timedelta(days=10 * n), START + timedelta(days=10 * n)
+        )
+        for n in range(3)
+    ]
+    make_db(tmp_path / "a.db", cases)
+    exported = export(tmp_path / "a.db", tmp_path / "a.json")
+    paths = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "csv", "html")}
+    for fmt, path in paths.items():
+        assert (
+            evidence(
+                "--from",
+                str(exported),
+                "--until",
+                UNTIL.isoformat(),
+                "--format",
+                fmt,
+                "--out",
+                str(path),
+            )
+            == 0
+        )
+    report = json.loads(paths["json"].read_text())
+    snapchat = next(p for p in report["platforms"] if p["platform"] == "snapchat")
+    assert snapchat["cases"] == "<5" and snapchat["reported"] == "<5"
+    assert snapchat["km_median_days"] is None and snapchat["still_up_after_days"]["7"] is None
+    shown_cases = [p["cases"] for p in report["platforms"]]
+    # The total is published, so at least one more platform's count is hidden beside Snapchat's.
+    assert sum(1 for c in shown_cases if c == "<5") >= 2
+    total = next(p for p in report["platforms"] if p["platform"] == "all")["cases"]
+    assert total == report["cases"]
+    if isinstance(total, int):
+        others = sum(c for c in shown_cases[:-1] if isinstance(c, int))
+        assert total - others != 3 or sum(1 for c in shown_cases if c == "<5") >= 2
+
+    rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8-sig"))))
+    _relations_ok(rows)
+    weekly = [r for r in rows if r["table"] == "weekly" and r["platform"] == "snapchat"]
+    assert weekly and all(r["value"] == "<5" for r in weekly)
+    page = paths["html"].read_text()
+    assert "fewer than 5" in page
+    for name in ("Northfield", "Eastfield", "Southgate", "Westbrook", "Hill", "liar", "Pat"):
+        for path in paths.values():
+            assert name not in path.read_text(encoding="utf-8-sig")
+
+
+def test_suppression_hides_a_second_cell_wherever_one_would_be_revealed() -> None:
+    values = {"a": 3, "b": 40, "c": 7, "total": 50}
+    hidden = suppress(values, [["a", "b", "c", "total"]], 5)
+    assert hidden == {"a", "c"}
+    # Chained: hiding c in one relation forces a second hide in c's other relation.
+    values = {"a": 3, "b": 40, "c": 7, "t1": 50, "c2": 9, "d": 20, "t2": 29}
+    hidden = suppress(values, [["a", "b", "c", "t1"], ["c", "c2", "d", "t2"]], 5)
+    assert hidden == {"a", "c", "c2"}
+    assert suppress({"a": 5, "b": 6, "t": 11}, [["a", "b", "t"]], 5) == set()
+
+
+def test_the_threshold_is_configurable(tmp_path: Path) -> None:
+    make_db(tmp_path / "a.db", [Made("N", "x", START + timedelta(days=n)) for n in range(7)])
+    out = tmp_path / "r.json"
+    common = ["--db", str(tmp_path / "a.db"), "--until", UNTIL.isoformat(), "--format", "json"]
+    assert evidence(*common, "--out", str(out)) == 0
+    assert json.loads(out.read_text())["cases"] == 7
+    assert evidence(*common, "--threshold", "10", "--out", str(out)) == 0
+    assert json.loads(out.read_text())["cases"] == "<10"
+
+
+# --- The page -----------------------------------------------------------------------------------
+
+
+def test_the_html_is_one_self_contained_file_with_charts_tables_and_methods(tmp_path: Path) -> None:
+    make_db(tmp_path / "a.db", random_cases(random.Random(9), [f"S{n}" for n in range(8)], 400))
+    out = tmp_path / "r.html"
+    assert (
+        evidence("--db", str(tmp_path / "a.db"), "--until", UNTIL.isoformat(), "--out", str(out))
+        == 0
+    )
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<script" not in page.lower()
+    for attribute in ("src=", "href=", "url(", "@import", "http://", "https://"):
+        assert attribute not in page.lower()
+    assert "default-src 'none'" in page
+    assert page.count("<svg") == 3 and page.count("<table") == 2
+    assert "How these figures are made" in page and "censored" in page
+    assert "@page{size:A4" in page and 'name="viewport"' in page
+    assert "8 schools reported" in page
+
+
+# --- In chat ------------------------------------------------------------------------------------
+
+
+async def test_a_lead_gets_their_own_schools_report_privately(chat: Chat) -> None:
+    for n in range(6):
+        await chat.say(
+            f"https://www.tiktok.com/@someone/video/{n}", user=f"staff{n}", school="Northfield"
+        )
+    await chat.say("https://instagram.com/p/Abc", user="tom", school="Southgate")
+    [reply] = await chat.command("cases", "evidence", user="lena")
+    assert reply.private and reply.to_user is not None and reply.to_user.id == "lena"
+    assert reply.text == messages.evidence_ready("Northfield")
+    assert reply.attachment is not None and reply.attachment.name.endswith(".html")
+    page = reply.attachment.data.decode("utf-8")
+    assert "Northfield" in page and "Southgate" not in page
+    assert "staff at Northfield reported 6 posts" in page
+    assert "tiktok.com" not in page and "<script" not in page
+    refused = await chat.command("cases", "evidence", user="alex")
+    assert texts(refused) == messages.NOT_A_LEAD
+
+
+def test_school_filter_and_until_defaulting_to_today(tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    cases = [Made("Northfield", "x", today - timedelta(days=n)) for n in range(6)]
+    cases += [Made("Southgate", "tiktok", today - timedelta(days=n)) for n in range(8)]
+    make_db(tmp_path / "a.db", cases)
+    exported = export(tmp_path / "a.db", tmp_path / "a.json")
+    for source in (["--db", str(tmp_path / "a.db")], ["--from", str(exported)]):
+        out = tmp_path / "r.json"
+        common = [*source, "--format", "json", "--threshold", "1", "--out", str(out)]
+        assert evidence(*common, "--school", "Southgate") == 0
+        report = json.loads(out.read_text())
+        assert report["period"]["until"] == today.isoformat()
+        assert report["cases"] == 8 and report["schools"] == 1
+        assert [p["platform"] for p in report["platforms"]] == ["tiktok", "all"]
+        assert evidence(*common, "--school", "Southgate", "Northfield") == 0
+        assert json.loads(out.read_text())["cases"] == 14
