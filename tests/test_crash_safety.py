@@ -19,9 +19,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import SECRET, TOKEN, signature
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = int(os.environ.get("CASEBOOK_SOAK_KILLS", "10"))

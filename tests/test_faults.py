@@ -148,6 +148,7 @@ def _hold_exclusive_lock(database: Path, seconds: float, held: threading.Event) 
         raw.execute("COMMIT")
 
 
+@pytest.mark.slow
 async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
     tmp_path: Path, telegram_api: FakeTelegramApi
 ) -> None:

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.fakes.faults import Fault
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.test_console import ROOT, casebook
+
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,6 +191,7 @@ async def _scenario(
 
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None)
 @given(actions)
+@pytest.mark.slow
 def test_hostile_input_gets_answers_never_errors_mentions_or_leaks(steps: list) -> None:  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as folder:
         seen = asyncio.run(_scenario(Path(folder) / "h.db", steps))
