@@ -598,6 +598,7 @@ def _cases(count: int) -> str:
 STILL_UP = "Still up"
 REMOVED = "Removed"
 MARK_ESCALATED = "Mark escalated"
+REMINDER_NOT_CURRENT = "This reminder is no longer current, so nothing was changed."
 REMINDER_NOT_YOURS = (
     "Only the school's safeguarding leads, or the person the case is assigned to, can answer this."
 )
