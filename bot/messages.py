@@ -215,6 +215,20 @@ def question_intro(number: int) -> str:
     return f"A few quick questions about case #{number}. You can skip any of them."
 
 
+def questions_ended(number: int, merged_into: int | None) -> str:
+    """To a reporter still being asked about a case a lead has just closed or merged."""
+    if merged_into is not None:
+        return (
+            f"The safeguarding leads have merged case #{number} into case #{merged_into}, so I "
+            f"will not ask any more about #{number}. What you told me is kept with case "
+            f"#{merged_into}. Thank you."
+        )
+    return (
+        f"The safeguarding leads have closed case #{number}, so I will not ask any more about "
+        "it. What you told me is kept. Thank you."
+    )
+
+
 def question_resumed(number: int) -> str:
     return f"Back to case #{number}."
 

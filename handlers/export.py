@@ -48,6 +48,7 @@ class ExportRow:
     updated_at: str | None
     closed_at: str | None
     close_reason: str | None
+    links: list[str] | None  # every link, in the order added; None when anonymised
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))

@@ -14,7 +14,7 @@ import dataclasses
 import re
 
 from bot import messages
-from bot.events import Outgoing
+from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers import questions, reminders
 from handlers.context import Context, leads_places
 from handlers.links import Link, canonicalise, extract_urls, find_links
@@ -300,6 +300,69 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
         replies.append(ctx.reply(messages.question_resumed(earlier[0].number)))
         replies.append(_ask(ctx, waiting, Question(waiting.question), earlier))
     return replies
+
+
+async def end_questions(ctx: Context, case: Case, merged_into: int | None) -> list[Outgoing]:
+    """A closed case is asked about no more, and each reporter still being asked is told so.
+
+    Otherwise their answers would go on changing a closed case (or a merged duplicate), and
+    "Back to case #N" would bring back questions about it.
+    """
+    replies: list[Outgoing] = []
+    for conversation in await ctx.unit.conversations.active_for_case(case.id):
+        await ctx.unit.conversations.drop_case(conversation.id, case.id)
+        ended = conversation.case_ids == (case.id,)
+        if ended:
+            await ctx.unit.conversations.finish(conversation.id, ctx.now)
+            await reminders.questions_finished(ctx.unit, conversation, ctx.now)
+        person = await ctx.unit.people.get(conversation.person_id)
+        if person is None or Transport(conversation.place.transport) not in ctx.transports:
+            continue
+        replies.append(
+            _to_reporter(
+                conversation,
+                person.key,
+                messages.questions_ended(case.number, merged_into),
+                case_id=case.id,
+            )
+        )
+        waiting = await ctx.unit.conversations.current(person.id) if ended else None
+        if waiting is not None and waiting.question is not None:
+            earlier = await _cases(ctx, waiting)
+            question = Question(waiting.question)
+            replies.append(
+                _to_reporter(waiting, person.key, messages.question_resumed(earlier[0].number))
+            )
+            replies.append(
+                _to_reporter(
+                    waiting,
+                    person.key,
+                    questions.text_of(question),
+                    buttons=questions.buttons(waiting.id, question),
+                )
+            )
+    return replies
+
+
+def _to_reporter(
+    conversation: Conversation,
+    person_key: str,
+    text: str,
+    buttons: tuple[Button, ...] = (),
+    case_id: int | None = None,
+) -> Outgoing:
+    """A message to a reporter where their questions are asked, when they did not just write."""
+    transport = Transport(conversation.place.transport)
+    return Outgoing(
+        place=Place(
+            transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind)
+        ),
+        text=text,
+        buttons=buttons,
+        thread=conversation.place.thread,
+        to_user=User(transport, person_key.partition(":")[2], ""),
+        case_id=case_id,
+    )
 
 
 def _ask(

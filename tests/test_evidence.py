@@ -170,6 +170,7 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "updated_at": "2026-10-01",
         "closed_at": None,
         "close_reason": None,
+        "links": None,
     }
     assert dataclasses.asdict(row) == expected
     assert set(expected) == set(FIELDS)
