@@ -20,7 +20,7 @@ from handlers.context import Context, Request
 from handlers.reminders import save_case
 from handlers.report import end_questions
 from handlers.roles import lead_ids, lead_schools
-from handlers.text import printable, whole_number
+from handlers.text import printable, whole_number, without_bidi_overrides
 from storage.models import (
     AuditEntry,
     Case,
@@ -55,7 +55,18 @@ class _Refusal(Exception):
 
 
 async def handle(request: Request, text: str) -> list[Outgoing]:
-    """Run one `/cases …` command for a lead; refuse (and audit) anyone else."""
+    """Run one `/cases …` command for a lead; refuse (and audit) anyone else.
+
+    Names, notes and reporters' words reach leads here; none of them may carry bidirectional
+    overrides, which would reorder what the lead reads.
+    """
+    return [
+        dataclasses.replace(reply, text=without_bidi_overrides(reply.text))
+        for reply in await _handle(request, text)
+    ]
+
+
+async def _handle(request: Request, text: str) -> list[Outgoing]:
     led = lead_schools(request.config, request.incoming.user)
     if not led:
         await _audit_refusal(request, "not a lead")
