@@ -435,7 +435,7 @@ async def _close_case(
     await ctx.audit(
         "closed", case.id, from_value=case.status.value, to_value="closed", reason=reason
     )
-    return await end_questions(ctx, case, merged_into)
+    return await end_questions(ctx, case, messages.questions_ended(case.number, merged_into))
 
 
 async def _case(ctx: Context, args: list[str]) -> Case:

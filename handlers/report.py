@@ -34,6 +34,8 @@ from storage.models import (
     Status,
 )
 
+WITHDRAW_PREFIX = "w"
+GREETING_WORDS = 3
 MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
 _HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
@@ -55,7 +57,16 @@ async def on_message(ctx: Context, text: str) -> list[Outgoing]:
             return await answer_typed(ctx, conversation, cleaned)
         if questions.looks_like_an_answer(cleaned):
             return [ctx.reply(messages.NO_OPEN_QUESTION)]
+        if ctx.incoming.place.kind is PlaceKind.DIRECT and _is_a_greeting(cleaned):
+            return [ctx.reply(messages.DIRECT_HELLO)]
     return await new_report(ctx, cleaned, links)
+
+
+def _is_a_greeting(text: str) -> bool:
+    """A few words with no link, in a direct chat ("hello", "hi there"): the person may not mean
+    to report anything yet, so they are asked rather than given a case. In a report channel
+    every message is a report, and `/report` always is."""
+    return len(text.split()) <= GREETING_WORDS
 
 
 async def on_report_command(ctx: Context, text: str) -> list[Outgoing]:
@@ -65,6 +76,11 @@ async def on_report_command(ctx: Context, text: str) -> list[Outgoing]:
     if not cleaned and not links:
         return [ctx.reply(messages.REPORT_NEEDS_TEXT)]
     return await new_report(ctx, cleaned, links)
+
+
+def withdraw_button(case: Case) -> Button:
+    """ "Not a report" on the first reply: see handlers/withdraw.py, which answers it."""
+    return Button(messages.NOT_A_REPORT, f"{WITHDRAW_PREFIX}:{case.id}")
 
 
 async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoing]:
@@ -90,7 +106,8 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
             text_for_reporter = messages.already_logged(case.number)
         else:
             text_for_reporter = messages.already_reported_by_you(case.number)
-        replies.append(ctx.reply(text_for_reporter, case_id=case.id))
+        buttons = (withdraw_button(case),) if outcome == "created" else ()
+        replies.append(ctx.reply(text_for_reporter, buttons=buttons, case_id=case.id))
     if dropped:
         replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
     if truncated:
@@ -302,8 +319,9 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
     return replies
 
 
-async def end_questions(ctx: Context, case: Case, merged_into: int | None) -> list[Outgoing]:
-    """A closed case is asked about no more, and each reporter still being asked is told so.
+async def end_questions(ctx: Context, case: Case, notice: str | None) -> list[Outgoing]:
+    """A closed case is asked about no more, and each reporter still being asked is told so
+    (with `notice`; None when the reporter closed it themselves).
 
     Otherwise their answers would go on changing a closed case (or a merged duplicate), and
     "Back to case #N" would bring back questions about it.
@@ -318,14 +336,8 @@ async def end_questions(ctx: Context, case: Case, merged_into: int | None) -> li
         person = await ctx.unit.people.get(conversation.person_id)
         if person is None or Transport(conversation.place.transport) not in ctx.transports:
             continue
-        replies.append(
-            _to_reporter(
-                conversation,
-                person.key,
-                messages.questions_ended(case.number, merged_into),
-                case_id=case.id,
-            )
-        )
+        if notice is not None:
+            replies.append(_to_reporter(conversation, person.key, notice, case_id=case.id))
         waiting = await ctx.unit.conversations.current(person.id) if ended else None
         if waiting is not None and waiting.question is not None:
             earlier = await _cases(ctx, waiting)
