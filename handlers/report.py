@@ -264,7 +264,13 @@ async def _answer(
 ) -> list[Outgoing]:
     """Record an answer. For the kind of abuse, choices are picked (a typed one is added, a
     pressed one toggles) and the question stays open until Done or Skip, however it is given."""
-    before = await _cases(ctx, conversation)
+    # A case closed while its questions were open (by a version that did not end them) is
+    # never changed by a late answer.
+    before = [c for c in await _cases(ctx, conversation) if c.status is not Status.CLOSED]
+    if not before:
+        await ctx.unit.conversations.finish(conversation.id, ctx.now)
+        await reminders.questions_finished(ctx.unit, conversation, ctx.now)
+        return [ctx.reply(messages.NO_OPEN_QUESTION)]
     ctx.count("questions_answered")
     picks = [v for v in values if v not in (questions.SKIP, questions.DONE)]
     if question is Question.CATEGORIES and picks and typed:

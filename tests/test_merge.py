@@ -92,3 +92,17 @@ async def test_closing_a_case_resumes_the_reporters_earlier_questions(chat: Chat
     assert messages.question_resumed(2) not in texts(replies)
     shown = texts(await chat.command("cases", "show 1", user="lena"))
     assert "Targeted: Me" in shown
+
+
+async def test_an_answer_never_changes_a_case_closed_while_its_question_was_open(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK, user="alex")
+    with sqlite3.connect(database.path) as db:  # closed as an older version did: questions open
+        db.execute("UPDATE cases SET status = 'closed', close_reason = 'duplicate'")
+    assert texts(await chat.say("2", user="alex")) == messages.NO_OPEN_QUESTION
+    async with database.transaction() as unit:
+        case = await unit.cases.by_number(1, 1)
+        alex = await unit.people.by_key("console:alex")
+        assert alex is not None and await unit.conversations.current(alex.id) is None
+    assert case is not None and case.targets is None
