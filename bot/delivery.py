@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.events import Outgoing, Transport, UndecodablePayload
+from bot.events import Outgoing, PlaceKind, Transport, UndecodablePayload
 from bot.metrics import Metrics
 from storage.db import Database, is_transient
 from storage.models import OutboxItem
@@ -152,20 +152,20 @@ class Delivery:
             return delay
         self._metrics.messages_sent.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
-        await self._record_sent(item.id, ref)
+        await self._record_sent(item.id, ref, _direct_to(transport, outgoing) if ref else None)
         return None
 
     def _failed(self, transport: str, reason: str) -> None:
         self._metrics.send_failures.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(False, self._clock.now(), reason)
 
-    async def _record_sent(self, item_id: int, ref: str | None) -> None:
+    async def _record_sent(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
         """Mark a sent row sent. The message is out, so a locked database is waited out here
         rather than letting the row be sent again when its lease ends."""
         for attempt in range(1, RECORD_TRIES + 1):
             try:
                 async with self._database.transaction() as unit:
-                    await unit.outbox.mark_sent(item_id, self._clock.now(), ref)
+                    await unit.outbox.mark_sent(item_id, self._clock.now(), ref, direct_to)
                 return
             except Exception as error:
                 if not is_transient(error) or attempt == RECORD_TRIES:
@@ -210,3 +210,18 @@ class Delivery:
                     reason,
                 )
                 await unit.outbox.mark_retry(item_id, reason, now + timedelta(seconds=delay))
+
+
+def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
+    """The person key whose direct chat a message went to, if it went to one.
+
+    A private message in a channel that could not be shown there goes to the person's direct
+    chat too, so its reference names that chat.
+    """
+    if outgoing.place.kind is PlaceKind.DIRECT:
+        person = outgoing.to_user.id if outgoing.to_user else outgoing.place.id
+    elif outgoing.private and outgoing.to_user:
+        person = outgoing.to_user.id
+    else:
+        return None
+    return f"{transport}:{person}"

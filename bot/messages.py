@@ -215,6 +215,61 @@ def question_intro(number: int) -> str:
     return f"A few quick questions about case #{number}. You can skip any of them."
 
 
+NOT_A_REPORT = "Not a report"
+WITHDRAW_USAGE = (
+    "Say which of your reports to withdraw, for example: /withdraw 3. A report can be withdrawn "
+    "within a day of making it, until the safeguarding leads have acted on it."
+)
+DIRECT_HELLO = (
+    "Hello. Do you want to report something? Send me a link to the post, or describe what "
+    "happened in a sentence or two, and I will log it as a case. /help says more."
+)
+
+
+def withdrawn(number: int) -> str:
+    return f"Case #{number} is withdrawn: it is closed, and the safeguarding leads are told."
+
+
+def case_logged_then_withdrawn(number: int) -> str:
+    return f"Case #{number}: withdrawn, not a report."
+
+
+def withdrawn_alert(number: int) -> str:
+    return f"Case #{number} was withdrawn by the person who reported it (not a report)."
+
+
+def no_case_to_withdraw(number: int) -> str:
+    return f"You have no report numbered #{number} to withdraw."
+
+
+def withdraw_shared(number: int) -> str:
+    return (
+        f"Case #{number} has been reported by someone else too, so it cannot be withdrawn. "
+        "Ask a safeguarding lead if it should be closed."
+    )
+
+
+def withdraw_too_late(number: int) -> str:
+    return (
+        f"Case #{number} can no longer be withdrawn: it is over a day old, or the safeguarding "
+        "leads are already working on it. Ask a lead if it should be closed."
+    )
+
+
+def questions_ended(number: int, merged_into: int | None) -> str:
+    """To a reporter still being asked about a case a lead has just closed or merged."""
+    if merged_into is not None:
+        return (
+            f"The safeguarding leads have merged case #{number} into case #{merged_into}, so I "
+            f"will not ask any more about #{number}. What you told me is kept with case "
+            f"#{merged_into}. Thank you."
+        )
+    return (
+        f"The safeguarding leads have closed case #{number}, so I will not ask any more about "
+        "it. What you told me is kept. Thank you."
+    )
+
+
 def question_resumed(number: int) -> str:
     return f"Back to case #{number}."
 
@@ -283,6 +338,7 @@ STAFF_HELP = (
     "- Send a link to the post, or describe what happened, and I log it as a case.\n"
     "- /report TEXT OR LINK logs a report.\n"
     "- /mycases lists the cases you reported.\n"
+    "- /withdraw N withdraws your report N if it was a mistake (within a day).\n"
     "- /whoami shows your id and this chat's id, for whoever sets Casebook up.\n"
     "- /help shows this message.\n"
     "I then ask a few quick questions (each can be skipped) and tell you how to report the post "
@@ -599,6 +655,7 @@ def _cases(count: int) -> str:
 STILL_UP = "Still up"
 REMOVED = "Removed"
 MARK_ESCALATED = "Mark escalated"
+REMINDER_NOT_CURRENT = "This reminder is no longer current, so nothing was changed."
 REMINDER_NOT_YOURS = (
     "Only the school's safeguarding leads, or the person the case is assigned to, can answer this."
 )
@@ -711,6 +768,7 @@ COMMAND_DESCRIPTIONS = {
     "report": "Report a post that abuses a member of staff",
     "cases": "Safeguarding leads: list and manage cases",
     "mycases": "List the cases you reported",
+    "withdraw": "Withdraw a report you made by mistake",
     "help": "What Casebook does and how to use it",
     "start": "What Casebook is and how to report",
     "whoami": "Your id and this chat's id, for setting Casebook up",

@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
-from handlers import leads, reminders, report, staff
+from handlers import leads, reminders, report, staff, withdraw
 from handlers.context import Context, Request
 from handlers.roles import lead_schools
 from handlers.text import printable
@@ -63,6 +63,7 @@ class Router:
             "start": _ignore_args(staff.help_text),
             "report": report.on_report_command,
             "mycases": _ignore_args(staff.my_cases),
+            "withdraw": withdraw.on_command,
         }
 
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
@@ -200,6 +201,10 @@ class Router:
             incoming.button_value
         ):
             return await reminders.answer_button(request, incoming.button_value)
+        if incoming.kind is IncomingKind.BUTTON and withdraw.is_withdraw_button(
+            incoming.button_value
+        ):
+            return await withdraw.on_button(request, incoming.button_value)
         school_name = incoming.school or await self._school_of_person(unit, request)
         school_config = None if school_name is None else self._config.school(school_name)
         school = None if school_name is None else await unit.schools.by_name(school_name)

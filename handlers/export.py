@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TextIO
 
+from handlers.text import without_bidi_overrides
 from storage.models import Case, CaseTiming
 from storage.unit import Unit
 
@@ -50,6 +51,7 @@ class ExportRow:
     close_reason: str | None
     deployment: str  # random, one per database: which deployment the case comes from
     case_key: str  # random, one per case, the same in every export: counts it once when combined
+    links: list[str] | None  # every link, in the order added; None when anonymised
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))
@@ -159,5 +161,5 @@ def _cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         value = "; ".join(str(v) for v in value)
-    text = str(value)
+    text = without_bidi_overrides(str(value))  # they would reorder what a spreadsheet shows
     return "'" + text if text.startswith(_FORMULA_STARTS) else text

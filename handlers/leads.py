@@ -19,13 +19,15 @@ from handlers import export
 from handlers.context import Context, Request
 from handlers.evidence.chat import school_report
 from handlers.reminders import save_case
+from handlers.report import end_questions
 from handlers.roles import lead_ids, lead_schools
-from handlers.text import printable, whole_number
+from handlers.text import printable, whole_number, without_bidi_overrides
 from storage.models import (
     AuditEntry,
     Case,
     Category,
     Person,
+    Platform,
     ReportedToPlatform,
     Status,
 )
@@ -54,7 +56,18 @@ class _Refusal(Exception):
 
 
 async def handle(request: Request, text: str) -> list[Outgoing]:
-    """Run one `/cases …` command for a lead; refuse (and audit) anyone else."""
+    """Run one `/cases …` command for a lead; refuse (and audit) anyone else.
+
+    Names, notes and reporters' words reach leads here; none of them may carry bidirectional
+    overrides, which would reorder what the lead reads.
+    """
+    return [
+        dataclasses.replace(reply, text=without_bidi_overrides(reply.text))
+        for reply in await _handle(request, text)
+    ]
+
+
+async def _handle(request: Request, text: str) -> list[Outgoing]:
     led = lead_schools(request.config, request.incoming.user)
     if not led:
         await _audit_refusal(request, "not a lead")
@@ -286,8 +299,8 @@ async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
     reason = args[1].lower() if len(args) > 1 else "resolved"
     if reason not in CLOSE_REASONS:
         raise _Refusal("bad-close-reason", messages.bad_close_reason(printable(reason)))
-    await _close_case(ctx, case, reason)
-    return [ctx.private_reply(messages.closed(case.number, reason))]
+    told = await _close_case(ctx, case, reason)
+    return [ctx.private_reply(messages.closed(case.number, reason)), *told]
 
 
 async def _reopen(ctx: Context, args: list[str]) -> list[Outgoing]:
@@ -316,20 +329,29 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
         raise _Refusal("merge-same-case", messages.MERGE_SAME_CASE)
     await ctx.unit.cases.move_into(fold.id, keep.id)
     await ctx.unit.notes.move(fold.id, keep.id)
-    merged_urgent = keep.urgent or fold.urgent
-    await save_case(
-        ctx,
-        dataclasses.replace(
-            keep,
-            urgent=merged_urgent,
-            categories=keep.categories | fold.categories,
-            updated_at=ctx.now,
-        ),
-    )
+    await save_case(ctx, merged_case(keep, fold, ctx.now))
     await ctx.audit("merged-from", keep.id, from_value=str(fold.number))
-    await _close_case(ctx, dataclasses.replace(fold, merged_into=keep.id), "duplicate")
+    told = await _close_case(
+        ctx, dataclasses.replace(fold, merged_into=keep.id), "duplicate", merged_into=keep.number
+    )
     await ctx.audit("merged-into", fold.id, to_value=str(keep.number))
-    return [ctx.private_reply(messages.merged(keep.number, fold.number))]
+    return [ctx.private_reply(messages.merged(keep.number, fold.number)), *told]
+
+
+def merged_case(keep: Case, fold: Case, now: datetime) -> Case:
+    """The surviving case with what the duplicate's reporters told: its kinds, its urgency, and
+    the answers the surviving case lacks (a platform, who is targeted, the platform report…)."""
+    return dataclasses.replace(
+        keep,
+        urgent=keep.urgent or fold.urgent,
+        categories=keep.categories | fold.categories,
+        platform=fold.platform if keep.platform is Platform.UNKNOWN else keep.platform,
+        targets=keep.targets or fold.targets,
+        reported_to_platform=keep.reported_to_platform or fold.reported_to_platform,
+        reported_to_platform_at=keep.reported_to_platform_at or fold.reported_to_platform_at,
+        author_is_pupil=keep.author_is_pupil or fold.author_is_pupil,
+        updated_at=now,
+    )
 
 
 async def _hold(ctx: Context, args: list[str]) -> list[Outgoing]:
@@ -402,7 +424,10 @@ def term_start(local_now: datetime) -> datetime:
     return local_now.replace(month=month, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-async def _close_case(ctx: Context, case: Case, reason: str) -> None:
+async def _close_case(
+    ctx: Context, case: Case, reason: str, merged_into: int | None = None
+) -> list[Outgoing]:
+    """Close the case; its reporters still being asked about it are told the questions end."""
     await save_case(
         ctx,
         dataclasses.replace(
@@ -412,6 +437,7 @@ async def _close_case(ctx: Context, case: Case, reason: str) -> None:
     await ctx.audit(
         "closed", case.id, from_value=case.status.value, to_value="closed", reason=reason
     )
+    return await end_questions(ctx, case, messages.questions_ended(case.number, merged_into))
 
 
 async def _case(ctx: Context, args: list[str]) -> Case:

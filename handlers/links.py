@@ -7,6 +7,7 @@ different tracking parameters end up on the same case. Everything here is pure a
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -32,6 +33,11 @@ _BARE_LINK = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\""
+
+# Invisible characters that split or extend a link without changing what it looks like: zero-width
+# space, non-joiner, joiner, word joiner, byte-order mark, soft hyphen, and every bidirectional
+# mark, embedding, override and isolate.
+_INVISIBLE = re.compile("[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 _HOST_PLATFORMS: tuple[tuple[str, Platform], ...] = (
     ("tiktok.com", Platform.TIKTOK),
@@ -96,12 +102,19 @@ def find_links(text: str, marked_up: tuple[str, ...] | list[str] = ()) -> list[L
     """Distinct canonical links from the adapter's marked-up URLs and the text, first seen first."""
     links: list[Link] = []
     seen: set[str] = set()
-    for url in [*marked_up, *extract_urls(text)]:
+    for url in [*marked_up, *extract_urls(normalise(text))]:
         link = canonicalise(url)
         if link is not None and link.canonical not in seen:
             seen.add(link.canonical)
             links.append(link)
     return links
+
+
+def normalise(text: str) -> str:
+    """Text as a link reader should see it: NFKC (a full-width host is its ASCII self) with
+    zero-width and bidirectional control characters removed (a zero-width space inside a host
+    leaves one link, and one after a link is not part of it)."""
+    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
 
 
 def detect_platform(host: str) -> Platform:
@@ -115,7 +128,7 @@ def detect_platform(host: str) -> Platform:
 def canonicalise(url: str) -> Link | None:
     """The canonical form of an http(s) link, or None when it is not a usable web link."""
     try:
-        return _canonicalise(url.strip())
+        return _canonicalise(normalise(url).strip())
     except (ValueError, UnicodeError):
         return None
 
@@ -134,7 +147,8 @@ def _canonicalise(given: str) -> Link | None:
     host = (parts.hostname or "").lower().rstrip(".")
     if not host or "." not in host or host.startswith(".") or ".." in host:
         return None
-    host.encode("idna")  # rejects labels no browser would accept
+    # IDNA: a host in any script has one ASCII form; this also rejects labels no browser accepts.
+    host = host.encode("idna").decode("ascii")
     port = parts.port
     for prefix in ("www.", "m.", "mobile."):
         if host.startswith(prefix) and host.count(".") >= 2:

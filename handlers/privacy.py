@@ -18,6 +18,9 @@ from storage.models import Case, Person, Status
 from storage.unit import Unit
 
 SET_ASIDE_DAYS = 30  # days an event that could not be handled keeps its text for a retry
+# How long a sent message's reference to a direct chat is kept: such a reference identifies the
+# person, and nothing reads it once the conversation it belongs to is over.
+DIRECT_REFERENCE_KEPT = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,13 @@ async def purge_plan(unit: Unit, config: Config, now: datetime) -> list[PurgeIte
 
 
 async def purge(unit: Unit, plan: list[PurgeItem], now: datetime) -> None:
-    """Anonymise the planned cases, and blank the text of events set aside for longer than
-    SET_ASIDE_DAYS (a person has had a month to retry them)."""
+    """Anonymise the planned cases, blank the text of events set aside for longer than
+    SET_ASIDE_DAYS (a person has had a month to retry them), and forget which direct chats old
+    messages went to."""
     for item in plan:
         await unit.privacy.anonymise_case(item.case_id, now)
     await unit.inbox.forget_set_aside(now - timedelta(days=SET_ASIDE_DAYS))
+    await unit.privacy.forget_direct_refs(now - DIRECT_REFERENCE_KEPT)
 
 
 async def person_export(unit: Unit, key: str) -> dict[str, Any]:

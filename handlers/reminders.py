@@ -31,7 +31,12 @@ from storage.models import (
 from storage.unit import Unit
 
 _PREFIX = "r"
-_ANSWERS = {"up", "removed", "escalated"}
+_ANSWERS = frozenset({"up", "removed", "escalated"})
+# Which answers each kind of reminder offers: a forged button for another kind is refused.
+_ANSWERS_BY_KIND = {
+    ReminderKind.STILL_UP: frozenset({"up", "removed"}),
+    ReminderKind.ESCALATE: frozenset({"escalated", "removed"}),
+}
 _FINISHED = (Status.CLOSED, Status.REMOVED)
 
 
@@ -231,6 +236,8 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     if not (is_lead(school_config, request.incoming.user) or case.assignee_id == ctx.person.id):
         await ctx.audit("refused", case.id, to_value=parts[2], reason="not a lead or assignee")
         return [ctx.private_reply(messages.REMINDER_NOT_YOURS)]
+    if not is_current(reminder, parts[2]):
+        return [ctx.private_reply(messages.REMINDER_NOT_CURRENT)]
     answered = case.status not in _FINISHED and await ctx.unit.reminders.answer(
         reminder.id, parts[2], ctx.now
     )
@@ -269,6 +276,18 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
             ),
         )
     return replies
+
+
+def is_current(reminder: Reminder, answer: str) -> bool:
+    """Only a reminder that was sent, and not cancelled since, takes an answer its kind offers.
+
+    Telegram clients can send any callback data, so a button is never trusted to match the row.
+    """
+    return (
+        reminder.sent_at is not None
+        and reminder.cancelled_at is None
+        and answer in _ANSWERS_BY_KIND.get(reminder.kind, frozenset())
+    )
 
 
 async def save_case(ctx: Context, case: Case) -> None:

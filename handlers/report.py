@@ -14,7 +14,7 @@ import dataclasses
 import re
 
 from bot import messages
-from bot.events import Outgoing
+from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers import questions, reminders
 from handlers.context import Context, leads_places
 from handlers.links import Link, canonicalise, extract_urls, find_links
@@ -34,6 +34,8 @@ from storage.models import (
     Status,
 )
 
+WITHDRAW_PREFIX = "w"
+GREETING_WORDS = 3
 MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
 _HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
@@ -55,7 +57,16 @@ async def on_message(ctx: Context, text: str) -> list[Outgoing]:
             return await answer_typed(ctx, conversation, cleaned)
         if questions.looks_like_an_answer(cleaned):
             return [ctx.reply(messages.NO_OPEN_QUESTION)]
+        if ctx.incoming.place.kind is PlaceKind.DIRECT and _is_a_greeting(cleaned):
+            return [ctx.reply(messages.DIRECT_HELLO)]
     return await new_report(ctx, cleaned, links)
+
+
+def _is_a_greeting(text: str) -> bool:
+    """A few words with no link, in a direct chat ("hello", "hi there"): the person may not mean
+    to report anything yet, so they are asked rather than given a case. In a report channel
+    every message is a report, and `/report` always is."""
+    return len(text.split()) <= GREETING_WORDS
 
 
 async def on_report_command(ctx: Context, text: str) -> list[Outgoing]:
@@ -65,6 +76,11 @@ async def on_report_command(ctx: Context, text: str) -> list[Outgoing]:
     if not cleaned and not links:
         return [ctx.reply(messages.REPORT_NEEDS_TEXT)]
     return await new_report(ctx, cleaned, links)
+
+
+def withdraw_button(case: Case) -> Button:
+    """ "Not a report" on the first reply: see handlers/withdraw.py, which answers it."""
+    return Button(messages.NOT_A_REPORT, f"{WITHDRAW_PREFIX}:{case.id}")
 
 
 async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoing]:
@@ -90,7 +106,8 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
             text_for_reporter = messages.already_logged(case.number)
         else:
             text_for_reporter = messages.already_reported_by_you(case.number)
-        replies.append(ctx.reply(text_for_reporter, case_id=case.id))
+        buttons = (withdraw_button(case),) if outcome == "created" else ()
+        replies.append(ctx.reply(text_for_reporter, buttons=buttons, case_id=case.id))
     if dropped:
         replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
     if truncated:
@@ -247,7 +264,13 @@ async def _answer(
 ) -> list[Outgoing]:
     """Record an answer. For the kind of abuse, choices are picked (a typed one is added, a
     pressed one toggles) and the question stays open until Done or Skip, however it is given."""
-    before = await _cases(ctx, conversation)
+    # A case closed while its questions were open (by a version that did not end them) is
+    # never changed by a late answer.
+    before = [c for c in await _cases(ctx, conversation) if c.status is not Status.CLOSED]
+    if not before:
+        await ctx.unit.conversations.finish(conversation.id, ctx.now)
+        await reminders.questions_finished(ctx.unit, conversation, ctx.now)
+        return [ctx.reply(messages.NO_OPEN_QUESTION)]
     ctx.count("questions_answered")
     picks = [v for v in values if v not in (questions.SKIP, questions.DONE)]
     if question is Question.CATEGORIES and picks and typed:
@@ -300,6 +323,64 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
         replies.append(ctx.reply(messages.question_resumed(earlier[0].number)))
         replies.append(_ask(ctx, waiting, Question(waiting.question), earlier))
     return replies
+
+
+async def end_questions(ctx: Context, case: Case, notice: str | None) -> list[Outgoing]:
+    """A closed case is asked about no more, and each reporter still being asked is told so
+    (with `notice`; None when the reporter closed it themselves).
+
+    Otherwise their answers would go on changing a closed case (or a merged duplicate), and
+    "Back to case #N" would bring back questions about it.
+    """
+    replies: list[Outgoing] = []
+    for conversation in await ctx.unit.conversations.active_for_case(case.id):
+        await ctx.unit.conversations.drop_case(conversation.id, case.id)
+        ended = conversation.case_ids == (case.id,)
+        if ended:
+            await ctx.unit.conversations.finish(conversation.id, ctx.now)
+            await reminders.questions_finished(ctx.unit, conversation, ctx.now)
+        person = await ctx.unit.people.get(conversation.person_id)
+        if person is None or Transport(conversation.place.transport) not in ctx.transports:
+            continue
+        if notice is not None:
+            replies.append(_to_reporter(conversation, person.key, notice, case_id=case.id))
+        waiting = await ctx.unit.conversations.current(person.id) if ended else None
+        if waiting is not None and waiting.question is not None:
+            earlier = await _cases(ctx, waiting)
+            question = Question(waiting.question)
+            replies.append(
+                _to_reporter(waiting, person.key, messages.question_resumed(earlier[0].number))
+            )
+            replies.append(
+                _to_reporter(
+                    waiting,
+                    person.key,
+                    questions.text_of(question),
+                    buttons=questions.buttons(waiting.id, question),
+                )
+            )
+    return replies
+
+
+def _to_reporter(
+    conversation: Conversation,
+    person_key: str,
+    text: str,
+    buttons: tuple[Button, ...] = (),
+    case_id: int | None = None,
+) -> Outgoing:
+    """A message to a reporter where their questions are asked, when they did not just write."""
+    transport = Transport(conversation.place.transport)
+    return Outgoing(
+        place=Place(
+            transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind)
+        ),
+        text=text,
+        buttons=buttons,
+        thread=conversation.place.thread,
+        to_user=User(transport, person_key.partition(":")[2], ""),
+        case_id=case_id,
+    )
 
 
 def _ask(

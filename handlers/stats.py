@@ -15,10 +15,10 @@ from typing import TypeVar
 
 from bot import messages
 from handlers.export import days_to_removal
-from storage.models import Case, CaseTiming, Platform
+from storage.models import NOT_COUNTED, Case, CaseTiming, Platform
 
 STILL_UP_AFTER = timedelta(days=7)
-_NOT_COUNTED = ("duplicate", "not-abuse")
+_NOT_COUNTED = frozenset(reason.value for reason in NOT_COUNTED)
 _Counted = TypeVar("_Counted", bound=Case | CaseTiming)
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069) reorder the text around
+# them: "#12 gpj.exe" can be shown as "#12 exe.jpg". Nobody needs them to report abuse.
+_BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:
-    """Report text as the reporter wrote it, less control characters no chat can show."""
-    return _CONTROL.sub("", text).strip()
+    """Report text as the reporter wrote it, less control characters no chat can show and the
+    bidirectional overrides that would reorder what a lead reads."""
+    return without_bidi_overrides(_CONTROL.sub("", text)).strip()
+
+
+def without_bidi_overrides(text: str) -> str:
+    """The text with no bidirectional embedding, override or isolate characters."""
+    return _BIDI_OVERRIDES.sub("", text)
 
 
 def printable(word: str, limit: int = 40) -> str:

@@ -28,12 +28,20 @@ from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
 
 E = TypeVar("E", bound=Enum)
 
+# A case's `url`: its first link on the case's own platform (else its first link), so `url` and
+# `platform` always describe the same post, even after a merge brought in links of another site.
+FIRST_LINK = (
+    "COALESCE((SELECT canonical_url FROM case_links l WHERE l.case_id = c.id"
+    " AND l.platform = c.platform ORDER BY l.id LIMIT 1),"
+    " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1))"
+)
+
 _CASE_COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
     " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
     " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason, c.merged_into,"
     " c.checked_at, c.legal_hold, c.purged_at, c.reporter_count,"
-    " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1) AS url,"
+    f" {FIRST_LINK} AS url,"
     " (SELECT group_concat(category, ',') FROM case_categories k WHERE k.case_id = c.id)"
     " AS categories"
 )
@@ -216,14 +224,32 @@ class SqliteCases:
         )
 
     async def move_into(self, from_id: int, to_id: int) -> None:
-        """Move the links and reporters of one case onto another (a merge)."""
+        """Move the links and reporters of one case onto another (a merge).
+
+        The links are added after the surviving case's own, so its first link stays first. A
+        person who reported both cases keeps both their descriptions, the earlier one first:
+        only retention and erasure ever remove what a reporter wrote.
+        """
         await self._db.execute(
-            "UPDATE case_links SET case_id = ? WHERE case_id = ?", (to_id, from_id)
+            "INSERT INTO case_links (case_id, school_id, canonical_url, original_url, platform,"
+            " added_at) SELECT ?, school_id, canonical_url, original_url, platform, added_at"
+            " FROM case_links WHERE case_id = ? ORDER BY id",
+            (to_id, from_id),
         )
+        await self._db.execute("DELETE FROM case_links WHERE case_id = ?", (from_id,))
         await self._db.execute(
             "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
             " SELECT ?, person_id, description, reported_at FROM case_reporters WHERE case_id = ?"
-            " ON CONFLICT DO NOTHING",
+            " ORDER BY reported_at, person_id"
+            " ON CONFLICT (case_id, person_id) DO UPDATE SET"
+            " description = CASE"
+            "  WHEN excluded.description = '' OR excluded.description = description"
+            "   THEN description"
+            "  WHEN description = '' THEN excluded.description"
+            "  WHEN excluded.reported_at < reported_at"
+            "   THEN excluded.description || char(10) || char(10) || description"
+            "  ELSE description || char(10) || char(10) || excluded.description END,"
+            " reported_at = min(reported_at, excluded.reported_at)",
             (to_id, from_id),
         )
         await self._db.execute("DELETE FROM case_reporters WHERE case_id = ?", (from_id,))

@@ -73,6 +73,23 @@ class SqliteConversations:
             row = await cursor.fetchone()
         return None if row is None else await self._conversation(row)
 
+    async def active_for_case(self, case_id: int) -> list[Conversation]:
+        """Unfinished conversations that ask about this case, oldest first."""
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE finished_at IS NULL AND id IN"
+            " (SELECT conversation_id FROM conversation_cases WHERE case_id = ?) ORDER BY id",
+            (case_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [await self._conversation(row) for row in rows]
+
+    async def drop_case(self, conversation_id: int, case_id: int) -> None:
+        """Stop asking about one case in this conversation (it was closed or merged)."""
+        await self._db.execute(
+            "DELETE FROM conversation_cases WHERE conversation_id = ? AND case_id = ?",
+            (conversation_id, case_id),
+        )
+
     async def set_question(self, conversation_id: int, question: str, at: datetime) -> None:
         await self._db.execute(
             "UPDATE conversations SET question = ?, updated_at = ? WHERE id = ?",

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from storage.cases import case_filters
+from storage.cases import FIRST_LINK, case_filters
 
 BATCH = 1000
 
@@ -26,8 +26,10 @@ _DAYS_TO_REMOVAL = (
     " - CAST(strftime('%s', COALESCE(c.reported_to_platform_at, c.created_at)) AS INTEGER), 0)"
     " * 10 + 43200) / 86400 / 10.0 END"
 )
-_FIRST_LINK = (
-    "(SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1)"
+# Every link of the case, in the order they were added (a merged case's after its own).
+_LINKS = (
+    "json((SELECT json_group_array(canonical_url) FROM (SELECT canonical_url FROM case_links l"
+    " WHERE l.case_id = c.id ORDER BY l.id)))"
 )
 # Alphabetical: the covering index on (case_id, category) yields them in that order for free.
 _CATEGORIES = (
@@ -57,7 +59,7 @@ def _document(anonymised: bool) -> str:
         ("status", "c.status"),
         ("urgent", "json(CASE WHEN c.urgent THEN 'true' ELSE 'false' END)"),
         ("platform", "c.platform"),
-        ("url", "NULL" if anonymised else _FIRST_LINK),
+        ("url", "NULL" if anonymised else FIRST_LINK),
         ("categories", _CATEGORIES),
         ("targets", "c.targets"),
         ("reported_to_platform", "c.reported_to_platform"),
@@ -73,6 +75,7 @@ def _document(anonymised: bool) -> str:
         ("close_reason", "c.close_reason"),
         ("deployment", "(SELECT id FROM deployment)"),
         ("case_key", "(SELECT key FROM case_keys k WHERE k.case_id = c.id)"),
+        ("links", "NULL" if anonymised else _LINKS),
     )
     return "json_object(" + ", ".join(f"'{key}', {value}" for key, value in fields) + ")"
 

@@ -71,6 +71,19 @@ class AuthorIsPupil(StrEnum):
     UNKNOWN = "unknown"
 
 
+class CloseReason(StrEnum):
+    """Why a case was closed: a lead's reason, or the reporter withdrawing it."""
+
+    DUPLICATE = "duplicate"
+    NOT_ABUSE = "not-abuse"
+    RESOLVED = "resolved"
+    WITHDRAWN = "withdrawn"  # by its reporter: logged by mistake
+
+
+# Closed cases the figures leave out: they were never a distinct piece of abuse.
+NOT_COUNTED = frozenset({CloseReason.DUPLICATE, CloseReason.NOT_ABUSE, CloseReason.WITHDRAWN})
+
+
 class Source(StrEnum):
     SLACK = "slack"
     TELEGRAM = "telegram"

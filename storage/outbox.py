@@ -64,12 +64,16 @@ class SqliteOutbox:
             rows = await cursor.fetchall()
         return len(list(rows))
 
-    async def mark_sent(self, item_id: int, at: datetime, message_ref: str | None) -> None:
+    async def mark_sent(
+        self, item_id: int, at: datetime, message_ref: str | None, direct_to: str | None = None
+    ) -> None:
+        """Sent: forget the text; keep the reference, and whose direct chat it names (a person
+        key, recorded as their number) so erasure can blank it."""
         await self._db.execute(
             "UPDATE outbox SET sent_at = ?, claimed_until = NULL, claimed_by = NULL,"
-            " message_ref = ?, payload = ''"
-            " WHERE id = ?",
-            (to_db(at), message_ref, item_id),
+            " message_ref = ?, payload = '',"
+            " direct_person_id = (SELECT id FROM people WHERE key = ?) WHERE id = ?",
+            (to_db(at), message_ref, direct_to, item_id),
         )
 
     async def mark_retry(self, item_id: int, error: str, due_at: datetime) -> None:

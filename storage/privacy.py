@@ -34,12 +34,24 @@ class SqlitePrivacy:
             " WHERE case_id = ?",
             (case_id,),
         )
-        await db.execute("UPDATE outbox SET payload = '' WHERE case_id = ?", (case_id,))
+        await db.execute(
+            "UPDATE outbox SET payload = '', message_ref = NULL, direct_person_id = NULL"
+            " WHERE case_id = ?",
+            (case_id,),
+        )
         await db.execute(
             "DELETE FROM conversations WHERE id NOT IN"
             " (SELECT conversation_id FROM conversation_cases) AND finished_at IS NOT NULL"
             " AND id NOT IN (SELECT conversation_id FROM reminders"
             " WHERE conversation_id IS NOT NULL)"
+        )
+
+    async def forget_direct_refs(self, sent_before: datetime) -> None:
+        """Blank the direct-chat references of messages sent before a moment: retention."""
+        await self._db.execute(
+            "UPDATE outbox SET message_ref = NULL, direct_person_id = NULL"
+            " WHERE direct_person_id IS NOT NULL AND sent_at < ?",
+            (to_db(sent_before),),
         )
 
     async def erase_person(self, person_id: int, raw_id: str, pseudonym: str, at: datetime) -> None:
@@ -68,4 +80,11 @@ class SqlitePrivacy:
             "UPDATE outbox SET payload = '', failed_at = COALESCE(failed_at, ?),"
             " last_error = COALESCE(last_error, 'recipient erased') WHERE instr(payload, ?) > 0",
             (to_db(at), raw_id),
+        )
+        # A sent message's reference names the chat it went to: a direct chat identifies the
+        # person (a Telegram private chat's id is their own id).
+        await db.execute(
+            "UPDATE outbox SET message_ref = NULL, direct_person_id = NULL"
+            " WHERE direct_person_id = ? OR substr(message_ref, 1, ?) = ?",
+            (person_id, len(raw_id) + 1, raw_id + "|"),
         )

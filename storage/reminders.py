@@ -84,10 +84,10 @@ class SqliteReminders:
         )
 
     async def answer(self, reminder_id: int, answer: str, at: datetime) -> bool:
-        """Record the answer to a reminder's buttons; False if it was answered already."""
+        """Record the answer to a sent, uncancelled reminder; False if it was answered already."""
         async with self._db.execute(
             "UPDATE reminders SET answered_at = ?, answer = ? WHERE id = ? AND answered_at IS NULL"
-            " RETURNING id",
+            " AND sent_at IS NOT NULL AND cancelled_at IS NULL RETURNING id",
             (to_db(at), answer, reminder_id),
         ) as cursor:
             answered = await cursor.fetchone() is not None

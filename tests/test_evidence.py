@@ -176,6 +176,7 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "close_reason": None,
         "deployment": row.deployment,
         "case_key": row.case_key,
+        "links": None,
     }
     assert dataclasses.asdict(row) == expected
     assert set(expected) == set(FIELDS)

@@ -142,9 +142,11 @@ async def test_note_status_close_reopen_and_bad_arguments(chat: Chat, database: 
     assert texts(
         await chat.command("cases", "close 1 bored", user="lena")
     ) == messages.bad_close_reason("bored")
-    assert texts(await chat.command("cases", "close #1 not-abuse", user="lena")) == messages.closed(
-        1, "not-abuse"
-    )
+    closing = await chat.command("cases", "close #1 not-abuse", user="lena")
+    assert [r.text for r in closing] == [  # alex was still being asked about it
+        messages.closed(1, "not-abuse"),
+        messages.questions_ended(1, None),
+    ]
     assert texts(
         await chat.command("cases", "status 1 removed", user="lena")
     ) == messages.case_closed_already(1)
@@ -172,7 +174,9 @@ async def test_merge_moves_reporters_links_and_notes_and_closes_the_duplicate(
     await _report(chat, TIKTOK, user="alex")
     await _report(chat, "https://vm.tiktok.com/ZMshort/", user="sam")
     await chat.command("cases", "note 2 same video, short link", user="lena")
-    assert texts(await chat.command("cases", "merge 1 2", user="lena")) == messages.merged(1, 2)
+    merging = await chat.command("cases", "merge 1 2", user="lena")
+    assert merging[0].text == messages.merged(1, 2)
+    assert [r.text for r in merging[1:]] == [messages.questions_ended(2, 1)]  # sam was being asked
     assert texts(
         await chat.command("cases", "merge 1 2", user="lena")
     ) == messages.case_closed_already(2)

@@ -238,3 +238,24 @@ def test_find_links_returns_distinct_canonical_urls(picked: list[str]) -> None:
     canonicals = [link.canonical for link in links]
     assert len(canonicals) == len(set(canonicals))
     assert set(canonicals) == {c[1] for c in CASES if c[0] in picked}
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    ["UTM_Source=news", "Utm_Medium=x", "FBCLID=1", "GCLID=2", "IGSHID=3", "Is_From_Webapp=1"],
+)
+@pytest.mark.parametrize(
+    ("base", "canonical"),
+    [
+        ("https://example.com/story?b=2", "https://example.com/story?b=2"),
+        ("https://www.tiktok.com/@a/video/9?lang=en", "https://tiktok.com/@a/video/9"),
+        ("https://youtu.be/abc?t=3", "https://youtube.com/watch?v=abc"),
+        ("https://news.example.org/a", "https://news.example.org/a"),
+    ],
+)
+def test_tracking_parameters_match_whatever_their_case(
+    parameter: str, base: str, canonical: str
+) -> None:
+    joiner = "&" if "?" in base else "?"
+    link = canonicalise(f"{base}{joiner}{parameter}")
+    assert link is not None and link.canonical == canonical

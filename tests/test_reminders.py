@@ -13,7 +13,7 @@ import pytest
 from bot import messages
 from bot.app import sync_schools
 from bot.config import Config, RemindersConfig
-from bot.events import Outgoing, PlaceKind, Transport
+from bot.events import Button, Outgoing, PlaceKind, Transport
 from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
 from handlers.reminders import in_working_hours, next_working_time
 from storage.db import Database
@@ -365,3 +365,59 @@ def test_digest_command_matches_the_export(tmp_path: Path) -> None:
     assert f"Harassment or bullying {categories.count('harassment')}" in printed
     assert f"False allegation or defamation {categories.count('false-allegation')}" in printed
     assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def _reminder_ids(database: Database) -> dict[str, int]:
+    with sqlite3.connect(database.path) as db:
+        return {
+            kind: rid
+            for rid, kind in db.execute(
+                "SELECT id, kind FROM reminders WHERE cancelled_at IS NULL ORDER BY id"
+            )
+        }
+
+
+@pytest.mark.parametrize(
+    ("kind", "answer", "send_first"),
+    [
+        ("still_up", "removed", False),  # not sent yet
+        ("escalate", "escalated", False),  # not sent yet
+        ("still_up", "escalated", True),  # sent, but still-up offers no "escalated"
+        ("not_reported", "removed", True),  # sent, but it has no buttons at all
+    ],
+)
+async def test_a_forged_reminder_button_changes_nothing(
+    chat: Chat, database: Database, kind: str, answer: str, send_first: bool
+) -> None:
+    if kind != "not_reported":
+        await chat.say(TIKTOK)
+        await chat.command("cases", "status 1 reported", user="lena")
+    else:
+        await chat.say(TIKTOK)
+    if send_first:
+        chat.clock.advance(hours=48)
+        await tick(chat)
+    reminder_id = (await _reminder_ids(database))[kind]
+    forged = Button("forged", f"r:{reminder_id}:{answer}")
+    replies = await chat.press(forged, user="lena")
+    assert texts(replies) == messages.REMINDER_NOT_CURRENT
+    async with database.transaction() as unit:
+        case = await unit.cases.by_number(1, 1)
+    assert case is not None and case.status in (Status.REPORTED, Status.NEW)
+    with sqlite3.connect(database.path) as db:
+        assert db.execute("SELECT count(*) FROM reminders WHERE answer IS NOT NULL").fetchone() == (
+            0,
+        )
+
+
+async def test_a_cancelled_reminder_button_is_no_longer_current(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=48)
+    [question] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    with sqlite3.connect(database.path) as db:
+        db.execute("UPDATE reminders SET cancelled_at = sent_at WHERE kind = 'still_up'")
+    replies = await chat.press(button([question], messages.REMOVED), user="lena")
+    assert texts(replies) == messages.REMINDER_NOT_CURRENT

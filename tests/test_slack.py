@@ -406,6 +406,7 @@ def test_manifest_lists_what_the_adapter_uses() -> None:
         "/mycases",
         "/report",
         "/whoami",
+        "/withdraw",
     ]
     assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {
         "message.channels",

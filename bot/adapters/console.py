@@ -18,6 +18,7 @@ from bot.config import DEMO_STAFF, SchoolConfig
 from bot.delivery import Delivery
 from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from bot.router import Router
+from handlers.links import MAX_URL_LENGTH, extract_urls
 from handlers.text import clean_text
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
@@ -142,7 +143,8 @@ class ConsoleTransport:
 def _read_lines(
     stream: BinaryIO, loop: asyncio.AbstractEventLoop, lines: asyncio.Queue[bytes | None]
 ) -> None:
-    """Feed lines to the event loop; an over-long line is cut, not split into several messages.
+    """Feed lines to the event loop; an over-long line is cut, not split into several messages,
+    and keeps the links of the part cut off.
 
     It reads the file descriptor directly rather than the buffered stream: a daemon thread
     blocked inside a buffered read holds its lock, and Python aborts at exit (Ctrl-C) over it.
@@ -151,8 +153,12 @@ def _read_lines(
         fd = stream.fileno()
     except (OSError, ValueError, AttributeError):
         fd = None
+
+    def put(line: bytes | None) -> None:
+        loop.call_soon_threadsafe(lines.put_nowait, line)
+
     pending = b""
-    skipping = False
+    long_line: _LongLine | None = None  # the line being read is longer than MAX_LINE_BYTES
     try:
         while True:
             chunk = os.read(fd, 65536) if fd is not None else stream.read1(65536)  # type: ignore[attr-defined]
@@ -161,18 +167,68 @@ def _read_lines(
             pending += chunk
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
-                if not skipping:
-                    loop.call_soon_threadsafe(lines.put_nowait, line[:MAX_LINE_BYTES] + b"\n")
-                skipping = False
-            if len(pending) > MAX_LINE_BYTES:
-                if not skipping:
-                    loop.call_soon_threadsafe(lines.put_nowait, pending[:MAX_LINE_BYTES])
-                pending, skipping = b"", True
-        if pending and not skipping:
-            loop.call_soon_threadsafe(lines.put_nowait, pending)
+                if long_line is None and len(line) <= MAX_LINE_BYTES:
+                    put(line + b"\n")
+                    continue
+                long_line = long_line or _LongLine()
+                long_line.feed(line)
+                put(long_line.finish() + b"\n")
+                long_line = None
+            if long_line is not None or len(pending) > MAX_LINE_BYTES:
+                long_line = long_line or _LongLine()
+                long_line.feed(pending)
+                pending = b""
+        if long_line is not None:
+            put(long_line.finish())
+        elif pending:
+            put(pending)
     except (OSError, ValueError, RuntimeError):
         pass
     finally:
         # The loop may have closed already: Ctrl-C during shutdown.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(lines.put_nowait, None)
+
+
+class _LongLine:
+    """A line over MAX_LINE_BYTES: its first MAX_LINE_BYTES, plus every link in the rest.
+
+    Memory stays bounded however long the line is, and a link near the end of a huge message
+    is still found (it would otherwise be cut off before the handlers could see it).
+    """
+
+    def __init__(self) -> None:
+        self._head = b""
+        self._tail = b""  # an unfinished word carried over to the next piece
+        self._links: list[str] = []
+
+    def feed(self, data: bytes) -> None:
+        if len(self._head) < MAX_LINE_BYTES:
+            room = MAX_LINE_BYTES - len(self._head)
+            self._head, data = self._head + data[:room], data[room:]
+            if not data:
+                return
+            # The head may end inside a link: that word is read again in full with the rest.
+            cut = max(self._head.rfind(b" "), self._head.rfind(b"\t"))
+            if cut > 0:
+                self._head, data = self._head[:cut], self._head[cut:] + data
+        data = self._tail + data
+        cut = max(data.rfind(b" "), data.rfind(b"\t"))
+        if cut < 0:
+            self._tail = data[-_LONGEST_WORD:]
+            return
+        self._scan(data[:cut])
+        self._tail = data[cut:][-_LONGEST_WORD:]
+
+    def finish(self) -> bytes:
+        self._scan(self._tail)
+        return b" ".join([self._head, *(link.encode() for link in self._links)])
+
+    def _scan(self, data: bytes) -> None:
+        for url in extract_urls(data.decode("utf-8", errors="replace")):
+            if len(self._links) < _MOST_LINKS:
+                self._links.append(url)
+
+
+_LONGEST_WORD = 4 * MAX_URL_LENGTH  # bytes: a longer word holds no link Casebook would keep
+_MOST_LINKS = 50

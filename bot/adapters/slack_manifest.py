@@ -13,7 +13,7 @@ BOT_SCOPES = (
     "im:history",  # direct messages to the bot
     "chat:write",  # questions, guidance, alerts, ephemeral replies
     "im:write",  # opening a direct chat for follow-up questions
-    "commands",  # /report, /cases, /mycases, /help, /whoami
+    "commands",  # /report, /cases, /mycases, /withdraw, /help, /whoami
     "files:write",  # the CSV a lead asks for with /cases export
     "users:read",  # display names, so leads read names rather than ids in timelines
     "channels:read",  # check-config --online and the log line: a channel's name and membership
@@ -24,6 +24,7 @@ SLASH_COMMANDS = (
     ("/report", messages.COMMAND_DESCRIPTIONS["report"], "[link or description]"),
     ("/cases", messages.COMMAND_DESCRIPTIONS["cases"], "[help | show N | assign N @person | …]"),
     ("/mycases", messages.COMMAND_DESCRIPTIONS["mycases"], ""),
+    ("/withdraw", messages.COMMAND_DESCRIPTIONS["withdraw"], "N"),
     ("/help", messages.COMMAND_DESCRIPTIONS["help"], ""),
     ("/whoami", messages.COMMAND_DESCRIPTIONS["whoami"], ""),
 )

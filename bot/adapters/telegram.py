@@ -114,11 +114,11 @@ class TelegramTransport:
                 "groups; make it an admin or turn privacy mode off with @BotFather"
             )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "cases", "help", "whoami", "start")),
+            _commands(("report", "mycases", "withdraw", "cases", "help", "whoami", "start")),
             scope=BotCommandScopeAllPrivateChats(),
         )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "cases", "help", "whoami")),
+            _commands(("report", "mycases", "withdraw", "cases", "help", "whoami")),
             scope=BotCommandScopeAllGroupChats(),
         )
         if self._telegram.mode == "webhook":
