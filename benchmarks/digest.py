@@ -19,8 +19,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import Config, SchoolConfig, StorageConfig
 from handlers import digest, export, stats
+from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage import exports
 from storage.db import Database
 from storage.models import Category, Platform

@@ -15,9 +15,7 @@ from bot.adapters.console import ConsoleTransport
 from bot.adapters.slack import SlackTransport
 from bot.adapters.telegram import TelegramTransport
 from bot.clock import Clock, SystemClock
-from bot.config import Config
 from bot.delivery import Delivery, Sender
-from bot.events import Transport
 from bot.guarded_server import AcceptReports, GuardedServer, serve_guarded
 from bot.health import Health
 from bot.metrics import Metrics
@@ -25,6 +23,8 @@ from bot.pump import Pump
 from bot.router import Router
 from bot.scheduler import Scheduler
 from bot.tasks import Background
+from handlers.events import Transport
+from handlers.settings import Config
 from storage.db import Database
 
 log = logging.getLogger(__name__)

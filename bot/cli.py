@@ -23,12 +23,13 @@ from typing import TextIO
 
 # bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
 # commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
-from bot import evidence_cli, logs, messages
+from bot import evidence_cli, logs
 from bot.adapters import slack_manifest
 from bot.clock import SystemClock
-from bot.config import Config, ConfigError, StorageConfig, demo_config, describe, load_config
-from bot.events import Transport
-from handlers import digest, export, privacy, stats
+from bot.config import describe, load_config
+from handlers import digest, export, messages, privacy, stats
+from handlers.events import Transport
+from handlers.settings import Config, ConfigError, StorageConfig, demo_config
 from storage.backup import backup_database
 from storage.db import Database, DatabaseError, SchemaTooNewError
 from storage.models import CaseTiming, SetAsideItem

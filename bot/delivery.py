@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.events import Outgoing, PlaceKind, Transport, UndecodablePayload
 from bot.metrics import Metrics
+from handlers.events import Outgoing, PlaceKind, Transport, UndecodablePayload
 from storage.db import Database, is_transient
 from storage.models import OutboxItem
 

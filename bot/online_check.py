@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 
 from bot.adapters.lookup import PlaceInfo, Presence, slack_channel, telegram_chat
 from bot.adapters.slack import web_client
-from bot.config import Config
+from handlers.settings import Config
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import contextlib
 import logging
 
 from bot.delivery import Delivery
-from bot.events import Transport
 from bot.router import Router
+from handlers.events import Transport
 
 log = logging.getLogger(__name__)
 

@@ -15,15 +15,14 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from bot import messages
 from bot.clock import Clock
-from bot.config import Config
-from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
-from handlers import leads, reminders, report, staff, withdraw
+from handlers import leads, messages, reminders, report, staff, withdraw
 from handlers.context import Context, Request
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from handlers.roles import lead_schools
+from handlers.settings import Config
 from handlers.text import printable
 from storage.db import Database, is_transient
 from storage.models import InboxItem

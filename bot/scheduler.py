@@ -18,10 +18,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
-from bot.config import WEEKDAYS, Config, SchoolConfig
-from bot.events import Transport
 from bot.metrics import Metrics
 from handlers import digest, privacy, reminders
+from handlers.events import Transport
+from handlers.settings import WEEKDAYS, Config, SchoolConfig
 from storage.db import Database
 
 log = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.config import Config, SchoolConfig
-from bot.events import Attachment, Button, Incoming, Outgoing, Place, PlaceKind, Transport
+from handlers.events import Attachment, Button, Incoming, Outgoing, Place, PlaceKind, Transport
+from handlers.settings import Config, SchoolConfig
 from storage.models import AuditEntry, Person, School
 from storage.unit import Unit
 

@@ -12,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot import messages
-from bot.config import Config, SchoolConfig
-from bot.events import Attachment, Outgoing, Transport
+from handlers import messages
 from handlers.context import leads_places
+from handlers.events import Attachment, Outgoing, Transport
 from handlers.export import days_to_removal
 from handlers.leads import term_start
+from handlers.settings import Config, SchoolConfig
 from handlers.stats import counted, percentile
 from storage.models import Case, Category, Platform, School
 from storage.unit import Unit

@@ -13,10 +13,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot import messages
-from bot.events import Attachment, Outgoing, Place, PlaceKind, Transport
-from handlers import export
+from handlers import export, messages
 from handlers.context import Context, Request
+from handlers.events import Attachment, Outgoing, Place, PlaceKind, Transport
 from handlers.evidence.chat import school_report
 from handlers.reminders import save_case
 from handlers.report import end_questions

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.config import Config
-from bot.events import Transport
+from handlers.events import Transport
+from handlers.settings import Config
 from storage.models import Case, Person, Status
 from storage.unit import Unit
 

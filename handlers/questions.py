@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from bot import messages
-from bot.events import Button
+from handlers import messages
+from handlers.events import Button
 from handlers.text import whole_number
 from storage.models import (
     URGENT_CATEGORIES,

@@ -12,12 +12,11 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import messages
-from bot.config import Config, RemindersConfig, SchoolConfig
-from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
-from handlers import questions
+from handlers import messages, questions
 from handlers.context import Context, Request, leads_places
+from handlers.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers.roles import is_lead
+from handlers.settings import Config, RemindersConfig, SchoolConfig
 from handlers.text import whole_number
 from storage.models import (
     AuditEntry,

@@ -13,10 +13,9 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from bot import messages
-from bot.events import Button, Outgoing, Place, PlaceKind, Transport, User
-from handlers import questions, reminders
+from handlers import messages, questions, reminders
 from handlers.context import Context, leads_places
+from handlers.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from handlers.reminders import save_case

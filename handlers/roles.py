@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.config import Config, SchoolConfig
-from bot.events import Transport, User
+from handlers.events import Transport, User
+from handlers.settings import Config, SchoolConfig
 from handlers.text import whole_number
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import messages
-from bot.events import Incoming, Outgoing, PlaceKind
+from handlers import messages
 from handlers.context import Context
+from handlers.events import Incoming, Outgoing, PlaceKind
 from storage.models import Status
 
 

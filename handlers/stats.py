@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from bot import messages
+from handlers import messages
 from handlers.export import days_to_removal
 from storage.models import NOT_COUNTED, Case, CaseTiming, Platform
 

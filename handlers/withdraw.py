@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from bot import messages
-from bot.events import Outgoing
+from handlers import messages
 from handlers.context import Context, Request, leads_places
+from handlers.events import Outgoing
 from handlers.reminders import save_case
 from handlers.report import WITHDRAW_PREFIX, end_questions
 from handlers.text import whole_number

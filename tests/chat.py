@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.config import Config
 from bot.delivery import Delivery
-from bot.events import (
+from bot.router import Router
+from handlers.events import (
     Button,
     Incoming,
     IncomingKind,
@@ -23,7 +23,7 @@ from bot.events import (
     Transport,
     User,
 )
-from bot.router import Router
+from handlers.settings import Config
 from storage.db import Database
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)

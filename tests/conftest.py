@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from bot.app import sync_schools
-from bot.config import Config, SchoolConfig, StorageConfig
+from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 

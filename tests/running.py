@@ -12,8 +12,8 @@ import aiohttp
 
 from bot import app
 from bot.clock import SystemClock
-from bot.config import Config
-from bot.events import Transport
+from handlers.events import Transport
+from handlers.settings import Config
 from storage.db import Database
 
 

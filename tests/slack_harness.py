@@ -11,7 +11,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from bot.config import Config, SchoolConfig, Secret, ServerConfig, SlackConfig, StorageConfig
+from handlers.settings import Config, SchoolConfig, Secret, ServerConfig, SlackConfig, StorageConfig
 from tests.fakes.slack_api import FakeSlackApi
 from tests.running import RunningBot
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import messages
+from handlers import messages
 from storage.db import Database
 from storage.models import AuthorIsPupil, Case, Category
 from tests.chat import Chat, button

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from scipy.stats import CensoredData, ecdf
 
-from bot import messages
 from bot.cli import main
+from handlers import messages
 from handlers.evidence.figures import build
 from handlers.evidence.suppression import suppress
 from handlers.evidence.survival import kaplan_meier

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
 from handlers.report import MAX_LINKS_PER_MESSAGE, MAX_TEXT_LENGTH
 from storage.db import Database
 from tests.chat import Chat, texts

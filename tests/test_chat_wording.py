@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import app, messages
-from bot.config import Config, SchoolConfig, StorageConfig
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from bot import app
 from bot.router import Router
-from handlers import digest, stats
+from handlers import digest, messages, stats
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from storage.models import Platform, Status
 from tests.chat import Chat, FakeClock, texts

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, demo_config, describe, load_config
+from bot.config import describe, load_config
+from handlers.settings import ConfigError, demo_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from bot import messages
+from handlers import messages
 from storage.models import Platform
 
 TIKTOK = (

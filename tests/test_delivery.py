@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.delivery import Delivery, PermanentSendError, TemporarySendError
-from bot.events import Outgoing, Place, PlaceKind, Transport
+from handlers.events import Outgoing, Place, PlaceKind, Transport
 from storage.db import Database
 from tests.chat import FakeClock
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot import web
-from bot.config import (
+from bot.metrics import Metrics
+from handlers.settings import (
     Config,
     SchoolConfig,
     Secret,
@@ -22,7 +23,6 @@ from bot.config import (
     StorageConfig,
     TelegramConfig,
 )
-from bot.metrics import Metrics
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.running import RunningBot

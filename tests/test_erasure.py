@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
-from handlers import privacy
+from handlers import messages, privacy
 from storage.db import Database
 from tests.chat import Chat
 from tests.fakes.slack_api import FakeSlackApi

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
-from bot.config import Config
+from handlers import messages
+from handlers.settings import Config
 from storage.models import Platform
 from tests.fakes.faults import Fault
 from tests.fakes.slack_api import FakeSlackApi

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update

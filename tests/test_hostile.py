@@ -13,11 +13,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import messages
 from bot.adapters.slack_send import blocks, escape
 from bot.app import sync_schools
-from bot.config import Config, SchoolConfig, StorageConfig
-from bot.events import Button, Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from handlers import messages
+from handlers.events import (
+    Button,
+    Incoming,
+    IncomingKind,
+    Outgoing,
+    Place,
+    PlaceKind,
+    Transport,
+    User,
+)
+from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 

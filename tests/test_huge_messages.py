@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
 from bot.adapters.console import MAX_LINE_BYTES
+from handlers import messages
 from handlers.report import MAX_TEXT_LENGTH
 from storage.models import Platform
 from tests.chat import Chat, texts

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import messages
-from bot.events import PlaceKind
+from handlers import messages
+from handlers.events import PlaceKind
 from handlers.export import export_rows
 from storage.db import Database
 from storage.models import Category, Platform, ReportedToPlatform, Status, Target
@@ -203,7 +203,7 @@ async def test_stale_and_foreign_buttons_change_nothing(chat: Chat, database: Da
     assert texts(await chat.press(me)) == messages.STALE_BUTTON
     categories = button(chat.transport.sent, "Other")
     assert texts(await chat.press(categories, user="sam")) == messages.STALE_BUTTON
-    from bot.events import Button
+    from handlers.events import Button
 
     assert texts(await chat.press(Button("x", "q:1:targets:nonsense"))) == messages.STALE_BUTTON
     assert texts(await chat.press(Button("x", "'; DROP TABLE cases; --"))) == messages.STALE_BUTTON

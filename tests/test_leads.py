@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from bot import messages
-from bot.config import Config
+from handlers import messages
+from handlers.settings import Config
 from storage.db import Database
 from storage.models import Platform, Status
 from tests.chat import Chat, FakeClock, texts

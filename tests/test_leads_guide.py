@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot import messages
+from handlers import messages
 from handlers.leads import _COMMANDS
 from tests.chat import Chat, texts
 from tests.test_console import casebook

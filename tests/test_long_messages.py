@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
 from bot.adapters import slack_send, text_limits
 from bot.app import sync_schools
-from bot.config import Config
-from bot.events import Button, Outgoing, Place, PlaceKind, Transport
+from handlers import messages
+from handlers.events import Button, Outgoing, Place, PlaceKind, Transport
+from handlers.settings import Config
 from storage.db import Database
 from storage.models import NewCase, Platform, Source
 from tests.fakes.slack_api import FakeSlackApi

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot import messages
-from handlers import privacy
+from handlers import messages, privacy
 from handlers.export import export_rows
 from storage.db import Database
 from storage.models import Platform, Target

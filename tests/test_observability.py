@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import logs, messages
+from bot import logs
+from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import LEAD, SECRET, TOKEN, SlackBot, slack_config

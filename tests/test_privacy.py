@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import messages
 from bot.app import sync_schools
-from bot.config import Config
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
-from handlers import privacy
+from handlers import messages, privacy
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.settings import Config
 from handlers.stats import platform_stats
 from storage.backup import backup_database
 from storage.db import Database

@@ -7,10 +7,10 @@ import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 
-from bot import messages
 from bot.delivery import Delivery
-from bot.events import Incoming, IncomingKind, Transport, User
 from bot.router import MAX_ATTEMPTS
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Transport, User
 from storage.db import Database
 from storage.models import Platform
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts

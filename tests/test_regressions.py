@@ -18,21 +18,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import messages
 from bot.app import run_console, sync_schools
-from bot.config import (
-    Config,
-    ConfigError,
-    RemindersConfig,
-    SchoolConfig,
-    StorageConfig,
-    load_config,
-)
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from bot.config import load_config
 from bot.router import Router
+from handlers import messages
 from handlers.digest import week_key
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
 from handlers.export import FIELDS, ExportRow, to_csv
 from handlers.reminders import in_working_hours
+from handlers.settings import Config, ConfigError, RemindersConfig, SchoolConfig, StorageConfig
 from storage.db import Database
 from storage.models import Platform
 from tests.chat import Chat, FakeClock, texts

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import messages
 from bot.app import sync_schools
-from bot.config import Config, RemindersConfig
-from bot.events import Button, Outgoing, PlaceKind, Transport
 from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
+from handlers import messages
+from handlers.events import Button, Outgoing, PlaceKind, Transport
 from handlers.reminders import in_working_hours, next_working_time
+from handlers.settings import Config, RemindersConfig
 from storage.db import Database
 from storage.models import Platform, Status
 from tests.chat import Chat, FakeClock, button, texts

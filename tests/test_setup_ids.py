@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from handlers import messages
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
 from tests.slack_harness import SlackBot, slack_config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import messages
+from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import LEAD, LEADS_CHANNEL, SlackBot, buttons_of, slack_config

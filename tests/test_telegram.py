@@ -11,8 +11,15 @@ from typing import Any
 
 import pytest
 
-from bot import messages
-from bot.config import Config, SchoolConfig, Secret, ServerConfig, StorageConfig, TelegramConfig
+from handlers import messages
+from handlers.settings import (
+    Config,
+    SchoolConfig,
+    Secret,
+    ServerConfig,
+    StorageConfig,
+    TelegramConfig,
+)
 from storage.models import Platform
 from tests.fakes.telegram_api import (
     PHOTO_FILE_ID,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from bot import messages
+from handlers import messages
 from handlers.export import export_rows, to_csv
 from handlers.links import canonicalise, find_links
 from storage.db import Database

@@ -6,9 +6,8 @@ import sqlite3
 
 import pytest
 
-from bot import messages
-from bot.events import Place, PlaceKind, Transport
-from handlers import digest
+from handlers import digest, messages
+from handlers.events import Place, PlaceKind, Transport
 from handlers.stats import platform_stats
 from storage.db import Database
 from storage.models import Platform, Status

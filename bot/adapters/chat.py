@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.delivery import Sender
-from bot.events import Transport
 from bot.web import Handler
+from handlers.events import Transport
 
 
 class ChatTransport(Protocol):

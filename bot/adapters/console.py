@@ -13,12 +13,12 @@ import threading
 import uuid
 from typing import BinaryIO, TextIO
 
-from bot import messages
-from bot.config import DEMO_STAFF, SchoolConfig
 from bot.delivery import Delivery
-from bot.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from bot.router import Router
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from handlers.links import MAX_URL_LENGTH, extract_urls
+from handlers.settings import DEMO_STAFF, SchoolConfig
 from handlers.text import clean_text
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)

@@ -35,17 +35,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
 from bot import web as web_paths
 from bot.adapters import lookup, slack_events
 from bot.adapters.slack_send import SlackSender
 from bot.backoff import Backoff, describe
-from bot.config import Config, SlackConfig
-from bot.events import Incoming, Transport
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
-from handlers import questions
+from handlers import messages, questions
+from handlers.events import Incoming, Transport
+from handlers.settings import Config, SlackConfig
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import Config
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.settings import Config
 
 # Subtypes that are a person saying something; edits, deletions, joins and bot posts are not.
 _REPORTING_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import messages
+from handlers import messages
 
 # What each scope is for: reading report channels and DMs, posting, opening DMs, sending exports.
 BOT_SCOPES = (

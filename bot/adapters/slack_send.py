@@ -12,11 +12,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages
 from bot.adapters import text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
 from bot.delivery import PermanentSendError, TemporarySendError
-from bot.events import Outgoing, PlaceKind
+from handlers import messages
+from handlers.events import Outgoing, PlaceKind
 
 log = logging.getLogger(__name__)
 

@@ -37,15 +37,15 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import messages
 from bot.adapters import lookup, telegram_events, text_limits
 from bot.backoff import Backoff, describe
-from bot.config import Config, TelegramConfig
 from bot.delivery import PermanentSendError, TemporarySendError
-from bot.events import Incoming, Outgoing, Transport
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
+from handlers import messages
+from handlers.events import Incoming, Outgoing, Transport
+from handlers.settings import Config, TelegramConfig
 from handlers.text import whole_number
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.config import Config
-from bot.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.settings import Config
 
 _GROUPS = ("group", "supergroup")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from bot import messages
-from bot.events import Attachment, Outgoing
+from handlers import messages
 from handlers.context import Context
+from handlers.events import Attachment, Outgoing
 from handlers.evidence import figures, html
 
 

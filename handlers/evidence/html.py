@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from bot import messages
+from handlers import messages
 from handlers.evidence.figures import ALL, STILL_UP_DAYS, Count, PlatformFigures, Report
 from storage.models import Category, Platform
 
