@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Transport(StrEnum):
@@ -109,10 +112,7 @@ class Incoming:
     @classmethod
     def from_json(cls, raw: str) -> Incoming:
         """Read a queued event; UndecodablePayload when it is not one this version wrote."""
-        try:
-            return cls._decode(_payload(raw))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise UndecodablePayload(f"incoming: {type(error).__name__}") from error
+        return _decoded(raw, cls._decode, "incoming")
 
     @classmethod
     def _decode(cls, data: dict[str, Any]) -> Incoming:
@@ -159,10 +159,7 @@ class Outgoing:
     @classmethod
     def from_json(cls, raw: str) -> Outgoing:
         """Read a queued message; UndecodablePayload when it is not one this version wrote."""
-        try:
-            return cls._decode(_payload(raw))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise UndecodablePayload(f"outgoing: {type(error).__name__}") from error
+        return _decoded(raw, cls._decode, "outgoing")
 
     @classmethod
     def _decode(cls, data: dict[str, Any]) -> Outgoing:
@@ -180,6 +177,14 @@ class Outgoing:
             buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
             **data,
         )
+
+
+def _decoded(raw: str, decode: Callable[[dict[str, Any]], T], what: str) -> T:
+    """`decode` applied to a queued payload, any failure of it an UndecodablePayload."""
+    try:
+        return decode(_payload(raw))
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise UndecodablePayload(f"{what}: {type(error).__name__}") from error
 
 
 def _payload(raw: str) -> dict[str, Any]:
