@@ -18,7 +18,7 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
-from handlers import leads, messages, reminders, report, staff, withdraw
+from handlers import leads, messages, reminders, report, staff, threads, withdraw
 from handlers.context import Context, Request
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from handlers.roles import lead_schools
@@ -191,6 +191,15 @@ class Router:
             # Anyone, from anywhere, configured or not; it makes no case and joins no school.
             return [staff.whoami(incoming)]
         now = self._clock.now()
+        if incoming.kind is IncomingKind.ADDED:
+            return [Outgoing(incoming.place, messages.unconfigured_group(incoming.place.id))]
+        if incoming.external:
+            # Not made a member and nothing kept: see README, "Shared channels".
+            return [
+                Outgoing(
+                    incoming.place, messages.EXTERNAL_REFUSED, to_user=incoming.user, private=True
+                )
+            ]
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
         request = Request(unit, now, self._config, self._transports, person, incoming, counts)
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
@@ -222,6 +231,10 @@ class Router:
             if handler is None:
                 return [ctx.reply(messages.unknown_command(printable(incoming.command)))]
             return await handler(ctx, incoming.text)
+        if incoming.kind is IncomingKind.EDIT:
+            return await threads.on_edit(ctx)
+        if incoming.kind is IncomingKind.DELETE:
+            return await threads.on_delete(ctx)
         return await report.on_message(ctx, incoming.text)
 
     async def _school_of_person(self, unit: Unit, request: Request) -> str | None:

@@ -79,8 +79,8 @@ class Context(Request):
     def reporter_place(self) -> Place:
         """Private by default: a report posted in a staff channel is followed up in a DM."""
         place = self.incoming.place
-        if place.kind is PlaceKind.DIRECT:
-            return place
+        if place.kind is PlaceKind.DIRECT or self.incoming.anonymous:
+            return place  # someone posting as the group has no private chat
         if place.transport is Transport.SLACK and self.school_config.slack_followup == "thread":
             return place
         return Place(place.transport, self.incoming.user.id, PlaceKind.DIRECT)

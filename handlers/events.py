@@ -22,6 +22,11 @@ class Transport(StrEnum):
     SLACK = "slack"
     TELEGRAM = "telegram"
 
+    @property
+    def one_stream(self) -> bool:
+        """The terminal shows a staff room and a private chat as one stream of lines."""
+        return self is Transport.CONSOLE
+
 
 class PlaceKind(StrEnum):
     CHANNEL = "channel"  # a shared staff channel or group
@@ -33,6 +38,9 @@ class IncomingKind(StrEnum):
     MESSAGE = "message"
     COMMAND = "command"
     BUTTON = "button"
+    EDIT = "edit"  # a message was changed: `message_key` says which, `text` is its new text
+    DELETE = "delete"  # a message was deleted: `message_key` says which
+    ADDED = "added"  # the bot was added to a group that belongs to no school
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,14 @@ class Incoming:
     button_value: str = ""
     message_ref: str | None = None  # the platform message a button was on
     form: tuple[tuple[str, str], ...] = ()  # (question, value) pairs from a filled-in form
+    # "place|message" on the platform: the same message delivered twice has the same key, and
+    # a thread reply, an edit or a deletion finds its case by it.
+    message_key: str | None = None
+    reply_to: str | None = None  # the key of the message this replies to (thread or reply)
+    to_bot: bool = False  # a reply to one of Casebook's own messages
+    media: bool = False  # a photo or file came with it (never fetched, never stored)
+    anonymous: bool = False  # posted as the group itself: nobody to ask follow-up questions
+    external: bool = False  # from another organisation in a shared channel
 
     def to_json(self) -> str:
         return json.dumps(

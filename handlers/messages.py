@@ -195,6 +195,54 @@ def text_truncated(kept: int) -> str:
 EMPTY_MESSAGE = (
     "That message was empty. Send a link to the post, or describe what happened, and I will log it."
 )
+IMAGE_NOT_KEPT = (
+    "Casebook does not keep images or files, so I have not stored that one. Please send the link "
+    "to the post, or describe what it shows, and I will log it."
+)
+ANSWER_WHERE_ASKED = (
+    "That looks like an answer to one of my questions. Please answer where I asked it (in our "
+    "direct messages, or in your report's thread). Anything you post here is read as a new report."
+)
+ANONYMOUS_ADMIN = (
+    "You posted as the group, so I cannot ask you the follow-up questions or tell you how the "
+    "case goes. Please post as yourself next time, or send me a private message, to answer them."
+)
+EXTERNAL_REFUSED = (
+    "Casebook takes reports only from staff of this school's own workspace, so nothing you post in "
+    "this shared channel is logged. Please report it through your own organisation."
+)
+
+
+def anonymous_admin(group: str) -> str:
+    """How a group's anonymous administrator is named in a case's timeline."""
+    return f"Anonymous admin of {group}" if group else "Anonymous group admin"
+
+
+def unconfigured_group(chat_id: str) -> str:
+    return (
+        "Hello. This group does not belong to any school in Casebook's configuration yet, so I "
+        f"will not read it. To use it for reports, add its id {chat_id} to a school's "
+        "telegram_report_chats (or telegram_digest_chat for the leads' group) and restart Casebook."
+    )
+
+
+def reply_added(numbers: list[int]) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers)
+    return f"Thank you. I have added what you wrote to case {listed}."
+
+
+def reply_added_as_note(numbers: list[int]) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers)
+    return f"Your reply is added to case {listed} as a note."
+
+
+def link_added(number: int, platform: Platform) -> str:
+    return (
+        f"I have added the link from your edited message to case #{number} "
+        f"({PLATFORM_NAMES[platform]})."
+    )
+
+
 NO_OPEN_QUESTION = (
     "There is no question waiting for an answer from you just now. To report something, send a "
     "link to the post or describe what happened. Type /help to see what I can do."
@@ -530,6 +578,9 @@ def audit_text(
     texts = {
         "created": "case logged",
         "reporter-added": "another reporter added",
+        "words-added": "reporter added more in the thread",
+        "link-added": f"link added by an edit ({to_value or ''})",
+        "original-deleted": "the original message was deleted in the chat; the case is kept",
         "status": f"status {from_value or '?'} → {to_value or '?'}",
         "assigned": f"assigned to {to_value or 'nobody'}",
         "note": "note added",

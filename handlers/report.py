@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from handlers import messages, questions, reminders
+from handlers import messages, questions, reminders, threads
 from handlers.context import Context, leads_places
 from handlers.events import Button, Outgoing, Place, PlaceKind, Transport, User
 from handlers.links import Link, canonicalise, extract_urls, find_links
@@ -45,17 +45,29 @@ _NON_WEB_LINK = re.compile(
 
 
 async def on_message(ctx: Context, text: str) -> list[Outgoing]:
-    """A plain message: an answer to the open question, or a new report."""
+    """A plain message: an answer to the open question (only where it was asked), a reply that
+    joins a logged message's case, or a new report."""
     cleaned = clean_text(text)
     links = find_links(cleaned, ctx.incoming.links)
-    if not cleaned:
-        return [ctx.reply(messages.EMPTY_MESSAGE)]
+    if not cleaned and not links:
+        empty = messages.IMAGE_NOT_KEPT if ctx.incoming.media else messages.EMPTY_MESSAGE
+        return [ctx.reply(empty)]
     if not links:
         conversation = await ctx.unit.conversations.current(ctx.person.id)
-        if conversation is not None and conversation.question is not None:
+        waiting = conversation is not None and conversation.question is not None
+        if conversation is not None and waiting and _asked_here(ctx, conversation):
             return await answer_typed(ctx, conversation, cleaned)
+        if ctx.incoming.reply_to is not None:
+            joined = await threads.on_reply(ctx, cleaned)
+            if joined is not None:
+                return joined
+            if not ctx.incoming.to_bot:
+                ctx.count("thread_replies_ignored")
+                return []  # a conversation under some other message, not a report
         if questions.looks_like_an_answer(cleaned):
-            return [ctx.reply(messages.NO_OPEN_QUESTION)]
+            return [
+                ctx.reply(messages.ANSWER_WHERE_ASKED if waiting else messages.NO_OPEN_QUESTION)
+            ]
         if ctx.incoming.place.kind is PlaceKind.DIRECT and _is_a_greeting(cleaned):
             return [ctx.reply(messages.DIRECT_HELLO)]
     return await new_report(ctx, cleaned, links)
@@ -92,6 +104,7 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     ctx.count("reports_received")
     for link in targets:
         case, outcome = await _log_one(ctx, description, link)
+        await threads.remember(ctx, case)
         if outcome != "own":
             ctx.count("cases_created" if outcome == "created" else "duplicates_joined")
         if outcome == "created":
@@ -119,9 +132,24 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     if created and ctx.incoming.form:
         before, created = created, await _apply_form(ctx, created, ctx.incoming.form)
         replies.extend(await _urgent_alerts(ctx, before, created))
-    if created:
+    if created and ctx.incoming.anonymous:
+        replies.append(ctx.reply(messages.ANONYMOUS_ADMIN))
+    elif created:
         replies.extend(await _start_questions(ctx, created))
     return replies
+
+
+def _asked_here(ctx: Context, conversation: Conversation) -> bool:
+    """Answers are read only where the question was asked: the reporter's direct chat, or the
+    report's thread in thread mode. A reply to one of Casebook's own messages is addressed to it,
+    and the terminal has one stream for everything."""
+    incoming = ctx.incoming
+    where = conversation.place
+    if incoming.place.transport.one_stream or incoming.to_bot:
+        return where.transport == incoming.place.transport
+    if where.transport != incoming.place.transport or where.place_id != incoming.place.id:
+        return False
+    return where.place_kind == PlaceKind.DIRECT.value or where.thread == incoming.thread
 
 
 async def _apply_form(

@@ -132,6 +132,14 @@ class SqliteCases:
             added = await cursor.fetchone() is not None
         return added
 
+    async def add_words(self, case_id: int, person_id: int, text: str) -> None:
+        """More of a reporter's own words on a case (a thread reply under their report)."""
+        await self._db.execute(
+            "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
+            " ELSE description || char(10) || ? END WHERE case_id = ? AND person_id = ?",
+            (text, text, case_id, person_id),
+        )
+
     async def reporters(self, case_id: int) -> list[Reporter]:
         async with self._db.execute(
             "SELECT p.id, p.key, p.name, r.description, r.reported_at FROM case_reporters r"

@@ -25,7 +25,13 @@ class SqlitePrivacy:
             " WHERE case_id = ?), assignee_id = NULL, purged_at = ? WHERE id = ?",
             (case_id, to_db(at), case_id),
         )
-        for table in ("case_reporters", "case_links", "notes", "conversation_cases"):
+        for table in (
+            "case_reporters",
+            "case_links",
+            "notes",
+            "conversation_cases",
+            "case_messages",
+        ):
             await db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
         await db.execute(
             "UPDATE audit SET actor_id = NULL,"
@@ -76,6 +82,12 @@ class SqlitePrivacy:
             " WHERE instr(payload, ?) > 0 AND processed_at IS NOT NULL",
             (raw_id,),
         )
+        # A Telegram private chat's id is the person's id, and it is part of a message's key.
+        await db.execute(
+            "UPDATE inbox SET event_id = 'erased:' || id WHERE event_id LIKE '%:' || ? || '|%'",
+            (raw_id,),
+        )
+        await db.execute("DELETE FROM case_messages WHERE message_key LIKE ? || '|%'", (raw_id,))
         await db.execute(
             "UPDATE outbox SET payload = '', failed_at = COALESCE(failed_at, ?),"
             " last_error = COALESCE(last_error, 'recipient erased') WHERE instr(payload, ?) > 0",

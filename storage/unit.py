@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.audit import SqliteAudit
+from storage.case_messages import SqliteCaseMessages
 from storage.cases import SqliteCases
 from storage.conversations import SqliteConversations
 from storage.directory import SqlitePeople, SqliteSchools
@@ -19,6 +20,7 @@ from storage.places import SqlitePlaces
 from storage.privacy import SqlitePrivacy
 from storage.protocols import (
     AuditRepository,
+    CaseMessageRepository,
     CaseRepository,
     ConversationRepository,
     EvidenceRepository,
@@ -50,6 +52,7 @@ class Unit:
     exports: ExportRepository
     places: PlaceRepository
     evidence: EvidenceRepository
+    case_messages: CaseMessageRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -67,4 +70,5 @@ class Unit:
             exports=SqliteExports(connection),
             places=SqlitePlaces(connection),
             evidence=SqliteEvidence(connection),
+            case_messages=SqliteCaseMessages(connection),
         )

@@ -59,6 +59,7 @@ class SlackBot(RunningBot):
         super().__init__(config, introduced)
         self.fake = fake
         self._events = 0
+        self.last_ts = ""
 
     @property
     def url(self) -> str:
@@ -101,8 +102,17 @@ class SlackBot(RunningBot):
         return await self.post(body, "application/json", **kwargs)
 
     async def message(
-        self, text: str, user: str = "UALEX", channel: str = REPORT_CHANNEL, **kwargs: Any
+        self,
+        text: str,
+        user: str = "UALEX",
+        channel: str = REPORT_CHANNEL,
+        *,
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        **kwargs: Any,
     ) -> tuple[int, str]:
+        """A plain message event as Slack sends it (a thread reply when `thread_ts` is given);
+        `self.last_ts` is its ts, for replying to it or sending it again."""
         self._events += 1
         event = {
             "type": "message",
@@ -110,8 +120,12 @@ class SlackBot(RunningBot):
             "text": text,
             "channel": channel,
             "channel_type": "im" if channel.startswith("D") else "channel",
-            "ts": f"{1700000000 + self._events}.000100",
+            "ts": ts or f"{1700000000 + self._events}.000100",
         }
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+            event["parent_user_id"] = "UPARENT"
+        self.last_ts = str(event["ts"])
         return await self.event(event, **kwargs)
 
     async def command(

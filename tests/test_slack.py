@@ -84,6 +84,7 @@ async def test_a_retried_event_is_acknowledged_and_does_nothing(
     calls = len(fake.calls)
     status, _ = await bot.message(
         TIKTOK,
+        ts=bot.last_ts,
         event_id="EvSAME",
         extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )

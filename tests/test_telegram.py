@@ -93,7 +93,7 @@ async def test_start_up_registers_commands_and_the_webhook(
 ) -> None:
     [webhook] = fake.of("setWebhook")
     assert webhook["secret_token"] == WEBHOOK_SECRET
-    assert webhook["allowed_updates"] == ["message", "callback_query"]
+    assert webhook["allowed_updates"] == ["message", "edited_message", "callback_query"]
     scopes = [call["scope"]["type"] for call in fake.of("setMyCommands")]
     assert scopes == ["all_private_chats", "all_group_chats"]
     private = [c["command"] for c in fake.of("setMyCommands")[0]["commands"]]
@@ -178,9 +178,6 @@ async def test_chats_of_no_school_other_bots_and_bots_are_ignored(
     bot_message = message_update(SHORT, chat=GROUP)
     bot_message["message"]["from"]["is_bot"] = True
     await bot.post(bot_message)
-    edited = message_update(SHORT, chat=GROUP)
-    edited["edited_message"] = edited.pop("message")
-    await bot.post(edited)
     await asyncio.sleep(0.3)
     assert bot.count("inbox") == 0 and fake.of("sendMessage") == []
 
@@ -278,6 +275,11 @@ async def test_polling_consumes_queued_updates_and_moves_the_offset(
             await asyncio.sleep(0.05)
         assert second["update_id"] + 1 in fake.offsets
         assert fake.offsets[0] is None
+        assert fake.polls[0]["allowed_updates"] == [
+            "message",
+            "edited_message",
+            "callback_query",
+        ]
     finally:
         await bot.close()
 

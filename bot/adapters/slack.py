@@ -108,6 +108,8 @@ class SlackTransport:
             logger=_bolt_logger(),
         )
         self.app.event("message")(self._on_message)
+        # The `message` event of the same post makes the case; a mention only needs its 200.
+        self.app.event("app_mention")(self._on_mention)
         self.app.action(re.compile(f"^{slack_events.ANSWER_ACTION_PREFIX}"))(self._on_button)
         for name in COMMANDS:
             self.app.command(f"/{name}")(self._on_command)
@@ -212,17 +214,21 @@ class SlackTransport:
 
         return authorize
 
-    async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        event_id = str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
-        incoming = slack_events.message(self._config, event, event_id)
+    async def _on_message(self, body: dict[str, Any]) -> None:
+        incoming = slack_events.message(self._config, body)
         if incoming is None:
-            unknown = slack_events.unconfigured_channel(self._config, event)
+            unknown = slack_events.unconfigured_channel(self._config, body.get("event") or {})
             if unknown is not None:  # named after the ack: its title needs a Web API call
                 self._background.start(self._log_unconfigured(unknown))
                 return
-            log.info("slack event %s ignored (not a report place or not a person)", event_id)
+            log.info(
+                "slack event %s ignored (not a report place or not a person)", body.get("event_id")
+            )
             return
         await self._store(incoming)
+
+    async def _on_mention(self) -> None:
+        return None
 
     async def _on_button(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
         incoming = slack_events.button(self._config, body)

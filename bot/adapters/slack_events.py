@@ -24,27 +24,59 @@ def school_of_channel(config: Config, channel: str) -> str | None:
     return None
 
 
-def message(config: Config, event: dict[str, Any], event_id: str) -> Incoming | None:
-    """A `message` event as a report or an answer; None for what Casebook ignores."""
-    if event.get("bot_id") or event.get("subtype") not in _REPORTING_SUBTYPES:
+def message(config: Config, body: dict[str, Any]) -> Incoming | None:
+    """A `message` event (an event callback's body) as a report, an answer, a thread reply, an
+    edit or a deletion; None for what Casebook ignores.
+
+    The event id is the message itself (channel and `ts`), not Slack's `event_id`: the same
+    message delivered again under a new event id is then stored once.
+    """
+    event = body.get("event") or {}
+    subtype = event.get("subtype")
+    if subtype == "message_changed":
+        return _edit(config, body, event)
+    if subtype == "message_deleted":
+        return _deletion(config, event)
+    if event.get("bot_id") or subtype not in _REPORTING_SUBTYPES:
         return None
-    user_id = event.get("user")
-    channel = event.get("channel")
-    if not isinstance(user_id, str) or not isinstance(channel, str):
+    user_id, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    if not isinstance(user_id, str) or not isinstance(channel, str) or not isinstance(ts, str):
         return None
     place, school = _place(config, channel, user_id, event.get("channel_type"))
     if place is None:
         return None
-    text = event.get("text")
+    key = f"{channel}|{ts}"
+    if _external(body, event):
+        # Said once per person and channel, and nothing of what they wrote is kept.
+        return Incoming(
+            kind=IncomingKind.MESSAGE,
+            place=place,
+            user=User(Transport.SLACK, user_id),
+            school=school,
+            external=True,
+            event_id=f"external:{channel}:{user_id}",
+        )
+    text, links = _text_and_links(event)
+    thread_ts = event.get("thread_ts")
+    replying = isinstance(thread_ts, str) and thread_ts != ts
     return Incoming(
         kind=IncomingKind.MESSAGE,
         place=place,
         user=User(Transport.SLACK, user_id),
-        text=text if isinstance(text, str) else "",
+        text=text,
         school=school,
-        thread=event.get("thread_ts") or event.get("ts"),
-        event_id=event_id,
+        links=links,
+        thread=thread_ts or ts,
+        event_id=f"message:{key}",
+        message_key=key,
+        reply_to=f"{channel}|{thread_ts}" if replying else None,
+        media=bool(event.get("files")),
     )
+
+
+def unescape(text: str) -> str:
+    """Slack's text escapes undone: it sends `&` as `&amp;`, `<` as `&lt;`, `>` as `&gt;`."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def unconfigured_channel(config: Config, event: dict[str, Any]) -> str | None:
@@ -146,6 +178,99 @@ def report_form(config: Config, body: dict[str, Any]) -> Incoming | None:
         form=tuple(form),
         event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}",
     )
+
+
+def _edit(config: Config, body: dict[str, Any], event: dict[str, Any]) -> Incoming | None:
+    """`message_changed`: a person's edit. Slack's own change when it unfurls a link keeps the
+    text as it was, and is ignored here."""
+    changed = event.get("message") or {}
+    before = event.get("previous_message") or {}
+    user_id, channel, ts = changed.get("user"), event.get("channel"), changed.get("ts")
+    if changed.get("bot_id") or changed.get("text") == before.get("text"):
+        return None
+    if not isinstance(user_id, str) or not isinstance(channel, str) or not isinstance(ts, str):
+        return None
+    place, school = _place(config, channel, user_id, event.get("channel_type"))
+    if place is None or _external(body, changed):
+        return None
+    text, links = _text_and_links(changed)
+    edited = (changed.get("edited") or {}).get("ts") or event.get("event_ts") or ""
+    return Incoming(
+        kind=IncomingKind.EDIT,
+        place=place,
+        user=User(Transport.SLACK, user_id),
+        text=text,
+        school=school,
+        links=links,
+        thread=changed.get("thread_ts") or ts,
+        event_id=f"edit:{channel}|{ts}:{edited}",
+        message_key=f"{channel}|{ts}",
+    )
+
+
+def _deletion(config: Config, event: dict[str, Any]) -> Incoming | None:
+    before = event.get("previous_message") or {}
+    user_id, channel, ts = before.get("user"), event.get("channel"), event.get("deleted_ts")
+    if before.get("bot_id"):
+        return None
+    if not isinstance(user_id, str) or not isinstance(channel, str) or not isinstance(ts, str):
+        return None
+    place, school = _place(config, channel, user_id, event.get("channel_type"))
+    if place is None:
+        return None
+    return Incoming(
+        kind=IncomingKind.DELETE,
+        place=place,
+        user=User(Transport.SLACK, user_id),
+        school=school,
+        event_id=f"deleted:{channel}|{ts}",
+        message_key=f"{channel}|{ts}",
+    )
+
+
+def _external(body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """In a shared channel, a person of another organisation: their team is not the one that
+    installed Casebook."""
+    home = body.get("team_id")
+    theirs = event.get("user_team") or event.get("team")
+    return isinstance(home, str) and isinstance(theirs, str) and theirs != home
+
+
+def _text_and_links(event: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """The message's text, unescaped; when it is empty (a message written in the rich text
+    editor may carry only blocks), the text and links of its rich_text blocks."""
+    text = event.get("text")
+    if isinstance(text, str) and text.strip():
+        return unescape(text), ()
+    words: list[str] = []
+    links: list[str] = []
+    _walk_rich_text(event.get("blocks"), words, links)
+    return "".join(words).strip(), tuple(links)
+
+
+def _walk_rich_text(node: Any, words: list[str], links: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _walk_rich_text(item, words, links)
+        return
+    if not isinstance(node, dict):
+        return
+    kind = node.get("type")
+    if kind == "link" and isinstance(node.get("url"), str):
+        links.append(node["url"])
+        words.append(str(node.get("text") or node["url"]))
+    elif kind == "text" and isinstance(node.get("text"), str):
+        words.append(node["text"])
+    elif kind in (
+        "rich_text_section",
+        "rich_text_list",
+        "rich_text_quote",
+        "rich_text_preformatted",
+    ):
+        _walk_rich_text(node.get("elements"), words, links)
+        words.append("\n")
+    elif kind == "rich_text":
+        _walk_rich_text(node.get("elements"), words, links)
 
 
 def _place(

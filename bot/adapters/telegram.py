@@ -51,7 +51,7 @@ from handlers.text import whole_number
 log = logging.getLogger(__name__)
 
 SOURCE = "telegram"
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after Telegram reads its HTML entities
 INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
 POLL_TIMEOUT = 25

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from handlers import messages
 from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
 from handlers.settings import Config
 
 _GROUPS = ("group", "supergroup")
+_TELEGRAM_SERVICE = 777000  # "Telegram": automatic forwards from a linked channel
 
 
 def school_of_chat(config: Config, chat_id: int) -> str | None:
@@ -22,24 +24,35 @@ def school_of_chat(config: Config, chat_id: int) -> str | None:
 
 
 def incoming(config: Config, update: Update, bot_username: str) -> Incoming | None:
-    """The update as a message, command or button press; None for what Casebook ignores."""
-    event_id = f"update:{update.update_id}"
+    """The update as a message, edit, command or button press; None for what Casebook ignores.
+
+    A message's event id is its chat and message id, not the update id: the same message
+    delivered again in another update is then stored once.
+    """
     if update.callback_query is not None:
-        return _button(config, update, event_id)
+        return _button(config, update, f"update:{update.update_id}")
+    if update.edited_message is not None:
+        return _edit(config, update.edited_message, bot_username)
     message = update.message
-    if message is None or message.from_user is None or message.from_user.is_bot:
-        return None  # edits, channel posts, service messages and other bots
+    if message is None or message.from_user is None:
+        return None
+    if _added_to_unknown_group(config, message, bot_username):
+        return Incoming(
+            kind=IncomingKind.ADDED,
+            place=Place(Transport.TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
+            user=User(Transport.TELEGRAM, str(message.from_user.id)),
+            event_id=f"added:{message.chat.id}",  # said once per group
+        )
+    user = _sender(message)
+    if user is None or _ignored(message):
+        return None
     chat = message.chat
-    user = User(
-        Transport.TELEGRAM,
-        str(message.from_user.id),
-        message.from_user.username or message.from_user.full_name,
-    )
+    key = f"{chat.id}|{message.message_id}"
     text = message.text or message.caption or ""
     command, arguments = _command(message, text)
     if command is not None:
-        if command.partition("@")[2] not in ("", bot_username.lower()):
-            return None  # addressed to another bot in the group
+        if command.partition("@")[2] not in ("", bot_username.lower()) or _is_anonymous(message):
+            return None  # addressed to another bot, or from someone no answer can reach
         name = command.partition("@")[0]
         place, school = _place(config, chat.id, chat.type, user.id)
         return Incoming(
@@ -51,11 +64,13 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
             school=school,
             links=_links(message),
             thread=str(message.message_id),
-            event_id=event_id,
+            event_id=f"message:{key}",
+            message_key=key,
         )
     place, school = _place(config, chat.id, chat.type, user.id)
     if place is None:
         return None
+    replied = _replied_to(message)
     return Incoming(
         kind=IncomingKind.MESSAGE,
         place=place,
@@ -64,7 +79,93 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
         school=school,
         links=_links(message),
         thread=str(message.message_id),
-        event_id=event_id,
+        event_id=f"message:{key}",
+        message_key=key,
+        reply_to=None if replied is None else f"{chat.id}|{replied.message_id}",
+        to_bot=replied is not None
+        and replied.from_user is not None
+        and (replied.from_user.username or "").lower() == bot_username.lower() != "",
+        media=_has_media(message),
+        anonymous=_is_anonymous(message),
+    )
+
+
+def _edit(config: Config, message: Message, bot_username: str) -> Incoming | None:
+    user = _sender(message)
+    if user is None or _ignored(message):
+        return None
+    text = message.text or message.caption or ""
+    if _command(message, text)[0] is not None:
+        return None
+    place, school = _place(config, message.chat.id, message.chat.type, user.id)
+    if place is None:
+        return None
+    key = f"{message.chat.id}|{message.message_id}"
+    edited = int(message.edit_date.timestamp()) if message.edit_date else 0
+    return Incoming(
+        kind=IncomingKind.EDIT,
+        place=place,
+        user=user,
+        text=text,
+        school=school,
+        links=_links(message),
+        thread=str(message.message_id),
+        event_id=f"edit:{key}:{edited}",
+        message_key=key,
+        anonymous=_is_anonymous(message),
+    )
+
+
+def _sender(message: Message) -> User | None:
+    """Who wrote it: a person, or a group's anonymous admin (posting as the group itself);
+    None for bots, channels posting into the group and Telegram's own forwards."""
+    sender = message.from_user
+    if sender is None:
+        return None
+    if _is_anonymous(message):
+        chat = message.chat
+        return User(Transport.TELEGRAM, str(chat.id), messages.anonymous_admin(chat.title or ""))
+    if sender.is_bot or sender.id == _TELEGRAM_SERVICE or message.is_automatic_forward:
+        return None
+    return User(Transport.TELEGRAM, str(sender.id), sender.username or sender.full_name)
+
+
+def _is_anonymous(message: Message) -> bool:
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
+def _ignored(message: Message) -> bool:
+    """Service messages (joins, leaves, pins, title changes) carry neither text nor media; the
+    later items of an album carry no caption, and the first item already said what it is."""
+    if message.text or message.caption:
+        return False
+    return message.media_group_id is not None or not _has_media(message)
+
+
+def _has_media(message: Message) -> bool:
+    return bool(message.photo or message.video or message.document or message.animation) or (
+        message.video_note is not None
+    )
+
+
+def _replied_to(message: Message) -> Message | None:
+    """The message this one answers; in a forum topic every message "replies" to the topic's
+    first message, which is not a reply."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    if message.is_topic_message and replied.message_id == message.message_thread_id:
+        return None
+    return replied
+
+
+def _added_to_unknown_group(config: Config, message: Message, bot_username: str) -> bool:
+    chat = message.chat
+    if chat.type not in _GROUPS or school_of_chat(config, chat.id) is not None or not bot_username:
+        return False
+    return any(
+        member.is_bot and (member.username or "").lower() == bot_username.lower()
+        for member in message.new_chat_members or ()
     )
 
 

@@ -31,6 +31,7 @@ class FakeTelegramApi(WaitsForCalls):
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     offsets: list[int | None] = field(default_factory=list)
+    polls: list[dict[str, Any]] = field(default_factory=list)  # getUpdates arguments, in order
     flood: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     blocked_chats: set[int] = field(default_factory=set)
     down: set[str] = field(default_factory=set)  # methods answering 502 Bad Gateway
@@ -178,6 +179,7 @@ class FakeTelegramApi(WaitsForCalls):
     async def _get_updates(self, args: dict[str, Any]) -> list[dict[str, Any]]:
         offset = args.get("offset")
         self.offsets.append(offset)
+        self.polls.append(args)
         if offset is not None:
             self.updates = [u for u in self.updates if u["update_id"] >= int(offset)]
         deadline = time.monotonic() + min(float(args.get("timeout", 0) or 0), 0.3)

@@ -1,0 +1,111 @@
+"""Messages about a message already logged: a thread reply (or Telegram reply) under a report,
+an edit of a report, and a report deleted from the chat.
+
+A case remembers the chat messages that made or joined it (`case_messages`), so each of these
+finds its case by the platform's own message key, whatever its text says. None of them starts
+questions or alerts the leads: the case exists already.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from handlers import messages
+from handlers.events import Outgoing
+from handlers.context import Context
+from handlers.links import find_links
+from handlers.roles import is_lead
+from handlers.text import clean_text
+from storage.models import Case, CaseLink, Platform
+
+
+async def remember(ctx: Context, case: Case) -> None:
+    """This message made or joined `case`: its replies, edits and deletion will find it."""
+    key = ctx.incoming.message_key
+    if key is not None:
+        await ctx.unit.case_messages.add(ctx.incoming.place.transport, key, case.id)
+
+
+async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
+    """A reply without a link under a logged message joins that message's case(s): a lead's
+    words become a note, anyone else's are added to the case and they become a reporter.
+    None when the message replied to made no case (then the reply is ordinary chat)."""
+    assert ctx.incoming.reply_to is not None
+    cases = await _cases_of(ctx, ctx.incoming.reply_to)
+    if not cases:
+        return None
+    lead = is_lead(ctx.school_config, ctx.incoming.user)
+    for case in cases:
+        if lead:
+            await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
+            await ctx.audit("note", case.id)
+        elif await ctx.unit.cases.add_reporter(case.id, ctx.person.id, text, ctx.now):
+            await ctx.audit("reporter-added", case.id)
+        else:
+            await ctx.unit.cases.add_words(case.id, ctx.person.id, text)
+            await ctx.audit("words-added", case.id)
+        await remember(ctx, case)
+    ctx.count("thread_replies_joined")
+    numbers = [case.number for case in cases]
+    said = messages.reply_added_as_note(numbers) if lead else messages.reply_added(numbers)
+    return [ctx.private_reply(said)]
+
+
+async def on_edit(ctx: Context) -> list[Outgoing]:
+    """An edit that adds a link adds it to the message's case, and the reporter is told; an edit
+    that changes only words changes nothing (the case keeps what was first reported)."""
+    key = ctx.incoming.message_key
+    cases = [] if key is None else await _cases_of(ctx, key)
+    if not cases:
+        return []
+    known = {link.canonical for case in cases for link in await ctx.unit.cases.links(case.id)}
+    added = [
+        link
+        for link in find_links(clean_text(ctx.incoming.text), ctx.incoming.links)
+        if link.canonical not in known
+    ]
+    replies: list[Outgoing] = []
+    case = cases[0]
+    for link in added:
+        elsewhere = await ctx.unit.cases.find_active_by_link(ctx.school.id, link.canonical)
+        if elsewhere is not None:
+            if await ctx.unit.cases.add_reporter(
+                elsewhere.id, ctx.person.id, clean_text(ctx.incoming.text), ctx.now
+            ):
+                await ctx.audit("reporter-added", elsewhere.id)
+                replies.append(
+                    ctx.reply(messages.already_logged(elsewhere.number), case_id=elsewhere.id)
+                )
+            await remember(ctx, elsewhere)
+            continue
+        await ctx.unit.cases.add_link(
+            case.id, ctx.school.id, CaseLink(link.canonical, link.original, link.platform), ctx.now
+        )
+        if case.platform is Platform.UNKNOWN:
+            case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
+            await ctx.unit.cases.save(case)
+        await ctx.audit("link-added", case.id, to_value=link.platform.value)
+        replies.append(ctx.reply(messages.link_added(case.number, link.platform), case_id=case.id))
+    ctx.count("edits_with_new_links", len(added))
+    return replies
+
+
+async def on_delete(ctx: Context) -> list[Outgoing]:
+    """The message a case was made from is gone from the chat; the case stays as evidence and its
+    timeline says so, for the leads."""
+    key = ctx.incoming.message_key
+    for case in [] if key is None else await _cases_of(ctx, key):
+        await ctx.audit("original-deleted", case.id)
+    return []
+
+
+async def _cases_of(ctx: Context, key: str) -> list[Case]:
+    """The cases of this school a message made or joined, followed through any merge."""
+    found: dict[int, Case] = {}
+    for case_id in await ctx.unit.case_messages.cases(ctx.incoming.place.transport, key):
+        case = await ctx.unit.cases.get(case_id)
+        while case is not None and case.merged_into is not None:
+            case = await ctx.unit.cases.get(case.merged_into)
+        if case is not None and case.school_id == ctx.school.id:
+            found.setdefault(case.id, case)
+    return list(found.values())
