@@ -101,6 +101,10 @@ class SlackBot(RunningBot):
         )
         return await self.post(body, "application/json", **kwargs)
 
+    async def body(self, body: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
+        """An event callback body as it is (from tests/payloads), signed and posted."""
+        return await self.post(json.dumps(body), "application/json", **kwargs)
+
     async def message(
         self,
         text: str,

@@ -265,7 +265,7 @@ class SlackTransport:
             raise EventNotStored() from error
         if added:
             self._wake()
-            if incoming.user.id not in self._named:
+            if incoming.user.id not in self._named and not incoming.external:
                 self._named.add(incoming.user.id)
                 self._background.start(self._learn_name(incoming.user.id))
         else:

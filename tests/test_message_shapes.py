@@ -1,0 +1,401 @@
+"""Every kind of message staff actually send, read right: realistic payloads from tests/payloads
+through the real clients (signed Slack HTTP events, Telegram webhook updates) into a real file.
+
+To know that an event has been handled without waiting a fixed time, a test sends a lead's
+`/cases help` after it and waits for that answer: the inbox is processed in arrival order.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import messages
+from bot.adapters import slack_events
+from storage.models import Platform
+from tests import test_telegram as tg
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.payloads import slack, slack_names
+from tests.payloads import telegram as tp
+from tests.slack_harness import LEAD, SlackBot, slack_config
+
+VIDEO_1 = "dQw4w9WgXcQ"
+VIDEO_2 = "9bZkp7q19f0"
+PARENT_TS = "1764150000.000100"  # the ts of the report in message_escaped_link.json
+
+
+def rows(bot: SlackBot | tg.TelegramBot, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(bot.config.storage.database) as db:
+        return list(db.execute(sql).fetchall())
+
+
+# --- Slack ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlackApi]:
+    api = await FakeSlackApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, fake: FakeSlackApi) -> AsyncIterator[SlackBot]:
+    running = await SlackBot(slack_config(tmp_path / "shapes.db", fake), fake).start()
+    yield running
+    await running.close()
+
+
+async def settled(bot: SlackBot) -> None:
+    """Everything sent before this has been handled (the inbox is processed in order)."""
+    before = sum(1 for c in bot.fake.of("chat.postEphemeral") if c["text"] == messages.LEAD_HELP)
+    await bot.command("cases", "help", user=LEAD)
+    await bot.fake.wait_until(
+        lambda: (
+            [c for c in bot.fake.of("chat.postEphemeral") if c["text"] == messages.LEAD_HELP][
+                before:
+            ]
+            or None
+        )
+    )
+
+
+def to(fake: FakeSlackApi, channel: str) -> list[str]:
+    return [c["text"] for c in fake.of("chat.postMessage") if c["channel"] == channel]
+
+
+def ephemeral(fake: FakeSlackApi, user: str) -> list[str]:
+    return [c["text"] for c in fake.of("chat.postEphemeral") if c["user"] == user]
+
+
+def youtube(video: str, ts: str) -> dict[str, Any]:
+    return slack(
+        "message_escaped_link",
+        ts=ts,
+        text=f"posted about Mr Khan <https://www.youtube.com/watch?feature=shared&amp;v={video}>",
+    )
+
+
+async def test_two_youtube_videos_with_escaped_ampersands_are_two_cases_with_their_ids(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(youtube(VIDEO_1, "1764150000.000100"))
+    await bot.body(youtube(VIDEO_2, "1764150001.000100"))
+    await fake.wait_for_text("chat.postMessage", messages.case_logged(2, Platform.YOUTUBE))
+    assert messages.already_logged(1) not in to(fake, "DALEX")
+    assert rows(bot, "SELECT canonical_url FROM case_links ORDER BY case_id") == [
+        (f"https://youtube.com/watch?v={VIDEO_1}",),
+        (f"https://youtube.com/watch?v={VIDEO_2}",),
+    ]
+    await bot.command("cases", "show 1", user=LEAD)
+    shown = await fake.wait_until(
+        lambda: next((c for c in fake.of("chat.postEphemeral") if "Timeline" in c["text"]), None)
+    )
+    # Slack shows "&amp;" as "&": the stored text holds "&", escaped once on the way out.
+    assert "&amp;v=" in shown["text"] and "&amp;amp;" not in shown["text"]
+
+
+async def test_a_thread_reply_without_a_link_joins_the_parents_case(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.body(slack("thread_reply"))  # USAM: "I've seen this too …"
+    await bot.body(slack("thread_broadcast"))  # USAM again, sent to the channel as well
+    await bot.message("Thanks, I'm dealing with it", user=LEAD, thread_ts=PARENT_TS)
+    await settled(bot)
+    assert bot.count() == 1
+    reporters = rows(
+        bot,
+        "SELECT p.key, r.description FROM case_reporters r JOIN people p"
+        " ON p.id = r.person_id ORDER BY r.reported_at",
+    )
+    assert [key for key, _ in reporters] == ["slack:UALEX", "slack:USAM"]
+    assert "seen this too" in reporters[1][1] and "tutor group" in reporters[1][1]
+    assert rows(bot, "SELECT text FROM notes") == [("Thanks, I'm dealing with it",)]
+    assert messages.reply_added([1]) in ephemeral(fake, "USAM")
+    assert messages.reply_added_as_note([1]) in ephemeral(fake, LEAD)
+    alerts = [t for t in to(fake, "CLEADS") if t.startswith("New case")]
+    assert len(alerts) == 1
+    assert not [t for t in to(fake, "DSAM") if t == messages.Q_TARGETS]
+
+
+async def test_a_new_link_in_a_thread_is_its_own_case(bot: SlackBot, fake: FakeSlackApi) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await bot.message(
+        "and the same account posted this https://www.tiktok.com/@year11stuff/video/73012",
+        user="USAM",
+        thread_ts=PARENT_TS,
+    )
+    await fake.wait_for_text("chat.postMessage", messages.case_logged(2, Platform.TIKTOK))
+    assert bot.count() == 2
+
+
+async def test_a_second_report_while_a_question_waits_is_a_new_case(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.message("Separate thing: someone has set up a fake account pretending to be Ms Patel")
+    await fake.wait_for_text("chat.postMessage", messages.case_logged_no_link(2))
+    assert messages.NOT_UNDERSTOOD not in to(fake, "DALEX")
+    assert bot.count() == 2
+
+
+async def test_the_reporters_own_thread_reply_is_not_an_answer_to_the_dm_question(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.message("Me", thread_ts=PARENT_TS)  # would be the answer "Me" in the DM
+    await settled(bot)
+    assert rows(bot, "SELECT targets FROM cases") == [(None,)]
+    assert "\nMe" in rows(bot, "SELECT description FROM case_reporters")[0][0]
+    await bot.message("Me", channel="DALEX")  # the DM is where the question was asked
+    await fake.wait_for_text("chat.postMessage", messages.Q_CATEGORIES)
+    assert rows(bot, "SELECT targets FROM cases") == [("me",)]
+
+
+async def test_an_edit_that_adds_a_link_adds_it_to_the_case_and_tells_the_reporter(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.message("fake account of Ms Patel", ts=PARENT_TS)
+    await fake.wait_for_text("chat.postMessage", messages.case_logged_no_link(1))
+    await bot.body(slack("message_changed_adds_link"))
+    told = await fake.wait_for_text("chat.postMessage", messages.link_added(1, Platform.INSTAGRAM))
+    assert told["channel"] == "DALEX"
+    assert rows(bot, "SELECT canonical_url FROM case_links") == [
+        ("https://instagram.com/p/Cx1AbC2dEf3",)
+    ]
+    assert rows(bot, "SELECT platform FROM cases") == [("instagram",)]
+    assert bot.count() == 1
+
+
+async def test_an_edit_of_wording_and_slacks_link_preview_change_nothing(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.body(slack("message_changed_unfurl"))
+    reworded = slack("message_changed_unfurl")
+    reworded["event"]["message"]["text"] += " (typo fixed)"
+    reworded["event"]["message"]["edited"] = {"user": "UALEX", "ts": "1764150010.000000"}
+    await bot.body(reworded)
+    await settled(bot)
+    assert bot.count("case_links") == 1 and bot.count() == 1
+    assert rows(bot, "SELECT event_id FROM inbox WHERE event_id LIKE 'edit:%'") == [
+        (f"edit:CREPORT|{PARENT_TS}:1764150010.000000",)
+    ]  # the preview was not even stored
+    assert not [t for t in to(fake, "DALEX") if "edited message" in t]
+
+
+async def test_deleting_the_original_keeps_the_case_and_the_timeline_says_so(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link"))
+    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.body(slack("message_deleted"))
+    await bot.command("cases", "show 1", user=LEAD)
+    shown = await fake.wait_until(
+        lambda: next((c for c in fake.of("chat.postEphemeral") if "Timeline" in c["text"]), None)
+    )
+    assert messages.audit_text("original-deleted", None, None, None) in shown["text"]
+    assert bot.count() == 1 and bot.count("case_links") == 1
+
+
+async def test_an_image_without_text_asks_for_the_link_and_is_not_kept(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("file_share_no_text"))
+    await fake.wait_for_text("chat.postMessage", messages.IMAGE_NOT_KEPT)
+    assert bot.count() == 0
+    assert b"F0SCREENSHOT" not in bot.config.storage.database.read_bytes()
+
+
+async def test_rich_text_blocks_with_empty_text_are_read(bot: SlackBot, fake: FakeSlackApi) -> None:
+    await bot.body(slack("rich_text_only"))
+    await fake.wait_for_text("chat.postMessage", messages.questions_for_cases([1, 2]))
+    assert sorted(r[0] for r in rows(bot, "SELECT canonical_url FROM case_links")) == [
+        "https://tiktok.com/@year11stuff/video/7301234567890123456",
+        "https://x.com/someone/status/1861234567890123456",
+    ]
+
+
+async def test_an_app_mention_is_acknowledged_and_the_message_event_makes_the_case(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    status, _ = await bot.body(slack("app_mention"))
+    assert status == 200
+    assert bot.count("inbox") == 0
+
+
+async def test_someone_from_another_organisation_is_refused_once_and_nothing_is_kept(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("shared_channel_external"))
+    await bot.body(slack("shared_channel_external", ts="1764150701.001000", text="and again"))
+    await settled(bot)
+    assert ephemeral(fake, "UPARTNER") == [messages.EXTERNAL_REFUSED]
+    assert bot.count() == 0 and bot.count("school_members") == 0
+    assert rows(bot, "SELECT key FROM people WHERE key LIKE '%UPARTNER'") == []
+    assert b"trust office" not in bot.config.storage.database.read_bytes()
+
+
+async def test_the_same_message_under_a_new_event_id_is_stored_once(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    await bot.body(slack("message_escaped_link", event_id="EvFIRST"))
+    await bot.body(slack("message_escaped_link", event_id="EvSECOND"))
+    await settled(bot)
+    assert bot.count() == 1 and bot.count("case_reporters") == 1
+    assert bot.count("inbox") == 2  # the message once, and the lead's /cases help
+    assert messages.already_reported_by_you(1) not in to(fake, "DALEX")
+
+
+@pytest.mark.parametrize("name", slack_names())
+def test_every_slack_payload_is_read_without_error(name: str) -> None:
+    config = slack_config(Path("unused.db"), FakeSlackApi(url="http://unused"))
+    body = slack(name)
+    if body["event"]["type"] == "message":
+        slack_events.message(config, body)
+
+
+def test_slack_escapes_are_undone_once_and_in_order() -> None:
+    assert slack_events.unescape("a &amp;lt; b &lt;x&gt; &amp;amp;") == "a &lt; b <x> &amp;"
+
+
+# --- Telegram ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def tfake() -> AsyncIterator[FakeTelegramApi]:
+    api = await FakeTelegramApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def tbot(tmp_path: Path, tfake: FakeTelegramApi) -> AsyncIterator[tg.TelegramBot]:
+    running = await tg.TelegramBot(tg.telegram_config(tmp_path / "tshapes.db", tfake)).start()
+    yield running
+    await running.close()
+
+
+GROUP = tp.group(tg.GROUP)
+LEAD_USER = tp.person(tg.LEAD, "lena")
+
+
+async def tsettled(bot: tg.TelegramBot, fake: FakeTelegramApi) -> None:
+    before = sum(1 for c in fake.of("sendMessage") if c["text"] == messages.LEAD_HELP)
+    await bot.post(tp.update(tp.command("/cases help", tg.LEAD, LEAD_USER)))
+    await fake.wait_until(
+        lambda: (
+            [c for c in fake.of("sendMessage") if c["text"] == messages.LEAD_HELP][before:] or None
+        )
+    )
+
+
+async def test_an_anonymous_admins_report_is_a_case_and_they_are_asked_to_post_as_themselves(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    await tbot.post(tp.update(tp.anonymous_admin(f"about Mr Khan {tg.SHORT}", GROUP)))
+    said = await tfake.wait_for_text(messages.ANONYMOUS_ADMIN)
+    assert said["chat_id"] == tg.GROUP
+    await tfake.wait_for_text(messages.new_case_alert(1, Platform.YOUTUBE))
+    assert tbot.count() == 1
+    assert rows(
+        tbot, "SELECT p.name FROM case_reporters r JOIN people p ON p.id = r.person_id"
+    ) == [(messages.anonymous_admin("Northfield staff"),)]
+    assert not [c for c in tfake.of("sendMessage") if c["text"] == messages.Q_TARGETS]
+
+
+async def test_a_telegram_edit_that_adds_a_link_adds_it_to_the_case(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    original = tp.message("fake account of Ms Patel", GROUP)
+    await tbot.post(tp.update(original))
+    await tfake.wait_for_text(messages.case_logged_no_link(1))
+    await tbot.post(
+        tp.update(
+            tp.edited(original, "fake account of Ms Patel https://instagram.com/p/Q1"), edited=True
+        )
+    )
+    told = await tfake.wait_for_text(messages.link_added(1, Platform.INSTAGRAM))
+    assert told["chat_id"] == 501
+    assert rows(tbot, "SELECT canonical_url FROM case_links") == [("https://instagram.com/p/Q1",)]
+    assert tbot.count() == 1
+
+
+async def test_a_telegram_reply_joins_the_case_and_a_leads_reply_is_a_note(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    report = tp.message(f"look {tg.SHORT}", GROUP)
+    await tbot.post(tp.update(report))
+    await tfake.wait_for_text(messages.Q_TARGETS)
+    await tbot.post(tp.update(tp.reply("I've seen this too", GROUP, report, tp.person(502, "sam"))))
+    await tbot.post(tp.update(tp.reply("Thanks, I'm on it", GROUP, report, LEAD_USER)))
+    await tsettled(tbot, tfake)
+    assert tbot.count() == 1 and tbot.count("case_reporters") == 2
+    assert rows(tbot, "SELECT text FROM notes") == [("Thanks, I'm on it",)]
+
+
+async def test_service_messages_and_caption_less_album_items_are_ignored(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    newcomer = tp.person(777, "newcomer")
+    await tbot.post(tp.update(tp.members_joined(GROUP, newcomer, by=newcomer)))
+    await tbot.post(tp.update(tp.member_left(GROUP, tp.person(778, "leaver"))))
+    await tbot.post(tp.update(tp.pinned(GROUP, tp.message("rules", GROUP))))
+    await tbot.post(tp.update(tp.photo(GROUP, f"screenshots of {tg.SHORT}", media_group_id="A1")))
+    await tbot.post(tp.update(tp.photo(GROUP, None, media_group_id="A1")))
+    await tbot.post(tp.update(tp.photo(GROUP, None, media_group_id="A1")))
+    await tbot.post(tp.update(tp.automatic_forward(f"news {tg.SHORT}", GROUP)))
+    await tsettled(tbot, tfake)
+    assert tbot.count() == 1
+    assert not [c for c in tfake.of("sendMessage") if c["text"] == messages.EMPTY_MESSAGE]
+    members = rows(tbot, "SELECT p.key FROM school_members m JOIN people p ON p.id = m.person_id")
+    assert members == [("telegram:501",)]  # the one who reported, not who joined or left
+
+
+async def test_a_photo_without_a_caption_asks_for_the_link(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    await tbot.post(tp.update(tp.photo(GROUP)))
+    await tfake.wait_for_text(messages.IMAGE_NOT_KEPT)
+    assert tbot.count() == 0
+
+
+async def test_added_to_an_unconfigured_group_the_bot_says_once_how_to_configure_it(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    stranger = tp.group(-100555, "Random group")
+    await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
+    await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
+    said = await tfake.wait_for_text(messages.unconfigured_group("-100555"))
+    assert said["chat_id"] == -100555
+    await tsettled(tbot, tfake)
+    assert [c["chat_id"] for c in tfake.of("sendMessage")].count(-100555) == 1
+
+
+async def test_the_same_telegram_message_in_a_new_update_is_stored_once(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    report = tp.message(f"look {tg.SHORT}", GROUP)
+    await tbot.post(tp.update(report))
+    await tbot.post(tp.update(report))
+    await tsettled(tbot, tfake)
+    assert tbot.count() == 1 and tbot.count("case_reporters") == 1
+    assert tbot.count("inbox") == 2  # the report once, and the lead's /cases help
+    assert messages.already_reported_by_you(1) not in [c["text"] for c in tfake.of("sendMessage")]
+
+
+async def test_a_message_in_a_forum_topic_is_a_report_not_a_reply(
+    tbot: tg.TelegramBot, tfake: FakeTelegramApi
+) -> None:
+    await tbot.post(tp.update(tp.in_topic("Someone made a fake account of Ms Patel", GROUP, 9)))
+    await tfake.wait_for_text(messages.case_logged_no_link(1))
