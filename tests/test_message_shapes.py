@@ -399,3 +399,32 @@ async def test_a_message_in_a_forum_topic_is_a_report_not_a_reply(
 ) -> None:
     await tbot.post(tp.update(tp.in_topic("Someone made a fake account of Ms Patel", GROUP, 9)))
     await tfake.wait_for_text(messages.case_logged_no_link(1))
+
+
+async def test_in_thread_mode_the_reports_thread_takes_answers_and_the_channel_does_not(
+    tmp_path: Path, fake: FakeSlackApi
+) -> None:
+    config = slack_config(tmp_path / "thread.db", fake, slack_followup="thread")
+    bot = await SlackBot(config, fake).start()
+    try:
+        await bot.body(slack("message_escaped_link"))
+        question = await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+        assert question["channel"] == "CREPORT" and question["thread_ts"] == PARENT_TS
+        await bot.message("Me")  # in the channel, not in the thread
+        await fake.wait_for_text("chat.postMessage", messages.ANSWER_WHERE_ASKED)
+        await bot.message("Me", thread_ts=PARENT_TS)
+        await fake.wait_for_text("chat.postMessage", messages.Q_CATEGORIES)
+        assert rows(bot, "SELECT targets FROM cases") == [("me",)]
+    finally:
+        await bot.close()
+
+
+def test_a_facebook_permalink_keeps_its_id_once_slacks_escapes_are_undone() -> None:
+    from handlers.links import find_links
+
+    config = slack_config(Path("unused.db"), FakeSlackApi(url="http://unused"))
+    link = "<https://www.facebook.com/permalink.php?story_fbid=pfbid02abc&amp;id=100064>"
+    incoming = slack_events.message(config, slack("message_escaped_link", text=link))
+    assert incoming is not None
+    [found] = find_links(incoming.text, incoming.links)
+    assert found.canonical == "https://facebook.com/permalink.php?id=100064&story_fbid=pfbid02abc"
