@@ -217,6 +217,8 @@ class Router:
         school_config = None if school_name is None else self._config.school(school_name)
         school = None if school_name is None else await unit.schools.by_name(school_name)
         if school_config is None or school is None:
+            if incoming.kind in (IncomingKind.EDIT, IncomingKind.DELETE):
+                return []  # about a message that was never read as a report
             return [request.private_reply(messages.NOT_A_MEMBER)]
         await unit.schools.add_member(school.id, person.id, now)
         ctx = request.in_school(school, school_config)

@@ -290,3 +290,36 @@ async def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path: Path) 
 
     with pytest.raises(DatabaseError, match="not a Casebook database"):
         await Database.open(path)
+
+
+async def test_a_message_finds_the_cases_it_made_and_more_words_are_appended(
+    store: Database,
+) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        a = await unit.cases.create(_new(north, alex, "https://tiktok.com/a"))
+        b = await unit.cases.create(_new(north, alex, "https://tiktok.com/b"))
+        for case in (b, a, a):
+            await unit.case_messages.add("slack", "C1|1.0001", case.id)
+        assert await unit.case_messages.cases("slack", "C1|1.0001") == [a.id, b.id]
+        assert await unit.case_messages.cases("telegram", "C1|1.0001") == []
+        await unit.cases.add_words(a.id, alex, "and it was shared again")
+        [reporter] = await unit.cases.reporters(a.id)
+    assert reporter.description == "words\nand it was shared again"
+
+
+async def test_erasing_a_person_forgets_the_message_keys_of_their_private_chat(
+    store: Database,
+) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(_new(north, alex, "https://tiktok.com/a"))
+        await unit.case_messages.add("telegram", "501|77", case.id)
+        await unit.case_messages.add("telegram", "-100501|78", case.id)
+        await unit.inbox.add("telegram", "message:501|77", "{}", T0)
+        await unit.inbox.add("telegram", "message:-100501|78", "{}", T0)
+        await unit.privacy.erase_person(alex, "501", "Former staff member 1", T0)
+        assert await unit.case_messages.cases("telegram", "501|77") == []
+        assert await unit.case_messages.cases("telegram", "-100501|78") == [case.id]
+        pending = [item.event_id for item in await unit.inbox.pending()]
+    assert "message:501|77" not in pending and "message:-100501|78" in pending

@@ -1,7 +1,9 @@
 """Telegram updates into neutral Incoming values: pure functions over python-telegram-bot objects.
 
 Links come from the message's `url` and `text_link` entities as well as its text; a photo's or
-video's caption counts as its text, and the media itself is never fetched.
+video's caption counts as its text, and the media itself is never fetched. Service messages,
+automatic forwards and the caption-less later items of an album are not messages from staff and
+give None; a reply keeps the key of the message it answers, so it can join that message's case.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
     if update.callback_query is not None:
         return _button(config, update, f"update:{update.update_id}")
     if update.edited_message is not None:
-        return _edit(config, update.edited_message, bot_username)
+        return _edit(config, update.edited_message)
     message = update.message
     if message is None or message.from_user is None:
         return None
@@ -90,7 +92,7 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
     )
 
 
-def _edit(config: Config, message: Message, bot_username: str) -> Incoming | None:
+def _edit(config: Config, message: Message) -> Incoming | None:
     user = _sender(message)
     if user is None or _ignored(message):
         return None
