@@ -53,7 +53,8 @@ def signed(n: int, prefix: str) -> tuple[bytes, dict[str, str]]:
                 "user": f"U{n % 50}",
                 "channel": "CBENCH",
                 "channel_type": "channel",
-                "ts": f"{1700000000 + n}.000100",
+                # A message is known by its channel and ts: each run's messages are new ones.
+                "ts": f"{1700000000 + n}.{sum(map(ord, prefix)):06d}",
                 "text": f"report {n} https://x.com/u/status/{prefix}{n}",
             },
         }
