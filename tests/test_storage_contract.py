@@ -321,5 +321,5 @@ async def test_erasing_a_person_forgets_the_message_keys_of_their_private_chat(
         await unit.privacy.erase_person(alex, "501", "Former staff member 1", T0)
         assert await unit.case_messages.cases("telegram", "501|77") == []
         assert await unit.case_messages.cases("telegram", "-100501|78") == [case.id]
-        pending = [item.event_id for item in await unit.inbox.pending()]
+        pending = [item.event_id for item in await unit.inbox.pending(T0)]
     assert "message:501|77" not in pending and "message:-100501|78" in pending
