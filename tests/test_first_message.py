@@ -51,7 +51,10 @@ async def test_a_slack_report_channel_gets_one_first_message_ever(
     # A restart remembers the channel: a third report brings no second welcome.
     bot = await SlackBot(config, slack_fake, introduced=False).start()
     try:
-        await bot.message("https://x.com/someone/status/2", event_id="EvAFTERRESTART")
+        # A new message has a new ts (the harness's count starts again with the new process).
+        await bot.message(
+            "https://x.com/someone/status/2", event_id="EvAFTERRESTART", ts="1700009999.000100"
+        )
         await slack_fake.wait_for_text("chat.postMessage", messages.case_logged(3, Platform.X))
     finally:
         await bot.close()

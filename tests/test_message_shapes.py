@@ -374,12 +374,14 @@ async def test_added_to_an_unconfigured_group_the_bot_says_once_how_to_configure
     tbot: tg.TelegramBot, tfake: FakeTelegramApi
 ) -> None:
     stranger = tp.group(-100555, "Random group")
+    await tbot.post(tp.update(tp.members_joined(tp.group(tg.LEADS_GROUP), tp.bot_user())))
     await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
     await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
     said = await tfake.wait_for_text(messages.unconfigured_group("-100555"))
     assert said["chat_id"] == -100555
     await tsettled(tbot, tfake)
-    assert [c["chat_id"] for c in tfake.of("sendMessage")].count(-100555) == 1
+    chats = [c["chat_id"] for c in tfake.of("sendMessage")]
+    assert chats.count(-100555) == 1 and tg.LEADS_GROUP not in chats
 
 
 async def test_the_same_telegram_message_in_a_new_update_is_stored_once(

@@ -165,6 +165,8 @@ def _added_to_unknown_group(config: Config, message: Message, bot_username: str)
     chat = message.chat
     if chat.type not in _GROUPS or school_of_chat(config, chat.id) is not None or not bot_username:
         return False
+    if any(chat.id == school.telegram_digest_chat for school in config.schools):
+        return False  # the leads' group
     return any(
         member.is_bot and (member.username or "").lower() == bot_username.lower()
         for member in message.new_chat_members or ()
