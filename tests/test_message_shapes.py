@@ -194,18 +194,20 @@ async def test_an_edit_of_wording_and_slacks_link_preview_change_nothing(
     assert not [t for t in to(fake, "DALEX") if "edited message" in t]
 
 
+@pytest.mark.parametrize("deletion", ["message_deleted", "message_changed_tombstone"])
 async def test_deleting_the_original_keeps_the_case_and_the_timeline_says_so(
-    bot: SlackBot, fake: FakeSlackApi
+    bot: SlackBot, fake: FakeSlackApi, deletion: str
 ) -> None:
     await bot.body(slack("message_escaped_link"))
     await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
-    await bot.body(slack("message_deleted"))
+    await bot.body(slack(deletion))
     await bot.command("cases", "show 1", user=LEAD)
     shown = await fake.wait_until(
         lambda: next((c for c in fake.of("chat.postEphemeral") if "Timeline" in c["text"]), None)
     )
     assert messages.audit_text("original-deleted", None, None, None) in shown["text"]
     assert bot.count() == 1 and bot.count("case_links") == 1
+    assert rows(bot, "SELECT key FROM people WHERE key = 'slack:USLACKBOT'") == []
 
 
 async def test_an_image_without_text_asks_for_the_link_and_is_not_kept(

@@ -181,10 +181,13 @@ def report_form(config: Config, body: dict[str, Any]) -> Incoming | None:
 
 
 def _edit(config: Config, body: dict[str, Any], event: dict[str, Any]) -> Incoming | None:
-    """`message_changed`: a person's edit. Slack's own change when it unfurls a link keeps the
-    text as it was, and is ignored here."""
+    """`message_changed`: a person's edit. Slack's own changes (a link's preview unfurled, a
+    reply counted) keep the text as it was, and are ignored here."""
     changed = event.get("message") or {}
     before = event.get("previous_message") or {}
+    if changed.get("subtype") == "tombstone":
+        # A deleted message that has thread replies stays as a "This message was deleted." stub.
+        return _deletion(config, {**event, "deleted_ts": changed.get("ts")})
     user_id, channel, ts = changed.get("user"), event.get("channel"), changed.get("ts")
     if changed.get("bot_id") or changed.get("text") == before.get("text"):
         return None
