@@ -432,3 +432,39 @@ def test_a_facebook_permalink_keeps_its_id_once_slacks_escapes_are_undone() -> N
     assert incoming is not None
     [found] = find_links(incoming.text, incoming.links)
     assert found.canonical == "https://facebook.com/permalink.php?id=100064&story_fbid=pfbid02abc"
+
+
+def test_telegram_updates_become_the_right_neutral_events_without_a_server() -> None:
+    from telegram import Update
+
+    from bot.adapters import telegram_events
+    from bot.events import IncomingKind
+
+    config = tg.telegram_config(Path("unused.db"), FakeTelegramApi(url="http://unused"))
+
+    def read(data: dict[str, Any]) -> Any:
+        return telegram_events.incoming(config, Update.de_json(data, None), "casebook_test_bot")
+
+    report = tp.message(f"look {tg.SHORT}", GROUP)
+    first = read(tp.update(report))
+    assert first.kind is IncomingKind.MESSAGE and first.links == (tg.SHORT,)
+    assert first.message_key == f"{tg.GROUP}|{report.message_id}" and first.reply_to is None
+    replied = read(tp.update(tp.reply("me too", GROUP, report, tp.person(502, "sam"))))
+    assert replied.reply_to == first.message_key and not replied.to_bot
+    to_bot = read(tp.update(tp.reply("2", GROUP, tp.message("Who?", GROUP, tp.bot_user()))))
+    assert to_bot.to_bot
+    assert read(tp.update(tp.in_topic("new report", GROUP, 9))).reply_to is None
+    anonymous = read(tp.update(tp.anonymous_admin("fake account", GROUP)))
+    assert anonymous.anonymous and anonymous.user.id == str(tg.GROUP)
+    edit = read(tp.update(tp.edited(report, "look again"), edited=True))
+    assert edit.kind is IncomingKind.EDIT and edit.message_key == first.message_key
+    assert read(tp.update(tp.photo(GROUP))).media
+    for ignored in (
+        tp.members_joined(GROUP, tp.person(777, "newcomer")),
+        tp.member_left(GROUP, tp.person(778, "leaver")),
+        tp.pinned(GROUP, report),
+        tp.photo(GROUP, None, media_group_id="A1"),
+        tp.automatic_forward(f"news {tg.SHORT}", GROUP),
+        tp.message(tg.SHORT, GROUP, tp.bot_user("another_bot", 99)),
+    ):
+        assert read(tp.update(ignored)) is None, ignored
