@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 
 from handlers import messages
-from handlers.events import Outgoing
 from handlers.context import Context
+from handlers.events import Outgoing
 from handlers.links import find_links
 from handlers.roles import is_lead
 from handlers.text import clean_text

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot import messages
 from bot.adapters import slack_events
+from handlers import messages
 from storage.models import Platform
 from tests import test_telegram as tg
 from tests.fakes.slack_api import FakeSlackApi
@@ -438,7 +438,7 @@ def test_telegram_updates_become_the_right_neutral_events_without_a_server() -> 
     from telegram import Update
 
     from bot.adapters import telegram_events
-    from bot.events import IncomingKind
+    from handlers.events import IncomingKind
 
     config = tg.telegram_config(Path("unused.db"), FakeTelegramApi(url="http://unused"))
 
