@@ -337,9 +337,6 @@ def answer_recorded(question: str, answer: str) -> str:
     return f"{question} {answer}"
 
 
-SKIPPED = "Skipped"
-
-
 def questions_finished(numbers: list[int]) -> str:
     listed = ", ".join(f"#{n}" for n in numbers)
     return f"Thank you, that is all my questions for case {listed}."

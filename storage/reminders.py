@@ -42,11 +42,6 @@ class SqliteReminders:
             (case_id,),
         )
 
-    async def for_case(self, case_id: int) -> list[Reminder]:
-        return await self._many(
-            f"SELECT {_COLUMNS} FROM reminders WHERE case_id = ? ORDER BY due_at, id", (case_id,)
-        )
-
     async def get(self, reminder_id: int) -> Reminder | None:
         found = await self._many(f"SELECT {_COLUMNS} FROM reminders WHERE id = ?", (reminder_id,))
         return found[0] if found else None

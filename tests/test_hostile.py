@@ -17,7 +17,6 @@ from bot.adapters.slack_send import blocks, escape
 from bot.app import sync_schools
 from handlers import messages
 from handlers.events import (
-    Button,
     Incoming,
     IncomingKind,
     Outgoing,
@@ -224,4 +223,3 @@ def test_button_values_fit_telegram() -> None:
 
     longest = max(len(b.value) for q in Question for b in buttons(10**9, q))
     assert longest <= 64
-    assert isinstance(Button("x", "y"), Button)
