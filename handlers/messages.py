@@ -265,9 +265,11 @@ def question_intro(number: int) -> str:
 
 NOT_A_REPORT = "Not a report"
 WITHDRAW_USAGE = (
-    "Say which of your reports to withdraw, for example: /withdraw 3. A report can be withdrawn "
-    "within a day of making it, until the safeguarding leads have acted on it."
+    "Say which of your reports to withdraw, for example: /withdraw 3 (or /withdraw alone for "
+    "your latest). A report can be withdrawn within a day of making it, until the safeguarding "
+    "leads have acted on it."
 )
+CONSOLE_WITHDRAW_HINT = "(Not a report? Type /withdraw.)"
 DIRECT_HELLO = (
     "Hello. Do you want to report something? Send me a link to the post, or describe what "
     "happened in a sentence or two, and I will log it as a case. /help says more."
@@ -648,6 +650,10 @@ def status_unchanged(number: int, status: Status) -> str:
 
 def bad_status(word: str) -> str:
     return f"I cannot set a status of {word!r}. Choose {STATUS_CHOICES}."
+
+
+def withdraw_closed_already(number: int) -> str:
+    return f"Case #{number} is already closed, so there is nothing to withdraw."
 
 
 def case_closed_already(number: int) -> str:

@@ -28,7 +28,14 @@ def is_withdraw_button(value: str) -> bool:
 
 
 async def on_command(ctx: Context, text: str) -> list[Outgoing]:
-    """`/withdraw N`: N is the case number in the reporter's school."""
+    """`/withdraw N`: N is the case number in the reporter's school; `/withdraw` alone means
+    their latest report there."""
+    if not text.strip():
+        mine = await ctx.unit.cases.reported_by(ctx.person.id)
+        latest = next((c for c in mine if c.school_id == ctx.school.id), None)
+        if latest is None:
+            return [ctx.reply(messages.WITHDRAW_USAGE)]
+        return await _withdraw(ctx, latest, latest.number)
     number = whole_number(text.strip().lstrip("#"), digits=9)
     if number is None:
         return [ctx.reply(messages.WITHDRAW_USAGE)]
@@ -67,7 +74,7 @@ async def _withdraw(ctx: Context, case: Case | None, number: int) -> list[Outgoi
     if case is None or ctx.person.id not in {r.person.id for r in reporters}:
         return [ctx.reply(messages.no_case_to_withdraw(number))]
     if case.status is Status.CLOSED:
-        return [ctx.reply(messages.case_closed_already(number))]
+        return [ctx.reply(messages.withdraw_closed_already(number))]
     if len(reporters) > 1:
         return [ctx.reply(messages.withdraw_shared(number))]
     acted = any(

@@ -190,3 +190,11 @@ def test_a_closed_output_pipe_ends_quietly_and_keeps_what_was_logged(tmp_path: P
     assert b"Traceback" not in err
     [case] = json.loads(casebook("export", "--db", str(db)).stdout)
     assert case["platform"] == "tiktok"
+
+
+def test_the_terminal_numbers_only_the_questions_options(tmp_path: Path) -> None:
+    run = casebook("run", "--db", str(tmp_path / "x.db"), stdin=f"{TIKTOK}\n/withdraw\n".encode())
+    out = run.stdout.decode()
+    assert run.returncode == 0, run.stderr
+    assert "[1] Not a report" not in out and messages.CONSOLE_WITHDRAW_HINT in out
+    assert "[1] Me" in out and messages.withdrawn(1) in out

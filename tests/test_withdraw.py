@@ -45,7 +45,15 @@ async def test_not_a_report_on_the_first_reply_withdraws_the_case_and_tells_the_
     assert audited[-1] == ("closed", "withdrawn")
     assert texts(await chat.say("1")) == messages.NO_OPEN_QUESTION  # its questions ended
     again = await chat.press(button(first, messages.NOT_A_REPORT))
-    assert texts(again) == messages.case_closed_already(1)
+    assert texts(again) == messages.withdraw_closed_already(1)  # no lead-only advice
+
+
+async def test_withdraw_alone_withdraws_the_latest_report(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.say(INSTA)
+    replies = await chat.command("withdraw", "")
+    assert messages.withdrawn(2) in texts(replies)
+    assert texts(await chat.command("withdraw", "", user="sam")) == messages.WITHDRAW_USAGE
 
 
 async def test_withdraw_command_resumes_an_earlier_reports_questions(chat: Chat) -> None:

@@ -20,6 +20,7 @@ from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, 
 from handlers.links import MAX_URL_LENGTH, extract_urls
 from handlers.settings import DEMO_STAFF, SchoolConfig
 from handlers.text import clean_text
+from handlers.withdraw import is_withdraw_button
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
 MAX_LINE_BYTES = 1_000_000
@@ -45,10 +46,13 @@ class ConsoleTransport:
         elif outgoing.place.kind is PlaceKind.DIRECT and outgoing.place.id != self._user.id:
             header += " " + messages.console_to_user(outgoing.place.id)
         lines = [f"{header}: {outgoing.text}"]
-        if outgoing.buttons:
-            lines.append(
-                "  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(outgoing.buttons, 1))
-            )
+        # Typed numbers answer the waiting question, so only its options are numbered here; the
+        # "Not a report" button becomes a hint to type its command instead.
+        options = [b for b in outgoing.buttons if not is_withdraw_button(b.value)]
+        if options:
+            lines.append("  " + "  ".join(f"[{i}] {b.label}" for i, b in enumerate(options, 1)))
+        if len(options) < len(outgoing.buttons):
+            lines.append("  " + messages.CONSOLE_WITHDRAW_HINT)
         attachment = outgoing.attachment
         if attachment is not None and attachment.is_text:
             lines.append(f"--- {attachment.name} ---")
