@@ -18,10 +18,13 @@ from storage.evidence import EvidenceRow
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     """Register the subcommand; `config` builds the configuration from the common options."""
+    helptext = "figures across schools for an association or a regulator (HTML, JSON or CSV)"
     parser = commands.add_parser(
         "evidence",
         parents=[common],
-        help="figures across schools for an association or a regulator (HTML, JSON or CSV)",
+        help=helptext,
+        description=helptext,
+        epilog="example: casebook evidence --from a.json b.json --format html --out report.html",
     )
     parser.add_argument("--since", type=_day, help="cases created on or after YYYY-MM-DD")
     parser.add_argument(
@@ -30,7 +33,11 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="cases created up to YYYY-MM-DD, and the end of follow-up (default: today)",
     )
     parser.add_argument(
-        "--school", nargs="+", default=[], metavar="NAME", help="only these schools"
+        "--school",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these schools (any letter case)",
     )
     parser.add_argument(
         "--from",
@@ -41,7 +48,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="anonymised JSON exports to combine (default: read the database)",
     )
-    parser.add_argument("--format", choices=evidence.FORMATS, default="html")
+    parser.add_argument(
+        "--format",
+        choices=evidence.FORMATS,
+        default="html",
+        help="html (default: one self-contained page), json or csv",
+    )
     parser.add_argument(
         "--threshold",
         type=int,
@@ -49,46 +61,69 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="counts below this are shown as '<N' (default 5)",
     )
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
+    parser.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     parser.set_defaults(action=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.cli import _config  # the shared option handling; imported late to avoid a cycle
+    # The shared option handling, imported late to avoid a cycle.
+    from bot.cli import CommandError, _config, _existing_database, _output, _write
 
     today = datetime.now(UTC).date()
     until: date = args.until or today
     if args.threshold < 1:
-        print("casebook: --threshold must be 1 or more.", file=sys.stderr)
-        return 2
+        raise CommandError("--threshold must be 1 or more.")
+    if args.since is not None and args.since > until:
+        raise CommandError(f"--since {args.since} is after --until {until}.")
+    _output(args.out, replace=args.force)
     if args.sources:
         try:
             rows, read = sources.read_exports(args.sources)
         except sources.EvidenceInputError as error:
             print(f"casebook: {error}", file=sys.stderr)
             return 2
-        wanted = set(args.school)
+        wanted = set(_school_names(args.school, {r.school for r in rows}, CommandError))
         if wanted:
             rows = [r for r in rows if r.school in wanted]
         note = f"read {read} records from {len(args.sources)} files, {len(rows)} distinct cases"
     else:
         config = _config(args)
-        rows = asyncio.run(_from_database(config.storage.database, args, until))
-        note = f"read {len(rows)} cases from {config.storage.database}"
+        path = _existing_database(config)
+        rows = asyncio.run(_from_database(path, args, until, CommandError))
+        note = f"read {len(rows)} cases from {path}"
     report = figures.build(rows, until, since=args.since, threshold=args.threshold)
     text = evidence.report_text(report, args.format, today)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-    args.out.write_text(text, encoding=encoding, newline="")
+    _write(args.out, lambda out: out.write_text(text, encoding=encoding, newline=""))
     print(f"casebook: {note}; wrote {args.out}", file=sys.stderr)
     return 0
 
 
-async def _from_database(path: Path, args: argparse.Namespace, until: date) -> list[EvidenceRow]:
+async def _from_database(
+    path: Path, args: argparse.Namespace, until: date, refuse: type[Exception]
+) -> list[EvidenceRow]:
     database = await Database.open(path)
     try:
         async with database.reading() as unit:
-            return await evidence.rows_from(unit, tuple(args.school), args.since, until)
+            known = {school.name for school in await unit.schools.all()}
+            schools = _school_names(args.school, known, refuse)
+            return await evidence.rows_from(unit, tuple(schools), args.since, until)
     finally:
         await database.close()
+
+
+def _school_names(wanted: list[str], known: set[str], refuse: type[Exception]) -> list[str]:
+    """The schools named, matched in any letter case as every command does; an unknown name
+    is refused with the list of known ones."""
+    by_key = {name.casefold(): name for name in known}
+    found = []
+    for name in wanted:
+        match = by_key.get(name.strip().casefold())
+        if match is None:
+            listed = ", ".join(repr(n) for n in sorted(known)) or "none"
+            raise refuse(f"no school called {name!r}; the schools are: {listed}.")
+        found.append(match)
+    return found
 
 
 def _day(text: str) -> date:

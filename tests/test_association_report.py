@@ -407,6 +407,7 @@ def test_old_exports_are_each_a_deployment_and_the_same_file_twice_counts_once(
         "1",
         "--out",
         str(out),
+        "--force",
     ]
     assert evidence("--from", str(old), str(old), *common) == 0
     assert json.loads(out.read_text())["cases"] == 6
@@ -546,7 +547,7 @@ def test_the_threshold_is_configurable(tmp_path: Path) -> None:
     common = ["--db", str(tmp_path / "a.db"), "--until", UNTIL.isoformat(), "--format", "json"]
     assert evidence(*common, "--out", str(out)) == 0
     assert json.loads(out.read_text())["cases"] == 7
-    assert evidence(*common, "--threshold", "10", "--out", str(out)) == 0
+    assert evidence(*common, "--threshold", "10", "--out", str(out), "--force") == 0
     assert json.loads(out.read_text())["cases"] == "<10"
 
 
@@ -601,7 +602,7 @@ def test_school_filter_and_until_defaulting_to_today(tmp_path: Path) -> None:
     exported = export(tmp_path / "a.db", tmp_path / "a.json")
     for source in (["--db", str(tmp_path / "a.db")], ["--from", str(exported)]):
         out = tmp_path / "r.json"
-        common = [*source, "--format", "json", "--threshold", "1", "--out", str(out)]
+        common = [*source, "--format", "json", "--threshold", "1", "--out", str(out), "--force"]
         assert evidence(*common, "--school", "Southgate") == 0
         report = json.loads(out.read_text())
         assert report["period"]["until"] == today.isoformat()
