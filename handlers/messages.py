@@ -946,7 +946,13 @@ EVIDENCE_CATEGORY_COLUMN = "Kind"
 EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
 
 
-def evidence_methods(threshold: int) -> list[str]:
+def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
+    """How the figures are made; a school's own report names that school and no other."""
+    naming = (
+        f"This report is about {school} alone; it names no person"
+        if school
+        else "The report names no school"
+    )
     return [
         "Each case is one post reported by school staff. Cases closed as a duplicate, as not "
         "abuse, or withdrawn are left out. Cases are counted in the week they were logged.",
@@ -964,8 +970,8 @@ def evidence_methods(threshold: int) -> list[str]:
         "stayed up.",
         f"No count below {threshold} is published: it is shown as “fewer than {threshold}”. "
         "Where a total would let a hidden count be worked out, another count is hidden too. "
-        f"Estimates are shown only for platforms with at least {threshold} posts reported. The "
-        "report names no school and holds no links, names or descriptions.",
+        f"Estimates are shown only for platforms with at least {threshold} posts reported. "
+        f"{naming} and holds no links or descriptions.",
     ]
 
 

@@ -136,7 +136,8 @@ def render(report: Report, made_on: date) -> str:
     else:
         parts.append(f"<p>{messages.EVIDENCE_NO_CASES}</p>")
     parts.append(f"<h2>{messages.EVIDENCE_METHODS}</h2>")
-    parts += [f"<p>{escape(p)}</p>" for p in messages.evidence_methods(report.threshold)]
+    methods = messages.evidence_methods(report.threshold, report.school_name)
+    parts += [f"<p>{escape(p)}</p>" for p in methods]
     footer = messages.EVIDENCE_FOOTER.format(day=_long_date(made_on), n=report.threshold)
     parts.append(f"<footer>{escape(footer)}</footer></body></html>\n")
     return "\n".join(parts)
