@@ -273,3 +273,26 @@ def _last_error(bot: SlackBot) -> str | None:
     with sqlite3.connect(bot.config.storage.database) as raw:
         row = raw.execute("SELECT last_error FROM outbox WHERE last_error IS NOT NULL").fetchone()
     return None if row is None else str(row[0])
+
+
+@pytest.mark.slow
+async def test_an_event_that_cannot_be_stored_is_answered_500_and_stored_when_sent_again(
+    tmp_path: Path, slack_api: FakeSlackApi
+) -> None:
+    config = slack_config(tmp_path / "unstored.db", slack_api)
+    bot = await SlackBot(config, slack_api).start()
+    try:
+        held = threading.Event()
+        locker = threading.Thread(
+            target=_hold_exclusive_lock, args=(config.storage.database, 7.0, held)
+        )
+        locker.start()
+        await asyncio.to_thread(held.wait)
+        status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
+        assert status == 500  # the inbox could not take it within the busy timeout
+        await asyncio.to_thread(locker.join)
+        status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
+        assert status == 200
+        await _until(lambda: bot.count() == 1, 10)
+    finally:
+        await bot.close()

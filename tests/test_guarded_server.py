@@ -84,3 +84,24 @@ def test_failed_accepts_are_reported_once_a_minute(caplog: pytest.LogCaptureFixt
         assert len(lines) == 2 and "999 more" in lines[1]
     finally:
         loop.close()
+
+
+async def _late(_request: web.Request) -> web.Response:
+    await asyncio.sleep(0.6)
+    return web.Response(text="late")
+
+
+async def test_a_request_whose_headers_came_in_time_is_not_cut_off_while_it_is_answered() -> None:
+    app = web.Application()
+    app.router.add_get("/", _late)
+    server = await serve_guarded(app, "127.0.0.1", 0, Limits(header_timeout=0.3))
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 5)
+        assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"late")
+        assert server.limits.timed_out == 0
+        writer.close()
+    finally:
+        await server.cleanup()

@@ -468,3 +468,21 @@ def test_telegram_updates_become_the_right_neutral_events_without_a_server() -> 
         tp.message(tg.SHORT, GROUP, tp.bot_user("another_bot", 99)),
     ):
         assert read(tp.update(ignored)) is None, ignored
+
+
+def test_a_message_whose_thread_is_itself_is_no_reply() -> None:
+    config = slack_config(Path("unused.db"), FakeSlackApi(url="http://unused"))
+    body = {
+        "event": {
+            "type": "message",
+            "user": "UALEX",
+            "text": "hello",
+            "channel": "DALEX",
+            "channel_type": "im",
+            "ts": "1700000000.000100",
+            "thread_ts": "1700000000.000100",
+        }
+    }
+    incoming = slack_events.message(config, body)
+    assert incoming is not None
+    assert incoming.reply_to is None and incoming.thread == "1700000000.000100"

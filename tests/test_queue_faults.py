@@ -7,10 +7,13 @@ import sqlite3
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.delivery import Delivery
+import pytest
+
+from bot.delivery import Delivery, Outcome, TemporarySendError
+from bot.health import Health
 from bot.router import MAX_ATTEMPTS
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Outgoing, Transport, UndecodablePayload, User
 from storage.db import Database
 from storage.models import Platform
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
@@ -115,3 +118,56 @@ async def test_an_undecodable_outbox_row_is_given_up_and_the_rest_is_sent(
     with _raw(database) as raw:
         failed = raw.execute("SELECT last_error FROM outbox WHERE failed_at IS NOT NULL").fetchall()
     assert [row[0] for row in failed] == ["unreadable: outgoing: KeyError"]
+
+
+async def test_a_process_takes_back_only_other_processes_claims(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    await chat.router.receive(MESSAGE, "test", "e1")
+    await chat.router.process_pending()
+    async with database.transaction() as unit:
+        claimed = await unit.outbox.claim_due(
+            ["console"], clock.now(), clock.now() + timedelta(minutes=1), owner="me"
+        )
+    assert claimed
+    async with database.transaction() as unit:
+        assert await unit.outbox.release_claims_of_others("me") == 0
+        assert await unit.outbox.release_claims_of_others("someone else") == len(claimed)
+
+
+def test_a_payload_of_another_format_is_undecodable() -> None:
+    data = json.loads(MESSAGE.to_json())
+    assert Incoming.from_json(json.dumps(data)) == MESSAGE
+    for other in (0, 2, "1"):
+        data["format"] = other
+        with pytest.raises(UndecodablePayload):
+            Incoming.from_json(json.dumps(data))
+
+
+class _Reachable:
+    """A platform that answers its health check, whatever its deliveries do."""
+
+    transport = Transport.CONSOLE
+
+    async def health(self) -> tuple[bool, str]:
+        return True, ""
+
+
+class _RateLimited:
+    async def send(self, outgoing: Outgoing) -> str | None:
+        raise TemporarySendError("rate limited", 30)
+
+
+async def test_a_reachable_platform_whose_last_delivery_failed_is_unhealthy(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    delivery = Delivery(database, clock, {Transport.CONSOLE: _RateLimited()})
+    await chat.router.receive(MESSAGE, "test", "e1")
+    await chat.router.process_pending()
+    await delivery.flush()
+    health = Health(database, delivery, [_Reachable()], clock)  # type: ignore[list-item]
+    healthy, body = await health.check(worker=True, scheduler=True)
+    assert not healthy and body["console"] is False
+    assert "last delivery failed" in body["problems"]["console"]  # type: ignore[index]
+    delivery.outcomes[Transport.CONSOLE] = Outcome(True, clock.now())  # a later send went out
+    assert (await health.check(worker=True, scheduler=True))[0] is True

@@ -68,3 +68,8 @@ async def test_text_shown_to_leads_carries_no_bidi_overrides(
     async with database.transaction() as unit:
         rows = await export_rows(unit)
     assert not BIDI.search(to_csv(rows))
+
+
+def test_full_width_slashes_and_digits_in_a_path_are_folded() -> None:
+    link = canonicalise("https://www.tiktok.com/@someone\uff0fvideo\uff0f\uff11")
+    assert link is not None and link.canonical == "https://tiktok.com/@someone/video/1"

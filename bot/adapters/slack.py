@@ -129,10 +129,8 @@ class SlackTransport:
         if problem:
             log.info("slack request refused: %s", problem)
             return web.Response(status=400, text=problem)
-        try:
-            response = await self.app.async_dispatch(await to_bolt_request(request))
-        except EventNotStored:
-            return web.Response(status=500, text="not stored; send it again")
+        # A listener that could not store its event raises EventNotStored, and bolt answers 500.
+        response = await self.app.async_dispatch(await to_bolt_request(request))
         if response.status >= 500:
             log.warning("slack request answered %s", response.status)
         return await to_aiohttp_response(response)
