@@ -1,6 +1,8 @@
 """Servers the intake benchmark starts in their own processes.
 
-`python benchmarks/servers.py slack-api PORT` — a fake Slack Web API that says ok to everything.
+`python benchmarks/servers.py slack-api PORT` — a fake Slack Web API that says ok to everything,
+and notes when the first `chat.postMessage` into each thread arrived (`GET /stats` reads them:
+`time.monotonic()` is one clock for every process on the machine).
 `python benchmarks/servers.py floor PORT DB SECRET` — the floor: an aiohttp endpoint that checks
 the Slack signature, reads the event id and commits one SQLite row before answering 200.
 """
@@ -14,16 +16,26 @@ import json
 import sqlite3
 import sys
 import time
+from collections import Counter
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
 
 def slack_api(port: int) -> None:
     counter = itertools.count(1)
+    first_in_thread: dict[str, float] = {}
+    calls = Counter[str]()
 
     async def api(request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         method = request.match_info["method"]
-        await request.read()
+        calls[method] += 1
+        body = await request.read()
+        if method == "chat.postMessage":
+            thread = _field(request.content_type, body, "thread_ts")
+            if thread and thread not in first_in_thread:
+                first_in_thread[thread] = arrived
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1"}
@@ -32,10 +44,23 @@ def slack_api(port: int) -> None:
             return web.json_response({"ok": True, "channel": {"id": "DBENCH"}})
         return web.json_response({"ok": True, "channel": "C1", "ts": f"{next(counter)}.0001"})
 
+    async def stats(_request: web.Request) -> web.Response:
+        return web.json_response({"first": first_in_thread, "calls": calls})
+
     app = web.Application()
+    app.router.add_get("/stats", stats)
     app.router.add_post("/api/{method}", api)
     app.router.add_get("/api/{method}", api)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def _field(content_type: str, body: bytes, name: str) -> str | None:
+    """One field of a Web API call, sent as JSON or as a form."""
+    if content_type == "application/json":
+        value = json.loads(body).get(name)
+    else:
+        value = (parse_qs(body.decode()).get(name) or [None])[0]
+    return value if isinstance(value, str) else None
 
 
 def floor(port: int, database: str, secret: str) -> None:

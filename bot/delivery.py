@@ -2,8 +2,9 @@
 
 Claiming takes a lease in a transaction, so two loops (or two processes on one file) never send
 the same row. A claim names the process (one id per start), so a process started after a crash
-takes its predecessor's claims back at once; a message that was on the wire when the process died
-may therefore go out once more, and never more than that.
+takes its predecessor's claims back at once. That a row was sent is recorded with the next claim
+(or at the end of a flush), not in a commit of its own, so a message that was on the wire, or
+sent in the moments before the process died, may go out once more, and never more than that.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from bot.metrics import Metrics
 from handlers.events import Outgoing, PlaceKind, Transport, UndecodablePayload
 from storage.db import Database, is_transient
 from storage.models import OutboxItem
+from storage.outbox import place_key
+from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+CLAIM = 100  # rows claimed at once; their chats are sent side by side
 RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
 
 
@@ -69,6 +73,7 @@ class Delivery:
         self._metrics = metrics or Metrics()
         self.owner = owner or uuid.uuid4().hex
         self.outcomes: dict[Transport, Outcome] = {}
+        self._sent = _SentWriter(database, clock)
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -90,30 +95,61 @@ class Delivery:
 
         Messages to different chats go out concurrently; messages to one chat go in order, and
         after a failure the rest of that chat's messages wait for the retry, keeping the order.
+        Sending is a pipeline: once any chat is done, more is claimed, leaving out the places
+        whose messages are still going out, so a long chat (a burst of alerts to one lead) does
+        not hold back the others.
         """
         wanted = [t.value for t in (transports or self.transports) if t in self._senders]
         sent = 0
-        while stop is None or not stop.is_set():
-            now = self._clock.now()
-            async with self._database.transaction() as unit:
-                items = await unit.outbox.claim_due(wanted, now, now + LEASE, owner=self.owner)
-            if not items:
-                break
-            chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
-            for item in items:
-                try:
-                    outgoing = Outgoing.from_json(item.payload)
-                except UndecodablePayload as error:
-                    await self._unreadable(item, error)
-                    continue
-                recipient = outgoing.to_user.id if outgoing.private and outgoing.to_user else ""
-                key = (item.transport, f"{outgoing.place.id}/{recipient}")
-                chats.setdefault(key, []).append((item, outgoing))
-            results = await asyncio.gather(
-                *(self._send_chat(chat, stop) for chat in chats.values())
-            )
-            sent += sum(results)
+        running: dict[asyncio.Task[int], str] = {}  # each chat being sent, and its place
+        try:
+            while stop is None or not stop.is_set():
+                busy = sorted(set(running.values()))
+                claimed = await self._claim(wanted, busy)
+                for place, chat in claimed:
+                    running[asyncio.create_task(self._send_chat(chat, stop))] = place
+                if not running:
+                    break
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    del running[task]
+                    sent += task.result()
+        finally:
+            if running:  # stopping, or a chat failed: the others finish (or hand rows back)
+                await asyncio.gather(*running, return_exceptions=True)
+        await self._sent.write()
         return sent
+
+    async def _claim(
+        self, wanted: list[str], busy: list[str]
+    ) -> list[tuple[str, list[tuple[OutboxItem, Outgoing]]]]:
+        """Claim what is due, outside the `busy` places, as chats: (place, messages in order).
+        The rows sent since the last claim are recorded in the same transaction: one commit,
+        one sync to disk, for both."""
+        now = self._clock.now()
+        recorded: list[_Sent] = []
+        try:
+            async with self._database.transaction() as unit:
+                recorded = await self._sent.write_in(unit, now)
+                items = await unit.outbox.claim_due(
+                    wanted, now, now + LEASE, limit=CLAIM, owner=self.owner, busy=busy
+                )
+        except BaseException:
+            self._sent.put_back(recorded)
+            raise
+        chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
+        places: dict[tuple[str, str], str] = {}
+        in_main: set[tuple[str, str]] = set()  # places with a message to the place itself
+        for item in items:
+            try:
+                outgoing = Outgoing.from_json(item.payload)
+            except UndecodablePayload as error:
+                await self._unreadable(item, error)
+                continue
+            key = _chat(item, outgoing, in_main)
+            chats.setdefault(key, []).append((item, outgoing))
+            places[key] = place_key(item.transport, outgoing.place.id)
+        return [(places[key], chat) for key, chat in chats.items()]
 
     async def _send_chat(
         self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None
@@ -128,10 +164,14 @@ class Delivery:
                 await self._release(messages[index + 1 :], delay)
                 break
             sent += 1
+            await asyncio.sleep(0)  # chats take turns even when a send did not wait
         return sent
 
     async def _send_one(self, item: OutboxItem, outgoing: Outgoing) -> float | None:
-        """Send one message; None when it went, else how long until it is tried again."""
+        """Send one message; None when it went, else how long until it is tried again. That it
+        was sent is recorded with the next claim (or at the end of the flush): the next message
+        in its chat goes out without waiting for a commit, and its lease keeps it from being
+        sent again meanwhile."""
         transport = item.transport
         sender = self._senders[Transport(transport)]
         try:
@@ -152,25 +192,12 @@ class Delivery:
             return delay
         self._metrics.messages_sent.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
-        await self._record_sent(item.id, ref, _direct_to(transport, outgoing) if ref else None)
+        self._sent.add(item.id, ref, _direct_to(transport, outgoing) if ref else None)
         return None
 
     def _failed(self, transport: str, reason: str) -> None:
         self._metrics.send_failures.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(False, self._clock.now(), reason)
-
-    async def _record_sent(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
-        """Mark a sent row sent. The message is out, so a locked database is waited out here
-        rather than letting the row be sent again when its lease ends."""
-        for attempt in range(1, RECORD_TRIES + 1):
-            try:
-                async with self._database.transaction() as unit:
-                    await unit.outbox.mark_sent(item_id, self._clock.now(), ref, direct_to)
-                return
-            except Exception as error:
-                if not is_transient(error) or attempt == RECORD_TRIES:
-                    raise
-                await asyncio.sleep(attempt)
 
     async def _unreadable(self, item: OutboxItem, error: UndecodablePayload) -> None:
         """A row this version cannot read is given up with one line, never left to block."""
@@ -225,3 +252,65 @@ def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
     else:
         return None
     return f"{transport}:{person}"
+
+
+def _chat(item: OutboxItem, outgoing: Outgoing, in_main: set[tuple[str, str]]) -> tuple[str, str]:
+    """Which chat a message belongs to, for ordering: messages in one chat go one after another.
+
+    A thread is a chat of its own, so replies in many report threads of one channel go out side
+    by side. A message to the channel itself keeps its place before everything queued after it
+    in that channel, threads included (`in_main` remembers which channels had one)."""
+    recipient = outgoing.to_user.id if outgoing.private and outgoing.to_user else ""
+    place = (item.transport, f"{outgoing.place.id}/{recipient}")
+    if outgoing.thread is None or place in in_main:
+        in_main.add(place)
+        return place
+    return (item.transport, f"{outgoing.place.id}/{recipient}/{outgoing.thread}")
+
+
+@dataclass(frozen=True)
+class _Sent:
+    item_id: int
+    ref: str | None
+    direct_to: str | None
+
+
+class _SentWriter:
+    """Rows sent but not yet recorded as sent. They are written in the next claim's transaction
+    (`write_in`) or, when nothing more is due, in one of their own (`write`): a row is marked
+    sent while its lease still holds, so it is not sent twice. The message is out, so a locked
+    database is waited out (RECORD_TRIES) rather than letting the row go again when its lease
+    ends; a process that dies first sends those rows once more after its restart."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._database = database
+        self._clock = clock
+        self._waiting: list[_Sent] = []
+
+    def add(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
+        self._waiting.append(_Sent(item_id, ref, direct_to))
+
+    async def write_in(self, unit: Unit, now: datetime) -> list[_Sent]:
+        """Record every waiting row in `unit`'s transaction; put them back if it fails."""
+        taken, self._waiting = self._waiting, []
+        for sent in taken:
+            await unit.outbox.mark_sent(sent.item_id, now, sent.ref, sent.direct_to)
+        return taken
+
+    def put_back(self, taken: list[_Sent]) -> None:
+        self._waiting[:0] = taken
+
+    async def write(self) -> None:
+        for attempt in range(1, RECORD_TRIES + 1):
+            if not self._waiting:
+                return
+            taken: list[_Sent] = []
+            try:
+                async with self._database.transaction() as unit:
+                    taken = await self.write_in(unit, self._clock.now())
+                return
+            except Exception as error:
+                self.put_back(taken)
+                if not is_transient(error) or attempt == RECORD_TRIES:
+                    raise
+                await asyncio.sleep(attempt)

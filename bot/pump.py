@@ -64,8 +64,7 @@ class Pump:
             self._inbox_woken.clear()
             pause = self._interval
             try:
-                if await self._router.process_pending():
-                    self.wake_delivery()
+                await self._router.process_pending(committed=self.wake_delivery)
                 failures = 0
             except Exception as error:
                 failures += 1

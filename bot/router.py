@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -34,6 +35,19 @@ Handler = Callable[[Context, str], Awaitable[list[Outgoing]]]
 
 MAX_ATTEMPTS = 3  # an item that fails this many times is set aside for a person to look at
 RETRY_BASE = 2.0  # seconds before the first retry; doubled for each further one
+BATCH = 50  # inbox items handled in one transaction, at most
+BATCH_SECONDS = 0.05  # a batch takes no further item after this long
+EAGER_SECONDS = 0.01  # nor after this long once new events wait to be stored
+
+
+@dataclass(frozen=True)
+class _Handled:
+    """What to log and count about an item once its batch is committed."""
+
+    event_id: str
+    kind: IncomingKind
+    cases: frozenset[int]
+    counts: Counter[str]
 
 
 class StorageUnavailable(Exception):
@@ -79,23 +93,48 @@ class Router:
         async with self._database.transaction() as unit:
             await unit.people.ensure(key, name)
 
-    async def process_pending(self) -> int:
+    async def process_pending(self, committed: Callable[[], None] | None = None) -> int:
         """Process every inbox item that is due, in arrival order; returns how many were handled.
 
-        Each item is read and handled inside its own error boundary, so one bad item never stops
-        the items behind it. A database that is locked or full raises StorageUnavailable and
-        leaves the item pending: nothing about it is the input's fault.
+        Items are handled several to a transaction (one commit and one sync to disk for all),
+        each inside its own savepoint: an item that fails undoes only its own writes, is marked
+        for a retry, and never stops the items behind it. A batch ends after BATCH items or
+        BATCH_SECONDS, sooner (EAGER_SECONDS) once new events wait to be stored, so neither
+        their acknowledgements nor the deliverers wait long for the connection. `committed` is
+        called after each batch's commit, so its replies go out while later batches are
+        handled. A database that is locked or full raises StorageUnavailable and leaves the whole
+        batch pending: nothing about it is the input's fault.
         """
         done = 0
         async with self._processing:
             while True:
-                async with self._database.transaction() as unit:
-                    items = await unit.inbox.pending(self._clock.now(), limit=50)
+                handled: list[_Handled] = []
+                try:
+                    async with self._database.transaction() as unit:
+                        items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
+                        started = time.monotonic()
+                        for item in items:
+                            result = await self._process(unit, item)
+                            if result is not None:
+                                handled.append(result)
+                            # Let the event loop serve requests between items.
+                            await asyncio.sleep(0)
+                            elapsed = time.monotonic() - started
+                            if elapsed > BATCH_SECONDS or (
+                                elapsed > EAGER_SECONDS and self._database.events_waiting
+                            ):
+                                break
+                except Exception as error:
+                    if is_transient(error):
+                        raise StorageUnavailable(str(error)) from error
+                    raise
                 if not items:
                     return done
-                for item in items:
-                    await self._process(item)
-                    done += 1
+                for result in handled:
+                    self._report(result)
+                done += len(handled)
+                if handled and committed is not None:
+                    committed()
 
     async def resume(self, incoming: Incoming) -> None:
         """Queue the question this person's conversation is waiting on, if any: the terminal asks
@@ -116,16 +155,18 @@ class Router:
                     outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
                 )
 
-    async def _process(self, item: InboxItem) -> None:
+    async def _process(self, unit: Unit, item: InboxItem) -> _Handled | None:
+        """Handle one item inside the batch's transaction; None when it failed (and was marked
+        for a retry or set aside) or another process had handled it already."""
         counts: Counter[str] = Counter()
         cases: set[int] = set()
         incoming: Incoming | None = None
         try:
             incoming = Incoming.from_json(item.payload)
-            async with self._database.transaction() as unit:
+            async with unit.savepoints.around():
                 now = self._clock.now()
                 if not await unit.inbox.mark_processed(item.id, now):
-                    return  # another process on the same file handled it
+                    return None  # another process on the same file handled it
                 for outgoing in await self._dispatch(unit, incoming, counts):
                     await unit.outbox.add(
                         outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
@@ -135,54 +176,60 @@ class Router:
         except Exception as error:
             if is_transient(error):
                 raise StorageUnavailable(str(error)) from error
-            await self._failed(item, incoming, error)
-            return
+            await self._failed(unit, item, incoming, error)
+            return None
+        return _Handled(item.event_id, incoming.kind, frozenset(cases), counts)
+
+    def _report(self, handled: _Handled) -> None:
+        """Log and count a handled item, once its transaction is committed."""
         log.info(
             "event %s (%s) handled; cases %s; %s",
-            item.event_id,
-            incoming.kind.value,
-            sorted(cases) or "-",
-            dict(counts) or "-",
+            handled.event_id,
+            handled.kind.value,
+            sorted(handled.cases) or "-",
+            dict(handled.counts) or "-",
         )
-        for name, amount in counts.items():
+        for name, amount in handled.counts.items():
             self._metrics.count(name, amount)
-        arrived = self._arrived.pop(item.event_id, None)
+        arrived = self._arrived.pop(handled.event_id, None)
         if arrived is not None:
             self._metrics.intake_seconds.observe(time.monotonic() - arrived)
 
-    async def _failed(self, item: InboxItem, incoming: Incoming | None, error: Exception) -> None:
+    async def _failed(
+        self, unit: Unit, item: InboxItem, incoming: Incoming | None, error: Exception
+    ) -> None:
         """Retry a failed item later; set it aside, with an apology, once it has failed
-        MAX_ATTEMPTS times or cannot be read at all."""
+        MAX_ATTEMPTS times or cannot be read at all. Written in the batch's transaction, after
+        the item's own writes were undone."""
         reason = type(error).__name__
         attempts = item.attempts + 1
         now = self._clock.now()
-        async with self._database.transaction() as unit:
-            if incoming is None or attempts >= MAX_ATTEMPTS:
-                log.error(
-                    "event %s set aside after %s attempt(s): %s; see `casebook inbox list`",
-                    item.event_id,
-                    attempts,
-                    reason,
-                    exc_info=incoming is not None,
-                )
-                await unit.inbox.set_aside(item.id, reason, now)
-                if incoming is not None:
-                    apology = Outgoing(
-                        place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
-                    )
-                    await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
-                self._arrived.pop(item.event_id, None)
-                return
-            delay = RETRY_BASE * 2 ** (attempts - 1)
-            log.warning(
-                "event %s failed (%s), attempt %s of %s; retrying in %.0fs",
+        if incoming is None or attempts >= MAX_ATTEMPTS:
+            log.error(
+                "event %s set aside after %s attempt(s): %s; see `casebook inbox list`",
                 item.event_id,
-                reason,
                 attempts,
-                MAX_ATTEMPTS,
-                delay,
+                reason,
+                exc_info=incoming is not None,
             )
-            await unit.inbox.mark_failed(item.id, reason, now + timedelta(seconds=delay))
+            await unit.inbox.set_aside(item.id, reason, now)
+            if incoming is not None:
+                apology = Outgoing(
+                    place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
+                )
+                await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
+            self._arrived.pop(item.event_id, None)
+            return
+        delay = RETRY_BASE * 2 ** (attempts - 1)
+        log.warning(
+            "event %s failed (%s), attempt %s of %s; retrying in %.0fs",
+            item.event_id,
+            reason,
+            attempts,
+            MAX_ATTEMPTS,
+            delay,
+        )
+        await unit.inbox.mark_failed(item.id, reason, now + timedelta(seconds=delay))
 
     async def _dispatch(
         self, unit: Unit, incoming: Incoming, counts: Counter[str]

@@ -30,11 +30,21 @@ class SqliteInbox:
         return added
 
     async def pending(self, now: datetime, limit: int = 100) -> list[InboxItem]:
-        """Items to process now, in arrival order: not done, not set aside, not waiting a retry."""
+        """Items to process now: not done, not set aside, not waiting a retry.
+
+        Fair between people: each person's first waiting item, in arrival order, then each
+        one's second, and so on. One person's events keep their order, and a burst from one
+        school (or one busy person) does not hold back someone else's report behind it.
+        """
         async with self._db.execute(
-            "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
-            " WHERE processed_at IS NULL AND set_aside_at IS NULL"
-            " AND (retry_at IS NULL OR retry_at <= ?) ORDER BY id LIMIT ?",
+            "SELECT id, source, event_id, payload, received_at, attempts FROM ("
+            " SELECT *, row_number() OVER ("
+            "  PARTITION BY source,"
+            "  CASE WHEN json_valid(payload) THEN json_extract(payload, '$.user.id') END"
+            "  ORDER BY id) AS turn"
+            " FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            " AND (retry_at IS NULL OR retry_at <= ?))"
+            " ORDER BY turn, id LIMIT ?",
             (to_db(now), limit),
         ) as cursor:
             rows = await cursor.fetchall()

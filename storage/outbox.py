@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import aiosqlite
 
 from storage.models import OutboxItem
 from storage.times import to_db
+
+
+def place_key(transport: str, place_id: str) -> str:
+    """How claim_due names a place (a chat, with all its threads) in `busy`."""
+    return f"{transport}/{place_id}"
 
 
 class SqliteOutbox:
@@ -32,8 +38,15 @@ class SqliteOutbox:
         lease_until: datetime,
         limit: int = 50,
         owner: str = "",
+        busy: list[str] | None = None,
     ) -> list[OutboxItem]:
-        """Claim unsent rows that are due and not leased to another sender, oldest first.
+        """Claim unsent rows that are due and not leased to another sender, fairly between
+        chats (places): each chat's oldest row, then each one's second, and so on, so a backlog
+        in one chat (a burst of alerts to one school's leads) does not hold back another chat's
+        message behind it. A row waiting for its retry holds back the rest of its chat, so
+        messages in a chat keep their order through a failure.
+        `busy` lists places (`place_key`) whose messages are still being sent: none of theirs
+        is claimed, so they cannot overtake those.
         `owner` names this process, so its successor can take its claims back at once."""
         if not transports:
             return []
@@ -41,11 +54,21 @@ class SqliteOutbox:
         moment = to_db(now)
         async with self._db.execute(
             "UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-            f" AND transport IN ({marks}) AND due_at <= ?"
-            " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY id LIMIT ?)"
+            " WHERE id IN (SELECT id FROM ("
+            "  SELECT id, free, min(due) OVER chat AS clear, row_number() OVER chat AS turn,"
+            "  transport || '/' || COALESCE(place, '') AS place_key"
+            "  FROM (SELECT id, transport,"
+            "   CASE WHEN json_valid(payload) THEN json_extract(payload, '$.place.id') END"
+            "    AS place, due_at <= ? AS due,"
+            "   (claimed_until IS NULL OR claimed_until <= ?) AS free"
+            "   FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            f"  AND transport IN ({marks}))"
+            "  WINDOW chat AS (PARTITION BY transport, place ORDER BY id))"
+            " WHERE clear = 1 AND free = 1"
+            " AND place_key NOT IN (SELECT value FROM json_each(?))"
+            " ORDER BY turn, id LIMIT ?)"
             " RETURNING id, transport, payload, attempts, case_id",
-            (to_db(lease_until), owner, *transports, moment, moment, limit),
+            (to_db(lease_until), owner, moment, moment, *transports, json.dumps(busy or []), limit),
         ) as cursor:
             rows = await cursor.fetchall()
         items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]

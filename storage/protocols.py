@@ -6,6 +6,7 @@ The contract tests in tests/test_storage_contract.py run against every implement
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from typing import Protocol
 
@@ -165,6 +166,10 @@ class InboxRepository(Protocol):
     async def forget_set_aside(self, before: datetime) -> int: ...
 
 
+class SavepointRepository(Protocol):
+    def around(self) -> AbstractAsyncContextManager[None]: ...
+
+
 class PlaceRepository(Protocol):
     async def first_visit(self, transport: str, place_id: str, at: datetime) -> bool: ...
 
@@ -178,6 +183,7 @@ class OutboxRepository(Protocol):
         lease_until: datetime,
         limit: int = 50,
         owner: str = "",
+        busy: list[str] | None = None,
     ) -> list[OutboxItem]: ...
     async def mark_sent(
         self, item_id: int, at: datetime, message_ref: str | None, direct_to: str | None = None

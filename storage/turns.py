@@ -25,6 +25,11 @@ class Turns:
         self._no_urgent = asyncio.Event()
         self._no_urgent.set()
 
+    @property
+    def urgent_waiting(self) -> bool:
+        """An urgent turn is held or waiting: long work should finish its transaction soon."""
+        return self._urgent > 0
+
     @asynccontextmanager
     async def first(self) -> AsyncIterator[None]:
         """Hold the connection, ahead of every ordinary turn still waiting."""

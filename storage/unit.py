@@ -32,9 +32,11 @@ from storage.protocols import (
     PlaceRepository,
     PrivacyRepository,
     ReminderRepository,
+    SavepointRepository,
     SchoolRepository,
 )
 from storage.reminders import SqliteReminders
+from storage.savepoints import SqliteSavepoints
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Unit:
     places: PlaceRepository
     evidence: EvidenceRepository
     case_messages: CaseMessageRepository
+    savepoints: SavepointRepository
 
     @classmethod
     def over(cls, connection: aiosqlite.Connection) -> Unit:
@@ -71,4 +74,5 @@ class Unit:
             places=SqlitePlaces(connection),
             evidence=SqliteEvidence(connection),
             case_messages=SqliteCaseMessages(connection),
+            savepoints=SqliteSavepoints(connection),
         )

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -138,6 +139,9 @@ class SlackTransport:
     async def start(self) -> None:
         """Learn the bot's identity and, in Socket Mode, connect: both in the background,
         retried with backoff, so start-up never waits on Slack."""
+        # One HTTP session for every Web API call: without it the SDK opens (and closes) a
+        # connection per call, which in a burst costs more than the call itself.
+        self.client.session = aiohttp.ClientSession()
         if self._slack.mode == "socket":
             self._socket = AsyncSocketModeHandler(
                 self.app,
@@ -153,6 +157,8 @@ class SlackTransport:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(3):
                     await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self.client.session is not None:
+            await self.client.session.close()
 
     async def health(self) -> tuple[bool, str]:
         """Whether Slack is reachable as far as this process knows, and if not, why."""

@@ -38,6 +38,7 @@ class FakeSlackApi(WaitsForCalls):
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     auth_error: str | None = None  # e.g. "invalid_auth": auth.test fails with it
     url: str = ""
+    connections: set[Any] = field(default_factory=set)  # the client's address of every call
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -90,6 +91,8 @@ class FakeSlackApi(WaitsForCalls):
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         if request.method == "GET":
             args = {}
         elif request.content_type == "application/json":
