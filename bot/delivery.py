@@ -2,9 +2,9 @@
 
 Claiming takes a lease in a transaction, so two loops (or two processes on one file) never send
 the same row. A claim names the process (one id per start), so a process started after a crash
-takes its predecessor's claims back at once. That a row was sent is recorded with the next claim
-(or at the end of a flush), not in a commit of its own, so a message that was on the wire, or
-sent in the moments before the process died, may go out once more, and never more than that.
+takes its predecessor's claims back at once. That a row was sent is committed before the next
+message of its chat goes out (chats finishing together share one commit), so a process killed at
+any moment sends again at most the one message each chat had on the wire.
 """
 
 from __future__ import annotations
@@ -117,26 +117,17 @@ class Delivery:
         finally:
             if running:  # stopping, or a chat failed: the others finish (or hand rows back)
                 await asyncio.gather(*running, return_exceptions=True)
-        await self._sent.write()
         return sent
 
     async def _claim(
         self, wanted: list[str], busy: list[str]
     ) -> list[tuple[str, list[tuple[OutboxItem, Outgoing]]]]:
-        """Claim what is due, outside the `busy` places, as chats: (place, messages in order).
-        The rows sent since the last claim are recorded in the same transaction: one commit,
-        one sync to disk, for both."""
+        """Claim what is due, outside the `busy` places, as chats: (place, messages in order)."""
         now = self._clock.now()
-        recorded: list[_Sent] = []
-        try:
-            async with self._database.transaction() as unit:
-                recorded = await self._sent.write_in(unit, now)
-                items = await unit.outbox.claim_due(
-                    wanted, now, now + LEASE, limit=CLAIM, owner=self.owner, busy=busy
-                )
-        except BaseException:
-            self._sent.put_back(recorded)
-            raise
+        async with self._database.transaction() as unit:
+            items = await unit.outbox.claim_due(
+                wanted, now, now + LEASE, limit=CLAIM, owner=self.owner, busy=busy
+            )
         chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
         places: dict[tuple[str, str], str] = {}
         in_main: set[tuple[str, str]] = set()  # places with a message to the place itself
@@ -169,9 +160,9 @@ class Delivery:
 
     async def _send_one(self, item: OutboxItem, outgoing: Outgoing) -> float | None:
         """Send one message; None when it went, else how long until it is tried again. That it
-        was sent is recorded with the next claim (or at the end of the flush): the next message
-        in its chat goes out without waiting for a commit, and its lease keeps it from being
-        sent again meanwhile."""
+        was sent is committed before the next message of its chat goes out (messages of other
+        chats sent meanwhile share the commit), so a process killed at any moment sends again
+        at most the message each chat had in flight."""
         transport = item.transport
         sender = self._senders[Transport(transport)]
         try:
@@ -192,7 +183,7 @@ class Delivery:
             return delay
         self._metrics.messages_sent.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
-        self._sent.add(item.id, ref, _direct_to(transport, outgoing) if ref else None)
+        await self._sent.commit(item.id, ref, _direct_to(transport, outgoing) if ref else None)
         return None
 
     def _failed(self, transport: str, reason: str) -> None:
@@ -276,16 +267,24 @@ class _Sent:
 
 
 class _SentWriter:
-    """Rows sent but not yet recorded as sent. They are written in the next claim's transaction
-    (`write_in`) or, when nothing more is due, in one of their own (`write`): a row is marked
-    sent while its lease still holds, so it is not sent twice. The message is out, so a locked
-    database is waited out (RECORD_TRIES) rather than letting the row go again when its lease
-    ends; a process that dies first sends those rows once more after its restart."""
+    """Group commit of "sent" marks: each sender waits for its own mark to be on disk, and the
+    marks of chats that finish while a commit runs go into the next one together. The message
+    is out, so a locked database is waited out (RECORD_TRIES) rather than letting the row go
+    again when its lease ends."""
 
     def __init__(self, database: Database, clock: Clock) -> None:
         self._database = database
         self._clock = clock
         self._waiting: list[_Sent] = []
+        self._writing = asyncio.Lock()
+
+    async def commit(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
+        """Record one row as sent; returns once that is committed. Whoever holds the lock
+        writes every mark waiting, so a caller that finds none left had its mark written by
+        a commit that has finished."""
+        self.add(item_id, ref, direct_to)
+        async with self._writing:
+            await self.write()
 
     def add(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
         self._waiting.append(_Sent(item_id, ref, direct_to))
