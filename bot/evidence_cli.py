@@ -67,7 +67,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # The shared option handling, imported late to avoid a cycle.
-    from bot.cli import CommandError, _config, _existing_database, _output, _write
+    from bot.cli import CommandError, _config, _existing_database, _output, _school_name, _write
 
     today = datetime.now(UTC).date()
     until: date = args.until or today
@@ -82,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
         except sources.EvidenceInputError as error:
             print(f"casebook: {error}", file=sys.stderr)
             return 2
-        wanted = set(_school_names(args.school, {r.school for r in rows}, CommandError))
+        known = sorted({r.school for r in rows})
+        wanted = {_school_name(name, known) for name in args.school}
         if wanted:
             rows = [r for r in rows if r.school in wanted]
         note = f"read {read} records from {len(args.sources)} files, {len(rows)} distinct cases"
     else:
         config = _config(args)
         path = _existing_database(config)
-        rows = asyncio.run(_from_database(path, args, until, CommandError))
+        rows = asyncio.run(_from_database(path, args, until))
         note = f"read {len(rows)} cases from {path}"
     report = figures.build(rows, until, since=args.since, threshold=args.threshold)
     text = evidence.report_text(report, args.format, today)
@@ -99,31 +100,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _from_database(
-    path: Path, args: argparse.Namespace, until: date, refuse: type[Exception]
-) -> list[EvidenceRow]:
+async def _from_database(path: Path, args: argparse.Namespace, until: date) -> list[EvidenceRow]:
+    from bot.cli import _school_name  # as every subcommand matches --school
+
     database = await Database.open(path)
     try:
         async with database.reading() as unit:
-            known = {school.name for school in await unit.schools.all()}
-            schools = _school_names(args.school, known, refuse)
+            known = sorted(school.name for school in await unit.schools.all())
+            schools = [s for name in args.school if (s := _school_name(name, known)) is not None]
             return await evidence.rows_from(unit, tuple(schools), args.since, until)
     finally:
         await database.close()
-
-
-def _school_names(wanted: list[str], known: set[str], refuse: type[Exception]) -> list[str]:
-    """The schools named, matched in any letter case as every command does; an unknown name
-    is refused with the list of known ones."""
-    by_key = {name.casefold(): name for name in known}
-    found = []
-    for name in wanted:
-        match = by_key.get(name.strip().casefold())
-        if match is None:
-            listed = ", ".join(repr(n) for n in sorted(known)) or "none"
-            raise refuse(f"no school called {name!r}; the schools are: {listed}.")
-        found.append(match)
-    return found
 
 
 def _day(text: str) -> date:
