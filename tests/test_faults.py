@@ -140,11 +140,17 @@ async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
         await bot.close()
 
 
-def _hold_exclusive_lock(database: Path, seconds: float, held: threading.Event) -> None:
+def _hold_exclusive_lock(
+    database: Path,
+    seconds: float,
+    held: threading.Event,
+    release: threading.Event | None = None,
+) -> None:
+    """Another program holding the write lock for `seconds` (or until `release` is set)."""
     with sqlite3.connect(database, isolation_level=None) as raw:
         raw.execute("BEGIN EXCLUSIVE")
         held.set()
-        time.sleep(seconds)  # the lock is what is being tested: another program holds it
+        (release or threading.Event()).wait(seconds)
         raw.execute("COMMIT")
 
 
@@ -282,15 +288,18 @@ async def test_an_event_that_cannot_be_stored_is_answered_500_and_stored_when_se
     config = slack_config(tmp_path / "unstored.db", slack_api)
     bot = await SlackBot(config, slack_api).start()
     try:
-        held = threading.Event()
+        held, release = threading.Event(), threading.Event()
         locker = threading.Thread(
-            target=_hold_exclusive_lock, args=(config.storage.database, 7.0, held)
+            target=_hold_exclusive_lock, args=(config.storage.database, 60.0, held, release)
         )
         locker.start()
         await asyncio.to_thread(held.wait)
-        status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
+        try:
+            status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
+        finally:
+            release.set()  # held until the answer came, however slow the machine
+            await asyncio.to_thread(locker.join)
         assert status == 500  # the inbox could not take it within the busy timeout
-        await asyncio.to_thread(locker.join)
         status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
         assert status == 200
         await _until(lambda: bot.count() == 1, 10)
