@@ -31,7 +31,9 @@ async def test_slow_clients_are_cut_off_and_extra_connections_refused() -> None:
     try:
         idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(3)]
         idle[0][1].write(b"GET / HTTP/1.1\r\nHost: x\r\n")  # headers begun, never finished
-        await asyncio.sleep(0.05)  # let the server take the three before the fourth arrives
+        async with asyncio.timeout(5):  # the server has taken all three before the fourth
+            while server.limits.open < 3:
+                await asyncio.sleep(0.01)
         extra_reader, _extra = await asyncio.open_connection("127.0.0.1", server.port)
         assert await _closed_by_server(extra_reader, 1.0)
         assert server.limits.refused == 1
