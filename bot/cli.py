@@ -539,6 +539,8 @@ def _manifest(args: argparse.Namespace) -> int:
         config = load_config(args.config, os.environ) if args.config else None
         mode = config.slack.mode if config is not None and config.slack is not None else "socket"
     print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
+    if mode == "http" and not args.url:
+        print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
     return 0
 
 

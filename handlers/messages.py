@@ -885,6 +885,11 @@ INTERNAL_ERROR = (
 )
 
 
+MANIFEST_PLACEHOLDER_URL = (
+    "casebook: warning: no --url given, so the manifest's request URLs are a placeholder "
+    "(https://casebook.example.org/slack/events); give --url https://YOUR-HOST/slack/events."
+)
+
 # The command line's `casebook inbox`: events that could not be handled.
 NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
 

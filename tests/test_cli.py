@@ -268,3 +268,15 @@ def test_a_school_without_a_timezone_gets_a_warning_naming_the_zone_used(
     code, out, err = _check(capsys, tmp_path, '[[schools]]\nname = "A"\n')
     assert code == 0 and "configuration is valid" in out
     assert "'A' has no timezone; using Europe/London" in _one_line(err)
+
+
+def test_an_http_manifest_without_a_url_warns_that_its_url_is_a_placeholder(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = casebook(capsys, "manifest", "--mode", "http")
+    assert code == 0 and "placeholder" in err
+    json.loads(out)  # the manifest itself is still whole JSON on stdout
+    code, out, err = casebook(
+        capsys, "manifest", "--mode", "http", "--url", "https://cb.example/slack/events"
+    )
+    assert code == 0 and err == "" and "https://cb.example/slack/events" in out
