@@ -115,8 +115,12 @@ class Database:
                 await self._connection.execute("COMMIT")
             except BaseException:
                 # A failed COMMIT (busy, disk full) leaves the transaction open: end it here.
+                # A cancelled COMMIT may still finish on the connection's thread, so the
+                # transaction can end between the check and the ROLLBACK; the error raised
+                # here, not that one, is what the caller must see.
                 if self._connection.in_transaction:
-                    await self._connection.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await self._connection.execute("ROLLBACK")
                 raise
 
     @property
