@@ -10,6 +10,8 @@ from bot.app import sync_schools
 from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from tests.chat import Chat, FakeClock
+from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.telegram_api import FakeTelegramApi
 
 settings.register_profile("ci", max_examples=100, deadline=None)
 settings.register_profile(
@@ -49,3 +51,19 @@ def clock() -> FakeClock:
 @pytest.fixture
 def chat(database: Database, config: Config, clock: FakeClock) -> Chat:
     return Chat(database, config, clock)
+
+
+@pytest.fixture
+async def slack_fake() -> AsyncIterator[FakeSlackApi]:
+    """Slack's Web API on loopback, for the real slack_sdk client."""
+    api = await FakeSlackApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
+    """Telegram's Bot API on loopback, for the real python-telegram-bot client."""
+    api = await FakeTelegramApi().start()
+    yield api
+    await api.stop()

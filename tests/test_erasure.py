@@ -7,10 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from handlers import messages, privacy
 from storage.db import Database
@@ -54,20 +51,6 @@ def direct_refs(database: Path, chat: str) -> int:
                 "SELECT count(*) FROM outbox WHERE message_ref LIKE ?", (f"{chat}|%",)
             ).fetchone()[0]
         )
-
-
-@pytest.fixture
-async def slack_fake() -> AsyncIterator[FakeSlackApi]:
-    api = await FakeSlackApi().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
-    api = await FakeTelegramApi().start()
-    yield api
-    await api.stop()
 
 
 async def test_erasing_a_slack_person_blanks_their_direct_message_references(

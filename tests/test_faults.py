@@ -13,7 +13,6 @@ import hmac
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,20 +32,6 @@ from tests.test_telegram import (
     TelegramBot,
     telegram_config,
 )
-
-
-@pytest.fixture
-async def slack_api() -> AsyncIterator[FakeSlackApi]:
-    api = await FakeSlackApi().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def telegram_api() -> AsyncIterator[FakeTelegramApi]:
-    api = await FakeTelegramApi().start()
-    yield api
-    await api.stop()
 
 
 def both(database: Path, slack: FakeSlackApi, telegram: FakeTelegramApi) -> Config:
@@ -73,10 +58,10 @@ async def _until(condition: object, seconds: float) -> None:
 
 
 async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_is_a_case(
-    tmp_path: Path, slack_api: FakeSlackApi
+    tmp_path: Path, slack_fake: FakeSlackApi
 ) -> None:
-    await slack_api.faults.set(Fault.RATE_LIMIT)
-    bot = await SlackBot(slack_config(tmp_path / "limited.db", slack_api), slack_api).start(
+    await slack_fake.faults.set(Fault.RATE_LIMIT)
+    bot = await SlackBot(slack_config(tmp_path / "limited.db", slack_fake), slack_fake).start(
         connected=False
     )
     try:
@@ -98,23 +83,23 @@ async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_i
         assert waiting == [] and set(statuses) == set(range(50))
         # Handled while Slack still refuses every call: handling does not wait on delivery.
         await _until(lambda: bot.count() == 50, 20)
-        assert slack_api.faults.mode is Fault.RATE_LIMIT
+        assert slack_fake.faults.mode is Fault.RATE_LIMIT
         health = await bot.health_until(503)
         assert health["slack"] is False and health["problems"]["slack"]
-        await slack_api.faults.clear()
-        await slack_api.wait_for_text("chat.postMessage", messages.case_logged(50, Platform.X), 30)
+        await slack_fake.faults.clear()
+        await slack_fake.wait_for_text("chat.postMessage", messages.case_logged(50, Platform.X), 30)
         await bot.health_until(200, timeout=30)
     finally:
         await bot.close()
 
 
 async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
-    tmp_path: Path, slack_api: FakeSlackApi, telegram_api: FakeTelegramApi
+    tmp_path: Path, slack_fake: FakeSlackApi, telegram_fake: FakeTelegramApi
 ) -> None:
-    bot = await TelegramBot(both(tmp_path / "both.db", slack_api, telegram_api)).start()
+    bot = await TelegramBot(both(tmp_path / "both.db", slack_fake, telegram_fake)).start()
     try:
-        await slack_api.faults.set(Fault.HANG)
-        slack = SlackBot(bot.config, slack_api)
+        await slack_fake.faults.set(Fault.HANG)
+        slack = SlackBot(bot.config, slack_fake)
         slack.port, slack.session = bot.port, bot.session
         for n in range(3):  # replies that Slack will sit on
             status, _ = await slack.message(f"slack report https://x.com/u/status/{n}")
@@ -124,19 +109,19 @@ async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
             update = message_update(f"https://instagram.com/p/Tg{n}", chat=GROUP, user=500 + n)
             assert await bot.post(update) == 200
         for n in range(4, 9):  # Slack's three reports took case numbers 1 to 3
-            logged = await telegram_api.wait_for_text(
+            logged = await telegram_fake.wait_for_text(
                 messages.case_logged(n, Platform.INSTAGRAM), 5
             )
             assert logged["chat_id"] > 0
-            alert = await telegram_api.wait_for_text(
+            alert = await telegram_fake.wait_for_text(
                 messages.new_case_alert(n, Platform.INSTAGRAM), 5
             )
             assert alert["chat_id"] == LEADS_GROUP
         assert time.monotonic() - started < 5
         assert bot.count() == 8
-        assert not slack_api.of("chat.postMessage")  # still hanging, and only Slack waits
+        assert not slack_fake.of("chat.postMessage")  # still hanging, and only Slack waits
     finally:
-        await slack_api.faults.clear()
+        await slack_fake.faults.clear()
         await bot.close()
 
 
@@ -156,9 +141,9 @@ def _hold_exclusive_lock(
 
 @pytest.mark.slow
 async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
-    tmp_path: Path, telegram_api: FakeTelegramApi
+    tmp_path: Path, telegram_fake: FakeTelegramApi
 ) -> None:
-    config = telegram_config(tmp_path / "locked.db", telegram_api)
+    config = telegram_config(tmp_path / "locked.db", telegram_fake)
     bot = await TelegramBot(config).start()
     try:
         held = threading.Event()
@@ -191,9 +176,9 @@ async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
         await asyncio.to_thread(locker.join)
         assert len(acknowledged) == 500
         await _until(lambda: bot.count() == 500, 60)
-        await telegram_api.wait_for_text(messages.case_logged(500, Platform.TIKTOK), 30)
+        await telegram_fake.wait_for_text(messages.case_logged(500, Platform.TIKTOK), 30)
         apologies = [
-            c for c in telegram_api.of("sendMessage") if c["text"] == messages.INTERNAL_ERROR
+            c for c in telegram_fake.of("sendMessage") if c["text"] == messages.INTERNAL_ERROR
         ]
         assert apologies == []
         with sqlite3.connect(config.storage.database) as raw:
@@ -210,9 +195,9 @@ def _signed(body: bytes, timestamp: str) -> dict[str, str]:
 
 
 async def test_requests_slack_never_sends_get_4xx_and_store_nothing(
-    tmp_path: Path, slack_api: FakeSlackApi
+    tmp_path: Path, slack_fake: FakeSlackApi
 ) -> None:
-    bot = await SlackBot(slack_config(tmp_path / "bad.db", slack_api), slack_api).start()
+    bot = await SlackBot(slack_config(tmp_path / "bad.db", slack_fake), slack_fake).start()
     now = str(int(time.time()))
     bodies = {
         "not json": b'{"type": "event_callback", ',
@@ -238,9 +223,9 @@ async def test_requests_slack_never_sends_get_4xx_and_store_nothing(
 
 
 async def test_telegram_webhook_requests_telegram_never_sends_get_4xx(
-    tmp_path: Path, telegram_api: FakeTelegramApi
+    tmp_path: Path, telegram_fake: FakeTelegramApi
 ) -> None:
-    bot = await TelegramBot(telegram_config(tmp_path / "bad.db", telegram_api)).start()
+    bot = await TelegramBot(telegram_config(tmp_path / "bad.db", telegram_fake)).start()
     try:
         assert bot.session is not None
         url = f"http://127.0.0.1:{bot.port}/telegram/webhook"
@@ -257,18 +242,18 @@ async def test_telegram_webhook_requests_telegram_never_sends_get_4xx(
 
 
 async def test_a_slack_5xx_with_a_page_of_html_is_a_temporary_failure(
-    tmp_path: Path, slack_api: FakeSlackApi
+    tmp_path: Path, slack_fake: FakeSlackApi
 ) -> None:
-    bot = await SlackBot(slack_config(tmp_path / "html.db", slack_api), slack_api).start()
+    bot = await SlackBot(slack_config(tmp_path / "html.db", slack_fake), slack_fake).start()
     try:
-        await slack_api.faults.set(Fault.SERVER_ERROR, frozenset({"chat.postMessage"}))
+        await slack_fake.faults.set(Fault.SERVER_ERROR, frozenset({"chat.postMessage"}))
         status, _ = await bot.message("report https://x.com/u/status/5")
         assert status == 200
-        await slack_api.wait_for("chat.postMessage!500")
+        await slack_fake.wait_for("chat.postMessage!500")
         await _until(lambda: _last_error(bot) is not None, 10)
         assert _last_error(bot) == "slack 500"
-        await slack_api.faults.clear()
-        await slack_api.wait_for_text(
+        await slack_fake.faults.clear()
+        await slack_fake.wait_for_text(
             "chat.postMessage", messages.case_logged(1, Platform.X), timeout=30
         )
     finally:
@@ -283,10 +268,10 @@ def _last_error(bot: SlackBot) -> str | None:
 
 @pytest.mark.slow
 async def test_an_event_that_cannot_be_stored_is_answered_500_and_stored_when_sent_again(
-    tmp_path: Path, slack_api: FakeSlackApi
+    tmp_path: Path, slack_fake: FakeSlackApi
 ) -> None:
-    config = slack_config(tmp_path / "unstored.db", slack_api)
-    bot = await SlackBot(config, slack_api).start()
+    config = slack_config(tmp_path / "unstored.db", slack_fake)
+    bot = await SlackBot(config, slack_fake).start()
     try:
         held, release = threading.Event(), threading.Event()
         locker = threading.Thread(

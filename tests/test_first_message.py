@@ -3,10 +3,7 @@ remembered across restarts."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from handlers import messages
 from storage.models import Platform
@@ -16,20 +13,6 @@ from tests.slack_harness import REPORT_CHANNEL, SlackBot, slack_config
 from tests.test_telegram import GROUP, TelegramBot, telegram_config
 
 TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
-
-
-@pytest.fixture
-async def slack_fake() -> AsyncIterator[FakeSlackApi]:
-    api = await FakeSlackApi().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
-    api = await FakeTelegramApi().start()
-    yield api
-    await api.stop()
 
 
 async def test_a_slack_report_channel_gets_one_first_message_ever(

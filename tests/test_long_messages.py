@@ -4,11 +4,8 @@ a case with 130 reporters delivered to the lead on both."""
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-
-import pytest
 
 from bot.adapters import slack_send, text_limits
 from bot.app import sync_schools
@@ -81,20 +78,6 @@ async def _case_with_reporters(config: Config, transport: str, first_id: int) ->
                 await unit.cases.add_reporter(case.id, person.id, words, at)
     finally:
         await database.close()
-
-
-@pytest.fixture
-async def slack_fake() -> AsyncIterator[FakeSlackApi]:
-    api = await FakeSlackApi().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
-async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
-    api = await FakeTelegramApi().start()
-    yield api
-    await api.stop()
 
 
 async def test_cases_show_with_130_reporters_reaches_the_lead_on_slack(

@@ -23,24 +23,10 @@ TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
 
 
 @pytest.fixture
-async def slack_fake() -> AsyncIterator[FakeSlackApi]:
-    api = await FakeSlackApi().start()
-    yield api
-    await api.stop()
-
-
-@pytest.fixture
 async def slack(tmp_path: Path, slack_fake: FakeSlackApi) -> AsyncIterator[SlackBot]:
     running = await SlackBot(slack_config(tmp_path / "s.db", slack_fake), slack_fake).start()
     yield running
     await running.close()
-
-
-@pytest.fixture
-async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
-    api = await FakeTelegramApi().start()
-    yield api
-    await api.stop()
 
 
 @pytest.fixture
