@@ -40,11 +40,6 @@ class Pump:
         for woken in self._outbox_woken.values():
             woken.set()
 
-    async def run_once(self, stop: asyncio.Event | None = None) -> None:
-        """Handle everything pending, then send everything due (for tests and the terminal)."""
-        await self._router.process_pending()
-        await self._delivery.flush(stop)
-
     async def run(self, stop: asyncio.Event) -> None:
         """Run the handler and a deliverer per transport until `stop` is set. A send still in
         flight then gets STOP_GRACE seconds; its row stays claimed and is taken back at the

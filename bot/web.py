@@ -36,22 +36,3 @@ def build(
     app.router.add_get(HEALTH, healthz)
     app.router.add_get(METRICS, prometheus)
     return app
-
-
-async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Start listening; the caller keeps the runner and calls cleanup() to stop."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    return runner
-
-
-def bound_port(runner: web.AppRunner) -> int:
-    """The port actually bound (useful when the config asks for port 0)."""
-    for site in runner.sites:
-        server = getattr(site, "_server", None)
-        sockets = getattr(server, "sockets", None) or []
-        for sock in sockets:
-            return int(sock.getsockname()[1])
-    raise RuntimeError("the server is not listening")

@@ -68,9 +68,6 @@ class EventNotStored(Exception):
 
 def web_client(slack: SlackConfig) -> AsyncWebClient:
     """The Web API client, retrying rate limits (after Retry-After), 5xx and dropped connections."""
-    kwargs: dict[str, Any] = {}
-    if slack.api_url:
-        kwargs["base_url"] = slack.api_url.rstrip("/") + "/"
     return AsyncWebClient(
         token=slack.bot_token.value,
         retry_handlers=[
@@ -78,7 +75,7 @@ def web_client(slack: SlackConfig) -> AsyncWebClient:
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
-        **kwargs,
+        **_where(slack),
     )
 
 
@@ -360,10 +357,12 @@ def report_view(channel: str) -> dict[str, Any]:
 
 
 def _listener_client(slack: SlackConfig) -> AsyncWebClient:
-    kwargs: dict[str, Any] = {}
-    if slack.api_url:
-        kwargs["base_url"] = slack.api_url.rstrip("/") + "/"
-    return AsyncWebClient(**kwargs)
+    return AsyncWebClient(**_where(slack))
+
+
+def _where(slack: SlackConfig) -> dict[str, Any]:
+    """The Web API's address, when the config points somewhere else (tests, a proxy)."""
+    return {"base_url": slack.api_url.rstrip("/") + "/"} if slack.api_url else {}
 
 
 def _malformed(timestamp: str, body: bytes, request: web.Request) -> str:

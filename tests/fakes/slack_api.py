@@ -15,9 +15,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from bot.web import bound_port, serve
 from tests.fakes.faults import Faults
 from tests.fakes.recording import WaitsForCalls
+from tests.fakes.serving import bound_port, serve
 
 
 @dataclass

@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.web import bound_port, serve
 from tests.fakes.faults import Faults
 from tests.fakes.recording import WaitsForCalls
+from tests.fakes.serving import bound_port, serve
 
 BOT_ID = 4242
 PHOTO_FILE_ID = "AgACAgQAAxkBAAIPHOTOFILEID"
