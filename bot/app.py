@@ -25,12 +25,12 @@ from bot.scheduler import Scheduler
 from bot.tasks import Background
 from handlers.events import Transport
 from handlers.settings import Config
-from storage.db import Database
+from storage.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
 
-async def sync_schools(database: Database, config: Config) -> None:
+async def sync_schools(database: Store, config: Config) -> None:
     """Every configured school has a row, so cases can refer to it."""
     async with database.transaction() as unit:
         for school in config.schools:
@@ -53,7 +53,7 @@ async def run_console(
 ) -> None:
     """The terminal transport on the configured database until EOF."""
     clock = clock or SystemClock()
-    database = await Database.open(config.storage.database)
+    database = await open_store(config.storage.database)
     try:
         await sync_schools(database, config)
         console = ConsoleTransport(config.schools[0], stdout)
@@ -90,7 +90,7 @@ async def run_chat(
     background, and SIGTERM stops everything within seconds whatever the network does."""
     clock = clock or SystemClock()
     stop = stop or _stop_on_signals()
-    database = await Database.open(config.storage.database)
+    database = await open_store(config.storage.database)
     runner: GuardedServer | None = None
     chats: list[ChatTransport] = []
     worker: asyncio.Task[None] | None = None

@@ -14,7 +14,6 @@ import importlib.metadata
 import json
 import logging
 import os
-import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,9 +29,14 @@ from bot.config import describe, load_config
 from handlers import digest, export, messages, privacy, stats
 from handlers.events import Transport
 from handlers.settings import Config, ConfigError, StorageConfig, demo_config
-from storage.backup import backup_database
-from storage.db import Database, DatabaseError, SchemaTooNewError
 from storage.models import CaseTiming, SetAsideItem
+from storage.store import (
+    BackupFailed,
+    BackupUnsupported,
+    DatabaseError,
+    SchemaTooNewError,
+    open_store,
+)
 
 log = logging.getLogger("casebook")
 
@@ -302,7 +306,7 @@ def _export(args: argparse.Namespace) -> int:
         _output(args.out, replace=args.force)
 
     async def run(out: TextIO) -> int:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             async with database.reading() as unit:
                 school = _school_name(args.school, [s.name for s in await unit.schools.all()])
@@ -341,7 +345,7 @@ def _stats(args: argparse.Namespace) -> int:
     path = _existing_database(config)
 
     async def cases() -> list[CaseTiming]:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             async with database.reading() as unit:
                 school_id = None
@@ -375,7 +379,7 @@ def _digest(args: argparse.Namespace) -> int:
         _output(args.chart)
 
     async def run() -> None:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             await app.sync_schools(database, config)
             now = SystemClock().now()
@@ -411,7 +415,7 @@ def _purge(args: argparse.Namespace) -> int:
     path = _existing_database(config)
 
     async def run() -> list[privacy.PurgeItem]:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             now = SystemClock().now()
             async with database.transaction() as unit:
@@ -453,7 +457,7 @@ def _person(args: argparse.Namespace) -> int:
         _output(args.out)
 
     async def run() -> dict[str, object] | str:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             if args.person_action == "export":
                 async with database.reading() as unit:
@@ -489,9 +493,19 @@ def _backup(args: argparse.Namespace) -> int:
         print(f"casebook: {args.file} exists already; choose a new file.", file=sys.stderr)
         return 2
     _output(args.file)
+
+    async def run() -> str:
+        database = await open_store(source)
+        try:
+            return await database.backup(args.file)
+        finally:
+            await database.close()
+
     try:
-        result = backup_database(source, args.file)
-    except sqlite3.Error as error:
+        result = asyncio.run(run())
+    except BackupUnsupported as error:
+        raise CommandError(str(error)) from error
+    except BackupFailed as error:
         raise CommandError(f"cannot write {args.file}: {error}.") from error
     print(f"casebook: backed up {source} to {args.file} (integrity: {result})", file=sys.stderr)
     return 0 if result == "ok" else 1
@@ -501,7 +515,7 @@ def _inbox_list(args: argparse.Namespace) -> int:
     path = _existing_database(_config(args))
 
     async def run() -> list[SetAsideItem]:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             async with database.reading() as unit:
                 return await unit.inbox.set_aside_items()
@@ -519,7 +533,7 @@ def _inbox_retry(args: argparse.Namespace) -> int:
     path = _existing_database(_config(args))
 
     async def run() -> int:
-        database = await Database.open(path)
+        database = await open_store(path)
         try:
             async with database.transaction() as unit:
                 return await unit.inbox.retry(args.id)

@@ -19,9 +19,9 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from handlers.events import Outgoing, PlaceKind, Transport, UndecodablePayload
-from storage.db import Database, is_transient
 from storage.models import OutboxItem
 from storage.outbox import place_key
+from storage.store import Store, is_transient
 from storage.unit import Unit
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class TemporarySendError(Exception):
 class Delivery:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         clock: Clock,
         senders: dict[Transport, Sender],
         metrics: Metrics | None = None,
@@ -272,7 +272,7 @@ class _SentWriter:
     is out, so a locked database is waited out (RECORD_TRIES) rather than letting the row go
     again when its lease ends."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Store, clock: Clock) -> None:
         self._database = database
         self._clock = clock
         self._waiting: list[_Sent] = []

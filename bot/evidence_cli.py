@@ -12,8 +12,8 @@ from typing import Any
 
 from handlers import evidence
 from handlers.evidence import figures, sources
-from storage.db import Database
 from storage.evidence import EvidenceRow
+from storage.store import open_store
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 async def _from_database(path: Path, args: argparse.Namespace, until: date) -> list[EvidenceRow]:
     from bot.cli import _school_name  # as every subcommand matches --school
 
-    database = await Database.open(path)
+    database = await open_store(path)
     try:
         async with database.reading() as unit:
             known = sorted(school.name for school in await unit.schools.all())

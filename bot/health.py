@@ -13,7 +13,7 @@ from datetime import timedelta
 from bot.adapters.chat import ChatTransport
 from bot.clock import Clock
 from bot.delivery import Delivery
-from storage.db import Database
+from storage.store import Store
 
 WRITE_DEADLINE = 1.0  # seconds the database has to take a write
 STALE_INBOX = timedelta(seconds=60)  # an event waiting longer means handling is stuck
@@ -22,7 +22,7 @@ STALE_INBOX = timedelta(seconds=60)  # an event waiting longer means handling is
 class Health:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         delivery: Delivery,
         chats: Sequence[ChatTransport],
         clock: Clock,

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from storage.db import Database
+from storage.store import Store
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class _Waiting:
 
 
 class InboxWriter:
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Store, clock: Clock) -> None:
         self._database = database
         self._clock = clock
         self._waiting: list[_Waiting] = []

@@ -25,8 +25,8 @@ from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, 
 from handlers.roles import lead_schools
 from handlers.settings import Config
 from handlers.text import printable
-from storage.db import Database, is_transient
 from storage.models import InboxItem
+from storage.store import Store, is_transient
 from storage.unit import Unit
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ class StorageUnavailable(Exception):
 class Router:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         config: Config,
         clock: Clock,
         transports: frozenset[Transport],

@@ -22,7 +22,7 @@ from bot.metrics import Metrics
 from handlers import digest, privacy, reminders
 from handlers.events import Transport
 from handlers.settings import WEEKDAYS, Config, SchoolConfig
-from storage.db import Database
+from storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ SHUTDOWN_GRACE = 10.0  # seconds a running job may take to finish when the bot s
 
 
 async def send_due_reminders(
-    database: Database, config: Config, now: datetime, transports: frozenset[Transport]
+    database: Store, config: Config, now: datetime, transports: frozenset[Transport]
 ) -> int:
     """Queue every due reminder's messages in the outbox; returns how many messages."""
     async with database.transaction() as unit:
@@ -42,7 +42,7 @@ async def send_due_reminders(
 
 
 async def send_weekly_digest(
-    database: Database,
+    database: Store,
     config: Config,
     school: SchoolConfig,
     now: datetime,
@@ -76,7 +76,7 @@ async def send_weekly_digest(
 class Scheduler:
     def __init__(
         self,
-        database: Database,
+        database: Store,
         config: Config,
         clock: Clock,
         transports: frozenset[Transport],

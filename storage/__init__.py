@@ -1,1 +1,1 @@
-"""Casebook's storage: SQLite through aiosqlite, behind small repository protocols."""
+"""Casebook's storage: the domain model, its repositories, and the stores that hold them."""

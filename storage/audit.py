@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from storage.models import AuditEntry
+from storage.sql import SqlConnection
 from storage.times import from_db, to_db
 
 
-class SqliteAudit:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlAudit:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def append(self, entry: AuditEntry) -> None:

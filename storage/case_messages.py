@@ -3,11 +3,11 @@ message reaches its case."""
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.sql import SqlConnection
 
 
-class SqliteCaseMessages:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlCaseMessages:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(self, transport: str, message_key: str, case_id: int) -> None:

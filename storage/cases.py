@@ -7,8 +7,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
-import aiosqlite
-
 from storage.models import (
     AuthorIsPupil,
     Case,
@@ -24,6 +22,7 @@ from storage.models import (
     Status,
     Target,
 )
+from storage.sql import Dialect, SqlConnection
 from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
 
 E = TypeVar("E", bound=Enum)
@@ -36,24 +35,61 @@ FIRST_LINK = (
     " (SELECT canonical_url FROM case_links l WHERE l.case_id = c.id ORDER BY l.id LIMIT 1))"
 )
 
-_CASE_COLUMNS = (
+_COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
     " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
     " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason, c.merged_into,"
     " c.checked_at, c.legal_hold, c.purged_at, c.reporter_count,"
     f" {FIRST_LINK} AS url,"
-    " (SELECT group_concat(category, ',') FROM case_categories k WHERE k.case_id = c.id)"
-    " AS categories"
+    " (SELECT {concat} FROM case_categories k WHERE k.case_id = c.id) AS categories"
 )
+# Per dialect: the case columns, a newline, and the smaller of two values.
+_CASE_COLUMNS = {
+    Dialect.SQLITE: _COLUMNS.format(concat="group_concat(category, ',')"),
+    Dialect.POSTGRES: _COLUMNS.format(concat="string_agg(category, ',')"),
+}
+_NEWLINE = {Dialect.SQLITE: "char(10)", Dialect.POSTGRES: "chr(10)"}
+_LEAST = {Dialect.SQLITE: "min", Dialect.POSTGRES: "least"}
+# Two processes on one PostgreSQL creating cases for one school take turns at its numbers.
+_NUMBER_LOCK = 0x0CA5E
 
 
-class SqliteCases:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlCases:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
+        dialect = connection.dialect
+        self._postgres = dialect is Dialect.POSTGRES
+        self._columns = _CASE_COLUMNS[dialect]
+        newline, least = _NEWLINE[dialect], _LEAST[dialect]
+        self._add_words = (
+            "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
+            f" ELSE description || {newline} || ? END WHERE case_id = ? AND person_id = ?"
+        )
+        self._move_reporters = (
+            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
+            " SELECT CAST(? AS INTEGER), person_id, description, reported_at FROM case_reporters"
+            " WHERE case_id = ? ORDER BY reported_at, person_id"
+            " ON CONFLICT (case_id, person_id) DO UPDATE SET"
+            " description = CASE"
+            "  WHEN excluded.description = ''"
+            "   OR excluded.description = case_reporters.description"
+            "   THEN case_reporters.description"
+            "  WHEN case_reporters.description = '' THEN excluded.description"
+            "  WHEN excluded.reported_at < case_reporters.reported_at"
+            f"   THEN excluded.description || {newline} || {newline}"
+            "   || case_reporters.description"
+            f"  ELSE case_reporters.description || {newline} || {newline}"
+            "   || excluded.description END,"
+            f" reported_at = {least}(case_reporters.reported_at, excluded.reported_at)"
+        )
 
     async def create(self, new: NewCase) -> Case:
         """A new case numbered next in its school, with its first reporter and link."""
         at = to_db(new.at)
+        if self._postgres:
+            await self._db.execute(
+                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, new.school_id)
+            )
         async with self._db.execute(
             "INSERT INTO cases (school_id, number, status, platform, source, created_at,"
             " updated_at)"
@@ -72,18 +108,18 @@ class SqliteCases:
         return case
 
     async def get(self, case_id: int) -> Case | None:
-        return await self._one(f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.id = ?", (case_id,))
+        return await self._one(f"SELECT {self._columns} FROM cases c WHERE c.id = ?", (case_id,))
 
     async def by_number(self, school_id: int, number: int) -> Case | None:
         return await self._one(
-            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND c.number = ?",
+            f"SELECT {self._columns} FROM cases c WHERE c.school_id = ? AND c.number = ?",
             (school_id, number),
         )
 
     async def find_active_by_link(self, school_id: int, canonical: str) -> Case | None:
         """The newest case of this school, not closed, that holds this link."""
         return await self._one(
-            f"SELECT {_CASE_COLUMNS} FROM cases c JOIN case_links l ON l.case_id = c.id"
+            f"SELECT {self._columns} FROM cases c JOIN case_links l ON l.case_id = c.id"
             " WHERE l.school_id = ? AND l.canonical_url = ? AND c.status != 'closed'"
             " ORDER BY c.id DESC LIMIT 1",
             (school_id, canonical),
@@ -134,11 +170,7 @@ class SqliteCases:
 
     async def add_words(self, case_id: int, person_id: int, text: str) -> None:
         """More of a reporter's own words on a case (a thread reply under their report)."""
-        await self._db.execute(
-            "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
-            " ELSE description || char(10) || ? END WHERE case_id = ? AND person_id = ?",
-            (text, text, case_id, person_id),
-        )
+        await self._db.execute(self._add_words, (text, text, case_id, person_id))
 
     async def reporters(self, case_id: int) -> list[Reporter]:
         async with self._db.execute(
@@ -173,7 +205,7 @@ class SqliteCases:
 
     async def reported_by(self, person_id: int) -> list[Case]:
         return await self._many(
-            f"SELECT {_CASE_COLUMNS} FROM cases c JOIN case_reporters r ON r.case_id = c.id"
+            f"SELECT {self._columns} FROM cases c JOIN case_reporters r ON r.case_id = c.id"
             " WHERE r.person_id = ? ORDER BY c.created_at DESC, c.id DESC",
             (person_id,),
         )
@@ -184,7 +216,7 @@ class SqliteCases:
         """Cases oldest first, optionally of one school and created at or after `since`."""
         where, parameters = case_filters(school_id, since)
         return await self._many(
-            f"SELECT {_CASE_COLUMNS} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
+            f"SELECT {self._columns} FROM cases c{where} ORDER BY c.created_at, c.id", parameters
         )
 
     async def timings(
@@ -215,7 +247,7 @@ class SqliteCases:
         """What a digest counts: cases still open, and cases created or removed since `since`."""
         moment = to_db(since)
         return await self._many(
-            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ? AND"
+            f"SELECT {self._columns} FROM cases c WHERE c.school_id = ? AND"
             " (c.status NOT IN ('closed', 'removed') OR c.created_at >= ? OR c.removed_at >= ?)"
             " ORDER BY c.created_at, c.id",
             (school_id, moment, moment),
@@ -225,7 +257,7 @@ class SqliteCases:
         """Open cases (neither closed nor removed, as `Status.is_open`), urgent first, then
         newest first."""
         return await self._many(
-            f"SELECT {_CASE_COLUMNS} FROM cases c WHERE c.school_id = ?"
+            f"SELECT {self._columns} FROM cases c WHERE c.school_id = ?"
             " AND c.status NOT IN ('closed', 'removed')"
             " ORDER BY c.urgent DESC, c.created_at DESC, c.id DESC",
             (school_id,),
@@ -240,26 +272,12 @@ class SqliteCases:
         """
         await self._db.execute(
             "INSERT INTO case_links (case_id, school_id, canonical_url, original_url, platform,"
-            " added_at) SELECT ?, school_id, canonical_url, original_url, platform, added_at"
-            " FROM case_links WHERE case_id = ? ORDER BY id",
+            " added_at) SELECT CAST(? AS INTEGER), school_id, canonical_url, original_url,"
+            " platform, added_at FROM case_links WHERE case_id = ? ORDER BY id",
             (to_id, from_id),
         )
         await self._db.execute("DELETE FROM case_links WHERE case_id = ?", (from_id,))
-        await self._db.execute(
-            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
-            " SELECT ?, person_id, description, reported_at FROM case_reporters WHERE case_id = ?"
-            " ORDER BY reported_at, person_id"
-            " ON CONFLICT (case_id, person_id) DO UPDATE SET"
-            " description = CASE"
-            "  WHEN excluded.description = '' OR excluded.description = description"
-            "   THEN description"
-            "  WHEN description = '' THEN excluded.description"
-            "  WHEN excluded.reported_at < reported_at"
-            "   THEN excluded.description || char(10) || char(10) || description"
-            "  ELSE description || char(10) || char(10) || excluded.description END,"
-            " reported_at = min(reported_at, excluded.reported_at)",
-            (to_id, from_id),
-        )
+        await self._db.execute(self._move_reporters, (to_id, from_id))
         await self._db.execute("DELETE FROM case_reporters WHERE case_id = ?", (from_id,))
 
     async def merged_from(self, case_id: int) -> list[int]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-
-import aiosqlite
+from typing import Any
 
 from storage.models import Conversation, ConversationPlace
+from storage.sql import SqlConnection
 from storage.times import from_db, from_db_or_none, to_db
 
 _COLUMNS = (
@@ -15,8 +15,8 @@ _COLUMNS = (
 )
 
 
-class SqliteConversations:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlConversations:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def start(
@@ -104,7 +104,7 @@ class SqliteConversations:
             (moment, moment, conversation_id),
         )
 
-    async def _conversation(self, row: aiosqlite.Row) -> Conversation:
+    async def _conversation(self, row: Any) -> Conversation:
         async with self._db.execute(
             "SELECT case_id FROM conversation_cases WHERE conversation_id = ? ORDER BY case_id",
             (row["id"],),

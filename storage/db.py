@@ -14,14 +14,15 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.backup import backup_database
+from storage.sql import Dialect
+from storage.store import BackupFailed, DatabaseError, Probe, SchemaTooNewError
 from storage.times import from_db
 from storage.turns import Turns
 from storage.unit import Unit
@@ -31,20 +32,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
-
-
-class SchemaTooNewError(Exception):
-    """The database was written by a newer Casebook; using it could lose data."""
-
-
-class DatabaseError(Exception):
-    """The file cannot be opened as a Casebook database."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """A database that is locked, busy, full or failing to read or write: the same work may
-    well succeed later, so it is retried rather than blamed on its input."""
-    return isinstance(error, sqlite3.OperationalError)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -61,16 +48,11 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-@dataclass(frozen=True)
-class Probe:
-    """Whether the file took a write (error is "" if so) and the oldest unhandled event."""
-
-    error: str
-    oldest_pending: datetime | None
+__all__ = ["Database", "DatabaseError", "SchemaTooNewError", "migrations"]
 
 
 class Database:
-    """One open Casebook database file."""
+    """One open Casebook database file: the SQLite store."""
 
     def __init__(self, connection: _Connection, path: Path) -> None:
         self._connection = connection
@@ -140,9 +122,23 @@ class Database:
             finally:
                 await self._connection.execute("ROLLBACK")
 
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
     async def schema_version(self) -> int:
         async with self._turns.ordinary():
             return await _version(self._connection)
+
+    async def server_version(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    async def backup(self, target: Path) -> str:
+        """An online copy with SQLite's backup API, on its own connection: the bot keeps writing."""
+        try:
+            return await asyncio.to_thread(backup_database, self.path, target)
+        except sqlite3.Error as error:
+            raise BackupFailed(str(error)) from error
 
     async def probe(self, seconds: float) -> Probe:
         """Write a row and read the inbox's age on a connection of its own, so a transaction
@@ -260,6 +256,10 @@ class _Connection(aiosqlite.Connection):
     """
 
     _inline = False
+
+    @property
+    def dialect(self) -> Dialect:
+        return Dialect.SQLITE
 
     @classmethod
     async def open(cls, path: Path) -> _Connection:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import Person, School
+from storage.sql import SqlConnection
 from storage.times import to_db
 
 
-class SqliteSchools:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlSchools:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def ensure(self, name: str, timezone: str) -> School:
@@ -47,7 +46,8 @@ class SqliteSchools:
         moment = to_db(at)
         await self._db.execute(
             "INSERT INTO school_members (school_id, person_id, first_seen, last_seen)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET last_seen = excluded.last_seen",
+            " VALUES (?, ?, ?, ?) ON CONFLICT (school_id, person_id)"
+            " DO UPDATE SET last_seen = excluded.last_seen",
             (school_id, person_id, moment, moment),
         )
 
@@ -71,8 +71,8 @@ class SqliteSchools:
         return [School(r["id"], r["name"], r["timezone"]) for r in rows]
 
 
-class SqlitePeople:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlPeople:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def ensure(self, key: str, name: str) -> Person:

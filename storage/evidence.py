@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import aiosqlite
+from storage.sql import SqlConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,8 @@ _QUERY = (
 )
 
 
-class SqliteEvidence:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlEvidence:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def rows(

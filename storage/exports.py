@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-import aiosqlite
-
 from storage.cases import FIRST_LINK, case_filters
+from storage.sql import SqlConnection
 
 BATCH = 1000
 
@@ -88,8 +87,8 @@ def query(anonymised: bool, where: str = "") -> str:
     )
 
 
-class SqliteExports:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlExports:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def documents(

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import InboxItem, SetAsideItem
+from storage.sql import SqlConnection
 from storage.times import from_db, to_db
 
 
-class SqliteInbox:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlInbox:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(self, source: str, event_id: str, payload: str, at: datetime) -> bool:
@@ -95,7 +94,7 @@ class SqliteInbox:
         async with self._db.execute(
             "UPDATE inbox SET set_aside_at = NULL, retry_at = NULL, attempts = 0"
             " WHERE set_aside_at IS NOT NULL AND processed_at IS NULL AND payload <> ''"
-            " AND (? IS NULL OR id = ?) RETURNING id",
+            " AND (CAST(? AS INTEGER) IS NULL OR id = ?) RETURNING id",
             (item_id, item_id),
         ) as cursor:
             rows = await cursor.fetchall()

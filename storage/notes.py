@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import Note, Person
+from storage.sql import SqlConnection
 from storage.times import from_db, to_db
 
 
-class SqliteNotes:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlNotes:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(self, case_id: int, author_id: int, text: str, at: datetime) -> None:

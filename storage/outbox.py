@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import OutboxItem
+from storage.sql import SqlConnection
 from storage.times import to_db
 
 
@@ -16,8 +15,8 @@ def place_key(transport: str, place_id: str) -> str:
     return f"{transport}/{place_id}"
 
 
-class SqliteOutbox:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlOutbox:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int:

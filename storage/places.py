@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
+from storage.sql import SqlConnection
 from storage.times import to_db
 
 
-class SqlitePlaces:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlPlaces:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def first_visit(self, transport: str, place_id: str, at: datetime) -> bool:

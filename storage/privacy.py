@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
+from storage.sql import SqlConnection
 from storage.times import to_db
 
 
-class SqlitePrivacy:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlPrivacy:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def anonymise_case(self, case_id: int, at: datetime) -> None:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from storage.models import Reminder, ReminderKind
+from storage.sql import SqlConnection
 from storage.times import from_db, from_db_or_none, to_db
 
 _COLUMNS = "id, case_id, kind, due_at, conversation_id, sent_at, cancelled_at, answered_at, answer"
 
 
-class SqliteReminders:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlReminders:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(
@@ -28,7 +27,8 @@ class SqliteReminders:
         async with self._db.execute(
             "INSERT INTO reminders (case_id, kind, due_at, conversation_id, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_id, kind, due_at) DO UPDATE"
-            " SET cancelled_at = NULL WHERE sent_at IS NULL AND cancelled_at IS NOT NULL"
+            " SET cancelled_at = NULL"
+            " WHERE reminders.sent_at IS NULL AND reminders.cancelled_at IS NOT NULL"
             " RETURNING id",
             (case_id, kind.value, to_db(due_at), conversation_id, to_db(at)),
         ) as cursor:

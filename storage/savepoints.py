@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aiosqlite
+from storage.sql import SqlConnection
 
 
-class SqliteSavepoints:
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+class SqlSavepoints:
+    def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     @asynccontextmanager

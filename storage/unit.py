@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.audit import SqliteAudit
-from storage.case_messages import SqliteCaseMessages
-from storage.cases import SqliteCases
-from storage.conversations import SqliteConversations
-from storage.directory import SqlitePeople, SqliteSchools
-from storage.evidence import SqliteEvidence
-from storage.exports import SqliteExports
-from storage.inbox import SqliteInbox
-from storage.notes import SqliteNotes
-from storage.outbox import SqliteOutbox
-from storage.places import SqlitePlaces
-from storage.privacy import SqlitePrivacy
+from storage.audit import SqlAudit
+from storage.case_messages import SqlCaseMessages
+from storage.cases import SqlCases
+from storage.conversations import SqlConversations
+from storage.directory import SqlPeople, SqlSchools
+from storage.evidence import SqlEvidence
+from storage.exports import SqlExports
+from storage.inbox import SqlInbox
+from storage.notes import SqlNotes
+from storage.outbox import SqlOutbox
+from storage.places import SqlPlaces
+from storage.privacy import SqlPrivacy
 from storage.protocols import (
     AuditRepository,
     CaseMessageRepository,
@@ -35,8 +33,9 @@ from storage.protocols import (
     SavepointRepository,
     SchoolRepository,
 )
-from storage.reminders import SqliteReminders
-from storage.savepoints import SqliteSavepoints
+from storage.reminders import SqlReminders
+from storage.savepoints import SqlSavepoints
+from storage.sql import SqlConnection
 
 
 @dataclass(frozen=True)
@@ -58,21 +57,21 @@ class Unit:
     savepoints: SavepointRepository
 
     @classmethod
-    def over(cls, connection: aiosqlite.Connection) -> Unit:
+    def over(cls, connection: SqlConnection) -> Unit:
         return cls(
-            schools=SqliteSchools(connection),
-            people=SqlitePeople(connection),
-            cases=SqliteCases(connection),
-            conversations=SqliteConversations(connection),
-            audit=SqliteAudit(connection),
-            notes=SqliteNotes(connection),
-            inbox=SqliteInbox(connection),
-            outbox=SqliteOutbox(connection),
-            reminders=SqliteReminders(connection),
-            privacy=SqlitePrivacy(connection),
-            exports=SqliteExports(connection),
-            places=SqlitePlaces(connection),
-            evidence=SqliteEvidence(connection),
-            case_messages=SqliteCaseMessages(connection),
-            savepoints=SqliteSavepoints(connection),
+            schools=SqlSchools(connection),
+            people=SqlPeople(connection),
+            cases=SqlCases(connection),
+            conversations=SqlConversations(connection),
+            audit=SqlAudit(connection),
+            notes=SqlNotes(connection),
+            inbox=SqlInbox(connection),
+            outbox=SqlOutbox(connection),
+            reminders=SqlReminders(connection),
+            privacy=SqlPrivacy(connection),
+            exports=SqlExports(connection),
+            places=SqlPlaces(connection),
+            evidence=SqlEvidence(connection),
+            case_messages=SqlCaseMessages(connection),
+            savepoints=SqlSavepoints(connection),
         )

@@ -1,0 +1,132 @@
+"""The store: what the rest of Casebook asks of a database, whichever engine holds it.
+
+SQLite (storage/db.py) keeps one school's cases in one file; PostgreSQL (storage/postgres.py)
+serves many schools and several processes. Both give the same units of repositories, so
+handlers, the CLI and the bot never name an engine; `open_store` picks one from a path or URL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from storage.unit import Unit
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer Casebook; using it could lose data."""
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened as a Casebook database."""
+
+
+class BackupFailed(Exception):
+    """The copy could not be written."""
+
+
+class BackupUnsupported(Exception):
+    """This store is backed up with its own tools, not by Casebook."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Whether the database took a write (error is "" if so) and the oldest unhandled event."""
+
+    error: str
+    oldest_pending: datetime | None
+
+
+class Store(Protocol):
+    """One open Casebook database."""
+
+    def transaction(self, *, first: bool = False) -> AbstractAsyncContextManager[Unit]:
+        """A write transaction: committed when the block ends, rolled back if it raises.
+        `first` is for storing new events, whose acknowledgement waits on the commit."""
+        ...
+
+    def reading(self) -> AbstractAsyncContextManager[Unit]:
+        """A read-only snapshot that does not hold up writers: for exports and reports."""
+        ...
+
+    @property
+    def events_waiting(self) -> bool:
+        """New events wait to be stored: a transaction that does many things should end soon."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Where the database is, fit to print and log (a URL never shows its password)."""
+        ...
+
+    async def probe(self, seconds: float) -> Probe: ...
+    async def schema_version(self) -> int: ...
+    async def server_version(self) -> str: ...
+    async def compact(self) -> None: ...
+    async def integrity_check(self) -> str: ...
+    async def backup(self, target: Path) -> str:
+        """A consistent copy in the new file `target`; returns its integrity check. Raises
+        BackupUnsupported where the engine's own tools do it better."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a store lives: a SQLite file, or a PostgreSQL URL."""
+
+    path: Path | None = None
+    url: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | Path) -> Target:
+        """A path, `sqlite:///path` or `postgresql://…`."""
+        if isinstance(text, Path):
+            return cls(path=text)
+        scheme = text.split("://", 1)[0].lower() if "://" in text else ""
+        if scheme in POSTGRES_SCHEMES:
+            return cls(url=text)
+        if scheme == "sqlite":
+            return cls(path=Path(text[len("sqlite://") :]))
+        if scheme:
+            raise DatabaseError(
+                f"{redact(text)}: use a file path, sqlite:///path or postgresql://…"
+            )
+        return cls(path=Path(text))
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else redact(self.url or "")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database that is locked, busy, full, unreachable or restarting: the same work may well
+    succeed later, so it is retried rather than blamed on its input."""
+    return isinstance(error, sqlite3.OperationalError)
+
+
+async def open_store(target: str | Path | Target) -> Store:
+    """Open (creating and migrating if needed) the store at a path or URL."""
+    where = target if isinstance(target, Target) else Target.parse(target)
+    if where.path is None:
+        raise DatabaseError(f"{where}: PostgreSQL is not supported yet.")
+    from storage.db import Database
+
+    return await Database.open(where.path)

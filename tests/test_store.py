@@ -1,0 +1,77 @@
+"""The store interface: the bot and the repositories never name a database engine, and a path or
+URL picks the store."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from storage.store import DatabaseError, Target, redact
+
+ROOT = Path(__file__).resolve().parent.parent
+DRIVERS = {"aiosqlite", "asyncpg", "sqlite3", "storage.db", "storage.postgres", "storage.backup"}
+# The modules that are a store, rather than use one.
+ENGINES = {"db.py", "postgres.py", "backup.py", "store.py"}
+
+
+def _modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _named_engines(paths: list[Path]) -> dict[str, list[str]]:
+    return {
+        str(path.relative_to(ROOT)): sorted(_modules(path) & DRIVERS)
+        for path in paths
+        if _modules(path) & DRIVERS
+    }
+
+
+def test_bot_and_handlers_depend_on_the_store_interface_only() -> None:
+    paths = sorted((ROOT / "bot").rglob("*.py")) + sorted((ROOT / "handlers").rglob("*.py"))
+    assert _named_engines(paths) == {}
+
+
+def test_repositories_serve_every_store() -> None:
+    paths = [p for p in sorted((ROOT / "storage").glob("*.py")) if p.name not in ENGINES]
+    assert _named_engines(paths) == {}
+
+
+def test_the_check_sees_an_import_of_a_driver(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    import aiosqlite\n", encoding="utf-8")
+    assert _modules(module) & DRIVERS == {"aiosqlite"}
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "url"),
+    [
+        ("casebook.db", Path("casebook.db"), None),
+        ("sqlite:///var/lib/casebook.db", Path("/var/lib/casebook.db"), None),
+        ("sqlite://relative.db", Path("relative.db"), None),
+        ("postgresql://casebook@db:5432/casebook", None, "postgresql://casebook@db:5432/casebook"),
+        ("postgres://casebook@db/casebook", None, "postgres://casebook@db/casebook"),
+    ],
+)
+def test_a_path_or_url_picks_the_store(text: str, path: Path | None, url: str | None) -> None:
+    assert Target.parse(text) == Target(path=path, url=url)
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(DatabaseError, match="postgresql://"):
+        Target.parse("mysql://root@db/casebook")
+
+
+def test_a_password_never_shows() -> None:
+    url = "postgresql://casebook:s3cret@db:5432/casebook"
+    assert "s3cret" not in redact(url)
+    assert redact(url) == "postgresql://casebook:***@db:5432/casebook"
+    assert "s3cret" not in str(Target.parse(url))
+    assert redact("postgresql://casebook@db/casebook") == "postgresql://casebook@db/casebook"
