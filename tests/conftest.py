@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import warnings
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,13 @@ from storage.db import Database
 from tests.chat import Chat, FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.postgres import (
+    URL_VARIABLE,
+    Cluster,
+    PostgresServer,
+    PostgresUnavailable,
+    postgres_required,
+)
 
 settings.register_profile("ci", max_examples=100, deadline=None)
 settings.register_profile(
@@ -67,3 +76,45 @@ async def telegram_fake() -> AsyncIterator[FakeTelegramApi]:
     api = await FakeTelegramApi().start()
     yield api
     await api.stop()
+
+
+POSTGRES_SKIPPED = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(request: pytest.FixtureRequest) -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run: CASEBOOK_TEST_POSTGRES_URL's, or a throwaway
+    cluster. Without either, PostgreSQL tests skip loudly (fail under CASEBOOK_REQUIRE_POSTGRES)."""
+    external = os.environ.get(URL_VARIABLE)
+    if external:
+        yield PostgresServer(external)
+        return
+    try:
+        cluster = Cluster()
+    except PostgresUnavailable as error:
+        reason = f"PostgreSQL tests not run: {error}"
+        if postgres_required():
+            pytest.fail(reason, pytrace=False)
+        request.config.stash[POSTGRES_SKIPPED] = reason
+        warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
+        pytest.skip(reason)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped after the test."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    reason = config.stash.get(POSTGRES_SKIPPED, None)
+    if reason is not None:
+        terminalreporter.write_sep("!", reason, red=True, bold=True)
