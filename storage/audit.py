@@ -29,6 +29,8 @@ class SqlAudit:
 
     async def for_cases(self, case_ids: list[int]) -> list[AuditEntry]:
         """The entries of these cases, interleaved in the order they were written."""
+        if not case_ids:
+            return []
         marks = ",".join("?" * len(case_ids))
         async with self._db.execute(
             "SELECT case_id, school_id, actor_id, action, from_value, to_value, reason, at"

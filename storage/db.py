@@ -34,10 +34,10 @@ T = TypeVar("T")
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every migration shipped with the package, in order."""
+def migrations(package: str = "storage.migrations") -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every migration shipped in `package`, in order."""
     found: list[tuple[int, str, str]] = []
-    for entry in resources.files("storage.migrations").iterdir():
+    for entry in resources.files(package).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from storage.sql import SqlConnection
+from storage.sql import Dialect, SqlConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +36,20 @@ _QUERY = (
     "SELECT (SELECT id FROM deployment), k.key, s.name, c.platform,"
     " substr(c.created_at, 1, 10), substr(c.reported_to_platform_at, 1, 10),"
     " substr(c.removed_at, 1, 10), substr(c.closed_at, 1, 10), c.close_reason,"
-    " (SELECT group_concat(category, ',') FROM case_categories g WHERE g.case_id = c.id),"
+    " (SELECT {concat} FROM case_categories g WHERE g.case_id = c.id),"
     " substr(c.updated_at, 1, 10)"
     " FROM cases c JOIN schools s ON s.id = c.school_id LEFT JOIN case_keys k ON k.case_id = c.id"
 )
+_QUERIES = {
+    Dialect.SQLITE: _QUERY.format(concat="group_concat(category, ',')"),
+    Dialect.POSTGRES: _QUERY.format(concat="string_agg(category, ',')"),
+}
 
 
 class SqlEvidence:
     def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
+        self._query = _QUERIES[connection.dialect]
 
     async def rows(
         self,
@@ -65,7 +70,7 @@ class SqlEvidence:
             clauses.append("substr(c.created_at, 1, 10) <= ?")
             parameters.append(until.isoformat())
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._db.execute(_QUERY + where, parameters) as cursor:
+        async with self._db.execute(self._query + where, parameters) as cursor:
             cursor.row_factory = None  # plain tuples: sqlite3.Row costs more than it gives here
             found = await cursor.fetchall()
         days: dict[str, date] = {}  # 100 000 cases fall on about a thousand days

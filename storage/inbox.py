@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.models import InboxItem, SetAsideItem
-from storage.sql import SqlConnection
+from storage.sql import Dialect, SqlConnection
 from storage.times import from_db, to_db
 
 
@@ -35,6 +35,8 @@ class SqlInbox:
         one's second, and so on. One person's events keep their order, and a burst from one
         school (or one busy person) does not hold back someone else's report behind it.
         """
+        if self._db.dialect is Dialect.POSTGRES:
+            return await self._claim_pending(now, limit)
         async with self._db.execute(
             "SELECT id, source, event_id, payload, received_at, attempts FROM ("
             " SELECT *, row_number() OVER ("
@@ -48,6 +50,44 @@ class SqlInbox:
         ) as cursor:
             rows = await cursor.fetchall()
         return [InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5])) for r in rows]
+
+    async def _claim_pending(self, now: datetime, limit: int) -> list[InboxItem]:
+        """`pending` where several processes share the database: the items are locked (FOR UPDATE
+        SKIP LOCKED) until this transaction ends, so no two processes handle one item. A person's
+        item is taken only if every earlier item of theirs is taken too: while another process
+        holds one, the later ones wait, so a person's events keep their order."""
+        async with self._db.execute(
+            "SELECT id, source, who FROM ("
+            " SELECT id, source, who,"
+            " row_number() OVER (PARTITION BY source, who ORDER BY id) AS turn"
+            " FROM (SELECT id, source, casebook_json(payload) #>> '{user,id}' AS who FROM inbox"
+            "  WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            "  AND (retry_at IS NULL OR retry_at <= ?)) waiting) ranked"
+            " ORDER BY turn, id LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            candidates = [(int(r[0]), str(r[1]), r[2]) for r in await cursor.fetchall()]
+        if not candidates:
+            return []
+        async with self._db.execute(
+            "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
+            " WHERE id = ANY(?) AND processed_at IS NULL AND set_aside_at IS NULL"
+            " FOR UPDATE SKIP LOCKED",
+            ([item_id for item_id, _, _ in candidates],),
+        ) as cursor:
+            locked = {
+                int(r[0]): InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5]))
+                for r in await cursor.fetchall()
+            }
+        items: list[InboxItem] = []
+        blocked: set[tuple[str, str | None]] = set()
+        for item_id, source, who in candidates:
+            item = locked.get(item_id)
+            if item is None or (source, who) in blocked:
+                blocked.add((source, who))
+            else:
+                items.append(item)
+        return items
 
     async def mark_processed(self, item_id: int, at: datetime) -> bool:
         """Mark an item done and drop its payload (report text has no business staying here);

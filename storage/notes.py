@@ -20,6 +20,8 @@ class SqlNotes:
         )
 
     async def for_cases(self, case_ids: list[int]) -> list[Note]:
+        if not case_ids:
+            return []
         marks = ",".join("?" * len(case_ids))
         async with self._db.execute(
             "SELECT n.case_id, n.text, n.at, p.id AS pid, p.key, p.name FROM notes n"

@@ -6,8 +6,11 @@ import json
 from datetime import datetime
 
 from storage.models import OutboxItem
-from storage.sql import SqlConnection
+from storage.sql import Dialect, SqlConnection
 from storage.times import to_db
+
+# pg_advisory_xact_lock key: one process at a time claims outbox rows.
+_CLAIM_LOCK = 0x0CA5E0B0
 
 
 def place_key(transport: str, place_id: str) -> str:
@@ -49,6 +52,8 @@ class SqlOutbox:
         `owner` names this process, so its successor can take its claims back at once."""
         if not transports:
             return []
+        if self._db.dialect is Dialect.POSTGRES:
+            return await self._claim_shared(transports, now, lease_until, limit, owner, busy)
         marks = ",".join("?" * len(transports))
         moment = to_db(now)
         async with self._db.execute(
@@ -74,9 +79,53 @@ class SqlOutbox:
         items.sort(key=lambda item: item.id)
         return items
 
+    async def _claim_shared(
+        self,
+        transports: list[str],
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        owner: str,
+        busy: list[str] | None,
+    ) -> list[OutboxItem]:
+        """`claim_due` where several processes share the database. Claims are made one process
+        at a time (a transaction lock) and rows are locked SKIP LOCKED, and a chat with a row
+        still claimed by another process is busy: no process sends a chat's message while another
+        may still be sending an earlier one, so messages in a chat keep their order (this
+        process's own claims are its `busy`, as with SQLite)."""
+        await self._db.execute("SELECT pg_advisory_xact_lock(?)", (_CLAIM_LOCK,))
+        moment = to_db(now)
+        async with self._db.execute(
+            "UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT o.id FROM outbox o JOIN (SELECT id, turn FROM ("
+            "  SELECT id, free, bool_and(due AND (free OR mine)) OVER chat AS clear,"
+            "  row_number() OVER chat AS turn,"
+            "  transport || '/' || COALESCE(place, '') AS place_key"
+            "  FROM (SELECT id, transport,"
+            "   casebook_json(payload) #>> '{place,id}' AS place, due_at <= ? AS due,"
+            "   (claimed_until IS NULL OR claimed_until <= ?) AS free,"
+            "   COALESCE(claimed_by = ?, false) AS mine"
+            "   FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            "   AND transport = ANY(?)) waiting"
+            "  WINDOW chat AS (PARTITION BY transport, place ORDER BY id)) ranked"
+            " WHERE clear AND free AND NOT (place_key = ANY(?))"
+            " ORDER BY turn, id LIMIT ?) pick ON pick.id = o.id"
+            " FOR UPDATE OF o SKIP LOCKED)"
+            " RETURNING id, transport, payload, attempts, case_id",
+            (to_db(lease_until), owner, moment, moment, owner, transports, busy or [], limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        items.sort(key=lambda item: item.id)
+        return items
+
     async def release_claims_of_others(self, owner: str) -> int:
         """Take back every claim not held by `owner`: at start-up, the claims of a process that
         died holding them (one process per SQLite file), instead of waiting out their lease."""
+        if self._db.dialect is Dialect.POSTGRES:
+            # Other processes on the same database are alive and sending: their leases run out
+            # on their own if they are not.
+            return 0
         async with self._db.execute(
             "UPDATE outbox SET claimed_until = NULL, claimed_by = NULL"
             " WHERE claimed_until IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL"

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.sql import SqlConnection
+from storage.sql import Dialect, SqlConnection
 from storage.times import to_db
 
 
 class SqlPrivacy:
     def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
+        # Where one text occurs in another: the same arguments under two names.
+        self._instr = "strpos" if connection.dialect is Dialect.POSTGRES else "instr"
 
     async def anonymise_case(self, case_id: int, at: datetime) -> None:
         """Remove links, free text, notes and identities; keep what the statistics need."""
@@ -73,12 +75,12 @@ class SqlPrivacy:
         for table, column in (("case_reporters", "description"), ("notes", "text")):
             await db.execute(
                 f"UPDATE {table} SET {column} = replace({column}, ?, ?)"
-                f" WHERE instr({column}, ?) > 0",
+                f" WHERE {self._instr}({column}, ?) > 0",
                 (raw_id, pseudonym, raw_id),
             )
         await db.execute(
             "UPDATE inbox SET payload = ''"
-            " WHERE instr(payload, ?) > 0 AND processed_at IS NOT NULL",
+            f" WHERE {self._instr}(payload, ?) > 0 AND processed_at IS NOT NULL",
             (raw_id,),
         )
         # A Telegram private chat's id is the person's id, and it is part of a message's key.
@@ -89,7 +91,8 @@ class SqlPrivacy:
         await db.execute("DELETE FROM case_messages WHERE message_key LIKE ? || '|%'", (raw_id,))
         await db.execute(
             "UPDATE outbox SET payload = '', failed_at = COALESCE(failed_at, ?),"
-            " last_error = COALESCE(last_error, 'recipient erased') WHERE instr(payload, ?) > 0",
+            " last_error = COALESCE(last_error, 'recipient erased')"
+            f" WHERE {self._instr}(payload, ?) > 0",
             (to_db(at), raw_id),
         )
         # A sent message's reference names the chat it went to: a direct chat identifies the

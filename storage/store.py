@@ -8,6 +8,7 @@ handlers, the CLI and the bot never name an engine; `open_store` picks one from 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -119,14 +120,20 @@ def redact(url: str) -> str:
 def is_transient(error: BaseException) -> bool:
     """A database that is locked, busy, full, unreachable or restarting: the same work may well
     succeed later, so it is retried rather than blamed on its input."""
-    return isinstance(error, sqlite3.OperationalError)
+    if isinstance(error, sqlite3.OperationalError):
+        return True
+    postgres = sys.modules.get("storage.postgres")  # loaded only where PostgreSQL is in use
+    return postgres is not None and bool(postgres.is_transient(error))
 
 
 async def open_store(target: str | Path | Target) -> Store:
     """Open (creating and migrating if needed) the store at a path or URL."""
     where = target if isinstance(target, Target) else Target.parse(target)
-    if where.path is None:
-        raise DatabaseError(f"{where}: PostgreSQL is not supported yet.")
+    if where.url is not None:
+        from storage.postgres import PostgresStore
+
+        return await PostgresStore.open(where.url)
+    assert where.path is not None
     from storage.db import Database
 
     return await Database.open(where.path)

@@ -24,7 +24,7 @@ from handlers.events import (
     User,
 )
 from handlers.settings import Config
-from storage.db import Database
+from storage.store import Store
 
 STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
 
@@ -53,7 +53,7 @@ class Recorder:
 
 
 class Chat:
-    def __init__(self, database: Database, config: Config, clock: FakeClock) -> None:
+    def __init__(self, database: Store, config: Config, clock: FakeClock) -> None:
         self.database = database
         self.config = config
         self.clock = clock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,20 +23,29 @@ from storage.models import (
     Source,
     Status,
 )
+from storage.store import Store, open_store
+from tests.postgres_standin import postgres_url  # noqa: F401
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-Opener = Callable[[Path], Awaitable[Database]]
-BACKENDS: dict[str, Opener] = {"sqlite": Database.open}
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    db = await BACKENDS[request.param](tmp_path / "contract.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the store under test lives: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "contract.db")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def store(store_target: str) -> AsyncIterator[Store]:
+    db = await open_store(store_target)
     yield db
     await db.close()
 
 
-async def _school_and_person(store: Database, school: str = "Northfield") -> tuple[int, int]:
+async def _school_and_person(store: Store, school: str = "Northfield") -> tuple[int, int]:
     async with store.transaction() as unit:
         s = await unit.schools.ensure(school, "Europe/London")
         p = await unit.people.ensure("console:alex", "Alex")
@@ -48,7 +57,7 @@ def _new(school_id: int, person_id: int, url: str | None, at: datetime = T0) -> 
     return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", at, link)
 
 
-async def test_case_numbers_count_per_school(store: Database) -> None:
+async def test_case_numbers_count_per_school(store: Store) -> None:
     north, alex = await _school_and_person(store)
     south, _ = await _school_and_person(store, "Southgate")
     async with store.transaction() as unit:
@@ -60,7 +69,7 @@ async def test_case_numbers_count_per_school(store: Database) -> None:
     assert a.status is Status.NEW and a.url == "https://tiktok.com/a"
 
 
-async def test_find_by_link_is_per_school_and_ignores_closed_cases(store: Database) -> None:
+async def test_find_by_link_is_per_school_and_ignores_closed_cases(store: Store) -> None:
     north, alex = await _school_and_person(store)
     south, _ = await _school_and_person(store, "Southgate")
     async with store.transaction() as unit:
@@ -71,7 +80,7 @@ async def test_find_by_link_is_per_school_and_ignores_closed_cases(store: Databa
         assert await unit.cases.find_active_by_link(north, "https://tiktok.com/a") is None
 
 
-async def test_a_person_reports_a_case_once(store: Database) -> None:
+async def test_a_person_reports_a_case_once(store: Store) -> None:
     north, alex = await _school_and_person(store)
     async with store.transaction() as unit:
         sam = await unit.people.ensure("console:sam", "Sam")
@@ -82,7 +91,7 @@ async def test_a_person_reports_a_case_once(store: Database) -> None:
     assert [r.person.key for r in reporters] == ["console:alex", "console:sam"]
 
 
-async def test_saved_fields_and_categories_round_trip(store: Database) -> None:
+async def test_saved_fields_and_categories_round_trip(store: Store) -> None:
     north, alex = await _school_and_person(store)
     async with store.transaction() as unit:
         case = await unit.cases.create(_new(north, alex, None))
@@ -98,7 +107,7 @@ async def test_saved_fields_and_categories_round_trip(store: Database) -> None:
         assert await unit.cases.by_number(north, case.number) == changed
 
 
-async def test_listing_filters_by_school_and_date(store: Database) -> None:
+async def test_listing_filters_by_school_and_date(store: Store) -> None:
     north, alex = await _school_and_person(store)
     south, _ = await _school_and_person(store, "Southgate")
     async with store.transaction() as unit:
@@ -113,7 +122,7 @@ async def test_listing_filters_by_school_and_date(store: Database) -> None:
         ]
 
 
-async def test_timings_match_the_cases_they_come_from(store: Database) -> None:
+async def test_timings_match_the_cases_they_come_from(store: Store) -> None:
     north, alex = await _school_and_person(store)
     south, _ = await _school_and_person(store, "Southgate")
     async with store.transaction() as unit:
@@ -140,7 +149,7 @@ async def test_timings_match_the_cases_they_come_from(store: Database) -> None:
     assert len(recent) == 2
 
 
-async def test_current_conversation_is_the_newest_unfinished(store: Database) -> None:
+async def test_current_conversation_is_the_newest_unfinished(store: Store) -> None:
     north, alex = await _school_and_person(store)
     place = ConversationPlace("console", "alex", "direct")
     async with store.transaction() as unit:
@@ -156,7 +165,8 @@ async def test_current_conversation_is_the_newest_unfinished(store: Database) ->
         assert (await unit.conversations.current(alex)) == first
 
 
-async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
+async def test_audit_rows_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
+    store = await Database.open(tmp_path / "audit.db")
     north, alex = await _school_and_person(store)
     async with store.transaction() as unit:
         case = await unit.cases.create(_new(north, alex, None))
@@ -167,9 +177,10 @@ async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
                 await raw.execute(statement)
     async with store.transaction() as unit:
         assert [e.action for e in await unit.audit.for_cases([case.id])] == ["created"]
+    await store.close()
 
 
-async def test_inbox_refuses_a_repeated_event_id(store: Database) -> None:
+async def test_inbox_refuses_a_repeated_event_id(store: Store) -> None:
     async with store.transaction() as unit:
         assert await unit.inbox.add("slack", "Ev1", "{}", T0) is True
         assert await unit.inbox.add("slack", "Ev1", "{}", T0) is False
@@ -179,7 +190,7 @@ async def test_inbox_refuses_a_repeated_event_id(store: Database) -> None:
         assert [i.source for i in await unit.inbox.pending(T0)] == ["telegram"]
 
 
-async def test_outbox_rows_are_claimed_by_one_sender_only(store: Database) -> None:
+async def test_outbox_rows_are_claimed_by_one_sender_only(store: Store) -> None:
     async with store.transaction() as unit:
         for n in range(20):
             await unit.outbox.add("console", f'{{"n": {n}}}', None, T0)
@@ -194,7 +205,7 @@ async def test_outbox_rows_are_claimed_by_one_sender_only(store: Database) -> No
     assert len(claimed) == 20 and len(set(claimed)) == 20
 
 
-async def test_outbox_lease_expiry_and_retry(store: Database) -> None:
+async def test_outbox_lease_expiry_and_retry(store: Store) -> None:
     async with store.transaction() as unit:
         row = await unit.outbox.add("slack", "{}", None, T0)
         assert [
@@ -213,9 +224,11 @@ async def test_outbox_lease_expiry_and_retry(store: Database) -> None:
         assert await unit.outbox.claim_due(["slack"], T0 + timedelta(days=1), T0) == []
 
 
-async def test_a_long_read_does_not_hold_up_another_process_writing(store: Database) -> None:
+async def test_a_long_read_does_not_hold_up_another_process_writing(
+    store: Store, store_target: str
+) -> None:
     north, alex = await _school_and_person(store)
-    other = await BACKENDS["sqlite"](store.path)  # a second connection, as another process has
+    other = await open_store(store_target)  # a second connection, as another process has
     try:
         async with store.reading() as unit:
             before = await unit.cases.listing()
@@ -228,7 +241,7 @@ async def test_a_long_read_does_not_hold_up_another_process_writing(store: Datab
         assert len(await unit.cases.listing()) == len(before) + 1
 
 
-async def test_a_write_that_raises_is_rolled_back(store: Database) -> None:
+async def test_a_write_that_raises_is_rolled_back(store: Store) -> None:
     north, alex = await _school_and_person(store)
     with pytest.raises(RuntimeError):
         async with store.transaction() as unit:
@@ -293,7 +306,7 @@ async def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path: Path) 
 
 
 async def test_a_message_finds_the_cases_it_made_and_more_words_are_appended(
-    store: Database,
+    store: Store,
 ) -> None:
     north, alex = await _school_and_person(store)
     async with store.transaction() as unit:
@@ -309,7 +322,7 @@ async def test_a_message_finds_the_cases_it_made_and_more_words_are_appended(
 
 
 async def test_erasing_a_person_forgets_the_message_keys_of_their_private_chat(
-    store: Database,
+    store: Store,
 ) -> None:
     north, alex = await _school_and_person(store)
     async with store.transaction() as unit:

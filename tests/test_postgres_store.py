@@ -1,0 +1,290 @@
+"""What the PostgreSQL store promises beyond the shared contract: the same append-only audit as
+SQLite's, its refusals, work claimed by one process only, and faults reported as transient."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from storage.models import AuditEntry, NewCase, Platform, Source
+from storage.postgres import PostgresStore, numbered
+from storage.store import (
+    BackupUnsupported,
+    DatabaseError,
+    SchemaTooNewError,
+    Store,
+    is_transient,
+    open_store,
+)
+from tests.postgres_standin import postgres_url  # noqa: F401
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[Store]:  # noqa: F811
+    db = await open_store(postgres_url)
+    yield db
+    await db.close()
+
+
+async def _school_and_person(store: Store, school: str = "Northfield") -> tuple[int, int]:
+    async with store.transaction() as unit:
+        s = await unit.schools.ensure(school, "Europe/London")
+        p = await unit.people.ensure("console:alex", "Alex")
+    return s.id, p.id
+
+
+def _new(school_id: int, person_id: int) -> NewCase:
+    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, None)
+
+
+async def _raw(url: str, sql: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def test_a_url_opens_postgresql_and_says_what_it_found(store: Store) -> None:
+    assert isinstance(store, PostgresStore)
+    assert (await store.server_version()).startswith("PostgreSQL ")
+    assert await store.schema_version() == 11
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit SET action = 'x'",
+        "UPDATE audit SET reason = 'x'",
+        "UPDATE audit SET at = '2020-01-01T00:00:00Z'",
+        "UPDATE audit SET to_value = NULL",  # 'new' is not a person reference
+        "DELETE FROM audit",
+    ],
+)
+async def test_audit_rows_cannot_be_changed_or_deleted(
+    store: Store,
+    postgres_url: str,  # noqa: F811
+    statement: str,
+) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(_new(north, alex))
+        await unit.audit.append(AuditEntry(case.id, north, alex, "created", T0, to_value="new"))
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="append-only"):
+        await _raw(postgres_url, statement)
+    async with store.transaction() as unit:
+        assert [e.to_value for e in await unit.audit.for_cases([case.id])] == ["new"]
+
+
+async def test_person_references_in_the_audit_may_be_blanked(store: Store) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(_new(north, alex))
+        await unit.audit.append(
+            AuditEntry(case.id, north, alex, "assigned", T0, to_value=f"person:{alex}")
+        )
+        await unit.privacy.anonymise_case(case.id, T0)
+        [entry] = await unit.audit.for_cases([case.id])
+    assert (entry.actor_id, entry.to_value, entry.action) == (None, None, "assigned")
+
+
+async def test_every_case_gets_a_random_key_and_the_database_an_id(
+    store: Store,
+) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        for _ in range(3):
+            await unit.cases.create(_new(north, alex))
+    async with store.reading() as unit:
+        rows = await unit.evidence.rows()
+    keys = {row.key for row in rows}
+    assert len(keys) == 3 and all(len(k) == 16 and int(k, 16) >= 0 for k in keys)
+    assert len({row.deployment for row in rows}) == 1
+
+
+async def test_another_programs_database_is_refused(postgres_url: str) -> None:  # noqa: F811
+    await _raw(postgres_url, "CREATE TABLE invoices (id INTEGER)")
+    with pytest.raises(DatabaseError, match="not a Casebook database"):
+        await open_store(postgres_url)
+
+
+async def test_a_newer_schema_is_refused(store: Store, postgres_url: str) -> None:  # noqa: F811
+    await _raw(
+        postgres_url,
+        "INSERT INTO schema_version VALUES (99, '099_future.sql', '2030-01-01T00:00:00Z')",
+    )
+    with pytest.raises(SchemaTooNewError, match="version 99"):
+        await open_store(postgres_url)
+
+
+async def test_two_processes_opening_a_new_database_migrate_it_once(
+    postgres_url: str,  # noqa: F811
+) -> None:
+    first, second = await asyncio.gather(open_store(postgres_url), open_store(postgres_url))
+    try:
+        assert await first.schema_version() == await second.schema_version() == 11
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_case_numbers_stay_unique_when_two_processes_create_cases_at_once(
+    store: Store,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    north, alex = await _school_and_person(store)
+    other = await open_store(postgres_url)  # a second pool, as a second process has
+
+    async def create(on: Store) -> int:
+        async with on.transaction() as unit:
+            case = await unit.cases.create(_new(north, alex))
+            await asyncio.sleep(0.01)  # hold the transaction while the other creates too
+        return case.number
+
+    try:
+        numbers = await asyncio.gather(*(create(s) for _ in range(10) for s in (store, other)))
+    finally:
+        await other.close()
+    assert sorted(numbers) == list(range(1, 21))
+
+
+async def test_an_inbox_item_is_handled_by_one_process_only(store: Store) -> None:
+    async with store.transaction() as unit:
+        for n in range(6):
+            await unit.inbox.add("slack", f"Ev{n}", f'{{"user": {{"id": "U{n}"}}}}', T0)
+    taken = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> list[int]:
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0, limit=3)
+            taken.set()
+            await release.wait()
+        return [i.id for i in items]
+
+    async def second() -> list[int]:
+        await taken.wait()
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0)
+        release.set()
+        return [i.id for i in items]
+
+    a, b = await asyncio.gather(first(), second())
+    assert len(a) == 3 and len(b) == 3 and not set(a) & set(b)
+
+
+async def test_a_persons_later_event_waits_while_another_process_holds_an_earlier_one(
+    store: Store,
+) -> None:
+    async with store.transaction() as unit:
+        await unit.inbox.add("slack", "A1", '{"user": {"id": "UA"}}', T0)
+        await unit.inbox.add("slack", "A2", '{"user": {"id": "UA"}}', T0)
+        await unit.inbox.add("slack", "B1", '{"user": {"id": "UB"}}', T0)
+    taken = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> list[str]:
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0, limit=1)
+            taken.set()
+            await release.wait()
+        return [i.event_id for i in items]
+
+    async def second() -> list[str]:
+        await taken.wait()
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0)
+        release.set()
+        return [i.event_id for i in items]
+
+    a, b = await asyncio.gather(first(), second())
+    assert a == ["A1"]
+    assert b == ["B1"]  # A2 waits for A1, which the first process holds
+
+
+async def test_a_chat_claimed_by_another_process_is_busy(store: Store) -> None:
+    async with store.transaction() as unit:
+        for n in range(3):
+            await unit.outbox.add("slack", f'{{"place": {{"id": "C1"}}, "n": {n}}}', None, T0)
+        await unit.outbox.add("slack", '{"place": {"id": "C2"}}', None, T0)
+    lease = T0 + timedelta(minutes=1)
+    async with store.transaction() as unit:
+        mine = await unit.outbox.claim_due(["slack"], T0, lease, limit=1, owner="one")
+    async with store.transaction() as unit:
+        theirs = await unit.outbox.claim_due(["slack"], T0, lease, owner="two")
+        assert await unit.outbox.release_claims_of_others("two") == 0  # both are alive
+    assert [i.id for i in mine] == [1]
+    assert [i.id for i in theirs] == [4]  # C1's later rows wait for the first process's claim
+    async with store.transaction() as unit:
+        await unit.outbox.mark_sent(1, T0, "ts")
+        rest = await unit.outbox.claim_due(["slack"], T0, lease, owner="two")
+    assert [i.id for i in rest] == [2, 3]
+
+
+async def test_savepoints_undo_only_their_own_writes(store: Store) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        await unit.cases.create(_new(north, alex))
+        with pytest.raises(RuntimeError):
+            async with unit.savepoints.around():
+                await unit.cases.create(_new(north, alex))
+                raise RuntimeError("this item fails")
+        await unit.cases.create(_new(north, alex))
+    async with store.reading() as unit:
+        assert [c.number for c in await unit.cases.listing()] == [1, 2]
+
+
+async def test_a_server_that_is_gone_is_a_transient_fault(store: Store) -> None:
+    refused = await open_store_error("postgresql://casebook@127.0.0.1:1/casebook")
+    assert isinstance(refused.__cause__, OSError)
+    assert is_transient(refused.__cause__)
+    assert is_transient(asyncpg.exceptions.AdminShutdownError("terminating connection"))
+    assert is_transient(asyncpg.exceptions.SerializationError("could not serialize"))
+    assert is_transient(asyncpg.exceptions.DeadlockDetectedError("deadlock"))
+    assert is_transient(asyncpg.exceptions.CannotConnectNowError("starting up"))
+    assert not is_transient(asyncpg.exceptions.UniqueViolationError("duplicate"))
+    assert not is_transient(ValueError("bad input"))
+
+
+async def open_store_error(url: str) -> DatabaseError:
+    with pytest.raises(DatabaseError, match="cannot connect") as caught:
+        await open_store(url)
+    return caught.value
+
+
+async def test_a_connection_killed_mid_transaction_is_transient_and_the_pool_recovers(
+    store: Store,
+    postgres_url: str,  # noqa: F811
+) -> None:
+    with pytest.raises(Exception) as caught:
+        async with store.transaction() as unit:
+            await unit.inbox.add("slack", "Ev1", "{}", T0)
+            await _raw(
+                postgres_url,
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            await unit.inbox.add("slack", "Ev2", "{}", T0)
+    assert is_transient(caught.value)
+    async with store.transaction() as unit:  # a new connection from the pool
+        assert await unit.inbox.add("slack", "Ev1", "{}", T0) is True  # the first was rolled back
+    probe = await store.probe(1.0)
+    assert probe.error == "" and probe.oldest_pending == T0
+
+
+async def test_backup_points_to_pg_dump(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(BackupUnsupported, match="pg_dump"):
+        await store.backup(tmp_path / "copy.db")
+
+
+def test_placeholders_are_numbered_outside_quoted_text() -> None:
+    assert numbered("SELECT ?, '?', ? WHERE a = '' OR b = ?") == (
+        "SELECT $1, '?', $2 WHERE a = '' OR b = $3"
+    )
