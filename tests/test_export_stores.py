@@ -18,7 +18,6 @@ from handlers import export
 from storage.store import Store, open_store
 from tests.chat import Chat, FakeClock
 from tests.conftest import two_schools
-from tests.postgres_standin import postgres_url  # noqa: F401
 
 RANDOM_IDS = re.compile(r'"(deployment|case_key)":"[0-9a-f]{16}"')
 
@@ -67,7 +66,7 @@ async def _export(target: str, tmp_path: Path, anonymised: bool) -> str:
 
 @pytest.mark.parametrize("anonymised", [False, True])
 async def test_sqlite_and_postgresql_export_the_same_bytes(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     tmp_path: Path,
     anonymised: bool,
 ) -> None:

@@ -21,13 +21,12 @@ from storage.store import (
     is_transient,
     open_store,
 )
-from tests.postgres_standin import postgres_url  # noqa: F401
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(postgres_url: str) -> AsyncIterator[Store]:  # noqa: F811
+async def store(postgres_url: str) -> AsyncIterator[Store]:
     db = await open_store(postgres_url)
     yield db
     await db.close()
@@ -70,7 +69,7 @@ async def test_a_url_opens_postgresql_and_says_what_it_found(store: Store) -> No
 )
 async def test_audit_rows_cannot_be_changed_or_deleted(
     store: Store,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
     statement: str,
 ) -> None:
     north, alex = await _school_and_person(store)
@@ -109,13 +108,13 @@ async def test_every_case_gets_a_random_key_and_the_database_an_id(
     assert len({row.deployment for row in rows}) == 1
 
 
-async def test_another_programs_database_is_refused(postgres_url: str) -> None:  # noqa: F811
+async def test_another_programs_database_is_refused(postgres_url: str) -> None:
     await _raw(postgres_url, "CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(DatabaseError, match="not a Casebook database"):
         await open_store(postgres_url)
 
 
-async def test_a_newer_schema_is_refused(store: Store, postgres_url: str) -> None:  # noqa: F811
+async def test_a_newer_schema_is_refused(store: Store, postgres_url: str) -> None:
     await _raw(
         postgres_url,
         "INSERT INTO schema_version VALUES (99, '099_future.sql', '2030-01-01T00:00:00Z')",
@@ -125,7 +124,7 @@ async def test_a_newer_schema_is_refused(store: Store, postgres_url: str) -> Non
 
 
 async def test_two_processes_opening_a_new_database_migrate_it_once(
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     first, second = await asyncio.gather(open_store(postgres_url), open_store(postgres_url))
     try:
@@ -137,7 +136,7 @@ async def test_two_processes_opening_a_new_database_migrate_it_once(
 
 async def test_case_numbers_stay_unique_when_two_processes_create_cases_at_once(
     store: Store,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     north, alex = await _school_and_person(store)
     other = await open_store(postgres_url)  # a second pool, as a second process has
@@ -261,7 +260,7 @@ async def open_store_error(url: str) -> DatabaseError:
 
 async def test_a_connection_killed_mid_transaction_is_transient_and_the_pool_recovers(
     store: Store,
-    postgres_url: str,  # noqa: F811
+    postgres_url: str,
 ) -> None:
     with pytest.raises(Exception) as caught:
         async with store.transaction() as unit:

@@ -24,7 +24,6 @@ from storage.models import (
     Status,
 )
 from storage.store import Store, open_store
-from tests.postgres_standin import postgres_url  # noqa: F401
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
