@@ -8,7 +8,7 @@ from datetime import datetime
 
 from handlers.events import Attachment, Button, Incoming, Outgoing, Place, PlaceKind, Transport
 from handlers.settings import Config, SchoolConfig
-from storage.models import AuditEntry, Person, School
+from storage.models import AuditAction, AuditEntry, Person, School
 from storage.unit import Unit
 
 
@@ -91,7 +91,7 @@ class Context(Request):
 
     async def audit(
         self,
-        action: str,
+        action: AuditAction,
         case_id: int | None,
         from_value: str | None = None,
         to_value: str | None = None,

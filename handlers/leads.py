@@ -22,9 +22,12 @@ from handlers.report import end_questions
 from handlers.roles import lead_ids, lead_schools
 from handlers.text import printable, whole_number, without_bidi_overrides
 from storage.models import (
+    LEAD_CLOSE_REASONS,
+    AuditAction,
     AuditEntry,
     Case,
     Category,
+    CloseReason,
     Person,
     Platform,
     ReportedToPlatform,
@@ -33,7 +36,6 @@ from storage.models import (
 
 PAGE_SIZE = 10
 MAX_NOTE_LENGTH = 4000
-CLOSE_REASONS = ("duplicate", "not-abuse", "resolved")
 _SETTABLE = {
     "reported": Status.REPORTED,
     "escalated": Status.ESCALATED,
@@ -129,7 +131,7 @@ async def _run(
     try:
         return await command(ctx, args)
     except _Refusal as refusal:
-        await ctx.audit("refused", None, to_value="/cases", reason=refusal.code)
+        await ctx.audit(AuditAction.REFUSED, None, to_value="/cases", reason=refusal.code)
         return [ctx.private_reply(str(refusal))]
 
 
@@ -240,7 +242,7 @@ async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
     await save_case(ctx, dataclasses.replace(case, assignee_id=person.id, updated_at=ctx.now))
     # People are referred to by id in the audit, so erasing a person never rewrites history.
     await ctx.audit(
-        "assigned",
+        AuditAction.ASSIGNED,
         case.id,
         from_value=None if case.assignee_id is None else f"person:{case.assignee_id}",
         to_value=f"person:{person.id}",
@@ -279,7 +281,9 @@ async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
     if status is Status.REMOVED:
         changed = dataclasses.replace(changed, removed_at=case.removed_at or ctx.now)
     await save_case(ctx, changed)
-    await ctx.audit("status", case.id, from_value=case.status.value, to_value=status.value)
+    await ctx.audit(
+        AuditAction.STATUS, case.id, from_value=case.status.value, to_value=status.value
+    )
     return [ctx.private_reply(messages.status_set(case.number, status))]
 
 
@@ -289,15 +293,16 @@ async def _note(ctx: Context, args: list[str]) -> list[Outgoing]:
     if not text:
         raise _Refusal("note-needs-text", messages.NOTE_NEEDS_TEXT)
     await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
-    await ctx.audit("note", case.id)
+    await ctx.audit(AuditAction.NOTE, case.id)
     return [ctx.private_reply(messages.note_added(case.number))]
 
 
 async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await _open_case(ctx, args)
-    reason = args[1].lower() if len(args) > 1 else "resolved"
-    if reason not in CLOSE_REASONS:
-        raise _Refusal("bad-close-reason", messages.bad_close_reason(printable(reason)))
+    word = args[1].lower() if len(args) > 1 else CloseReason.RESOLVED.value
+    reason = next((r for r in LEAD_CLOSE_REASONS if r.value == word), None)
+    if reason is None:
+        raise _Refusal("bad-close-reason", messages.bad_close_reason(printable(word)))
     told = await _close_case(ctx, case, reason)
     return [ctx.private_reply(messages.closed(case.number, reason)), *told]
 
@@ -315,7 +320,9 @@ async def _reopen(ctx: Context, args: list[str]) -> list[Outgoing]:
         updated_at=ctx.now,
     )
     await save_case(ctx, reopened)
-    await ctx.audit("reopened", case.id, from_value=Status.CLOSED.value, to_value=Status.OPEN.value)
+    await ctx.audit(
+        AuditAction.REOPENED, case.id, from_value=Status.CLOSED.value, to_value=Status.OPEN.value
+    )
     return [ctx.private_reply(messages.reopened(case.number))]
 
 
@@ -329,11 +336,14 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
     await ctx.unit.cases.move_into(fold.id, keep.id)
     await ctx.unit.notes.move(fold.id, keep.id)
     await save_case(ctx, merged_case(keep, fold, ctx.now))
-    await ctx.audit("merged-from", keep.id, from_value=str(fold.number))
+    await ctx.audit(AuditAction.MERGED_FROM, keep.id, from_value=str(fold.number))
     told = await _close_case(
-        ctx, dataclasses.replace(fold, merged_into=keep.id), "duplicate", merged_into=keep.number
+        ctx,
+        dataclasses.replace(fold, merged_into=keep.id),
+        CloseReason.DUPLICATE,
+        merged_into=keep.number,
     )
-    await ctx.audit("merged-into", fold.id, to_value=str(keep.number))
+    await ctx.audit(AuditAction.MERGED_INTO, fold.id, to_value=str(keep.number))
     return [ctx.private_reply(messages.merged(keep.number, fold.number)), *told]
 
 
@@ -361,7 +371,7 @@ async def _hold(ctx: Context, args: list[str]) -> list[Outgoing]:
     if case.purged_at is not None:
         raise _Refusal("purged", messages.case_purged(case.number))
     await save_case(ctx, dataclasses.replace(case, legal_hold=reason, updated_at=ctx.now))
-    await ctx.audit("hold", case.id, reason=reason)
+    await ctx.audit(AuditAction.HOLD, case.id, reason=reason)
     return [ctx.private_reply(messages.held(case.number))]
 
 
@@ -370,7 +380,7 @@ async def _unhold(ctx: Context, args: list[str]) -> list[Outgoing]:
     if case.legal_hold is None:
         raise _Refusal("not-held", messages.not_held(case.number))
     await save_case(ctx, dataclasses.replace(case, legal_hold=None, updated_at=ctx.now))
-    await ctx.audit("unhold", case.id)
+    await ctx.audit(AuditAction.UNHOLD, case.id)
     return [ctx.private_reply(messages.unheld(case.number))]
 
 
@@ -396,7 +406,7 @@ async def _export(ctx: Context, args: list[str]) -> list[Outgoing]:
     name = re.sub(r"[^a-z0-9]+", "-", ctx.school.name.lower()).strip("-") or "school"
     csv_bytes = export.to_csv(rows).encode("utf-8-sig")  # the mark lets spreadsheets read UTF-8
     attachment = Attachment(f"casebook-{name}-{ctx.now:%Y-%m-%d}.csv", csv_bytes)
-    await ctx.audit("exported", None, to_value=str(len(rows)))
+    await ctx.audit(AuditAction.EXPORTED, None, to_value=str(len(rows)))
     return [ctx.private_reply(messages.export_ready(len(rows)), attachment=attachment)]
 
 
@@ -424,7 +434,7 @@ def term_start(local_now: datetime) -> datetime:
 
 
 async def _close_case(
-    ctx: Context, case: Case, reason: str, merged_into: int | None = None
+    ctx: Context, case: Case, reason: CloseReason, merged_into: int | None = None
 ) -> list[Outgoing]:
     """Close the case; its reporters still being asked about it are told the questions end."""
     await save_case(
@@ -434,7 +444,11 @@ async def _close_case(
         ),
     )
     await ctx.audit(
-        "closed", case.id, from_value=case.status.value, to_value="closed", reason=reason
+        AuditAction.CLOSED,
+        case.id,
+        from_value=case.status.value,
+        to_value=Status.CLOSED.value,
+        reason=reason,
     )
     return await end_questions(ctx, case, messages.questions_ended(case.number, merged_into))
 
@@ -507,7 +521,7 @@ async def _audit_refusal(request: Request, reason: str) -> None:
             case_id=None,
             school_id=None if school is None else school.id,
             actor_id=request.person.id,
-            action="refused",
+            action=AuditAction.REFUSED,
             at=request.now,
             to_value="/cases",
             reason=reason,

@@ -6,6 +6,8 @@ Helpline numbers and hours live here too: when they change, this is the one file
 from __future__ import annotations
 
 from storage.models import (
+    LEAD_CLOSE_REASONS,
+    AuditAction,
     AuthorIsPupil,
     Category,
     Platform,
@@ -480,7 +482,7 @@ NOTE_NEEDS_TEXT = "Add the note after the case number, for example: note 14 call
 ASSIGN_NEEDS_PERSON = "Say who to assign it to, for example: assign 14 @sam"
 MERGE_SAME_CASE = "A case cannot be merged into itself."
 STATUS_CHOICES = "reported, escalated, removed or open"
-CLOSE_REASONS = "duplicate, not-abuse or resolved"
+CLOSE_REASONS = f"{', '.join(LEAD_CLOSE_REASONS[:-1])} or {LEAD_CLOSE_REASONS[-1]}"
 BAD_QUOTES = "I could not read that command: a quotation mark is not closed."
 
 
@@ -572,29 +574,31 @@ def timeline_line(when: str, who: str, what: str) -> str:
 
 
 def audit_text(
-    action: str, from_value: str | None, to_value: str | None, reason: str | None
+    action: AuditAction, from_value: str | None, to_value: str | None, reason: str | None
 ) -> str:
-    texts = {
-        "created": "case logged",
-        "reporter-added": "another reporter added",
-        "words-added": "reporter added more in the thread",
-        "link-added": f"link added by an edit ({to_value or ''})",
-        "original-deleted": "the original message was deleted in the chat; the case is kept",
-        "status": f"status {from_value or '?'} → {to_value or '?'}",
-        "assigned": f"assigned to {to_value or 'nobody'}",
-        "note": "note added",
-        "urgent": "marked urgent",
-        "closed": f"closed ({reason or 'no reason'})",
-        "reopened": "reopened",
-        "merged-from": f"case #{from_value} merged in",
-        "merged-into": f"merged into case #{to_value}",
-        "refused": f"refused: {reason or ''}",
-        "hold": f"legal hold: {reason or ''}",
-        "unhold": "legal hold lifted",
-        "reminder": f"reminder sent ({to_value or ''})",
-        "checked": "checked: still up",
+    texts: dict[AuditAction, str] = {
+        AuditAction.CREATED: "case logged",
+        AuditAction.REPORTER_ADDED: "another reporter added",
+        AuditAction.WORDS_ADDED: "reporter added more in the thread",
+        AuditAction.LINK_ADDED: f"link added by an edit ({to_value or ''})",
+        AuditAction.ORIGINAL_DELETED: (
+            "the original message was deleted in the chat; the case is kept"
+        ),
+        AuditAction.STATUS: f"status {from_value or '?'} → {to_value or '?'}",
+        AuditAction.ASSIGNED: f"assigned to {to_value or 'nobody'}",
+        AuditAction.NOTE: "note added",
+        AuditAction.URGENT: "marked urgent",
+        AuditAction.CLOSED: f"closed ({reason or 'no reason'})",
+        AuditAction.REOPENED: "reopened",
+        AuditAction.MERGED_FROM: f"case #{from_value} merged in",
+        AuditAction.MERGED_INTO: f"merged into case #{to_value}",
+        AuditAction.REFUSED: f"refused: {reason or ''}",
+        AuditAction.HOLD: f"legal hold: {reason or ''}",
+        AuditAction.UNHOLD: "legal hold lifted",
+        AuditAction.REMINDER: f"reminder sent ({to_value or ''})",
+        AuditAction.CHECKED: "checked: still up",
     }
-    return texts.get(action, action)
+    return texts.get(action, str(action))
 
 
 def assigned(number: int, person: str) -> str:

@@ -19,6 +19,7 @@ from handlers.roles import is_lead
 from handlers.settings import Config, RemindersConfig, SchoolConfig
 from handlers.text import whole_number
 from storage.models import (
+    AuditAction,
     AuditEntry,
     Case,
     Category,
@@ -127,7 +128,9 @@ async def send_due(
             continue
         replies.extend(await _messages(unit, reminder, case, school_config, transports, now))
         await unit.audit.append(
-            AuditEntry(case.id, school.id, None, "reminder", now, to_value=reminder.kind.value)
+            AuditEntry(
+                case.id, school.id, None, AuditAction.REMINDER, now, to_value=reminder.kind.value
+            )
         )
     return replies
 
@@ -233,7 +236,9 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
         return [request.private_reply(messages.STALE_BUTTON)]
     ctx = request.in_school(school, school_config)
     if not (is_lead(school_config, request.incoming.user) or case.assignee_id == ctx.person.id):
-        await ctx.audit("refused", case.id, to_value=parts[2], reason="not a lead or assignee")
+        await ctx.audit(
+            AuditAction.REFUSED, case.id, to_value=parts[2], reason="not a lead or assignee"
+        )
         return [ctx.private_reply(messages.REMINDER_NOT_YOURS)]
     if not is_current(reminder, parts[2]):
         return [ctx.private_reply(messages.REMINDER_NOT_CURRENT)]
@@ -245,7 +250,7 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     answer = parts[2]
     if answer == "up":
         await save_case(ctx, dataclasses.replace(case, checked_at=ctx.now, updated_at=ctx.now))
-        await ctx.audit("checked", case.id, to_value="still up")
+        await ctx.audit(AuditAction.CHECKED, case.id, to_value="still up")
         hours = int(ctx.config.reminders.still_up.total_seconds() // 3600)
         text = messages.still_up_recorded(case.number, max(hours, 1))
     elif answer == "removed":
@@ -257,11 +262,18 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
             updated_at=ctx.now,
         )
         await save_case(ctx, changed)
-        await ctx.audit("status", case.id, from_value=case.status.value, to_value="removed")
+        await ctx.audit(
+            AuditAction.STATUS, case.id, from_value=case.status.value, to_value=Status.REMOVED.value
+        )
         text = messages.status_set(case.number, Status.REMOVED)
     else:
         await save_case(ctx, dataclasses.replace(case, status=Status.ESCALATED, updated_at=ctx.now))
-        await ctx.audit("status", case.id, from_value=case.status.value, to_value="escalated")
+        await ctx.audit(
+            AuditAction.STATUS,
+            case.id,
+            from_value=case.status.value,
+            to_value=Status.ESCALATED.value,
+        )
         text = messages.status_set(case.number, Status.ESCALATED)
     replies = [ctx.private_reply(text)]
     if request.incoming.message_ref is not None:

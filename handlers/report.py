@@ -21,6 +21,7 @@ from handlers.questions import Question
 from handlers.reminders import save_case
 from handlers.text import clean_text
 from storage.models import (
+    AuditAction,
     Case,
     CaseLink,
     Category,
@@ -240,7 +241,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
                 existing.id, ctx.person.id, description, ctx.now
             )
             if added:
-                await ctx.audit("reporter-added", existing.id)
+                await ctx.audit(AuditAction.REPORTER_ADDED, existing.id)
                 return existing, "joined"
             return existing, "own"
     case = await ctx.unit.cases.create(
@@ -254,7 +255,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
             link=None if link is None else CaseLink(link.canonical, link.original, link.platform),
         )
     )
-    await ctx.audit("created", case.id, to_value=Status.NEW.value)
+    await ctx.audit(AuditAction.CREATED, case.id, to_value=Status.NEW.value)
     await reminders.reconcile(ctx.unit, case, ctx.now, ctx.config.reminders)
     return case, "created"
 
@@ -336,7 +337,9 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
                 else Status.OPEN
             )
             await save_case(ctx, dataclasses.replace(case, status=status, updated_at=ctx.now))
-            await ctx.audit("status", case.id, from_value=Status.NEW.value, to_value=status.value)
+            await ctx.audit(
+                AuditAction.STATUS, case.id, from_value=Status.NEW.value, to_value=status.value
+            )
     platforms = list(dict.fromkeys(c.platform for c in cases))
     urgent = any(c.urgent for c in cases)
     police = any(c.categories & ({Category.THREAT} | _HATE) for c in cases)
@@ -426,7 +429,7 @@ async def _urgent_alerts(ctx: Context, before: list[Case], after: list[Case]) ->
         new for old, new in zip(before, after, strict=True) if new.urgent and not old.urgent
     ]
     for case in became_urgent:
-        await ctx.audit("urgent", case.id, from_value="no", to_value="yes")
+        await ctx.audit(AuditAction.URGENT, case.id, from_value="no", to_value="yes")
         kinds = [
             messages.CATEGORY_LABELS[c] for c in sorted(case.categories, key=list(Category).index)
         ]

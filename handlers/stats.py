@@ -18,7 +18,6 @@ from handlers.export import days_to_removal
 from storage.models import NOT_COUNTED, Case, CaseTiming, Platform
 
 STILL_UP_AFTER = timedelta(days=7)
-_NOT_COUNTED = frozenset(reason.value for reason in NOT_COUNTED)
 _Counted = TypeVar("_Counted", bound=Case | CaseTiming)
 
 
@@ -36,7 +35,7 @@ class PlatformStats:
 def counted(cases: Sequence[_Counted]) -> list[_Counted]:
     """The cases that count in figures: not those closed as duplicates or as not abuse (a merged
     case is closed as a duplicate). The digest counts with this too."""
-    return [c for c in cases if c.close_reason not in _NOT_COUNTED]
+    return [c for c in cases if c.close_reason not in NOT_COUNTED]
 
 
 def platform_stats(cases: Sequence[Case | CaseTiming], now: datetime) -> list[PlatformStats]:

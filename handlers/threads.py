@@ -16,7 +16,7 @@ from handlers.events import Outgoing
 from handlers.links import find_links
 from handlers.roles import is_lead
 from handlers.text import clean_text
-from storage.models import Case, CaseLink, Platform
+from storage.models import AuditAction, Case, CaseLink, Platform
 
 
 async def remember(ctx: Context, case: Case) -> None:
@@ -38,12 +38,12 @@ async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
     for case in cases:
         if lead:
             await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
-            await ctx.audit("note", case.id)
+            await ctx.audit(AuditAction.NOTE, case.id)
         elif await ctx.unit.cases.add_reporter(case.id, ctx.person.id, text, ctx.now):
-            await ctx.audit("reporter-added", case.id)
+            await ctx.audit(AuditAction.REPORTER_ADDED, case.id)
         else:
             await ctx.unit.cases.add_words(case.id, ctx.person.id, text)
-            await ctx.audit("words-added", case.id)
+            await ctx.audit(AuditAction.WORDS_ADDED, case.id)
         await remember(ctx, case)
     ctx.count("thread_replies_joined")
     numbers = [case.number for case in cases]
@@ -72,7 +72,7 @@ async def on_edit(ctx: Context) -> list[Outgoing]:
             if await ctx.unit.cases.add_reporter(
                 elsewhere.id, ctx.person.id, clean_text(ctx.incoming.text), ctx.now
             ):
-                await ctx.audit("reporter-added", elsewhere.id)
+                await ctx.audit(AuditAction.REPORTER_ADDED, elsewhere.id)
                 replies.append(
                     ctx.reply(messages.already_logged(elsewhere.number), case_id=elsewhere.id)
                 )
@@ -84,7 +84,7 @@ async def on_edit(ctx: Context) -> list[Outgoing]:
         if case.platform is Platform.UNKNOWN:
             case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
             await ctx.unit.cases.save(case)
-        await ctx.audit("link-added", case.id, to_value=link.platform.value)
+        await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
         replies.append(ctx.reply(messages.link_added(case.number, link.platform), case_id=case.id))
     ctx.count("edits_with_new_links", len(added))
     return replies
@@ -95,7 +95,7 @@ async def on_delete(ctx: Context) -> list[Outgoing]:
     timeline says so, for the leads."""
     key = ctx.incoming.message_key
     for case in [] if key is None else await _cases_of(ctx, key):
-        await ctx.audit("original-deleted", case.id)
+        await ctx.audit(AuditAction.ORIGINAL_DELETED, case.id)
     return []
 
 

@@ -18,7 +18,7 @@ from handlers.events import Outgoing
 from handlers.reminders import save_case
 from handlers.report import WITHDRAW_PREFIX, end_questions
 from handlers.text import whole_number
-from storage.models import Case, CloseReason, Status
+from storage.models import AuditAction, Case, CloseReason, Status
 
 WINDOW = timedelta(hours=24)
 
@@ -89,12 +89,12 @@ async def _withdraw(ctx: Context, case: Case | None, number: int) -> list[Outgoi
             case,
             status=Status.CLOSED,
             closed_at=ctx.now,
-            close_reason=CloseReason.WITHDRAWN.value,
+            close_reason=CloseReason.WITHDRAWN,
             updated_at=ctx.now,
         ),
     )
     await ctx.audit(
-        "closed",
+        AuditAction.CLOSED,
         case.id,
         from_value=case.status.value,
         to_value=Status.CLOSED.value,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage.models import AuditEntry
+from storage.models import AuditAction, AuditEntry
 from storage.sql import SqlConnection
 from storage.times import from_db, to_db
 
@@ -43,7 +43,7 @@ class SqlAudit:
                 case_id=r["case_id"],
                 school_id=r["school_id"],
                 actor_id=r["actor_id"],
-                action=r["action"],
+                action=AuditAction(r["action"]),
                 from_value=r["from_value"],
                 to_value=r["to_value"],
                 reason=r["reason"],

@@ -13,6 +13,7 @@ from storage.models import (
     CaseLink,
     CaseTiming,
     Category,
+    CloseReason,
     NewCase,
     Person,
     Platform,
@@ -235,7 +236,7 @@ class SqlCases:
             CaseTiming(
                 _PLATFORM[platform],
                 _STATUS[status],
-                close_reason,
+                None if close_reason is None else _CLOSE_REASON[close_reason],
                 from_db(created_at),
                 from_db_or_none(reported_at),
                 from_db_or_none(removed_at),
@@ -328,6 +329,7 @@ _TARGET = _lookup(Target)
 _CATEGORY = _lookup(Category)
 _REPORTED = _lookup(ReportedToPlatform)
 _AUTHOR = _lookup(AuthorIsPupil)
+_CLOSE_REASON = _lookup(CloseReason)
 _CATEGORY_SETS: dict[str, frozenset[Category]] = {}
 
 
@@ -386,7 +388,7 @@ def _case(row: Iterable[Any]) -> Case:
         created_at=from_db(created_at),
         updated_at=from_db(updated_at),
         closed_at=from_db_or_none(closed_at),
-        close_reason=close_reason,
+        close_reason=None if close_reason is None else _CLOSE_REASON[close_reason],
         merged_into=merged_into,
         checked_at=from_db_or_none(checked_at),
         legal_hold=legal_hold,

@@ -71,6 +71,27 @@ class AuthorIsPupil(StrEnum):
     UNKNOWN = "unknown"
 
 
+class ThreatAnswer(StrEnum):
+    """The answer to "is there a threat or personal information?": it adds categories."""
+
+    THREAT = "threat"
+    PERSONAL = "personal"
+    BOTH = "both"
+    NEITHER = "neither"
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        return _THREAT_CATEGORIES[self]
+
+
+_THREAT_CATEGORIES = {
+    ThreatAnswer.THREAT: frozenset({Category.THREAT}),
+    ThreatAnswer.PERSONAL: frozenset({Category.DOXXING}),
+    ThreatAnswer.BOTH: frozenset({Category.THREAT, Category.DOXXING}),
+    ThreatAnswer.NEITHER: frozenset[Category](),
+}
+
+
 class CloseReason(StrEnum):
     """Why a case was closed: a lead's reason, or the reporter withdrawing it."""
 
@@ -80,8 +101,37 @@ class CloseReason(StrEnum):
     WITHDRAWN = "withdrawn"  # by its reporter: logged by mistake
 
 
+# The reasons a lead may give with `/cases close`, in the order they are offered.
+LEAD_CLOSE_REASONS = (CloseReason.DUPLICATE, CloseReason.NOT_ABUSE, CloseReason.RESOLVED)
+
 # Closed cases the figures leave out: they were never a distinct piece of abuse.
 NOT_COUNTED = frozenset({CloseReason.DUPLICATE, CloseReason.NOT_ABUSE, CloseReason.WITHDRAWN})
+
+
+class AuditAction(StrEnum):
+    """What an audit row records; the values are the text stored in the `audit` table."""
+
+    CREATED = "created"
+    REPORTER_ADDED = "reporter-added"
+    WORDS_ADDED = "words-added"
+    LINK_ADDED = "link-added"
+    ORIGINAL_DELETED = "original-deleted"
+    STATUS = "status"
+    ASSIGNED = "assigned"
+    NOTE = "note"
+    URGENT = "urgent"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    MERGED_FROM = "merged-from"
+    MERGED_INTO = "merged-into"
+    REFUSED = "refused"
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    REMINDER = "reminder"
+    CHECKED = "checked"
+    EXPORTED = "exported"
+    EVIDENCE_REPORT = "evidence-report"
+    ANSWERED = "answered"  # each answer, by early versions: read in old databases, never written
 
 
 class Source(StrEnum):
@@ -131,7 +181,7 @@ class Case:
     removed_at: datetime | None = None
     assignee_id: int | None = None
     closed_at: datetime | None = None
-    close_reason: str | None = None
+    close_reason: CloseReason | None = None
     merged_into: int | None = None
     checked_at: datetime | None = None  # a lead last confirmed the post is still up
     legal_hold: str | None = None  # why retention must not purge this case
@@ -145,7 +195,7 @@ class CaseTiming:
 
     platform: Platform
     status: Status
-    close_reason: str | None
+    close_reason: CloseReason | None
     created_at: datetime
     reported_to_platform_at: datetime | None
     removed_at: datetime | None
@@ -205,7 +255,7 @@ class AuditEntry:
     case_id: int | None
     school_id: int | None
     actor_id: int | None
-    action: str
+    action: AuditAction
     at: datetime
     from_value: str | None = None
     to_value: str | None = None

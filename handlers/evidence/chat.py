@@ -13,6 +13,7 @@ from handlers import messages
 from handlers.context import Context
 from handlers.events import Attachment, Outgoing
 from handlers.evidence import figures, html
+from storage.models import AuditAction
 
 
 async def school_report(ctx: Context, args: list[str]) -> list[Outgoing]:
@@ -22,5 +23,5 @@ async def school_report(ctx: Context, args: list[str]) -> list[Outgoing]:
     page = html.render(report, until).encode("utf-8")
     name = re.sub(r"[^a-z0-9]+", "-", ctx.school.name.lower()).strip("-") or "school"
     attachment = Attachment(f"casebook-evidence-{name}-{until:%Y-%m-%d}.html", page)
-    await ctx.audit("evidence-report", None, to_value=str(len(rows)))
+    await ctx.audit(AuditAction.EVIDENCE_REPORT, None, to_value=str(len(rows)))
     return [ctx.private_reply(messages.evidence_ready(ctx.school.name), attachment=attachment)]

@@ -21,9 +21,8 @@ from datetime import date, timedelta
 from handlers.evidence.suppression import suppress
 from handlers.evidence.survival import Curve, kaplan_meier
 from storage.evidence import EvidenceRow
-from storage.models import Category, Platform
+from storage.models import NOT_COUNTED, Category, Platform
 
-EXCLUDED_REASONS = frozenset({"duplicate", "not-abuse", "withdrawn"})
 STILL_UP_DAYS = (2, 7, 30)
 ALL = "all"
 DEFAULT_THRESHOLD = 5
@@ -111,7 +110,7 @@ def tally(rows: Iterable[EvidenceRow], until: date, since: date | None) -> dict[
     tallies: dict[str, _Tally] = defaultdict(_Tally)
     for row in rows:
         created = row.created
-        if row.close_reason in EXCLUDED_REASONS or created > until:
+        if row.close_reason in NOT_COUNTED or created > until:
             continue
         if since is not None and created < since:
             continue
