@@ -27,7 +27,7 @@ from bot.adapters import slack_manifest
 from bot.clock import SystemClock
 from bot.config import describe, load_config
 from handlers import digest, export, messages, privacy, stats
-from handlers.events import Transport
+from handlers.events import PersonKey, Transport
 from handlers.settings import Config, ConfigError, StorageConfig, demo_config
 from storage.models import CaseTiming, SetAsideItem
 from storage.store import (
@@ -440,11 +440,11 @@ def _purge(args: argparse.Namespace) -> int:
 def _person(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.slack is not None:
-        key = privacy.person_key(Transport.SLACK, args.slack)
+        key = str(PersonKey.of(Transport.SLACK, args.slack))
     elif args.telegram is not None:
-        key = privacy.person_key(Transport.TELEGRAM, args.telegram)
+        key = str(PersonKey.of(Transport.TELEGRAM, args.telegram))
     else:
-        key = privacy.person_key(Transport.CONSOLE, args.console)
+        key = str(PersonKey.of(Transport.CONSOLE, args.console))
     if args.person_action == "erase" and not args.yes:
         print(
             f"casebook: this replaces {key} with a pseudonym everywhere and cannot be undone; "

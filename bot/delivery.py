@@ -18,7 +18,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.metrics import Metrics
-from handlers.events import Outgoing, PlaceKind, Transport, UndecodablePayload
+from handlers.events import Outgoing, PersonKey, PlaceKind, Transport, UndecodablePayload
 from storage.models import OutboxItem
 from storage.outbox import place_key
 from storage.store import Store, is_transient
@@ -242,7 +242,7 @@ def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
         person = outgoing.to_user.id
     else:
         return None
-    return f"{transport}:{person}"
+    return str(PersonKey(transport, person))
 
 
 def _chat(item: OutboxItem, outgoing: Outgoing, in_main: set[tuple[str, str]]) -> tuple[str, str]:

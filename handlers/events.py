@@ -44,6 +44,38 @@ class IncomingKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class PersonKey:
+    """A person's identity across the database, stored as "transport:id" ("slack:U123").
+
+    An erased person's key names no transport ("erased:7"), so the scheme is kept as written
+    and `transport` is None for it.
+    """
+
+    scheme: str
+    id: str
+
+    @classmethod
+    def of(cls, transport: Transport, platform_id: str) -> PersonKey:
+        return cls(transport.value, platform_id)
+
+    @classmethod
+    def parse(cls, key: str) -> PersonKey:
+        scheme, _, platform_id = key.partition(":")
+        return cls(scheme, platform_id)
+
+    @property
+    def transport(self) -> Transport | None:
+        """The transport this person is reached on; None for an erased or unknown one."""
+        try:
+            return Transport(self.scheme)
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.id}"
+
+
+@dataclass(frozen=True)
 class User:
     transport: Transport
     id: str
@@ -52,7 +84,7 @@ class User:
     @property
     def key(self) -> str:
         """A stable identity across the database: transport plus platform id."""
-        return f"{self.transport}:{self.id}"
+        return str(PersonKey.of(self.transport, self.id))
 
 
 @dataclass(frozen=True)

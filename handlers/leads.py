@@ -15,7 +15,7 @@ from datetime import datetime
 
 from handlers import export, messages
 from handlers.context import Context, Request
-from handlers.events import Attachment, Outgoing, Place, PlaceKind, Transport
+from handlers.events import Attachment, Outgoing, PersonKey, Place, PlaceKind
 from handlers.evidence.chat import school_report
 from handlers.reminders import save_case
 from handlers.report import end_questions
@@ -32,6 +32,8 @@ from storage.models import (
     Platform,
     ReportedToPlatform,
     Status,
+    person_ref,
+    person_ref_id,
 )
 
 PAGE_SIZE = 10
@@ -244,18 +246,19 @@ async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
     await ctx.audit(
         AuditAction.ASSIGNED,
         case.id,
-        from_value=None if case.assignee_id is None else f"person:{case.assignee_id}",
-        to_value=f"person:{person.id}",
-    )
-    transport, _, person_id = person.key.partition(":")
-    told = Outgoing(
-        place=Place(Transport(transport), person_id, PlaceKind.DIRECT),
-        text=messages.you_were_assigned(case.number, ctx.school.name, case.platform),
-        case_id=case.id,
+        from_value=None if case.assignee_id is None else person_ref(case.assignee_id),
+        to_value=person_ref(person.id),
     )
     replies = [ctx.private_reply(messages.assigned(case.number, _name(person)))]
-    if Transport(transport) in ctx.transports:
-        replies.append(told)
+    key = PersonKey.parse(person.key)
+    if key.transport is not None and key.transport in ctx.transports:
+        replies.append(
+            Outgoing(
+                place=Place(key.transport, key.id, PlaceKind.DIRECT),
+                text=messages.you_were_assigned(case.number, ctx.school.name, case.platform),
+                case_id=case.id,
+            )
+        )
     return replies
 
 
@@ -481,13 +484,14 @@ async def _find_staff(ctx: Context, handle: str) -> Person:
     members = [
         p
         for p in await ctx.unit.schools.members(ctx.school.id)
-        if p.key.startswith(transport.value + ":")
+        if PersonKey.parse(p.key).transport is transport
     ]
     known = {p.key for p in members}
     for lead in lead_ids(ctx.school_config, transport):
-        if f"{transport.value}:{lead}" not in known:
-            members.append(await ctx.unit.people.ensure(f"{transport.value}:{lead}", ""))
-    exact = [p for p in members if p.key.partition(":")[2].casefold() == wanted]
+        key = str(PersonKey.of(transport, str(lead)))
+        if key not in known:
+            members.append(await ctx.unit.people.ensure(key, ""))
+    exact = [p for p in members if PersonKey.parse(p.key).id.casefold() == wanted]
     named = [p for p in members if p.name.casefold() == wanted]
     found = exact or named
     if not found:
@@ -506,10 +510,8 @@ async def _person_name(ctx: Context, person_id: int | None) -> str | None:
 
 async def _person_ref(ctx: Context, value: str | None) -> str | None:
     """An audit value as shown: "person:7" becomes that person's (possibly pseudonymous) name."""
-    if value is None or not value.startswith("person:"):
-        return value
-    person_id = whole_number(value.partition(":")[2])
-    return None if person_id is None else await _person_name(ctx, person_id)
+    person_id = person_ref_id(value)
+    return value if person_id is None else await _person_name(ctx, person_id)
 
 
 async def _audit_refusal(request: Request, reason: str) -> None:
@@ -530,7 +532,7 @@ async def _audit_refusal(request: Request, reason: str) -> None:
 
 
 def _name(person: Person) -> str:
-    return person.name or person.key.partition(":")[2]
+    return person.name or PersonKey.parse(person.key).id
 
 
 def _when(ctx: Context, moment: datetime) -> str:

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.events import Transport
+from handlers.events import PersonKey
 from handlers.settings import Config
-from storage.models import Case, Person, Status
+from storage.models import Case, Person, Status, person_ref
 from storage.unit import Unit
 
 SET_ASIDE_DAYS = 30  # days an event that could not be handled keeps its text for a retry
@@ -88,7 +88,7 @@ async def person_export(unit: Unit, key: str) -> dict[str, Any]:
         for note in await unit.notes.for_cases([case.id]):
             if note.author is not None and note.author.id == person.id:
                 notes.append({**label, "text": note.text, "at": _time(note.at)})
-        reference = f"person:{person.id}"
+        reference = person_ref(person.id)
         for entry in await unit.audit.for_cases([case.id]):
             if entry.actor_id == person.id or reference in (entry.from_value, entry.to_value):
                 timeline.append(
@@ -115,12 +115,8 @@ async def erase_person(unit: Unit, key: str, now: datetime) -> str:
     """Replace the person's identity with a stable pseudonym; returns the pseudonym."""
     person = await _person(unit, key)
     pseudonym = f"Former staff member {person.id}"
-    await unit.privacy.erase_person(person.id, key.partition(":")[2], pseudonym, now)
+    await unit.privacy.erase_person(person.id, PersonKey.parse(key).id, pseudonym, now)
     return pseudonym
-
-
-def person_key(transport: Transport, platform_id: str) -> str:
-    return f"{transport.value}:{platform_id}"
 
 
 async def _person(unit: Unit, key: str) -> Person:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import messages, questions
 from handlers.context import Context, Request, leads_places
-from handlers.events import Button, Outgoing, Place, PlaceKind, Transport, User
+from handlers.events import Button, Outgoing, PersonKey, Place, PlaceKind, Transport, User
 from handlers.roles import is_lead
 from handlers.settings import Config, RemindersConfig, SchoolConfig
 from handlers.text import whole_number
@@ -181,7 +181,7 @@ async def _unanswered(unit: Unit, reminder: Reminder, case: Case) -> list[Outgoi
     person = await unit.people.get(conversation.person_id)
     transport = Transport(conversation.place.transport)
     place = Place(transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind))
-    user = None if person is None else User(transport, person.key.partition(":")[2], person.name)
+    user = None if person is None else User(transport, PersonKey.parse(person.key).id, person.name)
     question = questions.Question(conversation.question)
     return [
         Outgoing(
@@ -209,9 +209,9 @@ async def _follow_up_places(
     if case.assignee_id is not None:
         person = await unit.people.get(case.assignee_id)
         if person is not None:
-            transport, _, person_id = person.key.partition(":")
-            if transport in {t.value for t in transports}:
-                return [Place(Transport(transport), person_id, PlaceKind.DIRECT)]
+            key = PersonKey.parse(person.key)
+            if key.transport is not None and key.transport in transports:
+                return [Place(key.transport, key.id, PlaceKind.DIRECT)]
     return leads_places(school, transports)
 
 

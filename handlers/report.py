@@ -15,7 +15,7 @@ import re
 
 from handlers import messages, questions, reminders, threads
 from handlers.context import Context, leads_places
-from handlers.events import Button, Outgoing, Place, PlaceKind, Transport, User
+from handlers.events import Button, Outgoing, PersonKey, Place, PlaceKind, Transport, User
 from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from handlers.reminders import save_case
@@ -408,7 +408,7 @@ def _to_reporter(
         text=text,
         buttons=buttons,
         thread=conversation.place.thread,
-        to_user=User(transport, person_key.partition(":")[2], ""),
+        to_user=User(transport, PersonKey.parse(person_key).id, ""),
         case_id=case_id,
     )
 

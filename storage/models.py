@@ -262,6 +262,24 @@ class AuditEntry:
     reason: str | None = None
 
 
+_PERSON_REF = "person:"
+
+
+def person_ref(person_id: int) -> str:
+    """How an audit value names a person: by number, so erasing them never rewrites history."""
+    return f"{_PERSON_REF}{person_id}"
+
+
+def person_ref_id(value: str | None) -> int | None:
+    """The person an audit value names, if it names one ("person:7" is 7)."""
+    if value is None or not value.startswith(_PERSON_REF):
+        return None
+    number = value[len(_PERSON_REF) :]
+    if 0 < len(number) <= 18 and number.isascii() and number.isdigit():
+        return int(number)
+    return None
+
+
 class ReminderKind(StrEnum):
     UNANSWERED = "unanswered"
     NOT_REPORTED = "not_reported"
