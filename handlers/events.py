@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+# A conversation stores the kind of place its questions go to, so the kinds are storage's.
+from storage.models import PlaceKind as PlaceKind
+
 T = TypeVar("T")
 
 
@@ -26,12 +29,6 @@ class Transport(StrEnum):
     def one_stream(self) -> bool:
         """The terminal shows a staff room and a private chat as one stream of lines."""
         return self is Transport.CONSOLE
-
-
-class PlaceKind(StrEnum):
-    CHANNEL = "channel"  # a shared staff channel or group
-    DIRECT = "direct"  # a private chat between one person and the bot
-    LEADS = "leads"  # the safeguarding leads' channel of a school
 
 
 class IncomingKind(StrEnum):

@@ -15,6 +15,7 @@ from storage.models import (
     SetAsideItem,
     Status,
     Target,
+    ThreatAnswer,
 )
 
 # --- Facts that signposting relies on -----------------------------------------------------------
@@ -129,11 +130,11 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.DOXXING: "Sharing personal information",
     Category.OTHER: "Other",
 }
-THREAT_LABELS: dict[str, str] = {
-    "threat": "A threat",
-    "personal": "Personal information",
-    "both": "Both",
-    "neither": "Neither",
+THREAT_LABELS: dict[ThreatAnswer, str] = {
+    ThreatAnswer.THREAT: "A threat",
+    ThreatAnswer.PERSONAL: "Personal information",
+    ThreatAnswer.BOTH: "Both",
+    ThreatAnswer.NEITHER: "Neither",
 }
 REPORTED_LABELS: dict[ReportedToPlatform, str] = {
     ReportedToPlatform.YES: "Yes",

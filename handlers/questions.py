@@ -23,6 +23,7 @@ from storage.models import (
     Platform,
     ReportedToPlatform,
     Target,
+    ThreatAnswer,
 )
 
 
@@ -78,7 +79,7 @@ def options(question: Question) -> list[Option]:
     if question is Question.CATEGORIES:
         return [Option(c.value, messages.CATEGORY_LABELS[c]) for c in Category]
     if question is Question.THREAT:
-        return [Option(k, v) for k, v in messages.THREAT_LABELS.items()]
+        return [Option(t.value, messages.THREAT_LABELS[t]) for t in ThreatAnswer]
     if question is Question.REPORTED:
         return [Option(r.value, messages.REPORTED_LABELS[r]) for r in ReportedToPlatform]
     return [Option(a.value, messages.AUTHOR_LABELS[a]) for a in AuthorIsPupil]
@@ -205,11 +206,7 @@ def apply(question: Question, value: str, case: Case, now: datetime) -> Case:
     elif question is Question.CATEGORIES:
         changed = dataclasses.replace(case, categories=case.categories ^ {Category(value)})
     elif question is Question.THREAT:
-        added = {
-            "threat": {Category.THREAT},
-            "personal": {Category.DOXXING},
-            "both": {Category.THREAT, Category.DOXXING},
-        }.get(value, set())
+        added = ThreatAnswer(value).categories
         changed = dataclasses.replace(case, categories=case.categories | added)
     elif question is Question.REPORTED:
         answer = ReportedToPlatform(value)

@@ -180,7 +180,7 @@ async def _unanswered(unit: Unit, reminder: Reminder, case: Case) -> list[Outgoi
         return []
     person = await unit.people.get(conversation.person_id)
     transport = Transport(conversation.place.transport)
-    place = Place(transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind))
+    place = Place(transport, conversation.place.place_id, conversation.place.place_kind)
     user = None if person is None else User(transport, PersonKey.parse(person.key).id, person.name)
     question = questions.Question(conversation.question)
     return [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from enum import StrEnum
 
 from handlers import messages, questions, reminders, threads
 from handlers.context import Context, leads_places
@@ -33,6 +34,15 @@ from storage.models import (
     Source,
     Status,
 )
+
+
+class Outcome(StrEnum):
+    """What logging one link did: a new case, a new reporter on an open one, or nothing new."""
+
+    CREATED = "created"
+    JOINED = "joined"  # another person had already reported it
+    OWN = "own"  # this person had already reported it
+
 
 WITHDRAW_PREFIX = "w"
 GREETING_WORDS = 3
@@ -106,20 +116,20 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     for link in targets:
         case, outcome = await _log_one(ctx, description, link)
         await threads.remember(ctx, case)
-        if outcome != "own":
-            ctx.count("cases_created" if outcome == "created" else "duplicates_joined")
-        if outcome == "created":
+        if outcome is not Outcome.OWN:
+            ctx.count("cases_created" if outcome is Outcome.CREATED else "duplicates_joined")
+        if outcome is Outcome.CREATED:
             created.append(case)
             text_for_reporter = (
                 messages.case_logged(case.number, case.platform)
                 if link is not None
                 else messages.case_logged_no_link(case.number)
             )
-        elif outcome == "joined":
+        elif outcome is Outcome.JOINED:
             text_for_reporter = messages.already_logged(case.number)
         else:
             text_for_reporter = messages.already_reported_by_you(case.number)
-        buttons = (withdraw_button(case),) if outcome == "created" else ()
+        buttons = (withdraw_button(case),) if outcome is Outcome.CREATED else ()
         replies.append(ctx.reply(text_for_reporter, buttons=buttons, case_id=case.id))
     if dropped:
         replies.append(ctx.reply(messages.too_many_links(len(kept), len(dropped))))
@@ -150,7 +160,7 @@ def _asked_here(ctx: Context, conversation: Conversation) -> bool:
         return where.transport == incoming.place.transport
     if where.transport != incoming.place.transport or where.place_id != incoming.place.id:
         return False
-    return where.place_kind == PlaceKind.DIRECT.value or where.thread == incoming.thread
+    return where.place_kind is PlaceKind.DIRECT or where.thread == incoming.thread
 
 
 async def _apply_form(
@@ -232,7 +242,7 @@ async def answer_button(ctx: Context, value: str) -> list[Outgoing]:
     return replies + await _answer(ctx, conversation, answer.question, [answer.value], typed=False)
 
 
-async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[Case, str]:
+async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[Case, Outcome]:
     """Create a case for this link, or join the open case that already holds it."""
     if link is not None:
         existing = await ctx.unit.cases.find_active_by_link(ctx.school.id, link.canonical)
@@ -242,8 +252,8 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
             )
             if added:
                 await ctx.audit(AuditAction.REPORTER_ADDED, existing.id)
-                return existing, "joined"
-            return existing, "own"
+                return existing, Outcome.JOINED
+            return existing, Outcome.OWN
     case = await ctx.unit.cases.create(
         NewCase(
             school_id=ctx.school.id,
@@ -257,7 +267,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
     )
     await ctx.audit(AuditAction.CREATED, case.id, to_value=Status.NEW.value)
     await reminders.reconcile(ctx.unit, case, ctx.now, ctx.config.reminders)
-    return case, "created"
+    return case, Outcome.CREATED
 
 
 async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
@@ -402,9 +412,7 @@ def _to_reporter(
     """A message to a reporter where their questions are asked, when they did not just write."""
     transport = Transport(conversation.place.transport)
     return Outgoing(
-        place=Place(
-            transport, conversation.place.place_id, PlaceKind(conversation.place.place_kind)
-        ),
+        place=Place(transport, conversation.place.place_id, conversation.place.place_kind),
         text=text,
         buttons=buttons,
         thread=conversation.place.thread,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.models import Conversation, ConversationPlace
+from storage.models import Conversation, ConversationPlace, PlaceKind
 from storage.sql import SqlConnection
 from storage.times import from_db, from_db_or_none, to_db
 
@@ -115,7 +115,7 @@ class SqlConversations:
             school_id=row["school_id"],
             person_id=row["person_id"],
             place=ConversationPlace(
-                row["transport"], row["place_id"], row["place_kind"], row["thread"]
+                row["transport"], row["place_id"], PlaceKind(row["place_kind"]), row["thread"]
             ),
             question=row["question"],
             case_ids=case_ids,

@@ -219,13 +219,19 @@ class Reporter:
     reported_at: datetime
 
 
+class PlaceKind(StrEnum):
+    CHANNEL = "channel"  # a shared staff channel or group
+    DIRECT = "direct"  # a private chat between one person and the bot
+    LEADS = "leads"  # the safeguarding leads' channel of a school
+
+
 @dataclass(frozen=True)
 class ConversationPlace:
     """Where a conversation's questions go: transport, chat id, kind and thread."""
 
     transport: str
     place_id: str
-    place_kind: str
+    place_kind: PlaceKind
     thread: str | None = None
 
 
