@@ -22,11 +22,11 @@ from storage.models import (
     AuditAction,
     AuditEntry,
     Case,
-    Category,
     Conversation,
     Reminder,
     ReminderKind,
     Status,
+    police_matter,
 )
 from storage.unit import Unit
 
@@ -159,10 +159,9 @@ async def _messages(
         )
     else:
         reported = case.reported_to_platform_at or case.created_at
-        police = Category.THREAT in case.categories or any(
-            c.value.startswith("hate-") for c in case.categories
-        )
-        text = messages.reminder_escalate(case.number, case.platform, (now - reported).days, police)
+        days = (now - reported).days
+        police = police_matter(case.categories)
+        text = messages.reminder_escalate(case.number, case.platform, days, police)
         buttons = (
             Button(messages.MARK_ESCALATED, f"{_PREFIX}:{reminder.id}:escalated"),
             Button(messages.REMOVED, f"{_PREFIX}:{reminder.id}:removed"),

@@ -33,6 +33,7 @@ from storage.models import (
     ReportedToPlatform,
     Source,
     Status,
+    police_matter,
 )
 
 
@@ -48,7 +49,6 @@ WITHDRAW_PREFIX = "w"
 GREETING_WORDS = 3
 MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
-_HATE = frozenset(c for c in Category if c.value.startswith("hate-"))
 # Links Casebook cannot use: script and data schemes, and any `scheme://` that is not the web.
 _NON_WEB_LINK = re.compile(
     r"\b(?:javascript|data|vbscript|file):|\b(?!https?://)[a-z][a-z0-9+.-]*://", re.IGNORECASE
@@ -352,7 +352,7 @@ async def _finish(ctx: Context, conversation: Conversation, cases: list[Case]) -
             )
     platforms = list(dict.fromkeys(c.platform for c in cases))
     urgent = any(c.urgent for c in cases)
-    police = any(c.categories & ({Category.THREAT} | _HATE) for c in cases)
+    police = any(police_matter(c.categories) for c in cases)
     replies = [
         ctx.reply(messages.questions_finished([c.number for c in cases])),
         ctx.reply(messages.guidance(platforms, urgent=urgent, police=police)),

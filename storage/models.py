@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -50,6 +51,23 @@ class Category(StrEnum):
 
 
 URGENT_CATEGORIES = frozenset({Category.THREAT, Category.DOXXING, Category.SEXUALISED_IMAGE})
+HATE_CATEGORIES = frozenset(
+    {
+        Category.HATE_HOMOPHOBIC,
+        Category.HATE_TRANSPHOBIC,
+        Category.HATE_RACIST,
+        Category.HATE_SEXIST,
+        Category.HATE_DISABILITY,
+    }
+)
+_POLICE_CATEGORIES = HATE_CATEGORIES | {Category.THREAT}
+
+
+def police_matter(categories: Iterable[Category]) -> bool:
+    """Whether staff are told to go to the police (999 in danger, 101 otherwise): a threat of
+    violence, or hate, which can be a crime. The guidance after the questions and the
+    escalation reminder both ask this one rule."""
+    return not _POLICE_CATEGORIES.isdisjoint(categories)
 
 
 class Target(StrEnum):
