@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -56,33 +57,12 @@ class ButtonAnswer:
 
 
 def text_of(question: Question) -> str:
-    return {
-        Question.PLATFORM: messages.Q_PLATFORM,
-        Question.TARGETS: messages.Q_TARGETS,
-        Question.CATEGORIES: messages.Q_CATEGORIES,
-        Question.THREAT: messages.Q_THREAT,
-        Question.REPORTED: messages.Q_REPORTED,
-        Question.AUTHOR: messages.Q_AUTHOR,
-    }[question]
+    return TABLE[question].text
 
 
 def options(question: Question) -> list[Option]:
     """The answers offered, without Skip and Done, in the order they are numbered."""
-    if question is Question.PLATFORM:
-        return [
-            Option(p.value, messages.PLATFORM_OPTION_LABELS[p])
-            for p in Platform
-            if p is not Platform.UNKNOWN
-        ]
-    if question is Question.TARGETS:
-        return [Option(t.value, messages.TARGET_LABELS[t]) for t in Target]
-    if question is Question.CATEGORIES:
-        return [Option(c.value, messages.CATEGORY_LABELS[c]) for c in Category]
-    if question is Question.THREAT:
-        return [Option(t.value, messages.THREAT_LABELS[t]) for t in ThreatAnswer]
-    if question is Question.REPORTED:
-        return [Option(r.value, messages.REPORTED_LABELS[r]) for r in ReportedToPlatform]
-    return [Option(a.value, messages.AUTHOR_LABELS[a]) for a in AuthorIsPupil]
+    return list(TABLE[question].options)
 
 
 def choices(question: Question) -> list[Option]:
@@ -164,18 +144,7 @@ def label(question: Question, value: str) -> str:
 
 def applies(question: Question, cases: list[Case]) -> bool:
     """A question is asked while some case still lacks its answer (a form may have given it)."""
-    if question is Question.PLATFORM:
-        return any(c.platform is Platform.UNKNOWN for c in cases)
-    if question is Question.TARGETS:
-        return any(c.targets is None for c in cases)
-    if question is Question.CATEGORIES:
-        return any(not c.categories for c in cases)
-    if question is Question.THREAT:
-        both = {Category.THREAT, Category.DOXXING}
-        return not all(both <= c.categories for c in cases)
-    if question is Question.REPORTED:
-        return any(c.reported_to_platform is None for c in cases)
-    return any(c.author_is_pupil is None for c in cases)
+    return any(TABLE[question].unanswered(c) for c in cases)
 
 
 def first(cases: list[Case]) -> Question | None:
@@ -197,26 +166,9 @@ def apply(question: Question, value: str, case: Case, now: datetime) -> Case:
     """The case with this answer recorded; Skip and Done change nothing."""
     if value in (SKIP, DONE):
         return case
-    if question is Question.PLATFORM:
-        if case.platform is not Platform.UNKNOWN:
-            return case
-        changed = dataclasses.replace(case, platform=Platform(value))
-    elif question is Question.TARGETS:
-        changed = dataclasses.replace(case, targets=Target(value))
-    elif question is Question.CATEGORIES:
-        changed = dataclasses.replace(case, categories=case.categories ^ {Category(value)})
-    elif question is Question.THREAT:
-        added = ThreatAnswer(value).categories
-        changed = dataclasses.replace(case, categories=case.categories | added)
-    elif question is Question.REPORTED:
-        answer = ReportedToPlatform(value)
-        changed = dataclasses.replace(
-            case,
-            reported_to_platform=answer,
-            reported_to_platform_at=now if answer is ReportedToPlatform.YES else None,
-        )
-    else:
-        changed = dataclasses.replace(case, author_is_pupil=AuthorIsPupil(value))
+    changed = TABLE[question].record(case, value, now)
+    if changed is case:
+        return case
     urgent = case.urgent or bool(changed.categories & URGENT_CATEGORIES)
     return dataclasses.replace(changed, urgent=urgent, updated_at=now)
 
@@ -226,3 +178,115 @@ def set_categories(case: Case, values: list[str], now: datetime) -> Case:
     chosen = case.categories | frozenset(Category(v) for v in values if v not in (SKIP, DONE))
     urgent = case.urgent or bool(chosen & URGENT_CATEGORIES)
     return dataclasses.replace(case, categories=chosen, urgent=urgent, updated_at=now)
+
+
+# --- The table: one row per question ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Asked:
+    """Everything about one question: its wording, its answers, which case field it fills and
+    how. The chat flow asks from it, the Slack /report form is built from it, and `field` names
+    the case field (and the export column) the answer ends up in."""
+
+    question: Question
+    text: str
+    options: tuple[Option, ...]
+    field: str
+    unanswered: Callable[[Case], bool]
+    # The case with one answer recorded (its urgency and time are set by `apply`); the case
+    # itself, unchanged, when the answer cannot change it.
+    record: Callable[[Case, str, datetime], Case]
+    several: bool = False  # more than one answer may be picked
+    form_text: str | None = None  # its wording in a form that asks it up front; None: not asked
+
+
+def _platform(case: Case, value: str, now: datetime) -> Case:
+    if case.platform is not Platform.UNKNOWN:
+        return case  # a detected platform is never overwritten by an answer
+    return dataclasses.replace(case, platform=Platform(value))
+
+
+def _reported(case: Case, value: str, now: datetime) -> Case:
+    answer = ReportedToPlatform(value)
+    return dataclasses.replace(
+        case,
+        reported_to_platform=answer,
+        reported_to_platform_at=now if answer is ReportedToPlatform.YES else None,
+    )
+
+
+_THREAT_AND_DOXXING = frozenset({Category.THREAT, Category.DOXXING})
+
+TABLE: dict[Question, Asked] = {
+    row.question: row
+    for row in (
+        Asked(
+            Question.PLATFORM,
+            messages.Q_PLATFORM,
+            tuple(
+                Option(p.value, messages.PLATFORM_OPTION_LABELS[p])
+                for p in Platform
+                if p is not Platform.UNKNOWN
+            ),
+            field="platform",
+            unanswered=lambda case: case.platform is Platform.UNKNOWN,
+            record=_platform,
+            form_text=messages.Q_PLATFORM,
+        ),
+        Asked(
+            Question.TARGETS,
+            messages.Q_TARGETS,
+            tuple(Option(t.value, messages.TARGET_LABELS[t]) for t in Target),
+            field="targets",
+            unanswered=lambda case: case.targets is None,
+            record=lambda case, value, now: dataclasses.replace(case, targets=Target(value)),
+            form_text=messages.Q_TARGETS,
+        ),
+        Asked(
+            Question.CATEGORIES,
+            messages.Q_CATEGORIES,
+            tuple(Option(c.value, messages.CATEGORY_LABELS[c]) for c in Category),
+            field="categories",
+            unanswered=lambda case: not case.categories,
+            # A pressed button toggles its choice; typed choices go through set_categories.
+            record=lambda case, value, now: dataclasses.replace(
+                case, categories=case.categories ^ {Category(value)}
+            ),
+            several=True,
+            form_text=messages.Q_CATEGORIES_FORM,
+        ),
+        Asked(
+            Question.THREAT,
+            messages.Q_THREAT,
+            tuple(Option(t.value, messages.THREAT_LABELS[t]) for t in ThreatAnswer),
+            field="categories",
+            unanswered=lambda case: not case.categories >= _THREAT_AND_DOXXING,
+            record=lambda case, value, now: dataclasses.replace(
+                case, categories=case.categories | ThreatAnswer(value).categories
+            ),
+        ),
+        Asked(
+            Question.REPORTED,
+            messages.Q_REPORTED,
+            tuple(Option(r.value, messages.REPORTED_LABELS[r]) for r in ReportedToPlatform),
+            field="reported_to_platform",
+            unanswered=lambda case: case.reported_to_platform is None,
+            record=_reported,
+            form_text=messages.Q_REPORTED,
+        ),
+        Asked(
+            Question.AUTHOR,
+            messages.Q_AUTHOR,
+            tuple(Option(a.value, messages.AUTHOR_LABELS[a]) for a in AuthorIsPupil),
+            field="author_is_pupil",
+            unanswered=lambda case: case.author_is_pupil is None,
+            record=lambda case, value, now: dataclasses.replace(
+                case, author_is_pupil=AuthorIsPupil(value)
+            ),
+            form_text=messages.Q_AUTHOR,
+        ),
+    )
+}
+# The questions a form asks up front, in order; the threat question is left to the chat.
+FORM: tuple[Asked, ...] = tuple(row for row in TABLE.values() if row.form_text is not None)

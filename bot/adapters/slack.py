@@ -299,11 +299,20 @@ class SlackTransport:
 def report_view(channel: str) -> dict[str, Any]:
     """The /report modal: link and description, then the follow-up questions, all optional."""
 
-    def options(question: questions.Question) -> list[dict[str, Any]]:
-        return [
+    def element(asked: questions.Asked) -> dict[str, Any]:
+        # Radio buttons for a handful of answers, a menu for more, a multi-select for several.
+        kind = (
+            "multi_static_select"
+            if asked.several
+            else "static_select"
+            if len(asked.options) > 5
+            else "radio_buttons"
+        )
+        options = [
             {"text": {"type": "plain_text", "text": option.label[:75]}, "value": option.value}
-            for option in questions.options(question)
+            for option in asked.options
         ]
+        return {"type": kind, "options": options}
 
     def block(block_id: str, label: str, element: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -314,7 +323,6 @@ def report_view(channel: str) -> dict[str, Any]:
             "element": {"action_id": block_id, **element},
         }
 
-    Q = questions.Question
     return {
         "type": "modal",
         "callback_id": slack_events.REPORT_VIEW,
@@ -329,28 +337,9 @@ def report_view(channel: str) -> dict[str, Any]:
                 messages.SLACK_FORM_DESCRIPTION,
                 {"type": "plain_text_input", "multiline": True, "max_length": 3000},
             ),
-            block(
-                "platform",
-                messages.Q_PLATFORM,
-                {"type": "static_select", "options": options(Q.PLATFORM)},
-            ),
-            block(
-                "targets",
-                messages.Q_TARGETS,
-                {"type": "radio_buttons", "options": options(Q.TARGETS)},
-            ),
-            block(
-                "categories",
-                messages.Q_CATEGORIES_FORM,
-                {"type": "multi_static_select", "options": options(Q.CATEGORIES)},
-            ),
-            block(
-                "reported",
-                messages.Q_REPORTED,
-                {"type": "radio_buttons", "options": options(Q.REPORTED)},
-            ),
-            block(
-                "author", messages.Q_AUTHOR, {"type": "radio_buttons", "options": options(Q.AUTHOR)}
+            *(
+                block(asked.question.value, asked.form_text or asked.text, element(asked))
+                for asked in questions.FORM
             ),
         ],
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import questions
 from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
 from handlers.settings import Config
 
@@ -160,12 +161,13 @@ def report_form(config: Config, body: dict[str, Any]) -> Incoming | None:
     link = (fields.get("link") or {}).get("value") or ""
     description = (fields.get("description") or {}).get("value") or ""
     form: list[tuple[str, str]] = []
-    for question in ("targets", "reported", "author", "platform"):
-        selected = (fields.get(question) or {}).get("selected_option")
-        if selected:
-            form.append((question, str(selected.get("value", ""))))
-    for option in (fields.get("categories") or {}).get("selected_options") or []:
-        form.append(("categories", str(option.get("value", ""))))
+    for asked in questions.FORM:
+        state = fields.get(asked.question.value) or {}
+        if asked.several:
+            chosen = state.get("selected_options") or []
+        else:
+            chosen = [state["selected_option"]] if state.get("selected_option") else []
+        form.extend((asked.question.value, str(option.get("value", ""))) for option in chosen)
     channel = str(view.get("private_metadata") or "")
     place, school = _place(config, channel, user_id, None) if channel else (None, None)
     return Incoming(
