@@ -16,7 +16,7 @@ from handlers import messages
 from handlers.context import leads_places
 from handlers.events import Attachment, Outgoing, Transport
 from handlers.export import days_to_removal
-from handlers.leads import term_start
+from handlers.leads.show import term_start
 from handlers.settings import Config, SchoolConfig
 from handlers.stats import counted, percentile
 from storage.models import Case, Category, Platform, School

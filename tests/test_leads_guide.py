@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from handlers import messages
-from handlers.leads import _COMMANDS
+from handlers.leads.dispatch import COMMANDS as _COMMANDS
 from tests.chat import Chat, texts
 from tests.test_console import casebook
 
