@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.action(args)
     except (ConfigError, DatabaseError, SchemaTooNewError, CommandError) as error:
-        print(f"casebook: {error}", file=sys.stderr)
+        print(messages.cli_line(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
@@ -253,18 +253,18 @@ def _existing_database(config: Config) -> Path:
     """The database a subcommand reads: it must exist, so a mistyped --db never makes a new one."""
     path = config.storage.database
     if not path.is_file():
-        raise CommandError(f"there is no database at {path} (check --db or [storage] database).")
+        raise CommandError(messages.cli_no_database(path))
     return path
 
 
 def _output(path: Path, *, replace: bool = True) -> Path:
     """A file a subcommand will write: its folder must exist and it must not be a folder."""
     if path.is_dir():
-        raise CommandError(f"{path} is a folder; give a file name.")
+        raise CommandError(messages.cli_is_a_folder(path))
     if not path.parent.is_dir():
-        raise CommandError(f"there is no folder {path.parent} to write {path.name} in.")
+        raise CommandError(messages.cli_no_folder(path))
     if not replace and path.exists():
-        raise CommandError(f"{path} exists already; add --force to replace it.")
+        raise CommandError(messages.cli_exists_use_force(path))
     return path
 
 
@@ -273,7 +273,7 @@ def _write(path: Path, write: Callable[[Path], object]) -> None:
     try:
         write(path)
     except OSError as error:
-        raise CommandError(f"cannot write {path}: {error.strerror or error}.") from error
+        raise CommandError(messages.cli_cannot_write(path, error.strerror or error)) from error
 
 
 def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
@@ -283,8 +283,7 @@ def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
     for name in known:
         if name.casefold() == wanted.strip().casefold():
             return name
-    listed = ", ".join(repr(n) for n in known) or "none"
-    raise CommandError(f"no school called {wanted!r}; the schools are: {listed}.")
+    raise CommandError(messages.cli_no_such_school(wanted, known))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -335,7 +334,7 @@ def _export(args: argparse.Namespace) -> int:
 
     _write(args.out, write)
     count = counted[0]
-    print(f"casebook: wrote {count} cases to {args.out}", file=sys.stderr)
+    print(messages.cli_wrote_cases(count, args.out), file=sys.stderr)
     return 0
 
 
@@ -364,7 +363,7 @@ def _stats(args: argparse.Namespace) -> int:
     elif rows:
         sys.stdout.write(stats.to_table(rows))
     else:
-        print("No cases.")
+        print(messages.CLI_NO_CASES)
     return 0
 
 
@@ -395,13 +394,12 @@ def _digest(args: argparse.Namespace) -> int:
                         target = target.with_stem(f"{target.stem}-{row.id}")
                     png = await asyncio.to_thread(digest.chart_png, built)
                     _write(target, functools.partial(Path.write_bytes, data=png))
-                    print(f"casebook: chart written to {target}", file=sys.stderr)
+                    print(messages.cli_chart_written(target), file=sys.stderr)
                 if args.send:
                     queued = await scheduler.send_weekly_digest(
                         database, config, school, now, app.transports_of(config), end=now
                     )
-                    note = "queued for the leads" if queued else "already sent this week"
-                    print(f"casebook: {school.name}: {note}", file=sys.stderr)
+                    print(messages.cli_digest_sent(school.name, queued), file=sys.stderr)
         finally:
             await database.close()
 
@@ -429,11 +427,10 @@ def _purge(args: argparse.Namespace) -> int:
             await database.close()
 
     plan = asyncio.run(run())
-    verb = "would anonymise" if args.dry_run else "anonymised"
     for item in plan:
-        print(f"{verb} {item.school} case #{item.number} (closed {item.closed_days_ago} days ago)")
+        print(messages.cli_purge_line(args.dry_run, item.school, item.number, item.closed_days_ago))
     days = config.retention.closed_case_days
-    print(f"casebook: {verb} {len(plan)} cases closed more than {days} days ago", file=sys.stderr)
+    print(messages.cli_purged(args.dry_run, len(plan), days), file=sys.stderr)
     return 0
 
 
@@ -446,11 +443,7 @@ def _person(args: argparse.Namespace) -> int:
     else:
         key = str(PersonKey.of(Transport.CONSOLE, args.console))
     if args.person_action == "erase" and not args.yes:
-        print(
-            f"casebook: this replaces {key} with a pseudonym everywhere and cannot be undone; "
-            "run again with --yes to do it.",
-            file=sys.stderr,
-        )
+        print(messages.cli_erase_needs_yes(key), file=sys.stderr)
         return 2
     path = _existing_database(config)
     if args.person_action == "export" and args.out is not None:
@@ -472,17 +465,17 @@ def _person(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(run())
     except privacy.UnknownPerson:
-        print(f"casebook: no one with the id {key} is in this database.", file=sys.stderr)
+        print(messages.cli_no_such_person(key), file=sys.stderr)
         return 2
     if isinstance(result, str):
-        print(f"casebook: {key} is erased; they now appear as {result!r}.", file=sys.stderr)
+        print(messages.cli_erased(key, result), file=sys.stderr)
         return 0
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if args.out is None:
         sys.stdout.write(text)
     else:
         _write(args.out, lambda file: file.write_text(text, encoding="utf-8"))
-        print(f"casebook: wrote {args.out}", file=sys.stderr)
+        print(messages.cli_wrote(args.out), file=sys.stderr)
     return 0
 
 
@@ -490,7 +483,7 @@ def _backup(args: argparse.Namespace) -> int:
     config = _config(args)
     source = _existing_database(config)
     if args.file.exists() and not args.file.is_dir():
-        print(f"casebook: {args.file} exists already; choose a new file.", file=sys.stderr)
+        print(messages.cli_exists_choose_another(args.file), file=sys.stderr)
         return 2
     _output(args.file)
 
@@ -506,8 +499,8 @@ def _backup(args: argparse.Namespace) -> int:
     except BackupUnsupported as error:
         raise CommandError(str(error)) from error
     except BackupFailed as error:
-        raise CommandError(f"cannot write {args.file}: {error}.") from error
-    print(f"casebook: backed up {source} to {args.file} (integrity: {result})", file=sys.stderr)
+        raise CommandError(messages.cli_cannot_write(args.file, error)) from error
+    print(messages.cli_backed_up(source, args.file, result), file=sys.stderr)
     return 0 if result == "ok" else 1
 
 
@@ -561,12 +554,12 @@ def _manifest(args: argparse.Namespace) -> int:
 def _check_config(args: argparse.Namespace) -> int:
     path = args.file or args.config
     if path is None:
-        raise CommandError("name the config file: casebook check-config FILE.")
+        raise CommandError(messages.CLI_NAME_THE_CONFIG)
     config = load_config(path, os.environ)
     for warning in config.warnings:
-        print(f"casebook: warning: {warning}", file=sys.stderr)
+        print(messages.cli_warning(warning), file=sys.stderr)
     print(describe(config))
-    print("configuration is valid")
+    print(messages.CLI_CONFIG_VALID)
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 
@@ -579,4 +572,4 @@ def _date(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from error
+        raise argparse.ArgumentTypeError(messages.cli_not_a_date(text)) from error

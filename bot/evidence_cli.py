@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from handlers import evidence
+from handlers import evidence, messages
 from handlers.evidence import figures, sources
 from storage.evidence import EvidenceRow
 from storage.store import open_store
@@ -72,31 +72,31 @@ def run(args: argparse.Namespace) -> int:
     today = datetime.now(UTC).date()
     until: date = args.until or today
     if args.threshold < 1:
-        raise CommandError("--threshold must be 1 or more.")
+        raise CommandError(messages.CLI_THRESHOLD_TOO_LOW)
     if args.since is not None and args.since > until:
-        raise CommandError(f"--since {args.since} is after --until {until}.")
+        raise CommandError(messages.cli_since_after_until(args.since, until))
     _output(args.out, replace=args.force)
     if args.sources:
         try:
             rows, read = sources.read_exports(args.sources)
         except sources.EvidenceInputError as error:
-            print(f"casebook: {error}", file=sys.stderr)
+            print(messages.cli_line(error), file=sys.stderr)
             return 2
         known = sorted({r.school for r in rows})
         wanted = {_school_name(name, known) for name in args.school}
         if wanted:
             rows = [r for r in rows if r.school in wanted]
-        note = f"read {read} records from {len(args.sources)} files, {len(rows)} distinct cases"
+        note = messages.cli_evidence_read_exports(read, len(args.sources), len(rows))
     else:
         config = _config(args)
         path = _existing_database(config)
         rows = asyncio.run(_from_database(path, args, until))
-        note = f"read {len(rows)} cases from {path}"
+        note = messages.cli_evidence_read_database(len(rows), path)
     report = figures.build(rows, until, since=args.since, threshold=args.threshold)
     text = evidence.report_text(report, args.format, today)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     _write(args.out, lambda out: out.write_text(text, encoding=encoding, newline=""))
-    print(f"casebook: {note}; wrote {args.out}", file=sys.stderr)
+    print(messages.cli_evidence_written(note, args.out), file=sys.stderr)
     return 0
 
 
@@ -117,4 +117,4 @@ def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-09-01") from error
+        raise argparse.ArgumentTypeError(messages.cli_not_a_date(text)) from error

@@ -5,6 +5,10 @@ Helpline numbers and hours live here too: when they change, this is the one file
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
 from storage.models import (
     LEAD_CLOSE_REASONS,
     AuditAction,
@@ -894,6 +898,124 @@ MANIFEST_PLACEHOLDER_URL = (
     "casebook: warning: no --url given, so the manifest's request URLs are a placeholder "
     "(https://casebook.example.org/slack/events); give --url https://YOUR-HOST/slack/events."
 )
+
+# The command line's own words: `casebook: …` lines go to stderr, and what a command prints as
+# its result (a table, a digest, a plan) goes to stdout.
+
+
+def cli_line(text: object) -> str:
+    """A line the command line says about what it did, or why it could not."""
+    return f"casebook: {text}"
+
+
+def cli_no_database(path: Path) -> str:
+    return f"there is no database at {path} (check --db or [storage] database)."
+
+
+def cli_is_a_folder(path: Path) -> str:
+    return f"{path} is a folder; give a file name."
+
+
+def cli_no_folder(path: Path) -> str:
+    return f"there is no folder {path.parent} to write {path.name} in."
+
+
+def cli_exists_use_force(path: Path) -> str:
+    return f"{path} exists already; add --force to replace it."
+
+
+def cli_exists_choose_another(path: Path) -> str:
+    return cli_line(f"{path} exists already; choose a new file.")
+
+
+def cli_cannot_write(path: Path, why: object) -> str:
+    return f"cannot write {path}: {why}."
+
+
+def cli_no_such_school(wanted: str, known: Sequence[str]) -> str:
+    listed = ", ".join(repr(n) for n in known) or "none"
+    return f"no school called {wanted!r}; the schools are: {listed}."
+
+
+def cli_not_a_date(text: str) -> str:
+    return f"{text!r} is not a date like 2026-09-01"
+
+
+def cli_wrote_cases(count: int, path: Path) -> str:
+    return cli_line(f"wrote {count} cases to {path}")
+
+
+def cli_wrote(path: Path) -> str:
+    return cli_line(f"wrote {path}")
+
+
+CLI_NO_CASES = "No cases."
+
+
+def cli_chart_written(path: Path) -> str:
+    return cli_line(f"chart written to {path}")
+
+
+def cli_digest_sent(school: str, queued: bool) -> str:
+    note = "queued for the leads" if queued else "already sent this week"
+    return cli_line(f"{school}: {note}")
+
+
+def cli_purge_line(dry_run: bool, school: str, number: int, closed_days_ago: int) -> str:
+    verb = "would anonymise" if dry_run else "anonymised"
+    return f"{verb} {school} case #{number} (closed {closed_days_ago} days ago)"
+
+
+def cli_purged(dry_run: bool, count: int, days: int) -> str:
+    verb = "would anonymise" if dry_run else "anonymised"
+    return cli_line(f"{verb} {count} cases closed more than {days} days ago")
+
+
+def cli_erase_needs_yes(key: str) -> str:
+    return cli_line(
+        f"this replaces {key} with a pseudonym everywhere and cannot be undone; "
+        "run again with --yes to do it."
+    )
+
+
+def cli_no_such_person(key: str) -> str:
+    return cli_line(f"no one with the id {key} is in this database.")
+
+
+def cli_erased(key: str, pseudonym: str) -> str:
+    return cli_line(f"{key} is erased; they now appear as {pseudonym!r}.")
+
+
+def cli_backed_up(source: Path, target: Path, integrity: str) -> str:
+    return cli_line(f"backed up {source} to {target} (integrity: {integrity})")
+
+
+CLI_NAME_THE_CONFIG = "name the config file: casebook check-config FILE."
+CLI_CONFIG_VALID = "configuration is valid"
+
+
+def cli_warning(warning: str) -> str:
+    return cli_line(f"warning: {warning}")
+
+
+CLI_THRESHOLD_TOO_LOW = "--threshold must be 1 or more."
+
+
+def cli_since_after_until(since: date, until: date) -> str:
+    return f"--since {since} is after --until {until}."
+
+
+def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
+    return f"read {records} records from {files} files, {cases} distinct cases"
+
+
+def cli_evidence_read_database(cases: int, path: Path) -> str:
+    return f"read {cases} cases from {path}"
+
+
+def cli_evidence_written(note: str, path: Path) -> str:
+    return cli_line(f"{note}; wrote {path}")
+
 
 # The command line's `casebook inbox`: events that could not be handled.
 NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
