@@ -563,6 +563,43 @@ def case_details(fields: list[tuple[str, str]]) -> str:
     return "\n".join(f"{name}: {value}" for name, value in fields)
 
 
+# The fields of `/cases show`, in the order shown.
+FIELD_CASE = "Case"
+FIELD_STATUS = "Status"
+FIELD_PLATFORM = "Platform"
+FIELD_KIND = "Kind"
+FIELD_TARGETED = "Targeted"
+FIELD_REPORTED = "Reported to platform"
+FIELD_AUTHOR = "Author a pupil"
+FIELD_REPORTERS = "Reporters"
+FIELD_ASSIGNEE = "Assigned to"
+FIELD_LINKS = "Links"
+FIELD_LOGGED = "Logged"
+FIELD_REPORTED_AT = "Reported at"
+FIELD_REMOVED_AT = "Removed at"
+FIELD_LEGAL_HOLD = "Legal hold"
+FIELD_PURGED = "Purged"
+FIELD_MERGED_INTO = "Merged into"
+UNKNOWN = "?"  # a person or case that is no longer there
+
+
+def of_school(school: str, text: str) -> str:
+    """An answer about one school, for a lead of several."""
+    return f"{school}: {text}"
+
+
+def case_heading(number: int, school: str, urgent: bool) -> str:
+    return f"#{number} · {school}" + (" · URGENT" if urgent else "")
+
+
+def case_number(number: int) -> str:
+    return f"#{number}"
+
+
+def reporter_words(who: str, words: str) -> str:
+    return f"{who}: {words}"
+
+
 TIMELINE = "Timeline:"
 NOBODY_NAMED = "Casebook"
 NOTES = "Notes:"

@@ -28,12 +28,8 @@ from storage.models import (
 )
 
 MAX_NOTE_LENGTH = 4000
-_SETTABLE = {
-    "reported": Status.REPORTED,
-    "escalated": Status.ESCALATED,
-    "removed": Status.REMOVED,
-    "open": Status.OPEN,
-}
+# The statuses `/cases status N …` sets, by their stored names.
+_SETTABLE = {s.value: s for s in (Status.REPORTED, Status.ESCALATED, Status.REMOVED, Status.OPEN)}
 
 
 async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:

@@ -20,11 +20,11 @@ PAGE_SIZE = 10
 async def list_cases(ctx: Context, args: list[str]) -> list[Outgoing]:
     cases = await ctx.unit.cases.open_for_school(ctx.school.id)
     if not cases:
-        return [ctx.private_reply(f"{ctx.school.name}: {messages.NO_OPEN_CASES}")]
+        return [ctx.private_reply(messages.of_school(ctx.school.name, messages.NO_OPEN_CASES))]
     pages = (len(cases) + PAGE_SIZE - 1) // PAGE_SIZE
     page = whole_number(args[0], digits=4) if args else 1
     if page is None or not 1 <= page <= pages:
-        return [ctx.private_reply(f"{ctx.school.name}: {messages.pages_exist(pages)}")]
+        return [ctx.private_reply(messages.of_school(ctx.school.name, messages.pages_exist(pages)))]
     shown = cases[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     lines = [messages.cases_header(ctx.school.name, len(shown), len(cases), page, pages)]
     for case in shown:
@@ -50,48 +50,56 @@ async def show_case(ctx: Context, args: list[str]) -> list[Outgoing]:
     links = await ctx.unit.cases.links(case.id)
     related = [case.id, *await ctx.unit.cases.merged_from(case.id)]
     fields = [
-        ("Case", f"#{case.number} · {ctx.school.name}" + (" · URGENT" if case.urgent else "")),
-        ("Status", messages.STATUS_LABELS[case.status]),
-        ("Platform", messages.PLATFORM_NAMES[case.platform]),
-        ("Kind", ", ".join(category_labels(case)) or messages.NOT_GIVEN),
-        ("Targeted", messages.TARGET_LABELS[case.targets] if case.targets else messages.NOT_GIVEN),
+        (messages.FIELD_CASE, messages.case_heading(case.number, ctx.school.name, case.urgent)),
+        (messages.FIELD_STATUS, messages.STATUS_LABELS[case.status]),
+        (messages.FIELD_PLATFORM, messages.PLATFORM_NAMES[case.platform]),
+        (messages.FIELD_KIND, ", ".join(category_labels(case)) or messages.NOT_GIVEN),
         (
-            "Reported to platform",
+            messages.FIELD_TARGETED,
+            messages.TARGET_LABELS[case.targets] if case.targets else messages.NOT_GIVEN,
+        ),
+        (
+            messages.FIELD_REPORTED,
             messages.REPORTED_LABELS[case.reported_to_platform]
             if case.reported_to_platform
             else messages.NOT_GIVEN,
         ),
         (
-            "Author a pupil",
+            messages.FIELD_AUTHOR,
             messages.AUTHOR_LABELS[case.author_is_pupil]
             if case.author_is_pupil
             else messages.NOT_GIVEN,
         ),
-        ("Reporters", str(len(reporters))),
-        ("Assigned to", await person_name(ctx, case.assignee_id) or messages.NOT_GIVEN),
-        ("Links", " ".join(link.canonical for link in links) or messages.NOT_GIVEN),
-        ("Logged", when(ctx, case.created_at)),
+        (messages.FIELD_REPORTERS, str(len(reporters))),
+        (
+            messages.FIELD_ASSIGNEE,
+            await person_name(ctx, case.assignee_id) or messages.NOT_GIVEN,
+        ),
+        (messages.FIELD_LINKS, " ".join(link.canonical for link in links) or messages.NOT_GIVEN),
+        (messages.FIELD_LOGGED, when(ctx, case.created_at)),
     ]
     if case.reported_to_platform_at:
-        fields.append(("Reported at", when(ctx, case.reported_to_platform_at)))
+        fields.append((messages.FIELD_REPORTED_AT, when(ctx, case.reported_to_platform_at)))
     if case.removed_at:
-        fields.append(("Removed at", when(ctx, case.removed_at)))
+        fields.append((messages.FIELD_REMOVED_AT, when(ctx, case.removed_at)))
     if case.legal_hold:
-        fields.append(("Legal hold", case.legal_hold))
+        fields.append((messages.FIELD_LEGAL_HOLD, case.legal_hold))
     if case.purged_at:
-        fields.append(("Purged", when(ctx, case.purged_at)))
+        fields.append((messages.FIELD_PURGED, when(ctx, case.purged_at)))
     if case.merged_into:
         target = await ctx.unit.cases.get(case.merged_into)
-        fields.append(("Merged into", f"#{target.number}" if target else "?"))
+        merged = messages.case_number(target.number) if target else messages.UNKNOWN
+        fields.append((messages.FIELD_MERGED_INTO, merged))
     lines = [messages.case_details(fields)]
     for reporter in reporters:
         if reporter.description:
-            lines.append(f"{name(reporter.person)}: {reporter.description[:1000]}")
+            words = reporter.description[:1000]
+            lines.append(messages.reporter_words(name(reporter.person), words))
     notes = await ctx.unit.notes.for_cases(related)
     if notes:
         lines.append(messages.NOTES)
         for note in notes:
-            author = name(note.author) if note.author else "?"
+            author = name(note.author) if note.author else messages.UNKNOWN
             lines.append(messages.timeline_line(when(ctx, note.at), author, note.text))
     lines.append(messages.TIMELINE)
     numbers = {case.id: case.number}
