@@ -24,6 +24,7 @@ from storage.models import (
     Case,
     Conversation,
     Reminder,
+    ReminderAnswer,
     ReminderKind,
     Status,
     police_matter,
@@ -31,11 +32,11 @@ from storage.models import (
 from storage.unit import Unit
 
 _PREFIX = "r"
-_ANSWERS = frozenset({"up", "removed", "escalated"})
+_ANSWERS = {answer.value: answer for answer in ReminderAnswer}
 # Which answers each kind of reminder offers: a forged button for another kind is refused.
 _ANSWERS_BY_KIND = {
-    ReminderKind.STILL_UP: frozenset({"up", "removed"}),
-    ReminderKind.ESCALATE: frozenset({"escalated", "removed"}),
+    ReminderKind.STILL_UP: frozenset({ReminderAnswer.STILL_UP, ReminderAnswer.REMOVED}),
+    ReminderKind.ESCALATE: frozenset({ReminderAnswer.ESCALATED, ReminderAnswer.REMOVED}),
 }
 _FINISHED = (Status.CLOSED, Status.REMOVED)
 
@@ -154,8 +155,8 @@ async def _messages(
         reported = case.reported_to_platform_at or case.created_at
         text = messages.reminder_still_up(case.number, case.platform, (now - reported).days)
         buttons = (
-            Button(messages.STILL_UP, f"{_PREFIX}:{reminder.id}:up"),
-            Button(messages.REMOVED, f"{_PREFIX}:{reminder.id}:removed"),
+            Button(messages.STILL_UP, _button_value(reminder, ReminderAnswer.STILL_UP)),
+            Button(messages.REMOVED, _button_value(reminder, ReminderAnswer.REMOVED)),
         )
     else:
         reported = case.reported_to_platform_at or case.created_at
@@ -163,8 +164,8 @@ async def _messages(
         police = police_matter(case.categories)
         text = messages.reminder_escalate(case.number, case.platform, days, police)
         buttons = (
-            Button(messages.MARK_ESCALATED, f"{_PREFIX}:{reminder.id}:escalated"),
-            Button(messages.REMOVED, f"{_PREFIX}:{reminder.id}:removed"),
+            Button(messages.MARK_ESCALATED, _button_value(reminder, ReminderAnswer.ESCALATED)),
+            Button(messages.REMOVED, _button_value(reminder, ReminderAnswer.REMOVED)),
         )
     return [Outgoing(place=p, text=text, buttons=buttons, case_id=case.id) for p in places]
 
@@ -226,33 +227,39 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     parts = value.split(":")
     reminder = None
     reminder_id = whole_number(parts[1]) if len(parts) == 3 else None
-    if reminder_id is not None and parts[2] in _ANSWERS:
+    answer = _ANSWERS.get(parts[2]) if reminder_id is not None else None
+    if reminder_id is not None and answer is not None:
         reminder = await request.unit.reminders.get(reminder_id)
     case = None if reminder is None else await request.unit.cases.get(reminder.case_id)
     school = None if case is None else await request.unit.schools.get(case.school_id)
     school_config = None if school is None else request.config.school(school.name)
-    if reminder is None or case is None or school is None or school_config is None:
+    if (
+        answer is None
+        or reminder is None
+        or case is None
+        or school is None
+        or school_config is None
+    ):
         return [request.private_reply(messages.STALE_BUTTON)]
     ctx = request.in_school(school, school_config)
     if not (is_lead(school_config, request.incoming.user) or case.assignee_id == ctx.person.id):
         await ctx.audit(
-            AuditAction.REFUSED, case.id, to_value=parts[2], reason="not a lead or assignee"
+            AuditAction.REFUSED, case.id, to_value=answer.value, reason="not a lead or assignee"
         )
         return [ctx.private_reply(messages.REMINDER_NOT_YOURS)]
-    if not is_current(reminder, parts[2]):
+    if not is_current(reminder, answer):
         return [ctx.private_reply(messages.REMINDER_NOT_CURRENT)]
     answered = case.status not in _FINISHED and await ctx.unit.reminders.answer(
-        reminder.id, parts[2], ctx.now
+        reminder.id, answer, ctx.now
     )
     if not answered:
         return [ctx.private_reply(messages.STALE_BUTTON)]
-    answer = parts[2]
-    if answer == "up":
+    if answer is ReminderAnswer.STILL_UP:
         await save_case(ctx, dataclasses.replace(case, checked_at=ctx.now, updated_at=ctx.now))
         await ctx.audit(AuditAction.CHECKED, case.id, to_value="still up")
         hours = int(ctx.config.reminders.still_up.total_seconds() // 3600)
         text = messages.still_up_recorded(case.number, max(hours, 1))
-    elif answer == "removed":
+    elif answer is ReminderAnswer.REMOVED:
         changed = dataclasses.replace(
             case,
             status=Status.REMOVED,
@@ -288,7 +295,11 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     return replies
 
 
-def is_current(reminder: Reminder, answer: str) -> bool:
+def _button_value(reminder: Reminder, answer: ReminderAnswer) -> str:
+    return f"{_PREFIX}:{reminder.id}:{answer.value}"
+
+
+def is_current(reminder: Reminder, answer: ReminderAnswer) -> bool:
     """Only a reminder that was sent, and not cancelled since, takes an answer its kind offers.
 
     Telegram clients can send any callback data, so a button is never trusted to match the row.

@@ -311,6 +311,14 @@ class ReminderKind(StrEnum):
     ESCALATE = "escalate"
 
 
+class ReminderAnswer(StrEnum):
+    """A lead's answer to a still-up or escalation reminder: what became of the platform report."""
+
+    STILL_UP = "up"
+    REMOVED = "removed"
+    ESCALATED = "escalated"
+
+
 @dataclass(frozen=True)
 class Reminder:
     id: int
@@ -321,7 +329,7 @@ class Reminder:
     sent_at: datetime | None = None
     cancelled_at: datetime | None = None
     answered_at: datetime | None = None
-    answer: str | None = None
+    answer: ReminderAnswer | None = None
 
 
 @dataclass(frozen=True)

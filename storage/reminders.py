@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.models import Reminder, ReminderKind
+from storage.models import Reminder, ReminderAnswer, ReminderKind
 from storage.sql import SqlConnection
 from storage.times import from_db, from_db_or_none, to_db
 
@@ -78,7 +78,7 @@ class SqlReminders:
             (to_db(at), conversation_id),
         )
 
-    async def answer(self, reminder_id: int, answer: str, at: datetime) -> bool:
+    async def answer(self, reminder_id: int, answer: ReminderAnswer, at: datetime) -> bool:
         """Record the answer to a sent, uncancelled reminder; False if it was answered already."""
         async with self._db.execute(
             "UPDATE reminders SET answered_at = ?, answer = ? WHERE id = ? AND answered_at IS NULL"
@@ -111,7 +111,7 @@ class SqlReminders:
                 sent_at=from_db_or_none(r["sent_at"]),
                 cancelled_at=from_db_or_none(r["cancelled_at"]),
                 answered_at=from_db_or_none(r["answered_at"]),
-                answer=r["answer"],
+                answer=None if r["answer"] is None else ReminderAnswer(r["answer"]),
             )
             for r in rows
         ]
