@@ -1,4 +1,5 @@
-"""The follow-up questions: their order, their options, and how an answer changes a case.
+"""The follow-up questions: their order, their options, and how an answer changes a case, all
+from one table (`TABLE`, at the end) that the Slack /report form is built from too.
 
 The next question is always worked out from the stored case and conversation, never from memory,
 so a restart resumes at the same place.
@@ -67,7 +68,7 @@ def options(question: Question) -> list[Option]:
 
 def choices(question: Question) -> list[Option]:
     """Everything a person can pick, numbered from 1: the options, then Done, then Skip."""
-    extra = [Option(DONE, messages.DONE_LABEL)] if question is Question.CATEGORIES else []
+    extra = [Option(DONE, messages.DONE_LABEL)] if TABLE[question].several else []
     return [*options(question), *extra, Option(SKIP, messages.SKIP_LABEL)]
 
 
@@ -109,7 +110,7 @@ def parse_typed(question: Question, text: str) -> list[str] | None:
                 return None
             picked.append(offered[index - 1].value)
         several = len(set(picked)) > 1
-        if several and (question is not Question.CATEGORIES or SKIP in picked):
+        if several and (not TABLE[question].several or SKIP in picked):
             return None
         return list(dict.fromkeys(picked))
     for option in offered:
