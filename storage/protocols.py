@@ -1,6 +1,7 @@
 """The repository protocols handlers depend on; SQLite implements them, a second backend could too.
 
-The contract tests in tests/test_storage_contract.py run against every implementation.
+The contract tests in tests/contract/ run against every implementation, and fail when a method
+here has no test.
 """
 
 from __future__ import annotations

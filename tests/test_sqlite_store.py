@@ -1,0 +1,84 @@
+"""What only the SQLite store promises: migrations, the file's settings, append-only audit rows
+enforced by triggers. The behaviour every store shares is in tests/contract/."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage.db import Database, DatabaseError, SchemaTooNewError, migrations
+from storage.models import AuditEntry
+from tests.contract.support import T0, new_case, school_and_person
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Database]:
+    db = await Database.open(tmp_path / "casebook.db")
+    yield db
+    await db.close()
+
+
+async def test_migrations_are_recorded_and_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    db = await Database.open(path)
+    assert await db.schema_version() == len(migrations())
+    await db.close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("INSERT INTO schema_version VALUES (999, '999_future.sql', 'now')")
+    with pytest.raises(SchemaTooNewError, match="999"):
+        await Database.open(path)
+
+
+async def test_an_older_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL)"
+        )
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == len(migrations())
+        async with db.transaction() as unit:
+            assert (await unit.schools.ensure("A", "Europe/London")).name == "A"
+    finally:
+        await db.close()
+
+
+async def test_file_is_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "w.db")
+    await db.close()
+    with sqlite3.connect(tmp_path / "w.db") as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db = await Database.open(tmp_path / "w.db")
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            async with db.transaction() as unit:
+                await unit.cases.create(new_case(999, 999, None))
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
+
+
+async def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="not a Casebook database"):
+        await Database.open(path)
+
+
+async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
+    north, alex = await school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(new_case(north, alex, None))
+        await unit.audit.append(AuditEntry(case.id, north, alex, "created", T0, to_value="new"))
+    for statement in ("UPDATE audit SET action = 'x'", "DELETE FROM audit"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with aiosqlite.connect(store.path) as raw:
+                await raw.execute(statement)
+    async with store.transaction() as unit:
+        assert [e.action for e in await unit.audit.for_cases([case.id])] == ["created"]
