@@ -52,6 +52,22 @@ class RunningBot:
         if self.session is not None:
             await self.session.close()
 
+    def waiting(self) -> int:
+        """Inbox items not yet handled, and outbox messages not yet sent (or given up on)."""
+        with sqlite3.connect(self.config.storage.database) as db:
+            inbox = db.execute(
+                "SELECT count(*) FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            ).fetchone()[0]
+            outbox = db.execute(
+                "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+            ).fetchone()[0]
+        return int(inbox) + int(outbox)
+
+    async def drained(self, timeout: float = 10.0) -> None:
+        """Wait until everything acknowledged so far is handled and its replies sent: an event
+        is in the inbox before its acknowledgement, so after this nothing more comes of it."""
+        await until(lambda: self.waiting() == 0, timeout)
+
     def count(self, table: str = "cases") -> int:
         with sqlite3.connect(self.config.storage.database) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
@@ -74,6 +90,15 @@ class RunningBot:
             if time.monotonic() > deadline:
                 raise AssertionError(f"/healthz never answered {status}: {body}")
             await asyncio.sleep(0.05)
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Wait for `condition()` to hold, asking again every 20 ms; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
 
 
 async def introduce_all(config: Config) -> None:

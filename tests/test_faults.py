@@ -24,6 +24,7 @@ from storage.models import Platform
 from tests.fakes.faults import Fault
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
+from tests.running import until
 from tests.slack_harness import SECRET, SlackBot, slack_config
 from tests.test_telegram import (
     GROUP,
@@ -45,16 +46,6 @@ def both(database: Path, slack: FakeSlackApi, telegram: FakeTelegramApi) -> Conf
         telegram_digest_chat=on_telegram.schools[0].telegram_digest_chat,
     )
     return replace(on_slack, schools=(school,), telegram=on_telegram.telegram)
-
-
-async def _until(condition: object, seconds: float) -> None:
-    """Wait for `condition()` (a callable) to hold, failing after `seconds`."""
-    assert callable(condition)
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_is_a_case(
@@ -82,7 +73,7 @@ async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_i
                 break
         assert waiting == [] and set(statuses) == set(range(50))
         # Handled while Slack still refuses every call: handling does not wait on delivery.
-        await _until(lambda: bot.count() == 50, 20)
+        await until(lambda: bot.count() == 50, 20)
         assert slack_fake.faults.mode is Fault.RATE_LIMIT
         health = await bot.health_until(503)
         assert health["slack"] is False and health["problems"]["slack"]
@@ -175,7 +166,7 @@ async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
             await asyncio.gather(*(send(i) for i in missing))
         await asyncio.to_thread(locker.join)
         assert len(acknowledged) == 500
-        await _until(lambda: bot.count() == 500, 60)
+        await until(lambda: bot.count() == 500, 60)
         await telegram_fake.wait_for_text(messages.case_logged(500, Platform.TIKTOK), 30)
         apologies = [
             c for c in telegram_fake.of("sendMessage") if c["text"] == messages.INTERNAL_ERROR
@@ -250,7 +241,7 @@ async def test_a_slack_5xx_with_a_page_of_html_is_a_temporary_failure(
         status, _ = await bot.message("report https://x.com/u/status/5")
         assert status == 200
         await slack_fake.wait_for("chat.postMessage!500")
-        await _until(lambda: _last_error(bot) is not None, 10)
+        await until(lambda: _last_error(bot) is not None, 10)
         assert _last_error(bot) == "slack 500"
         await slack_fake.faults.clear()
         await slack_fake.wait_for_text(
@@ -287,6 +278,6 @@ async def test_an_event_that_cannot_be_stored_is_answered_500_and_stored_when_se
         assert status == 500  # the inbox could not take it within the busy timeout
         status, _ = await bot.message("report https://x.com/u/status/77", event_id="EvLOCK")
         assert status == 200
-        await _until(lambda: bot.count() == 1, 10)
+        await until(lambda: bot.count() == 1, 10)
     finally:
         await bot.close()

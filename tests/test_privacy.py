@@ -22,6 +22,7 @@ from storage.backup import backup_database
 from storage.db import Database
 from storage.models import Status
 from tests.chat import Chat, FakeClock, texts
+from tests.running import until
 
 ROOT = Path(__file__).resolve().parent.parent
 LONDON = ZoneInfo("Europe/London")
@@ -192,15 +193,19 @@ async def test_erasing_a_person_leaves_no_trace_of_their_id(
 
 
 async def test_backup_during_writes_is_consistent_and_restores(chat: Chat, tmp_path: Path) -> None:
+    written = 0
+
     async def keep_writing() -> None:
+        nonlocal written
         for n in range(60):
             await chat.say(f"https://x.com/u/status/{n}", user=f"user{n}")
+            written += 1
 
     copies = [tmp_path / f"backup{n}.db" for n in range(3)]
     writer = asyncio.create_task(keep_writing())
     results = []
-    for copy in copies:
-        await asyncio.sleep(0.05)
+    for n, copy in enumerate(copies):
+        await until(lambda n=n: written >= 10 * (n + 1))  # each copy mid-way through the writes
         results.append(await asyncio.to_thread(backup_database, chat.database.path, copy))
     await writer
     assert results == ["ok", "ok", "ok"]

@@ -89,7 +89,7 @@ async def test_a_retried_event_is_acknowledged_and_does_nothing(
         extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     assert status == 200
-    await asyncio.sleep(0.3)
+    await bot.drained()
     assert bot.count() == 1 and bot.count("case_reporters") == 1
     assert len(fake.calls) == calls
 
@@ -104,7 +104,7 @@ async def test_unsigned_forged_or_stale_requests_are_refused(
 ) -> None:
     status, _ = await bot.message(TIKTOK, secret=secret, timestamp=int(time.time()) - age)
     assert status == 401
-    await asyncio.sleep(0.2)
+    await bot.drained()
     assert bot.count() == 0 and bot.count("inbox") == 0
     assert fake.of("chat.postMessage") == []
 
@@ -198,7 +198,7 @@ async def test_channels_of_no_school_bot_posts_edits_and_joins_are_ignored(
                 **extra,
             }
         )
-    await asyncio.sleep(0.3)
+    await bot.drained()
     assert bot.count() == 0 and bot.count("inbox") == 0
     assert fake.of("chat.postMessage") == []
 
@@ -387,7 +387,7 @@ async def test_socket_mode_receives_acknowledges_and_answers(
         await fake.wait_for_text("chat.postMessage", messages.case_logged(1, Platform.TIKTOK))
         await fake.push_socket_event({**envelope, "envelope_id": "env-2", "retry_attempt": 1})
         await fake.wait_for_ack("env-2")
-        await asyncio.sleep(0.2)
+        await bot.drained()
         assert bot.count() == 1
     finally:
         await bot.close()

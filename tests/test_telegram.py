@@ -3,7 +3,6 @@ python-telegram-bot client out to a fake Bot API on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from tests.fakes.telegram_api import (
     callback_update,
     message_update,
 )
-from tests.running import RunningBot
+from tests.running import RunningBot, until
 
 WEBHOOK_SECRET = "webhook-secret-abc"
 GROUP = -100111
@@ -146,7 +145,7 @@ async def test_the_same_update_twice_is_one_case(bot: TelegramBot, fake: FakeTel
     assert await bot.post(update) == 200
     assert await bot.post(update) == 200
     await fake.wait_for_text(messages.Q_TARGETS)
-    await asyncio.sleep(0.2)
+    await bot.drained()
     assert bot.count() == 1 and bot.count("inbox") == 1
 
 
@@ -155,7 +154,7 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(
     bot: TelegramBot, fake: FakeTelegramApi, secret: str | None
 ) -> None:
     assert await bot.post(message_update(SHORT, chat=GROUP), secret=secret) == 403
-    await asyncio.sleep(0.1)
+    await bot.drained()
     assert bot.count("inbox") == 0 and fake.of("sendMessage") == []
 
 
@@ -178,7 +177,7 @@ async def test_chats_of_no_school_other_bots_and_bots_are_ignored(
     bot_message = message_update(SHORT, chat=GROUP)
     bot_message["message"]["from"]["is_bot"] = True
     await bot.post(bot_message)
-    await asyncio.sleep(0.3)
+    await bot.drained()
     assert bot.count("inbox") == 0 and fake.of("sendMessage") == []
 
 
@@ -237,7 +236,7 @@ async def test_a_caption_and_a_text_link_are_reports_and_media_is_not_fetched(
         )
     )
     await fake.wait_for("sendMessage", 4)
-    await asyncio.sleep(0.2)
+    await bot.drained()
     with sqlite3.connect(bot.config.storage.database) as db:
         urls = sorted(r[0] for r in db.execute("SELECT canonical_url FROM case_links"))
     assert urls == ["https://tiktok.com/@a/video/9", "https://x.com/u/status/42"]
@@ -269,11 +268,7 @@ async def test_polling_consumes_queued_updates_and_moves_the_offset(
         await fake.wait_for_text(messages.case_logged(2, Platform.INSTAGRAM))
         assert bot.count() == 2
         assert fake.of("deleteWebhook") and not fake.of("setWebhook")
-        for _ in range(50):
-            if second["update_id"] + 1 in fake.offsets:
-                break
-            await asyncio.sleep(0.05)
-        assert second["update_id"] + 1 in fake.offsets
+        await until(lambda: second["update_id"] + 1 in fake.offsets)
         assert fake.offsets[0] is None
         assert fake.polls[0]["allowed_updates"] == [
             "message",
