@@ -9,7 +9,7 @@ reminder is queued exactly once however many loops or processes share the databa
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers import messages, questions
@@ -50,21 +50,6 @@ def in_working_hours(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -
         local.weekday() in hours.working_days
         and hours.working_start <= local.time().replace(tzinfo=None) < hours.working_end
     )
-
-
-def next_working_time(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -> datetime:
-    """`moment` if it is in working hours, else the start of the next working period (UTC)."""
-    if in_working_hours(moment, zone, hours):
-        return moment
-    local = moment.astimezone(zone)
-    day: date = local.date()
-    for _ in range(8):
-        if day.weekday() in hours.working_days:
-            start = datetime.combine(day, hours.working_start, tzinfo=zone)
-            if start >= local:
-                return start.astimezone(UTC)
-        day += timedelta(days=1)
-    return moment  # no working days configured: send when due
 
 
 # --- Which reminders a case should have -------------------------------------------------------

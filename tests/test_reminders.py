@@ -14,7 +14,7 @@ from bot.app import sync_schools
 from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
 from handlers import messages
 from handlers.events import Button, Outgoing, PlaceKind, Transport
-from handlers.reminders import in_working_hours, next_working_time
+from handlers.reminders import in_working_hours
 from handlers.settings import Config, RemindersConfig
 from storage.db import Database
 from storage.models import Platform, Status
@@ -50,27 +50,11 @@ def local(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON)  # type: ignore[misc]
 
 
-@pytest.mark.parametrize(
-    ("due", "expected"),
-    [
-        (local(2026, 11, 27, 22, 0), local(2026, 11, 30, 8, 0)),  # Friday evening → Monday
-        (local(2026, 10, 23, 22, 0), local(2026, 10, 26, 8, 0)),  # across the October change
-        (local(2027, 3, 26, 22, 0), local(2027, 3, 29, 8, 0)),  # across the March change
-        (local(2026, 11, 25, 6, 30), local(2026, 11, 25, 8, 0)),  # early on a weekday
-        (local(2026, 11, 25, 12, 0), local(2026, 11, 25, 12, 0)),  # already in hours
-        (local(2026, 11, 25, 17, 0), local(2026, 11, 26, 8, 0)),  # the end is not in hours
-        (local(2026, 11, 28, 10, 0), local(2026, 11, 30, 8, 0)),  # Saturday
-    ],
-)
-def test_next_working_time_in_the_schools_zone(due: datetime, expected: datetime) -> None:
-    moment = next_working_time(due.astimezone(UTC), LONDON, HOURS)
-    assert moment == expected.astimezone(UTC)
-    assert moment.astimezone(LONDON).hour == expected.hour
-
-
-def test_the_clock_change_moves_monday_8am_in_utc() -> None:
-    assert next_working_time(local(2026, 10, 23, 22).astimezone(UTC), LONDON, HOURS).hour == 8
-    assert next_working_time(local(2027, 3, 26, 22).astimezone(UTC), LONDON, HOURS).hour == 7
+def test_working_hours_start_at_8am_local_on_both_sides_of_the_clock_changes() -> None:
+    for monday in (local(2026, 10, 26, 8, 0), local(2027, 3, 29, 8, 0)):  # after each change
+        assert in_working_hours(monday.astimezone(UTC), LONDON, HOURS)
+        assert not in_working_hours((monday - timedelta(minutes=1)).astimezone(UTC), LONDON, HOURS)
+    assert not in_working_hours(local(2026, 11, 28, 10, 0).astimezone(UTC), LONDON, HOURS)
 
 
 async def test_unanswered_questions_remind_the_reporter_once_after_two_hours(chat: Chat) -> None:

@@ -37,6 +37,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import web as web_paths
 from bot.adapters import lookup, telegram_events, text_limits
 from bot.backoff import Backoff, describe
 from bot.delivery import PermanentSendError, TemporarySendError
@@ -144,7 +145,9 @@ class TelegramTransport:
     @property
     def routes(self) -> dict[str, Handler]:
         return (
-            {"/telegram/webhook": self.handle_webhook} if self._telegram.mode == "webhook" else {}
+            {web_paths.TELEGRAM_WEBHOOK: self.handle_webhook}
+            if self._telegram.mode == "webhook"
+            else {}
         )
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
