@@ -12,6 +12,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from handlers import messages
 from storage.models import Platform
 
@@ -140,6 +142,7 @@ class Session:
         raise AssertionError(f"{text!r} not seen in {seen}")
 
 
+@pytest.mark.slow  # a crash test: two processes, one killed
 def test_a_killed_process_resumes_the_conversation_at_the_next_question(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     first = Session(db)

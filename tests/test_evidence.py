@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -253,6 +254,7 @@ _STORED_TEXT = st.text(
 )  # anything UTF-8 can hold: control characters, quotes, backslashes, emoji, right-to-left
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(name=_STORED_TEXT, reason=_STORED_TEXT, school=_STORED_TEXT.filter(str.strip))
 def test_the_json_sqlite_builds_reads_back_as_the_text_stored(

@@ -29,11 +29,14 @@ from bot.cli import main
 from tests.test_association_report import UNTIL, make_db, random_cases
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="SKIPPED LOUDLY: Debian's chromium is not installed, so the evidence report was NOT "
-    "checked in a browser (apt-get install -y chromium)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="SKIPPED LOUDLY: Debian's chromium is not installed, so the evidence report was NOT "
+        "checked in a browser (apt-get install -y chromium)",
+    ),
+]
 TIMEOUT = 60
 
 

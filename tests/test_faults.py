@@ -232,6 +232,7 @@ async def test_telegram_webhook_requests_telegram_never_sends_get_4xx(
         await bot.close()
 
 
+@pytest.mark.slow  # waits out a real two-second backoff
 async def test_a_slack_5xx_with_a_page_of_html_is_a_temporary_failure(
     tmp_path: Path, slack_fake: FakeSlackApi
 ) -> None:

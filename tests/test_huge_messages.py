@@ -19,6 +19,7 @@ CANONICAL = "https://tiktok.com/@someone/video/7301234567890123456"
 MEGABYTE = 1024 * 1024
 
 
+@pytest.mark.slow  # a process each, reading megabytes
 @pytest.mark.parametrize(
     "line",
     [

@@ -214,6 +214,7 @@ urls = st.one_of(
 )
 
 
+@pytest.mark.slow
 @given(urls)
 def test_canonicalise_never_raises_and_is_idempotent(url: str) -> None:
     link = canonicalise(url)
@@ -232,6 +233,7 @@ def test_extract_never_raises_and_finds_only_text_from_the_input(text: str) -> N
     find_links(text)
 
 
+@pytest.mark.slow
 @given(st.lists(st.sampled_from([c[0] for c in CASES]), max_size=8))
 def test_find_links_returns_distinct_canonical_urls(picked: list[str]) -> None:
     links = find_links(" ".join(picked))
