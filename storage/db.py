@@ -90,19 +90,13 @@ class Database:
         events, whose acknowledgement waits on the commit.
         """
         async with self._turns.first() if first else self._turns.ordinary():
-            await self._connection.execute("BEGIN IMMEDIATE")
             try:
+                await self._connection.execute("BEGIN IMMEDIATE")
                 with self._connection.inline():
                     yield Unit.over(self._connection)
                 await self._connection.execute("COMMIT")
             except BaseException:
-                # A failed COMMIT (busy, disk full) leaves the transaction open: end it here.
-                # A cancelled COMMIT may still finish on the connection's thread, so the
-                # transaction can end between the check and the ROLLBACK; the error raised
-                # here, not that one, is what the caller must see.
-                if self._connection.in_transaction:
-                    with contextlib.suppress(sqlite3.OperationalError):
-                        await self._connection.execute("ROLLBACK")
+                await self._end()
                 raise
 
     @property
@@ -116,11 +110,22 @@ class Database:
         """A read-only snapshot (WAL): never takes the write lock, so a long export or report
         from the command line does not hold up a running bot's writes."""
         async with self._turns.ordinary():
-            await self._connection.execute("BEGIN DEFERRED")
             try:
+                await self._connection.execute("BEGIN DEFERRED")
                 yield Unit.over(self._connection)
             finally:
-                await self._connection.execute("ROLLBACK")
+                await self._end()
+
+    async def _end(self) -> None:
+        """Roll back whatever is open, before another turn may use the connection.
+
+        Always asked for, never judged by `in_transaction`: a cancelled BEGIN or COMMIT still
+        runs on the connection's thread, after the check would have been made. The ROLLBACK
+        queues behind it, so it ends that transaction; with none open it fails, harmlessly.
+        The error the caller sees is the one that brought it here, never this one.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._connection.execute("ROLLBACK")
 
     @property
     def name(self) -> str:

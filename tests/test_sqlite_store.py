@@ -3,6 +3,8 @@ enforced by triggers. The behaviour every store shares is in tests/contract/."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -82,3 +84,28 @@ async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
                 await raw.execute(statement)
     async with store.transaction() as unit:
         assert [e.action for e in await unit.audit.for_cases([case.id])] == ["created"]
+
+
+@pytest.mark.parametrize("kind", ["transaction", "reading"])
+async def test_a_transaction_cancelled_as_it_begins_leaves_the_connection_free(
+    store: Database, kind: str
+) -> None:
+    """Ctrl-C or a stop can cancel a transaction while its BEGIN is on the connection's thread;
+    the next transaction must still begin (not fail "within a transaction" until restart)."""
+
+    async def begin() -> None:
+        opened = store.transaction() if kind == "transaction" else store.reading()
+        async with opened as unit:
+            await unit.schools.all()
+
+    for steps in range(40):  # cancel at each point of the way in, BEGIN in flight among them
+        task = asyncio.create_task(begin())
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        async with store.transaction() as unit:
+            await unit.places.first_visit("console", f"room{steps}", T0)
+    async with store.transaction() as unit:  # each of those transactions was committed
+        assert await unit.places.first_visit("console", "room0", T0) is False
