@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage.models import ConversationPlace, ReminderKind
+from storage.models import ConversationPlace, ReminderAnswer, ReminderKind
 from storage.protocols import ReminderRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -110,13 +110,15 @@ async def test_only_a_sent_reminder_is_answered_and_only_once(store: Store) -> N
         case = await unit.cases.create(new_case(north, alex, "https://a.org/1"))
         await unit.reminders.add(case.id, ReminderKind.STILL_UP, T0, T0)
         [reminder] = await unit.reminders.due(T0)
-        assert await unit.reminders.answer(reminder.id, "removed", T0) is False  # not sent yet
+        up, removed = ReminderAnswer.STILL_UP, ReminderAnswer.REMOVED
+        assert await unit.reminders.answer(reminder.id, removed, T0) is False  # not sent yet
         await unit.reminders.mark_sent(reminder.id, T0)
-        assert await unit.reminders.answer(reminder.id, "still_up", T0 + HOUR) is True
-        assert await unit.reminders.answer(reminder.id, "removed", T0 + 2 * HOUR) is False
+        assert await unit.reminders.answer(reminder.id, up, T0 + HOUR) is True
+        assert await unit.reminders.answer(reminder.id, removed, T0 + 2 * HOUR) is False
         answered = await unit.reminders.get(reminder.id)
     assert answered is not None
-    assert (answered.answer, answered.answered_at) == ("still_up", T0 + HOUR)
+    assert (answered.answer, answered.answered_at) == (ReminderAnswer.STILL_UP, T0 + HOUR)
+    assert answered.answer is ReminderAnswer.STILL_UP
 
 
 @covers(ReminderRepository.claim_digest)
