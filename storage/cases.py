@@ -44,13 +44,45 @@ _COLUMNS = (
     f" {FIRST_LINK} AS url,"
     " (SELECT {concat} FROM case_categories k WHERE k.case_id = c.id) AS categories"
 )
-# Per dialect: the case columns, a newline, and the smaller of two values.
 _CASE_COLUMNS = {
     Dialect.SQLITE: _COLUMNS.format(concat="group_concat(category, ',')"),
     Dialect.POSTGRES: _COLUMNS.format(concat="string_agg(category, ',')"),
 }
-_NEWLINE = {Dialect.SQLITE: "char(10)", Dialect.POSTGRES: "chr(10)"}
-_LEAST = {Dialect.SQLITE: "min", Dialect.POSTGRES: "least"}
+
+
+def _add_words(newline: str) -> str:
+    return (
+        "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
+        f" ELSE description || {newline} || ? END WHERE case_id = ? AND person_id = ?"
+    )
+
+
+def _move_reporters(newline: str, least: str) -> str:
+    return (
+        "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
+        " SELECT CAST(? AS INTEGER), person_id, description, reported_at FROM case_reporters"
+        " WHERE case_id = ? ORDER BY reported_at, person_id"
+        " ON CONFLICT (case_id, person_id) DO UPDATE SET"
+        " description = CASE"
+        "  WHEN excluded.description = ''"
+        "   OR excluded.description = case_reporters.description"
+        "   THEN case_reporters.description"
+        "  WHEN case_reporters.description = '' THEN excluded.description"
+        "  WHEN excluded.reported_at < case_reporters.reported_at"
+        f"   THEN excluded.description || {newline} || {newline}"
+        "   || case_reporters.description"
+        f"  ELSE case_reporters.description || {newline} || {newline}"
+        "   || excluded.description END,"
+        f" reported_at = {least}(case_reporters.reported_at, excluded.reported_at)"
+    )
+
+
+# The engines name a newline character and the smaller of two values differently.
+_ADD_WORDS = {Dialect.SQLITE: _add_words("char(10)"), Dialect.POSTGRES: _add_words("chr(10)")}
+_MOVE_REPORTERS = {
+    Dialect.SQLITE: _move_reporters("char(10)", "min"),
+    Dialect.POSTGRES: _move_reporters("chr(10)", "least"),
+}
 # Two processes on one PostgreSQL creating cases for one school take turns at its numbers.
 _NUMBER_LOCK = 0x0CA5E
 
@@ -61,28 +93,8 @@ class SqlCases:
         dialect = connection.dialect
         self._postgres = dialect is Dialect.POSTGRES
         self._columns = _CASE_COLUMNS[dialect]
-        newline, least = _NEWLINE[dialect], _LEAST[dialect]
-        self._add_words = (
-            "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
-            f" ELSE description || {newline} || ? END WHERE case_id = ? AND person_id = ?"
-        )
-        self._move_reporters = (
-            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
-            " SELECT CAST(? AS INTEGER), person_id, description, reported_at FROM case_reporters"
-            " WHERE case_id = ? ORDER BY reported_at, person_id"
-            " ON CONFLICT (case_id, person_id) DO UPDATE SET"
-            " description = CASE"
-            "  WHEN excluded.description = ''"
-            "   OR excluded.description = case_reporters.description"
-            "   THEN case_reporters.description"
-            "  WHEN case_reporters.description = '' THEN excluded.description"
-            "  WHEN excluded.reported_at < case_reporters.reported_at"
-            f"   THEN excluded.description || {newline} || {newline}"
-            "   || case_reporters.description"
-            f"  ELSE case_reporters.description || {newline} || {newline}"
-            "   || excluded.description END,"
-            f" reported_at = {least}(case_reporters.reported_at, excluded.reported_at)"
-        )
+        self._add_words = _ADD_WORDS[dialect]
+        self._move_reporters = _MOVE_REPORTERS[dialect]
 
     async def create(self, new: NewCase) -> Case:
         """A new case numbered next in its school, with its first reporter and link."""
