@@ -83,7 +83,7 @@ _MOVE_REPORTERS = {
     Dialect.SQLITE: _move_reporters("char(10)", "min"),
     Dialect.POSTGRES: _move_reporters("chr(10)", "least"),
 }
-# Two processes on one PostgreSQL creating cases for one school take turns at its numbers.
+# Two processes on one PostgreSQL numbering or looking up one school's cases take turns.
 _NUMBER_LOCK = 0x0CA5E
 
 
@@ -99,10 +99,7 @@ class SqlCases:
     async def create(self, new: NewCase) -> Case:
         """A new case numbered next in its school, with its first reporter and link."""
         at = to_db(new.at)
-        if self._postgres:
-            await self._db.execute(
-                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, new.school_id)
-            )
+        await self._take_school(new.school_id)
         async with self._db.execute(
             "INSERT INTO cases (school_id, number, status, platform, source, created_at,"
             " updated_at)"
@@ -130,7 +127,11 @@ class SqlCases:
         )
 
     async def find_active_by_link(self, school_id: int, canonical: str) -> Case | None:
-        """The newest case of this school, not closed, that holds this link."""
+        """The newest case of this school, not closed, that holds this link.
+
+        On PostgreSQL this takes the school's turn (as `create` does) until the transaction
+        ends, so two processes given the same link at once make one case, not two."""
+        await self._take_school(school_id)
         return await self._one(
             f"SELECT {self._columns} FROM cases c JOIN case_links l ON l.case_id = c.id"
             " WHERE l.school_id = ? AND l.canonical_url = ? AND c.status != 'closed'"
@@ -302,6 +303,14 @@ class SqlCases:
             (case_id,),
         ) as cursor:
             return [int(r[0]) for r in await cursor.fetchall()]
+
+    async def _take_school(self, school_id: int) -> None:
+        """PostgreSQL: one transaction at a time looks up and numbers a school's cases (an
+        advisory lock held to the end of the transaction). SQLite's write lock does this already."""
+        if self._postgres:
+            await self._db.execute(
+                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, school_id)
+            )
 
     async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:
         async with self._db.execute(sql, parameters) as cursor:

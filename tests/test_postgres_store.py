@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.models import AuditEntry, NewCase, Platform, Source
+from storage.models import AuditEntry, CaseLink, NewCase, Platform, Source
 from storage.postgres import PostgresStore, numbered
 from storage.store import (
     BackupUnsupported,
@@ -39,8 +39,9 @@ async def _school_and_person(store: Store, school: str = "Northfield") -> tuple[
     return s.id, p.id
 
 
-def _new(school_id: int, person_id: int) -> NewCase:
-    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, None)
+def _new(school_id: int, person_id: int, url: str | None = None) -> NewCase:
+    link = None if url is None else CaseLink(url, url, Platform.TIKTOK)
+    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, link)
 
 
 async def _raw(url: str, sql: str) -> None:
@@ -152,6 +153,28 @@ async def test_case_numbers_stay_unique_when_two_processes_create_cases_at_once(
     finally:
         await other.close()
     assert sorted(numbers) == list(range(1, 21))
+
+
+async def test_one_link_reported_in_two_processes_at_once_makes_one_case(
+    store: Store, postgres_url: str
+) -> None:
+    north, alex = await _school_and_person(store)
+    other = await open_store(postgres_url)
+    url = "https://tiktok.com/@a/video/1"
+
+    async def report(on: Store) -> int:
+        async with on.transaction() as unit:
+            found = await unit.cases.find_active_by_link(north, url)
+            await asyncio.sleep(0.05)  # both look before either creates, unless they take turns
+            if found is not None:
+                return found.id
+            return (await unit.cases.create(_new(north, alex, url))).id
+
+    try:
+        first, second = await asyncio.gather(report(store), report(other))
+    finally:
+        await other.close()
+    assert first == second
 
 
 async def test_an_inbox_item_is_handled_by_one_process_only(store: Store) -> None:
