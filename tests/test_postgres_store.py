@@ -349,3 +349,18 @@ async def test_connections_lost_in_a_server_restart_are_replaced_and_nothing_is_
         assert messages.case_logged(1, Platform.TIKTOK) in texts(chat.transport.sent)
     finally:
         await store.close()
+
+
+async def test_a_large_export_streams_in_batches_from_a_snapshot(store: Store) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        for _ in range(2500):
+            await unit.cases.create(_new(north, alex))
+    async with store.reading() as unit:
+        sizes = []
+        async for batch in unit.exports.documents():
+            sizes.append(len(batch))
+            if len(sizes) == 1:  # written meanwhile: not in this snapshot
+                async with store.transaction() as writer:
+                    await writer.cases.create(_new(north, alex))
+    assert sizes == [1000, 1000, 500]
