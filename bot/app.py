@@ -53,7 +53,7 @@ async def run_console(
 ) -> None:
     """The terminal transport on the configured database until EOF."""
     clock = clock or SystemClock()
-    database = await open_store(config.storage.database)
+    database = await open_store(config.storage.target)
     try:
         await sync_schools(database, config)
         console = ConsoleTransport(config.schools[0], stdout)
@@ -90,7 +90,7 @@ async def run_chat(
     background, and SIGTERM stops everything within seconds whatever the network does."""
     clock = clock or SystemClock()
     stop = stop or _stop_on_signals()
-    database = await open_store(config.storage.database)
+    database = await open_store(config.storage.target)
     runner: GuardedServer | None = None
     chats: list[ChatTransport] = []
     worker: asyncio.Task[None] | None = None

@@ -35,7 +35,10 @@ from storage.store import (
     BackupUnsupported,
     DatabaseError,
     SchemaTooNewError,
+    Target,
+    inspect_store,
     open_store,
+    redact,
 )
 
 log = logging.getLogger("casebook")
@@ -67,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="configuration file (TOML)")
-    common.add_argument("--db", type=Path, help="database file; overrides [storage] database")
+    common.add_argument(
+        "--db",
+        help="database file or postgresql:// URL; overrides [storage] database and url",
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
     parser = argparse.ArgumentParser(
@@ -243,14 +249,23 @@ def _version() -> str:
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.config, os.environ) if args.config else demo_config()
     if args.db is not None:
-        config = dataclasses.replace(config, storage=StorageConfig(database=args.db))
+        target = Target.parse(args.db)
+        storage = (
+            StorageConfig(url=target.url)
+            if target.url is not None
+            else StorageConfig(database=target.path or Path(args.db))
+        )
+        config = dataclasses.replace(config, storage=storage)
     level = "info" if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
 
 
-def _existing_database(config: Config) -> Path:
-    """The database a subcommand reads: it must exist, so a mistyped --db never makes a new one."""
+def _existing_database(config: Config) -> str | Path:
+    """The database a subcommand reads: a file must exist, so a mistyped --db never makes a new
+    one (a PostgreSQL database is made by its administrator, and opening it says if it is not)."""
+    if config.storage.url is not None:
+        return config.storage.url
     path = config.storage.database
     if not path.is_file():
         raise CommandError(messages.cli_no_database(path))
@@ -497,10 +512,10 @@ def _backup(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(run())
     except BackupUnsupported as error:
-        raise CommandError(str(error)) from error
+        raise CommandError(messages.BACKUP_WITH_PG_DUMP) from error
     except BackupFailed as error:
         raise CommandError(messages.cli_cannot_write(args.file, error)) from error
-    print(messages.cli_backed_up(source, args.file, result), file=sys.stderr)
+    print(messages.cli_backed_up(redact(str(source)), args.file, result), file=sys.stderr)
     return 0 if result == "ok" else 1
 
 
@@ -560,6 +575,11 @@ def _check_config(args: argparse.Namespace) -> int:
         print(messages.cli_warning(warning), file=sys.stderr)
     print(describe(config))
     print(messages.CLI_CONFIG_VALID)
+    if config.storage.url is not None:
+        facts = asyncio.run(inspect_store(config.storage.url))
+        print(messages.store_found(facts.server, facts.schema_version, facts.newest))
+        if facts.schema_version is not None and facts.schema_version > facts.newest:
+            return 1
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 

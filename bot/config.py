@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from handlers.settings import (
@@ -30,6 +31,7 @@ from handlers.settings import (
     StorageConfig,
     TelegramConfig,
 )
+from storage.store import DatabaseError, Target, redact
 
 
 def load_config(path: Path, env: Mapping[str, str]) -> Config:
@@ -105,8 +107,26 @@ class _Parser:
                     )
 
     def _storage(self, table: dict[str, Any]) -> StorageConfig:
-        self._no_unknown("storage", table, {"database"})
+        self._no_unknown("storage", table, {"database", "url"})
         database = self._str(table, "storage", "database", str(DEFAULT_DATABASE))
+        if "url" in table:
+            if "database" in table:
+                raise self._error("url", "[storage] has both database and url; keep one of them")
+            url = self._str(table, "storage", "url", "")
+            try:
+                target = Target.parse(url)
+            except DatabaseError as error:
+                raise self._error("url", f"[storage] url: {error}") from error
+            if target.url is not None:
+                if urlsplit(url).password is not None:
+                    raise self._error(
+                        "url",
+                        "[storage] url must not hold a password: set PGPASSWORD or use "
+                        "~/.pgpass (or give the whole URL with --db)",
+                    )
+                return StorageConfig(url=url)
+            assert target.path is not None
+            database = str(target.path)
         path = Path(database)
         if not path.is_absolute():
             path = self.path.parent / path
@@ -379,7 +399,7 @@ def _section(where: str) -> str:
 
 def describe(config: Config) -> str:
     """What `check-config` prints: every setting that will be used, with secrets redacted."""
-    lines = [f"database: {config.storage.database}"]
+    lines = [f"database: {redact(str(config.storage.target))}"]
     if config.console:
         lines.append("transport: terminal (no [slack] or [telegram] section)")
     if config.slack is not None:

@@ -13,7 +13,7 @@ from typing import Any
 from handlers import evidence, messages
 from handlers.evidence import figures, sources
 from storage.evidence import EvidenceRow
-from storage.store import open_store
+from storage.store import open_store, redact
 
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         config = _config(args)
         path = _existing_database(config)
         rows = asyncio.run(_from_database(path, args, until))
-        note = messages.cli_evidence_read_database(len(rows), path)
+        note = messages.cli_evidence_read_database(len(rows), redact(str(path)))
     report = figures.build(rows, until, since=args.since, threshold=args.threshold)
     text = evidence.report_text(report, args.format, today)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _from_database(path: Path, args: argparse.Namespace, until: date) -> list[EvidenceRow]:
+async def _from_database(
+    path: str | Path, args: argparse.Namespace, until: date
+) -> list[EvidenceRow]:
     from bot.cli import _school_name  # as every subcommand matches --school
 
     database = await open_store(path)

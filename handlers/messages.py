@@ -1023,7 +1023,7 @@ def cli_erased(key: str, pseudonym: str) -> str:
     return cli_line(f"{key} is erased; they now appear as {pseudonym!r}.")
 
 
-def cli_backed_up(source: Path, target: Path, integrity: str) -> str:
+def cli_backed_up(source: str | Path, target: Path, integrity: str) -> str:
     return cli_line(f"backed up {source} to {target} (integrity: {integrity})")
 
 
@@ -1046,7 +1046,7 @@ def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
     return f"read {records} records from {files} files, {cases} distinct cases"
 
 
-def cli_evidence_read_database(cases: int, path: Path) -> str:
+def cli_evidence_read_database(cases: int, path: str | Path) -> str:
     return f"read {cases} cases from {path}"
 
 
@@ -1075,6 +1075,25 @@ def set_aside_count(count: int) -> str:
 
 def set_aside_retried(count: int) -> str:
     return f"casebook: {count} event(s) put back in the queue"
+
+
+# `casebook check-config` with a PostgreSQL database: what it found there.
+def store_found(server: str, version: int | None, newest: int) -> str:
+    if version is None:
+        return f"database: {server}, no Casebook tables yet (the first run makes them)"
+    if version > newest:
+        return (
+            f"database: {server}, schema version {version}, newer than this Casebook knows "
+            f"({newest}): upgrade Casebook before running it on this database"
+        )
+    return f"database: {server}, schema version {version} (this Casebook's: {newest})"
+
+
+# `casebook backup` with a PostgreSQL database.
+BACKUP_WITH_PG_DUMP = (
+    "a PostgreSQL database is backed up with pg_dump or the server's own backups, for example: "
+    "pg_dump --format=custom --file=casebook.dump DATABASE"
+)
 
 
 # --- The evidence report (`casebook evidence`, `/cases evidence`) ---------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 DEFAULT_DATABASE = Path("casebook.db")
@@ -37,6 +38,13 @@ class Secret:
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = DEFAULT_DATABASE
+    # A PostgreSQL URL: when set, it is the store and `database` is not used.
+    url: str | None = None
+
+    @property
+    def target(self) -> str | Path:
+        """What opens the store: the URL, or the SQLite file."""
+        return self.url if self.url is not None else self.database
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,10 @@ class Config:
             found += [self.slack.bot_token, self.slack.signing_secret, self.slack.app_token]
         if self.telegram is not None:
             found += [self.telegram.bot_token, self.telegram.webhook_secret]
-        return [secret.value for secret in found if secret]
+        values = [secret.value for secret in found if secret]
+        # A password may come with a URL given on the command line (never from the file).
+        password = urlsplit(self.storage.url).password if self.storage.url else None
+        return [*values, password] if password else values
 
     @property
     def console(self) -> bool:

@@ -44,14 +44,46 @@ _COLUMNS = (
     f" {FIRST_LINK} AS url,"
     " (SELECT {concat} FROM case_categories k WHERE k.case_id = c.id) AS categories"
 )
-# Per dialect: the case columns, a newline, and the smaller of two values.
 _CASE_COLUMNS = {
     Dialect.SQLITE: _COLUMNS.format(concat="group_concat(category, ',')"),
     Dialect.POSTGRES: _COLUMNS.format(concat="string_agg(category, ',')"),
 }
-_NEWLINE = {Dialect.SQLITE: "char(10)", Dialect.POSTGRES: "chr(10)"}
-_LEAST = {Dialect.SQLITE: "min", Dialect.POSTGRES: "least"}
-# Two processes on one PostgreSQL creating cases for one school take turns at its numbers.
+
+
+def _add_words(newline: str) -> str:
+    return (
+        "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
+        f" ELSE description || {newline} || ? END WHERE case_id = ? AND person_id = ?"
+    )
+
+
+def _move_reporters(newline: str, least: str) -> str:
+    return (
+        "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
+        " SELECT CAST(? AS INTEGER), person_id, description, reported_at FROM case_reporters"
+        " WHERE case_id = ? ORDER BY reported_at, person_id"
+        " ON CONFLICT (case_id, person_id) DO UPDATE SET"
+        " description = CASE"
+        "  WHEN excluded.description = ''"
+        "   OR excluded.description = case_reporters.description"
+        "   THEN case_reporters.description"
+        "  WHEN case_reporters.description = '' THEN excluded.description"
+        "  WHEN excluded.reported_at < case_reporters.reported_at"
+        f"   THEN excluded.description || {newline} || {newline}"
+        "   || case_reporters.description"
+        f"  ELSE case_reporters.description || {newline} || {newline}"
+        "   || excluded.description END,"
+        f" reported_at = {least}(case_reporters.reported_at, excluded.reported_at)"
+    )
+
+
+# The engines name a newline character and the smaller of two values differently.
+_ADD_WORDS = {Dialect.SQLITE: _add_words("char(10)"), Dialect.POSTGRES: _add_words("chr(10)")}
+_MOVE_REPORTERS = {
+    Dialect.SQLITE: _move_reporters("char(10)", "min"),
+    Dialect.POSTGRES: _move_reporters("chr(10)", "least"),
+}
+# Two processes on one PostgreSQL numbering or looking up one school's cases take turns.
 _NUMBER_LOCK = 0x0CA5E
 
 
@@ -61,36 +93,13 @@ class SqlCases:
         dialect = connection.dialect
         self._postgres = dialect is Dialect.POSTGRES
         self._columns = _CASE_COLUMNS[dialect]
-        newline, least = _NEWLINE[dialect], _LEAST[dialect]
-        self._add_words = (
-            "UPDATE case_reporters SET description = CASE WHEN description = '' THEN ?"
-            f" ELSE description || {newline} || ? END WHERE case_id = ? AND person_id = ?"
-        )
-        self._move_reporters = (
-            "INSERT INTO case_reporters (case_id, person_id, description, reported_at)"
-            " SELECT CAST(? AS INTEGER), person_id, description, reported_at FROM case_reporters"
-            " WHERE case_id = ? ORDER BY reported_at, person_id"
-            " ON CONFLICT (case_id, person_id) DO UPDATE SET"
-            " description = CASE"
-            "  WHEN excluded.description = ''"
-            "   OR excluded.description = case_reporters.description"
-            "   THEN case_reporters.description"
-            "  WHEN case_reporters.description = '' THEN excluded.description"
-            "  WHEN excluded.reported_at < case_reporters.reported_at"
-            f"   THEN excluded.description || {newline} || {newline}"
-            "   || case_reporters.description"
-            f"  ELSE case_reporters.description || {newline} || {newline}"
-            "   || excluded.description END,"
-            f" reported_at = {least}(case_reporters.reported_at, excluded.reported_at)"
-        )
+        self._add_words = _ADD_WORDS[dialect]
+        self._move_reporters = _MOVE_REPORTERS[dialect]
 
     async def create(self, new: NewCase) -> Case:
         """A new case numbered next in its school, with its first reporter and link."""
         at = to_db(new.at)
-        if self._postgres:
-            await self._db.execute(
-                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, new.school_id)
-            )
+        await self._take_school(new.school_id)
         async with self._db.execute(
             "INSERT INTO cases (school_id, number, status, platform, source, created_at,"
             " updated_at)"
@@ -118,7 +127,11 @@ class SqlCases:
         )
 
     async def find_active_by_link(self, school_id: int, canonical: str) -> Case | None:
-        """The newest case of this school, not closed, that holds this link."""
+        """The newest case of this school, not closed, that holds this link.
+
+        On PostgreSQL this takes the school's turn (as `create` does) until the transaction
+        ends, so two processes given the same link at once make one case, not two."""
+        await self._take_school(school_id)
         return await self._one(
             f"SELECT {self._columns} FROM cases c JOIN case_links l ON l.case_id = c.id"
             " WHERE l.school_id = ? AND l.canonical_url = ? AND c.status != 'closed'"
@@ -290,6 +303,14 @@ class SqlCases:
             (case_id,),
         ) as cursor:
             return [int(r[0]) for r in await cursor.fetchall()]
+
+    async def _take_school(self, school_id: int) -> None:
+        """PostgreSQL: one transaction at a time looks up and numbers a school's cases (an
+        advisory lock held to the end of the transaction). SQLite's write lock does this already."""
+        if self._postgres:
+            await self._db.execute(
+                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, school_id)
+            )
 
     async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:
         async with self._db.execute(sql, parameters) as cursor:

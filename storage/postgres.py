@@ -27,6 +27,7 @@ from storage.store import (
     DatabaseError,
     Probe,
     SchemaTooNewError,
+    StoreFacts,
     redact,
 )
 from storage.times import from_db, to_db
@@ -58,12 +59,9 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, asyncpg.PostgresError):
         state = str(getattr(error, "sqlstate", "") or "")
         return state.startswith(_TRANSIENT_STATES)
-    return isinstance(
-        error,
-        asyncpg.exceptions.InterfaceError
-        | asyncpg.exceptions.ConnectionDoesNotExistError
-        | ConnectionError
-        | TimeoutError,
+    # A connection that broke under a statement (reset, closed, timed out) or could not be made.
+    return isinstance(error, ConnectionError | TimeoutError) or (
+        isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error)
     )
 
 
@@ -219,6 +217,22 @@ class PostgresStore:
                         name,
                         _now_text(),
                     )
+
+
+async def inspect(url: str) -> StoreFacts:
+    """The server's version and the database's schema version, on one short connection."""
+    try:
+        connection = await asyncpg.connect(url, timeout=CONNECT_SECONDS)
+    except Exception as error:
+        raise DatabaseError(f"{redact(url)}: cannot connect ({_why(error, url)}).") from error
+    try:
+        server = await connection.fetchval("SHOW server_version")
+        ours = await connection.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+        version = int(await connection.fetchval(_VERSION)) if ours else None
+    finally:
+        await connection.close()
+    newest = migrations("storage.migrations.postgres")[-1][0]
+    return StoreFacts(f"PostgreSQL {server}", version, newest)
 
 
 class PostgresConnection:

@@ -1,4 +1,5 @@
-"""The repository protocols handlers depend on; SQLite implements them, a second backend could too.
+"""The repository protocols handlers depend on; one set of repositories implements them on SQLite
+and on PostgreSQL.
 
 The contract tests in tests/contract/ run against every implementation, and fail when a method
 here has no test.

@@ -126,6 +126,22 @@ def is_transient(error: BaseException) -> bool:
     return postgres is not None and bool(postgres.is_transient(error))
 
 
+@dataclass(frozen=True)
+class StoreFacts:
+    """What a database server holds, found without changing anything: for check-config."""
+
+    server: str
+    schema_version: int | None  # None: no Casebook tables yet
+    newest: int  # the newest schema this Casebook knows
+
+
+async def inspect_store(url: str) -> StoreFacts:
+    """Connect to a PostgreSQL database and say what is there; migrates nothing."""
+    from storage.postgres import inspect
+
+    return await inspect(url)
+
+
 async def open_store(target: str | Path | Target) -> Store:
     """Open (creating and migrating if needed) the store at a path or URL."""
     where = target if isinstance(target, Target) else Target.parse(target)

@@ -11,7 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from storage.models import AuditEntry, NewCase, Platform, Source
+from bot.app import sync_schools
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Transport, User
+from storage.models import AuditEntry, CaseLink, NewCase, Platform, Source
 from storage.postgres import PostgresStore, numbered
 from storage.store import (
     BackupUnsupported,
@@ -21,6 +24,8 @@ from storage.store import (
     is_transient,
     open_store,
 )
+from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
+from tests.conftest import two_schools
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -39,8 +44,9 @@ async def _school_and_person(store: Store, school: str = "Northfield") -> tuple[
     return s.id, p.id
 
 
-def _new(school_id: int, person_id: int) -> NewCase:
-    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, None)
+def _new(school_id: int, person_id: int, url: str | None = None) -> NewCase:
+    link = None if url is None else CaseLink(url, url, Platform.TIKTOK)
+    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, link)
 
 
 async def _raw(url: str, sql: str) -> None:
@@ -49,6 +55,19 @@ async def _raw(url: str, sql: str) -> None:
         await connection.execute(sql)
     finally:
         await connection.close()
+
+
+async def _kill_connections(url: str) -> int:
+    """End every other connection to the database, as a server restart does; how many."""
+    connection = await asyncpg.connect(url)
+    try:
+        killed: int = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return killed
 
 
 async def test_a_url_opens_postgresql_and_says_what_it_found(store: Store) -> None:
@@ -152,6 +171,28 @@ async def test_case_numbers_stay_unique_when_two_processes_create_cases_at_once(
     finally:
         await other.close()
     assert sorted(numbers) == list(range(1, 21))
+
+
+async def test_one_link_reported_in_two_processes_at_once_makes_one_case(
+    store: Store, postgres_url: str
+) -> None:
+    north, alex = await _school_and_person(store)
+    other = await open_store(postgres_url)
+    url = "https://tiktok.com/@a/video/1"
+
+    async def report(on: Store) -> int:
+        async with on.transaction() as unit:
+            found = await unit.cases.find_active_by_link(north, url)
+            await asyncio.sleep(0.05)  # both look before either creates, unless they take turns
+            if found is not None:
+                return found.id
+            return (await unit.cases.create(_new(north, alex, url))).id
+
+    try:
+        first, second = await asyncio.gather(report(store), report(other))
+    finally:
+        await other.close()
+    assert first == second
 
 
 async def test_an_inbox_item_is_handled_by_one_process_only(store: Store) -> None:
@@ -265,11 +306,7 @@ async def test_a_connection_killed_mid_transaction_is_transient_and_the_pool_rec
     with pytest.raises(Exception) as caught:
         async with store.transaction() as unit:
             await unit.inbox.add("slack", "Ev1", "{}", T0)
-            await _raw(
-                postgres_url,
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            )
+            assert await _kill_connections(postgres_url) >= 1
             await unit.inbox.add("slack", "Ev2", "{}", T0)
     assert is_transient(caught.value)
     async with store.transaction() as unit:  # a new connection from the pool
@@ -287,3 +324,43 @@ def test_placeholders_are_numbered_outside_quoted_text() -> None:
     assert numbered("SELECT ?, '?', ? WHERE a = '' OR b = ?") == (
         "SELECT $1, '?', $2 WHERE a = '' OR b = $3"
     )
+
+
+async def test_connections_lost_in_a_server_restart_are_replaced_and_nothing_is_lost(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    store = await open_store(postgres_url)
+    try:
+        config = two_schools(tmp_path / "unused.db")
+        await sync_schools(store, config)
+        chat = Chat(store, config, FakeClock())
+        report = Incoming(
+            IncomingKind.MESSAGE,
+            STAFF_ROOM,
+            User(Transport.CONSOLE, "alex", "alex"),
+            text="https://www.tiktok.com/@a/video/7301234567890123456",
+            school="Northfield",
+        )
+        assert await chat.router.receive(report, "test", "e1") is True
+        # Every pooled connection dies, as when the server restarts.
+        assert await _kill_connections(postgres_url) >= 1
+        await chat.router.process_pending()  # on new connections
+        await chat.delivery.flush()
+        assert messages.case_logged(1, Platform.TIKTOK) in texts(chat.transport.sent)
+    finally:
+        await store.close()
+
+
+async def test_a_large_export_streams_in_batches_from_a_snapshot(store: Store) -> None:
+    north, alex = await _school_and_person(store)
+    async with store.transaction() as unit:
+        for _ in range(2500):
+            await unit.cases.create(_new(north, alex))
+    async with store.reading() as unit:
+        sizes = []
+        async for batch in unit.exports.documents():
+            sizes.append(len(batch))
+            if len(sizes) == 1:  # written meanwhile: not in this snapshot
+                async with store.transaction() as writer:
+                    await writer.cases.create(_new(north, alex))
+    assert sizes == [1000, 1000, 500]
