@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import BinaryIO, TextIO
 
 from bot import web as web_server
 from bot.adapters.chat import ChatTransport
 from bot.adapters.console import ConsoleTransport
+from bot.adapters.console_config import CONSOLE
 from bot.adapters.slack import SlackTransport
+from bot.adapters.slack_config import SLACK
 from bot.adapters.telegram import TelegramTransport
+from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import Clock, SystemClock
 from bot.delivery import Delivery, Sender
 from bot.guarded_server import AcceptReports, GuardedServer, serve_guarded
@@ -30,6 +33,13 @@ from storage.store import Store, open_store
 log = logging.getLogger(__name__)
 
 
+# Each chat transport's adapter, by the transport its config section reads.
+ADAPTERS: Mapping[Transport, Callable[[Config, Router, Callable[[], None]], ChatTransport]] = {
+    SLACK: SlackTransport,
+    TELEGRAM: TelegramTransport,
+}
+
+
 async def sync_schools(database: Store, config: Config) -> None:
     """Every configured school has a row, so cases can refer to it."""
     async with database.transaction() as unit:
@@ -38,14 +48,8 @@ async def sync_schools(database: Store, config: Config) -> None:
 
 
 def transports_of(config: Config) -> frozenset[Transport]:
-    running = set()
-    if config.console:
-        running.add(Transport.CONSOLE)
-    if config.slack is not None:
-        running.add(Transport.SLACK)
-    if config.telegram is not None:
-        running.add(Transport.TELEGRAM)
-    return frozenset(running)
+    """The chat transports the config has a section for, or else the terminal."""
+    return frozenset(config.transports) or frozenset({CONSOLE})
 
 
 async def run_console(
@@ -57,7 +61,7 @@ async def run_console(
     try:
         await sync_schools(database, config)
         console = ConsoleTransport(config.schools[0], stdout)
-        senders: dict[Transport, Sender] = {Transport.CONSOLE: console}
+        senders: dict[Transport, Sender] = {CONSOLE: console}
         router = Router(database, config, clock, frozenset(senders))
         delivery = Delivery(database, clock, senders)
         await delivery.take_back_claims()
@@ -149,12 +153,7 @@ async def run_chat(
 def _chat_transports(
     config: Config, router: Router, wake: Callable[[], None]
 ) -> list[ChatTransport]:
-    chats: list[ChatTransport] = []
-    if config.slack is not None:
-        chats.append(SlackTransport(config, router, wake))
-    if config.telegram is not None:
-        chats.append(TelegramTransport(config, router, wake))
-    return chats
+    return [ADAPTERS[transport](config, router, wake) for transport in config.transports]
 
 
 def _stop_on_signals() -> asyncio.Event:

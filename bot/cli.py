@@ -24,11 +24,15 @@ from typing import TextIO
 # commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
 from bot import evidence_cli, logs
 from bot.adapters import slack_manifest
+from bot.adapters.console_config import CONSOLE, demo_config
+from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
+from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import SystemClock
-from bot.config import describe, load_config
+from bot.config.description import describe
+from bot.config.parser import load_config
 from handlers import digest, export, messages, privacy, stats
-from handlers.events import PersonKey, Transport
-from handlers.settings import Config, ConfigError, StorageConfig, demo_config
+from handlers.events import PersonKey
+from handlers.settings import Config, ConfigError, StorageConfig
 from storage.models import CaseTiming, SetAsideItem
 from storage.store import (
     BackupFailed,
@@ -192,7 +196,9 @@ def _parser() -> argparse.ArgumentParser:
         "print the Slack app manifest (JSON)",
         "example: casebook manifest --mode http --url https://casebook.example.org/slack/events",
     )
-    manifest.add_argument("--mode", choices=("socket", "http"), help="default: from the config")
+    manifest.add_argument(
+        "--mode", choices=[m.value for m in SlackMode], help="default: from the config"
+    )
     manifest.add_argument("--url", help="public URL of /slack/events, for HTTP mode")
     manifest.set_defaults(action=_manifest)
 
@@ -452,11 +458,11 @@ def _purge(args: argparse.Namespace) -> int:
 def _person(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.slack is not None:
-        key = str(PersonKey.of(Transport.SLACK, args.slack))
+        key = str(PersonKey.of(SLACK, args.slack))
     elif args.telegram is not None:
-        key = str(PersonKey.of(Transport.TELEGRAM, args.telegram))
+        key = str(PersonKey.of(TELEGRAM, args.telegram))
     else:
-        key = str(PersonKey.of(Transport.CONSOLE, args.console))
+        key = str(PersonKey.of(CONSOLE, args.console))
     if args.person_action == "erase" and not args.yes:
         print(messages.cli_erase_needs_yes(key), file=sys.stderr)
         return 2
@@ -556,12 +562,13 @@ def _inbox_retry(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
-    mode = args.mode
+    mode = None if args.mode is None else SlackMode(args.mode)
     if mode is None:
         config = load_config(args.config, os.environ) if args.config else None
-        mode = config.slack.mode if config is not None and config.slack is not None else "socket"
+        slack = config.transports.get(SLACK) if config is not None else None
+        mode = slack_settings(slack).mode if slack is not None else SlackMode.SOCKET
     print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
-    if mode == "http" and not args.url:
+    if mode is SlackMode.HTTP and not args.url:
         print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
     return 0
 

@@ -99,7 +99,7 @@ class Delivery:
         whose messages are still going out, so a long chat (a burst of alerts to one lead) does
         not hold back the others.
         """
-        wanted = [t.value for t in (transports or self.transports) if t in self._senders]
+        wanted = [str(t) for t in (transports or self.transports) if t in self._senders]
         sent = 0
         running: dict[asyncio.Task[int], str] = {}  # each chat being sent, and its place
         try:

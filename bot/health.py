@@ -47,7 +47,7 @@ class Health:
         if not checks["inbox"]:
             problems["inbox"] = f"an event has waited {waiting}s to be handled"
         for chat in self._chats:
-            name = chat.transport.value
+            name = chat.transport
             reachable, why = await chat.health()
             outcome = self._delivery.outcomes.get(chat.transport)
             if reachable and outcome is not None and not outcome.ok:

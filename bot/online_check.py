@@ -18,6 +18,8 @@ from telegram.error import TelegramError
 
 from bot.adapters.lookup import PlaceInfo, Presence, slack_channel, telegram_chat
 from bot.adapters.slack import web_client
+from bot.adapters.slack_config import SLACK, slack_settings
+from bot.adapters.telegram_config import TELEGRAM, telegram_settings
 from handlers.settings import Config
 
 
@@ -41,11 +43,11 @@ async def run(config: Config, out: TextIO) -> int:
     """Print what each platform says; 0 when every id is found, 2 when any is missing."""
     findings: list[Finding] = []
     failed = False
-    if config.slack is not None:
+    if SLACK in config.transports:
         failed |= not await _slack(config, findings, out)
-    if config.telegram is not None:
+    if TELEGRAM in config.transports:
         failed |= not await _telegram(config, findings, out)
-    if config.slack is None and config.telegram is None:
+    if config.console:
         print("online: no [slack] or [telegram] section, so there is nothing to ask", file=out)
     for finding in findings:
         place = finding.place
@@ -68,8 +70,7 @@ async def run(config: Config, out: TextIO) -> int:
 
 
 async def _slack(config: Config, findings: list[Finding], out: TextIO) -> bool:
-    assert config.slack is not None
-    client = web_client(config.slack)
+    client = web_client(slack_settings(config.transports.get(SLACK)))
     try:
         me = await client.auth_test()
     except SlackApiError as error:
@@ -90,8 +91,7 @@ async def _slack(config: Config, findings: list[Finding], out: TextIO) -> bool:
 
 
 async def _telegram(config: Config, findings: list[Finding], out: TextIO) -> bool:
-    telegram = config.telegram
-    assert telegram is not None
+    telegram = telegram_settings(config.transports.get(TELEGRAM))
     kwargs: dict[str, Any] = {}
     if telegram.api_url:
         kwargs["base_url"] = telegram.api_url
@@ -113,18 +113,20 @@ async def _telegram(config: Config, findings: list[Finding], out: TextIO) -> boo
 
 def _slack_places(config: Config) -> Iterator[Configured]:
     for school in config.schools:
-        for channel in school.slack_report_channels:
+        places = school.on(SLACK)
+        for channel in places.report_places:
             yield Configured(school.name, "slack_report_channels", channel)
-        if school.slack_digest_channel:
-            yield Configured(school.name, "slack_digest_channel", school.slack_digest_channel)
+        if places.digest_place:
+            yield Configured(school.name, "slack_digest_channel", places.digest_place)
 
 
 def _telegram_places(config: Config) -> Iterator[Configured]:
     for school in config.schools:
-        for chat in school.telegram_report_chats:
-            yield Configured(school.name, "telegram_report_chats", str(chat))
-        if school.telegram_digest_chat is not None:
-            yield Configured(school.name, "telegram_digest_chat", str(school.telegram_digest_chat))
+        places = school.on(TELEGRAM)
+        for chat in places.report_places:
+            yield Configured(school.name, "telegram_report_chats", chat)
+        if places.digest_place is not None:
+            yield Configured(school.name, "telegram_digest_chat", places.digest_place)
 
 
 def _slack_error(error: SlackApiError) -> str:

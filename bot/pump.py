@@ -76,7 +76,7 @@ class Pump:
             try:
                 await self._delivery.flush(stop, (transport,))
             except Exception as error:
-                log.warning("delivery to %s failed: %s", transport.value, type(error).__name__)
+                log.warning("delivery to %s failed: %s", transport, type(error).__name__)
             await _wait_for(woken, stop, self._interval)
 
 

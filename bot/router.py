@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.adapters.console_config import CONSOLE
 from bot.clock import Clock
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
@@ -304,9 +305,9 @@ async def _first_message(ctx: Context) -> list[Outgoing]:
     is left out: its banner says the same thing to the one person typing.
     """
     place = ctx.incoming.place
-    if place.kind is not PlaceKind.CHANNEL or place.transport is Transport.CONSOLE:
+    if place.kind is not PlaceKind.CHANNEL or place.transport == CONSOLE:
         return []
-    if not await ctx.unit.places.first_visit(place.transport.value, place.id, ctx.now):
+    if not await ctx.unit.places.first_visit(place.transport, place.id, ctx.now):
         return []
     return [Outgoing(place=place, text=messages.first_message(ctx.school.name))]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from handlers.events import Attachment, Button, Incoming, Outgoing, Place, PlaceKind, Transport
-from handlers.settings import Config, SchoolConfig
+from handlers.settings import Config, FollowUp, SchoolConfig
 from storage.models import AuditAction, AuditEntry, Person, School
 from storage.unit import Unit
 
@@ -81,7 +81,7 @@ class Context(Request):
         place = self.incoming.place
         if place.kind is PlaceKind.DIRECT or self.incoming.anonymous:
             return place  # someone posting as the group has no private chat
-        if place.transport is Transport.SLACK and self.school_config.slack_followup == "thread":
+        if self.school_config.on(place.transport).follow_up is FollowUp.THREAD:
             return place
         return Place(place.transport, self.incoming.user.id, PlaceKind.DIRECT)
 
@@ -112,25 +112,13 @@ class Context(Request):
 
 
 def leads_places(school: SchoolConfig, transports: frozenset[Transport]) -> list[Place]:
-    """Where alerts for a school's leads go on each running transport."""
+    """Where alerts for a school's leads go on each running transport: its leads' channel, or
+    else each lead directly."""
     places: list[Place] = []
-    if Transport.CONSOLE in transports:
-        places.append(Place(Transport.CONSOLE, "leads", PlaceKind.LEADS))
-    if Transport.SLACK in transports:
-        if school.slack_digest_channel:
-            places.append(Place(Transport.SLACK, school.slack_digest_channel, PlaceKind.LEADS))
+    for transport in sorted(transports):
+        on = school.on(transport)
+        if on.digest_place:
+            places.append(Place(transport, on.digest_place, PlaceKind.LEADS))
         else:
-            places.extend(
-                Place(Transport.SLACK, lead, PlaceKind.DIRECT) for lead in school.slack_leads
-            )
-    if Transport.TELEGRAM in transports:
-        if school.telegram_digest_chat is not None:
-            places.append(
-                Place(Transport.TELEGRAM, str(school.telegram_digest_chat), PlaceKind.LEADS)
-            )
-        else:
-            places.extend(
-                Place(Transport.TELEGRAM, str(lead), PlaceKind.DIRECT)
-                for lead in school.telegram_leads
-            )
+            places.extend(Place(transport, lead, PlaceKind.DIRECT) for lead in on.leads)
     return places

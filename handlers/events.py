@@ -17,18 +17,11 @@ from typing import Any, TypeVar
 # A conversation stores the kind of place its questions go to, so the kinds are storage's.
 from storage.models import PlaceKind as PlaceKind
 
+# Defined with the stored data (a case keeps its transport), named here with the events.
+from storage.models import Transport as Transport
+
 T = TypeVar("T")
-
-
-class Transport(StrEnum):
-    CONSOLE = "console"
-    SLACK = "slack"
-    TELEGRAM = "telegram"
-
-    @property
-    def one_stream(self) -> bool:
-        """The terminal shows a staff room and a private chat as one stream of lines."""
-        return self is Transport.CONSOLE
+ERASED = "erased"  # the scheme of an erased person's key: storage/privacy.py writes it
 
 
 class IncomingKind(StrEnum):
@@ -53,7 +46,7 @@ class PersonKey:
 
     @classmethod
     def of(cls, transport: Transport, platform_id: str) -> PersonKey:
-        return cls(transport.value, platform_id)
+        return cls(transport, platform_id)
 
     @classmethod
     def parse(cls, key: str) -> PersonKey:
@@ -62,11 +55,8 @@ class PersonKey:
 
     @property
     def transport(self) -> Transport | None:
-        """The transport this person is reached on; None for an erased or unknown one."""
-        try:
-            return Transport(self.scheme)
-        except ValueError:
-            return None
+        """The transport this person is reached on; None for an erased one."""
+        return None if self.scheme in ("", ERASED) else Transport(self.scheme)
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.id}"
@@ -165,7 +155,7 @@ class Incoming:
         place = data.pop("place")
         return cls(
             kind=IncomingKind(data.pop("kind")),
-            user=User(Transport(user["transport"]), user["id"], user.get("name", "")),
+            user=User(_transport(user["transport"]), user["id"], user.get("name", "")),
             place=_place(place),
             links=tuple(data.pop("links", ())),
             form=tuple((str(k), str(v)) for k, v in data.pop("form", ())),
@@ -218,7 +208,7 @@ class Outgoing:
             place=_place(place),
             to_user=None
             if user is None
-            else User(Transport(user["transport"]), user["id"], user.get("name", "")),
+            else User(_transport(user["transport"]), user["id"], user.get("name", "")),
             buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
             **data,
         )
@@ -245,4 +235,10 @@ def _payload(raw: str) -> dict[str, Any]:
 
 
 def _place(data: dict[str, Any]) -> Place:
-    return Place(Transport(data["transport"]), data["id"], PlaceKind(data["kind"]))
+    return Place(_transport(data["transport"]), data["id"], PlaceKind(data["kind"]))
+
+
+def _transport(name: object) -> Transport:
+    if not isinstance(name, str) or not name:
+        raise ValueError("transport")
+    return Transport(name)

@@ -20,6 +20,7 @@ from handlers.events import Button, Outgoing, PersonKey, Place, PlaceKind, Trans
 from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from handlers.reminders import save_case
+from handlers.settings import FollowUp
 from handlers.text import clean_text
 from storage.models import (
     AuditAction,
@@ -31,7 +32,6 @@ from storage.models import (
     NewCase,
     Platform,
     ReportedToPlatform,
-    Source,
     Status,
     police_matter,
 )
@@ -156,7 +156,8 @@ def _asked_here(ctx: Context, conversation: Conversation) -> bool:
     and the terminal has one stream for everything."""
     incoming = ctx.incoming
     where = conversation.place
-    if incoming.place.transport.one_stream or incoming.to_bot:
+    one_stream = ctx.school_config.on(incoming.place.transport).follow_up is FollowUp.STREAM
+    if one_stream or incoming.to_bot:
         return where.transport == incoming.place.transport
     if where.transport != incoming.place.transport or where.place_id != incoming.place.id:
         return False
@@ -258,7 +259,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
         NewCase(
             school_id=ctx.school.id,
             platform=Platform.UNKNOWN if link is None else link.platform,
-            source=Source(ctx.incoming.place.transport.value),
+            source=ctx.incoming.place.transport,
             reporter_id=ctx.person.id,
             description=description,
             at=ctx.now,

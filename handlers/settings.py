@@ -1,17 +1,19 @@
-"""The settings handlers read: frozen dataclasses that bot/config.py fills from the config file."""
+"""The settings handlers read: frozen dataclasses that bot/config/ fills from the config file."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from storage.models import Transport
+
 DEFAULT_DATABASE = Path("casebook.db")
-DEMO_SCHOOL = "Demo School"
-DEMO_STAFF = "demo-staff"
-DEMO_LEAD = "demo-lead"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -35,6 +37,9 @@ class Secret:
         return bool(self.value)
 
 
+NO_SECRET = Secret("")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     database: Path = DEFAULT_DATABASE
@@ -53,40 +58,54 @@ class ServerConfig:
     port: int = 8080
 
 
-@dataclass(frozen=True)
-class SlackConfig:
-    mode: str = "socket"
-    api_url: str | None = None
-    bot_token: Secret = Secret("")
-    signing_secret: Secret = Secret("")
-    app_token: Secret = Secret("")
+class FollowUp(StrEnum):
+    """Where a reporter's follow-up questions go, and where their answers are read."""
+
+    DM = "dm"  # privately, wherever they reported
+    THREAD = "thread"  # in the thread of their report
+    STREAM = "stream"  # one stream of lines (the terminal): any line of theirs may answer
 
 
 @dataclass(frozen=True)
-class TelegramConfig:
-    mode: str = "polling"
-    api_url: str | None = None
-    webhook_url: str | None = None
-    bot_token: Secret = Secret("")
-    webhook_secret: Secret = Secret("")
+class SchoolPlaces:
+    """One school's places and leads on one transport.
+
+    Ids are text as the transport writes them: the transport's config section normalises them,
+    so no handler parses a platform's id format.
+    """
+
+    report_places: tuple[str, ...] = ()
+    leads: tuple[str, ...] = ()
+    digest_place: str | None = None  # the leads' channel; without one, leads are written to
+    follow_up: FollowUp = FollowUp.DM
+
+
+NOWHERE = SchoolPlaces()
+
+
+class TransportSettings(Protocol):
+    """A chat transport's own section of the file: read by its adapter, opaque to handlers."""
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """The secrets it holds, so logging can scrub them."""
+        ...
 
 
 @dataclass(frozen=True)
 class SchoolConfig:
     name: str
     timezone: str = "Europe/London"
-    slack_report_channels: tuple[str, ...] = ()
-    slack_leads: tuple[str, ...] = ()
-    slack_digest_channel: str | None = None
-    slack_followup: str = "dm"
-    telegram_report_chats: tuple[int, ...] = ()
-    telegram_leads: tuple[int, ...] = ()
-    telegram_digest_chat: int | None = None
-    console_leads: tuple[str, ...] = ()
+    # Per transport, so a handler looks a school's places up by transport instead of knowing
+    # which transports exist.
+    places: Mapping[Transport, SchoolPlaces] = field(default_factory=dict, hash=False)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def on(self, transport: Transport) -> SchoolPlaces:
+        """This school's places and leads on one transport (none when it has none there)."""
+        return self.places.get(transport, NOWHERE)
 
 
 @dataclass(frozen=True)
@@ -133,8 +152,8 @@ class Config:
     schools: tuple[SchoolConfig, ...]
     storage: StorageConfig = StorageConfig()
     server: ServerConfig = ServerConfig()
-    slack: SlackConfig | None = None
-    telegram: TelegramConfig | None = None
+    # The chat transports' own sections, by transport; the terminal runs when there are none.
+    transports: Mapping[Transport, TransportSettings] = field(default_factory=dict, hash=False)
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
     retention: RetentionConfig = RetentionConfig()
@@ -145,12 +164,12 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value in use, so logging can scrub them."""
-        found = []
-        if self.slack is not None:
-            found += [self.slack.bot_token, self.slack.signing_secret, self.slack.app_token]
-        if self.telegram is not None:
-            found += [self.telegram.bot_token, self.telegram.webhook_secret]
-        values = [secret.value for secret in found if secret]
+        values = [
+            secret.value
+            for settings in self.transports.values()
+            for secret in settings.secrets()
+            if secret
+        ]
         # A password may come with a URL given on the command line (never from the file).
         password = urlsplit(self.storage.url).password if self.storage.url else None
         return [*values, password] if password else values
@@ -158,18 +177,10 @@ class Config:
     @property
     def console(self) -> bool:
         """The terminal transport runs when no chat platform is configured."""
-        return self.slack is None and self.telegram is None
+        return not self.transports
 
     def school(self, name: str) -> SchoolConfig | None:
         for school in self.schools:
             if school.name == name:
                 return school
         return None
-
-
-def demo_config(database: Path = DEFAULT_DATABASE) -> Config:
-    """What `casebook run` uses with no file: one demo school on the terminal."""
-    return Config(
-        schools=(SchoolConfig(name=DEMO_SCHOOL, console_leads=(DEMO_LEAD,)),),
-        storage=StorageConfig(database=database),
-    )

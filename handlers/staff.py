@@ -46,7 +46,7 @@ def whoami(incoming: Incoming) -> Outgoing:
     return Outgoing(
         place=place,
         text=messages.whoami(
-            incoming.user.transport.value, incoming.user.id, place.id if shared else None
+            incoming.user.transport, incoming.user.id, place.id if shared else None
         ),
         to_user=incoming.user,
         private=True,

@@ -19,9 +19,9 @@ from storage.models import (
     Platform,
     ReportedToPlatform,
     Reporter,
-    Source,
     Status,
     Target,
+    Transport,
 )
 from storage.sql import Dialect, SqlConnection
 from storage.times import from_db, from_db_or_none, to_db, to_db_or_none
@@ -345,7 +345,6 @@ def _lookup(kind: type[E]) -> dict[str, E]:
 # Plain dict lookups: calling an Enum class is slow enough to matter over 100 000 rows.
 _STATUS = _lookup(Status)
 _PLATFORM = _lookup(Platform)
-_SOURCE = _lookup(Source)
 _TARGET = _lookup(Target)
 _CATEGORY = _lookup(Category)
 _REPORTED = _lookup(ReportedToPlatform)
@@ -397,7 +396,7 @@ def _case(row: Iterable[Any]) -> Case:
         status=_STATUS[status],
         urgent=bool(urgent),
         platform=_PLATFORM[platform],
-        source=_SOURCE[source],
+        source=Transport(source),
         url=url,
         targets=None if targets is None else _TARGET[targets],
         categories=_categories(categories),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NewType
 
 
 class Platform(StrEnum):
@@ -152,10 +153,9 @@ class AuditAction(StrEnum):
     ANSWERED = "answered"  # each answer, by early versions: read in old databases, never written
 
 
-class Source(StrEnum):
-    SLACK = "slack"
-    TELEGRAM = "telegram"
-    CONSOLE = "console"
+# Which chat transport something came through, by name ("slack", "console"): an open value, not
+# an enum, because each adapter in bot/ names its own and the store only keeps the text.
+Transport = NewType("Transport", str)
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ class Case:
     number: int
     status: Status
     platform: Platform
-    source: Source
+    source: Transport
     created_at: datetime
     updated_at: datetime
     urgent: bool = False
@@ -223,7 +223,7 @@ class CaseTiming:
 class NewCase:
     school_id: int
     platform: Platform
-    source: Source
+    source: Transport
     reporter_id: int
     description: str
     at: datetime

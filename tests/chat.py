@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery
 from bot.router import Router
 from handlers.events import (
@@ -20,13 +21,12 @@ from handlers.events import (
     Outgoing,
     Place,
     PlaceKind,
-    Transport,
     User,
 )
 from handlers.settings import Config
 from storage.store import Store
 
-STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
+STAFF_ROOM = Place(CONSOLE, "staff-room", PlaceKind.CHANNEL)
 
 
 class FakeClock:
@@ -58,8 +58,8 @@ class Chat:
         self.config = config
         self.clock = clock
         self.transport = Recorder()
-        self.router = Router(database, config, clock, frozenset({Transport.CONSOLE}))
-        self.delivery = Delivery(database, clock, {Transport.CONSOLE: self.transport})
+        self.router = Router(database, config, clock, frozenset({CONSOLE}))
+        self.delivery = Delivery(database, clock, {CONSOLE: self.transport})
         self._events = itertools.count(1)
 
     async def send(self, incoming: Incoming) -> list[Outgoing]:
@@ -101,7 +101,7 @@ class Chat:
         return await self.send(
             Incoming(
                 IncomingKind.BUTTON,
-                Place(Transport.CONSOLE, user, PlaceKind.DIRECT),
+                Place(CONSOLE, user, PlaceKind.DIRECT),
                 _user(user),
                 school="Northfield",
                 button_value=button.value,
@@ -111,7 +111,7 @@ class Chat:
 
 
 def _user(name: str) -> User:
-    return User(Transport.CONSOLE, name, name)
+    return User(CONSOLE, name, name)
 
 
 def texts(replies: list[Outgoing]) -> str:

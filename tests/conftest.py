@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from bot.adapters.console_config import CONSOLE, console_places
 from bot.app import sync_schools
 from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
@@ -32,8 +33,8 @@ settings.load_profile("ci")
 def two_schools(database: Path) -> Config:
     return Config(
         schools=(
-            SchoolConfig(name="Northfield", console_leads=("lena",)),
-            SchoolConfig(name="Southgate", console_leads=("sol",)),
+            SchoolConfig(name="Northfield", places={CONSOLE: console_places(("lena",))}),
+            SchoolConfig(name="Southgate", places={CONSOLE: console_places(("sol",))}),
         ),
         storage=StorageConfig(database=database),
     )

@@ -11,8 +11,9 @@ from typing import Any, Self
 import aiohttp
 
 from bot import app
+from bot.adapters.slack_config import SLACK
+from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import SystemClock
-from handlers.events import Transport
 from handlers.settings import Config
 from storage.db import Database
 
@@ -103,14 +104,13 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 
 async def introduce_all(config: Config) -> None:
     """Mark every configured report place as already given its first message."""
-    places = [(Transport.SLACK, c) for s in config.schools for c in s.slack_report_channels]
-    places += [
-        (Transport.TELEGRAM, str(c)) for s in config.schools for c in s.telegram_report_chats
+    places = [
+        (t, c) for s in config.schools for t in (SLACK, TELEGRAM) for c in s.on(t).report_places
     ]
     database = await Database.open(config.storage.database)
     try:
         async with database.transaction() as unit:
             for transport, place in places:
-                await unit.places.first_visit(transport.value, place, SystemClock().now())
+                await unit.places.first_visit(transport, place, SystemClock().now())
     finally:
         await database.close()

@@ -11,7 +11,16 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from handlers.settings import Config, SchoolConfig, Secret, ServerConfig, SlackConfig, StorageConfig
+from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
+from handlers.settings import (
+    Config,
+    FollowUp,
+    SchoolConfig,
+    SchoolPlaces,
+    Secret,
+    ServerConfig,
+    StorageConfig,
+)
 from tests.fakes.slack_api import FakeSlackApi
 from tests.running import RunningBot
 
@@ -28,29 +37,38 @@ def signature(body: str, timestamp: int, secret: str = SECRET) -> dict[str, str]
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
 
-def slack_config(database: Path, fake: FakeSlackApi, mode: str = "http", **school: Any) -> Config:
+def slack_config(
+    database: Path, fake: FakeSlackApi, mode: str = "http", follow_up: FollowUp = FollowUp.DM
+) -> Config:
     return Config(
         schools=(
             SchoolConfig(
                 name="Northfield",
-                slack_report_channels=(REPORT_CHANNEL,),
-                slack_leads=(LEAD,),
-                slack_digest_channel=LEADS_CHANNEL,
-                **school,
+                places={
+                    SLACK: SchoolPlaces(
+                        report_places=(REPORT_CHANNEL,),
+                        leads=(LEAD,),
+                        digest_place=LEADS_CHANNEL,
+                        follow_up=follow_up,
+                    )
+                },
             ),
             SchoolConfig(
-                name="Southgate", slack_report_channels=("CSOUTH",), slack_leads=("USOUTHLEAD",)
+                name="Southgate",
+                places={SLACK: SchoolPlaces(report_places=("CSOUTH",), leads=("USOUTHLEAD",))},
             ),
         ),
         storage=StorageConfig(database=database),
         server=ServerConfig(host="127.0.0.1", port=0),
-        slack=SlackConfig(
-            mode=mode,
-            api_url=fake.url + "/api/",
-            bot_token=Secret(TOKEN),
-            signing_secret=Secret(SECRET),
-            app_token=Secret("xapp-test"),
-        ),
+        transports={
+            SLACK: SlackConfig(
+                mode=SlackMode(mode),
+                api_url=fake.url + "/api/",
+                bot_token=Secret(TOKEN),
+                signing_secret=Secret(SECRET),
+                app_token=Secret("xapp-test"),
+            )
+        },
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.report import MAX_LINKS_PER_MESSAGE, MAX_TEXT_LENGTH
 from storage.db import Database
 from tests.chat import Chat, texts
@@ -128,8 +129,8 @@ async def test_sql_and_markup_in_reports_are_stored_as_written(
 async def test_a_repeated_event_id_is_processed_once(chat: Chat, database: Database) -> None:
     incoming = Incoming(
         IncomingKind.MESSAGE,
-        Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL),
-        User(Transport.CONSOLE, "alex", "alex"),
+        Place(CONSOLE, "staff-room", PlaceKind.CHANNEL),
+        User(CONSOLE, "alex", "alex"),
         text=TIKTOK,
         school="Northfield",
         event_id="Ev42",
@@ -157,8 +158,8 @@ async def test_digits_int_cannot_read_get_an_answer_not_an_error(
             await chat.send(
                 Incoming(
                     IncomingKind.BUTTON,
-                    Place(Transport.CONSOLE, "sam", PlaceKind.DIRECT),
-                    User(Transport.CONSOLE, "sam", "sam"),
+                    Place(CONSOLE, "sam", PlaceKind.DIRECT),
+                    User(CONSOLE, "sam", "sam"),
                     school="Northfield",
                     button_value=value,
                 )

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import app
+from bot.adapters.console_config import CONSOLE, console_places
 from bot.router import Router
 from handlers import digest, messages, stats
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from storage.models import Platform, Status
@@ -62,7 +63,9 @@ async def test_a_page_that_does_not_exist_says_which_do(chat: Chat, page: str) -
 
 
 def _two_leads(config: Config) -> Config:
-    north = dataclasses.replace(config.schools[0], console_leads=("lena", "lou"))
+    north = dataclasses.replace(
+        config.schools[0], places={CONSOLE: console_places(("lena", "lou"))}
+    )
     return dataclasses.replace(config, schools=(north, *config.schools[1:]))
 
 
@@ -188,7 +191,9 @@ async def test_the_digest_covers_exactly_seven_days_of_the_schools_clock_and_say
 
 def _demo(tmp_path: Path) -> Config:
     return Config(
-        schools=(SchoolConfig(name="Demo School", console_leads=("demo-lead",)),),
+        schools=(
+            SchoolConfig(name="Demo School", places={CONSOLE: console_places(("demo-lead",))}),
+        ),
         storage=StorageConfig(tmp_path / "demo.db"),
     )
 
@@ -212,9 +217,9 @@ async def test_a_report_stored_before_a_crash_is_handled_at_start_and_asked_once
     database = await Database.open(config.storage.database)
     try:
         await app.sync_schools(database, config)
-        router = Router(database, config, FakeClock(), frozenset({Transport.CONSOLE}))
-        user = User(Transport.CONSOLE, "demo-staff", "demo-staff")
-        place = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
+        router = Router(database, config, FakeClock(), frozenset({CONSOLE}))
+        user = User(CONSOLE, "demo-staff", "demo-staff")
+        place = Place(CONSOLE, "staff-room", PlaceKind.CHANNEL)
         stored = Incoming(IncomingKind.MESSAGE, place, user, text=TIKTOK, school="Demo School")
         assert await router.receive(stored, "console", "crashed-1")
     finally:

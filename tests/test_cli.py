@@ -11,7 +11,7 @@ import pytest
 
 from bot import cli
 from bot.app import sync_schools
-from bot.config import load_config
+from bot.config.parser import load_config
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import describe, load_config
-from handlers.settings import ConfigError, demo_config
+from bot.adapters.console_config import CONSOLE, demo_config
+from bot.adapters.slack_config import SLACK, slack_settings
+from bot.adapters.telegram_config import TELEGRAM
+from bot.config.description import describe
+from bot.config.parser import load_config
+from handlers.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -19,8 +23,8 @@ def test_the_example_file_is_valid_and_complete() -> None:
     config = load_config(EXAMPLE, {})
     [school] = config.schools
     assert school.name == "Northfield Academy"
-    assert school.telegram_report_chats == (-1001234,)
-    assert school.slack_leads == ("U0LEAD",)
+    assert school.on(TELEGRAM).report_places == ("-1001234",)
+    assert school.on(SLACK).leads == ("U0LEAD",)
     assert config.storage.database == ROOT / "casebook.db"
     assert config.reminders.unanswered == timedelta(hours=2)
     assert config.reminders.escalate == timedelta(days=7)
@@ -94,8 +98,7 @@ def test_a_missing_or_binary_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_secrets_come_from_the_environment_and_are_redacted(tmp_path: Path) -> None:
     path = _write(tmp_path, "[slack]\nmode = 'http'\n" + MINIMAL)
     config = load_config(path, SLACK_ENV)
-    assert config.slack is not None
-    assert config.slack.bot_token.value == "xoxb-secret-bot"
+    assert slack_settings(config.transports.get(SLACK)).bot_token.value == "xoxb-secret-bot"
     shown = describe(config) + repr(config)
     assert "xoxb-secret-bot" not in shown and "sign-secret-123" not in shown
     assert "bot_token=***" in describe(config)
@@ -125,4 +128,4 @@ def test_check_config_command_prints_what_will_run_without_secrets(tmp_path: Pat
 
 def test_without_a_file_the_demo_school_runs_on_the_terminal() -> None:
     config = demo_config()
-    assert config.console and config.schools[0].console_leads == ("demo-lead",)
+    assert config.console and config.schools[0].on(CONSOLE).leads == ("demo-lead",)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, PermanentSendError, TemporarySendError
-from handlers.events import Outgoing, Place, PlaceKind, Transport
+from handlers.events import Outgoing, Place, PlaceKind
 from storage.db import Database
 from tests.chat import FakeClock
 
@@ -24,7 +25,7 @@ class FlakySender:
 async def _queue(database: Database, clock: FakeClock, chat: str, *texts: str) -> None:
     async with database.transaction() as unit:
         for text in texts:
-            message = Outgoing(Place(Transport.CONSOLE, chat, PlaceKind.DIRECT), text)
+            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text)
             await unit.outbox.add("console", message.to_json(), None, clock.now())
 
 
@@ -34,7 +35,7 @@ async def test_a_failed_message_holds_back_only_its_own_chat(
     await _queue(database, clock, "alex", "a1", "a2", "a3")
     await _queue(database, clock, "sam", "s1")
     sender = FlakySender({"a1": TemporarySendError("429", retry_after=60)})
-    delivery = Delivery(database, clock, {Transport.CONSOLE: sender})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
     assert await delivery.flush() == 1
     assert sender.sent == ["s1"]
     clock.advance(seconds=59)
@@ -49,7 +50,7 @@ async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
 ) -> None:
     await _queue(database, clock, "alex", "bad", "next")
     sender = FlakySender({"bad": PermanentSendError("blocked")})
-    delivery = Delivery(database, clock, {Transport.CONSOLE: sender})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
     assert await delivery.flush() == 1
     assert sender.sent == ["next"]
     clock.advance(days=1)

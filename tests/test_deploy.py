@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from bot import web
+from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
+from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
 from bot.metrics import Metrics
 from handlers.settings import (
     Config,
     SchoolConfig,
     Secret,
     ServerConfig,
-    SlackConfig,
     StorageConfig,
-    TelegramConfig,
 )
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -113,19 +113,21 @@ async def test_a_running_casebook_answers_on_every_proxied_path(
         schools=(SchoolConfig(name="Northfield"),),
         storage=StorageConfig(database=tmp_path / "d.db"),
         server=ServerConfig(host="127.0.0.1", port=0),
-        slack=SlackConfig(
-            mode="http",
-            api_url=slack.url + "/api/",
-            bot_token=Secret("xoxb-t"),
-            signing_secret=Secret("s"),
-        ),
-        telegram=TelegramConfig(
-            mode="webhook",
-            api_url=telegram.url,
-            webhook_url="https://casebook.example.org/telegram/webhook",
-            bot_token=Secret(telegram.token),
-            webhook_secret=Secret("w"),
-        ),
+        transports={
+            SLACK: SlackConfig(
+                mode=SlackMode.HTTP,
+                api_url=slack.url + "/api/",
+                bot_token=Secret("xoxb-t"),
+                signing_secret=Secret("s"),
+            ),
+            TELEGRAM: TelegramConfig(
+                mode=TelegramMode.WEBHOOK,
+                api_url=telegram.url,
+                webhook_url="https://casebook.example.org/telegram/webhook",
+                bot_token=Secret(telegram.token),
+                webhook_secret=Secret("w"),
+            ),
+        },
     )
     bot = await RunningBot(config).start()
     try:

@@ -30,9 +30,9 @@ from storage.models import (
     NewCase,
     Platform,
     ReportedToPlatform,
-    Source,
     Status,
     Target,
+    Transport,
 )
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ async def _make(
             NewCase(
                 school.id,
                 platform,
-                Source.SLACK,
+                Transport("slack"),
                 person.id,
                 "Mr X is called a liar",
                 T0,
@@ -204,7 +204,7 @@ async def test_csv_cells_cannot_run_as_spreadsheet_formulas(database: Database) 
         school = await unit.schools.ensure('=HYPERLINK("http://evil")', "Europe/London")
         person = await unit.people.ensure("console:+44", "@SUM(A1)")
         await unit.cases.create(
-            NewCase(school.id, Platform.OTHER, Source.CONSOLE, person.id, "x", T0)
+            NewCase(school.id, Platform.OTHER, Transport("console"), person.id, "x", T0)
         )
         rows = await export_rows(unit)
     csv_text = to_csv(rows)
@@ -270,7 +270,7 @@ def test_the_json_sqlite_builds_reads_back_as_the_text_stored(
                 place = await unit.schools.ensure(school, "Europe/London")
                 person = await unit.people.ensure("slack:UHOSTILE", name)
                 case = await unit.cases.create(
-                    NewCase(place.id, Platform.OTHER, Source.SLACK, person.id, "x", T0)
+                    NewCase(place.id, Platform.OTHER, Transport("slack"), person.id, "x", T0)
                 )
                 await unit.cases.save(
                     dataclasses.replace(

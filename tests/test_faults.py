@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.telegram_config import TELEGRAM
 from handlers import messages
 from handlers.settings import Config
 from storage.models import Platform
@@ -41,11 +42,11 @@ def both(database: Path, slack: FakeSlackApi, telegram: FakeTelegramApi) -> Conf
     on_telegram = telegram_config(database, telegram)
     school = replace(
         on_slack.schools[0],
-        telegram_report_chats=on_telegram.schools[0].telegram_report_chats,
-        telegram_leads=on_telegram.schools[0].telegram_leads,
-        telegram_digest_chat=on_telegram.schools[0].telegram_digest_chat,
+        places={**on_slack.schools[0].places, TELEGRAM: on_telegram.schools[0].on(TELEGRAM)},
     )
-    return replace(on_slack, schools=(school,), telegram=on_telegram.telegram)
+    return replace(
+        on_slack, schools=(school,), transports={**on_slack.transports, **on_telegram.transports}
+    )
 
 
 async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_is_a_case(

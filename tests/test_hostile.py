@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.adapters.console_config import CONSOLE, console_places
 from bot.adapters.slack_send import blocks, escape
 from bot.app import sync_schools
 from handlers import messages
@@ -22,7 +23,6 @@ from handlers.events import (
     Outgoing,
     Place,
     PlaceKind,
-    Transport,
     User,
 )
 from handlers.settings import Config, SchoolConfig, StorageConfig
@@ -138,8 +138,8 @@ actions = st.lists(
 def _config(path: Path) -> Config:
     return Config(
         schools=(
-            SchoolConfig(name="Northfield", console_leads=("lena",)),
-            SchoolConfig(name="Southgate", console_leads=("sol",)),
+            SchoolConfig(name="Northfield", places={CONSOLE: console_places(("lena",))}),
+            SchoolConfig(name="Southgate", places={CONSOLE: console_places(("sol",))}),
         ),
         storage=StorageConfig(database=path),
     )
@@ -163,11 +163,11 @@ async def _scenario(
         seen: list[tuple[str, Outgoing]] = []
         for user, (kind, payload) in steps:
             school = USERS[user]
-            person = User(Transport.CONSOLE, user, user)
+            person = User(CONSOLE, user, user)
             if kind == "message":
                 incoming = Incoming(
                     IncomingKind.MESSAGE,
-                    Place(Transport.CONSOLE, "room", PlaceKind.CHANNEL),
+                    Place(CONSOLE, "room", PlaceKind.CHANNEL),
                     person,
                     text=str(payload),
                     school=school,
@@ -176,7 +176,7 @@ async def _scenario(
                 name, text = payload  # type: ignore[misc]
                 incoming = Incoming(
                     IncomingKind.COMMAND,
-                    Place(Transport.CONSOLE, "room", PlaceKind.CHANNEL),
+                    Place(CONSOLE, "room", PlaceKind.CHANNEL),
                     person,
                     text=text,
                     command=name,
@@ -185,7 +185,7 @@ async def _scenario(
             else:
                 incoming = Incoming(
                     IncomingKind.BUTTON,
-                    Place(Transport.CONSOLE, user, PlaceKind.DIRECT),
+                    Place(CONSOLE, user, PlaceKind.DIRECT),
                     person,
                     button_value=str(payload),
                     school=school,

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE, console_places
 from handlers import messages
 from handlers.settings import Config
 from storage.db import Database
@@ -231,7 +232,8 @@ async def test_a_lead_of_two_schools_sees_both_labelled_and_must_choose(
     both = dataclasses.replace(
         config,
         schools=tuple(
-            dataclasses.replace(s, console_leads=(*s.console_leads, "max")) for s in config.schools
+            dataclasses.replace(s, places={CONSOLE: console_places((*s.on(CONSOLE).leads, "max"))})
+            for s in config.schools
         ),
     )
     chat = Chat(database, both, clock)

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters import slack_send, text_limits
+from bot.adapters.slack_config import SLACK
 from bot.app import sync_schools
 from handlers import messages
-from handlers.events import Button, Outgoing, Place, PlaceKind, Transport
+from handlers.events import Button, Outgoing, Place, PlaceKind
 from handlers.settings import Config
 from storage.db import Database
-from storage.models import NewCase, Platform, Source
+from storage.models import NewCase, Platform
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
 from tests.slack_harness import LEAD, SlackBot, slack_config
@@ -21,7 +22,7 @@ from tests.test_telegram import LEAD as TELEGRAM_LEAD
 from tests.test_telegram import TelegramBot, telegram_config
 
 REPORTERS = 130
-PLACE = Place(Transport.SLACK, "C1", PlaceKind.CHANNEL)
+PLACE = Place(SLACK, "C1", PlaceKind.CHANNEL)
 
 
 def test_split_keeps_every_character_and_breaks_after_newlines() -> None:
@@ -72,7 +73,7 @@ async def _case_with_reporters(config: Config, transport: str, first_id: int) ->
             ]
             words = ("Mr X & the <class> 😡 " * 60)[:990]
             case = await unit.cases.create(
-                NewCase(school.id, Platform.TIKTOK, Source(transport), people[0].id, words, at)
+                NewCase(school.id, Platform.TIKTOK, transport, people[0].id, words, at)
             )
             for person in people[1:]:
                 await unit.cases.add_reporter(case.id, person.id, words, at)

@@ -16,6 +16,7 @@ import pytest
 
 from bot.adapters import slack_events
 from handlers import messages
+from handlers.settings import FollowUp
 from storage.models import Platform
 from tests import test_telegram as tg
 from tests.fakes.slack_api import FakeSlackApi
@@ -408,7 +409,7 @@ async def test_a_message_in_a_forum_topic_is_a_report_not_a_reply(
 async def test_in_thread_mode_the_reports_thread_takes_answers_and_the_channel_does_not(
     tmp_path: Path, fake: FakeSlackApi
 ) -> None:
-    config = slack_config(tmp_path / "thread.db", fake, slack_followup="thread")
+    config = slack_config(tmp_path / "thread.db", fake, follow_up=FollowUp.THREAD)
     bot = await SlackBot(config, fake).start()
     try:
         await bot.body(slack("message_escaped_link"))

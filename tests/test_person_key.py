@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from handlers.events import PersonKey, Transport, User
+from bot.adapters.console_config import CONSOLE
+from bot.adapters.slack_config import SLACK
+from bot.adapters.telegram_config import TELEGRAM
+from handlers.events import PersonKey, User
 from storage.models import person_ref, person_ref_id
 
 
 def test_a_users_key_parses_back_to_its_transport_and_id() -> None:
-    key = PersonKey.parse(User(Transport.TELEGRAM, "42", "Alex").key)
+    key = PersonKey.parse(User(TELEGRAM, "42", "Alex").key)
     assert key == PersonKey("telegram", "42")
-    assert key.transport is Transport.TELEGRAM
+    assert key.transport == TELEGRAM
     assert str(key) == "telegram:42"
 
 
 def test_only_the_first_colon_separates_the_transport_from_the_id() -> None:
     key = PersonKey.parse("console:ms:jones")
-    assert (key.transport, key.id) == (Transport.CONSOLE, "ms:jones")
+    assert (key.transport, key.id) == (CONSOLE, "ms:jones")
     assert str(key) == "console:ms:jones"
 
 
@@ -26,8 +29,8 @@ def test_an_erased_persons_key_names_no_transport() -> None:
 
 
 def test_a_key_is_written_as_the_database_has_always_stored_it() -> None:
-    assert str(PersonKey.of(Transport.SLACK, "U0LEAD")) == "slack:U0LEAD"
-    assert User(Transport.SLACK, "U0LEAD").key == "slack:U0LEAD"
+    assert str(PersonKey.of(SLACK, "U0LEAD")) == "slack:U0LEAD"
+    assert User(SLACK, "U0LEAD").key == "slack:U0LEAD"
 
 
 def test_an_audit_value_names_a_person_only_as_person_and_a_number() -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from bot.scheduler import send_due_reminders
 from handlers import messages
-from handlers.events import Transport
 from storage.models import Category, Platform, police_matter
 from tests.chat import Chat, texts
 
@@ -49,9 +49,7 @@ async def _escalation(chat: Chat) -> list[str]:
     meanwhile goes out in the same round)."""
     chat.clock.advance(days=7)
     before = len(chat.transport.sent)
-    await send_due_reminders(
-        chat.database, chat.config, chat.clock.now(), frozenset({Transport.CONSOLE})
-    )
+    await send_due_reminders(chat.database, chat.config, chat.clock.now(), frozenset({CONSOLE}))
     await chat.delivery.flush()
     sent = chat.transport.sent[before:]
     return [r.text for r in sent if r.buttons and r.buttons[0].label == messages.MARK_ESCALATED]

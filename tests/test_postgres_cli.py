@@ -12,7 +12,7 @@ import pytest
 
 from bot import cli
 from bot.app import sync_schools
-from bot.config import load_config
+from bot.config.parser import load_config
 from handlers.settings import ConfigError
 from storage.store import open_store
 from tests.chat import Chat, FakeClock

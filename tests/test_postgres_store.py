@@ -14,7 +14,7 @@ import pytest
 from bot.app import sync_schools
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, Transport, User
-from storage.models import AuditEntry, CaseLink, NewCase, Platform, Source
+from storage.models import AuditEntry, CaseLink, NewCase, Platform
 from storage.postgres import PostgresStore, numbered
 from storage.store import (
     BackupUnsupported,
@@ -46,7 +46,7 @@ async def _school_and_person(store: Store, school: str = "Northfield") -> tuple[
 
 def _new(school_id: int, person_id: int, url: str | None = None) -> NewCase:
     link = None if url is None else CaseLink(url, url, Platform.TIKTOK)
-    return NewCase(school_id, Platform.TIKTOK, Source.CONSOLE, person_id, "words", T0, link)
+    return NewCase(school_id, Platform.TIKTOK, Transport("console"), person_id, "words", T0, link)
 
 
 async def _raw(url: str, sql: str) -> None:
@@ -337,7 +337,7 @@ async def test_connections_lost_in_a_server_restart_are_replaced_and_nothing_is_
         report = Incoming(
             IncomingKind.MESSAGE,
             STAFF_ROOM,
-            User(Transport.CONSOLE, "alex", "alex"),
+            User(Transport("console"), "alex", "alex"),
             text="https://www.tiktok.com/@a/video/7301234567890123456",
             school="Northfield",
         )

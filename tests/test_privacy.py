@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.adapters.slack_config import SLACK
 from bot.app import sync_schools
 from handlers import messages, privacy
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 from handlers.stats import platform_stats
 from storage.backup import backup_database
@@ -135,8 +136,8 @@ async def test_purge_dry_run_lists_exactly_what_purge_then_does(
 def _slack(user: str, text: str, event: str) -> Incoming:
     return Incoming(
         IncomingKind.MESSAGE,
-        Place(Transport.SLACK, user, PlaceKind.DIRECT),
-        User(Transport.SLACK, user, "Uma Patel"),
+        Place(SLACK, user, PlaceKind.DIRECT),
+        User(SLACK, user, "Uma Patel"),
         text=text,
         school="Northfield",
         event_id=f"slack-{event}",

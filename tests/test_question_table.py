@@ -10,7 +10,7 @@ import pytest
 from bot.adapters.slack import report_view
 from handlers import messages, questions
 from handlers.questions import TABLE, Question
-from storage.models import Case, Platform, Source, Status
+from storage.models import Case, Platform, Status, Transport
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 BLANK = Case(
@@ -19,7 +19,7 @@ BLANK = Case(
     number=1,
     status=Status.NEW,
     platform=Platform.UNKNOWN,
-    source=Source.CONSOLE,
+    source=Transport("console"),
     created_at=NOW,
     updated_at=NOW,
 )

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, Outcome, TemporarySendError
 from bot.health import Health
 from bot.router import MAX_ATTEMPTS
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Outgoing, Transport, UndecodablePayload, User
+from handlers.events import Incoming, IncomingKind, Outgoing, UndecodablePayload, User
 from storage.db import Database
 from storage.models import Platform
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
@@ -22,7 +23,7 @@ TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
 MESSAGE = Incoming(
     IncomingKind.MESSAGE,
     STAFF_ROOM,
-    User(Transport.CONSOLE, "alex", "alex"),
+    User(CONSOLE, "alex", "alex"),
     text=TIKTOK,
     school="Northfield",
 )
@@ -101,7 +102,7 @@ async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
             ["console"], clock.now(), clock.now() + timedelta(minutes=1), owner="dead"
         )
     assert claimed
-    successor = Delivery(database, clock, {Transport.CONSOLE: chat.transport})
+    successor = Delivery(database, clock, {CONSOLE: chat.transport})
     assert await successor.flush() == 0  # still leased to the dead process
     assert await successor.take_back_claims() == len(claimed)
     assert await successor.flush() == len(claimed)
@@ -147,7 +148,7 @@ def test_a_payload_of_another_format_is_undecodable() -> None:
 class _Reachable:
     """A platform that answers its health check, whatever its deliveries do."""
 
-    transport = Transport.CONSOLE
+    transport = CONSOLE
 
     async def health(self) -> tuple[bool, str]:
         return True, ""
@@ -161,7 +162,7 @@ class _RateLimited:
 async def test_a_reachable_platform_whose_last_delivery_failed_is_unhealthy(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:
-    delivery = Delivery(database, clock, {Transport.CONSOLE: _RateLimited()})
+    delivery = Delivery(database, clock, {CONSOLE: _RateLimited()})
     await chat.router.receive(MESSAGE, "test", "e1")
     await chat.router.process_pending()
     await delivery.flush()
@@ -169,5 +170,5 @@ async def test_a_reachable_platform_whose_last_delivery_failed_is_unhealthy(
     healthy, body = await health.check(worker=True, scheduler=True)
     assert not healthy and body["console"] is False
     assert "last delivery failed" in body["problems"]["console"]  # type: ignore[index]
-    delivery.outcomes[Transport.CONSOLE] = Outcome(True, clock.now())  # a later send went out
+    delivery.outcomes[CONSOLE] = Outcome(True, clock.now())  # a later send went out
     assert (await health.check(worker=True, scheduler=True))[0] is True

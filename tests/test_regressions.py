@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE, console_places
 from bot.app import run_console, sync_schools
-from bot.config import load_config
+from bot.config.parser import load_config
 from bot.router import Router
 from handlers import messages
 from handlers.digest import week_key
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.export import FIELDS, ExportRow, to_csv
 from handlers.reminders import in_working_hours
 from handlers.settings import Config, ConfigError, RemindersConfig, SchoolConfig, StorageConfig
@@ -200,7 +201,7 @@ async def test_names_from_the_chat_are_neutralised_in_the_leads_csv(
     tmp_path: Path, clock: FakeClock
 ) -> None:
     config = Config(
-        schools=(SchoolConfig(name="=Northfield", console_leads=("lena",)),),
+        schools=(SchoolConfig(name="=Northfield", places={CONSOLE: console_places(("lena",))}),),
         storage=StorageConfig(database=tmp_path / "c.db"),
     )
     database = await Database.open(config.storage.database)
@@ -256,7 +257,11 @@ async def test_a_reminder_goes_out_at_the_start_of_the_schools_working_day(
     tmp_path: Path, zone: str, reported: datetime
 ) -> None:
     config = Config(
-        schools=(SchoolConfig(name="Northfield", timezone=zone, console_leads=("lena",)),),
+        schools=(
+            SchoolConfig(
+                name="Northfield", timezone=zone, places={CONSOLE: console_places(("lena",))}
+            ),
+        ),
         storage=StorageConfig(database=tmp_path / "c.db"),
     )
     database = await Database.open(config.storage.database)
@@ -341,16 +346,18 @@ async def test_a_report_left_in_the_inbox_by_a_crash_is_handled_at_terminal_star
     tmp_path: Path, clock: FakeClock
 ) -> None:
     config = Config(
-        schools=(SchoolConfig(name="Demo School", console_leads=("demo-lead",)),),
+        schools=(
+            SchoolConfig(name="Demo School", places={CONSOLE: console_places(("demo-lead",))}),
+        ),
         storage=StorageConfig(database=tmp_path / "c.db"),
     )
     database = await Database.open(config.storage.database)
     await sync_schools(database, config)
-    router = Router(database, config, clock, frozenset({Transport.CONSOLE}))
-    user = User(Transport.CONSOLE, "demo-staff", "demo-staff")
-    place = Place(Transport.CONSOLE, "demo-staff", PlaceKind.DIRECT)
+    router = Router(database, config, clock, frozenset({CONSOLE}))
+    user = User(CONSOLE, "demo-staff", "demo-staff")
+    place = Place(CONSOLE, "demo-staff", PlaceKind.DIRECT)
     report = Incoming(IncomingKind.MESSAGE, place, user, text=TIKTOK, school="Demo School")
-    await router.receive(report, Transport.CONSOLE.value, "before-the-crash")
+    await router.receive(report, CONSOLE, "before-the-crash")
     await database.close()  # the process died here: stored, never handled
 
     output = io.StringIO()

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from bot.app import sync_schools
 from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
 from handlers import messages
-from handlers.events import Button, Outgoing, PlaceKind, Transport
+from handlers.events import Button, Outgoing, PlaceKind
 from handlers.reminders import in_working_hours
 from handlers.settings import Config, RemindersConfig
 from storage.db import Database
@@ -23,7 +24,7 @@ from tests.chat import Chat, FakeClock, button, texts
 LONDON = ZoneInfo("Europe/London")
 HOURS = RemindersConfig()
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
-CONSOLE = frozenset({Transport.CONSOLE})
+CONSOLE = frozenset({CONSOLE})
 
 
 def scheduler(chat: Chat) -> Scheduler:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.slack_config import SlackMode
 from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
@@ -396,7 +397,7 @@ async def test_socket_mode_receives_acknowledges_and_answers(
 def test_manifest_lists_what_the_adapter_uses() -> None:
     from bot.adapters.slack_manifest import manifest
 
-    http = manifest("http", "https://cb.example/slack/events")
+    http = manifest(SlackMode.HTTP, "https://cb.example/slack/events")
     assert http["settings"]["socket_mode_enabled"] is False
     assert (
         http["settings"]["event_subscriptions"]["request_url"] == "https://cb.example/slack/events"
@@ -417,7 +418,7 @@ def test_manifest_lists_what_the_adapter_uses() -> None:
     assert {"chat:write", "im:write", "commands", "files:write"} <= set(
         http["oauth_config"]["scopes"]["bot"]
     )
-    socket = manifest("socket")
+    socket = manifest(SlackMode.SOCKET)
     assert socket["settings"]["socket_mode_enabled"] is True
     assert "request_url" not in socket["settings"]["interactivity"]
 

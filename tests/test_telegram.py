@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
 from handlers import messages
 from handlers.settings import (
     Config,
     SchoolConfig,
+    SchoolPlaces,
     Secret,
     ServerConfig,
     StorageConfig,
-    TelegramConfig,
 )
 from storage.models import Platform
 from tests.fakes.telegram_api import (
@@ -40,21 +41,30 @@ def telegram_config(database: Path, fake: FakeTelegramApi, mode: str = "webhook"
         schools=(
             SchoolConfig(
                 name="Northfield",
-                telegram_report_chats=(GROUP,),
-                telegram_leads=(LEAD,),
-                telegram_digest_chat=LEADS_GROUP,
+                places={
+                    TELEGRAM: SchoolPlaces(
+                        report_places=(str(GROUP),),
+                        leads=(str(LEAD),),
+                        digest_place=str(LEADS_GROUP),
+                    )
+                },
             ),
-            SchoolConfig(name="Southgate", telegram_report_chats=(-100222,), telegram_leads=(901,)),
+            SchoolConfig(
+                name="Southgate",
+                places={TELEGRAM: SchoolPlaces(report_places=("-100222",), leads=("901",))},
+            ),
         ),
         storage=StorageConfig(database=database),
         server=ServerConfig(host="127.0.0.1", port=0),
-        telegram=TelegramConfig(
-            mode=mode,
-            api_url=fake.url,
-            webhook_url="https://casebook.example.org/telegram/webhook",
-            bot_token=Secret(fake.token),
-            webhook_secret=Secret(WEBHOOK_SECRET),
-        ),
+        transports={
+            TELEGRAM: TelegramConfig(
+                mode=TelegramMode(mode),
+                api_url=fake.url,
+                webhook_url="https://casebook.example.org/telegram/webhook",
+                bot_token=Secret(fake.token),
+                webhook_secret=Secret(WEBHOOK_SECRET),
+            )
+        },
     )
 
 

@@ -9,10 +9,11 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, TemporarySendError
 from bot.router import BATCH
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
 from storage.db import Database
 from storage.models import Platform
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
@@ -26,7 +27,7 @@ def _report(user: str, n: int) -> Incoming:
     return Incoming(
         IncomingKind.MESSAGE,
         STAFF_ROOM,
-        User(Transport.CONSOLE, user, user),
+        User(CONSOLE, user, user),
         text=f"{LINK}{n:02d}",
         school="Northfield",
     )
@@ -58,7 +59,7 @@ async def _outbox(database: Database, clock: FakeClock, *messages: Outgoing) -> 
 
 
 def _in(chat: str, text: str, thread: str | None = None) -> Outgoing:
-    return Outgoing(Place(Transport.CONSOLE, chat, PlaceKind.CHANNEL), text, thread=thread)
+    return Outgoing(Place(CONSOLE, chat, PlaceKind.CHANNEL), text, thread=thread)
 
 
 async def test_a_failing_item_in_a_batch_undoes_only_its_own_writes(
@@ -122,7 +123,7 @@ async def test_a_backlog_in_one_chat_does_not_hold_back_another_chat(
     await _outbox(database, clock, *(_in("busy", f"b{n}") for n in range(150)))
     await _outbox(database, clock, _in("quiet", "urgent"))
     sender = Sender()
-    delivery = Delivery(database, clock, {Transport.CONSOLE: sender})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
     assert await delivery.flush() == 151
     assert sender.sent.index("urgent") < 10
     busy = [text for text in sender.sent if text != "urgent"]
@@ -137,7 +138,7 @@ async def test_replies_in_different_threads_go_out_side_by_side(
     )
     await _outbox(database, clock, _in("room", "t1-b", thread="t1"))
     sender = Sender({"t1-a": TemporarySendError("429", retry_after=60)})
-    delivery = Delivery(database, clock, {Transport.CONSOLE: sender})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
     await delivery.flush()
     assert sender.sent == ["t2-a"]  # thread t1 waits for its retry; t2 does not
     clock.advance(seconds=60)
@@ -150,7 +151,7 @@ async def test_a_message_to_the_channel_goes_before_thread_replies_queued_after_
 ) -> None:
     await _outbox(database, clock, _in("room", "hello"), _in("room", "reply", thread="t1"))
     sender = Sender({"hello": TemporarySendError("429", retry_after=60)})
-    delivery = Delivery(database, clock, {Transport.CONSOLE: sender})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
     await delivery.flush()
     assert sender.sent == []
     clock.advance(seconds=60)

@@ -6,8 +6,9 @@ import sqlite3
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from handlers import digest, messages
-from handlers.events import Place, PlaceKind, Transport
+from handlers.events import Place, PlaceKind
 from handlers.stats import platform_stats
 from storage.db import Database
 from storage.models import Platform, Status
@@ -18,7 +19,7 @@ INSTA = "https://instagram.com/p/Abc"
 
 
 def _alex_direct() -> Place:
-    return Place(Transport.CONSOLE, "alex", PlaceKind.DIRECT)
+    return Place(CONSOLE, "alex", PlaceKind.DIRECT)
 
 
 async def _case(database: Database, number: int):  # type: ignore[no-untyped-def]

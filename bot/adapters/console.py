@@ -13,16 +13,17 @@ import threading
 import uuid
 from typing import BinaryIO, TextIO
 
+from bot.adapters.console_config import CONSOLE, DEMO_STAFF
 from bot.delivery import Delivery
 from bot.router import Router
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
 from handlers.links import MAX_URL_LENGTH, extract_urls
-from handlers.settings import DEMO_STAFF, SchoolConfig
+from handlers.settings import SchoolConfig
 from handlers.text import clean_text
 from handlers.withdraw import is_withdraw_button
 
-STAFF_ROOM = Place(Transport.CONSOLE, "staff-room", PlaceKind.CHANNEL)
+STAFF_ROOM = Place(CONSOLE, "staff-room", PlaceKind.CHANNEL)
 MAX_LINE_BYTES = 1_000_000
 
 
@@ -32,7 +33,7 @@ class ConsoleTransport:
     def __init__(self, school: SchoolConfig, output: TextIO) -> None:
         self._school = school
         self._output = output
-        self._user = User(Transport.CONSOLE, DEMO_STAFF, DEMO_STAFF)
+        self._user = User(CONSOLE, DEMO_STAFF, DEMO_STAFF)
 
     @property
     def user(self) -> User:
@@ -82,7 +83,7 @@ class ConsoleTransport:
                 if line.strip().lower() in ("/quit", "/exit"):
                     return
                 incoming = self._incoming(line)
-                await router.receive(incoming, Transport.CONSOLE.value, incoming.event_id or "")
+                await router.receive(incoming, CONSOLE, incoming.event_id or "")
                 await router.process_pending()
                 await delivery.flush()
 
@@ -100,20 +101,20 @@ class ConsoleTransport:
             if not name:
                 self.say(messages.CONSOLE_AS_NEEDS_NAME)
                 return True
-            self._user = User(Transport.CONSOLE, name, name)
+            self._user = User(CONSOLE, name, name)
             role = (
                 messages.CONSOLE_ROLE_LEAD
-                if name in self._school.console_leads
+                if name in self._school.on(CONSOLE).leads
                 else messages.CONSOLE_ROLE_STAFF
             )
             self.say(messages.console_now_speaking_as(name, role))
             return True
         if command == "/lead":
-            if not self._school.console_leads:
+            if not self._school.on(CONSOLE).leads:
                 self.say(messages.console_no_leads(self._school.name))
                 return True
-            name = self._school.console_leads[0]
-            self._user = User(Transport.CONSOLE, name, name)
+            name = self._school.on(CONSOLE).leads[0]
+            self._user = User(CONSOLE, name, name)
             self.say(messages.console_now_speaking_as(name, messages.CONSOLE_ROLE_LEAD))
             return True
         if command == "/help":

@@ -38,14 +38,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import web as web_paths
 from bot.adapters import lookup, slack_events
+from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode, slack_settings
 from bot.adapters.slack_send import SlackSender
 from bot.backoff import Backoff, describe
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers import messages, questions
-from handlers.events import Incoming, Transport
-from handlers.settings import Config, SlackConfig
+from handlers.events import Incoming
+from handlers.settings import Config
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +82,12 @@ def web_client(slack: SlackConfig) -> AsyncWebClient:
 
 class SlackTransport:
     def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
-        assert config.slack is not None
         self._config = config
-        self._slack = config.slack
+        self._slack = slack_settings(config.transports.get(SLACK))
         self._router = router
         self._wake = wake
-        self.client = web_client(config.slack)
-        self.transport = Transport.SLACK
+        self.client = web_client(self._slack)
+        self.transport = SLACK
         self.sender = SlackSender(self.client)
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
@@ -97,10 +97,10 @@ class SlackTransport:
         self._channel_names = lookup.SlackChannelNames(self.client)
         self.app = AsyncApp(
             # Bolt's per-request client gets its token from `authorize`; ours sends.
-            client=_listener_client(config.slack),
+            client=_listener_client(self._slack),
             authorize=self._authorizer(),
             signing_secret=self._slack.signing_secret.value or None,
-            request_verification_enabled=self._slack.mode == "http",
+            request_verification_enabled=self._slack.mode is SlackMode.HTTP,
             process_before_response=True,  # listeners only commit to the inbox: ack after that
             raise_error_for_unhandled_request=False,
             logger=_bolt_logger(),
@@ -115,7 +115,9 @@ class SlackTransport:
 
     @property
     def routes(self) -> dict[str, Handler]:
-        return {web_paths.SLACK_EVENTS: self.handle_http} if self._slack.mode == "http" else {}
+        return (
+            {web_paths.SLACK_EVENTS: self.handle_http} if self._slack.mode is SlackMode.HTTP else {}
+        )
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands, verified by bolt.
@@ -139,7 +141,7 @@ class SlackTransport:
         # One HTTP session for every Web API call: without it the SDK opens (and closes) a
         # connection per call, which in a burst costs more than the call itself.
         self.client.session = aiohttp.ClientSession()
-        if self._slack.mode == "socket":
+        if self._slack.mode is SlackMode.SOCKET:
             self._socket = AsyncSocketModeHandler(
                 self.app,
                 self._slack.app_token.value,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.slack_config import SLACK
 from handlers import questions
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 
 # Subtypes that are a person saying something; edits, deletions, joins and bot posts are not.
@@ -20,7 +21,7 @@ ANSWER_ACTION_PREFIX = "casebook_answer_"
 
 def school_of_channel(config: Config, channel: str) -> str | None:
     for school in config.schools:
-        if channel in school.slack_report_channels:
+        if channel in school.on(SLACK).report_places:
             return school.name
     return None
 
@@ -52,7 +53,7 @@ def message(config: Config, body: dict[str, Any]) -> Incoming | None:
         return Incoming(
             kind=IncomingKind.MESSAGE,
             place=place,
-            user=User(Transport.SLACK, user_id),
+            user=User(SLACK, user_id),
             school=school,
             external=True,
             event_id=f"external:{channel}:{user_id}",
@@ -63,7 +64,7 @@ def message(config: Config, body: dict[str, Any]) -> Incoming | None:
     return Incoming(
         kind=IncomingKind.MESSAGE,
         place=place,
-        user=User(Transport.SLACK, user_id),
+        user=User(SLACK, user_id),
         text=text,
         school=school,
         links=links,
@@ -93,7 +94,7 @@ def unconfigured_channel(config: Config, event: dict[str, Any]) -> str | None:
         return None
     if school_of_channel(config, channel) is not None:
         return None
-    if any(channel == school.slack_digest_channel for school in config.schools):
+    if any(channel == school.on(SLACK).digest_place for school in config.schools):
         return None
     return channel
 
@@ -107,11 +108,11 @@ def command(config: Config, body: dict[str, Any]) -> Incoming | None:
     place, school = _place(config, channel, user_id, None)
     if place is None:
         # A command from a channel of no school still works for leads and known staff.
-        place = Place(Transport.SLACK, channel, PlaceKind.CHANNEL)
+        place = Place(SLACK, channel, PlaceKind.CHANNEL)
     return Incoming(
         kind=IncomingKind.COMMAND,
         place=place,
-        user=User(Transport.SLACK, user_id, str(body.get("user_name", ""))),
+        user=User(SLACK, user_id, str(body.get("user_name", ""))),
         text=str(body.get("text", "")),
         command=name,
         school=school,
@@ -134,11 +135,11 @@ def button(config: Config, body: dict[str, Any]) -> Incoming | None:
     )
     place, school = _place(config, channel, user_id, None)
     if place is None:
-        place = Place(Transport.SLACK, channel, PlaceKind.CHANNEL)
+        place = Place(SLACK, channel, PlaceKind.CHANNEL)
     return Incoming(
         kind=IncomingKind.BUTTON,
         place=place,
-        user=User(Transport.SLACK, user_id, str((body.get("user") or {}).get("username", ""))),
+        user=User(SLACK, user_id, str((body.get("user") or {}).get("username", ""))),
         school=school,
         button_value=value if isinstance(value, str) else "",
         message_ref=f"{channel}|{message_ts}" if message_ts else None,
@@ -172,8 +173,8 @@ def report_form(config: Config, body: dict[str, Any]) -> Incoming | None:
     place, school = _place(config, channel, user_id, None) if channel else (None, None)
     return Incoming(
         kind=IncomingKind.COMMAND,
-        place=place or Place(Transport.SLACK, user_id, PlaceKind.DIRECT),
-        user=User(Transport.SLACK, user_id, str((body.get("user") or {}).get("username", ""))),
+        place=place or Place(SLACK, user_id, PlaceKind.DIRECT),
+        user=User(SLACK, user_id, str((body.get("user") or {}).get("username", ""))),
         text=f"{link}\n{description}".strip(),
         command="report",
         school=school,
@@ -203,7 +204,7 @@ def _edit(config: Config, body: dict[str, Any], event: dict[str, Any]) -> Incomi
     return Incoming(
         kind=IncomingKind.EDIT,
         place=place,
-        user=User(Transport.SLACK, user_id),
+        user=User(SLACK, user_id),
         text=text,
         school=school,
         links=links,
@@ -226,7 +227,7 @@ def _deletion(config: Config, event: dict[str, Any]) -> Incoming | None:
     return Incoming(
         kind=IncomingKind.DELETE,
         place=place,
-        user=User(Transport.SLACK, user_id),
+        user=User(SLACK, user_id),
         school=school,
         event_id=f"deleted:{channel}|{ts}",
         message_key=f"{channel}|{ts}",
@@ -283,8 +284,8 @@ def _place(
 ) -> tuple[Place | None, str | None]:
     """A direct chat is the person's own place; a channel counts only if it is a report place."""
     if channel_type == "im" or channel.startswith("D"):
-        return Place(Transport.SLACK, user_id, PlaceKind.DIRECT), None
+        return Place(SLACK, user_id, PlaceKind.DIRECT), None
     school = school_of_channel(config, channel)
     if school is None:
         return None, None
-    return Place(Transport.SLACK, channel, PlaceKind.CHANNEL), school
+    return Place(SLACK, channel, PlaceKind.CHANNEL), school

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.adapters.slack_config import SlackMode
 from handlers import messages
 
 # What each scope is for: reading report channels and DMs, posting, opening DMs, sending exports.
@@ -30,9 +31,9 @@ SLASH_COMMANDS = (
 )
 
 
-def manifest(mode: str, request_url: str | None = None) -> dict[str, Any]:
+def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
     """Socket Mode needs no public URL; HTTP mode sends everything to one request URL."""
-    http = mode == "http"
+    http = mode is SlackMode.HTTP
     url = request_url or "https://casebook.example.org/slack/events"
     commands = []
     for command, description, hint in SLASH_COMMANDS:

@@ -39,14 +39,20 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot import web as web_paths
 from bot.adapters import lookup, telegram_events, text_limits
+from bot.adapters.telegram_config import (
+    TELEGRAM,
+    TelegramConfig,
+    TelegramMode,
+    telegram_settings,
+)
 from bot.backoff import Backoff, describe
 from bot.delivery import PermanentSendError, TemporarySendError
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers import messages
-from handlers.events import Incoming, Outgoing, Transport
-from handlers.settings import Config, TelegramConfig
+from handlers.events import Incoming, Outgoing
+from handlers.settings import Config
 from handlers.text import whole_number
 
 log = logging.getLogger(__name__)
@@ -61,16 +67,15 @@ POLL_RETRY = 2  # seconds to wait after a failed poll
 
 class TelegramTransport:
     def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
-        assert config.telegram is not None
         self._config = config
-        self._telegram: TelegramConfig = config.telegram
+        self._telegram: TelegramConfig = telegram_settings(config.transports.get(TELEGRAM))
         self._router = router
         self._wake = wake
         kwargs: dict[str, Any] = {}
         if self._telegram.api_url:
             kwargs["base_url"] = self._telegram.api_url
         self.bot = Bot(self._telegram.bot_token.value, **kwargs)
-        self.transport = Transport.TELEGRAM
+        self.transport = TELEGRAM
         self.sender = TelegramSender(self.bot)
         self.username = ""
         self._poller: asyncio.Task[None] | None = None
@@ -98,7 +103,7 @@ class TelegramTransport:
                     "telegram: start-up failed (%s); retrying in %.0fs", describe(error), delay
                 )
                 await asyncio.sleep(delay)
-        if self._telegram.mode == "webhook":
+        if self._telegram.mode is TelegramMode.WEBHOOK:
             self.problem = ""
             self.connected = True
         else:
@@ -122,7 +127,7 @@ class TelegramTransport:
             _commands(("report", "mycases", "withdraw", "cases", "help", "whoami")),
             scope=BotCommandScopeAllGroupChats(),
         )
-        if self._telegram.mode == "webhook":
+        if self._telegram.mode is TelegramMode.WEBHOOK:
             await self.bot.set_webhook(
                 url=self._telegram.webhook_url or "",
                 secret_token=self._telegram.webhook_secret.value,
@@ -146,7 +151,7 @@ class TelegramTransport:
     def routes(self) -> dict[str, Handler]:
         return (
             {web_paths.TELEGRAM_WEBHOOK: self.handle_webhook}
-            if self._telegram.mode == "webhook"
+            if self._telegram.mode is TelegramMode.WEBHOOK
             else {}
         )
 

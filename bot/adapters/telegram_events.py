@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
+from bot.adapters.telegram_config import TELEGRAM
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 
 _GROUPS = ("group", "supergroup")
@@ -20,7 +21,7 @@ _TELEGRAM_SERVICE = 777000  # "Telegram": automatic forwards from a linked chann
 
 def school_of_chat(config: Config, chat_id: int) -> str | None:
     for school in config.schools:
-        if chat_id in school.telegram_report_chats:
+        if str(chat_id) in school.on(TELEGRAM).report_places:
             return school.name
     return None
 
@@ -41,8 +42,8 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
     if _added_to_unknown_group(config, message, bot_username):
         return Incoming(
             kind=IncomingKind.ADDED,
-            place=Place(Transport.TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
-            user=User(Transport.TELEGRAM, str(message.from_user.id)),
+            place=Place(TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
+            user=User(TELEGRAM, str(message.from_user.id)),
             event_id=f"added:{message.chat.id}",  # said once per group
         )
     user = _sender(message)
@@ -59,7 +60,7 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
         place, school = _place(config, chat.id, chat.type, user.id)
         return Incoming(
             kind=IncomingKind.COMMAND,
-            place=place or Place(Transport.TELEGRAM, str(chat.id), PlaceKind.CHANNEL),
+            place=place or Place(TELEGRAM, str(chat.id), PlaceKind.CHANNEL),
             user=user,
             text=arguments,
             command=name,
@@ -126,10 +127,10 @@ def _sender(message: Message) -> User | None:
         return None
     if _is_anonymous(message):
         chat = message.chat
-        return User(Transport.TELEGRAM, str(chat.id), messages.anonymous_admin(chat.title or ""))
+        return User(TELEGRAM, str(chat.id), messages.anonymous_admin(chat.title or ""))
     if sender.is_bot or sender.id == _TELEGRAM_SERVICE or message.is_automatic_forward:
         return None
-    return User(Transport.TELEGRAM, str(sender.id), sender.username or sender.full_name)
+    return User(TELEGRAM, str(sender.id), sender.username or sender.full_name)
 
 
 def _is_anonymous(message: Message) -> bool:
@@ -165,7 +166,7 @@ def _added_to_unknown_group(config: Config, message: Message, bot_username: str)
     chat = message.chat
     if chat.type not in _GROUPS or school_of_chat(config, chat.id) is not None or not bot_username:
         return False
-    if any(chat.id == school.telegram_digest_chat for school in config.schools):
+    if _leads_group(config, chat.id):
         return False  # the leads' group
     return any(
         member.is_bot and (member.username or "").lower() == bot_username.lower()
@@ -182,7 +183,7 @@ def unconfigured_chat(config: Config, update: Update) -> tuple[int, str] | None:
     chat = message.chat
     if chat.type not in _GROUPS or school_of_chat(config, chat.id) is not None:
         return None
-    if any(chat.id == school.telegram_digest_chat for school in config.schools):
+    if _leads_group(config, chat.id):
         return None
     return chat.id, chat.title or ""
 
@@ -193,11 +194,11 @@ def _button(config: Config, update: Update, event_id: str) -> Incoming | None:
     message = query.message
     if not isinstance(message, Message) or not query.data:
         return None
-    user = User(Transport.TELEGRAM, str(query.from_user.id), query.from_user.username or "")
+    user = User(TELEGRAM, str(query.from_user.id), query.from_user.username or "")
     place, school = _place(config, message.chat.id, message.chat.type, user.id)
     return Incoming(
         kind=IncomingKind.BUTTON,
-        place=place or Place(Transport.TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
+        place=place or Place(TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
         user=user,
         school=school,
         button_value=query.data,
@@ -210,11 +211,11 @@ def _place(
     config: Config, chat_id: int, chat_type: str, user_id: str
 ) -> tuple[Place | None, str | None]:
     if chat_type == "private":
-        return Place(Transport.TELEGRAM, user_id, PlaceKind.DIRECT), None
+        return Place(TELEGRAM, user_id, PlaceKind.DIRECT), None
     if chat_type in _GROUPS:
         school = school_of_chat(config, chat_id)
         if school is not None:
-            return Place(Transport.TELEGRAM, str(chat_id), PlaceKind.CHANNEL), school
+            return Place(TELEGRAM, str(chat_id), PlaceKind.CHANNEL), school
     return None, None
 
 
@@ -235,3 +236,7 @@ def _links(message: Message) -> tuple[str, ...]:
         for entity, shown in parse(["url", "text_link"]).items():
             found.append(entity.url if entity.type == "text_link" and entity.url else shown)
     return tuple(found)
+
+
+def _leads_group(config: Config, chat_id: int) -> bool:
+    return any(str(chat_id) == school.on(TELEGRAM).digest_place for school in config.schools)

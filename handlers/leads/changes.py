@@ -225,7 +225,7 @@ async def _find_staff(ctx: Context, handle: str) -> Person:
     members = [
         p
         for p in await ctx.unit.schools.members(ctx.school.id)
-        if PersonKey.parse(p.key).transport is transport
+        if PersonKey.parse(p.key).transport == transport
     ]
     known = {p.key for p in members}
     for lead in lead_ids(ctx.school_config, transport):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from storage.models import CaseLink, NewCase, Platform, Source
+from storage.models import CaseLink, NewCase, Platform, Transport
 from storage.store import Store
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -46,4 +46,4 @@ def new_case(
     description: str = "words",
 ) -> NewCase:
     link = None if url is None else CaseLink(url, url + "?x=1", platform)
-    return NewCase(school_id, platform, Source.CONSOLE, person_id, description, at, link)
+    return NewCase(school_id, platform, Transport("console"), person_id, description, at, link)

@@ -1,0 +1,89 @@
+"""Slack's part of the config: the `[slack]` table and the `slack_*` keys of each school."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bot.config.reader import Reader
+from handlers.settings import NO_SECRET, FollowUp, SchoolPlaces, Secret, TransportSettings
+from storage.models import Transport
+
+SLACK = Transport("slack")
+_FOLLOW_UPS = (FollowUp.DM.value, FollowUp.THREAD.value)  # what `slack_followup` may say
+
+
+class SlackMode(StrEnum):
+    SOCKET = "socket"  # Casebook connects out to Slack: no public address needed
+    HTTP = "http"  # Slack posts events to Casebook's /slack/events
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    mode: SlackMode = SlackMode.SOCKET
+    api_url: str | None = None
+    bot_token: Secret = NO_SECRET
+    signing_secret: Secret = NO_SECRET
+    app_token: Secret = NO_SECRET
+
+    def secrets(self) -> tuple[Secret, ...]:
+        return (self.bot_token, self.signing_secret, self.app_token)
+
+
+def slack_settings(settings: TransportSettings | None) -> SlackConfig:
+    """The `[slack]` table of a config that has one."""
+    if not isinstance(settings, SlackConfig):
+        raise TypeError("no [slack] section")
+    return settings
+
+
+class SlackSection:
+    transport = SLACK
+    table = "slack"
+    report_key = "slack_report_channels"
+    school_keys = frozenset(
+        {"slack_report_channels", "slack_leads", "slack_digest_channel", "slack_followup"}
+    )
+
+    def settings(self, reader: Reader, table: dict[str, Any]) -> SlackConfig:
+        reader.no_unknown("slack", table, {"mode", "api_url"})
+        mode = reader.mode(table, "slack", "mode", SlackMode, SlackMode.SOCKET)
+        config = SlackConfig(
+            mode=mode,
+            api_url=reader.optional_url(table, "slack", "api_url"),
+            bot_token=reader.secret("SLACK_BOT_TOKEN"),
+            signing_secret=reader.secret("SLACK_SIGNING_SECRET"),
+            app_token=reader.secret("SLACK_APP_TOKEN"),
+        )
+        needed = ["SLACK_BOT_TOKEN"] + (["SLACK_APP_TOKEN"] if mode is SlackMode.SOCKET else [])
+        needed += ["SLACK_SIGNING_SECRET"] if mode is SlackMode.HTTP else []
+        reader.require_env(needed, f"[slack] mode = {mode.value!r}")
+        return config
+
+    def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
+        return SchoolPlaces(
+            report_places=reader.texts(table, where, "slack_report_channels"),
+            leads=reader.texts(table, where, "slack_leads"),
+            digest_place=table.get("slack_digest_channel")
+            and reader.text(table, where, "slack_digest_channel", ""),
+            follow_up=FollowUp(
+                reader.choice(table, where, "slack_followup", _FOLLOW_UPS, FollowUp.DM.value)
+            ),
+        )
+
+    def needs_server(self, settings: TransportSettings) -> bool:
+        return slack_settings(settings).mode is SlackMode.HTTP
+
+    def describe(self, settings: TransportSettings) -> str:
+        s = slack_settings(settings)
+        return (
+            f"slack: mode={s.mode.value} api_url={s.api_url or 'default'} "
+            f"bot_token={s.bot_token} signing_secret={s.signing_secret} app_token={s.app_token}"
+        )
+
+    def describe_school(self, places: SchoolPlaces) -> str:
+        return f"slack channels {list(places.report_places)}, slack leads {list(places.leads)}"
+
+
+SLACK_SECTION = SlackSection()

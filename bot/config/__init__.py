@@ -1,0 +1,2 @@
+"""The config file: what it may hold (schema), how it is read (parser), how it is shown
+(description)."""

@@ -1,0 +1,116 @@
+"""Typed values out of a TOML table, each problem named by its key and line in the file.
+
+The person reading these errors is a school's IT technician editing the file by hand, so every
+message says which key is wrong, why, and (where it can be found) on which line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from handlers.settings import ConfigError, Secret
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Reader:
+    """Reads one config file's values for the parser and the transports' config sections."""
+
+    def __init__(self, path: Path, text: str, env: Mapping[str, str]) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+        self.env = env
+
+    def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.error(key, f"[{key}] must be a table")
+        return value
+
+    def text(self, table: dict[str, Any], where: str, key: str, default: str) -> str:
+        value = table.get(key, default)
+        if not isinstance(value, str):
+            raise self.error(key, f"{section(where)}{key} must be text in quotes")
+        return value
+
+    def choice(
+        self, table: dict[str, Any], where: str, key: str, allowed: tuple[str, ...], default: str
+    ) -> str:
+        value = self.text(table, where, key, default).lower()
+        if value not in allowed:
+            options = ", ".join(repr(a) for a in allowed)
+            raise self.error(key, f"{section(where)}{key} must be one of {options}")
+        return value
+
+    def mode(self, table: dict[str, Any], where: str, key: str, kind: type[E], default: E) -> E:
+        """One of an enum's values, offered in the order the enum lists them."""
+        return kind(self.choice(table, where, key, tuple(m.value for m in kind), default.value))
+
+    def texts(self, table: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(key, f"{section(where)}{key} must be a list of texts in quotes")
+        return tuple(value)
+
+    def numbers(self, table: dict[str, Any], where: str, key: str) -> tuple[int, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise self.error(key, f"{section(where)}{key} must be a list of numbers")
+        return tuple(value)
+
+    def optional_url(self, table: dict[str, Any], where: str, key: str) -> str | None:
+        if key not in table:
+            return None
+        value = self.text(table, where, key, "")
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise self.error(key, f"[{where}] {key} must start with http:// or https://")
+        return value
+
+    def clock(self, raw: str, key: str) -> time:
+        try:
+            return time.fromisoformat(raw)
+        except ValueError as error:
+            raise self.error(key, f"{key} {raw!r} is not a time like 08:00") from error
+
+    def secret(self, name: str) -> Secret:
+        return Secret(self.env.get(name, ""))
+
+    def require_env(self, names: list[str], why: str) -> None:
+        missing = [n for n in names if not self.env.get(n)]
+        if missing:
+            raise ConfigError(
+                f"{self.path}: {why} needs the environment variable(s) {', '.join(missing)}; "
+                "secrets are never read from the file."
+            )
+
+    def no_unknown(self, where: str, table: dict[str, Any], known: set[str]) -> None:
+        for key in table:
+            if key not in known:
+                hint = f" in {section(where).strip()}" if where else ""
+                raise self.error(key, f"unknown key {key!r}{hint}")
+
+    def error(self, key: str, message: str) -> ConfigError:
+        line = self._line_of(key)
+        where = f"{self.path}, line {line}" if line else str(self.path)
+        return ConfigError(f"{where}: {message}.")
+
+    def _line_of(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+
+def section(where: str) -> str:
+    """How an error names the table a key is in: "[slack] " or "[[schools]] #2 "."""
+    if not where:
+        return ""
+    return f"{where} " if where.startswith("[") else f"[{where}] "
