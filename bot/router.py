@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from bot.adapters.console_config import CONSOLE
 from bot.clock import Clock
+from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
 from handlers import leads, messages, reminders, report, staff, threads, withdraw
@@ -237,10 +238,11 @@ class Router:
     ) -> list[Outgoing]:
         if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "whoami":
             # Anyone, from anywhere, configured or not; it makes no case and joins no school.
-            return [staff.whoami(incoming)]
+            return [staff.whoami(incoming, names_of(incoming.user.transport))]
         now = self._clock.now()
         if incoming.kind is IncomingKind.ADDED:
-            return [Outgoing(incoming.place, messages.unconfigured_group(incoming.place.id))]
+            names = names_of(incoming.place.transport)
+            return [Outgoing(incoming.place, messages.unconfigured_group(names, incoming.place.id))]
         if incoming.external:
             # Not made a member and nothing kept: see README, "Shared channels".
             return [

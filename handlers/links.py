@@ -24,7 +24,7 @@ class Link:
 MAX_URL_LENGTH = 2048
 
 # Slack wraps links as <https://…> or <https://…|label>; bare links end at whitespace or brackets.
-_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>", re.IGNORECASE)
+_ANGLE_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>", re.IGNORECASE)
 _BARE_LINK = re.compile(
     r"(?:(?:https?://)|(?:www\.))[^\s<>\"'`{}|\\^\[\]]+"
     r"|(?<![\w@./-])(?:[a-z0-9-]+\.)*"
@@ -88,9 +88,9 @@ _YOUTUBE_PATH_ID = re.compile(r"^/(?:shorts|live|embed|v)/([A-Za-z0-9_-]+)")
 def extract_urls(text: str) -> list[str]:
     """Every URL-looking piece of text, in order, Slack's <url|label> form included."""
     found: list[str] = []
-    for match in _SLACK_LINK.finditer(text):
+    for match in _ANGLE_LINK.finditer(text):
         found.append(match.group(1))
-    remainder = _SLACK_LINK.sub(" ", text)
+    remainder = _ANGLE_LINK.sub(" ", text)
     for match in _BARE_LINK.finditer(remainder):
         url = match.group(0).rstrip(_TRAILING_PUNCTUATION)
         if url:

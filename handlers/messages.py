@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from handlers.settings import TransportNames
 from storage.models import (
     LEAD_CLOSE_REASONS,
     AuditAction,
@@ -225,11 +226,11 @@ def anonymous_admin(group: str) -> str:
     return f"Anonymous admin of {group}" if group else "Anonymous group admin"
 
 
-def unconfigured_group(chat_id: str) -> str:
+def unconfigured_group(names: TransportNames, chat_id: str) -> str:
     return (
         "Hello. This group does not belong to any school in Casebook's configuration yet, so I "
         f"will not read it. To use it for reports, add its id {chat_id} to a school's "
-        "telegram_report_chats (or telegram_digest_chat for the leads' group) and restart Casebook."
+        f"{names.report_key} (or {names.digest_key} for the leads' group) and restart Casebook."
     )
 
 
@@ -416,34 +417,24 @@ def my_case_line(number: int, platform: Platform, status: Status, created: str) 
 
 # --- Setting up: /whoami and the first message in a report place ---------------------------------
 
-# What a platform is called, and the config keys (of a [[schools]] entry) its ids go in.
-PLATFORM_LABELS = {"slack": "Slack", "telegram": "Telegram", "console": "terminal"}
-PERSON_KEYS = {"slack": "slack_leads", "telegram": "telegram_leads", "console": "console_leads"}
-PLACE_KEYS = {
-    "slack": ("slack_report_channels", "slack_digest_channel"),
-    "telegram": ("telegram_report_chats", "telegram_digest_chat"),
-}
 
-
-def whoami(transport: str, user_id: str, place_id: str | None) -> str:
+def whoami(names: TransportNames, user_id: str, place_id: str | None) -> str:
     """The answer to /whoami: the ids someone setting Casebook up needs, and where they go."""
-    label = PLATFORM_LABELS.get(transport, transport)
     lines = [
-        f"Your {label} user id is {user_id}. To make you a safeguarding lead, add it to "
-        f"{PERSON_KEYS.get(transport, 'the leads')} of your school in Casebook's configuration."
+        f"Your {names.label} user id is {user_id}. To make you a safeguarding lead, add it to "
+        f"{names.leads_key} of your school in Casebook's configuration."
     ]
-    keys = PLACE_KEYS.get(transport)
     if place_id is None:
         lines.append(
             "This is your private chat with Casebook. Reports are made in a shared channel "
             "or group: send /whoami there to get its id."
         )
-    elif keys is None:
+    elif names.report_key is None or names.digest_key is None:
         lines.append(f"This place is called {place_id}.")
     else:
         lines.append(
-            f"This chat's id is {place_id}. To make it a report place, add it to {keys[0]}; "
-            f"for the leads' channel, set {keys[1]} to it."
+            f"This chat's id is {place_id}. To make it a report place, add it to "
+            f"{names.report_key}; for the leads' channel, set {names.digest_key} to it."
         )
     return "\n".join(lines)
 
@@ -861,9 +852,9 @@ def digest_text(
     return "\n".join(lines)
 
 
-# --- Slack --------------------------------------------------------------------------------------
+# --- How Casebook presents itself on a chat platform: app listing, commands, report form --------
 
-SLACK_APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
+APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
 COMMAND_DESCRIPTIONS = {
     "report": "Report a post that abuses a member of staff",
     "cases": "Safeguarding leads: list and manage cases",
@@ -873,11 +864,11 @@ COMMAND_DESCRIPTIONS = {
     "start": "What Casebook is and how to report",
     "whoami": "Your id and this chat's id, for setting Casebook up",
 }
-SLACK_FORM_TITLE = "Report online abuse"
-SLACK_FORM_SUBMIT = "Log it"
-SLACK_FORM_CLOSE = "Cancel"
-SLACK_FORM_LINK = "Link to the post"
-SLACK_FORM_DESCRIPTION = "What happened? Describe the post; a link helps most."
+REPORT_FORM_TITLE = "Report online abuse"
+REPORT_FORM_SUBMIT = "Log it"
+REPORT_FORM_CLOSE = "Cancel"
+REPORT_FORM_LINK = "Link to the post"
+REPORT_FORM_DESCRIPTION = "What happened? Describe the post; a link helps most."
 Q_CATEGORIES_FORM = "What kind of abuse is it? Choose all that apply."
 
 

@@ -83,6 +83,16 @@ class SchoolPlaces:
 NOWHERE = SchoolPlaces()
 
 
+@dataclass(frozen=True)
+class TransportNames:
+    """How a transport and its `[[schools]]` keys are named to the person setting Casebook up."""
+
+    label: str  # "Slack"
+    leads_key: str = "the leads"  # "slack_leads"
+    report_key: str | None = None  # "slack_report_channels"
+    digest_key: str | None = None  # "slack_digest_channel"
+
+
 class TransportSettings(Protocol):
     """A chat transport's own section of the file: read by its adapter, opaque to handlers."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import messages
 from handlers.context import Context
 from handlers.events import Incoming, Outgoing, PlaceKind
+from handlers.settings import TransportNames
 from storage.models import Status
 
 
@@ -33,7 +34,7 @@ async def my_cases(ctx: Context) -> list[Outgoing]:
     return [ctx.reply("\n".join(lines))]
 
 
-def whoami(incoming: Incoming) -> Outgoing:
+def whoami(incoming: Incoming, names: TransportNames) -> Outgoing:
     """The person's id and the chat's id, privately, for anyone at all: it is how the person
     setting Casebook up finds the ids the configuration needs, before anyone is configured.
 
@@ -45,9 +46,7 @@ def whoami(incoming: Incoming) -> Outgoing:
     shared = place.kind is not PlaceKind.DIRECT
     return Outgoing(
         place=place,
-        text=messages.whoami(
-            incoming.user.transport, incoming.user.id, place.id if shared else None
-        ),
+        text=messages.whoami(names, incoming.user.id, place.id if shared else None),
         to_user=incoming.user,
         private=True,
         fallback=place if shared else None,

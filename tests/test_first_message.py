@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.adapters.telegram_config import TELEGRAM
+from bot.config.schema import names_of
 from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
@@ -65,7 +67,7 @@ async def test_a_telegram_report_group_gets_one_first_message(
         await bot.post(message_update("https://x.com/someone/status/1", chat=GROUP))
         await telegram_fake.wait_for_text(messages.case_logged(2, Platform.X))
         await bot.post(message_update("/whoami", chat=-100222))  # another school's group
-        await telegram_fake.wait_for_text(messages.whoami("telegram", "501", "-100222"))
+        await telegram_fake.wait_for_text(messages.whoami(names_of(TELEGRAM), "501", "-100222"))
     finally:
         await bot.close()
     texts = [c["text"] for c in telegram_fake.of("sendMessage")]

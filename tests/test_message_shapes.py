@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from bot.adapters import slack_events
+from bot.adapters.telegram_config import TELEGRAM
+from bot.config.schema import names_of
 from handlers import messages
 from handlers.settings import FollowUp
 from storage.models import Platform
@@ -380,7 +382,7 @@ async def test_added_to_an_unconfigured_group_the_bot_says_once_how_to_configure
     await tbot.post(tp.update(tp.members_joined(tp.group(tg.LEADS_GROUP), tp.bot_user())))
     await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
     await tbot.post(tp.update(tp.members_joined(stranger, tp.bot_user())))
-    said = await tfake.wait_for_text(messages.unconfigured_group("-100555"))
+    said = await tfake.wait_for_text(messages.unconfigured_group(names_of(TELEGRAM), "-100555"))
     assert said["chat_id"] == -100555
     await tsettled(tbot, tfake)
     chats = [c["chat_id"] for c in tfake.of("sendMessage")]

@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.console_config import CONSOLE
+from bot.adapters.slack_config import SLACK
+from bot.adapters.telegram_config import TELEGRAM
+from bot.config.schema import names_of
 from handlers import messages
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
@@ -40,7 +44,7 @@ def test_whoami_in_the_terminal_answers_and_logs_no_report(tmp_path: Path) -> No
     db = tmp_path / "x.db"
     run = casebook("run", "--db", str(db), stdin=b"/whoami\n")
     assert run.returncode == 0, run.stderr
-    expected = messages.whoami("console", "demo-staff", "staff-room")
+    expected = messages.whoami(names_of(CONSOLE), "demo-staff", "staff-room")
     assert f"casebook: {expected}" in run.stdout.decode()
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT count(*) FROM cases").fetchone()[0] == 0
@@ -53,7 +57,7 @@ async def test_whoami_on_slack_from_a_channel_of_no_school_answers_privately(
     assert status == 200
     [answer] = await slack_fake.wait_for("chat.postEphemeral")
     assert answer["user"] == "UNEWLEAD" and answer["channel"] == "CNEWCHANNEL"
-    assert answer["text"] == messages.whoami("slack", "UNEWLEAD", "CNEWCHANNEL")
+    assert answer["text"] == messages.whoami(names_of(SLACK), "UNEWLEAD", "CNEWCHANNEL")
     assert "UNEWLEAD" in answer["text"] and "slack_leads" in answer["text"]
     assert "CNEWCHANNEL" in answer["text"] and "slack_report_channels" in answer["text"]
     assert slack.count() == 0
@@ -66,14 +70,14 @@ async def test_whoami_on_slack_in_a_direct_message_gives_the_person_id(
     await slack.command("whoami", user="UALEX", channel="DALEX")
     [answer] = await slack_fake.wait_for("chat.postMessage")
     assert answer["channel"] == "DALEX"
-    assert answer["text"] == messages.whoami("slack", "UALEX", None)
+    assert answer["text"] == messages.whoami(names_of(SLACK), "UALEX", None)
 
 
 async def test_whoami_on_telegram_in_a_group_of_no_school_answers_in_private(
     telegram: TelegramBot, telegram_fake: FakeTelegramApi
 ) -> None:
     assert await telegram.post(message_update("/whoami", user=777, chat=-100555)) == 200
-    expected = messages.whoami("telegram", "777", "-100555")
+    expected = messages.whoami(names_of(TELEGRAM), "777", "-100555")
     answer = await telegram_fake.wait_for_text(expected)
     assert answer["chat_id"] == 777
     assert "telegram_report_chats" in expected and "telegram_leads" in expected
@@ -85,7 +89,9 @@ async def test_whoami_on_telegram_answers_in_the_group_when_the_person_never_sta
 ) -> None:
     telegram_fake.blocked_chats.add(778)
     await telegram.post(message_update("/whoami", user=778, chat=-100556))
-    answer = await telegram_fake.wait_for_text(messages.whoami("telegram", "778", "-100556"))
+    answer = await telegram_fake.wait_for_text(
+        messages.whoami(names_of(TELEGRAM), "778", "-100556")
+    )
     assert answer["chat_id"] == -100556 and answer["reply_parameters"]["message_id"]
 
 

@@ -16,6 +16,7 @@ from handlers.settings import (
     SchoolConfig,
     SchoolPlaces,
     StorageConfig,
+    TransportNames,
     TransportSettings,
 )
 from storage.models import Transport
@@ -43,7 +44,7 @@ def demo_config(database: Path = DEFAULT_DATABASE) -> Config:
 class ConsoleSection:
     transport = CONSOLE
     table = None
-    report_key = None
+    names = TransportNames("terminal", "console_leads")
     school_keys = frozenset({"console_leads"})
 
     def settings(self, reader: Reader, table: dict[str, Any]) -> TransportSettings:

@@ -329,14 +329,14 @@ def report_view(channel: str) -> dict[str, Any]:
         "type": "modal",
         "callback_id": slack_events.REPORT_VIEW,
         "private_metadata": channel,
-        "title": {"type": "plain_text", "text": messages.SLACK_FORM_TITLE},
-        "submit": {"type": "plain_text", "text": messages.SLACK_FORM_SUBMIT},
-        "close": {"type": "plain_text", "text": messages.SLACK_FORM_CLOSE},
+        "title": {"type": "plain_text", "text": messages.REPORT_FORM_TITLE},
+        "submit": {"type": "plain_text", "text": messages.REPORT_FORM_SUBMIT},
+        "close": {"type": "plain_text", "text": messages.REPORT_FORM_CLOSE},
         "blocks": [
-            block("link", messages.SLACK_FORM_LINK, {"type": "url_text_input"}),
+            block("link", messages.REPORT_FORM_LINK, {"type": "url_text_input"}),
             block(
                 "description",
-                messages.SLACK_FORM_DESCRIPTION,
+                messages.REPORT_FORM_DESCRIPTION,
                 {"type": "plain_text_input", "multiline": True, "max_length": 3000},
             ),
             *(

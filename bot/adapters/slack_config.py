@@ -7,7 +7,14 @@ from enum import StrEnum
 from typing import Any
 
 from bot.config.reader import Reader
-from handlers.settings import NO_SECRET, FollowUp, SchoolPlaces, Secret, TransportSettings
+from handlers.settings import (
+    NO_SECRET,
+    FollowUp,
+    SchoolPlaces,
+    Secret,
+    TransportNames,
+    TransportSettings,
+)
 from storage.models import Transport
 
 SLACK = Transport("slack")
@@ -41,7 +48,7 @@ def slack_settings(settings: TransportSettings | None) -> SlackConfig:
 class SlackSection:
     transport = SLACK
     table = "slack"
-    report_key = "slack_report_channels"
+    names = TransportNames("Slack", "slack_leads", "slack_report_channels", "slack_digest_channel")
     school_keys = frozenset(
         {"slack_report_channels", "slack_leads", "slack_digest_channel", "slack_followup"}
     )

@@ -55,7 +55,7 @@ def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
     return {
         "display_information": {
             "name": "Casebook",
-            "description": messages.SLACK_APP_DESCRIPTION,
+            "description": messages.APP_DESCRIPTION,
             "background_color": "#2c3e50",
         },
         "features": {

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.config.reader import Reader
-from handlers.settings import NO_SECRET, SchoolPlaces, Secret, TransportSettings
+from handlers.settings import NO_SECRET, SchoolPlaces, Secret, TransportNames, TransportSettings
 from storage.models import Transport
 
 TELEGRAM = Transport("telegram")
@@ -40,7 +40,9 @@ def telegram_settings(settings: TransportSettings | None) -> TelegramConfig:
 class TelegramSection:
     transport = TELEGRAM
     table = "telegram"
-    report_key = "telegram_report_chats"
+    names = TransportNames(
+        "Telegram", "telegram_leads", "telegram_report_chats", "telegram_digest_chat"
+    )
     school_keys = frozenset({"telegram_report_chats", "telegram_leads", "telegram_digest_chat"})
 
     def settings(self, reader: Reader, table: dict[str, Any]) -> TelegramConfig:

@@ -103,9 +103,9 @@ class _Parser:
         owners: dict[tuple[str, str], str] = {}
         for school in schools:
             places = [
-                (section.report_key, place)
+                (section.names.report_key, place)
                 for section in CHAT_SECTIONS
-                if section.report_key
+                if section.names.report_key
                 for place in school.on(section.transport).report_places
             ]
             for key, place in places:

@@ -13,7 +13,7 @@ from bot.adapters.console_config import CONSOLE_SECTION
 from bot.adapters.slack_config import SLACK_SECTION
 from bot.adapters.telegram_config import TELEGRAM_SECTION
 from bot.config.reader import Reader
-from handlers.settings import SchoolPlaces, TransportSettings
+from handlers.settings import SchoolPlaces, TransportNames, TransportSettings
 from storage.models import Transport
 
 # The tables every file may have besides the chat transports' own.
@@ -42,8 +42,8 @@ class ChatSection(Protocol):
         """The keys it reads in a `[[schools]]` entry."""
 
     @property
-    def report_key(self) -> str | None:
-        """The `[[schools]]` key listing report places, each of which may belong to one school."""
+    def names(self) -> TransportNames:
+        """What it is called, and its `[[schools]]` keys, for people setting Casebook up."""
 
     def settings(self, reader: Reader, table: dict[str, Any]) -> TransportSettings:
         """Its table, read and checked (secrets from the environment)."""
@@ -63,3 +63,11 @@ class ChatSection(Protocol):
 
 # In the order their keys are checked and shown.
 CHAT_SECTIONS: tuple[ChatSection, ...] = (SLACK_SECTION, TELEGRAM_SECTION, CONSOLE_SECTION)
+
+
+def names_of(transport: Transport) -> TransportNames:
+    """How a transport is named to someone setting Casebook up."""
+    for section in CHAT_SECTIONS:
+        if section.transport == transport:
+            return section.names
+    return TransportNames(label=transport)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 Z_95 = 1.959963984540054
 # Products of fractions land a hair off exact halves (2/3 * 3/4): compare with a little slack.
-_SLACK = 1e-12
+_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Curve:
 
 def _first_day(points: Iterable[tuple[int, float]], level: float) -> int | None:
     for day, value in points:
-        if value <= level + _SLACK:
+        if value <= level + _TOLERANCE:
             return day
     return None
 
