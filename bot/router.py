@@ -22,6 +22,7 @@ from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
 from handlers import leads, messages, reminders, report, staff, threads, withdraw
+from handlers.commands import Command, command_named
 from handlers.context import Context, Request
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
 from handlers.roles import lead_schools
@@ -73,12 +74,13 @@ class Router:
         self._transports = transports
         self._processing = asyncio.Lock()
         self._inbox = InboxWriter(database, clock)
-        self._commands: dict[str, Handler] = {
-            "help": _ignore_args(staff.help_text),
-            "start": _ignore_args(staff.help_text),
-            "report": report.on_report_command,
-            "mycases": _ignore_args(staff.my_cases),
-            "withdraw": withdraw.on_command,
+        # Whoami and cases are answered before a school is known: see _dispatch.
+        self._commands: dict[Command, Handler] = {
+            Command.HELP: _ignore_args(staff.help_text),
+            Command.START: _ignore_args(staff.help_text),
+            Command.REPORT: report.on_report_command,
+            Command.MYCASES: _ignore_args(staff.my_cases),
+            Command.WITHDRAW: withdraw.on_command,
         }
 
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
@@ -236,7 +238,8 @@ class Router:
     async def _dispatch(
         self, unit: Unit, incoming: Incoming, counts: Counter[str]
     ) -> list[Outgoing]:
-        if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "whoami":
+        command = command_named(incoming.command) if incoming.kind is IncomingKind.COMMAND else None
+        if command is Command.WHOAMI:
             # Anyone, from anywhere, configured or not; it makes no case and joins no school.
             return [staff.whoami(incoming, names_of(incoming.user.transport))]
         now = self._clock.now()
@@ -252,7 +255,7 @@ class Router:
             ]
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
         request = Request(unit, now, self._config, self._transports, person, incoming, counts)
-        if incoming.kind is IncomingKind.COMMAND and incoming.command.lower() == "cases":
+        if command is Command.CASES:
             # Lead commands work from any place: the lead's roles say which schools they see.
             return await leads.handle(request, incoming.text)
         if incoming.kind is IncomingKind.BUTTON and reminders.is_reminder_button(
@@ -279,7 +282,8 @@ class Router:
         if incoming.kind is IncomingKind.BUTTON:
             return await report.answer_button(ctx, incoming.button_value)
         if incoming.kind is IncomingKind.COMMAND:
-            handler = self._commands.get(incoming.command.lower())
+            command = command_named(incoming.command)
+            handler = None if command is None else self._commands.get(command)
             if handler is None:
                 return [ctx.reply(messages.unknown_command(printable(incoming.command)))]
             return await handler(ctx, incoming.text)

@@ -388,17 +388,26 @@ def unknown_command(command: str) -> str:
     return f"I do not know the command /{command}. Type /help to see what I can do."
 
 
-STAFF_HELP = (
-    "Casebook logs online abuse of school staff so that it is followed up.\n"
-    "- Send a link to the post, or describe what happened, and I log it as a case.\n"
-    "- /report TEXT OR LINK logs a report.\n"
-    "- /mycases lists the cases you reported.\n"
-    "- /withdraw N withdraws your report N if it was a mistake (within a day).\n"
-    "- /whoami shows your id and this chat's id, for whoever sets Casebook up.\n"
-    "- /help shows this message.\n"
-    "I then ask a few quick questions (each can be skipped) and tell you how to report the post "
-    "to the platform and where to get support."
-)
+HELP_REPORT = "/report TEXT OR LINK logs a report."
+HELP_MYCASES = "/mycases lists the cases you reported."
+HELP_WITHDRAW = "/withdraw N withdraws your report N if it was a mistake (within a day)."
+HELP_WHOAMI = "/whoami shows your id and this chat's id, for whoever sets Casebook up."
+HELP_HELP = "/help shows this message."
+
+
+def staff_help(command_lines: list[str]) -> str:
+    """The answer to /help: what Casebook does, and the staff's commands, one a line."""
+    return "\n".join(
+        [
+            "Casebook logs online abuse of school staff so that it is followed up.",
+            "- Send a link to the post, or describe what happened, and I log it as a case.",
+            *(f"- {line}" for line in command_lines),
+            "I then ask a few quick questions (each can be skipped) and tell you how to report "
+            "the post to the platform and where to get support.",
+        ]
+    )
+
+
 CONSOLE_HELP = (
     "Terminal commands: /as NAME (speak as another staff member), /lead (speak as the "
     "school's safeguarding lead), /quit (or Ctrl-D) to leave."
@@ -855,15 +864,17 @@ def digest_text(
 # --- How Casebook presents itself on a chat platform: app listing, commands, report form --------
 
 APP_DESCRIPTION = "Logs online abuse of school staff as cases and follows them up."
-COMMAND_DESCRIPTIONS = {
-    "report": "Report a post that abuses a member of staff",
-    "cases": "Safeguarding leads: list and manage cases",
-    "mycases": "List the cases you reported",
-    "withdraw": "Withdraw a report you made by mistake",
-    "help": "What Casebook does and how to use it",
-    "start": "What Casebook is and how to report",
-    "whoami": "Your id and this chat's id, for setting Casebook up",
-}
+# A command as a platform's menu or command list shows it, and a hint of what follows it.
+ABOUT_REPORT = "Report a post that abuses a member of staff"
+ABOUT_CASES = "Safeguarding leads: list and manage cases"
+ABOUT_MYCASES = "List the cases you reported"
+ABOUT_WITHDRAW = "Withdraw a report you made by mistake"
+ABOUT_HELP = "What Casebook does and how to use it"
+ABOUT_START = "What Casebook is and how to report"
+ABOUT_WHOAMI = "Your id and this chat's id, for setting Casebook up"
+USAGE_REPORT = "[link or description]"
+USAGE_CASES = "[help | show N | assign N @person | …]"
+USAGE_WITHDRAW = "N"
 REPORT_FORM_TITLE = "Report online abuse"
 REPORT_FORM_SUBMIT = "Log it"
 REPORT_FORM_CLOSE = "Cancel"

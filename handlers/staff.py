@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers import messages
+from handlers import commands, messages
 from handlers.context import Context
 from handlers.events import Incoming, Outgoing, PlaceKind
 from handlers.settings import TransportNames
@@ -10,7 +10,7 @@ from storage.models import Status
 
 
 async def help_text(ctx: Context) -> list[Outgoing]:
-    return [ctx.reply(messages.STAFF_HELP)]
+    return [ctx.reply(commands.staff_help())]
 
 
 async def my_cases(ctx: Context) -> list[Outgoing]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import messages
+from handlers import commands, messages
 from storage.models import Platform
 
 TIKTOK = (
@@ -77,7 +77,7 @@ def test_terminal_help_lead_switch_and_csv_export(tmp_path: Path) -> None:
         stdin=b"/help\n/lead\n/as\n=cmd|' /C calc'!A0 https://x.com/a/status/1\n",
     )
     out = run.stdout.decode()
-    assert messages.CONSOLE_HELP in out and messages.STAFF_HELP.splitlines()[0] in out
+    assert messages.CONSOLE_HELP in out and commands.staff_help().splitlines()[0] in out
     assert messages.console_now_speaking_as("demo-lead", messages.CONSOLE_ROLE_LEAD) in out
     assert messages.CONSOLE_AS_NEEDS_NAME in out
     target = tmp_path / "cases.csv"

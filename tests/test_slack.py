@@ -537,3 +537,14 @@ async def test_starting_and_stopping_at_once_logs_no_warning(
         await bot.close()
     assert "listening on" in caplog.text  # the capture saw the start-up
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+async def test_withdraw_is_a_slash_command_the_adapter_answers(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    # The manifest offers every command in handlers/commands.py; each must have a listener.
+    await bot.command("report", TIKTOK)
+    await fake.wait_for("chat.postMessage", 2)
+    status, _ = await bot.command("withdraw", "1")
+    assert status == 200
+    await fake.wait_for_text("chat.postMessage", messages.withdrawn(1))

@@ -12,6 +12,7 @@ import pytest
 
 from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
 from handlers import messages
+from handlers.commands import offered
 from handlers.settings import (
     Config,
     SchoolConfig,
@@ -105,8 +106,10 @@ async def test_start_up_registers_commands_and_the_webhook(
     assert webhook["allowed_updates"] == ["message", "edited_message", "callback_query"]
     scopes = [call["scope"]["type"] for call in fake.of("setMyCommands")]
     assert scopes == ["all_private_chats", "all_group_chats"]
-    private = [c["command"] for c in fake.of("setMyCommands")[0]["commands"]]
+    private, group = ([c["command"] for c in call["commands"]] for call in fake.of("setMyCommands"))
     assert "start" in private and "cases" in private
+    assert private == [info.command for info in offered(private=True)]
+    assert group == [info.command for info in offered(private=False)]
     assert fake.of("getMe")
 
 

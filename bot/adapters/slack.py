@@ -45,12 +45,12 @@ from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers import messages, questions
+from handlers.commands import offered
 from handlers.events import Incoming
 from handlers.settings import Config
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("report", "cases", "mycases", "help", "whoami")
 SOURCE = "slack"
 
 
@@ -109,8 +109,8 @@ class SlackTransport:
         # The `message` event of the same post makes the case; a mention only needs its 200.
         self.app.event("app_mention")(self._on_mention)
         self.app.action(re.compile(f"^{slack_events.ANSWER_ACTION_PREFIX}"))(self._on_button)
-        for name in COMMANDS:
-            self.app.command(f"/{name}")(self._on_command)
+        for info in offered(private=False):
+            self.app.command(f"/{info.command}")(self._on_command)
         self.app.view(slack_events.REPORT_VIEW)(self._on_report_form)
 
     @property

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.adapters.slack_config import SlackMode
 from handlers import messages
+from handlers.commands import offered
 
 # What each scope is for: reading report channels and DMs, posting, opening DMs, sending exports.
 BOT_SCOPES = (
@@ -21,14 +22,6 @@ BOT_SCOPES = (
     "groups:read",  # the same for private channels
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
-SLASH_COMMANDS = (
-    ("/report", messages.COMMAND_DESCRIPTIONS["report"], "[link or description]"),
-    ("/cases", messages.COMMAND_DESCRIPTIONS["cases"], "[help | show N | assign N @person | …]"),
-    ("/mycases", messages.COMMAND_DESCRIPTIONS["mycases"], ""),
-    ("/withdraw", messages.COMMAND_DESCRIPTIONS["withdraw"], "N"),
-    ("/help", messages.COMMAND_DESCRIPTIONS["help"], ""),
-    ("/whoami", messages.COMMAND_DESCRIPTIONS["whoami"], ""),
-)
 
 
 def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
@@ -36,14 +29,15 @@ def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
     http = mode is SlackMode.HTTP
     url = request_url or "https://casebook.example.org/slack/events"
     commands = []
-    for command, description, hint in SLASH_COMMANDS:
+    # A slash command works in channels and DMs alike, so private-only commands are left out.
+    for info in offered(private=False):
         entry: dict[str, Any] = {
-            "command": command,
-            "description": description,
+            "command": f"/{info.command}",
+            "description": info.about,
             "should_escape": False,
         }
-        if hint:
-            entry["usage_hint"] = hint
+        if info.usage:
+            entry["usage_hint"] = info.usage
         if http:
             entry["url"] = url
         commands.append(entry)

@@ -50,7 +50,7 @@ from bot.delivery import PermanentSendError, TemporarySendError
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
-from handlers import messages
+from handlers.commands import CommandInfo, offered
 from handlers.events import Incoming, Outgoing
 from handlers.settings import Config
 from handlers.text import whole_number
@@ -120,11 +120,11 @@ class TelegramTransport:
                 "groups; make it an admin or turn privacy mode off with @BotFather"
             )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "withdraw", "cases", "help", "whoami", "start")),
+            _commands(offered(private=True)),
             scope=BotCommandScopeAllPrivateChats(),
         )
         await self.bot.set_my_commands(
-            _commands(("report", "mycases", "withdraw", "cases", "help", "whoami")),
+            _commands(offered(private=False)),
             scope=BotCommandScopeAllGroupChats(),
         )
         if self._telegram.mode is TelegramMode.WEBHOOK:
@@ -333,8 +333,8 @@ def _keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
 
 
-def _commands(names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, messages.COMMAND_DESCRIPTIONS[name]) for name in names]
+def _commands(commands: list[CommandInfo]) -> list[BotCommand]:
+    return [BotCommand(info.command, info.about) for info in commands]
 
 
 def _chunks(text: str, size: int) -> list[str]:
