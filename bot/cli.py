@@ -32,7 +32,7 @@ from bot.config.description import describe
 from bot.config.parser import load_config
 from handlers import digest, export, messages, privacy, stats
 from handlers.events import PersonKey
-from handlers.settings import Config, ConfigError, StorageConfig
+from handlers.settings import Config, ConfigError, LogLevel, StorageConfig
 from storage.models import CaseTiming, SetAsideItem
 from storage.store import (
     BackupFailed,
@@ -262,7 +262,7 @@ def _config(args: argparse.Namespace) -> Config:
             else StorageConfig(database=target.path or Path(args.db))
         )
         config = dataclasses.replace(config, storage=storage)
-    level = "info" if args.verbose else config.logging.level
+    level = LogLevel.INFO if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
 

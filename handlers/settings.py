@@ -151,10 +151,26 @@ class RetentionConfig:
     closed_case_days: int = 365
 
 
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"  # one readable line per entry
+    JSON = "json"  # one JSON object per line, for a log collector
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
-    level: str = "warning"
-    json: bool = False
+    level: LogLevel = LogLevel.WARNING
+    format: LogFormat = LogFormat.TEXT
+
+    @property
+    def json(self) -> bool:
+        return self.format is LogFormat.JSON
 
 
 @dataclass(frozen=True)

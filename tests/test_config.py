@@ -7,12 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.console_config import CONSOLE, demo_config
-from bot.adapters.slack_config import SLACK, slack_settings
-from bot.adapters.telegram_config import TELEGRAM
+from bot.adapters.console_config import CONSOLE, console_places, demo_config
+from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
+from bot.adapters.telegram_config import TELEGRAM, TelegramMode, telegram_settings
 from bot.config.description import describe
 from bot.config.parser import load_config
-from handlers.settings import ConfigError
+from handlers.settings import (
+    ConfigError,
+    FollowUp,
+    LogFormat,
+    LoggingConfig,
+    LogLevel,
+    SchoolPlaces,
+)
+from storage.models import Transport
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -129,3 +137,33 @@ def test_check_config_command_prints_what_will_run_without_secrets(tmp_path: Pat
 def test_without_a_file_the_demo_school_runs_on_the_terminal() -> None:
     config = demo_config()
     assert config.console and config.schools[0].on(CONSOLE).leads == ("demo-lead",)
+
+
+def test_each_transport_reads_its_own_school_keys_into_places_with_ids_as_text(
+    tmp_path: Path,
+) -> None:
+    path = _write(
+        tmp_path,
+        "[slack]\nmode = 'HTTP'\n[telegram]\n" + MINIMAL + "slack_report_channels = ['C1']\n"
+        "slack_leads = ['U1']\nslack_digest_channel = 'C9'\nslack_followup = 'thread'\n"
+        "telegram_report_chats = [-100]\ntelegram_leads = [7]\ntelegram_digest_chat = -900\n"
+        "console_leads = ['lena']\n[logging]\nformat = 'json'\n",
+    )
+    env = {**SLACK_ENV, "TELEGRAM_BOT_TOKEN": "t"}
+    config = load_config(path, env)
+    [school] = config.schools
+    assert school.on(SLACK) == SchoolPlaces(("C1",), ("U1",), "C9", FollowUp.THREAD)
+    assert school.on(TELEGRAM) == SchoolPlaces(("-100",), ("7",), "-900", FollowUp.DM)
+    assert school.on(CONSOLE) == console_places(("lena",))
+    assert school.on(Transport("teams")) == SchoolPlaces()
+    assert slack_settings(config.transports[SLACK]).mode is SlackMode.HTTP
+    assert telegram_settings(config.transports[TELEGRAM]).mode is TelegramMode.POLLING
+    assert list(config.transports) == [SLACK, TELEGRAM] and not config.console
+    assert config.logging == LoggingConfig(LogLevel.WARNING, LogFormat.JSON)
+    assert config.logging.json
+
+
+def test_the_terminal_follow_up_style_cannot_be_chosen_for_slack(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "slack_followup = 'stream'\n")
+    with pytest.raises(ConfigError, match="slack_followup must be one of 'dm', 'thread'"):
+        load_config(path, {})

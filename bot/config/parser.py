@@ -15,8 +15,6 @@ from bot.config.reader import Reader
 from bot.config.schema import (
     CHAT_SECTIONS,
     GENERAL_TABLES,
-    LOG_FORMATS,
-    LOG_LEVELS,
     REMINDER_DURATIONS,
     REMINDER_KEYS,
     SCHOOL_KEYS,
@@ -27,7 +25,9 @@ from handlers.settings import (
     Config,
     ConfigError,
     DigestConfig,
+    LogFormat,
     LoggingConfig,
+    LogLevel,
     RemindersConfig,
     RetentionConfig,
     SchoolConfig,
@@ -215,9 +215,10 @@ class _Parser:
 
     def _logging(self, table: dict[str, Any]) -> LoggingConfig:
         self.read.no_unknown("logging", table, {"level", "format"})
-        level = self.read.choice(table, "logging", "level", LOG_LEVELS, "warning")
-        fmt = self.read.choice(table, "logging", "format", LOG_FORMATS, "text")
-        return LoggingConfig(level=level, json=fmt == "json")
+        return LoggingConfig(
+            level=self.read.mode(table, "logging", "level", LogLevel, LogLevel.WARNING),
+            format=self.read.mode(table, "logging", "format", LogFormat, LogFormat.TEXT),
+        )
 
     def _duration(self, table: dict[str, Any], key: str, default: timedelta) -> timedelta:
         if key not in table:

@@ -23,8 +23,6 @@ GENERAL_TABLES = frozenset(
 SCHOOL_KEYS = frozenset({"name", "timezone"})  # the rest of a [[schools]] entry is per transport
 REMINDER_DURATIONS = ("unanswered", "not_reported", "still_up", "escalate")
 REMINDER_KEYS = frozenset({*REMINDER_DURATIONS, "working_hours", "working_days"})
-LOG_LEVELS = ("debug", "info", "warning", "error")
-LOG_FORMATS = ("text", "json")
 
 
 class ChatSection(Protocol):
