@@ -76,7 +76,7 @@ class SchoolPlaces:
 
     report_places: tuple[str, ...] = ()
     leads: tuple[str, ...] = ()
-    digest_place: str | None = None  # the leads' channel; without one, leads are written to
+    digest_place: str | None = None  # the leads' channel; without one, each lead directly
     follow_up: FollowUp = FollowUp.DM
 
 

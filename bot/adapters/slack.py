@@ -45,7 +45,7 @@ from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers import messages, questions
-from handlers.commands import offered
+from handlers.commands import Command, offered
 from handlers.events import Incoming
 from handlers.settings import Config
 
@@ -244,7 +244,7 @@ class SlackTransport:
         if incoming is None:
             await ack()
             return
-        if incoming.command == "report" and not incoming.text.strip():
+        if incoming.command == Command.REPORT and not incoming.text.strip():
             await ack()
             self._background.start(
                 self._open_report_form(str(body.get("trigger_id", "")), incoming)

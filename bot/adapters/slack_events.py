@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.adapters.slack_config import SLACK
 from handlers import questions
+from handlers.commands import Command
 from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 
@@ -176,7 +177,7 @@ def report_form(config: Config, body: dict[str, Any]) -> Incoming | None:
         place=place or Place(SLACK, user_id, PlaceKind.DIRECT),
         user=User(SLACK, user_id, str((body.get("user") or {}).get("username", ""))),
         text=f"{link}\n{description}".strip(),
-        command="report",
+        command=Command.REPORT.value,
         school=school,
         form=tuple(form),
         event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}",
