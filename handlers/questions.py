@@ -96,13 +96,13 @@ def parse_button(value: str) -> ButtonAnswer | None:
 
 def parse_typed(question: Question, text: str) -> list[str] | None:
     """Typed answers: a number, label or value; for the kind of abuse, several numbers, with or
-    without Done (`1 9`, `1 9 13`). None if unclear."""
+    without Done (`1 9`, `1 9 13`, `1 9 done`). None if unclear."""
     cleaned = _fold(text).rstrip(".!")
     if cleaned in messages.SKIP_WORDS:
         return [SKIP]
     offered = choices(question)
     tokens = [t for t in re.split(r"[\s,;]+", cleaned) if t]
-    numbers = [whole_number(t, digits=3) for t in tokens]
+    numbers = [_typed_number(offered, t) for t in tokens]
     if tokens and None not in numbers and len(tokens) <= len(offered):
         picked = []
         for index in numbers:
@@ -117,6 +117,13 @@ def parse_typed(question: Question, text: str) -> list[str] | None:
         if cleaned in (option.value, _fold(option.label)):
             return [option.value]
     return None
+
+
+def _typed_number(offered: list[Option], token: str) -> int | None:
+    """One of several typed picks as its number: `1 9 done` ends with Done as `1 9 13` does."""
+    if token in (DONE, _fold(messages.DONE_LABEL)):
+        return next((i for i, option in enumerate(offered, 1) if option.value == DONE), None)
+    return whole_number(token, digits=3)
 
 
 def _fold(text: str) -> str:

@@ -44,6 +44,15 @@ async def test_choices_and_done_typed_together_are_accepted(chat: Chat, database
     assert (await _case(database)).categories == {Category.HARASSMENT, Category.DEFAMATION}
 
 
+async def test_done_typed_as_a_word_after_the_numbers_is_accepted(
+    chat: Chat, database: Database
+) -> None:
+    await _at_categories(chat)
+    replies = await chat.say("1, 9, Done.")
+    assert replies[-1].text == messages.Q_THREAT
+    assert (await _case(database)).categories == {Category.HARASSMENT, Category.DEFAMATION}
+
+
 async def test_typing_and_pressing_mix(chat: Chat, database: Database) -> None:
     await _at_categories(chat)
     replies = await chat.say("1")
