@@ -70,7 +70,12 @@ async def run_console(
         await delivery.flush()
         flushes = Background()
         scheduler = Scheduler(
-            database, config, clock, frozenset(senders), lambda: flushes.start(delivery.flush())
+            database,
+            config,
+            clock,
+            frozenset(senders),
+            lambda: flushes.start(delivery.flush()),
+            leadership=database.leadership(),
         )
         scheduler.start()
         try:
@@ -130,7 +135,13 @@ async def run_chat(
         await delivery.take_back_claims()
         worker = asyncio.create_task(pump.run(stop))
         scheduler = Scheduler(
-            database, config, clock, transports_of(config), pump.wake, metrics=metrics
+            database,
+            config,
+            clock,
+            transports_of(config),
+            pump.wake,
+            metrics=metrics,
+            leadership=database.leadership(),
         )
         scheduler.start()
         if on_ready is not None:

@@ -3,6 +3,8 @@
 APScheduler only decides *when* to look; *what* is due lives in the database (reminder rows with
 due and sent times, digest rows keyed by school and ISO week). So a restart loses nothing, a job
 that runs twice sends nothing twice, and after downtime every overdue reminder goes out once.
+Where several processes share one database, only the leader (storage/leadership.py) runs jobs;
+the others keep their timers but skip each job, and the first to take over runs a round at once.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.metrics import Metrics
 from handlers import digest, privacy, reminders
 from handlers.events import Transport
 from handlers.settings import WEEKDAYS, Config, SchoolConfig
+from storage.leadership import Leadership, SoleLeadership
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,8 +86,10 @@ class Scheduler:
         wake: Callable[[], None],
         interval: float = 60.0,
         metrics: Metrics | None = None,
+        leadership: Leadership | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
+        self._leadership = leadership or SoleLeadership()
         self._database = database
         self._config = config
         self._clock = clock
@@ -133,6 +138,12 @@ class Scheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
+        self._leadership.start(self._run_round_now)
+
+    def _run_round_now(self) -> None:
+        """A process that has just become leader catches up at once, not at its next tick."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.modify_job("reminders", next_run_time=datetime.now(UTC))
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Start no more jobs, let a running one finish (up to `grace` seconds), then stop.
@@ -140,20 +151,22 @@ class Scheduler:
         APScheduler's own shutdown cancels a running job halfway: its transaction would roll
         back and be logged as a failure, to be done again at the next start.
         """
-        if self._scheduler is None or not self._scheduler.running:
-            return
-        self._scheduler.pause()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                await self._idle.wait()
-        self._scheduler.shutdown(wait=False)
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(grace):
+                    await self._idle.wait()
+            self._scheduler.shutdown(wait=False)
+        await self._leadership.close()  # after the last job: another process may lead now
 
     async def _run(self, job: Callable[..., Awaitable[object]], *args: str) -> None:
-        """Every job runs through here, so shutdown knows when none is running."""
+        """Every job runs through here, so shutdown knows when none is running, and only the
+        leader runs any."""
         self._running += 1
         self._idle.clear()
         try:
-            await job(*args)
+            if await self._leadership.confirm():
+                await job(*args)
         finally:
             self._running -= 1
             if self._running == 0:
@@ -162,6 +175,10 @@ class Scheduler:
     @property
     def running(self) -> bool:
         return self._scheduler is not None and bool(self._scheduler.running)
+
+    @property
+    def leading(self) -> bool:
+        return self._leadership.leading
 
     async def tick(self) -> int:
         """Due reminders, and any digest missed while the bot was down."""

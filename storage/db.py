@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from storage.backup import backup_database
+from storage.leadership import Leadership, SoleLeadership
 from storage.sql import Dialect
 from storage.store import BackupFailed, DatabaseError, Probe, SchemaTooNewError
 from storage.times import from_db
@@ -130,6 +131,10 @@ class Database:
     @property
     def name(self) -> str:
         return str(self.path)
+
+    def leadership(self) -> Leadership:
+        """A database file serves one process, which always runs the scheduled work."""
+        return SoleLeadership()
 
     async def schema_version(self) -> int:
         async with self._turns.ordinary():

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from storage.db import migrations
+from storage.leadership import Leadership
+from storage.postgres_leadership import AdvisoryLeadership
 from storage.sql import Cursor, Dialect
 from storage.store import (
     BackupUnsupported,
@@ -123,6 +125,10 @@ class PostgresStore:
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
             yield Unit.over(PostgresConnection(connection))
+
+    def leadership(self) -> Leadership:
+        """The advisory lock on a connection of its own (storage/postgres_leadership.py)."""
+        return AdvisoryLeadership(self._url)
 
     async def schema_version(self) -> int:
         async with self._pool.acquire() as connection:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from storage.leadership import Leadership
 from storage.unit import Unit
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -65,6 +66,10 @@ class Store(Protocol):
     @property
     def name(self) -> str:
         """Where the database is, fit to print and log (a URL never shows its password)."""
+        ...
+
+    def leadership(self) -> Leadership:
+        """Who runs the scheduled work: one process at a time among those sharing the store."""
         ...
 
     async def probe(self, seconds: float) -> Probe: ...

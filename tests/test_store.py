@@ -11,9 +11,17 @@ import pytest
 from storage.store import DatabaseError, Target, redact
 
 ROOT = Path(__file__).resolve().parent.parent
-DRIVERS = {"aiosqlite", "asyncpg", "sqlite3", "storage.db", "storage.postgres", "storage.backup"}
+DRIVERS = {
+    "aiosqlite",
+    "asyncpg",
+    "sqlite3",
+    "storage.db",
+    "storage.postgres",
+    "storage.postgres_leadership",
+    "storage.backup",
+}
 # The modules that are a store, rather than use one.
-ENGINES = {"db.py", "postgres.py", "backup.py", "store.py"}
+ENGINES = {"db.py", "postgres.py", "postgres_leadership.py", "backup.py", "store.py"}
 
 
 def _modules(path: Path) -> set[str]:
