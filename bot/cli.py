@@ -33,6 +33,7 @@ from bot.config.parser import load_config
 from handlers import digest, export, messages, privacy, stats
 from handlers.events import PersonKey
 from handlers.settings import Config, ConfigError, LogLevel, StorageConfig
+from storage.copy import CopyRefused, TableCount, TargetNotEmpty, copy_database
 from storage.models import CaseTiming, SetAsideItem
 from storage.store import (
     BackupFailed,
@@ -227,6 +228,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     retrying.add_argument("id", type=int, nargs="?", help="the event's number (default: all)")
     retrying.set_defaults(action=_inbox_retry)
+
+    db = commands.add_parser(
+        "db",
+        help="the database as a whole: copy it to another store",
+        description="the database as a whole: copy it to another store",
+        epilog="example: casebook db copy casebook.db copy.db",
+    )
+    db_actions = db.add_subparsers(dest="db_action", metavar="ACTION", required=True)
+    copying = db_actions.add_parser(
+        "copy",
+        help="copy a whole database into a new, empty one",
+        description="copy every table of SOURCE into TARGET, which must be new or empty, then "
+        "check that every table has the same number of rows in both; SOURCE may be in use",
+        epilog="example: casebook db copy casebook.db moved.db",
+    )
+    copying.add_argument("source", type=Path, help="the database to copy (a file)")
+    copying.add_argument("target", type=Path, help="the new database to copy into")
+    copying.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    copying.set_defaults(action=_db_copy)
 
     check = command(
         "check-config",
@@ -523,6 +543,44 @@ def _backup(args: argparse.Namespace) -> int:
         raise CommandError(messages.cli_cannot_write(args.file, error)) from error
     print(messages.cli_backed_up(redact(str(source)), args.file, result), file=sys.stderr)
     return 0 if result == "ok" else 1
+
+
+def _db_copy(args: argparse.Namespace) -> int:
+    if not args.source.is_file():
+        raise CommandError(f"there is no database at {args.source}.")
+    _output(args.target)
+
+    async def run() -> list[TableCount]:
+        source = await open_store(args.source)
+        try:
+            target = await open_store(args.target)
+            try:
+                return await copy_database(source, target)
+            finally:
+                await target.close()
+        finally:
+            await source.close()
+
+    try:
+        counts = asyncio.run(run())
+    except TargetNotEmpty as error:
+        raise CommandError(
+            messages.COPY_TARGET_NOT_EMPTY.format(
+                target=args.target, table=error.table, rows=error.rows
+            )
+        ) from error
+    except CopyRefused as error:
+        raise CommandError(
+            messages.COPY_REFUSED.format(source=args.source, target=args.target, reason=error)
+        ) from error
+    for count in counts:
+        print(messages.copy_count_line(count.table, count.source, count.target))
+    mismatched = [count.table for count in counts if count.source != count.target]
+    print(
+        messages.copy_checked(str(args.source), str(args.target), len(counts), mismatched),
+        file=sys.stderr,
+    )
+    return 1 if mismatched else 0
 
 
 def _inbox_list(args: argparse.Namespace) -> int:

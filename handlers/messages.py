@@ -1098,6 +1098,26 @@ BACKUP_WITH_PG_DUMP = (
 )
 
 
+# The command line's `casebook db copy`: a whole database into an empty one.
+COPY_TARGET_NOT_EMPTY = (
+    "{target} is not empty (its {table} table has {rows} row(s)); copy into a new, empty database."
+)
+COPY_REFUSED = "cannot copy {source} to {target}: {reason}."
+
+
+def copy_count_line(table: str, source: int, target: int) -> str:
+    return f"{table}\t{source}\t{target}" + ("" if source == target else "\tDIFFERENT")
+
+
+def copy_checked(source: str, target: str, tables: int, mismatched: list[str]) -> str:
+    if not mismatched:
+        return f"casebook: copied {source} to {target}; the row counts of all {tables} tables match"
+    return (
+        f"casebook: copied {source} to {target}, but the row counts differ for "
+        f"{', '.join(mismatched)}; do not use the copy"
+    )
+
+
 # --- The evidence report (`casebook evidence`, `/cases evidence`) ---------------------------------
 
 EVIDENCE_TITLE = "Online abuse of school staff: how platforms respond"

@@ -7,10 +7,10 @@ here has no test.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from storage.evidence import EvidenceRow
 from storage.models import (
@@ -32,6 +32,7 @@ from storage.models import (
     School,
     SetAsideItem,
 )
+from storage.tables import Table
 
 
 class SchoolRepository(Protocol):
@@ -195,3 +196,20 @@ class OutboxRepository(Protocol):
     async def mark_retry(self, item_id: int, error: str, due_at: datetime) -> None: ...
     async def mark_failed(self, item_id: int, error: str, at: datetime) -> None: ...
     async def message_ref(self, item_id: int) -> str | None: ...
+
+
+class TableRepository(Protocol):
+    """Whole tables, for copying a database between stores (storage/copy.py)."""
+
+    async def names(self) -> list[str]: ...
+    async def columns(self, table: Table) -> list[str]: ...
+    async def count(self, table: Table) -> int: ...
+    def rows(
+        self, table: Table, columns: Sequence[str], batch: int = 1000
+    ) -> AsyncIterator[list[tuple[Any, ...]]]: ...
+    async def insert(
+        self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> list[tuple[Any, ...]]: ...
+    async def link(self, table: Table, links: Sequence[tuple[Any, ...]]) -> None: ...
+    async def clear(self, table: Table) -> None: ...
+    async def continue_ids(self) -> None: ...

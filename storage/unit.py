@@ -32,10 +32,12 @@ from storage.protocols import (
     ReminderRepository,
     SavepointRepository,
     SchoolRepository,
+    TableRepository,
 )
 from storage.reminders import SqlReminders
 from storage.savepoints import SqlSavepoints
 from storage.sql import SqlConnection
+from storage.tables import SqlTables
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Unit:
     evidence: EvidenceRepository
     case_messages: CaseMessageRepository
     savepoints: SavepointRepository
+    tables: TableRepository
 
     @classmethod
     def over(cls, connection: SqlConnection) -> Unit:
@@ -74,4 +77,5 @@ class Unit:
             evidence=SqlEvidence(connection),
             case_messages=SqlCaseMessages(connection),
             savepoints=SqlSavepoints(connection),
+            tables=SqlTables(connection),
         )
