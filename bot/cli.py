@@ -243,8 +243,12 @@ def _parser() -> argparse.ArgumentParser:
         "check that every table has the same number of rows in both; SOURCE may be in use",
         epilog="example: casebook db copy casebook.db moved.db",
     )
-    copying.add_argument("source", type=Path, help="the database to copy (a file)")
-    copying.add_argument("target", type=Path, help="the new database to copy into")
+    copying.add_argument(
+        "source", type=_target, help="the database to copy: a file or a postgresql:// URL"
+    )
+    copying.add_argument(
+        "target", type=_target, help="the new, empty database to copy into: a file or a URL"
+    )
     copying.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     copying.set_defaults(action=_db_copy)
 
@@ -546,9 +550,10 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _db_copy(args: argparse.Namespace) -> int:
-    if not args.source.is_file():
+    if args.source.path is not None and not args.source.path.is_file():
         raise CommandError(f"there is no database at {args.source}.")
-    _output(args.target)
+    if args.target.path is not None:
+        _output(args.target.path)
 
     async def run() -> list[TableCount]:
         source = await open_store(args.source)
@@ -651,6 +656,13 @@ def _check_config(args: argparse.Namespace) -> int:
         code: int = asyncio.run(online_check.run(config, sys.stdout))
         return code
     return 0
+
+
+def _target(text: str) -> Target:
+    try:
+        return Target.parse(text)
+    except DatabaseError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _date(text: str) -> datetime:

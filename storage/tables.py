@@ -81,7 +81,7 @@ class SqlTables:
             return [str(row[0]) for row in await cursor.fetchall()]
 
     async def count(self, table: Table) -> int:
-        async with self._db.execute(f"SELECT count(*) FROM {table.name}") as cursor:
+        async with self._db.execute(f"SELECT count(*) FROM {quoted(table.name)}") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
@@ -90,7 +90,7 @@ class SqlTables:
     ) -> AsyncIterator[list[tuple[Any, ...]]]:
         """Every row, `batch` at a time, in key order."""
         async with self._db.execute(
-            f"SELECT {', '.join(columns)} FROM {table.name} ORDER BY {', '.join(table.key)}"
+            f"SELECT {listed(columns)} FROM {quoted(table.name)} ORDER BY {listed(table.key)}"
         ) as cursor:
             while rows := await cursor.fetchmany(batch):
                 yield [tuple(row) for row in rows]
@@ -104,7 +104,7 @@ class SqlTables:
         values = [[None if at in later else v for at, v in enumerate(row)] for row in rows]
         marks = ", ".join("?" for _ in columns)
         await self._db.executemany(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", values
+            f"INSERT INTO {quoted(table.name)} ({listed(columns)}) VALUES ({marks})", values
         )
         return [
             (columns[at], row[at], *row_key(table, columns, row))
@@ -115,16 +115,16 @@ class SqlTables:
 
     async def link(self, table: Table, links: Sequence[tuple[Any, ...]]) -> None:
         """Fill in the self-references `insert` left empty: (column, value, *key) each."""
-        where = " AND ".join(f"{key} = ?" for key in table.key)
+        where = " AND ".join(f"{quoted(key)} = ?" for key in table.key)
         for column in SELF_REFERENCES.get(table.name, ()):
             await self._db.executemany(
-                f"UPDATE {table.name} SET {column} = ? WHERE {where}",
+                f"UPDATE {quoted(table.name)} SET {quoted(column)} = ? WHERE {where}",
                 [link[1:] for link in links if link[0] == column],
             )
 
     async def clear(self, table: Table) -> None:
         """Empty a `replace` table before the copy's rows go in."""
-        await self._db.execute(f"DELETE FROM {table.name}")
+        await self._db.execute(f"DELETE FROM {quoted(table.name)}")
 
     async def continue_ids(self) -> None:
         """New rows must get ids past the copied ones. SQLite's next id follows the largest
@@ -136,7 +136,7 @@ class SqlTables:
                 continue
             await self._db.execute(
                 "SELECT setval(pg_get_serial_sequence(?, 'id'),"
-                f" coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                f" coalesce((SELECT max(id) FROM {quoted(table.name)}), 0) + 1, false)"
                 " WHERE pg_get_serial_sequence(?, 'id') IS NOT NULL",
                 (table.name, table.name),
             )
@@ -144,3 +144,12 @@ class SqlTables:
 
 def row_key(table: Table, columns: Sequence[str], row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(row[columns.index(key)] for key in table.key)
+
+
+def quoted(name: str) -> str:
+    """A table or column name as both engines read it whatever it is (`only` is a keyword)."""
+    return f'"{name}"'
+
+
+def listed(names: Sequence[str]) -> str:
+    return ", ".join(quoted(name) for name in names)
