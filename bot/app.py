@@ -32,6 +32,8 @@ from storage.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
+SCHEDULER_INTERVAL = 60.0  # seconds between reminder rounds; tests with a fake clock go faster
+
 
 # Each chat transport's adapter, by the transport its config section reads.
 ADAPTERS: Mapping[Transport, Callable[[Config, Router, Callable[[], None]], ChatTransport]] = {
@@ -93,6 +95,7 @@ async def run_chat(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
     on_ready: Callable[[int], None] | None = None,
+    scheduler_interval: float = SCHEDULER_INTERVAL,
 ) -> None:
     """The configured chat transports, the HTTP server (health, metrics and any webhooks) and
     the worker, until stopped. Nothing here waits on a platform: transports connect in the
@@ -140,6 +143,7 @@ async def run_chat(
             clock,
             transports_of(config),
             pump.wake,
+            interval=scheduler_interval,
             metrics=metrics,
             leadership=database.leadership(),
         )

@@ -11,6 +11,7 @@ import hmac
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 
 from tests.fakes.slack_api import FakeSlackApi
 from tests.postgres import free_port
@@ -197,3 +199,31 @@ async def burst(
             sends.append(send(n, processes[(i + 1) % len(processes)], 1))
     await asyncio.gather(*sends)
     return result
+
+
+async def query(store: str, sql: str) -> Any:
+    """One value, read from outside both processes."""
+    if "://" in store:
+        connection = await asyncpg.connect(store)
+        try:
+            return await connection.fetchval(sql)
+        finally:
+            await connection.close()
+    with sqlite3.connect(store) as db:
+        return db.execute(sql).fetchone()[0]
+
+
+async def until_done(store: str, expected_cases: int, timeout: float = 180.0) -> None:
+    """Until every stored event is handled and every queued message sent (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cases = await query(store, "SELECT count(*) FROM cases")
+        waiting = await query(
+            store,
+            "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL)"
+            " + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)",
+        )
+        if cases >= expected_cases and waiting == 0:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"not done in {timeout} s: {cases} cases, {waiting} items waiting")

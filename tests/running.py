@@ -13,7 +13,7 @@ import aiohttp
 from bot import app
 from bot.adapters.slack_config import SLACK
 from bot.adapters.telegram_config import TELEGRAM
-from bot.clock import SystemClock
+from bot.clock import Clock, SystemClock
 from handlers.settings import Config
 from storage.db import Database
 
@@ -23,9 +23,17 @@ class RunningBot:
     place has had its first message, so tests of other behaviour see only the replies they
     are about. Tests of the first message itself pass False."""
 
-    def __init__(self, config: Config, introduced: bool = True) -> None:
+    def __init__(
+        self,
+        config: Config,
+        introduced: bool = True,
+        clock: Clock | None = None,
+        scheduler_interval: float = app.SCHEDULER_INTERVAL,
+    ) -> None:
         self.config = config
         self.introduced = introduced
+        self.clock = clock
+        self.scheduler_interval = scheduler_interval
         self.stop = asyncio.Event()
         self.port: int | None = None
         self.session: aiohttp.ClientSession | None = None
@@ -38,7 +46,13 @@ class RunningBot:
             await introduce_all(self.config)
         ready: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(
-            app.run_chat(self.config, stop=self.stop, on_ready=ready.set_result)
+            app.run_chat(
+                self.config,
+                self.clock,
+                stop=self.stop,
+                on_ready=ready.set_result,
+                scheduler_interval=self.scheduler_interval,
+            )
         )
         self.port = await asyncio.wait_for(ready, 10)
         self.session = aiohttp.ClientSession()

@@ -73,8 +73,10 @@ def slack_config(
 
 
 class SlackBot(RunningBot):
-    def __init__(self, config: Config, fake: FakeSlackApi, introduced: bool = True) -> None:
-        super().__init__(config, introduced)
+    def __init__(
+        self, config: Config, fake: FakeSlackApi, introduced: bool = True, **running: Any
+    ) -> None:
+        super().__init__(config, introduced, **running)
         self.fake = fake
         self._events = 0
         self.last_ts = ""

@@ -6,23 +6,19 @@ reply, however the events are split and resent, and whichever process is killed.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 
 from handlers import messages
 from storage.db import Database
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
-from tests.processes import CHANNEL, LEADS, CasebookProcess, burst
+from tests.processes import CHANNEL, LEADS, CasebookProcess, burst, query, until_done
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +31,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_url"))
     return str(tmp_path / "shared.db")
-
-
-async def query(store: str, sql: str) -> Any:
-    """One value, read from outside both processes."""
-    if "://" in store:
-        connection = await asyncpg.connect(store)
-        try:
-            return await connection.fetchval(sql)
-        finally:
-            await connection.close()
-    with sqlite3.connect(store) as db:
-        return db.execute(sql).fetchone()[0]
 
 
 async def introduce(store: str) -> None:
@@ -73,22 +57,6 @@ async def running(
         finally:
             for process in processes:
                 await process.kill()
-
-
-async def until_done(store: str, expected_cases: int, timeout: float = 180.0) -> None:
-    """Until every stored event is handled and every queued message sent (or the time is up)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        cases = await query(store, "SELECT count(*) FROM cases")
-        waiting = await query(
-            store,
-            "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NULL)"
-            " + (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)",
-        )
-        if cases >= expected_cases and waiting == 0:
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"not done in {timeout} s: {cases} cases, {waiting} items waiting")
 
 
 def first_replies(fake: FakeSlackApi) -> Counter[str]:
