@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
 from pathlib import Path
 
+import asyncpg
 import pytest
 
-from storage.db import Database
+from handlers.export import JsonWriter, documents
+from storage.store import open_store
 from storage.tables import NOT_DATA, TABLES
 from tests.busy_database import fill
 from tests.chat import Chat, FakeClock
@@ -122,9 +125,77 @@ def test_the_copy_goes_on_from_the_copied_ids(
     assert keys == (cases, cases)
 
 
-async def report(path: Path, text: str) -> None:
-    database = await Database.open(path)
+async def report(where: str | Path, text: str) -> None:
+    database = await open_store(where)
     try:
-        await Chat(database, two_schools(path), FakeClock()).say(text, user="new")
+        await Chat(database, two_schools(Path("unused.db")), FakeClock()).say(text, user="new")
     finally:
         await database.close()
+
+
+async def exported(target: str | Path) -> str:
+    """`casebook export --format json` of a store, as the command writes it."""
+    store = await open_store(target)
+    try:
+        out = io.StringIO()
+        async with store.reading() as unit:
+            writer = JsonWriter(out)
+            async for batch in documents(unit, school=None, since=None, anonymised=False):
+                writer.write(batch)
+            writer.close()
+        return out.getvalue()
+    finally:
+        await store.close()
+
+
+def test_sqlite_to_postgresql_and_back_keeps_the_export(
+    capsys: pytest.CaptureFixture[str], busy: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    back = tmp_path / "back.db"
+    code, out, err = casebook(capsys, "db", "copy", str(busy), postgres_url)
+    assert code == 0, err
+    assert "DIFFERENT" not in out and err.endswith(f"all {len(TABLES)} tables match\n")
+    original = export(capsys, busy)
+    assert asyncio.run(exported(postgres_url)) == original
+    code, _, err = casebook(capsys, "db", "copy", postgres_url, str(back))
+    assert code == 0, err
+    assert export(capsys, back) == original
+    assert dump(back) == dump(busy)
+
+
+def test_a_postgresql_copy_goes_on_from_the_copied_ids(
+    capsys: pytest.CaptureFixture[str], busy: Path, postgres_url: str
+) -> None:
+    assert casebook(capsys, "db", "copy", str(busy), postgres_url)[0] == 0
+    asyncio.run(report(postgres_url, "https://youtu.be/new"))
+    with sqlite3.connect(busy) as db:
+        last_id, last_number = db.execute(
+            "SELECT max(id), max(number) FILTER (WHERE school_id = 1) FROM cases"
+        ).fetchone()
+        last_audit = db.execute("SELECT max(id) FROM audit").fetchone()[0]
+
+    async def newest() -> tuple[object, ...]:
+        connection = await asyncpg.connect(postgres_url)
+        try:
+            row = await connection.fetchrow(
+                "SELECT c.id, c.number, (SELECT max(id) FROM audit),"
+                " (SELECT count(DISTINCT key) = count(*) FROM case_keys)"
+                " FROM cases c ORDER BY c.id DESC LIMIT 1"
+            )
+            return tuple(row)
+        finally:
+            await connection.close()
+
+    new_id, number, audit, keys_unique = asyncio.run(newest())
+    assert (new_id, number) == (last_id + 1, last_number + 1)
+    assert audit > last_audit and keys_unique
+
+
+def test_a_postgresql_target_with_data_is_refused(
+    capsys: pytest.CaptureFixture[str], busy: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    assert casebook(capsys, "db", "copy", str(busy), postgres_url)[0] == 0
+    code, out, err = casebook(capsys, "db", "copy", str(busy), postgres_url)
+    assert (code, out) == (2, "")
+    assert err.startswith("casebook: postgresql://") and "is not empty (its schools table" in err
+    assert err.count("\n") == 1

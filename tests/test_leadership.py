@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,6 +19,7 @@ from bot.scheduler import Scheduler
 from handlers import messages
 from storage.leadership import SoleLeadership
 from storage.postgres_leadership import SCHEDULER_LOCK, AdvisoryLeadership
+from storage.store import open_store
 from tests.chat import Chat
 
 POLL = 0.1
@@ -168,3 +170,29 @@ async def test_the_sole_process_on_a_file_always_leads() -> None:
     assert sole.leading and await sole.confirm()
     await sole.close()
     assert sole.leading and became == []
+
+
+async def test_two_stores_on_one_postgresql_database_have_one_leader(postgres_url: str) -> None:
+    stores = [await open_store(postgres_url) for _ in range(2)]
+    leaderships = [store.leadership() for store in stores]
+    try:
+        for leadership in leaderships:
+            leadership.start(lambda: None)
+        await until(lambda: any(leadership.leading for leadership in leaderships))
+        await asyncio.sleep(POLL * 5)
+        assert [await leadership.confirm() for leadership in leaderships].count(True) == 1
+    finally:
+        for leadership in leaderships:
+            await leadership.close()
+        for store in stores:
+            await store.close()
+
+
+async def test_a_sqlite_store_always_leads(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "one.db")
+    try:
+        leadership = store.leadership()
+        leadership.start(lambda: None)
+        assert leadership.leading and await leadership.confirm()
+    finally:
+        await store.close()
