@@ -60,7 +60,7 @@ async def copy_database(source: Store, target: Store) -> list[TableCount]:
                 raise TargetNotEmpty(table.name, rows)
         for table in TABLES:
             copied[table.name] = await _copy_table(table, read.tables, write.tables)
-        await write.tables.continue_ids()
+        await write.tables.after_copy()
     async with target.reading() as unit:
         return [
             TableCount(table.name, copied[table.name], await unit.tables.count(table))

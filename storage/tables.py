@@ -126,9 +126,11 @@ class SqlTables:
         """Empty a `replace` table before the copy's rows go in."""
         await self._db.execute(f"DELETE FROM {quoted(table.name)}")
 
-    async def continue_ids(self) -> None:
-        """New rows must get ids past the copied ones. SQLite's next id follows the largest
-        present; a PostgreSQL identity column has a sequence of its own, moved on here."""
+    async def after_copy(self) -> None:
+        """New rows must get ids past the copied ones: SQLite's next id follows the largest
+        present, but a PostgreSQL identity column has a sequence of its own, moved on here. And
+        PostgreSQL plans queries from statistics that a bulk load leaves stale until autovacuum
+        comes by: the first digest on a fresh copy of 100 000 cases took 30 s instead of 0.2."""
         if self._db.dialect is not Dialect.POSTGRES:
             return
         for table in TABLES:
@@ -140,6 +142,8 @@ class SqlTables:
                 " WHERE pg_get_serial_sequence(?, 'id') IS NOT NULL",
                 (table.name, table.name),
             )
+        for table in TABLES:
+            await self._db.execute(f"ANALYZE {quoted(table.name)}")
 
 
 def row_key(table: Table, columns: Sequence[str], row: Sequence[Any]) -> tuple[Any, ...]:
