@@ -15,7 +15,7 @@ from bot.adapters.slack_config import SLACK
 from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import Clock, SystemClock
 from handlers.settings import Config
-from storage.db import Database
+from storage.store import open_store
 
 
 class RunningBot:
@@ -121,7 +121,7 @@ async def introduce_all(config: Config) -> None:
     places = [
         (t, c) for s in config.schools for t in (SLACK, TELEGRAM) for c in s.on(t).report_places
     ]
-    database = await Database.open(config.storage.database)
+    database = await open_store(config.storage.target)
     try:
         async with database.transaction() as unit:
             for transport, place in places:

@@ -1,5 +1,6 @@
 """Two Casebooks on one database through a simulated week: every reminder and every digest is
-sent once, whichever of them runs the schedule.
+sent once, whichever of them runs the schedule, and when the one that leads stops midweek the
+other takes over.
 
 Both run in this process (the real `run_chat`, each with its own HTTP server and store
 connection) on one fake clock, which the test moves on an hour at a time, with reminder rounds
@@ -9,6 +10,8 @@ every few milliseconds instead of every minute.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +20,12 @@ from typing import Any
 import pytest
 
 from handlers import messages
-from handlers.settings import Config
+from handlers.settings import Config, StorageConfig
 from storage.models import Platform
+from storage.postgres_leadership import SCHEDULER_LOCK
 from tests.chat import FakeClock
 from tests.fakes.slack_api import FakeSlackApi
-from tests.processes import until_done
+from tests.processes import query, until_done
 from tests.slack_harness import SlackBot, slack_config
 
 pytestmark = pytest.mark.slow
@@ -32,9 +36,41 @@ START = FakeClock().moment.replace(day=25)
 ROUND = 0.05  # seconds between reminder rounds in each Casebook
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def config(request: pytest.FixtureRequest, tmp_path: Path, slack_fake: FakeSlackApi) -> Config:
-    return slack_config(tmp_path / "shared.db", slack_fake)
+    """Both Casebooks' config: one SQLite file, or one PostgreSQL database."""
+    config = slack_config(tmp_path / "shared.db", slack_fake)
+    if request.param == "postgres":
+        url = str(request.getfixturevalue("postgres_url"))
+        config = dataclasses.replace(config, storage=StorageConfig(url=url))
+    return config
+
+
+def where(config: Config) -> str:
+    return str(config.storage.target)
+
+
+LEADER = (
+    "SELECT min(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    f" AND ((classid::bigint << 32) | objid::bigint) = {SCHEDULER_LOCK}"
+)
+
+
+async def leader(config: Config) -> int | None:
+    """The server process of the scheduler's leader, on PostgreSQL (SQLite has no contest)."""
+    if config.storage.url is None:
+        return None
+    found = await query(config.storage.url, LEADER)
+    return None if found is None else int(found)
+
+
+async def until_one_leads(config: Config, other_than: int | None = None) -> None:
+    if config.storage.url is None:
+        return
+    deadline = time.monotonic() + 60  # a follower looks every 15 s
+    while (found := await leader(config)) is None or found == other_than:
+        assert time.monotonic() < deadline, "no process took over the scheduler"
+        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -46,6 +82,7 @@ async def pair(
     try:
         for bot in bots:
             await bot.start()
+            await until_one_leads(config)  # the first to start leads
         yield bots, clock
     finally:
         for bot in bots:
@@ -79,11 +116,15 @@ async def test_over_a_week_no_reminder_or_digest_is_sent_twice(
             f"https://x.com/u/status/{n}", user=f"U{n:03d}", ts=f"{n}.000300", event_id=f"Ev{n}"
         )
         assert status == 200
-    await until_done(str(config.storage.database), REPORTS)
-    for _ in range(7 * 24):
+    await until_done(where(config), REPORTS)
+    for hour in range(7 * 24):
         clock.advance(hours=1)
         await asyncio.sleep(ROUND * 3)  # a few rounds in each Casebook at this hour
-    await until_done(str(config.storage.database), REPORTS)
+        if hour == 4 * 24:  # Sunday: the first Casebook, the leader, stops; the other leads on
+            before = await leader(config)
+            await bots[0].close()
+            await until_one_leads(config, other_than=before)
+    await until_done(where(config), REPORTS)
     reminders: set[str] = set()
     for n in range(1, REPORTS + 1):
         reminders.add(messages.reminder_unanswered(n))
@@ -98,4 +139,4 @@ async def test_over_a_week_no_reminder_or_digest_is_sent_twice(
         texts[messages.reminder_not_reported(n, Platform.X, 24)] >= 1 for n in range(1, REPORTS + 1)
     )
     digests = [text for (channel, text) in counted if text.startswith(DIGEST + " Northfield")]
-    assert len(digests) == 1
+    assert len(digests) == 1  # on Monday, from the second Casebook

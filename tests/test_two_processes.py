@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from handlers import messages
-from storage.db import Database
 from storage.models import Platform
+from storage.store import open_store
 from tests.fakes.slack_api import FakeSlackApi
 from tests.processes import CHANNEL, LEADS, CasebookProcess, burst, query, until_done
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 EVENTS = 2000
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where both processes keep their data: one SQLite file, or one PostgreSQL database."""
     if request.param == "postgres":
@@ -35,7 +35,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 async def introduce(store: str) -> None:
     """The report channel has had its first message, so only replies to reports are sent."""
-    database = await Database.open(Path(store))
+    database = await open_store(store)
     try:
         async with database.transaction() as unit:
             await unit.places.first_visit("slack", CHANNEL, datetime.now(UTC))
