@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import sqlite3
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from handlers.export import JsonWriter, documents
 from storage.store import open_store
 from storage.tables import NOT_DATA, TABLES
 from tests.busy_database import fill
@@ -42,8 +40,9 @@ def busy(tmp_path: Path) -> Path:
     return path
 
 
-def export(capsys: pytest.CaptureFixture[str], path: Path) -> str:
-    code, out, _ = casebook(capsys, "export", "--format", "json", "--db", str(path))
+def export(capsys: pytest.CaptureFixture[str], where: Path | str) -> str:
+    """`casebook export --format json` of a file or a PostgreSQL URL."""
+    code, out, _ = casebook(capsys, "export", "--format", "json", "--db", str(where))
     assert code == 0
     return out
 
@@ -133,21 +132,6 @@ async def report(where: str | Path, text: str) -> None:
         await database.close()
 
 
-async def exported(target: str | Path) -> str:
-    """`casebook export --format json` of a store, as the command writes it."""
-    store = await open_store(target)
-    try:
-        out = io.StringIO()
-        async with store.reading() as unit:
-            writer = JsonWriter(out)
-            async for batch in documents(unit, school=None, since=None, anonymised=False):
-                writer.write(batch)
-            writer.close()
-        return out.getvalue()
-    finally:
-        await store.close()
-
-
 def test_sqlite_to_postgresql_and_back_keeps_the_export(
     capsys: pytest.CaptureFixture[str], busy: Path, tmp_path: Path, postgres_url: str
 ) -> None:
@@ -156,7 +140,7 @@ def test_sqlite_to_postgresql_and_back_keeps_the_export(
     assert code == 0, err
     assert "DIFFERENT" not in out and err.endswith(f"all {len(TABLES)} tables match\n")
     original = export(capsys, busy)
-    assert asyncio.run(exported(postgres_url)) == original
+    assert export(capsys, postgres_url) == original
     code, _, err = casebook(capsys, "db", "copy", postgres_url, str(back))
     assert code == 0, err
     assert export(capsys, back) == original
