@@ -4,6 +4,7 @@ import os
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -12,6 +13,7 @@ from bot.adapters.console_config import CONSOLE, console_places
 from bot.app import sync_schools
 from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
+from storage.store import open_store
 from tests.chat import Chat, FakeClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -30,6 +32,10 @@ settings.register_profile(
 settings.load_profile("ci")
 
 
+def on_postgres() -> bool:
+    return os.environ.get("CASEBOOK_TEST_STORE", "sqlite") == "postgres"
+
+
 def two_schools(database: Path) -> Config:
     return Config(
         schools=(
@@ -46,8 +52,15 @@ def config(tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def database(config: Config) -> AsyncIterator[Database]:
-    db = await Database.open(config.storage.database)
+async def database(config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """The store a test's chat runs on: a SQLite file, or with CASEBOOK_TEST_STORE=postgres (as
+    .ci/run's second pass sets) a fresh PostgreSQL database. Tests that read the SQLite file
+    itself, or SQLite's own locking, are marked sqlite_only and left out of that pass."""
+    if on_postgres():
+        url = request.getfixturevalue("postgres_url")
+        db: Any = await open_store(url)
+    else:
+        db = await Database.open(config.storage.database)
     await sync_schools(db, config)
     yield db
     await db.close()
@@ -119,3 +132,16 @@ def pytest_terminal_summary(
     reason = config.stash.get(POSTGRES_SKIPPED, None)
     if reason is not None:
         terminalreporter.write_sep("!", reason, red=True, bold=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With CASEBOOK_TEST_STORE=postgres, run only what runs on a store: the tests on the
+    `database` fixture (and so every chat transcript), less those that read the SQLite file."""
+    if not on_postgres():
+        return
+    keep, drop = [], []
+    for item in items:
+        on_store = "database" in getattr(item, "fixturenames", ())
+        (keep if on_store and not item.get_closest_marker("sqlite_only") else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from handlers import messages, privacy
 from storage.db import Database
 from tests.chat import Chat
@@ -88,6 +90,7 @@ async def test_erasing_a_telegram_person_blanks_their_private_chat_references(
     assert traces(database, "987654321") == []
 
 
+@pytest.mark.sqlite_only
 async def test_retention_forgets_old_direct_chat_references(chat: Chat, database: Database) -> None:
     await chat.say(TIKTOK, user="alex")  # questions go to alex's direct chat
     chat.clock.advance(days=29)

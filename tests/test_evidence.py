@@ -121,6 +121,7 @@ async def test_stats_medians_exclude_open_cases_and_duplicates(database: Databas
     assert list(rows) == ["tiktok", "instagram", "youtube", "all"]
 
 
+@pytest.mark.sqlite_only
 async def test_stats_command_prints_the_medians(database: Database) -> None:
     for days in (2, 4, 9):
         await _make(database, Platform.SNAPCHAT, reported_after=0, removed_after=days)

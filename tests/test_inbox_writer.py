@@ -30,6 +30,7 @@ def _inbox(database: Database) -> list[tuple[str, str]]:
         return db.execute("SELECT event_id, received_at FROM inbox ORDER BY id").fetchall()
 
 
+@pytest.mark.sqlite_only
 async def test_events_arriving_together_are_committed_together(database: Database) -> None:
     writer = InboxWriter(database, TickingClock())
     stored = await asyncio.gather(
@@ -44,6 +45,7 @@ async def test_events_arriving_together_are_committed_together(database: Databas
     assert len({at for _, at in _inbox(database)}) == 2
 
 
+@pytest.mark.sqlite_only
 async def test_a_repeated_event_id_in_one_batch_is_stored_once(database: Database) -> None:
     writer = InboxWriter(database, TickingClock())
     first, again = await asyncio.gather(
@@ -53,6 +55,7 @@ async def test_a_repeated_event_id_in_one_batch_is_stored_once(database: Databas
     assert [event for event, _ in _inbox(database)] == ["E1"]
 
 
+@pytest.mark.sqlite_only
 async def test_a_failed_commit_fails_every_event_of_its_batch(database: Database) -> None:
     """Nothing of a failed batch is stored, and each caller hears so (the platform retries)."""
     with sqlite3.connect(database.path) as db:
@@ -73,6 +76,7 @@ async def test_a_failed_commit_fails_every_event_of_its_batch(database: Database
     assert [event for event, _ in _inbox(database)] == ["E1"]
 
 
+@pytest.mark.sqlite_only
 async def test_storing_an_event_goes_ahead_of_transactions_already_waiting(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,6 +109,7 @@ async def test_storing_an_event_goes_ahead_of_transactions_already_waiting(
 
 
 @pytest.mark.parametrize("urgent_first", [True, False])
+@pytest.mark.sqlite_only
 async def test_turns_survive_a_cancelled_waiter(database: Database, urgent_first: bool) -> None:
     """A waiter that gives up (its client hung up) leaves no turn stuck behind it."""
     release = asyncio.Event()
@@ -159,6 +164,7 @@ async def test_a_flood_of_new_events_delays_other_work_but_never_stops_it(
     assert waited < 1.0  # PATIENCE is 50 ms; without it this waits for the flood to end
 
 
+@pytest.mark.sqlite_only
 async def test_a_caller_that_gives_up_does_not_stop_its_batch(database: Database) -> None:
     """A client that hangs up mid-commit: its event is still stored (a retry is then a repeat),
     and the others in its batch are stored and acknowledged."""

@@ -29,6 +29,7 @@ async def _case(database: Database, school: str, number: int):  # type: ignore[n
         return await unit.cases.by_number(found.id, number)
 
 
+@pytest.mark.sqlite_only
 async def test_a_non_lead_is_refused_politely_and_audited(chat: Chat, database: Database) -> None:
     await _report(chat, TIKTOK)
     for command in ("", "show 1", "close 1", "export"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from handlers import messages, privacy
 from handlers.export import export_rows
 from storage.db import Database
@@ -27,6 +29,7 @@ def _words(database: Database) -> set[tuple[int, str, str]]:
         )
 
 
+@pytest.mark.sqlite_only
 async def test_merge_keeps_every_reporters_words_and_answers(
     chat: Chat, database: Database
 ) -> None:
@@ -93,6 +96,7 @@ async def test_closing_a_case_resumes_the_reporters_earlier_questions(chat: Chat
     assert "Targeted: Me" in shown
 
 
+@pytest.mark.sqlite_only
 async def test_an_answer_never_changes_a_case_closed_while_its_question_was_open(
     chat: Chat, database: Database
 ) -> None:

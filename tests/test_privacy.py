@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.adapters.slack_config import SLACK
 from bot.app import sync_schools
 from handlers import messages, privacy
@@ -66,6 +68,7 @@ async def test_retention_counts_days_in_the_schools_zone(chat: Chat, config: Con
     assert [(item.number, item.closed_days_ago) for item in plan] == [(3, 366)]
 
 
+@pytest.mark.sqlite_only
 async def test_purge_anonymises_but_keeps_the_statistics(chat: Chat, config: Config) -> None:
     await _closed_case(chat, 1, datetime(2025, 1, 10, 12, 0, tzinfo=LONDON))
     await chat.command("cases", "note 1 spoke to Jo Bloggs", user="lena")
@@ -193,6 +196,7 @@ async def test_erasing_a_person_leaves_no_trace_of_their_id(
     assert "Former staff member 1" in shown and "U123" not in shown
 
 
+@pytest.mark.sqlite_only
 async def test_backup_during_writes_is_consistent_and_restores(chat: Chat, tmp_path: Path) -> None:
     written = 0
 
@@ -241,6 +245,7 @@ def test_backup_command_refuses_to_overwrite(tmp_path: Path) -> None:
     assert missing.returncode == 2
 
 
+@pytest.mark.sqlite_only
 async def test_processed_events_and_sent_messages_keep_no_report_text(chat: Chat) -> None:
     await chat.say("https://x.com/u/status/1 Mr Khan is a liar")
     with sqlite3.connect(chat.database.path) as raw:

@@ -38,6 +38,7 @@ async def _queue_raw(database: Database, event_id: str, payload: str) -> None:
         await unit.inbox.add("test", event_id, payload, FakeClock().now())
 
 
+@pytest.mark.sqlite_only
 async def test_an_undecodable_inbox_row_is_set_aside_and_the_events_behind_it_are_handled(
     chat: Chat, database: Database
 ) -> None:
@@ -92,6 +93,7 @@ async def test_set_aside_text_is_forgotten_by_retention(database: Database) -> N
         assert await unit.inbox.retry(None) == 0  # nothing left to retry it with
 
 
+@pytest.mark.sqlite_only
 async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:
@@ -108,6 +110,7 @@ async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
     assert await successor.flush() == len(claimed)
 
 
+@pytest.mark.sqlite_only
 async def test_an_undecodable_outbox_row_is_given_up_and_the_rest_is_sent(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:
@@ -121,6 +124,7 @@ async def test_an_undecodable_outbox_row_is_given_up_and_the_rest_is_sent(
     assert [row[0] for row in failed] == ["unreadable: outgoing: KeyError"]
 
 
+@pytest.mark.sqlite_only
 async def test_a_process_takes_back_only_other_processes_claims(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:

@@ -60,6 +60,7 @@ VERBS = [
 
 
 @pytest.mark.parametrize("verb", VERBS)
+@pytest.mark.sqlite_only
 async def test_a_lead_naming_a_school_they_do_not_lead_is_refused_for_every_verb(
     chat: Chat, database: Database, verb: str
 ) -> None:
@@ -118,6 +119,7 @@ async def _audited(database: Database) -> int:
 
 
 @pytest.mark.parametrize(("column", "value"), CHANGES)
+@pytest.mark.sqlite_only
 async def test_no_column_of_an_audit_row_can_be_changed(
     database: Database, column: str, value: str
 ) -> None:
@@ -129,6 +131,7 @@ async def test_no_column_of_an_audit_row_can_be_changed(
         assert db.execute("SELECT * FROM audit WHERE id = ?", (row,)).fetchone() == before
 
 
+@pytest.mark.sqlite_only
 async def test_an_audit_row_cannot_be_deleted_but_its_person_references_can_be_blanked(
     database: Database,
 ) -> None:

@@ -171,6 +171,7 @@ async def test_mark_escalated_sets_the_status(chat: Chat, database: Database) ->
     assert case is not None and case.status is Status.ESCALATED
 
 
+@pytest.mark.sqlite_only
 async def test_closing_a_case_cancels_its_reminders(chat: Chat, database: Database) -> None:
     await chat.say(TIKTOK)
     await chat.command("cases", "close 1 not-abuse", user="lena")
@@ -371,6 +372,7 @@ async def _reminder_ids(database: Database) -> dict[str, int]:
         ("not_reported", "removed", True),  # sent, but it has no buttons at all
     ],
 )
+@pytest.mark.sqlite_only
 async def test_a_forged_reminder_button_changes_nothing(
     chat: Chat, database: Database, kind: str, answer: str, send_first: bool
 ) -> None:
@@ -395,6 +397,7 @@ async def test_a_forged_reminder_button_changes_nothing(
         )
 
 
+@pytest.mark.sqlite_only
 async def test_a_cancelled_reminder_button_is_no_longer_current(
     chat: Chat, database: Database
 ) -> None:

@@ -9,6 +9,8 @@ import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, TemporarySendError
 from bot.router import BATCH
@@ -62,6 +64,7 @@ def _in(chat: str, text: str, thread: str | None = None) -> Outgoing:
     return Outgoing(Place(CONSOLE, chat, PlaceKind.CHANNEL), text, thread=thread)
 
 
+@pytest.mark.sqlite_only
 async def test_a_failing_item_in_a_batch_undoes_only_its_own_writes(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:
@@ -83,6 +86,7 @@ async def test_a_failing_item_in_a_batch_undoes_only_its_own_writes(
     assert messages.case_logged(2, Platform.TIKTOK) in sent
 
 
+@pytest.mark.sqlite_only
 async def test_replies_of_each_batch_can_go_out_while_later_batches_wait(
     chat: Chat, database: Database, clock: FakeClock
 ) -> None:

@@ -27,6 +27,7 @@ async def _case(database: Database, number: int):  # type: ignore[no-untyped-def
         return await unit.cases.by_number(1, number)
 
 
+@pytest.mark.sqlite_only
 async def test_not_a_report_on_the_first_reply_withdraws_the_case_and_tells_the_leads(
     chat: Chat, database: Database
 ) -> None:
@@ -120,6 +121,7 @@ async def test_a_withdrawn_case_is_left_out_of_stats_and_the_digest(
 
 
 @pytest.mark.parametrize("text", ["hello", "Hi there", "good morning all"])
+@pytest.mark.sqlite_only
 async def test_a_greeting_in_a_direct_chat_is_asked_about_not_logged(
     chat: Chat, database: Database, text: str
 ) -> None:
