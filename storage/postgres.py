@@ -9,6 +9,7 @@ repositories' own, with `?` placeholders numbered for asyncpg here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Generator, Iterable, Sequence
@@ -55,6 +56,17 @@ _TRANSIENT_STATES = (
 )
 
 
+# What a pooled connection that the server has dropped raises at its next statement: closed, or
+# its protocol caught mid-message by the server's goodbye.
+_BROKEN_CONNECTION = (
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+)
+
+
 def is_transient(error: BaseException) -> bool:
     """A lost connection, a server restarting or refusing connections, a serialization failure or
     a deadlock: nothing about the work itself."""
@@ -62,8 +74,10 @@ def is_transient(error: BaseException) -> bool:
         state = str(getattr(error, "sqlstate", "") or "")
         return state.startswith(_TRANSIENT_STATES)
     # A connection that broke under a statement (reset, closed, timed out) or could not be made.
-    return isinstance(error, ConnectionError | TimeoutError) or (
-        isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error)
+    return (
+        isinstance(error, ConnectionError | TimeoutError)
+        or (isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error))
+        or isinstance(error, asyncpg.exceptions.InternalClientError)
     )
 
 
@@ -111,11 +125,44 @@ class PostgresStore:
         finally:
             if first:
                 self._first_waiting -= 1
+        connection, transaction_ = await self._begin(connection)
         try:
-            async with connection.transaction():
-                yield Unit.over(PostgresConnection(connection))
+            yield Unit.over(PostgresConnection(connection))
+        except BaseException:
+            if not connection.is_closed():
+                with contextlib.suppress(Exception):
+                    await transaction_.rollback()
+            raise
+        else:
+            await transaction_.commit()
         finally:
             await self._pool.release(connection)
+
+    async def _begin(self, connection: Any) -> tuple[Any, Any]:
+        """BEGIN on `connection`, or, if the server dropped it while it sat idle in the pool (a
+        restart), on a fresh one: nothing has run on it yet, so trying another loses nothing.
+        The connection is back in the pool if this raises."""
+        try:
+            for attempt in range(POOL_SIZE + 1):
+                transaction_ = connection.transaction()
+                try:
+                    await transaction_.start()
+                    return connection, transaction_
+                except _BROKEN_CONNECTION as error:
+                    if attempt == POOL_SIZE:
+                        raise
+                    log.info(
+                        "a pooled connection was lost (%s); taking another", type(error).__name__
+                    )
+                    connection.terminate()
+                    await self._pool.release(connection)
+                    connection = None
+                    connection = await self._pool.acquire()
+        except BaseException:
+            if connection is not None:
+                await self._pool.release(connection)
+            raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Unit]:
