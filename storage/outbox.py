@@ -18,16 +18,26 @@ def place_key(transport: str, place_id: str) -> str:
     return f"{transport}/{place_id}"
 
 
+_ADD = (
+    "INSERT INTO outbox (transport, payload, case_id, created_at, due_at, place)"
+    " VALUES (?, ?, ?, ?, ?, {place}) RETURNING id"
+)
+_ADD_SQLITE = _ADD.format(place="CASE WHEN json_valid(?) THEN json_extract(?, '$.place.id') END")
+_ADD_POSTGRES = _ADD.format(place="casebook_json(?) #>> '{place,id}'")
+
+
 class SqlOutbox:
     def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
 
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int:
+        """Queue one message; its chat (`place`) is read out of the payload once, here, for
+        claim_due to rank by."""
         moment = to_db(at)
+        postgres = self._db.dialect is Dialect.POSTGRES
         async with self._db.execute(
-            "INSERT INTO outbox (transport, payload, case_id, created_at, due_at)"
-            " VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (transport, payload, case_id, moment, moment),
+            _ADD_POSTGRES if postgres else _ADD_SQLITE,
+            (transport, payload, case_id, moment, moment, *[payload] * (1 if postgres else 2)),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
@@ -56,23 +66,43 @@ class SqlOutbox:
             return await self._claim_shared(transports, now, lease_until, limit, owner, busy)
         marks = ",".join("?" * len(transports))
         moment = to_db(now)
+        # Only a place's first `limit` rows that are not claimed already can be among the
+        # `limit` claimed (a claimed row that is due neither holds back nor is taken), so each
+        # place is read that far along the index of waiting rows, not to its end: a claim
+        # costs the same however long a chat's queue has grown. (A place's turns count from
+        # its first unclaimed row.)
         async with self._db.execute(
             "UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM ("
-            "  SELECT id, free, min(due) OVER chat AS clear, row_number() OVER chat AS turn,"
-            "  transport || '/' || COALESCE(place, '') AS place_key"
-            "  FROM (SELECT id, transport,"
-            "   CASE WHEN json_valid(payload) THEN json_extract(payload, '$.place.id') END"
-            "    AS place, due_at <= ? AS due,"
-            "   (claimed_until IS NULL OR claimed_until <= ?) AS free"
-            "   FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-            f"  AND transport IN ({marks}))"
+            "  SELECT id, free, min(due) OVER chat AS clear, row_number() OVER chat AS turn"
+            "  FROM (SELECT o.id, o.transport, o.place, o.due_at <= ? AS due,"
+            "   (o.claimed_until IS NULL OR o.claimed_until <= ?) AS free"
+            "   FROM (SELECT DISTINCT transport, place FROM outbox"
+            "    WHERE sent_at IS NULL AND failed_at IS NULL"
+            f"   AND transport IN ({marks})) p"
+            "   JOIN outbox o ON o.id IN (SELECT id FROM outbox"
+            "    WHERE sent_at IS NULL AND failed_at IS NULL"
+            "    AND transport = p.transport AND place IS p.place"
+            "    AND (claimed_until IS NULL OR claimed_until <= ? OR due_at > ?)"
+            "    ORDER BY id LIMIT ?)"
+            "   WHERE p.transport || '/' || COALESCE(p.place, '')"
+            "    NOT IN (SELECT value FROM json_each(?)))"
             "  WINDOW chat AS (PARTITION BY transport, place ORDER BY id))"
             " WHERE clear = 1 AND free = 1"
-            " AND place_key NOT IN (SELECT value FROM json_each(?))"
             " ORDER BY turn, id LIMIT ?)"
             " RETURNING id, transport, payload, attempts, case_id",
-            (to_db(lease_until), owner, moment, moment, *transports, json.dumps(busy or []), limit),
+            (
+                to_db(lease_until),
+                owner,
+                moment,
+                moment,
+                *transports,
+                moment,
+                moment,
+                limit,
+                json.dumps(busy or []),
+                limit,
+            ),
         ) as cursor:
             rows = await cursor.fetchall()
         items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
@@ -102,7 +132,7 @@ class SqlOutbox:
             "  row_number() OVER chat AS turn,"
             "  transport || '/' || COALESCE(place, '') AS place_key"
             "  FROM (SELECT id, transport,"
-            "   casebook_json(payload) #>> '{place,id}' AS place, due_at <= ? AS due,"
+            "   place, due_at <= ? AS due,"
             "   (claimed_until IS NULL OR claimed_until <= ?) AS free,"
             "   COALESCE(claimed_by = ?, false) AS mine"
             "   FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
