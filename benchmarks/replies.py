@@ -9,7 +9,10 @@ event is sent to that first reply. It prints:
   (b) a burst of 1 000 reports at concurrency 100 (closed loop): median time to first reply, and
       the time from the burst's start until every first reply has been sent;
   (c) events handled end to end per second in that burst: 1 000 divided by the time until every
-      event is processed (case written) and the outbox holds nothing unsent.
+      event is processed (case written) and the outbox holds nothing unsent;
+  (d) the CPU time (user and system) the bot, the fake Web API and the load generator used in
+      that burst, per report: on a shared machine this varies far less than the times above
+      (under --profile the bot's figure is py-spy's).
 `--runs N` repeats (a) and (b) N times on the same bot (the machine is shared: figures vary).
 """
 
@@ -139,6 +142,13 @@ def settled(database: Path, events: int) -> bool:
     return bool(done >= events and unsent == 0)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Run:
     steady_p50: float
@@ -146,10 +156,15 @@ class Run:
     burst_median: float
     burst_all: float
     handled_per_second: float
+    bot_cpu: float
+    api_cpu: float
+    load_cpu: float
     missing: int
 
 
-async def one_run(url: str, stats_url: str, database: Path, base: int, events_before: int) -> Run:
+async def one_run(
+    url: str, stats_url: str, database: Path, base: int, events_before: int, pids: tuple[int, int]
+) -> Run:
     load = Load(url)
     await load.open_loop(base, STEADY_REPORTS)
     steady_threads = [signed(n)[0] for n in range(base, base + STEADY_REPORTS)]
@@ -160,11 +175,17 @@ async def one_run(url: str, stats_url: str, database: Path, base: int, events_be
 
     burst_base = base + STEADY_REPORTS
     burst_threads = [signed(n)[0] for n in range(burst_base, burst_base + BURST_REPORTS)]
+    cpu_before = [cpu_seconds(pid) for pid in pids]
+    load_before = time.process_time()
     started = await load.closed_loop(burst_base, BURST_REPORTS)
     total = events_before + STEADY_REPORTS + BURST_REPORTS
     while not await asyncio.to_thread(settled, database, total):  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     handled = time.monotonic()
+    bot_cpu, api_cpu = (
+        cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)
+    )
+    load_cpu = time.process_time() - load_before
     burst = await first_replies(stats_url, burst_threads, 60)
     burst_waits = [burst[t] - load.sent[t] for t in burst]
     return Run(
@@ -173,16 +194,21 @@ async def one_run(url: str, stats_url: str, database: Path, base: int, events_be
         burst_median=statistics.median(burst_waits),
         burst_all=max(burst.values()) - started,
         handled_per_second=BURST_REPORTS / (handled - started),
+        bot_cpu=bot_cpu / BURST_REPORTS,
+        api_cpu=api_cpu / BURST_REPORTS,
+        load_cpu=load_cpu / BURST_REPORTS,
         missing=STEADY_REPORTS + BURST_REPORTS - len(steady) - len(burst),
     )
 
 
-async def measure(url: str, stats_url: str, database: Path, runs: int) -> list[Run]:
+async def measure(
+    url: str, stats_url: str, database: Path, runs: int, pids: tuple[int, int]
+) -> list[Run]:
     await wait_ready(url)
     results = []
     for run in range(runs):
         base = run * (STEADY_REPORTS + BURST_REPORTS)
-        results.append(await one_run(url, stats_url, database, base, base))
+        results.append(await one_run(url, stats_url, database, base, base, pids))
     return results
 
 
@@ -224,6 +250,7 @@ def main() -> None:
                 f"http://127.0.0.1:{api_port}/stats",
                 database,
                 args.runs,
+                (bot.pid, api.pid),
             )
         )
         rss = float("nan") if args.profile else peak_rss_mb(bot.pid)
@@ -244,6 +271,9 @@ def main() -> None:
         (f"burst {BURST_REPORTS}: median to first reply (s)", "burst_median", 1, "< 1"),
         (f"burst {BURST_REPORTS}: every first reply sent (s)", "burst_all", 1, "< 4"),
         ("events handled end to end per second", "handled_per_second", 1, ">= 300"),
+        ("burst: bot CPU per report (ms)", "bot_cpu", 1000, ""),
+        ("burst: fake Web API CPU per report (ms)", "api_cpu", 1000, ""),
+        ("burst: load generator CPU per report (ms)", "load_cpu", 1000, ""),
     )
     for name, field, scale, target in rows:
         values = "  ".join(f"{getattr(r, field) * scale:8.2f}" for r in results)
