@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.metrics import Metrics
 from handlers.events import Outgoing, PersonKey, PlaceKind, Transport, UndecodablePayload
 from storage.models import OutboxItem
-from storage.outbox import place_key
+from storage.outbox import place_key, thread_key
 from storage.store import Store, is_transient
 from storage.unit import Unit
 
@@ -96,12 +96,12 @@ class Delivery:
         Messages to different chats go out concurrently; messages to one chat go in order, and
         after a failure the rest of that chat's messages wait for the retry, keeping the order.
         Sending is a pipeline: once any chat is done, more is claimed, leaving out the places
-        whose messages are still going out, so a long chat (a burst of alerts to one lead) does
-        not hold back the others.
+        and threads whose messages are still going out, so a long chat (a burst of alerts to
+        one lead) does not hold back the others, nor one report's thread the next report's.
         """
         wanted = [str(t) for t in (transports or self.transports) if t in self._senders]
         sent = 0
-        running: dict[asyncio.Task[int], str] = {}  # each chat being sent, and its place
+        running: dict[asyncio.Task[int], str] = {}  # each chat being sent, and what it holds
         try:
             while stop is None or not stop.is_set():
                 busy = sorted(set(running.values()))
@@ -122,7 +122,9 @@ class Delivery:
     async def _claim(
         self, wanted: list[str], busy: list[str]
     ) -> list[tuple[str, list[tuple[OutboxItem, Outgoing]]]]:
-        """Claim what is due, outside the `busy` places, as chats: (place, messages in order)."""
+        """Claim what is due, outside the `busy` places and threads, as chats: (what the chat
+        holds until it is sent, its messages in order). A thread holds only itself; a chat to
+        the place itself, or to one person in it, holds the whole place."""
         now = self._clock.now()
         async with self._database.transaction() as unit:
             items = await unit.outbox.claim_due(
@@ -139,7 +141,7 @@ class Delivery:
                 continue
             key = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
-            places[key] = place_key(item.transport, outgoing.place.id)
+            places[key] = _holds(item.transport, outgoing, key)
         return [(places[key], chat) for key, chat in chats.items()]
 
     async def _send_chat(
@@ -243,6 +245,13 @@ def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
     else:
         return None
     return str(PersonKey(transport, person))
+
+
+def _holds(transport: str, outgoing: Outgoing, chat: tuple[str, str]) -> str:
+    """What a chat keeps others from claiming while it is sent (`busy` of claim_due)."""
+    if outgoing.thread is not None and chat[1] == f"{outgoing.place.id}//{outgoing.thread}":
+        return thread_key(transport, outgoing.place.id, outgoing.thread)
+    return place_key(transport, outgoing.place.id)
 
 
 def _chat(item: OutboxItem, outgoing: Outgoing, in_main: set[tuple[str, str]]) -> tuple[str, str]:

@@ -18,12 +18,22 @@ def place_key(transport: str, place_id: str) -> str:
     return f"{transport}/{place_id}"
 
 
+def thread_key(transport: str, place_id: str, thread: str) -> str:
+    """How claim_due names one thread of a place in `busy`."""
+    return f"{transport}/{place_id}/{thread}"
+
+
 _ADD = (
-    "INSERT INTO outbox (transport, payload, case_id, created_at, due_at, place)"
-    " VALUES (?, ?, ?, ?, ?, {place}) RETURNING id"
+    "INSERT INTO outbox (transport, payload, case_id, created_at, due_at, place, thread)"
+    " VALUES (?, ?, ?, ?, ?, {place}, {thread}) RETURNING id"
 )
-_ADD_SQLITE = _ADD.format(place="CASE WHEN json_valid(?) THEN json_extract(?, '$.place.id') END")
-_ADD_POSTGRES = _ADD.format(place="casebook_json(?) #>> '{place,id}'")
+_ADD_SQLITE = _ADD.format(
+    place="CASE WHEN json_valid(?) THEN json_extract(?, '$.place.id') END",
+    thread="CASE WHEN json_valid(?) THEN json_extract(?, '$.thread') END",
+)
+_ADD_POSTGRES = _ADD.format(
+    place="casebook_json(?) #>> '{place,id}'", thread="casebook_json(?) #>> '{thread}'"
+)
 
 
 class SqlOutbox:
@@ -31,13 +41,13 @@ class SqlOutbox:
         self._db = connection
 
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int:
-        """Queue one message; its chat (`place`) is read out of the payload once, here, for
+        """Queue one message; its place and thread are read out of the payload once, here, for
         claim_due to rank by."""
         moment = to_db(at)
         postgres = self._db.dialect is Dialect.POSTGRES
         async with self._db.execute(
             _ADD_POSTGRES if postgres else _ADD_SQLITE,
-            (transport, payload, case_id, moment, moment, *[payload] * (1 if postgres else 2)),
+            (transport, payload, case_id, moment, moment, *[payload] * (2 if postgres else 4)),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
@@ -57,8 +67,8 @@ class SqlOutbox:
         in one chat (a burst of alerts to one school's leads) does not hold back another chat's
         message behind it. A row waiting for its retry holds back the rest of its chat, so
         messages in a chat keep their order through a failure.
-        `busy` lists places (`place_key`) whose messages are still being sent: none of theirs
-        is claimed, so they cannot overtake those.
+        `busy` lists places (`place_key`) and threads (`thread_key`) whose messages are still
+        being sent: none of theirs is claimed, so they cannot overtake those.
         `owner` names this process, so its successor can take its claims back at once."""
         if not transports:
             return []
@@ -74,8 +84,10 @@ class SqlOutbox:
         async with self._db.execute(
             "UPDATE outbox SET claimed_until = ?, claimed_by = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM ("
-            "  SELECT id, free, min(due) OVER chat AS clear, row_number() OVER chat AS turn"
+            "  SELECT id, free, min(due) OVER chat AS clear, row_number() OVER chat AS turn,"
+            "  thread_key"
             "  FROM (SELECT o.id, o.transport, o.place, o.due_at <= ? AS due,"
+            "   o.transport || '/' || COALESCE(o.place, '') || '/' || o.thread AS thread_key,"
             "   (o.claimed_until IS NULL OR o.claimed_until <= ?) AS free"
             "   FROM (SELECT DISTINCT transport, place FROM outbox"
             "    WHERE sent_at IS NULL AND failed_at IS NULL"
@@ -89,6 +101,7 @@ class SqlOutbox:
             "    NOT IN (SELECT value FROM json_each(?)))"
             "  WINDOW chat AS (PARTITION BY transport, place ORDER BY id))"
             " WHERE clear = 1 AND free = 1"
+            " AND (thread_key IS NULL OR thread_key NOT IN (SELECT value FROM json_each(?)))"
             " ORDER BY turn, id LIMIT ?)"
             " RETURNING id, transport, payload, attempts, case_id",
             (
@@ -100,6 +113,7 @@ class SqlOutbox:
                 moment,
                 moment,
                 limit,
+                json.dumps(busy or []),
                 json.dumps(busy or []),
                 limit,
             ),
@@ -130,19 +144,31 @@ class SqlOutbox:
             " WHERE id IN (SELECT o.id FROM outbox o JOIN (SELECT id, turn FROM ("
             "  SELECT id, free, bool_and(due AND (free OR mine)) OVER chat AS clear,"
             "  row_number() OVER chat AS turn,"
-            "  transport || '/' || COALESCE(place, '') AS place_key"
+            "  transport || '/' || COALESCE(place, '') AS place_key,"
+            "  transport || '/' || COALESCE(place, '') || '/' || thread AS thread_key"
             "  FROM (SELECT id, transport,"
-            "   place, due_at <= ? AS due,"
+            "   place, thread, due_at <= ? AS due,"
             "   (claimed_until IS NULL OR claimed_until <= ?) AS free,"
             "   COALESCE(claimed_by = ?, false) AS mine"
             "   FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
             "   AND transport = ANY(?)) waiting"
             "  WINDOW chat AS (PARTITION BY transport, place ORDER BY id)) ranked"
             " WHERE clear AND free AND NOT (place_key = ANY(?))"
+            " AND (thread_key IS NULL OR NOT (thread_key = ANY(?)))"
             " ORDER BY turn, id LIMIT ?) pick ON pick.id = o.id"
             " FOR UPDATE OF o SKIP LOCKED)"
             " RETURNING id, transport, payload, attempts, case_id",
-            (to_db(lease_until), owner, moment, moment, owner, transports, busy or [], limit),
+            (
+                to_db(lease_until),
+                owner,
+                moment,
+                moment,
+                owner,
+                transports,
+                busy or [],
+                busy or [],
+                limit,
+            ),
         ) as cursor:
             rows = await cursor.fetchall()
         items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]

@@ -1,9 +1,12 @@
--- Which chat (place) an outbox row goes to, written once with the row. Claiming ranks the
--- waiting rows of each chat; reading the place out of every waiting row's JSON payload on every
--- claim made each claim cost more the longer the queue, so a burst's replies slowed their own
--- delivery. The index holds only waiting rows, in the order a claim ranks them.
+-- Which chat (place) and thread an outbox row goes to, written once with the row. A claim
+-- ranks the waiting rows of each place and leaves out the threads still being sent; reading
+-- these out of every waiting row's JSON payload on every claim made each claim cost more the
+-- longer the queue, so a burst's replies slowed their own delivery. The index holds only
+-- waiting rows, in the order a claim reads them.
 ALTER TABLE outbox ADD COLUMN place TEXT COLLATE "C";
-UPDATE outbox SET place = casebook_json(payload) #>> '{place,id}'
+ALTER TABLE outbox ADD COLUMN thread TEXT COLLATE "C";
+UPDATE outbox SET place = casebook_json(payload) #>> '{place,id}',
+ thread = casebook_json(payload) #>> '{thread}'
  WHERE sent_at IS NULL AND failed_at IS NULL;
-CREATE INDEX outbox_waiting ON outbox (transport, place, id, due_at, claimed_until)
+CREATE INDEX outbox_waiting ON outbox (transport, place, id, due_at, claimed_until, thread)
  WHERE sent_at IS NULL AND failed_at IS NULL;
