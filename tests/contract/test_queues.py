@@ -176,6 +176,26 @@ async def test_claims_take_chats_in_turn_keep_order_and_skip_busy_places(
         assert await unit.outbox.claim_due(["slack"], T0 + 5 * MINUTE, T0 + 6 * MINUTE) == []
 
 
+@covers(OutboxRepository.claim_due)
+async def test_a_busy_thread_holds_back_only_itself_and_a_busy_place_all_its_threads(
+    store: Store,
+) -> None:
+    def in_thread(thread: str | None, n: int) -> str:
+        return json.dumps({"place": {"id": "C"}, "thread": thread, "n": n})
+
+    async with store.transaction() as unit:
+        x1 = await unit.outbox.add("slack", in_thread("1.1", 1), None, T0)
+        y1 = await unit.outbox.add("slack", in_thread("2.2", 1), None, T0)
+        main = await unit.outbox.add("slack", in_thread(None, 1), None, T0)
+        x2 = await unit.outbox.add("slack", in_thread("1.1", 2), None, T0)
+        lease = T0 + MINUTE
+        assert await unit.outbox.claim_due(["slack"], T0, lease, busy=["slack/C"]) == []
+        others = await unit.outbox.claim_due(["slack"], T0, lease, busy=["slack/C/1.1"])
+        assert [i.id for i in others] == [y1, main]
+        rest = await unit.outbox.claim_due(["slack"], T0, lease)
+        assert [i.id for i in rest] == [x1, x2]  # the thread's own messages, in order
+
+
 @covers(
     OutboxRepository.mark_retry,
     OutboxRepository.mark_sent,
