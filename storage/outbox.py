@@ -194,11 +194,12 @@ class SqlOutbox:
     async def mark_sent(
         self, item_id: int, at: datetime, message_ref: str | None, direct_to: str | None = None
     ) -> None:
-        """Sent: forget the text; keep the reference, and whose direct chat it names (a person
-        key, recorded as their number) so erasure can blank it."""
+        """Sent: forget the text and its place (a direct chat's names the person); keep the
+        reference, and whose direct chat it names (a person key, recorded as their number) so
+        erasure can blank it."""
         await self._db.execute(
             "UPDATE outbox SET sent_at = ?, claimed_until = NULL, claimed_by = NULL,"
-            " message_ref = ?, payload = '',"
+            " message_ref = ?, payload = '', place = NULL, thread = NULL,"
             " direct_person_id = (SELECT id FROM people WHERE key = ?) WHERE id = ?",
             (to_db(at), message_ref, direct_to, item_id),
         )
@@ -211,7 +212,8 @@ class SqlOutbox:
 
     async def mark_failed(self, item_id: int, error: str, at: datetime) -> None:
         await self._db.execute(
-            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET failed_at = ?, claimed_until = NULL, last_error = ?,"
+            " place = NULL, thread = NULL WHERE id = ?",
             (to_db(at), error[:500], item_id),
         )
 

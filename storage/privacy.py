@@ -42,8 +42,8 @@ class SqlPrivacy:
             (case_id,),
         )
         await db.execute(
-            "UPDATE outbox SET payload = '', message_ref = NULL, direct_person_id = NULL"
-            " WHERE case_id = ?",
+            "UPDATE outbox SET payload = '', place = NULL, thread = NULL, message_ref = NULL,"
+            " direct_person_id = NULL WHERE case_id = ?",
             (case_id,),
         )
         await db.execute(
@@ -90,7 +90,8 @@ class SqlPrivacy:
         )
         await db.execute("DELETE FROM case_messages WHERE message_key LIKE ? || '|%'", (raw_id,))
         await db.execute(
-            "UPDATE outbox SET payload = '', failed_at = COALESCE(failed_at, ?),"
+            "UPDATE outbox SET payload = '', place = NULL, thread = NULL,"
+            " failed_at = COALESCE(failed_at, ?),"
             " last_error = COALESCE(last_error, 'recipient erased')"
             f" WHERE {self._instr}(payload, ?) > 0",
             (to_db(at), raw_id),

@@ -2,7 +2,8 @@
 -- ranks the waiting rows of each place and leaves out the threads still being sent; reading
 -- these out of every waiting row's JSON payload on every claim made each claim cost more the
 -- longer the queue, so a burst's replies slowed their own delivery. The index holds only
--- waiting rows, in the order a claim reads them.
+-- waiting rows, in the order a claim reads them. Both are blanked once a row is sent or given
+-- up, as its payload is: a direct chat's place is the person's own id.
 ALTER TABLE outbox ADD COLUMN place TEXT;
 ALTER TABLE outbox ADD COLUMN thread TEXT;
 UPDATE outbox SET place = CASE WHEN json_valid(payload) THEN json_extract(payload, '$.place.id') END,
