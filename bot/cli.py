@@ -277,18 +277,23 @@ def _version() -> str:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    config = load_config(args.config, os.environ) if args.config else demo_config()
-    if args.db is not None:
-        target = Target.parse(args.db)
-        storage = (
-            StorageConfig(url=target.url)
-            if target.url is not None
-            else StorageConfig(database=target.path or Path(args.db))
-        )
-        config = dataclasses.replace(config, storage=storage)
+    config = _with_db(args, load_config(args.config, os.environ) if args.config else demo_config())
     level = LogLevel.INFO if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
+
+
+def _with_db(args: argparse.Namespace, config: Config) -> Config:
+    """`config` with the database named by --db, when one is given, in place of its own."""
+    if args.db is None:
+        return config
+    target = Target.parse(args.db)
+    storage = (
+        StorageConfig(url=target.url)
+        if target.url is not None
+        else StorageConfig(database=target.path or Path(args.db))
+    )
+    return dataclasses.replace(config, storage=storage)
 
 
 def _existing_database(config: Config) -> str | Path:
@@ -640,7 +645,7 @@ def _check_config(args: argparse.Namespace) -> int:
     path = args.file or args.config
     if path is None:
         raise CommandError(messages.CLI_NAME_THE_CONFIG)
-    config = load_config(path, os.environ)
+    config = _with_db(args, load_config(path, os.environ))
     for warning in config.warnings:
         print(messages.cli_warning(warning), file=sys.stderr)
     print(describe(config))

@@ -124,3 +124,13 @@ def test_a_password_given_with_db_is_used_and_never_shown(
     code, out, err = _casebook(capsys, "export", "--db", wrong)
     assert code == 2 and "cannot connect" in err
     assert "s3cret-pw" not in out + err and "***" in err
+
+
+def test_check_config_checks_the_database_given_with_db(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _config(tmp_path, 'database = "cases.db"\n')
+    code, out, _ = _casebook(capsys, "check-config", str(path), "--db", postgres_url)
+    assert code == 0
+    assert f"database: {postgres_url}" in out and "cases.db" not in out
+    assert "no Casebook tables yet" in out
