@@ -179,9 +179,11 @@ async def burst(
     events: Sequence[int],
     concurrency: int = 40,
     twice_every: int = 10,
+    resends: int = 0,
 ) -> Burst:
     """Send each event to one process in turn, and every `twice_every`-th also to the next one,
-    as Slack resends an event it thinks was lost."""
+    as Slack resends an event it thinks was lost; then, `resends` times, send again to the other
+    process each event that no process acknowledged (a 5xx or a timeout), as Slack does too."""
     result = Burst(by_process={p.name: set() for p in processes})
     gate = asyncio.Semaphore(concurrency)
 
@@ -198,6 +200,11 @@ async def burst(
         if twice_every and n % twice_every == 0:
             sends.append(send(n, processes[(i + 1) % len(processes)], 1))
     await asyncio.gather(*sends)
+    for retry in range(2, resends + 2):
+        missing = [(i, n) for i, n in enumerate(events) if n not in result.acknowledged]
+        await asyncio.gather(
+            *(send(n, processes[(i + retry) % len(processes)], retry) for i, n in missing)
+        )
     return result
 
 
