@@ -272,6 +272,7 @@ def question_intro(number: int) -> str:
 
 
 NOT_A_REPORT = "Not a report"
+NOTHING_TO_WITHDRAW = "You have no report in this school to withdraw."
 WITHDRAW_USAGE = (
     "Say which of your reports to withdraw, for example: /withdraw 3 (or /withdraw alone for "
     "your latest). A report can be withdrawn within a day of making it, until the safeguarding "
@@ -981,7 +982,7 @@ def cli_not_a_date(text: str) -> str:
 
 
 def cli_wrote_cases(count: int, path: Path) -> str:
-    return cli_line(f"wrote {count} cases to {path}")
+    return cli_line(f"wrote {count} case{'' if count == 1 else 's'} to {path}")
 
 
 def cli_wrote(path: Path) -> str:

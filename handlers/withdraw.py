@@ -34,7 +34,7 @@ async def on_command(ctx: Context, text: str) -> list[Outgoing]:
         mine = await ctx.unit.cases.reported_by(ctx.person.id)
         latest = next((c for c in mine if c.school_id == ctx.school.id), None)
         if latest is None:
-            return [ctx.reply(messages.WITHDRAW_USAGE)]
+            return [ctx.reply(messages.NOTHING_TO_WITHDRAW)]
         return await _withdraw(ctx, latest, latest.number)
     number = whole_number(text.strip().lstrip("#"), digits=9)
     if number is None:

@@ -55,7 +55,7 @@ async def test_withdraw_alone_withdraws_the_latest_report(chat: Chat) -> None:
     await chat.say(INSTA)
     replies = await chat.command("withdraw", "")
     assert messages.withdrawn(2) in texts(replies)
-    assert texts(await chat.command("withdraw", "", user="sam")) == messages.WITHDRAW_USAGE
+    assert texts(await chat.command("withdraw", "", user="sam")) == messages.NOTHING_TO_WITHDRAW
 
 
 async def test_withdraw_command_resumes_an_earlier_reports_questions(chat: Chat) -> None:
@@ -69,7 +69,7 @@ async def test_withdraw_command_resumes_an_earlier_reports_questions(chat: Chat)
     ]
 
 
-@pytest.mark.parametrize("text", ["", "two", "#"])
+@pytest.mark.parametrize("text", ["two", "#", "3 please"])
 async def test_withdraw_without_a_number_explains_itself(chat: Chat, text: str) -> None:
     assert texts(await chat.command("withdraw", text)) == messages.WITHDRAW_USAGE
 
