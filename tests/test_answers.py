@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers import messages
+from handlers.questions import SKIP, Question, choices, parse_typed
 from storage.db import Database
 from storage.models import AuthorIsPupil, Case, Category
 from tests.chat import Chat, button
@@ -68,3 +69,10 @@ async def test_labels_match_with_phone_punctuation(chat: Chat, database: Databas
     replies = await chat.say("Don\u2019t know")
     assert messages.questions_finished([1]) in "\n".join(r.text for r in replies)
     assert (await _case(database)).author_is_pupil is AuthorIsPupil.UNKNOWN
+
+
+def test_a_pick_typed_with_skip_is_unclear() -> None:
+    offered = choices(Question.CATEGORIES)
+    skip = next(i for i, option in enumerate(offered, 1) if option.value == SKIP)
+    assert parse_typed(Question.CATEGORIES, f"1 {skip}") is None
+    assert parse_typed(Question.CATEGORIES, "1 2") is not None

@@ -134,3 +134,13 @@ def test_check_config_checks_the_database_given_with_db(
     assert code == 0
     assert f"database: {postgres_url}" in out and "cases.db" not in out
     assert "no Casebook tables yet" in out
+
+
+def test_check_config_never_shows_a_password_given_with_db(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _config(tmp_path, 'database = "cases.db"\n')
+    wrong = "postgresql://casebook:s3cret-pw@127.0.0.1:1/casebook"
+    code, out, err = _casebook(capsys, "check-config", str(path), "--db", wrong)
+    assert code == 2 and "cannot connect" in err
+    assert "s3cret-pw" not in out + err
