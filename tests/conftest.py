@@ -126,6 +126,14 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
     postgres_server.drop_database(url)
 
 
+@pytest.fixture
+def migrated_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh database with Casebook's empty schema already in it, dropped after the test."""
+    url = postgres_server.create_migrated_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:

@@ -12,10 +12,11 @@ from storage.store import Store, open_store
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where the store under test lives: a SQLite file, or a fresh PostgreSQL database."""
+    """Where the store under test lives: a SQLite file, or a fresh PostgreSQL database (made
+    from a migrated one: the migrations have tests of their own)."""
     if request.param == "sqlite":
         return str(tmp_path / "contract.db")
-    url: str = request.getfixturevalue("postgres_url")
+    url: str = request.getfixturevalue("migrated_postgres_url")
     return url
 
 
