@@ -66,6 +66,28 @@ def test_a_copy_holds_every_row_of_every_table(
     assert counted["cases"] == f"{len(original['cases'])}\t{len(original['cases'])}"
 
 
+def test_a_copy_that_lost_rows_is_reported_and_exits_1(
+    capsys: pytest.CaptureFixture[str], busy: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.db"
+    asyncio.run(_migrated(copy))
+    with sqlite3.connect(copy) as db:  # a target that silently drops every note written to it
+        db.execute(
+            "CREATE TRIGGER drop_notes BEFORE INSERT ON notes BEGIN SELECT RAISE(IGNORE); END"
+        )
+    code, out, err = casebook(capsys, "db", "copy", str(busy), str(copy))
+    assert code == 1
+    assert "the row counts differ for notes;" in err and "do not use the copy" in err
+    counted = dict(line.split("\t", 1) for line in out.splitlines())
+    source_notes, target_notes = counted["notes"].split("\t")[:2]
+    assert int(source_notes) > 0 and target_notes == "0"
+
+
+async def _migrated(path: Path) -> None:
+    store = await open_store(path)
+    await store.close()
+
+
 def test_the_export_of_a_copy_and_of_a_copy_of_it_is_the_same(
     capsys: pytest.CaptureFixture[str], busy: Path, tmp_path: Path
 ) -> None:
