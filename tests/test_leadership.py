@@ -196,3 +196,34 @@ async def test_a_sqlite_store_always_leads(tmp_path: Path) -> None:
         assert leadership.leading and await leadership.confirm()
     finally:
         await store.close()
+
+
+async def test_a_scheduler_whose_lock_was_lost_between_polls_sends_nothing(
+    chat: Chat, postgres_url: str
+) -> None:
+    ours = AdvisoryLeadership(postgres_url, poll=60)  # no poll during the test: only confirm()
+    ours.start(lambda: None)
+    await until(lambda: ours.leading)
+    pid = await lock_holder_pid(postgres_url)
+    admin = await asyncpg.connect(postgres_url)
+    assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+    await admin.close()
+    await chat.say(TIKTOK)
+    chat.clock.advance(hours=3)  # the unanswered-questions reminder is due
+    scheduler = Scheduler(
+        chat.database,
+        chat.config,
+        chat.clock,
+        frozenset({CONSOLE}),
+        wake=lambda: None,
+        interval=POLL,
+        leadership=ours,
+    )
+    scheduler.start()
+    try:
+        await asyncio.sleep(POLL * 5)
+        await chat.delivery.flush()
+        assert messages.reminder_unanswered(1) not in [r.text for r in chat.transport.sent]
+        assert not scheduler.leading
+    finally:
+        await scheduler.shutdown()
