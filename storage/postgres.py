@@ -142,27 +142,23 @@ class PostgresStore:
         """BEGIN on `connection`, or, if the server dropped it while it sat idle in the pool (a
         restart), on a fresh one: nothing has run on it yet, so trying another loses nothing.
         The connection is back in the pool if this raises."""
-        try:
-            for attempt in range(POOL_SIZE + 1):
-                transaction_ = connection.transaction()
-                try:
-                    await transaction_.start()
-                    return connection, transaction_
-                except _BROKEN_CONNECTION as error:
-                    if attempt == POOL_SIZE:
-                        raise
-                    log.info(
-                        "a pooled connection was lost (%s); taking another", type(error).__name__
-                    )
-                    connection.terminate()
-                    await self._pool.release(connection)
-                    connection = None
-                    connection = await self._pool.acquire()
-        except BaseException:
-            if connection is not None:
+        lost = 0
+        while True:
+            transaction_ = connection.transaction()
+            try:
+                await transaction_.start()
+                return connection, transaction_
+            except _BROKEN_CONNECTION as error:
+                connection.terminate()
                 await self._pool.release(connection)
-            raise
-        raise AssertionError("unreachable")
+                lost += 1
+                if lost > POOL_SIZE:
+                    raise
+                log.info("a pooled connection was lost (%s); taking another", type(error).__name__)
+            except BaseException:
+                await self._pool.release(connection)
+                raise
+            connection = await self._pool.acquire()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Unit]:
