@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from storage.models import OutboxItem
 from storage.sql import Dialect, SqlConnection
@@ -118,10 +120,7 @@ class SqlOutbox:
                 limit,
             ),
         ) as cursor:
-            rows = await cursor.fetchall()
-        items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-        items.sort(key=lambda item: item.id)
-        return items
+            return _claimed(await cursor.fetchall())
 
     async def _claim_shared(
         self,
@@ -170,10 +169,7 @@ class SqlOutbox:
                 limit,
             ),
         ) as cursor:
-            rows = await cursor.fetchall()
-        items = [OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows]
-        items.sort(key=lambda item: item.id)
-        return items
+            return _claimed(await cursor.fetchall())
 
     async def release_claims_of_others(self, owner: str) -> int:
         """Take back every claim not held by `owner`: at start-up, the claims of a process that
@@ -223,3 +219,9 @@ class SqlOutbox:
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else row[0]
+
+
+def _claimed(rows: Iterable[Sequence[Any]]) -> list[OutboxItem]:
+    """Claimed rows (id, transport, payload, attempts, case_id) in the order they were added:
+    RETURNING gives them in no particular order."""
+    return sorted((OutboxItem(r[0], r[1], r[2], r[3], r[4]) for r in rows), key=lambda i: i.id)
