@@ -32,6 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from storage.store import open_store
+
 URL_VARIABLE = "CASEBOOK_TEST_POSTGRES_URL"
 REQUIRE_VARIABLE = "CASEBOOK_REQUIRE_POSTGRES"
 SUPERUSER = "casebook"
@@ -105,8 +107,6 @@ class PostgresServer:
 
 
 async def _migrate(url: str) -> None:
-    from storage.store import open_store
-
     store = await open_store(url)
     await store.close()
 

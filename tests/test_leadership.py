@@ -123,23 +123,29 @@ async def test_a_follower_reconnects_when_the_server_drops_it(
     await until(lambda: second.leading, seconds=POLL * 30)
 
 
+async def _reminder_due(chat: Chat, leadership: AdvisoryLeadership) -> Scheduler:
+    """A report whose unanswered-questions reminder is due, and a scheduler (not started yet)
+    that runs a round every poll, each skipped unless `leadership` leads."""
+    await chat.say(TIKTOK)
+    chat.clock.advance(hours=3)
+    return Scheduler(
+        chat.database,
+        chat.config,
+        chat.clock,
+        frozenset({CONSOLE}),
+        wake=lambda: None,
+        interval=POLL,
+        leadership=leadership,
+    )
+
+
 async def test_a_follower_scheduler_sends_nothing_until_it_leads(
     chat: Chat, holders: list[AdvisoryLeadership]
 ) -> None:
     other_process, ours = holders
     other_process.start(lambda: None)
     await until(lambda: other_process.leading)
-    await chat.say(TIKTOK)
-    chat.clock.advance(hours=3)  # the unanswered-questions reminder is due
-    scheduler = Scheduler(
-        chat.database,
-        chat.config,
-        chat.clock,
-        frozenset({CONSOLE}),
-        wake=lambda: None,
-        interval=POLL,  # a round every poll: all skipped while another process leads
-        leadership=ours,
-    )
+    scheduler = await _reminder_due(chat, ours)
     scheduler.start()
     try:
         await asyncio.sleep(POLL * 5)
@@ -208,17 +214,7 @@ async def test_a_scheduler_whose_lock_was_lost_between_polls_sends_nothing(
     admin = await asyncpg.connect(postgres_url)
     assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
     await admin.close()
-    await chat.say(TIKTOK)
-    chat.clock.advance(hours=3)  # the unanswered-questions reminder is due
-    scheduler = Scheduler(
-        chat.database,
-        chat.config,
-        chat.clock,
-        frozenset({CONSOLE}),
-        wake=lambda: None,
-        interval=POLL,
-        leadership=ours,
-    )
+    scheduler = await _reminder_due(chat, ours)
     scheduler.start()
     try:
         await asyncio.sleep(POLL * 5)
