@@ -10,6 +10,7 @@ any moment sends again at most the one message each chat had on the wire.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 CLAIM = 100  # rows claimed at once; their chats are sent side by side
+COMBINE_MAX = 25  # alerts in one message, at most
+COMBINE_CHARS = 3000  # and their text, well inside Slack's and Telegram's (4 096) limits
 RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
 
 
@@ -148,44 +151,49 @@ class Delivery:
         self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None
     ) -> int:
         sent = 0
-        for index, (item, outgoing) in enumerate(messages):
+        index = 0
+        while index < len(messages):
             if stop is not None and stop.is_set():
                 await self._release(messages[index:], 0)
                 break
-            delay = await self._send_one(item, outgoing)
+            items, outgoing = _next_message(messages, index)
+            delay = await self._send_one(items, outgoing)
+            index += len(items)
             if delay is not None:
-                await self._release(messages[index + 1 :], delay)
+                await self._release(messages[index:], delay)
                 break
-            sent += 1
+            sent += len(items)
             await asyncio.sleep(0)  # chats take turns even when a send did not wait
         return sent
 
-    async def _send_one(self, item: OutboxItem, outgoing: Outgoing) -> float | None:
-        """Send one message; None when it went, else how long until it is tried again. That it
-        was sent is committed before the next message of its chat goes out (messages of other
-        chats sent meanwhile share the commit), so a process killed at any moment sends again
-        at most the message each chat had in flight."""
-        transport = item.transport
+    async def _send_one(self, items: list[OutboxItem], outgoing: Outgoing) -> float | None:
+        """Send one message, made of the rows `items`; None when it went, else how long until
+        they are tried again. That they were sent is committed before the next message of
+        their chat goes out (messages of other chats sent meanwhile share the commit), so a
+        process killed at any moment sends again at most the message each chat had in flight."""
+        transport = items[0].transport
         sender = self._senders[Transport(transport)]
+        attempts = max(item.attempts for item in items)
         try:
             ref = await sender.send(outgoing)
         except PermanentSendError as error:
             self._failed(transport, str(error))
-            await self._retry_or_fail(item.id, outgoing, MAX_ATTEMPTS, str(error), 0)
+            await self._retry_or_fail(items, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0.0
         except TemporarySendError as error:
             self._failed(transport, str(error))
-            delay = error.retry_after if error.retry_after is not None else 2.0**item.attempts
-            await self._retry_or_fail(item.id, outgoing, item.attempts, str(error), delay)
+            delay = error.retry_after if error.retry_after is not None else 2.0**attempts
+            await self._retry_or_fail(items, outgoing, attempts, str(error), delay)
             return delay
         except Exception as error:
             self._failed(transport, type(error).__name__)
-            delay = 2.0**item.attempts
-            await self._retry_or_fail(item.id, outgoing, item.attempts, type(error).__name__, delay)
+            delay = 2.0**attempts
+            await self._retry_or_fail(items, outgoing, attempts, type(error).__name__, delay)
             return delay
         self._metrics.messages_sent.labels(transport).inc()
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
-        await self._sent.commit(item.id, ref, _direct_to(transport, outgoing) if ref else None)
+        direct_to = _direct_to(transport, outgoing) if ref else None
+        await self._sent.commit([item.id for item in items], ref, direct_to)
         return None
 
     def _failed(self, transport: str, reason: str) -> None:
@@ -208,28 +216,50 @@ class Delivery:
                 await unit.outbox.mark_retry(item.id, "waiting for an earlier message", due)
 
     async def _retry_or_fail(
-        self, item_id: int, outgoing: Outgoing, attempts: int, reason: str, delay: float
+        self, items: list[OutboxItem], outgoing: Outgoing, attempts: int, reason: str, delay: float
     ) -> None:
         now = self._clock.now()
+        ids = ", ".join(str(item.id) for item in items)
         async with self._database.transaction() as unit:
             if attempts >= MAX_ATTEMPTS:
                 log.error(
                     "giving up on outbox %s (case %s) after %s attempts: %s",
-                    item_id,
+                    ids,
                     outgoing.case_id,
                     attempts,
                     reason,
                 )
-                await unit.outbox.mark_failed(item_id, reason, now)
+                for item in items:
+                    await unit.outbox.mark_failed(item.id, reason, now)
             else:
                 log.warning(
                     "send of outbox %s (case %s) failed, retrying in %.0fs: %s",
-                    item_id,
+                    ids,
                     outgoing.case_id,
                     delay,
                     reason,
                 )
-                await unit.outbox.mark_retry(item_id, reason, now + timedelta(seconds=delay))
+                for item in items:
+                    await unit.outbox.mark_retry(item.id, reason, now + timedelta(seconds=delay))
+
+
+def _next_message(
+    messages: list[tuple[OutboxItem, Outgoing]], start: int
+) -> tuple[list[OutboxItem], Outgoing]:
+    """The rows that go out as the next message of a chat, from `start`, and that message: one
+    row, or a run of alerts that may be combined, joined line by line up to a size every
+    platform takes in one message."""
+    item, outgoing = messages[start]
+    if not outgoing.combine:
+        return [item], outgoing
+    items, lines, length = [item], [outgoing.text], len(outgoing.text)
+    for later, more in messages[start + 1 : start + COMBINE_MAX]:
+        if not more.combine or length + 1 + len(more.text) > COMBINE_CHARS:
+            break
+        items.append(later)
+        lines.append(more.text)
+        length += 1 + len(more.text)
+    return items, dataclasses.replace(outgoing, text="\n".join(lines))
 
 
 def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
@@ -287,11 +317,12 @@ class _SentWriter:
         self._waiting: list[_Sent] = []
         self._writing = asyncio.Lock()
 
-    async def commit(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
-        """Record one row as sent; returns once that is committed. Whoever holds the lock
-        writes every mark waiting, so a caller that finds none left had its mark written by
-        a commit that has finished."""
-        self.add(item_id, ref, direct_to)
+    async def commit(self, item_ids: list[int], ref: str | None, direct_to: str | None) -> None:
+        """Record rows as sent (one message); returns once that is committed. Whoever holds
+        the lock writes every mark waiting, so a caller that finds none left had its marks
+        written by a commit that has finished."""
+        for item_id in item_ids:
+            self.add(item_id, ref, direct_to)
         async with self._writing:
             await self.write()
 

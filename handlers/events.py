@@ -107,7 +107,9 @@ class Attachment:
         return cls(data["name"], base64.b64decode(data["data"]), data.get("mime", "text/csv"))
 
 
-PAYLOAD_FORMAT = 1  # written into every queued payload; bump when its fields change
+PAYLOAD_FORMAT = 2  # written into every queued payload; bump when its fields change
+# Formats this version reads: a field added since has a default (2 added `Outgoing.combine`).
+READABLE_FORMATS = (1, 2)
 
 
 class UndecodablePayload(ValueError):
@@ -184,6 +186,10 @@ class Outgoing:
     # started by that person), and the message there to reply to.
     fallback: Place | None = None
     fallback_thread: str | None = None
+    # An alert that may go out as one message with the alerts queued right after it in its
+    # chat: a burst of new cases is a few messages to the leads, not hundreds (the platforms
+    # take about one message a second into one chat, and a lead reads a list faster).
+    combine: bool = False
 
     def to_json(self) -> str:
         data = {"format": PAYLOAD_FORMAT, **dataclasses.asdict(self)}
@@ -223,13 +229,13 @@ def _decoded(raw: str, decode: Callable[[dict[str, Any]], T], what: str) -> T:
 
 
 def _payload(raw: str) -> dict[str, Any]:
-    """The fields of a queued payload, once its format is known to be this version's (rows
-    queued before formats were numbered are format 1)."""
+    """The fields of a queued payload, once its format is known to be one this version reads
+    (rows queued before formats were numbered are format 1)."""
     data = json.loads(raw)
     if not isinstance(data, dict):
         raise TypeError("not an object")
-    version = data.pop("format", PAYLOAD_FORMAT)
-    if version != PAYLOAD_FORMAT:
+    version = data.pop("format", 1)
+    if type(version) is not int or version not in READABLE_FORMATS:
         raise ValueError(f"format {version!r}")
     return data
 

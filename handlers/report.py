@@ -139,7 +139,8 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     if _NON_WEB_LINK.search(text) or any(canonicalise(u) is None for u in urls):
         replies.append(ctx.reply(messages.IGNORED_LINKS))
     for case in created:
-        replies.extend(_alert(ctx, messages.new_case_alert(case.number, case.platform), case))
+        text = messages.new_case_alert(case.number, case.platform)
+        replies.extend(_alert(ctx, text, case, combine=True))
     if created and ctx.incoming.form:
         before, created = created, await _apply_form(ctx, created, ctx.incoming.form)
         replies.extend(await _urgent_alerts(ctx, before, created))
@@ -450,9 +451,11 @@ async def _urgent_alerts(ctx: Context, before: list[Case], after: list[Case]) ->
     return replies
 
 
-def _alert(ctx: Context, text: str, case: Case) -> list[Outgoing]:
+def _alert(ctx: Context, text: str, case: Case, combine: bool = False) -> list[Outgoing]:
+    """The alert to each leads' place. A new case's may share a message with the next ones
+    (a burst of reports is one list to the leads); an urgent one always stands alone."""
     return [
-        Outgoing(place=place, text=text, case_id=case.id)
+        Outgoing(place=place, text=text, case_id=case.id, combine=combine)
         for place in leads_places(ctx.school_config, ctx.transports)
     ]
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.adapters.console_config import CONSOLE
-from bot.delivery import Delivery, PermanentSendError, TemporarySendError
+from bot.delivery import (
+    COMBINE_CHARS,
+    COMBINE_MAX,
+    Delivery,
+    PermanentSendError,
+    TemporarySendError,
+)
 from handlers.events import Outgoing, Place, PlaceKind
 from storage.db import Database
 from tests.chat import FakeClock
@@ -22,11 +28,19 @@ class FlakySender:
         return None
 
 
-async def _queue(database: Database, clock: FakeClock, chat: str, *texts: str) -> None:
+async def _queue(
+    database: Database, clock: FakeClock, chat: str, *texts: str, combine: bool = False
+) -> None:
     async with database.transaction() as unit:
         for text in texts:
-            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text)
+            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text, combine=combine)
             await unit.outbox.add("console", message.to_json(), None, clock.now())
+
+
+async def _nothing_left(delivery: Delivery, clock: FakeClock) -> bool:
+    """Nothing left to send, even once every lease and retry is over."""
+    clock.advance(hours=1)
+    return await delivery.flush() == 0
 
 
 async def test_a_failed_message_holds_back_only_its_own_chat(
@@ -55,3 +69,50 @@ async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
     assert sender.sent == ["next"]
     clock.advance(days=1)
     assert await delivery.flush() == 0  # the refused one is not tried again
+
+
+async def test_alerts_queued_together_go_as_one_message_in_their_order(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue(database, clock, "leads", "first")
+    await _queue(database, clock, "leads", *(f"alert {n}" for n in range(30)), combine=True)
+    await _queue(database, clock, "leads", "after")
+    await _queue(database, clock, "leads", "alert 30", "alert 31", combine=True)
+    sender = FlakySender({})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 34
+    assert sender.sent == [
+        "first",
+        "\n".join(f"alert {n}" for n in range(COMBINE_MAX)),
+        "\n".join(f"alert {n}" for n in range(COMBINE_MAX, 30)),
+        "after",
+        "alert 30\nalert 31",
+    ]
+    assert await _nothing_left(delivery, clock)
+
+
+async def test_a_combined_message_stays_within_the_size_every_platform_takes(
+    database: Database, clock: FakeClock
+) -> None:
+    long = "x" * ((COMBINE_CHARS - 1) // 2)  # two fit in one message, with their newline
+    await _queue(database, clock, "leads", long, long, long, combine=True)
+    sender = FlakySender({})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 3
+    assert sender.sent == [f"{long}\n{long}", long]
+    assert await _nothing_left(delivery, clock)
+
+
+async def test_a_combined_message_that_fails_is_retried_whole(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue(database, clock, "leads", "a", "b", combine=True)
+    await _queue(database, clock, "leads", "c")
+    sender = FlakySender({"a\nb": TemporarySendError("429", retry_after=30)})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 0
+    assert sender.sent == []
+    clock.advance(seconds=30)
+    assert await delivery.flush() == 3
+    assert sender.sent == ["a\nb", "c"]
+    assert await _nothing_left(delivery, clock)

@@ -105,7 +105,7 @@ async def test_telegram_reports_are_answered_within_seconds_while_slack_hangs(
                 messages.case_logged(n, Platform.INSTAGRAM), 5
             )
             assert logged["chat_id"] > 0
-            alert = await telegram_fake.wait_for_text(
+            alert = await telegram_fake.wait_for_line(
                 messages.new_case_alert(n, Platform.INSTAGRAM), 5
             )
             assert alert["chat_id"] == LEADS_GROUP

@@ -42,6 +42,8 @@ async def test_follow_ups_go_to_a_direct_chat_and_alerts_to_the_leads(chat: Chat
     assert all(r.place.id == "alex" for r in to_alex)
     assert [r.text for r in to_leads] == [messages.new_case_alert(1, Platform.TIKTOK)]
     assert "tiktok.com" not in to_leads[0].text and "alex" not in to_leads[0].text
+    # A new case's alert may share a message with the next ones; nothing to the reporter may.
+    assert to_leads[0].combine and not any(r.combine for r in to_alex)
 
 
 async def test_the_whole_conversation_by_buttons(chat: Chat, database: Database) -> None:
@@ -120,8 +122,11 @@ async def test_a_threat_makes_the_case_urgent_and_alerts_leads_at_once(
     await chat.say(TIKTOK)
     await chat.say("1")
     replies = await chat.press(button(chat.transport.sent, "Threat of violence"))
-    leads = [r.text for r in replies if r.place.kind is PlaceKind.LEADS]
-    assert leads == [messages.urgent_case_alert(1, Platform.TIKTOK, ["Threat of violence"])]
+    leads = [r for r in replies if r.place.kind is PlaceKind.LEADS]
+    assert [r.text for r in leads] == [
+        messages.urgent_case_alert(1, Platform.TIKTOK, ["Threat of violence"])
+    ]
+    assert not leads[0].combine  # an urgent alert always stands alone
     assert messages.URGENT_DANGER in texts(replies)
     [case] = await _cases(database)
     assert case.urgent

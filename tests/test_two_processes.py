@@ -137,6 +137,6 @@ async def test_killing_one_process_mid_burst_loses_no_acknowledged_event(
 def _alerts(fake: FakeSlackApi) -> int:
     alerts = {messages.new_case_alert(n, Platform.X) for n in range(1, EVENTS + 1)}
     sent = [c["text"] for c in fake.of("chat.postMessage") if c.get("channel") == LEADS]
-    counted = Counter(text for text in sent if text in alerts)
+    counted = Counter(line for text in sent for line in text.split("\n") if line in alerts)
     assert set(counted.values()) <= {1}, "a lead alert sent twice"
     return len(counted)

@@ -42,6 +42,18 @@ class WaitsForCalls:
             timeout,
         )
 
+    async def wait_for_call_line(
+        self, method: str, line: str, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """The first call of `method` with `line` as one line of its text (alerts queued
+        together go as one message, a line each), waiting for it to arrive."""
+        return await self.wait_until(
+            lambda: next(
+                (a for a in self.of(method) if line in str(a.get("text", "")).split("\n")), None
+            ),
+            timeout,
+        )
+
     async def notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()

@@ -66,6 +66,9 @@ class FakeTelegramApi(WaitsForCalls):
     async def wait_for_text(self, text: str, timeout: float = 5.0) -> dict[str, Any]:
         return await self.wait_for_call_text("sendMessage", text, timeout)
 
+    async def wait_for_line(self, line: str, timeout: float = 5.0) -> dict[str, Any]:
+        return await self.wait_for_call_line("sendMessage", line, timeout)
+
     async def _api(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.json_response(
