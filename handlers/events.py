@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,9 +143,7 @@ class Incoming:
     external: bool = False  # from another organisation in a shared channel
 
     def to_json(self) -> str:
-        return json.dumps(
-            {"format": PAYLOAD_FORMAT, **dataclasses.asdict(self)}, ensure_ascii=False
-        )
+        return json.dumps({"format": PAYLOAD_FORMAT, **_fields(self)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Incoming:
@@ -192,7 +191,7 @@ class Outgoing:
     combine: bool = False
 
     def to_json(self) -> str:
-        data = {"format": PAYLOAD_FORMAT, **dataclasses.asdict(self)}
+        data = {"format": PAYLOAD_FORMAT, **_fields(self)}
         if self.attachment is not None:
             data["attachment"] = self.attachment.to_dict()
         return json.dumps(data, ensure_ascii=False)
@@ -218,6 +217,27 @@ class Outgoing:
             buttons=tuple(Button(b["label"], b["value"]) for b in data.pop("buttons", ())),
             **data,
         )
+
+
+def _fields(event: Any) -> dict[str, Any]:
+    """An event's fields as JSON-ready values, as `dataclasses.asdict` gives them but without
+    its deep copy of every value: serialising replies was a sixth of handling's time."""
+    return {name: _plain(getattr(event, name)) for name in _field_names(type(event))}
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float):  # enums are str's too
+        return value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
+    return value
 
 
 def _decoded(raw: str, decode: Callable[[dict[str, Any]], T], what: str) -> T:
