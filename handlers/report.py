@@ -292,7 +292,7 @@ async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
     if question is None:
         return await _finish(ctx, conversation, cases)
     await reminders.questions_started(ctx.unit, conversation, ctx.now, ctx.config.reminders)
-    return [ctx.reply(intro), _ask(ctx, conversation, question, cases)]
+    return [_ask(ctx, conversation, question, cases, intro=intro)]
 
 
 async def _answer(
@@ -424,12 +424,16 @@ def _to_reporter(
 
 
 def _ask(
-    ctx: Context, conversation: Conversation, question: Question, cases: list[Case]
+    ctx: Context, conversation: Conversation, question: Question, cases: list[Case], intro: str = ""
 ) -> Outgoing:
+    """The question as one message, with what introduces it (the first question after a report)
+    on the line before: one message asks, not two."""
     text = questions.text_of(question)
     if question is Question.CATEGORIES and cases and cases[0].categories:
         chosen = sorted(cases[0].categories, key=list(Category).index)
         text += "\n" + messages.categories_chosen([messages.CATEGORY_LABELS[c] for c in chosen])
+    if intro:
+        text = f"{intro}\n{text}"
     return ctx.reply(text, buttons=questions.buttons(conversation.id, question))
 
 

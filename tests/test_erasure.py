@@ -62,7 +62,7 @@ async def test_erasing_a_slack_person_blanks_their_direct_message_references(
     bot = await SlackBot(slack_config(database, slack_fake), slack_fake).start()
     try:
         await bot.message(f"look {TIKTOK}", user="UERASE7")
-        question = await slack_fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+        question = await slack_fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
         assert question["channel"] == "DERASE7"  # the direct chat Slack gave for UERASE7
         await bot.press(buttons_of(question)[0]["value"], user="UERASE7", channel="DERASE7")
         await slack_fake.wait_for_text("chat.postMessage", messages.Q_CATEGORIES)
@@ -81,7 +81,7 @@ async def test_erasing_a_telegram_person_blanks_their_private_chat_references(
     bot = await TelegramBot(telegram_config(database, telegram_fake)).start()
     try:
         await bot.post(message_update(f"look {TIKTOK}", user=987654321, username="erin"))
-        question = await telegram_fake.wait_for_text(messages.Q_TARGETS)
+        question = await telegram_fake.wait_for_line(messages.Q_TARGETS)
         assert question["chat_id"] == 987654321  # a private chat's id is the person's id
     finally:
         await bot.close()

@@ -28,7 +28,7 @@ async def test_a_slack_report_channel_gets_one_first_message_ever(
             "chat.postMessage", messages.first_message("Northfield")
         )
         assert welcome["channel"] == REPORT_CHANNEL and not welcome.get("thread_ts")
-        await slack_fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+        await slack_fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
         await bot.message("https://x.com/someone/status/1")
         await slack_fake.wait_for_text("chat.postMessage", messages.case_logged(2, Platform.X))
     finally:

@@ -25,7 +25,8 @@ async def test_a_link_becomes_a_case_before_any_question(chat: Chat, database: D
     assert case.number == 1 and case.platform is Platform.TIKTOK and case.status is Status.NEW
     assert case.url == "https://tiktok.com/@someone/video/7301234567890123456"
     assert replies[0].text == messages.case_logged(1, Platform.TIKTOK)
-    assert replies[-1].text == messages.Q_TARGETS
+    # One message introduces the questions and asks the first.
+    assert replies[-1].text == f"{messages.question_intro(1)}\n{messages.Q_TARGETS}"
     assert [b.label for b in replies[-1].buttons] == [
         "Me",
         "A colleague",
@@ -93,7 +94,7 @@ async def test_every_question_can_be_skipped(chat: Chat, database: Database) -> 
     replies = await chat.say("Someone made a fake account of Mr Khan, no link yet")
     asked = []
     while replies[-1].buttons:
-        asked.append(replies[-1].text.split("\n")[0])
+        asked.append(replies[-1].text.split("\n")[-1])  # the first comes after its intro
         replies = await chat.press(button(replies, "Skip"))
     assert asked == [
         messages.Q_PLATFORM,
@@ -110,7 +111,7 @@ async def test_every_question_can_be_skipped(chat: Chat, database: Database) -> 
 async def test_platform_is_asked_only_when_no_link_says_it(chat: Chat, database: Database) -> None:
     replies = await chat.say("A video about Ms Osei is going round on snap")
     assert replies[0].text == messages.case_logged_no_link(1)
-    assert replies[-1].text == messages.Q_PLATFORM
+    assert replies[-1].text == f"{messages.question_intro(1)}\n{messages.Q_PLATFORM}"
     await chat.press(button(replies, "Snapchat"))
     [case] = await _cases(database)
     assert case.platform is Platform.SNAPCHAT
@@ -193,7 +194,7 @@ async def test_a_new_report_mid_conversation_is_asked_first_then_the_old_resumes
     await chat.say(TIKTOK)
     await chat.say("1")  # on to categories for case 1
     replies = await chat.say("and this one https://instagram.com/p/Abc")
-    assert replies[-1].text == messages.Q_TARGETS
+    assert replies[-1].text == f"{messages.question_intro(2)}\n{messages.Q_TARGETS}"
     for _ in range(5):
         replies = await chat.say("skip")
     assert messages.questions_finished([2]) in texts(replies)

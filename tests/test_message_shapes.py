@@ -107,7 +107,7 @@ async def test_a_thread_reply_without_a_link_joins_the_parents_case(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.body(slack("message_escaped_link"))
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.body(slack("thread_reply"))  # USAM: "I've seen this too …"
     await bot.body(slack("thread_broadcast"))  # USAM again, sent to the channel as well
     await bot.message("Thanks, I'm dealing with it", user=LEAD, thread_ts=PARENT_TS)
@@ -143,7 +143,7 @@ async def test_a_second_report_while_a_question_waits_is_a_new_case(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.body(slack("message_escaped_link"))
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.message("Separate thing: someone has set up a fake account pretending to be Ms Patel")
     await fake.wait_for_text("chat.postMessage", messages.case_logged_no_link(2))
     assert messages.NOT_UNDERSTOOD not in to(fake, "DALEX")
@@ -154,7 +154,7 @@ async def test_the_reporters_own_thread_reply_is_not_an_answer_to_the_dm_questio
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.body(slack("message_escaped_link"))
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.message("Me", thread_ts=PARENT_TS)  # would be the answer "Me" in the DM
     await settled(bot)
     assert rows(bot, "SELECT targets FROM cases") == [(None,)]
@@ -183,7 +183,7 @@ async def test_an_edit_of_wording_and_slacks_link_preview_change_nothing(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.body(slack("message_escaped_link"))
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.body(slack("message_changed_unfurl"))
     reworded = slack("message_changed_unfurl")
     reworded["event"]["message"]["text"] += " (typo fixed)"
@@ -202,7 +202,7 @@ async def test_deleting_the_original_keeps_the_case_and_the_timeline_says_so(
     bot: SlackBot, fake: FakeSlackApi, deletion: str
 ) -> None:
     await bot.body(slack("message_escaped_link"))
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.body(slack(deletion))
     await bot.command("cases", "show 1", user=LEAD)
     shown = await fake.wait_until(
@@ -224,7 +224,7 @@ async def test_an_image_without_text_asks_for_the_link_and_is_not_kept(
 
 async def test_rich_text_blocks_with_empty_text_are_read(bot: SlackBot, fake: FakeSlackApi) -> None:
     await bot.body(slack("rich_text_only"))
-    await fake.wait_for_text("chat.postMessage", messages.questions_for_cases([1, 2]))
+    await fake.wait_for_line("chat.postMessage", messages.questions_for_cases([1, 2]))
     assert sorted(r[0] for r in rows(bot, "SELECT canonical_url FROM case_links")) == [
         "https://tiktok.com/@year11stuff/video/7301234567890123456",
         "https://x.com/someone/status/1861234567890123456",
@@ -341,7 +341,7 @@ async def test_a_telegram_reply_joins_the_case_and_a_leads_reply_is_a_note(
 ) -> None:
     report = tp.message(f"look {tg.SHORT}", GROUP)
     await tbot.post(tp.update(report))
-    await tfake.wait_for_text(messages.Q_TARGETS)
+    await tfake.wait_for_line(messages.Q_TARGETS)
     await tbot.post(tp.update(tp.reply("I've seen this too", GROUP, report, tp.person(502, "sam"))))
     await tbot.post(tp.update(tp.reply("Thanks, I'm on it", GROUP, report, LEAD_USER)))
     await tsettled(tbot, tfake)
@@ -415,7 +415,7 @@ async def test_in_thread_mode_the_reports_thread_takes_answers_and_the_channel_d
     bot = await SlackBot(config, fake).start()
     try:
         await bot.body(slack("message_escaped_link"))
-        question = await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+        question = await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
         assert question["channel"] == "CREPORT" and question["thread_ts"] == PARENT_TS
         await bot.message("Me")  # in the channel, not in the thread
         await fake.wait_for_text("chat.postMessage", messages.ANSWER_WHERE_ASKED)

@@ -77,7 +77,7 @@ def test_a_secret_that_reaches_a_handler_is_redacted() -> None:
 
 async def test_metrics_count_what_happened_without_personal_labels(bot: SlackBot) -> None:
     await bot.message(LINK)
-    await bot.fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await bot.fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.message(LINK, user="USAM")
     await bot.fake.wait_for_text("chat.postMessage", messages.already_logged(1))
     assert bot.session is not None

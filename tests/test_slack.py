@@ -42,12 +42,12 @@ async def test_a_report_in_a_staff_channel_becomes_a_case_and_a_dm_question(
     status, _ = await bot.message(f"look at this <{TIKTOK}|tiktok>")
     assert status == 200
     assert bot.count("inbox") == 1  # the event is stored before the 200
-    posted = await fake.wait_for("chat.postMessage", 4, timeout=1.0)
+    posted = await fake.wait_for("chat.postMessage", 3, timeout=1.0)
     assert bot.count() == 1
     to_alex = [p for p in posted if p["channel"] == "DALEX"]
     assert to_alex[0]["text"] == messages.case_logged(1, Platform.TIKTOK)
     question = to_alex[-1]
-    assert question["text"] == messages.Q_TARGETS
+    assert question["text"] == f"{messages.question_intro(1)}\n{messages.Q_TARGETS}"
     assert [b["text"]["text"] for b in buttons_of(question)] == [
         "Me",
         "A colleague",
@@ -64,7 +64,7 @@ async def test_a_button_press_answers_and_updates_the_question(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.message(TIKTOK)
-    posted = await fake.wait_for("chat.postMessage", 4)
+    posted = await fake.wait_for("chat.postMessage", 3)
     question = posted[-1]
     colleague = next(b for b in buttons_of(question) if b["text"]["text"] == "A colleague")
     status, _ = await bot.press(colleague["value"], ts="9.000100")
@@ -73,7 +73,7 @@ async def test_a_button_press_answers_and_updates_the_question(
     assert update["ts"] == "9.000100" and update["channel"] == "DALEX"
     assert update["text"] == messages.answer_recorded(messages.Q_TARGETS, "A colleague")
     assert buttons_of(update) == []  # cannot be pressed twice
-    posted = await fake.wait_for("chat.postMessage", 5)
+    posted = await fake.wait_for("chat.postMessage", 4)
     assert posted[-1]["text"] == messages.Q_CATEGORIES
 
 
@@ -81,7 +81,7 @@ async def test_a_retried_event_is_acknowledged_and_does_nothing(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.message(TIKTOK, event_id="EvSAME")
-    await fake.wait_for("chat.postMessage", 4)
+    await fake.wait_for("chat.postMessage", 3)
     calls = len(fake.calls)
     status, _ = await bot.message(
         TIKTOK,
@@ -124,7 +124,7 @@ async def test_display_names_are_learnt_after_the_ack_for_timelines(
 ) -> None:
     await bot.message(TIKTOK)
     await fake.wait_for("users.info")
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.command("cases", "show 1", user=LEAD)
     [shown] = await fake.wait_for("chat.postEphemeral")
     assert "Ms Alex · case logged" in shown["text"]
@@ -134,7 +134,7 @@ async def test_broadcast_mentions_and_markup_are_never_sent_unescaped(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
     await bot.message(f"<!channel> <!here> <!everyone> <@U999> <#C999> <b>x</b> & {TIKTOK}")
-    await fake.wait_for("chat.postMessage", 4)
+    await fake.wait_for("chat.postMessage", 3)
     status, _ = await bot.command("cases", "show 1", user=LEAD)
     assert status == 200
     [shown] = await fake.wait_for("chat.postEphemeral")
@@ -171,7 +171,7 @@ async def test_a_429_is_retried_after_retry_after_and_delivered(
         "chat.postMessage", messages.case_logged(1, Platform.TIKTOK), timeout=10
     )
     assert logged["channel"] == "DALEX"
-    await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS, timeout=10)
+    await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS, timeout=10)
     assert [c.method for c in fake.calls if "!" in c.method] == [
         "chat.postMessage!429",
         "chat.postMessage!503",
@@ -304,7 +304,7 @@ async def test_submitting_the_form_logs_a_case_with_its_answers(
         }
     )
     assert status == 200
-    posted = await fake.wait_for("chat.postMessage", 4)
+    posted = await fake.wait_for("chat.postMessage", 3)
     import sqlite3
 
     with sqlite3.connect(bot.config.storage.database) as db:
@@ -314,15 +314,14 @@ async def test_submitting_the_form_logs_a_case_with_its_answers(
     assert (platform, targets, urgent) == ("youtube", "colleague", 1)
     alex = [p["text"] for p in posted if p["channel"] == "DALEX"]
     assert messages.URGENT_DANGER in alex
-    await fake.wait_for("chat.postMessage", 6)
-    assert (
-        fake.of("chat.postMessage")[-1]["text"] == messages.Q_REPORTED
-    )  # only unanswered ones asked
+    await fake.wait_for("chat.postMessage", 5)
+    asked = fake.of("chat.postMessage")[-1]["text"]
+    assert asked == f"{messages.question_intro(1)}\n{messages.Q_REPORTED}"  # only unanswered ones
 
 
 async def test_a_lead_export_arrives_as_a_file_in_a_dm(bot: SlackBot, fake: FakeSlackApi) -> None:
     await bot.message(TIKTOK)
-    await fake.wait_for("chat.postMessage", 4)
+    await fake.wait_for("chat.postMessage", 3)
     await bot.command("cases", "export", user=LEAD)
     [complete] = await fake.wait_for("files.completeUploadExternal")
     assert complete["channel_id"] == "DLEAD"
@@ -493,7 +492,7 @@ async def test_casebook_run_with_a_config_file_serves_slack(
                 f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers
             ) as response:
                 assert response.status == 200
-            question = await fake.wait_for_text("chat.postMessage", messages.Q_TARGETS, timeout=1.0)
+            question = await fake.wait_for_line("chat.postMessage", messages.Q_TARGETS, timeout=1.0)
             assert buttons_of(question)
             forged = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
             async with session.post(

@@ -118,7 +118,7 @@ async def test_a_group_report_with_a_short_link_becomes_a_case_and_a_private_que
 ) -> None:
     status = await bot.post(message_update(f"look {SHORT}", chat=GROUP))
     assert status == 200 and bot.count("inbox") == 1
-    question = await fake.wait_for_text(messages.Q_TARGETS)
+    question = await fake.wait_for_line(messages.Q_TARGETS)
     assert question["chat_id"] == 501 and question["parse_mode"] == "HTML"
     assert [b["text"] for b in keyboard(question)] == [
         "Me",
@@ -143,7 +143,7 @@ async def test_a_callback_answers_removes_the_keyboard_and_asks_the_next(
     bot: TelegramBot, fake: FakeTelegramApi
 ) -> None:
     await bot.post(message_update(SHORT, chat=GROUP))
-    question = await fake.wait_for_text(messages.Q_TARGETS)
+    question = await fake.wait_for_line(messages.Q_TARGETS)
     me = next(b for b in keyboard(question) if b["text"] == "Me")
     assert await bot.post(callback_update(me["callback_data"], message_id=77)) == 200
     [edit] = await fake.wait_for("editMessageText")
@@ -157,7 +157,7 @@ async def test_the_same_update_twice_is_one_case(bot: TelegramBot, fake: FakeTel
     update = message_update(SHORT, chat=GROUP)
     assert await bot.post(update) == 200
     assert await bot.post(update) == 200
-    await fake.wait_for_text(messages.Q_TARGETS)
+    await fake.wait_for_line(messages.Q_TARGETS)
     await bot.drained()
     assert bot.count() == 1 and bot.count("inbox") == 1
 
@@ -196,9 +196,9 @@ async def test_chats_of_no_school_other_bots_and_bots_are_ignored(
 
 async def test_html_in_a_report_is_shown_literally(bot: TelegramBot, fake: FakeTelegramApi) -> None:
     await bot.post(message_update(f"<b>Mr X</b> & <a href='x'>@everyone</a> {SHORT}", chat=GROUP))
-    await fake.wait_for_text(messages.Q_TARGETS)
+    await fake.wait_for_line(messages.Q_TARGETS)
     await bot.post(message_update("/cases show 1", chat=LEAD, user=LEAD, username="lena"))
-    shown = await fake.wait_for("sendMessage", 5)
+    shown = await fake.wait_for("sendMessage", 4)
     text = next(c["text"] for c in shown if "Timeline" in c["text"])
     assert "&lt;b&gt;Mr X&lt;/b&gt; &amp; &lt;a href='x'&gt;" in text
     assert "<b>" not in text and "<a " not in text
@@ -220,7 +220,7 @@ async def test_flood_control_is_waited_out_and_the_message_delivered(
 ) -> None:
     fake.flood["sendMessage"] = [1]
     await bot.post(message_update(SHORT, chat=GROUP))
-    await fake.wait_for_text(messages.Q_TARGETS, timeout=10)
+    await fake.wait_for_line(messages.Q_TARGETS, timeout=10)
     assert [name for name, _ in fake.calls if name.endswith("!429")] == ["sendMessage!429"]
     to_reporter = [c["text"] for c in fake.of("sendMessage") if c["chat_id"] == 501]
     assert to_reporter[0] == messages.case_logged(1, Platform.YOUTUBE)  # order kept in a chat
@@ -264,7 +264,7 @@ async def test_a_reporter_who_never_started_the_bot_is_answered_in_the_group(
     fake.blocked_chats.add(503)
     update = message_update(SHORT, chat=GROUP, user=503, username="kim")
     await bot.post(update)
-    question = await fake.wait_for_text(messages.Q_TARGETS)
+    question = await fake.wait_for_line(messages.Q_TARGETS)
     assert question["chat_id"] == GROUP
     assert question["reply_parameters"]["message_id"] == update["message"]["message_id"]
     assert keyboard(question)

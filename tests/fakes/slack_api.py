@@ -69,6 +69,9 @@ class FakeSlackApi(WaitsForCalls):
     async def wait_for_text(self, method: str, text: str, timeout: float = 5.0) -> dict[str, Any]:
         return await self.wait_for_call_text(method, text, timeout)
 
+    async def wait_for_line(self, method: str, line: str, timeout: float = 5.0) -> dict[str, Any]:
+        return await self.wait_for_call_line(method, line, timeout)
+
     async def push_socket_event(self, envelope: dict[str, Any]) -> None:
         for ws in self._sockets:
             await ws.send_str(json.dumps(envelope))
