@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bot import web as web_server
@@ -62,7 +63,7 @@ async def run_console(
     database = await open_store(config.storage.target)
     try:
         await sync_schools(database, config)
-        console = ConsoleTransport(config.schools[0], stdout)
+        console = ConsoleTransport(config.schools[0], stdout, Path.cwd())
         senders: dict[Transport, Sender] = {CONSOLE: console}
         router = Router(database, config, clock, frozenset(senders))
         delivery = Delivery(database, clock, senders)

@@ -88,9 +88,12 @@ class Button:
     value: str
 
 
+HTML_PAGE = "text/html"  # an attachment's type when it is a web page to open, not text to read
+
+
 @dataclass(frozen=True)
 class Attachment:
-    """A small file sent with a message: a CSV export or the digest's chart."""
+    """A small file sent with a message: a CSV export, the digest's chart or an evidence page."""
 
     name: str
     data: bytes

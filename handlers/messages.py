@@ -919,6 +919,14 @@ def console_file(name: str, size: int) -> str:
     return f"[attached: {name}, {size:,} bytes; casebook digest --chart FILE saves it]"
 
 
+def console_saved(path: Path) -> str:
+    return f"[saved as {path}: open it in a web browser]"
+
+
+def console_not_saved(name: str, reason: str) -> str:
+    return f"[{name} could not be saved in this folder: {reason}]"
+
+
 def console_to_leads(school: str) -> str:
     return f"[to the leads of {school}]"
 

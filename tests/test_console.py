@@ -201,3 +201,26 @@ def test_the_terminal_numbers_only_the_questions_options(tmp_path: Path) -> None
     assert run.returncode == 0, run.stderr
     assert "[1] Not a report" not in out and messages.CONSOLE_WITHDRAW_HINT in out
     assert "[1] Me" in out and messages.withdrawn(1) in out
+
+
+def test_the_terminal_saves_the_evidence_report_in_the_folder_rather_than_printing_its_html(
+    tmp_path: Path,
+) -> None:
+    run = casebook(
+        "run",
+        "--db",
+        str(tmp_path / "x.db"),
+        stdin=f"{TIKTOK}\n/lead\n/cases evidence\n/cases evidence\n".encode(),
+        cwd=tmp_path,
+    )
+    out = run.stdout.decode()
+    assert run.returncode == 0, run.stderr
+    first, again = sorted(
+        tmp_path.glob("casebook-evidence-demo-school-*.html"), key=lambda p: len(p.name)
+    )
+    assert again.name == first.stem + "-2.html"  # the first is not replaced
+    for saved in (first, again):
+        assert saved.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+        assert messages.console_saved(saved) in out
+    assert out.count(messages.evidence_ready("Demo School")) == 2
+    assert "<html" not in out

@@ -39,7 +39,8 @@ def test_every_cases_command_in_the_guide_is_known_to_casebook(tmp_path: Path) -
     # A case to act on, so the examples run against something real.
     session = "https://www.tiktok.com/@someone/video/7301234567890123456\n/lead\n"
     session += "".join(f"{command}\n" for command in commands)
-    run = casebook("run", "--db", str(tmp_path / "guide.db"), stdin=session.encode())
+    # In tmp_path: the terminal saves /cases evidence's page in the current folder.
+    run = casebook("run", "--db", str(tmp_path / "guide.db"), stdin=session.encode(), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     out = run.stdout.decode()
     assert "I do not know /cases" not in out, out
@@ -62,7 +63,8 @@ def test_other_commands_in_the_guide_are_known_too(tmp_path: Path) -> None:
     session = "".join(
         f"{c} https://x.com/a/status/1\n" if c == "/report" else f"{c}\n" for c in others
     )
-    out = casebook("run", "--db", str(tmp_path / "g.db"), stdin=session.encode()).stdout.decode()
+    run = casebook("run", "--db", str(tmp_path / "g.db"), stdin=session.encode(), cwd=tmp_path)
+    out = run.stdout.decode()
     assert "I do not know the command" not in out, out
 
 

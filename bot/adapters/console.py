@@ -11,13 +11,23 @@ import contextlib
 import os
 import threading
 import uuid
+from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bot.adapters.console_config import CONSOLE, DEMO_STAFF
 from bot.delivery import Delivery
 from bot.router import Router
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
+from handlers.events import (
+    HTML_PAGE,
+    Attachment,
+    Incoming,
+    IncomingKind,
+    Outgoing,
+    Place,
+    PlaceKind,
+    User,
+)
 from handlers.links import MAX_URL_LENGTH, extract_urls
 from handlers.settings import SchoolConfig
 from handlers.text import clean_text
@@ -28,11 +38,13 @@ MAX_LINE_BYTES = 1_000_000
 
 
 class ConsoleTransport:
-    """Reads commands and messages from a stream and prints what Casebook sends."""
+    """Reads commands and messages from a stream and prints what Casebook sends; a web page it
+    sends is saved in `files` instead, since its HTML means nothing printed in a terminal."""
 
-    def __init__(self, school: SchoolConfig, output: TextIO) -> None:
+    def __init__(self, school: SchoolConfig, output: TextIO, files: Path) -> None:
         self._school = school
         self._output = output
+        self._files = files
         self._user = User(CONSOLE, DEMO_STAFF, DEMO_STAFF)
 
     @property
@@ -55,7 +67,9 @@ class ConsoleTransport:
         if len(options) < len(outgoing.buttons):
             lines.append("  " + messages.CONSOLE_WITHDRAW_HINT)
         attachment = outgoing.attachment
-        if attachment is not None and attachment.is_text:
+        if attachment is not None and attachment.mime == HTML_PAGE:
+            lines.append(self._save(attachment))
+        elif attachment is not None and attachment.is_text:
             lines.append(f"--- {attachment.name} ---")
             content = attachment.data.decode("utf-8", errors="replace")
             lines.append(content.rstrip("\r\n").replace("\r\n", "\n"))
@@ -89,6 +103,22 @@ class ConsoleTransport:
 
     def say(self, text: str) -> None:
         print(text, file=self._output, flush=True)
+
+    def _save(self, attachment: Attachment) -> str:
+        """Write the file under its own name, numbered rather than replacing one already there."""
+        name = Path(attachment.name)
+        path, number = self._files / name, 1
+        while True:
+            try:
+                with path.open("xb") as file:
+                    file.write(attachment.data)
+            except FileExistsError:
+                number += 1
+                path = self._files / f"{name.stem}-{number}{name.suffix}"
+            except OSError as error:
+                return messages.console_not_saved(attachment.name, error.strerror or str(error))
+            else:
+                return messages.console_saved(path)
 
     def _local_command(self, line: str) -> bool:
         """Terminal-only commands that change who is typing; True when handled here."""

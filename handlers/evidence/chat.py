@@ -11,7 +11,7 @@ import re
 
 from handlers import messages
 from handlers.context import Context
-from handlers.events import Attachment, Outgoing
+from handlers.events import HTML_PAGE, Attachment, Outgoing
 from handlers.evidence import figures, html
 from storage.models import AuditAction
 
@@ -22,6 +22,6 @@ async def school_report(ctx: Context, args: list[str]) -> list[Outgoing]:
     report = figures.build(rows, until, school_name=ctx.school.name)
     page = html.render(report, until).encode("utf-8")
     name = re.sub(r"[^a-z0-9]+", "-", ctx.school.name.lower()).strip("-") or "school"
-    attachment = Attachment(f"casebook-evidence-{name}-{until:%Y-%m-%d}.html", page)
+    attachment = Attachment(f"casebook-evidence-{name}-{until:%Y-%m-%d}.html", page, HTML_PAGE)
     await ctx.audit(AuditAction.EVIDENCE_REPORT, None, to_value=str(len(rows)))
     return [ctx.private_reply(messages.evidence_ready(ctx.school.name), attachment=attachment)]
