@@ -583,6 +583,7 @@ def _db_copy(args: argparse.Namespace) -> int:
         raise CommandError(
             messages.COPY_REFUSED.format(source=args.source, target=args.target, reason=error)
         ) from error
+    print(messages.COPY_COUNT_HEADER)
     for count in counts:
         print(messages.copy_count_line(count.table, count.source, count.target))
     mismatched = [count.table for count in counts if count.source != count.target]

@@ -1114,6 +1114,9 @@ COPY_TARGET_NOT_EMPTY = (
 COPY_REFUSED = "cannot copy {source} to {target}: {reason}."
 
 
+COPY_COUNT_HEADER = "table\trows in source\trows in target"  # the columns of copy_count_line
+
+
 def copy_count_line(table: str, source: int, target: int) -> str:
     return f"{table}\t{source}\t{target}" + ("" if source == target else "\tDIFFERENT")
 

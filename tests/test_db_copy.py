@@ -56,7 +56,9 @@ def test_a_copy_holds_every_row_of_every_table(
     assert err.strip() == (
         f"casebook: copied {busy} to {copy}; the row counts of all {len(TABLES)} tables match"
     )
-    counted = dict(line.split("\t", 1) for line in out.splitlines())
+    header, *lines = out.splitlines()
+    assert header.split("\t") == ["table", "rows in source", "rows in target"]
+    counted = dict(line.split("\t", 1) for line in lines)
     assert set(counted) == {table.name for table in TABLES}
     original = dump(busy)
     assert dump(copy) == original
@@ -78,7 +80,7 @@ def test_a_copy_that_lost_rows_is_reported_and_exits_1(
     code, out, err = casebook(capsys, "db", "copy", str(busy), str(copy))
     assert code == 1
     assert "the row counts differ for notes;" in err and "do not use the copy" in err
-    counted = dict(line.split("\t", 1) for line in out.splitlines())
+    counted = dict(line.split("\t", 1) for line in out.splitlines()[1:])
     source_notes, target_notes = counted["notes"].split("\t")[:2]
     assert int(source_notes) > 0 and target_notes == "0"
 
