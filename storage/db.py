@@ -278,7 +278,13 @@ class _Connection(aiosqlite.Connection):
             return sqlite3.connect(path, isolation_level=None, check_same_thread=False)
 
         connection = cls(connect, 64)
-        await connection
+        try:
+            await connection
+        except BaseException:
+            # aiosqlite asks its thread to stop but does not wait for it: it would then report
+            # to an event loop closed by then ("Event loop is closed" after the error).
+            await asyncio.to_thread(connection._thread.join)
+            raise
         return connection
 
     @contextlib.contextmanager

@@ -224,3 +224,11 @@ def test_the_terminal_saves_the_evidence_report_in_the_folder_rather_than_printi
         assert messages.console_saved(saved) in out
     assert out.count(messages.evidence_ready("Demo School")) == 2
     assert "<html" not in out
+
+
+def test_a_folder_as_the_database_is_one_line_on_stderr(tmp_path: Path) -> None:
+    run = casebook("run", "--db", f"{tmp_path}/")
+    assert run.returncode == 2
+    assert run.stderr.decode().splitlines() == [
+        f"casebook: {tmp_path}: cannot open the database (unable to open database file)."
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -71,6 +72,24 @@ async def test_a_file_that_is_not_a_database_gets_a_clear_error(tmp_path: Path) 
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(DatabaseError, match="not a Casebook database"):
         await Database.open(path)
+
+
+async def test_a_folder_given_as_the_database_fails_without_leaving_its_thread_behind(
+    tmp_path: Path,
+) -> None:
+    """aiosqlite's thread, left running, reports to an event loop that `asyncio.run` has closed
+    by then: an "Event loop is closed" traceback after the one-line error."""
+    before = _aiosqlite_threads()
+    with pytest.raises(DatabaseError, match="cannot open the database"):
+        await Database.open(tmp_path)
+    assert _aiosqlite_threads() - before == set()
+    opened = await Database.open(tmp_path / "casebook.db")  # they are told apart by their name
+    assert len(_aiosqlite_threads() - before) == 1
+    await opened.close()
+
+
+def _aiosqlite_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
 
 
 async def test_audit_rows_cannot_be_changed_or_deleted(store: Database) -> None:
