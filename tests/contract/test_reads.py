@@ -12,11 +12,18 @@ import pytest
 
 from handlers.export import FIELDS
 from storage.models import AuditEntry, CaseLink, Category, Platform, Status
-from storage.protocols import AuditRepository, EvidenceRepository, ExportRepository
+from storage.protocols import (
+    AuditRepository,
+    EvidenceRepository,
+    ExportRepository,
+    TableRepository,
+)
 from storage.store import Store
+from storage.tables import TABLES
 from tests.contract.support import T0, covers, new_case, school_and_person
 
 DAY = timedelta(days=1)
+CASE_CATEGORIES = next(table for table in TABLES if table.name == "case_categories")
 
 
 @covers(AuditRepository.append, AuditRepository.for_cases)
@@ -113,6 +120,30 @@ async def test_the_export_holds_every_field_of_every_case_oldest_first(store: St
     assert first["reporters"] == 2
     assert (first["created_at"], first["removed_at"]) == ("2026-11-14", "2026-11-17")
     assert first["case_key"] == everything[0]["case_key"]
+
+
+@covers(ExportRepository.documents, TableRepository.insert)
+async def test_the_export_lists_categories_alphabetically_however_their_rows_were_stored(
+    store: Store,
+) -> None:
+    """Rows come back in the order they lie on disk unless the query sorts them. Casebook writes
+    a case's categories in order, so they are written out of order here, as space reused after
+    a VACUUM can leave them."""
+    north, alex = await school_and_person(store)
+    stored = [Category.THREAT, Category.HARASSMENT, Category.DOXXING, Category.DEFAMATION]
+    async with store.transaction() as unit:
+        case = await unit.cases.create(new_case(north, alex, None))
+        await unit.tables.insert(
+            CASE_CATEGORIES, ("case_id", "category"), [(case.id, c.value) for c in stored]
+        )
+    for anonymised in (False, True):
+        [document] = await _documents(store, anonymised=anonymised)
+        assert document["categories"] == [
+            "doxxing",
+            "false-allegation",
+            "harassment",
+            "threat",
+        ]
 
 
 @covers(ExportRepository.documents)
