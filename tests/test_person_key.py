@@ -28,6 +28,12 @@ def test_an_erased_persons_key_names_no_transport() -> None:
     assert key.id == "7"
 
 
+def test_a_key_with_an_empty_scheme_names_no_transport() -> None:
+    key = PersonKey.parse(":x")
+    assert key.transport is None
+    assert (key.scheme, key.id) == ("", "x")
+
+
 def test_a_key_is_written_as_the_database_has_always_stored_it() -> None:
     assert str(PersonKey.of(SLACK, "U0LEAD")) == "slack:U0LEAD"
     assert User(SLACK, "U0LEAD").key == "slack:U0LEAD"
