@@ -26,6 +26,7 @@ from storage.store import (
 )
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
+from tests.fakes.pausing_proxy import PausingProxy
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -247,6 +248,38 @@ async def test_a_persons_later_event_waits_while_another_process_holds_an_earlie
     a, b = await asyncio.gather(first(), second())
     assert a == ["A1"]
     assert b == ["B1"]  # A2 waits for A1, which the first process holds
+
+
+async def test_an_item_processed_after_another_process_saw_it_waiting_is_not_taken_again(
+    store: Store, postgres_url: str
+) -> None:
+    """The claim reads what is waiting, then locks it (FOR UPDATE SKIP LOCKED). An item another
+    process handled (or set aside) and committed in between is no longer locked by anyone, so
+    only checking again that it is still waiting keeps it from being handled twice."""
+    async with store.transaction() as unit:
+        await unit.inbox.add("slack", "Ev1", '{"user": {"id": "U1"}}', T0)
+        await unit.inbox.add("slack", "Ev2", '{"user": {"id": "U2"}}', T0)
+    proxy = PausingProxy(postgres_url, b"FOR UPDATE SKIP LOCKED")
+    late = await open_store(await proxy.start())  # held between its two statements
+
+    async def claim_late() -> list[str]:
+        async with late.transaction() as unit:
+            return [item.event_id for item in await unit.inbox.pending(T0)]
+
+    try:
+        claiming = asyncio.create_task(claim_late())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()  # it has read both as waiting, and locked neither yet
+        async with store.transaction() as unit:
+            done, failed = await unit.inbox.pending(T0)
+            assert await unit.inbox.mark_processed(done.id, T0)
+            await unit.inbox.set_aside(failed.id, "cannot be read", T0)
+        proxy.release.set()
+        assert await claiming == []
+    finally:
+        proxy.release.set()
+        await late.close()
+        await proxy.close()
 
 
 async def test_a_chat_claimed_by_another_process_is_busy(store: Store) -> None:
