@@ -13,6 +13,15 @@ PostgreSQL, and two on one PostgreSQL database. It prints events acknowledged pe
 events handled end to end per second: the events divided by the time from the first send until
 every event is processed (case written) and the outbox holds nothing unsent.
 
+Each event's school is drawn at random (the same draw every run), not from its number: the
+processes take events in turn, as a round-robin load balancer would, so with the school taken
+from the number too each process would see only half the schools. Beside the rates it prints
+the CPU seconds (user + system) each part used per event over the same span: each bot process,
+the PostgreSQL server (every process of the cluster, exited backends included), the fake Web API
+and the load generator (this process, with its polling for the end), and how busy the whole
+machine was, so a rate can be read against what the two cores had to give. `--runs N` repeats the
+runs and prints each one's figures and the median.
+
 digest: builds benchmarks/digest.py's 100 000 cases in SQLite, copies them to PostgreSQL with
 `casebook db copy` (timed), then times the weekly digest, `casebook stats` and the JSON export
 there, as benchmarks/digest.py does on SQLite.
@@ -27,13 +36,17 @@ import hmac
 import multiprocessing
 import os
 import platform
+import random
+import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -47,19 +60,101 @@ from tests.postgres import Cluster, PostgresServer  # noqa: E402
 
 CONCURRENCY = 100
 SCHOOLS = 20  # a trust's: reports arrive for many schools at once, each its own report channel
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Database:
+    """A server to make databases on, and its postmaster's pid when it is ours to measure."""
+
+    server: PostgresServer
+    postmaster: int | None
 
 
 @contextmanager
-def server(url: str | None) -> Iterator[PostgresServer]:
+def server(url: str | None) -> Iterator[Database]:
     """The server named by `url`, or a throwaway one for the benchmark's length."""
     if url:
-        yield PostgresServer(url)
+        yield Database(PostgresServer(url), None)
         return
     cluster = Cluster()
     try:
-        yield cluster.start()
+        started = cluster.start()
+        pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        yield Database(started, pid)
     finally:
         cluster.stop()
+
+
+def cpu_of(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) a process has used, with its exited children's if `reaped`."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / TICK
+
+
+def cluster_cpu(postmaster: int) -> float:
+    """CPU seconds of a PostgreSQL cluster: the postmaster with the backends it has reaped, and
+    every child still running."""
+    total = cpu_of(postmaster, reaped=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                total += cpu_of(int(entry.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile: its time is in the postmaster's reaped figure
+    return total
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / TICK, sum(values[:8]) / TICK
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass
+class Meter:
+    """CPU seconds of each part of a run, read before and after the burst."""
+
+    bots: list[int]
+    api: int
+    postmaster: int | None
+    readings: list[dict[str, float]] = field(default_factory=list)
+
+    def read(self) -> None:
+        reading = {f"bot {n + 1}": cpu_of(pid) for n, pid in enumerate(self.bots)}
+        if self.postmaster is not None:
+            reading["PostgreSQL"] = cluster_cpu(self.postmaster)
+        reading["fake Web API"] = cpu_of(self.api)
+        reading["load generator"] = own_cpu()
+        reading["machine busy"], reading["machine total"] = machine_busy()
+        self.readings.append(reading)
+
+    def used(self) -> dict[str, float]:
+        before, after = self.readings
+        return {name: after[name] - before[name] for name in after}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run's figures."""
+
+    label: str
+    acknowledged: float  # per second
+    handled: float  # per second, end to end
+    wall: float  # seconds from the first send until settled
+    cpu: dict[str, float]  # CPU seconds by part over the same span
 
 
 def config_text(store: str, port: int, api_port: int) -> str:
@@ -80,61 +175,79 @@ def channel(school: int) -> str:
     return f"CBENCH{school:02d}"
 
 
-def event(n: int) -> tuple[bytes, dict[str, str]]:
-    """intake.py's signed event `n`, in the report channel of school n mod SCHOOLS."""
+def schools_of(events: int) -> list[int]:
+    """Each event's school: drawn at random, the same draw every run, and unrelated to which
+    process the event goes to."""
+    draw = random.Random(16)
+    return [draw.randrange(SCHOOLS) for _ in range(events)]
+
+
+def event(n: int, school: int) -> tuple[bytes, dict[str, str]]:
+    """intake.py's signed event `n`, in the report channel of `school`."""
     body, headers = signed(n, "T")
-    moved = body.replace(b'"CBENCH"', f'"{channel(n % SCHOOLS)}"'.encode())
+    moved = body.replace(b'"CBENCH"', f'"{channel(school)}"'.encode())
     timestamp = headers["X-Slack-Request-Timestamp"]
     digest = hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + moved, hashlib.sha256)
     return moved, headers | {"X-Slack-Signature": f"v0={digest.hexdigest()}"}
 
 
-async def settled(store: str, events: int) -> bool:
-    """Every event processed (or set aside) and nothing left unsent in the outbox."""
-    sql = (
-        "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL"
-        " OR set_aside_at IS NOT NULL) >= $1"
-        " AND NOT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)"
-    )
+SETTLED = (
+    "SELECT (SELECT count(*) FROM inbox WHERE processed_at IS NOT NULL"
+    " OR set_aside_at IS NOT NULL) >= $1"
+    " AND NOT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL)"
+)
+
+
+async def wait_settled(store: str, events: int) -> None:
+    """Until every event is processed (or set aside) and nothing is left unsent in the outbox.
+    Polled: the work is another process's. One connection for all the polls: a new one each
+    time would cost the server a backend start per poll, counted against the run."""
     if "://" in store:
         connection = await asyncpg.connect(store)
         try:
-            return bool(await connection.fetchval(sql, events))
+            while not await connection.fetchval(SETTLED, events):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
         finally:
             await connection.close()
+        return
     import sqlite3
 
     with sqlite3.connect(store) as db:
-        return bool(db.execute(sql.replace("$1", "?"), (events,)).fetchone()[0])
+        while not db.execute(SETTLED.replace("$1", "?"), (events,)).fetchone()[0]:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
 
 
-async def burst(urls: list[str], events: int, store: str) -> tuple[float, float]:
-    """Send `events` events split in turn between `urls`; returns (acknowledged per second,
-    handled end to end per second)."""
+async def burst(urls: list[str], events: int, store: str, meter: Meter) -> tuple[float, float]:
+    """Send `events` events split in turn between `urls`; returns (acknowledged, settled): the
+    seconds from the first send until the last is answered, and until everything is handled."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(events):
         queue.put_nowait(n)
+    schools = schools_of(events)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
         async def client() -> None:
             while not queue.empty():
                 n = queue.get_nowait()
-                body, headers = event(n)
+                body, headers = event(n, schools[n])
                 async with session.post(urls[n % len(urls)], data=body, headers=headers) as reply:
                     await reply.read()
                     if reply.status != 200:
                         raise RuntimeError(f"status {reply.status}")
 
+        meter.read()
         started = time.monotonic()
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
         acknowledged = time.monotonic()
-    while not await settled(store, events):  # noqa: ASYNC110 (other processes' database)
-        await asyncio.sleep(0.05)
+    await wait_settled(store, events)
     handled = time.monotonic()
-    return events / (acknowledged - started), events / (handled - started)
+    meter.read()
+    return acknowledged - started, handled - started
 
 
-def throughput_of(store: str, processes: int, events: int, folder: Path) -> tuple[float, float]:
+def throughput_of(
+    label: str, store: str, processes: int, events: int, folder: Path, postmaster: int | None
+) -> Run:
     api_port = free_port()
     env = {
         **os.environ,
@@ -156,12 +269,15 @@ def throughput_of(store: str, processes: int, events: int, folder: Path) -> tupl
             started.append(subprocess.Popen(command, env=env, cwd=ROOT))
             urls.append(f"http://127.0.0.1:{port}/slack/events")
 
+        meter = Meter([p.pid for p in started[1:]], started[0].pid, postmaster)
+
         async def run() -> tuple[float, float]:
             for url in urls:
                 await wait_ready(url)
-            return await burst(urls, events, store)
+            return await burst(urls, events, store, meter)
 
-        return asyncio.run(run())
+        acknowledged, settled = asyncio.run(run())
+        return Run(label, events / acknowledged, events / settled, settled, meter.used())
     finally:
         for process in reversed(started):
             process.send_signal(signal.SIGTERM)
@@ -169,27 +285,58 @@ def throughput_of(store: str, processes: int, events: int, folder: Path) -> tupl
             process.wait(timeout=30)
 
 
-def throughput(url: str | None, events: int) -> None:
+def throughput(url: str | None, events: int, runs: int, sqlite: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="casebook-pg-bench-"))
-    rows = []
+    setups = [("SQLite, 1 process", 1)] if sqlite else []
+    setups += [("PostgreSQL, 1 process", 1), ("PostgreSQL, 2 processes", 2)]
+    results: dict[str, list[Run]] = {label: [] for label, _ in setups}
     with server(url) as postgres:
-        for label, processes in (
-            ("SQLite, 1 process", 1),
-            ("PostgreSQL, 1 process", 1),
-            ("PostgreSQL, 2 processes", 2),
-        ):
-            if label.startswith("SQLite"):
-                store = str(folder / f"sqlite-{len(rows)}.db")
-            else:
-                store = postgres.create_database()
-            acked, handled = throughput_of(store, processes, events, folder)
-            rows.append((label, acked, handled))
-            print(f"{label:26} {acked:8.0f} acknowledged/s {handled:8.0f} handled/s", flush=True)
+        for _ in range(runs):
+            for label, processes in setups:
+                if label.startswith("SQLite"):
+                    store = str(folder / f"sqlite-{len(results[label])}.db")
+                else:
+                    store = postgres.server.create_database()
+                result = throughput_of(label, store, processes, events, folder, postgres.postmaster)
+                results[label].append(result)
+                show(result, events)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    one, two = rows[1][2], rows[2][2]
+    for label, _ in setups:
+        rates = sorted(r.handled for r in results[label])
+        print(
+            f"{label:26} median {statistics.median(rates):6.0f} handled/s (runs: "
+            + ", ".join(f"{r:.0f}" for r in rates)
+            + ")"
+        )
+    one = statistics.median(r.handled for r in results["PostgreSQL, 1 process"])
+    two = statistics.median(r.handled for r in results["PostgreSQL, 2 processes"])
     print(f"two PostgreSQL processes handle {two / one:.2f} times what one does (target >= 1.6)")
+
+
+def show(run: Run, events: int) -> None:
+    """One run's rates, and each part's CPU per event and share of the span."""
+    print(
+        f"{run.label:26} {run.acknowledged:8.0f} acknowledged/s {run.handled:8.0f} handled/s"
+        f" ({run.wall:.1f} s)",
+        flush=True,
+    )
+    cpu = dict(run.cpu)
+    busy, total = cpu.pop("machine busy"), cpu.pop("machine total")
+    for name, seconds in cpu.items():
+        print(
+            f"    {name:16} {seconds * 1000 / events:6.2f} ms CPU/event"
+            f" {seconds / run.wall:5.2f} cores",
+            flush=True,
+        )
+    ours = sum(cpu.values())
+    print(
+        f"    {'all of the above':16} {ours * 1000 / events:6.2f} ms CPU/event"
+        f" {ours / run.wall:5.2f} cores; whole machine {busy / run.wall:.2f} of"
+        f" {total / run.wall:.2f} cores busy",
+        flush=True,
+    )
 
 
 def digest_at_scale(url: str | None) -> None:
@@ -202,7 +349,7 @@ def digest_at_scale(url: str | None) -> None:
     builder.join()
     print(f"built {at_scale.CASES:,} cases in SQLite in {time.perf_counter() - started:.1f} s")
     with server(url) as postgres:
-        target = postgres.create_database()
+        target = postgres.server.create_database()
         started = time.perf_counter()
         copied = subprocess.run(
             [sys.executable, "-m", "bot", "db", "copy", str(path), target],
@@ -226,9 +373,13 @@ def main() -> None:
         "--url", help="a server to make the benchmark's databases on (default: a throwaway one)"
     )
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1, help="throughput runs (medians printed)")
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="throughput on PostgreSQL only, not on SQLite"
+    )
     args = parser.parse_args()
     if args.what == "throughput":
-        throughput(args.url, args.events)
+        throughput(args.url, args.events, args.runs, not args.no_sqlite)
     else:
         digest_at_scale(args.url)
 
