@@ -84,7 +84,7 @@ _MOVE_REPORTERS = {
     Dialect.POSTGRES: _move_reporters("chr(10)", "least"),
 }
 # Two processes on one PostgreSQL numbering or looking up one school's cases take turns.
-_NUMBER_LOCK = 0x0CA5E
+SCHOOL_TURN = 0x0CA5E
 
 
 class SqlCases:
@@ -309,7 +309,7 @@ class SqlCases:
         advisory lock held to the end of the transaction). SQLite's write lock does this already."""
         if self._postgres:
             await self._db.execute(
-                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (_NUMBER_LOCK, school_id)
+                "SELECT pg_advisory_xact_lock(?, CAST(? AS INTEGER))", (SCHOOL_TURN, school_id)
             )
 
     async def _one(self, sql: str, parameters: tuple[Any, ...]) -> Case | None:

@@ -9,9 +9,29 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage.cases import SCHOOL_TURN
 from storage.models import InboxItem, SetAsideItem
 from storage.sql import Dialect, SqlConnection
 from storage.times import from_db, to_db
+
+# PostgreSQL: a claim takes the turns of at most this many schools at once, so that concurrent
+# handlers (of one process or several) each find schools of their own to work on.
+SCHOOLS_PER_CLAIM = 4
+# ... and chooses them among the first this-many times `limit` waiting items.
+CANDIDATES_PER_ITEM = 4
+
+_ADD = (
+    "INSERT INTO inbox (source, event_id, payload, received_at, person, school)"
+    " VALUES (?, ?, ?, ?, {person}, {school})"
+    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
+)
+_ADD_SQLITE = _ADD.format(
+    person="CASE WHEN json_valid(?) THEN json_extract(?, '$.user.id') END",
+    school="CASE WHEN json_valid(?) THEN json_extract(?, '$.school') END",
+)
+_ADD_POSTGRES = _ADD.format(
+    person="casebook_json(?) #>> '{user,id}'", school="casebook_json(?) #>> '{school}'"
+)
 
 
 class SqlInbox:
@@ -19,11 +39,12 @@ class SqlInbox:
         self._db = connection
 
     async def add(self, source: str, event_id: str, payload: str, at: datetime) -> bool:
-        """Store an event; False when this event id was seen before (a retry or a replay)."""
+        """Store an event; False when this event id was seen before (a retry or a replay). Its
+        person and school are read out of the payload once, here, for `pending` to rank by."""
+        postgres = self._db.dialect is Dialect.POSTGRES
         async with self._db.execute(
-            "INSERT INTO inbox (source, event_id, payload, received_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
-            (source, event_id, payload, to_db(at)),
+            _ADD_POSTGRES if postgres else _ADD_SQLITE,
+            (source, event_id, payload, to_db(at), *[payload] * (2 if postgres else 4)),
         ) as cursor:
             added = await cursor.fetchone() is not None
         return added
@@ -40,8 +61,8 @@ class SqlInbox:
         async with self._db.execute(
             "SELECT id, source, event_id, payload, received_at, attempts FROM ("
             " SELECT *, row_number() OVER ("
-            "  PARTITION BY source,"
-            "  CASE WHEN json_valid(payload) THEN json_extract(payload, '$.user.id') END"
+            "  PARTITION BY source, COALESCE(person,"
+            "  CASE WHEN json_valid(payload) THEN json_extract(payload, '$.user.id') END)"
             "  ORDER BY id) AS turn"
             " FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
             " AND (retry_at IS NULL OR retry_at <= ?))"
@@ -55,33 +76,50 @@ class SqlInbox:
         """`pending` where several processes share the database: the items are locked (FOR UPDATE
         SKIP LOCKED) until this transaction ends, so no two processes handle one item. A person's
         item is taken only if every earlier item of theirs is taken too: while another process
-        holds one, the later ones wait, so a person's events keep their order."""
+        holds one, the later ones wait, so a person's events keep their order.
+
+        A report takes its school's turn (see SqlCases.create) until its transaction ends. A
+        batch of items from every school would hold every school's turn, and every other
+        handler, here or in another process, would queue behind it. So the claim first takes the
+        turns of a few schools that nobody holds (never waiting for one) and claims only their
+        items, and items that name no school: concurrent handlers work on different schools."""
         async with self._db.execute(
-            "SELECT id, source, who FROM ("
-            " SELECT id, source, who,"
+            "SELECT r.id, r.source, r.who, s.id FROM ("
+            " SELECT id, source, who, school,"
             " row_number() OVER (PARTITION BY source, who ORDER BY id) AS turn"
-            " FROM (SELECT id, source, casebook_json(payload) #>> '{user,id}' AS who FROM inbox"
+            " FROM (SELECT id, source, school,"
+            "  COALESCE(person, casebook_json(payload) #>> '{user,id}') AS who FROM inbox"
             "  WHERE processed_at IS NULL AND set_aside_at IS NULL"
-            "  AND (retry_at IS NULL OR retry_at <= ?)) waiting) ranked"
-            " ORDER BY turn, id LIMIT ?",
-            (to_db(now), limit),
+            "  AND (retry_at IS NULL OR retry_at <= ?)) waiting"
+            " ORDER BY turn, id LIMIT ?) r LEFT JOIN schools s ON s.name = r.school"
+            " ORDER BY r.turn, r.id",
+            (to_db(now), limit * CANDIDATES_PER_ITEM),
         ) as cursor:
-            candidates = [(int(r[0]), str(r[1]), r[2]) for r in await cursor.fetchall()]
+            candidates = [
+                (int(r[0]), str(r[1]), r[2], None if r[3] is None else int(r[3]))
+                for r in await cursor.fetchall()
+            ]
         if not candidates:
             return []
-        async with self._db.execute(
-            "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
-            " WHERE id = ANY(?) AND processed_at IS NULL AND set_aside_at IS NULL"
-            " FOR UPDATE SKIP LOCKED",
-            ([item_id for item_id, _, _ in candidates],),
-        ) as cursor:
-            locked = {
-                int(r[0]): InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5]))
-                for r in await cursor.fetchall()
-            }
+        turns = await self._take_school_turns(
+            list(dict.fromkeys(school for *_, school in candidates if school is not None))
+        )
+        wanted = [c for c in candidates if c[3] is None or c[3] in turns][:limit]
+        locked: dict[int, InboxItem] = {}
+        if wanted:
+            async with self._db.execute(
+                "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
+                " WHERE id = ANY(?) AND processed_at IS NULL AND set_aside_at IS NULL"
+                " FOR UPDATE SKIP LOCKED",
+                ([item_id for item_id, *_ in wanted],),
+            ) as cursor:
+                locked = {
+                    int(r[0]): InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5]))
+                    for r in await cursor.fetchall()
+                }
         items: list[InboxItem] = []
         blocked: set[tuple[str, str | None]] = set()
-        for item_id, source, who in candidates:
+        for item_id, source, who, _school in candidates:
             item = locked.get(item_id)
             if item is None or (source, who) in blocked:
                 blocked.add((source, who))
@@ -89,12 +127,27 @@ class SqlInbox:
                 items.append(item)
         return items
 
+    async def _take_school_turns(self, schools: list[int]) -> set[int]:
+        """The turns of up to SCHOOLS_PER_CLAIM of `schools`, the first ones free, held until
+        this transaction ends; a school whose turn another transaction holds is passed over."""
+        taken: set[int] = set()
+        for start in range(0, len(schools), SCHOOLS_PER_CLAIM):
+            async with self._db.execute(
+                "SELECT k FROM unnest(CAST(? AS BIGINT[])) AS k"
+                " WHERE pg_try_advisory_xact_lock(?, CAST(k AS INTEGER))",
+                (schools[start : start + SCHOOLS_PER_CLAIM], SCHOOL_TURN),
+            ) as cursor:
+                taken.update(int(r[0]) for r in await cursor.fetchall())
+            if taken:
+                break
+        return taken
+
     async def mark_processed(self, item_id: int, at: datetime) -> bool:
         """Mark an item done and drop its payload (report text has no business staying here);
         False when it was done already (by another process on the same file)."""
         async with self._db.execute(
-            "UPDATE inbox SET processed_at = ?, payload = '', retry_at = NULL"
-            " WHERE id = ? AND processed_at IS NULL AND set_aside_at IS NULL RETURNING id",
+            "UPDATE inbox SET processed_at = ?, payload = '', person = NULL, school = NULL,"
+            " retry_at = NULL WHERE id = ? AND processed_at IS NULL AND set_aside_at IS NULL RETURNING id",
             (to_db(at), item_id),
         ) as cursor:
             marked = await cursor.fetchone() is not None
@@ -152,7 +205,8 @@ class SqlInbox:
         """Retention: the text of items set aside before `before` is blanked (the row, with its
         error, stays so the gap can be explained); how many were blanked."""
         async with self._db.execute(
-            "UPDATE inbox SET payload = '' WHERE set_aside_at IS NOT NULL AND set_aside_at < ?"
+            "UPDATE inbox SET payload = '', person = NULL, school = NULL"
+            " WHERE set_aside_at IS NOT NULL AND set_aside_at < ?"
             " AND payload <> '' RETURNING id",
             (to_db(before),),
         ) as cursor:
