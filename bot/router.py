@@ -41,6 +41,10 @@ RETRY_BASE = 2.0  # seconds before the first retry; doubled for each further one
 BATCH = 50  # inbox items handled in one transaction, at most
 BATCH_SECONDS = 0.05  # a batch takes no further item after this long
 EAGER_SECONDS = 0.01  # nor after this long once new events wait to be stored
+# Batches handled at once, where the store runs transactions side by side (PostgreSQL): while
+# one waits on a round trip to the server, another's handler runs. The pool keeps connections
+# for intake and delivery beside them.
+LANES = 3
 
 
 @dataclass(frozen=True)
@@ -108,37 +112,52 @@ class Router:
         called after each batch's commit, so its replies go out while later batches are
         handled. A database that is locked or full raises StorageUnavailable and leaves the whole
         batch pending: nothing about it is the input's fault.
+
+        Where the store allows, LANES batches run at once, each claiming items no other holds
+        (storage/inbox.py: on PostgreSQL, of schools no other batch is working on), exactly as
+        batches of two processes on one database do.
         """
-        done = 0
         async with self._processing:
-            while True:
-                handled: list[_Handled] = []
-                try:
-                    async with self._database.transaction() as unit:
-                        items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
-                        started = time.monotonic()
-                        for item in items:
-                            result = await self._process(unit, item)
-                            if result is not None:
-                                handled.append(result)
-                            # Let the event loop serve requests between items.
-                            await asyncio.sleep(0)
-                            elapsed = time.monotonic() - started
-                            if elapsed > BATCH_SECONDS or (
-                                elapsed > EAGER_SECONDS and self._database.events_waiting
-                            ):
-                                break
-                except Exception as error:
-                    if is_transient(error):
-                        raise StorageUnavailable(str(error)) from error
-                    raise
-                if not items:
-                    return done
-                for result in handled:
-                    self._report(result)
-                done += len(handled)
-                if handled and committed is not None:
-                    committed()
+            lanes = max(1, min(LANES, self._database.parallel_writes))
+            outcomes = await asyncio.gather(
+                *(self._lane(committed) for _ in range(lanes)), return_exceptions=True
+            )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return sum(o for o in outcomes if isinstance(o, int))
+
+    async def _lane(self, committed: Callable[[], None] | None) -> int:
+        """Handle batch after batch until a claim finds nothing; how many items were handled."""
+        done = 0
+        while True:
+            handled: list[_Handled] = []
+            try:
+                async with self._database.transaction() as unit:
+                    items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
+                    started = time.monotonic()
+                    for item in items:
+                        result = await self._process(unit, item)
+                        if result is not None:
+                            handled.append(result)
+                        # Let the event loop serve requests between items.
+                        await asyncio.sleep(0)
+                        elapsed = time.monotonic() - started
+                        if elapsed > BATCH_SECONDS or (
+                            elapsed > EAGER_SECONDS and self._database.events_waiting
+                        ):
+                            break
+            except Exception as error:
+                if is_transient(error):
+                    raise StorageUnavailable(str(error)) from error
+                raise
+            if not items:
+                return done
+            for result in handled:
+                self._report(result)
+            done += len(handled)
+            if handled and committed is not None:
+                committed()
 
     async def resume(self, incoming: Incoming) -> None:
         """Queue the question this person's conversation is waiting on, if any: the terminal asks

@@ -101,6 +101,10 @@ class Database:
                 raise
 
     @property
+    def parallel_writes(self) -> int:
+        return 1  # one connection, one write lock
+
+    @property
     def events_waiting(self) -> bool:
         """New events wait to be stored (their acknowledgement waits on it): a transaction that
         does many things should end soon."""

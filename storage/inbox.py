@@ -147,7 +147,8 @@ class SqlInbox:
         False when it was done already (by another process on the same file)."""
         async with self._db.execute(
             "UPDATE inbox SET processed_at = ?, payload = '', person = NULL, school = NULL,"
-            " retry_at = NULL WHERE id = ? AND processed_at IS NULL AND set_aside_at IS NULL RETURNING id",
+            " retry_at = NULL WHERE id = ? AND processed_at IS NULL AND set_aside_at IS NULL"
+            " RETURNING id",
             (to_db(at), item_id),
         ) as cursor:
             marked = await cursor.fetchone() is not None

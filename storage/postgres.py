@@ -111,6 +111,11 @@ class PostgresStore:
         return redact(self._url)
 
     @property
+    def parallel_writes(self) -> int:
+        """Each transaction has a pooled connection of its own."""
+        return POOL_SIZE
+
+    @property
     def events_waiting(self) -> bool:
         return self._first_waiting > 0
 

@@ -64,6 +64,12 @@ class Store(Protocol):
         ...
 
     @property
+    def parallel_writes(self) -> int:
+        """How many write transactions make progress side by side: one on SQLite, whose writes
+        take turns; more on a server, where each waits on its own round trips."""
+        ...
+
+    @property
     def name(self) -> str:
         """Where the database is, fit to print and log (a URL never shows its password)."""
         ...
