@@ -44,7 +44,7 @@ EAGER_SECONDS = 0.01  # nor after this long once new events wait to be stored
 # Batches handled at once, where the store runs transactions side by side (PostgreSQL): while
 # one waits on a round trip to the server, another's handler runs. The pool keeps connections
 # for intake and delivery beside them.
-LANES = 3
+LANES = 2
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,45 @@ class _Handled:
 
 class StorageUnavailable(Exception):
     """The database is locked, full or failing: handling waits and tries again."""
+
+
+class _Lanes:
+    """The batches of one process_pending running side by side, and when they stop. A lane that
+    found nothing waits for another lane's commit (which may free a school, or a person's next
+    item) and looks again; they all stop once every lane has found nothing, so the last claim
+    was made while no lane held anything."""
+
+    def __init__(self, lanes: int) -> None:
+        self.running = lanes  # lanes not waiting
+        self.commits = 0
+        self._changed = asyncio.Event()
+
+    def progressed(self) -> None:
+        """A lane committed a batch."""
+        self.commits += 1
+        self._changed.set()
+
+    async def idle(self, seen: int) -> bool:
+        """A lane found nothing, having looked when `commits` was `seen`: True once it should
+        look again, False when every lane has found nothing."""
+        if self.commits != seen:
+            return True  # a commit since it looked: look again at once
+        self.running -= 1
+        if self.running == 0:
+            self._changed.set()
+            return False
+        while self.commits == seen and self.running > 0:
+            self._changed.clear()
+            await self._changed.wait()
+        if self.running == 0:
+            return False
+        self.running += 1
+        return True
+
+    def failed(self) -> None:
+        """A running lane ended with an error: the others must not wait for it."""
+        self.running -= 1
+        self._changed.set()
 
 
 class Router:
@@ -118,46 +157,61 @@ class Router:
         batches of two processes on one database do.
         """
         async with self._processing:
-            lanes = max(1, min(LANES, self._database.parallel_writes))
+            lanes = _Lanes(max(1, min(LANES, self._database.parallel_writes)))
             outcomes = await asyncio.gather(
-                *(self._lane(committed) for _ in range(lanes)), return_exceptions=True
+                *(self._lane(lanes, committed) for _ in range(lanes.running)),
+                return_exceptions=True,
             )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         return sum(o for o in outcomes if isinstance(o, int))
 
-    async def _lane(self, committed: Callable[[], None] | None) -> int:
-        """Handle batch after batch until a claim finds nothing; how many items were handled."""
+    async def _lane(self, lanes: _Lanes, committed: Callable[[], None] | None) -> int:
+        """Handle batch after batch, as long as any lane finds work; how many it handled."""
         done = 0
-        while True:
-            handled: list[_Handled] = []
-            try:
-                async with self._database.transaction() as unit:
-                    items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
-                    started = time.monotonic()
-                    for item in items:
-                        result = await self._process(unit, item)
-                        if result is not None:
-                            handled.append(result)
-                        # Let the event loop serve requests between items.
-                        await asyncio.sleep(0)
-                        elapsed = time.monotonic() - started
-                        if elapsed > BATCH_SECONDS or (
-                            elapsed > EAGER_SECONDS and self._database.events_waiting
-                        ):
-                            break
-            except Exception as error:
-                if is_transient(error):
-                    raise StorageUnavailable(str(error)) from error
-                raise
-            if not items:
-                return done
-            for result in handled:
-                self._report(result)
-            done += len(handled)
-            if handled and committed is not None:
-                committed()
+        try:
+            while True:
+                seen = lanes.commits
+                handled = await self._batch(committed)
+                if handled is not None:
+                    done += handled
+                    lanes.progressed()
+                elif not await lanes.idle(seen):
+                    return done
+        except BaseException:
+            lanes.failed()
+            raise
+
+    async def _batch(self, committed: Callable[[], None] | None) -> int | None:
+        """One transaction's batch; how many items it handled, None when it claimed none."""
+        handled: list[_Handled] = []
+        try:
+            async with self._database.transaction() as unit:
+                items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
+                started = time.monotonic()
+                for item in items:
+                    result = await self._process(unit, item)
+                    if result is not None:
+                        handled.append(result)
+                    # Let the event loop serve requests between items.
+                    await asyncio.sleep(0)
+                    elapsed = time.monotonic() - started
+                    if elapsed > BATCH_SECONDS or (
+                        elapsed > EAGER_SECONDS and self._database.events_waiting
+                    ):
+                        break
+        except Exception as error:
+            if is_transient(error):
+                raise StorageUnavailable(str(error)) from error
+            raise
+        if not items:
+            return None
+        for result in handled:
+            self._report(result)
+        if handled and committed is not None:
+            committed()
+        return len(handled)
 
     async def resume(self, incoming: Incoming) -> None:
         """Queue the question this person's conversation is waiting on, if any: the terminal asks

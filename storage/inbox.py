@@ -110,8 +110,11 @@ class SqlInbox:
             async with self._db.execute(
                 "SELECT id, source, event_id, payload, received_at, attempts FROM inbox"
                 " WHERE id = ANY(?) AND processed_at IS NULL AND set_aside_at IS NULL"
+                # Checked again on the row as it is once locked: an item that failed in a
+                # batch committed meanwhile waits for its retry.
+                " AND (retry_at IS NULL OR retry_at <= ?)"
                 " FOR UPDATE SKIP LOCKED",
-                ([item_id for item_id, *_ in wanted],),
+                ([item_id for item_id, *_ in wanted], to_db(now)),
             ) as cursor:
                 locked = {
                     int(r[0]): InboxItem(r[0], r[1], r[2], r[3], from_db(r[4]), int(r[5]))

@@ -4,6 +4,7 @@ SQLite's, its refusals, work claimed by one process only, and faults reported as
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from bot.app import sync_schools
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, Transport, User
+from storage.inbox import SCHOOLS_PER_CLAIM
 from storage.models import AuditEntry, CaseLink, NewCase, Platform
 from storage.postgres import PostgresStore, numbered
 from storage.store import (
@@ -280,6 +282,41 @@ async def test_an_item_processed_after_another_process_saw_it_waiting_is_not_tak
         proxy.release.set()
         await late.close()
         await proxy.close()
+
+
+async def test_concurrent_claims_take_the_items_of_different_schools(store: Store) -> None:
+    """A report holds its school's turn until its batch commits, so a claim takes the turns of
+    a few schools nobody holds, and only their items: a second handler, in this process or
+    another, works on the other schools instead of queueing behind the first."""
+    names = [f"School {n}" for n in range(6)]
+    async with store.transaction() as unit:
+        for name in names:
+            await unit.schools.ensure(name, "Europe/London")
+        for n in range(12):
+            payload = json.dumps({"user": {"id": f"U{n}"}, "school": names[n % 6]})
+            await unit.inbox.add("slack", f"Ev{n}", payload, T0)
+    taken = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> list[str]:
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0)
+            taken.set()
+            await release.wait()
+        return [i.event_id for i in items]
+
+    async def second() -> list[str]:
+        await taken.wait()
+        async with store.transaction() as unit:
+            items = await unit.inbox.pending(T0)
+        release.set()
+        return [i.event_id for i in items]
+
+    a, b = await asyncio.gather(first(), second())
+    school_of = {f"Ev{n}": names[n % 6] for n in range(12)}
+    assert len({school_of[e] for e in a}) == SCHOOLS_PER_CLAIM
+    assert {school_of[e] for e in a}.isdisjoint(school_of[e] for e in b)
+    assert sorted(a + b) == sorted(school_of)
 
 
 async def test_a_chat_claimed_by_another_process_is_busy(store: Store) -> None:
