@@ -34,6 +34,11 @@ T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
+# The first line of a migration that rebuilds a table, SQLite's documented way to change a
+# constraint (https://www.sqlite.org/lang_altertable.html#otheralter): it runs with foreign
+# keys off, as dropping the old table requires, and its references are checked before it commits.
+REBUILDS_A_TABLE = "-- rebuilds a table: foreign keys off"
+
 
 def migrations(package: str = "storage.migrations") -> list[tuple[int, str, str]]:
     """(version, name, sql) for every migration shipped in `package`, in order."""
@@ -49,7 +54,15 @@ def migrations(package: str = "storage.migrations") -> list[tuple[int, str, str]
     return found
 
 
-__all__ = ["Database", "DatabaseError", "SchemaTooNewError", "migrations"]
+__all__ = [
+    "REBUILDS_A_TABLE",
+    "BrokenReferences",
+    "Database",
+    "DatabaseError",
+    "SchemaTooNewError",
+    "apply_migration",
+    "migrations",
+]
 
 
 class Database:
@@ -243,19 +256,17 @@ class Database:
                 if version <= current:
                     continue
                 log.info("applying migration %s", name)
-                await self._connection.execute("BEGIN IMMEDIATE")
+                if sql.splitlines()[:1] != [REBUILDS_A_TABLE]:
+                    await apply_migration(self._connection, version, name, sql)
+                    continue
+                # Only outside a transaction does this pragma take effect.
+                await self._connection.execute("PRAGMA foreign_keys=OFF")
                 try:
-                    for statement in _statements(sql):
-                        await self._connection.execute(statement)
-                    await self._connection.execute(
-                        "INSERT INTO schema_version (version, name, applied_at)"
-                        " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-                        (version, name),
-                    )
-                except BaseException:
-                    await self._connection.execute("ROLLBACK")
-                    raise
-                await self._connection.execute("COMMIT")
+                    await apply_migration(self._connection, version, name, sql, rebuild=True)
+                except BrokenReferences as error:
+                    raise DatabaseError(f"{self.path}: {error}") from error
+                finally:
+                    await self._connection.execute("PRAGMA foreign_keys=ON")
 
 
 class _Connection(aiosqlite.Connection):
@@ -324,6 +335,50 @@ def _probe(path: Path, seconds: float) -> Probe:
     except sqlite3.Error as error:
         return Probe(str(error) or type(error).__name__, None)
     return Probe("", None if row is None or row[0] is None else from_db(row[0]))
+
+
+class BrokenReferences(Exception):
+    """A migration that rebuilt a table left rows referring to rows that are not there."""
+
+
+async def apply_migration(
+    connection: aiosqlite.Connection, version: int, name: str, sql: str, *, rebuild: bool = False
+) -> None:
+    """One migration in one transaction, recorded in schema_version.
+
+    A `rebuild` runs with foreign keys off, so nothing checks its references as it goes: before
+    committing, it must leave no reference broken that was not broken before (a row orphaned by
+    hand in an old file is no reason to refuse to start).
+    """
+    await connection.execute("BEGIN IMMEDIATE")
+    try:
+        before = await _broken_references(connection) if rebuild else set()
+        for statement in _statements(sql):
+            await connection.execute(statement)
+        if rebuild:
+            broken = await _broken_references(connection) - before
+            if broken:
+                table, rowid, parent = min(broken, key=repr)
+                raise BrokenReferences(
+                    f"migration {name} would leave {len(broken)} row(s) referring to rows that"
+                    f" are not there ({table} row {rowid} refers to {parent}); nothing was"
+                    " changed."
+                )
+        await connection.execute(
+            "INSERT INTO schema_version (version, name, applied_at)"
+            " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            (version, name),
+        )
+    except BaseException:
+        await connection.execute("ROLLBACK")
+        raise
+    await connection.execute("COMMIT")
+
+
+async def _broken_references(connection: aiosqlite.Connection) -> set[tuple[str, object, str]]:
+    """(table, rowid, parent table) of every row whose foreign key names no row."""
+    async with connection.execute("PRAGMA foreign_key_check") as cursor:
+        return {(str(r[0]), r[1], str(r[2])) for r in await cursor.fetchall()}
 
 
 async def _version(connection: aiosqlite.Connection) -> int:

@@ -83,7 +83,7 @@ class PostgresServer:
 
     def create_migrated_database(self) -> str:
         """A new database holding Casebook's empty, migrated schema: a copy of one migrated once
-        per run, so a test that needs a store, not a migration, skips twelve migrations."""
+        per run, so a test that needs a store, not a migration, skips every migration."""
         if self._template is None:
             url = self.create_database()
             run_async(_migrate(url))

@@ -104,7 +104,7 @@ def test_check_config_connects_and_says_what_it_found(
     assert "PostgreSQL 1" in out and "no Casebook tables yet" in out
     _seed(postgres_url, tmp_path)
     code, out, _ = _casebook(capsys, "check-config", str(path))
-    assert code == 0 and "schema version 13 (this Casebook's: 13)" in out
+    assert code == 0 and "schema version 14 (this Casebook's: 14)" in out
 
 
 def test_backup_of_postgresql_points_to_pg_dump(
