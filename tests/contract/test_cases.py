@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 from datetime import timedelta
 
-from storage.models import CaseLink, Category, Platform, Status
+import asyncpg
+import pytest
+
+from storage.models import CaseLink, Category, Platform, Status, Transport
 from storage.protocols import CaseMessageRepository, CaseRepository, NoteRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -22,6 +26,25 @@ async def test_case_numbers_count_per_school(store: Store) -> None:
     assert (a.number, b.number, c.number) == (1, 2, 1)
     assert c.id not in (a.id, b.id)
     assert a.status is Status.NEW and a.url == "https://tiktok.com/a"
+
+
+@covers(CaseRepository.create, CaseRepository.get)
+async def test_a_case_may_come_through_any_named_transport(store: Store) -> None:
+    """A new chat platform names its own transport; the store keeps the name, and needs no
+    migration for it. A nameless one is still refused."""
+    north, alex = await school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(
+            dataclasses.replace(new_case(north, alex, None), source=Transport("matrix"))
+        )
+    async with store.reading() as unit:
+        assert await unit.cases.get(case.id) == case
+    assert case.source == "matrix"
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.CheckViolationError), match="source"):
+        async with store.transaction() as unit:
+            await unit.cases.create(
+                dataclasses.replace(new_case(north, alex, None), source=Transport(""))
+            )
 
 
 @covers(CaseRepository.find_active_by_link)
