@@ -52,6 +52,9 @@ class ExportRow:
     deployment: str  # random, one per database: which deployment the case comes from
     case_key: str  # random, one per case, the same in every export: counts it once when combined
     links: list[str] | None  # every link, in the order added; None when anonymised
+    # yes, no or unknown (the last question's answer); last, so a spreadsheet that reads earlier
+    # exports' columns by position still finds them where they were.
+    author_is_pupil: str | None
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))

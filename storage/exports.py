@@ -98,6 +98,7 @@ def _fields(anonymised: bool) -> tuple[tuple[str, str], ...]:
         ("deployment", "(SELECT id FROM deployment)"),
         ("case_key", "(SELECT key FROM case_keys k WHERE k.case_id = c.id)"),
         ("links", "NULL" if anonymised else _LINKS),
+        ("author_is_pupil", "c.author_is_pupil"),
     )
 
 

@@ -24,6 +24,7 @@ from handlers.export import FIELDS, days_to_removal, documents, export_rows, to_
 from handlers.stats import percentile, platform_stats
 from storage.db import Database
 from storage.models import (
+    AuthorIsPupil,
     Case,
     CaseLink,
     Category,
@@ -149,7 +150,9 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
     case = await _make(database, Platform.TIKTOK, reported_after=0.5, removed_after=2)
     async with database.transaction() as unit:
         sam = await unit.people.ensure("slack:USAM", "Sam Jones")
-        await unit.cases.save(dataclasses.replace(case, assignee_id=sam.id))
+        await unit.cases.save(
+            dataclasses.replace(case, assignee_id=sam.id, author_is_pupil=AuthorIsPupil.YES)
+        )
         await unit.notes.add(case.id, sam.id, "spoke to parent of Jo Bloggs", T0)
         [row] = await export_rows(unit, anonymised=True)
         [full] = await export_rows(unit)
@@ -179,8 +182,10 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "deployment": row.deployment,
         "case_key": row.case_key,
         "links": None,
+        "author_is_pupil": "yes",  # the last question's answer names no one
     }
     assert dataclasses.asdict(row) == expected
+    assert full.author_is_pupil == "yes"
     assert set(expected) == set(FIELDS)
     flat = json.dumps(dataclasses.asdict(row)) + to_csv([row])
     for secret in (

@@ -171,6 +171,7 @@ ROW = ExportRow(
     deployment="d1",
     case_key="k1",
     links=["https://tiktok.com/@a/video/1"],
+    author_is_pupil="yes",
 )
 
 
