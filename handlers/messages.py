@@ -704,7 +704,10 @@ def withdraw_closed_already(number: int) -> str:
 
 
 def case_closed_already(number: int) -> str:
-    return f"Case #{number} is closed. Reopen it first with /cases reopen {number}."
+    return (
+        f"Case #{number} is already closed, so nothing was changed. To change it, reopen it with "
+        f"/cases reopen {number} first."
+    )
 
 
 def case_not_closed(number: int) -> str:
