@@ -85,6 +85,12 @@ MINIMAL = '[[schools]]\nname = "A"\n'
         ),
         ("[digest]\nchart = 'yes'\n" + MINIMAL, "chart must be true or false"),
         ("storage = 3\n" + MINIMAL, "[storage] must be a table"),
+        (
+            MINIMAL
+            + "slack_report_channels = ['C1']\n[[schools]]\nname = 'B'\n"
+            + "slack_report_channels = ['C2', 'C1']\n",
+            "line 6: slack_report_channels C1 is listed for both 'A' and 'B'",
+        ),
     ],
 )
 def test_bad_files_name_the_key_and_line(tmp_path: Path, text: str, expected: str) -> None:

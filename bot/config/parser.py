@@ -115,6 +115,8 @@ class _Parser:
                         key,
                         f"{key} {place} is listed for both {other!r} and {school.name!r}; "
                         "a report place belongs to one school",
+                        mentioning=place,
+                        nth=2,  # the first school to list it keeps it; the second is wrong
                     )
 
     def _storage(self, table: dict[str, Any]) -> StorageConfig:

@@ -96,16 +96,22 @@ class Reader:
                 hint = f" in {section(where).strip()}" if where else ""
                 raise self.error(key, f"unknown key {key!r}{hint}")
 
-    def error(self, key: str, message: str) -> ConfigError:
-        line = self._line_of(key)
+    def error(self, key: str, message: str, mentioning: str = "", nth: int = 1) -> ConfigError:
+        """An error naming the line of `key`: its `nth` line that mentions `mentioning`, when
+        one does (a value repeated in a later table is blamed where it is repeated), else its
+        first."""
+        line = self._line_of(key, mentioning, nth) or self._line_of(key)
         where = f"{self.path}, line {line}" if line else str(self.path)
         return ConfigError(f"{where}: {message}.")
 
-    def _line_of(self, key: str) -> int | None:
+    def _line_of(self, key: str, mentioning: str = "", nth: int = 1) -> int | None:
         pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")
+        found = 0
         for number, line in enumerate(self.lines, start=1):
-            if pattern.match(line):
-                return number
+            if pattern.match(line) and mentioning in line:
+                found += 1
+                if found == nth:
+                    return number
         return None
 
 
