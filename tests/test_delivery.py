@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
 from bot.adapters.console_config import CONSOLE
 from bot.delivery import (
     COMBINE_CHARS,
@@ -116,3 +120,45 @@ async def test_a_combined_message_that_fails_is_retried_whole(
     assert await delivery.flush() == 3
     assert sender.sent == ["a\nb", "c"]
     assert await _nothing_left(delivery, clock)
+
+
+async def test_alerts_that_fill_a_message_exactly_go_together_and_one_more_character_does_not(
+    database: Database, clock: FakeClock
+) -> None:
+    half = (COMBINE_CHARS - 1) // 2
+    exact = ("a" * half, "b" * (COMBINE_CHARS - 1 - half))  # with their newline: COMBINE_CHARS
+    over = ("c" * half, "d" * (COMBINE_CHARS - half))
+    await _queue(database, clock, "leads", *exact, combine=True)
+    await _queue(database, clock, "others", *over, combine=True)
+    sender = FlakySender({})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 4
+    assert sorted(sender.sent) == sorted(["\n".join(exact), *over])
+
+
+async def test_a_combined_message_refused_for_good_gives_up_every_row_in_it(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue(database, clock, "leads", "a", "b", combine=True)
+    await _queue(database, clock, "leads", "c")
+    sender = FlakySender({"a\nb": PermanentSendError("blocked")})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 1
+    assert sender.sent == ["c"]
+    assert await _nothing_left(delivery, clock)  # neither row goes again, alone or together
+    assert sender.sent == ["c"]
+
+
+@pytest.mark.sqlite_only
+async def test_a_message_waiting_for_its_retry_keeps_the_platforms_answer_as_its_error(
+    database: Database, clock: FakeClock
+) -> None:
+    """What `casebook inbox list` and the logs show is why the message failed, not that it
+    waits behind itself."""
+    await _queue(database, clock, "leads", "a", "b", combine=True)
+    await _queue(database, clock, "leads", "c")
+    sender = FlakySender({"a\nb": TemporarySendError("429 rate limited", retry_after=30)})
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
+    with sqlite3.connect(database.path) as db:
+        errors = [row[0] for row in db.execute("SELECT last_error FROM outbox ORDER BY id")]
+    assert errors == ["429 rate limited", "429 rate limited", "waiting for an earlier message"]
