@@ -13,7 +13,7 @@ import pytest
 from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, Outcome, TemporarySendError
 from bot.health import Health
-from bot.router import MAX_ATTEMPTS
+from bot.router import BATCH, MAX_ATTEMPTS
 from handlers import messages
 from handlers.events import (
     PAYLOAD_FORMAT,
@@ -64,6 +64,21 @@ async def test_an_undecodable_inbox_row_is_set_aside_and_the_events_behind_it_ar
         assert await unit.inbox.pending(chat.clock.now()) == []
     assert [item.event_id for item in aside] == ["damaged", "newer", "garbage"]
     assert all(item.has_payload and item.attempts == 1 for item in aside)
+
+
+async def test_a_batch_in_which_every_item_failed_does_not_end_the_handling(
+    chat: Chat, database: Database, clock: FakeClock
+) -> None:
+    """A batch in which every item failed still found items: the next batch is looked for."""
+    for n in range(BATCH):  # one each from BATCH people, so all come before alex's report
+        bad = json.loads(replace(MESSAGE, user=User(CONSOLE, f"p{n}", f"p{n}")).to_json())
+        bad["text"] = ["not", "text"]  # decodes, but the handler fails on it
+        await _queue_raw(database, f"bad{n}", json.dumps(bad))
+    replies = await chat.say(TIKTOK)  # one pass of the worker
+    assert messages.case_logged(1, Platform.TIKTOK) in texts(replies)
+    async with database.transaction() as unit:
+        clock.advance(minutes=5)
+        assert len(await unit.inbox.pending(clock.now())) == BATCH  # each waits for its retry
 
 
 async def test_an_item_that_keeps_failing_is_retried_then_set_aside_with_one_apology(
