@@ -284,6 +284,35 @@ async def test_an_item_processed_after_another_process_saw_it_waiting_is_not_tak
         await proxy.close()
 
 
+async def test_an_item_that_failed_after_another_process_saw_it_waiting_waits_for_its_retry(
+    store: Store, postgres_url: str
+) -> None:
+    """As above, for an item whose handling failed in between: it is waiting again, but not
+    before its retry time, so the claim checks that time again on the locked row."""
+    async with store.transaction() as unit:
+        await unit.inbox.add("slack", "Ev1", '{"user": {"id": "U1"}}', T0)
+    proxy = PausingProxy(postgres_url, b"FOR UPDATE SKIP LOCKED")
+    late = await open_store(await proxy.start())
+
+    async def claim_late() -> list[str]:
+        async with late.transaction() as unit:
+            return [item.event_id for item in await unit.inbox.pending(T0)]
+
+    try:
+        claiming = asyncio.create_task(claim_late())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()
+        async with store.transaction() as unit:
+            [item] = await unit.inbox.pending(T0)
+            await unit.inbox.mark_failed(item.id, "handler failed", T0 + timedelta(minutes=5))
+        proxy.release.set()
+        assert await claiming == []
+    finally:
+        proxy.release.set()
+        await late.close()
+        await proxy.close()
+
+
 async def test_concurrent_claims_take_the_items_of_different_schools(store: Store) -> None:
     """A report holds its school's turn until its batch commits, so a claim takes the turns of
     a few schools nobody holds, and only their items: a second handler, in this process or
