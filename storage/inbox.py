@@ -7,11 +7,12 @@ can look at it and retry it, and nothing behind it waits.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from storage.cases import SCHOOL_TURN
 from storage.models import InboxItem, SetAsideItem
-from storage.sql import Dialect, SqlConnection
+from storage.sql import Dialect, SqlConnection, json_fields
 from storage.times import from_db, to_db
 
 # PostgreSQL: a claim takes the turns of at most this many schools at once, so that concurrent
@@ -20,18 +21,16 @@ SCHOOLS_PER_CLAIM = 4
 # ... and chooses them among the first this-many times `limit` waiting items.
 CANDIDATES_PER_ITEM = 4
 
-_ADD = (
-    "INSERT INTO inbox (source, event_id, payload, received_at, person, school)"
-    " VALUES (?, ?, ?, ?, {person}, {school})"
-    " ON CONFLICT (source, event_id) DO NOTHING RETURNING id"
-)
-_ADD_SQLITE = _ADD.format(
-    person="CASE WHEN json_valid(?) THEN json_extract(?, '$.user.id') END",
-    school="CASE WHEN json_valid(?) THEN json_extract(?, '$.school') END",
-)
-_ADD_POSTGRES = _ADD.format(
-    person="casebook_json(?) #>> '{user,id}'", school="casebook_json(?) #>> '{school}'"
-)
+
+@functools.cache
+def _add(dialect: Dialect) -> tuple[str, int]:
+    """The INSERT of `add`, and how many times it takes the payload for its person and school."""
+    fields, uses = json_fields(dialect, "user.id", "school")
+    return (
+        "INSERT INTO inbox (source, event_id, payload, received_at, person, school)"
+        f" VALUES (?, ?, ?, ?, {fields}) ON CONFLICT (source, event_id) DO NOTHING RETURNING id",
+        uses,
+    )
 
 
 class SqlInbox:
@@ -41,10 +40,9 @@ class SqlInbox:
     async def add(self, source: str, event_id: str, payload: str, at: datetime) -> bool:
         """Store an event; False when this event id was seen before (a retry or a replay). Its
         person and school are read out of the payload once, here, for `pending` to rank by."""
-        postgres = self._db.dialect is Dialect.POSTGRES
+        sql, uses = _add(self._db.dialect)
         async with self._db.execute(
-            _ADD_POSTGRES if postgres else _ADD_SQLITE,
-            (source, event_id, payload, to_db(at), *[payload] * (2 if postgres else 4)),
+            sql, (source, event_id, payload, to_db(at), *[payload] * uses)
         ) as cursor:
             added = await cursor.fetchone() is not None
         return added
@@ -61,8 +59,7 @@ class SqlInbox:
         async with self._db.execute(
             "SELECT id, source, event_id, payload, received_at, attempts FROM ("
             " SELECT *, row_number() OVER ("
-            "  PARTITION BY source, COALESCE(person,"
-            "  CASE WHEN json_valid(payload) THEN json_extract(payload, '$.user.id') END)"
+            "  PARTITION BY source, person"
             "  ORDER BY id) AS turn"
             " FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
             " AND (retry_at IS NULL OR retry_at <= ?))"
@@ -88,7 +85,7 @@ class SqlInbox:
             " SELECT id, source, who, school,"
             " row_number() OVER (PARTITION BY source, who ORDER BY id) AS turn"
             " FROM (SELECT id, source, school,"
-            "  COALESCE(person, casebook_json(payload) #>> '{user,id}') AS who FROM inbox"
+            "  person AS who FROM inbox"
             "  WHERE processed_at IS NULL AND set_aside_at IS NULL"
             "  AND (retry_at IS NULL OR retry_at <= ?)) waiting"
             " ORDER BY turn, id LIMIT ?) r LEFT JOIN schools s ON s.name = r.school"

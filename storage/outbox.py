@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from storage.models import OutboxItem
-from storage.sql import Dialect, SqlConnection
+from storage.sql import Dialect, SqlConnection, json_fields
 from storage.times import to_db
 
 # pg_advisory_xact_lock key: one process at a time claims outbox rows.
@@ -25,17 +26,15 @@ def thread_key(transport: str, place_id: str, thread: str) -> str:
     return f"{transport}/{place_id}/{thread}"
 
 
-_ADD = (
-    "INSERT INTO outbox (transport, payload, case_id, created_at, due_at, place, thread)"
-    " VALUES (?, ?, ?, ?, ?, {place}, {thread}) RETURNING id"
-)
-_ADD_SQLITE = _ADD.format(
-    place="CASE WHEN json_valid(?) THEN json_extract(?, '$.place.id') END",
-    thread="CASE WHEN json_valid(?) THEN json_extract(?, '$.thread') END",
-)
-_ADD_POSTGRES = _ADD.format(
-    place="casebook_json(?) #>> '{place,id}'", thread="casebook_json(?) #>> '{thread}'"
-)
+@functools.cache
+def _add(dialect: Dialect) -> tuple[str, int]:
+    """The INSERT of `add`, and how many times it takes the payload for its place and thread."""
+    fields, uses = json_fields(dialect, "place.id", "thread")
+    return (
+        "INSERT INTO outbox (transport, payload, case_id, created_at, due_at, place, thread)"
+        f" VALUES (?, ?, ?, ?, ?, {fields}) RETURNING id",
+        uses,
+    )
 
 
 class SqlOutbox:
@@ -46,10 +45,9 @@ class SqlOutbox:
         """Queue one message; its place and thread are read out of the payload once, here, for
         claim_due to rank by."""
         moment = to_db(at)
-        postgres = self._db.dialect is Dialect.POSTGRES
+        sql, uses = _add(self._db.dialect)
         async with self._db.execute(
-            _ADD_POSTGRES if postgres else _ADD_SQLITE,
-            (transport, payload, case_id, moment, moment, *[payload] * (2 if postgres else 4)),
+            sql, (transport, payload, case_id, moment, moment, *[payload] * uses)
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None

@@ -18,6 +18,17 @@ class Dialect(Enum):
     POSTGRES = "postgres"
 
 
+def json_fields(dialect: Dialect, *paths: str) -> tuple[str, int]:
+    """SQL reading each dotted path ("user.id") out of one JSON text parameter, comma-separated,
+    NULL where the text is not JSON; and how many times that parameter is passed for them. For
+    columns written once from a row's payload, so nothing has to parse payloads to rank rows."""
+    if dialect is Dialect.POSTGRES:
+        sql = ", ".join(f"casebook_json(?) #>> '{{{','.join(p.split('.'))}}}'" for p in paths)
+        return sql, len(paths)
+    sql = ", ".join(f"CASE WHEN json_valid(?) THEN json_extract(?, '$.{p}') END" for p in paths)
+    return sql, 2 * len(paths)
+
+
 class Cursor(Protocol):
     """The rows a statement returned. Setting `row_factory` to None asks for plain tuples where
     the driver makes richer rows (SQLite); a driver whose rows are tuples already ignores it."""
