@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from storage.store import (
     is_transient,
     open_store,
 )
+from storage.unit import Unit
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
@@ -252,6 +253,33 @@ async def test_a_persons_later_event_waits_while_another_process_holds_an_earlie
     assert b == ["B1"]  # A2 waits for A1, which the first process holds
 
 
+async def _claimed_late(
+    store: Store, postgres_url: str, meanwhile: Callable[[Unit], Awaitable[None]]
+) -> list[str]:
+    """What a claim takes when `meanwhile` runs and commits in another transaction after the
+    claim has read what is waiting and before it locks it: a loopback proxy holds the claim's
+    lock statement (FOR UPDATE SKIP LOCKED) until then."""
+    proxy = PausingProxy(postgres_url, b"FOR UPDATE SKIP LOCKED")
+    late = await open_store(await proxy.start())
+
+    async def claim() -> list[str]:
+        async with late.transaction() as unit:
+            return [item.event_id for item in await unit.inbox.pending(T0)]
+
+    try:
+        claiming = asyncio.create_task(claim())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()  # it has read what is waiting, and locked nothing yet
+        async with store.transaction() as unit:
+            await meanwhile(unit)
+        proxy.release.set()
+        return await claiming
+    finally:
+        proxy.release.set()
+        await late.close()
+        await proxy.close()
+
+
 async def test_an_item_processed_after_another_process_saw_it_waiting_is_not_taken_again(
     store: Store, postgres_url: str
 ) -> None:
@@ -261,27 +289,13 @@ async def test_an_item_processed_after_another_process_saw_it_waiting_is_not_tak
     async with store.transaction() as unit:
         await unit.inbox.add("slack", "Ev1", '{"user": {"id": "U1"}}', T0)
         await unit.inbox.add("slack", "Ev2", '{"user": {"id": "U2"}}', T0)
-    proxy = PausingProxy(postgres_url, b"FOR UPDATE SKIP LOCKED")
-    late = await open_store(await proxy.start())  # held between its two statements
 
-    async def claim_late() -> list[str]:
-        async with late.transaction() as unit:
-            return [item.event_id for item in await unit.inbox.pending(T0)]
+    async def handle_one_and_set_aside_the_other(unit: Unit) -> None:
+        done, failed = await unit.inbox.pending(T0)
+        assert await unit.inbox.mark_processed(done.id, T0)
+        await unit.inbox.set_aside(failed.id, "cannot be read", T0)
 
-    try:
-        claiming = asyncio.create_task(claim_late())
-        async with asyncio.timeout(30):
-            await proxy.held.wait()  # it has read both as waiting, and locked neither yet
-        async with store.transaction() as unit:
-            done, failed = await unit.inbox.pending(T0)
-            assert await unit.inbox.mark_processed(done.id, T0)
-            await unit.inbox.set_aside(failed.id, "cannot be read", T0)
-        proxy.release.set()
-        assert await claiming == []
-    finally:
-        proxy.release.set()
-        await late.close()
-        await proxy.close()
+    assert await _claimed_late(store, postgres_url, handle_one_and_set_aside_the_other) == []
 
 
 async def test_an_item_that_failed_after_another_process_saw_it_waiting_waits_for_its_retry(
@@ -291,26 +305,12 @@ async def test_an_item_that_failed_after_another_process_saw_it_waiting_waits_fo
     before its retry time, so the claim checks that time again on the locked row."""
     async with store.transaction() as unit:
         await unit.inbox.add("slack", "Ev1", '{"user": {"id": "U1"}}', T0)
-    proxy = PausingProxy(postgres_url, b"FOR UPDATE SKIP LOCKED")
-    late = await open_store(await proxy.start())
 
-    async def claim_late() -> list[str]:
-        async with late.transaction() as unit:
-            return [item.event_id for item in await unit.inbox.pending(T0)]
+    async def fail_it(unit: Unit) -> None:
+        [item] = await unit.inbox.pending(T0)
+        await unit.inbox.mark_failed(item.id, "handler failed", T0 + timedelta(minutes=5))
 
-    try:
-        claiming = asyncio.create_task(claim_late())
-        async with asyncio.timeout(30):
-            await proxy.held.wait()
-        async with store.transaction() as unit:
-            [item] = await unit.inbox.pending(T0)
-            await unit.inbox.mark_failed(item.id, "handler failed", T0 + timedelta(minutes=5))
-        proxy.release.set()
-        assert await claiming == []
-    finally:
-        proxy.release.set()
-        await late.close()
-        await proxy.close()
+    assert await _claimed_late(store, postgres_url, fail_it) == []
 
 
 async def test_concurrent_claims_take_the_items_of_different_schools(store: Store) -> None:
