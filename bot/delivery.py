@@ -142,9 +142,9 @@ class Delivery:
             except UndecodablePayload as error:
                 await self._unreadable(item, error)
                 continue
-            key = _chat(item, outgoing, in_main)
+            key, holds = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
-            places[key] = _holds(item.transport, outgoing, key)
+            places[key] = holds
         return [(places[key], chat) for key, chat in chats.items()]
 
     async def _send_chat(
@@ -277,25 +277,25 @@ def _direct_to(transport: str, outgoing: Outgoing) -> str | None:
     return str(PersonKey(transport, person))
 
 
-def _holds(transport: str, outgoing: Outgoing, chat: tuple[str, str]) -> str:
-    """What a chat keeps others from claiming while it is sent (`busy` of claim_due)."""
-    if outgoing.thread is not None and chat[1] == f"{outgoing.place.id}//{outgoing.thread}":
-        return thread_key(transport, outgoing.place.id, outgoing.thread)
-    return place_key(transport, outgoing.place.id)
-
-
-def _chat(item: OutboxItem, outgoing: Outgoing, in_main: set[tuple[str, str]]) -> tuple[str, str]:
-    """Which chat a message belongs to, for ordering: messages in one chat go one after another.
+def _chat(
+    item: OutboxItem, outgoing: Outgoing, in_main: set[tuple[str, str]]
+) -> tuple[tuple[str, str], str]:
+    """Which chat a message belongs to, for ordering: messages in one chat go one after another;
+    and what that chat keeps others from claiming while it is sent (`busy` of claim_due).
 
     A thread is a chat of its own, so replies in many report threads of one channel go out side
-    by side. A message to the channel itself keeps its place before everything queued after it
-    in that channel, threads included (`in_main` remembers which channels had one)."""
+    by side, and it holds only itself. A message to the channel itself keeps its place before
+    everything queued after it in that channel, threads included (`in_main` remembers which
+    channels had one); it, and a chat to one person in a channel, hold the whole channel."""
+    place_id = outgoing.place.id
     recipient = outgoing.to_user.id if outgoing.private and outgoing.to_user else ""
-    place = (item.transport, f"{outgoing.place.id}/{recipient}")
+    place = (item.transport, f"{place_id}/{recipient}")
+    whole_place = place_key(item.transport, place_id)
     if outgoing.thread is None or place in in_main:
         in_main.add(place)
-        return place
-    return (item.transport, f"{outgoing.place.id}/{recipient}/{outgoing.thread}")
+        return place, whole_place
+    chat = (item.transport, f"{place_id}/{recipient}/{outgoing.thread}")
+    return chat, whole_place if recipient else thread_key(item.transport, place_id, outgoing.thread)
 
 
 @dataclass(frozen=True)
