@@ -19,10 +19,10 @@ from typing import Any, TypeVar, cast
 from storage.models import PlaceKind as PlaceKind
 
 # Defined with the stored data (a case keeps its transport), named here with the events.
+from storage.models import ERASED_SCHEME
 from storage.models import Transport as Transport
 
 T = TypeVar("T")
-ERASED = "erased"  # the scheme of an erased person's key: storage/privacy.py writes it
 
 
 class IncomingKind(StrEnum):
@@ -57,7 +57,7 @@ class PersonKey:
     @property
     def transport(self) -> Transport | None:
         """The transport this person is reached on; None for an erased one."""
-        return None if self.scheme in ("", ERASED) else Transport(self.scheme)
+        return None if self.scheme in ("", ERASED_SCHEME) else Transport(self.scheme)
 
     def __str__(self) -> str:
         return f"{self.scheme}:{self.id}"

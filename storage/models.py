@@ -156,6 +156,8 @@ class AuditAction(StrEnum):
 # Which chat transport something came through, by name ("slack", "console"): an open value, not
 # an enum, because each adapter in bot/ names its own and the store only keeps the text.
 Transport = NewType("Transport", str)
+# The scheme of an erased person's key ("erased:7"), in place of their transport.
+ERASED_SCHEME = "erased"
 
 
 @dataclass(frozen=True)

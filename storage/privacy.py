@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage.models import ERASED_SCHEME
 from storage.sql import Dialect, SqlConnection
 from storage.times import to_db
 
@@ -66,7 +67,7 @@ class SqlPrivacy:
         db = self._db
         await db.execute(
             "UPDATE people SET key = ?, name = ? WHERE id = ?",
-            (f"erased:{person_id}", pseudonym, person_id),
+            (f"{ERASED_SCHEME}:{person_id}", pseudonym, person_id),
         )
         await db.execute(
             "UPDATE conversations SET place_id = 'erased' WHERE person_id = ? OR place_id = ?",
