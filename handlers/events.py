@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-# A conversation stores the kind of place its questions go to, so the kinds are storage's.
+# Storage writes an erased person's key, and the kinds of place a conversation keeps.
+from storage.models import ERASED_SCHEME
 from storage.models import PlaceKind as PlaceKind
 
 # Defined with the stored data (a case keeps its transport), named here with the events.
-from storage.models import ERASED_SCHEME
 from storage.models import Transport as Transport
 
 T = TypeVar("T")
