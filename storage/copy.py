@@ -45,11 +45,9 @@ class TableCount:
 
 async def copy_database(source: Store, target: Store) -> list[TableCount]:
     """Copy every table of `source` into the empty `target`; returns the counts of both."""
-    if await source.schema_version() != await target.schema_version():
-        raise SchemaMismatch(
-            f"source schema {await source.schema_version()}, "
-            f"target schema {await target.schema_version()}"
-        )
+    versions = (await source.schema_version(), await target.schema_version())
+    if versions[0] != versions[1]:
+        raise SchemaMismatch(f"source schema {versions[0]}, target schema {versions[1]}")
     copied: dict[str, int] = {}
     async with source.reading() as read, target.transaction() as write:
         await _check_tables(read.tables)
