@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
-CLAIM = 100  # rows claimed at once; their chats are sent side by side
+CLAIM = 500  # rows claimed at once; their chats are sent side by side
+CHATS = 500  # more is claimed only while fewer chats than this are being sent
 COMBINE_MAX = 25  # alerts in one message, at most
 COMBINE_CHARS = 3000  # and their text, well inside Slack's and Telegram's (4 096) limits
 RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
@@ -91,30 +92,36 @@ class Delivery:
         return released
 
     async def flush(
-        self, stop: asyncio.Event | None = None, transports: tuple[Transport, ...] | None = None
+        self,
+        stop: asyncio.Event | None = None,
+        transports: tuple[Transport, ...] | None = None,
+        more: asyncio.Event | None = None,
     ) -> int:
         """Send everything due now for `transports` (all by default), or until `stop` is set;
         returns how many rows were sent.
 
         Messages to different chats go out concurrently; messages to one chat go in order, and
         after a failure the rest of that chat's messages wait for the retry, keeping the order.
-        Sending is a pipeline: once any chat is done, more is claimed, leaving out the places
-        and threads whose messages are still going out, so a long chat (a burst of alerts to
-        one lead) does not hold back the others, nor one report's thread the next report's.
+        Sending is a pipeline: once any chat is done, or `more` says new rows are committed,
+        more is claimed (while fewer than CHATS chats are going out), leaving out the places
+        and threads whose messages are still going out. So a long chat (a burst of alerts to
+        one lead) does not hold back the others, nor one report's thread the next report's, and
+        the replies to a report handled while earlier ones are going out go out beside them.
         """
         wanted = [str(t) for t in (transports or self.transports) if t in self._senders]
         sent = 0
-        running: dict[asyncio.Task[int], str] = {}  # each chat being sent, and what it holds
+        running: dict[asyncio.Task[int], _Chat] = {}
         try:
             while stop is None or not stop.is_set():
-                busy = sorted(set(running.values()))
-                claimed = await self._claim(wanted, busy)
-                for place, chat in claimed:
-                    running[asyncio.create_task(self._send_chat(chat, stop))] = place
+                if more is not None:
+                    more.clear()  # before claiming: a commit after this wakes the next claim
+                if len(running) < CHATS:
+                    busy = sorted({chat.holds for chat in running.values()})
+                    for chat in await self._claim(wanted, busy):
+                        running[asyncio.create_task(self._send_chat(chat.messages, stop))] = chat
                 if not running:
                     break
-                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for task in done:
+                for task in await _first_done(running, more):
                     del running[task]
                     sent += task.result()
         finally:
@@ -122,12 +129,10 @@ class Delivery:
                 await asyncio.gather(*running, return_exceptions=True)
         return sent
 
-    async def _claim(
-        self, wanted: list[str], busy: list[str]
-    ) -> list[tuple[str, list[tuple[OutboxItem, Outgoing]]]]:
-        """Claim what is due, outside the `busy` places and threads, as chats: (what the chat
-        holds until it is sent, its messages in order). A thread holds only itself; a chat to
-        the place itself, or to one person in it, holds the whole place."""
+    async def _claim(self, wanted: list[str], busy: list[str]) -> list[_Chat]:
+        """Claim what is due, outside the `busy` places and threads, as chats. A thread holds
+        only itself; a chat to the place itself, or to one person in it, holds the whole
+        place."""
         now = self._clock.now()
         async with self._database.transaction() as unit:
             items = await unit.outbox.claim_due(
@@ -145,7 +150,7 @@ class Delivery:
             key, holds = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
             places[key] = holds
-        return [(places[key], chat) for key, chat in chats.items()]
+        return [_Chat(places[key], chat) for key, chat in chats.items()]
 
     async def _send_chat(
         self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None
@@ -241,6 +246,30 @@ class Delivery:
                 )
                 for item in items:
                     await unit.outbox.mark_retry(item.id, reason, now + timedelta(seconds=delay))
+
+
+@dataclass(frozen=True)
+class _Chat:
+    """Claimed messages of one chat, in order, and what the chat keeps others from claiming
+    while they are sent (a `busy` entry of claim_due)."""
+
+    holds: str
+    messages: list[tuple[OutboxItem, Outgoing]]
+
+
+async def _first_done(
+    running: dict[asyncio.Task[int], _Chat], more: asyncio.Event | None
+) -> set[asyncio.Task[int]]:
+    """Wait until a chat is sent or `more` is set; the chats sent by then."""
+    if more is None:
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        return done
+    woken = asyncio.ensure_future(more.wait())
+    try:
+        await asyncio.wait([*running, woken], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        woken.cancel()
+    return {task for task in running if task.done()}
 
 
 def _next_message(

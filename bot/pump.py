@@ -74,7 +74,7 @@ class Pump:
         while not stop.is_set():
             woken.clear()
             try:
-                await self._delivery.flush(stop, (transport,))
+                await self._delivery.flush(stop, (transport,), woken)
             except Exception as error:
                 log.warning("delivery to %s failed: %s", transport, type(error).__name__)
             await _wait_for(woken, stop, self._interval)

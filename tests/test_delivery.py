@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 
+from bot import delivery as delivery_module
 from bot.adapters.console_config import CONSOLE
 from bot.delivery import (
     COMBINE_CHARS,
@@ -162,3 +164,61 @@ async def test_a_message_waiting_for_its_retry_keeps_the_platforms_answer_as_its
     with sqlite3.connect(database.path) as db:
         errors = [row[0] for row in db.execute("SELECT last_error FROM outbox ORDER BY id")]
     assert errors == ["429 rate limited", "429 rate limited", "waiting for an earlier message"]
+
+
+class GatedSender:
+    """Holds every message until the test opens its gate, noting what is on the wire."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.on_wire: list[str] = []
+        self.sent: list[str] = []
+        self.arrived = asyncio.Condition()
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        async with self.arrived:
+            self.on_wire.append(outgoing.text)
+            self.arrived.notify_all()
+        await self.gate.wait()
+        self.sent.append(outgoing.text)
+        return None
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(5), self.arrived:
+            await self.arrived.wait_for(lambda: len(self.on_wire) >= count)
+
+
+async def test_rows_committed_while_others_are_sent_go_out_without_waiting_for_them(
+    database: Database, clock: FakeClock
+) -> None:
+    """A reply handled during a burst is not held back until every earlier chat is done."""
+    await _queue(database, clock, "alex", "slow")
+    sender = GatedSender()
+    more = asyncio.Event()
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    await sender.wait_for(1)
+    await _queue(database, clock, "sam", "s1")
+    more.set()
+    await sender.wait_for(2)
+    assert sender.on_wire == ["slow", "s1"] and sender.sent == []
+    sender.gate.set()
+    assert await flush == 2
+
+
+async def test_no_more_is_claimed_while_chats_enough_are_being_sent(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_module, "CLAIM", 2)
+    monkeypatch.setattr(delivery_module, "CHATS", 2)
+    for name in ("a", "b", "c", "d", "e"):
+        await _queue(database, clock, name, name)
+    sender = GatedSender()
+    more = asyncio.Event()
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    await sender.wait_for(2)
+    more.set()  # woken, but two chats are being sent: nothing more is claimed
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["a", "b"]
+    sender.gate.set()
+    assert await flush == 5
+    assert sorted(sender.sent) == ["a", "b", "c", "d", "e"]
