@@ -111,28 +111,36 @@ class Delivery:
         wanted = [str(t) for t in (transports or self.transports) if t in self._senders]
         sent = 0
         running: dict[asyncio.Task[int], _Chat] = {}
+        passed_over: set[asyncio.Task[int]] = set()  # busy at the last claim: rows may wait
+        look = True  # something may be claimable
         try:
             while stop is None or not stop.is_set():
-                if more is not None:
-                    more.clear()  # before claiming: a commit after this wakes the next claim
-                if len(running) < CHATS:
+                if more is not None and more.is_set():
+                    more.clear()
+                    look = True
+                if look and len(running) < CHATS:
                     busy = sorted({chat.holds for chat in running.values()})
-                    for chat in await self._claim(wanted, busy):
+                    passed_over = set(running)
+                    claimed, look = await self._claim(wanted, busy)
+                    for chat in claimed:
                         running[asyncio.create_task(self._send_chat(chat.messages, stop))] = chat
                 if not running:
                     break
                 for task in await _first_done(running, more):
                     del running[task]
                     sent += task.result()
+                    # A claim made while it was sent left out what came for its chat since.
+                    look = look or more is None or task in passed_over
+                    passed_over.discard(task)
         finally:
             if running:  # stopping, or a chat failed: the others finish (or hand rows back)
                 await asyncio.gather(*running, return_exceptions=True)
         return sent
 
-    async def _claim(self, wanted: list[str], busy: list[str]) -> list[_Chat]:
-        """Claim what is due, outside the `busy` places and threads, as chats. A thread holds
-        only itself; a chat to the place itself, or to one person in it, holds the whole
-        place."""
+    async def _claim(self, wanted: list[str], busy: list[str]) -> tuple[list[_Chat], bool]:
+        """Claim what is due, outside the `busy` places and threads, as chats, and whether
+        the claim was full (more may be due). A thread holds only itself; a chat to the place
+        itself, or to one person in it, holds the whole place."""
         now = self._clock.now()
         async with self._database.transaction() as unit:
             items = await unit.outbox.claim_due(
@@ -150,7 +158,7 @@ class Delivery:
             key, holds = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
             places[key] = holds
-        return [_Chat(places[key], chat) for key, chat in chats.items()]
+        return [_Chat(places[key], chat) for key, chat in chats.items()], len(items) >= CLAIM
 
     async def _send_chat(
         self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None

@@ -222,3 +222,34 @@ async def test_no_more_is_claimed_while_chats_enough_are_being_sent(
     sender.gate.set()
     assert await flush == 5
     assert sorted(sender.sent) == ["a", "b", "c", "d", "e"]
+
+
+async def test_a_message_queued_behind_a_chat_being_sent_follows_it_at_once(
+    database: Database, clock: FakeClock
+) -> None:
+    """A claim while a chat is being sent leaves that chat's new rows out (to keep its order);
+    they are claimed as soon as it is done, not at the worker's next round."""
+    await _queue(database, clock, "alex", "a1")
+    sender = GatedSender()
+    more = asyncio.Event()
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    await sender.wait_for(1)
+    await _queue(database, clock, "alex", "a2")
+    more.set()
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["a1"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["a1", "a2"]
+
+
+async def test_a_full_claim_is_followed_by_another_without_a_wake(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_module, "CLAIM", 2)
+    for name in ("a", "b", "c", "d", "e"):
+        await _queue(database, clock, name, name)
+    sender = FlakySender({})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush(more=asyncio.Event()) == 5
+    assert sorted(sender.sent) == ["a", "b", "c", "d", "e"]
