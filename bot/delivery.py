@@ -353,14 +353,19 @@ class _SentWriter:
         self._clock = clock
         self._waiting: list[_Sent] = []
         self._writing = asyncio.Lock()
+        self._started = 0  # writes begun, each taking every mark waiting then
+        self._written = 0  # the number of the last write that committed
 
     async def commit(self, item_ids: list[int], ref: str | None, direct_to: str | None) -> None:
-        """Record rows as sent (one message); returns once that is committed. Whoever holds
-        the lock writes every mark waiting, so a caller that finds none left had its marks
-        written by a commit that has finished."""
+        """Record rows as sent (one message); returns once that is committed. A write takes
+        every mark waiting, so a caller whose marks were taken by a write begun after it added
+        them, and committed, returns at once: it does not wait for the marks added since."""
         for item_id in item_ids:
             self.add(item_id, ref, direct_to)
+        added = self._started
         async with self._writing:
+            if self._written > added:
+                return
             await self.write()
 
     def add(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
@@ -383,7 +388,10 @@ class _SentWriter:
             taken: list[_Sent] = []
             try:
                 async with self._database.transaction() as unit:
+                    self._started += 1
+                    number = self._started
                     taken = await self.write_in(unit, self._clock.now())
+                self._written = number
                 return
             except Exception as error:
                 self.put_back(taken)

@@ -15,6 +15,7 @@ from bot.delivery import (
     Delivery,
     PermanentSendError,
     TemporarySendError,
+    _SentWriter,
 )
 from handlers.events import Outgoing, Place, PlaceKind
 from storage.db import Database
@@ -253,3 +254,32 @@ async def test_a_full_claim_is_followed_by_another_without_a_wake(
     delivery = Delivery(database, clock, {CONSOLE: sender})
     assert await delivery.flush(more=asyncio.Event()) == 5
     assert sorted(sender.sent) == ["a", "b", "c", "d", "e"]
+
+
+async def test_a_sent_mark_committed_by_another_senders_write_needs_no_write_of_its_own(
+    database: Database, clock: FakeClock
+) -> None:
+    """Senders share "sent" commits. One whose mark went into a commit that has finished goes
+    on with its chat at once, even though marks added since wait for the next commit (which
+    here cannot start: another transaction holds the database)."""
+    await _queue(database, clock, "alex", "a1", "a2", "a3")
+    writer = _SentWriter(database, clock)
+    first = asyncio.create_task(writer.commit([1], None, None))
+    second = asyncio.create_task(writer.commit([2], None, None))
+    release = asyncio.Event()
+
+    async def hold_the_database() -> None:
+        async with database.transaction():
+            await release.wait()
+
+    holder = asyncio.create_task(hold_the_database())  # next in line once `first` writes
+    while writer._started < 1:  # the first write has taken marks 1 and 2
+        await asyncio.sleep(0)
+    writer.add(3, None, None)  # sent meanwhile: it waits for the next commit
+    await first
+    await asyncio.wait_for(second, 2)
+    release.set()
+    await holder
+    await writer.commit([], None, None)
+    async with database.transaction() as unit:
+        assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
