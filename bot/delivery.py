@@ -10,6 +10,7 @@ any moment sends again at most the one message each chat had on the wire.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import uuid
@@ -33,6 +34,8 @@ CLAIM = 500  # rows claimed at once; their chats are sent side by side
 CHATS = 500  # more is claimed only while fewer chats than this are being sent
 COMBINE_MAX = 25  # alerts in one message, at most
 COMBINE_CHARS = 3000  # and their text, well inside Slack's and Telegram's (4 096) limits
+# The longest a chat's later messages give way to other chats' first ones (seconds).
+GIVE_WAY = 1.0
 RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
 
 
@@ -78,6 +81,7 @@ class Delivery:
         self.owner = owner or uuid.uuid4().hex
         self.outcomes: dict[Transport, Outcome] = {}
         self._sent = _SentWriter(database, clock)
+        self._openings = _Openings()
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -165,18 +169,28 @@ class Delivery:
     ) -> int:
         sent = 0
         index = 0
-        while index < len(messages):
-            if stop is not None and stop.is_set():
-                await self._release(messages[index:], 0)
-                break
-            items, outgoing = _next_message(messages, index)
-            delay = await self._send_one(items, outgoing)
-            index += len(items)
-            if delay is not None:
-                await self._release(messages[index:], delay)
-                break
-            sent += len(items)
-            await asyncio.sleep(0)  # chats take turns even when a send did not wait
+        give_way_until = asyncio.get_running_loop().time() + GIVE_WAY
+        self._openings.add()
+        try:
+            while index < len(messages):
+                if stop is not None and stop.is_set():
+                    await self._release(messages[index:], 0)
+                    break
+                if index > 0:
+                    await self._openings.give_way(give_way_until)
+                items, outgoing = _next_message(messages, index)
+                delay = await self._send_one(items, outgoing)
+                if index == 0:
+                    self._openings.done()
+                index += len(items)
+                if delay is not None:
+                    await self._release(messages[index:], delay)
+                    break
+                sent += len(items)
+                await asyncio.sleep(0)  # chats take turns even when a send did not wait
+        finally:
+            if index == 0:
+                self._openings.done()
         return sent
 
     async def _send_one(self, items: list[OutboxItem], outgoing: Outgoing) -> float | None:
@@ -254,6 +268,33 @@ class Delivery:
                 )
                 for item in items:
                     await unit.outbox.mark_retry(item.id, reason, now + timedelta(seconds=delay))
+
+
+class _Openings:
+    """Chats whose first message is still to be sent. A chat's later messages give way to them,
+    for at most GIVE_WAY seconds a chat: in a burst every reporter hears that their report is
+    logged before anyone is asked the follow-up questions, and nothing waits long for it."""
+
+    def __init__(self) -> None:
+        self._waiting = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def add(self) -> None:
+        self._waiting += 1
+        self._none.clear()
+
+    def done(self) -> None:
+        self._waiting -= 1
+        if self._waiting == 0:
+            self._none.set()
+
+    async def give_way(self, until: float) -> None:
+        """Wait until no chat's first message is waiting, or until the loop's time `until`."""
+        if self._waiting:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(until):
+                    await self._none.wait()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 
 import pytest
 
@@ -283,3 +284,56 @@ async def test_a_sent_mark_committed_by_another_senders_write_needs_no_write_of_
     await writer.commit([], None, None)
     async with database.transaction() as unit:
         assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
+
+
+class HoldingSender:
+    """Sends at once, except the texts in `held`, which wait until the test opens the gate."""
+
+    def __init__(self, held: set[str]) -> None:
+        self.held = held
+        self.gate = asyncio.Event()
+        self.on_wire: list[str] = []
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        self.on_wire.append(outgoing.text)
+        if outgoing.text in self.held:
+            await self.gate.wait()
+        self.sent.append(outgoing.text)
+        return None
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.001)
+
+
+async def test_a_chats_later_messages_give_way_to_other_chats_first_ones(
+    database: Database, clock: FakeClock
+) -> None:
+    """In a burst, each reporter hears their report is logged before anyone is asked more."""
+    await _queue(database, clock, "alex", "logged 1", "question 1")
+    await _queue(database, clock, "sam", "logged 2")
+    sender = HoldingSender({"logged 2"})
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush())
+    await _until(lambda: sender.sent == ["logged 1"] and "logged 2" in sender.on_wire)
+    await asyncio.sleep(0.05)
+    assert "question 1" not in sender.on_wire
+    sender.gate.set()
+    assert await flush == 3
+    assert sender.sent == ["logged 1", "logged 2", "question 1"]
+
+
+async def test_a_later_message_gives_way_for_a_bounded_time_only(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_module, "GIVE_WAY", 0.05)
+    await _queue(database, clock, "alex", "logged 1", "question 1")
+    await _queue(database, clock, "sam", "logged 2")
+    sender = HoldingSender({"logged 2"})
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush())
+    await _until(lambda: sender.sent == ["logged 1", "question 1"])
+    assert "logged 2" not in sender.sent
+    sender.gate.set()
+    assert await flush == 3
