@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -52,9 +53,17 @@ class SqlConversations:
             "INSERT INTO conversation_cases (conversation_id, case_id) VALUES (?, ?)",
             [(conversation_id, case_id) for case_id in case_ids],
         )
-        conversation = await self.get(conversation_id)
-        assert conversation is not None
-        return conversation
+        stored = from_db(moment)  # as `get` would read it back, without reading it back
+        return Conversation(
+            id=conversation_id,
+            school_id=school_id,
+            person_id=person_id,
+            place=dataclasses.replace(place, place_kind=PlaceKind(place.place_kind)),
+            question=question,
+            case_ids=tuple(sorted(case_ids)),
+            created_at=stored,
+            updated_at=stored,
+        )
 
     async def get(self, conversation_id: int) -> Conversation | None:
         async with self._db.execute(

@@ -77,14 +77,15 @@ class SqlPeople:
 
     async def ensure(self, key: str, name: str) -> Person:
         """The person with this key, created on first sight; a newer display name wins."""
-        await self._db.execute(
+        async with self._db.execute(
             "INSERT INTO people (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
-            " SET name = CASE WHEN excluded.name = '' THEN people.name ELSE excluded.name END",
+            " SET name = CASE WHEN excluded.name = '' THEN people.name ELSE excluded.name END"
+            " RETURNING id, key, name",
             (key, name),
-        )
-        person = await self.by_key(key)
-        assert person is not None
-        return person
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None  # DO UPDATE without a condition returns the row either way
+        return Person(row["id"], row["key"], row["name"])
 
     async def get(self, person_id: int) -> Person | None:
         async with self._db.execute(
