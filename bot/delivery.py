@@ -117,6 +117,7 @@ class Delivery:
         running: dict[asyncio.Task[int], _Chat] = {}
         passed_over: set[asyncio.Task[int]] = set()  # busy at the last claim: rows may wait
         look = True  # something may be claimable
+        finished = asyncio.Event()  # a chat's task has ended
         try:
             while stop is None or not stop.is_set():
                 if more is not None and more.is_set():
@@ -127,10 +128,12 @@ class Delivery:
                     passed_over = set(running)
                     claimed, look = await self._claim(wanted, busy)
                     for chat in claimed:
-                        running[asyncio.create_task(self._send_chat(chat.messages, stop))] = chat
+                        task = asyncio.create_task(self._send_chat(chat.messages, stop))
+                        task.add_done_callback(lambda _: finished.set())
+                        running[task] = chat
                 if not running:
                     break
-                for task in await _first_done(running, more):
+                for task in await _first_done(running, finished, more):
                     del running[task]
                     sent += task.result()
                     # A claim made while it was sent left out what came for its chat since.
@@ -307,18 +310,21 @@ class _Chat:
 
 
 async def _first_done(
-    running: dict[asyncio.Task[int], _Chat], more: asyncio.Event | None
-) -> set[asyncio.Task[int]]:
-    """Wait until a chat is sent or `more` is set; the chats sent by then."""
-    if more is None:
-        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-        return done
-    woken = asyncio.ensure_future(more.wait())
+    running: dict[asyncio.Task[int], _Chat], finished: asyncio.Event, more: asyncio.Event | None
+) -> list[asyncio.Task[int]]:
+    """Wait until a chat is sent (`finished`, set as each chat's task ends) or `more` is set;
+    the chats sent by then. One waiter each, however many chats are being sent: asyncio.wait
+    on every running task would add and remove a callback on each of them every time."""
+    waits = [asyncio.ensure_future(finished.wait())]
+    if more is not None:
+        waits.append(asyncio.ensure_future(more.wait()))
     try:
-        await asyncio.wait([*running, woken], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        woken.cancel()
-    return {task for task in running if task.done()}
+        for wait in waits:
+            wait.cancel()
+    finished.clear()
+    return [task for task in running if task.done()]
 
 
 def _next_message(
