@@ -128,7 +128,7 @@ class Delivery:
                     passed_over = set(running)
                     claimed, look = await self._claim(wanted, busy)
                     for chat in claimed:
-                        task = asyncio.create_task(self._send_chat(chat.messages, stop))
+                        task = asyncio.create_task(self._send_chat(chat, stop))
                         task.add_done_callback(lambda _: finished.set())
                         running[task] = chat
                 if not running:
@@ -165,11 +165,15 @@ class Delivery:
             key, holds = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
             places[key] = holds
-        return [_Chat(places[key], chat) for key, chat in chats.items()], len(items) >= CLAIM
+        lease_until = now + LEASE
+        chats_claimed = [_Chat(places[key], chat, lease_until) for key, chat in chats.items()]
+        return chats_claimed, len(items) >= CLAIM
 
-    async def _send_chat(
-        self, messages: list[tuple[OutboxItem, Outgoing]], stop: asyncio.Event | None
-    ) -> int:
+    async def _send_chat(self, chat: _Chat, stop: asyncio.Event | None) -> int:
+        """Send a chat's messages in order. One whose claim has run out by then (a process
+        held up for longer than LEASE) is left alone: another process may have claimed it
+        since, and it is due to whichever claims it next, this one included."""
+        messages = chat.messages
         sent = 0
         index = 0
         give_way_until = asyncio.get_running_loop().time() + GIVE_WAY
@@ -181,6 +185,9 @@ class Delivery:
                     break
                 if index > 0:
                     await self._openings.give_way(give_way_until)
+                if self._clock.now() >= chat.lease_until:
+                    log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
+                    break
                 items, outgoing = _next_message(messages, index)
                 delay = await self._send_one(items, outgoing)
                 if index == 0:
@@ -307,6 +314,7 @@ class _Chat:
 
     holds: str
     messages: list[tuple[OutboxItem, Outgoing]]
+    lease_until: datetime  # the claim's end: after it, another process may take these rows
 
 
 async def _first_done(

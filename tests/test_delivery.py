@@ -13,6 +13,7 @@ from bot.adapters.console_config import CONSOLE
 from bot.delivery import (
     COMBINE_CHARS,
     COMBINE_MAX,
+    LEASE,
     Delivery,
     PermanentSendError,
     TemporarySendError,
@@ -337,3 +338,21 @@ async def test_a_later_message_gives_way_for_a_bounded_time_only(
     assert "logged 2" not in sender.sent
     sender.gate.set()
     assert await flush == 3
+
+
+async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
+    database: Database, clock: FakeClock
+) -> None:
+    """A process held up past its claim's end may find the rows claimed by another by now:
+    it sends none of them, and the next claim (here another process's) sends each once."""
+    await _queue(database, clock, "alex", "a1", "a2")
+    sender = HoldingSender({"a1"})
+    held_up = Delivery(database, clock, {CONSOLE: sender})
+    flush = asyncio.create_task(held_up.flush(more=asyncio.Event()))  # as the worker runs it
+    await _until(lambda: sender.on_wire == ["a1"])
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    sender.gate.set()
+    assert await flush == 1
+    assert sender.sent == ["a1"]
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
+    assert sender.sent == ["a1", "a2"]
