@@ -110,7 +110,7 @@ STATS_ALL_PLATFORMS = "All platforms"
 
 Q_PLATFORM = "Which platform is it on?"
 Q_TARGETS = "Who is targeted?"
-Q_CATEGORIES = "What kind of abuse is it? Choose all that apply, then press Done."
+Q_CATEGORIES = "What kind of abuse is it? Choose all that apply, then choose Done."
 Q_THREAT = "Does it contain a threat, or someone's personal information (address, phone number)?"
 Q_REPORTED = "Has it been reported to the platform yet?"
 Q_AUTHOR = "Do you know whether the author is a pupil?"
@@ -340,8 +340,8 @@ def questions_for_cases(numbers: list[int]) -> str:
 
 def categories_chosen(labels: list[str]) -> str:
     if not labels:
-        return "Nothing chosen yet. Choose all that apply, then press Done."
-    return "Chosen so far: " + "; ".join(labels) + ". Choose more, or press Done."
+        return "Nothing chosen yet. Choose all that apply, then choose Done."
+    return "Chosen so far: " + "; ".join(labels) + ". Choose more, or choose Done."
 
 
 def answer_recorded(question: str, answer: str) -> str:
