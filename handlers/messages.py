@@ -394,6 +394,7 @@ HELP_MYCASES = "/mycases lists the cases you reported."
 HELP_WITHDRAW = "/withdraw N withdraws your report N if it was a mistake (within a day)."
 HELP_WHOAMI = "/whoami shows your id and this chat's id, for whoever sets Casebook up."
 HELP_HELP = "/help shows this message."
+HELP_FOR_LEADS = "As a safeguarding lead, type /cases help to see the commands for managing cases."
 
 
 def staff_help(command_lines: list[str]) -> str:

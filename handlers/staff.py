@@ -5,12 +5,17 @@ from __future__ import annotations
 from handlers import commands, messages
 from handlers.context import Context
 from handlers.events import Incoming, Outgoing, PlaceKind
+from handlers.roles import is_lead
 from handlers.settings import TransportNames
 from storage.models import Status
 
 
 async def help_text(ctx: Context) -> list[Outgoing]:
-    return [ctx.reply(commands.staff_help())]
+    """The staff's commands; a lead of this school is also told where the lead commands are."""
+    text = commands.staff_help()
+    if is_lead(ctx.school_config, ctx.incoming.user):
+        text += "\n" + messages.HELP_FOR_LEADS
+    return [ctx.reply(text)]
 
 
 async def my_cases(ctx: Context) -> list[Outgoing]:

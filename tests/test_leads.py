@@ -273,3 +273,8 @@ async def test_summary_counts_this_term(chat: Chat) -> None:
 
 async def test_help_lists_the_commands(chat: Chat) -> None:
     assert texts(await chat.command("cases", "help", user="lena")) == messages.LEAD_HELP
+
+
+async def test_help_tells_a_lead_where_the_lead_commands_are_and_staff_not(chat: Chat) -> None:
+    assert messages.HELP_FOR_LEADS in texts(await chat.command("help", "", user="lena"))
+    assert messages.HELP_FOR_LEADS not in texts(await chat.command("help", "", user="sam"))
