@@ -81,7 +81,8 @@ class Delivery:
         self.owner = owner or uuid.uuid4().hex
         self.outcomes: dict[Transport, Outcome] = {}
         self._sent = _SentWriter(database, clock)
-        self._openings = _Openings()
+        # Per platform: one platform's slow first messages hold back none of another's.
+        self._openings: dict[str, _Openings] = {}
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -177,21 +178,22 @@ class Delivery:
         sent = 0
         index = 0
         give_way_until = asyncio.get_running_loop().time() + GIVE_WAY
-        self._openings.add()
+        openings = self._openings.setdefault(messages[0][0].transport, _Openings())
+        openings.add()
         try:
             while index < len(messages):
                 if stop is not None and stop.is_set():
                     await self._release(messages[index:], 0)
                     break
                 if index > 0:
-                    await self._openings.give_way(give_way_until)
+                    await openings.give_way(give_way_until)
                 if self._clock.now() >= chat.lease_until:
                     log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
                     break
                 items, outgoing = _next_message(messages, index)
                 delay = await self._send_one(items, outgoing)
                 if index == 0:
-                    self._openings.done()
+                    openings.done()
                 index += len(items)
                 if delay is not None:
                     await self._release(messages[index:], delay)
@@ -200,7 +202,7 @@ class Delivery:
                 await asyncio.sleep(0)  # chats take turns even when a send did not wait
         finally:
             if index == 0:
-                self._openings.done()
+                openings.done()
         return sent
 
     async def _send_one(self, items: list[OutboxItem], outgoing: Outgoing) -> float | None:

@@ -10,6 +10,7 @@ import pytest
 
 from bot import delivery as delivery_module
 from bot.adapters.console_config import CONSOLE
+from bot.adapters.telegram_config import TELEGRAM
 from bot.delivery import (
     COMBINE_CHARS,
     COMBINE_MAX,
@@ -356,3 +357,20 @@ async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
     assert sender.sent == ["a1"]
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
     assert sender.sent == ["a1", "a2"]
+
+
+async def test_one_platforms_slow_first_message_holds_back_no_other_platforms_messages(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_module, "GIVE_WAY", 30.0)
+    await _queue(database, clock, "alex", "logged 1", "question 1")
+    async with database.transaction() as unit:
+        message = Outgoing(Place(TELEGRAM, "42", PlaceKind.DIRECT), "logged 2")
+        await unit.outbox.add(TELEGRAM, message.to_json(), None, clock.now())
+    console, telegram = HoldingSender(set()), HoldingSender({"logged 2"})
+    delivery = Delivery(database, clock, {CONSOLE: console, TELEGRAM: telegram})
+    flush = asyncio.create_task(delivery.flush())
+    await _until(lambda: console.sent == ["logged 1", "question 1"])
+    assert telegram.on_wire == ["logged 2"] and telegram.sent == []
+    telegram.gate.set()
+    assert await flush == 3
