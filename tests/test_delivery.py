@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -20,7 +22,10 @@ from bot.delivery import (
     TemporarySendError,
     _SentWriter,
 )
+from bot.pump import Pump
+from bot.router import Router
 from handlers.events import Outgoing, Place, PlaceKind
+from handlers.settings import Config
 from storage.db import Database
 from tests.chat import FakeClock
 
@@ -279,10 +284,12 @@ async def test_a_sent_mark_committed_by_another_senders_write_needs_no_write_of_
     while writer._started < 1:  # the first write has taken marks 1 and 2
         await asyncio.sleep(0)
     writer.add(3, None, None)  # sent meanwhile: it waits for the next commit
-    await first
-    await asyncio.wait_for(second, 2)
-    release.set()
-    await holder
+    try:
+        await first
+        await asyncio.wait_for(second, 2)
+    finally:
+        release.set()
+        await holder
     await writer.commit([], None, None)
     async with database.transaction() as unit:
         assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
@@ -374,3 +381,120 @@ async def test_one_platforms_slow_first_message_holds_back_no_other_platforms_me
     assert telegram.on_wire == ["logged 2"] and telegram.sent == []
     telegram.gate.set()
     assert await flush == 3
+
+
+async def test_a_first_message_that_fails_lets_other_chats_later_messages_go_at_once(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first message that failed (or a chat stopped before its first) is no longer waited
+    for: otherwise every later message would give way for ever after."""
+    monkeypatch.setattr(delivery_module, "GIVE_WAY", 10.0)
+    await _queue(database, clock, "alex", "a1")
+    sender = FlakySender({"a1": TemporarySendError("429", retry_after=600)})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 0
+    await _queue(database, clock, "sam", "s1", "s2")
+    async with asyncio.timeout(2):
+        assert await delivery.flush() == 2
+
+
+class StoppingSender:
+    """Sets `stop` as its first message goes, as a worker told to stop mid-flush."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        self.stop.set()
+        self.sent.append(outgoing.text)
+        return None
+
+
+async def test_a_chat_stopped_before_its_first_message_is_not_waited_for_afterwards(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(delivery_module, "GIVE_WAY", 10.0)
+    await _queue(database, clock, "alex", "a1")
+    await _queue(database, clock, "sam", "s1")
+    stop = asyncio.Event()
+    delivery = Delivery(database, clock, {CONSOLE: StoppingSender(stop)})
+    assert await delivery.flush(stop) == 1  # the other chat is handed back unsent
+    await _queue(database, clock, "jo", "j1", "j2")
+    async with asyncio.timeout(2):
+        assert await delivery.flush() == 3
+
+
+class FailingFirstCommit:
+    """The store, except that the first transaction fails as it ends (a disk error, say)."""
+
+    def __init__(self, inner: Database) -> None:
+        self._inner = inner
+        self.failed = False
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
+        async with self._inner.transaction(first=first) as unit:
+            yield unit
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("disk I/O error")
+
+
+async def test_a_sent_mark_counts_as_written_only_once_its_commit_succeeded(
+    database: Database, clock: FakeClock
+) -> None:
+    """A sender whose mark was in a write that failed writes it again itself: its chat's next
+    message must not go out before the mark is on disk."""
+    await _queue(database, clock, "alex", "a1", "a2")
+    writer = _SentWriter(FailingFirstCommit(database), clock)  # type: ignore[arg-type]
+    first = asyncio.create_task(writer.commit([1], None, None))
+    second = asyncio.create_task(writer.commit([2], None, None))
+    with pytest.raises(RuntimeError):
+        await first
+    await second
+    async with database.transaction() as unit:
+        assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
+
+
+async def test_a_flush_claims_once_for_chats_that_no_claim_passed_over(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chats claimed together, with nothing committed meanwhile, need no claim as each ends."""
+    for name in ("a", "b", "c"):
+        await _queue(database, clock, name, name)
+    delivery = Delivery(database, clock, {CONSOLE: FlakySender({})})
+    claims = 0
+    claim = delivery._claim
+
+    async def counted(*args: Any) -> Any:
+        nonlocal claims
+        claims += 1
+        return await claim(*args)
+
+    monkeypatch.setattr(delivery, "_claim", counted)
+    assert await delivery.flush(more=asyncio.Event()) == 3
+    assert claims == 1
+
+
+async def test_the_worker_sends_a_reply_committed_while_another_chat_is_still_sending(
+    database: Database, clock: FakeClock, config: Config
+) -> None:
+    """The worker wakes its deliverers when replies are committed, and they claim them at once
+    rather than after the chat they are sending."""
+    await _queue(database, clock, "alex", "slow")
+    sender = GatedSender()
+    router = Router(database, config, clock, frozenset({CONSOLE}))
+    pump = Pump(router, Delivery(database, clock, {CONSOLE: sender}), interval=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(pump.run(stop))
+    try:
+        await sender.wait_for(1)
+        await _queue(database, clock, "sam", "s1")
+        pump.wake_delivery()
+        await sender.wait_for(2)
+        assert sender.on_wire == ["slow", "s1"] and sender.sent == []
+    finally:
+        sender.gate.set()
+        stop.set()
+        await running

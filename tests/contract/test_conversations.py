@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage.models import ConversationPlace
+from storage.models import ConversationPlace, PlaceKind
 from storage.protocols import ConversationRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -45,6 +45,7 @@ async def test_a_conversation_reads_back_as_started_and_finishes_once(store: Sto
         started = await unit.conversations.start(north, alex, threaded, [case.id], None, T0)
         assert await unit.conversations.get(started.id) == started
         assert (started.place, started.question, started.case_ids) == (threaded, None, (case.id,))
+        assert started.place.place_kind is PlaceKind.CHANNEL  # the enum, as read back
         assert (started.created_at, started.updated_at, started.finished_at) == (T0, T0, None)
         await unit.conversations.set_question(started.id, "targets", later)
         await unit.conversations.finish(started.id, later)
