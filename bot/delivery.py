@@ -150,9 +150,10 @@ class Delivery:
         the claim was full (more may be due). A thread holds only itself; a chat to the place
         itself, or to one person in it, holds the whole place."""
         now = self._clock.now()
+        lease_until = now + LEASE
         async with self._database.transaction() as unit:
             items = await unit.outbox.claim_due(
-                wanted, now, now + LEASE, limit=CLAIM, owner=self.owner, busy=busy
+                wanted, now, lease_until, limit=CLAIM, owner=self.owner, busy=busy
             )
         chats: dict[tuple[str, str], list[tuple[OutboxItem, Outgoing]]] = {}
         places: dict[tuple[str, str], str] = {}
@@ -166,9 +167,8 @@ class Delivery:
             key, holds = _chat(item, outgoing, in_main)
             chats.setdefault(key, []).append((item, outgoing))
             places[key] = holds
-        lease_until = now + LEASE
-        chats_claimed = [_Chat(places[key], chat, lease_until) for key, chat in chats.items()]
-        return chats_claimed, len(items) >= CLAIM
+        claimed = [_Chat(places[key], chat, lease_until) for key, chat in chats.items()]
+        return claimed, len(items) >= CLAIM
 
     async def _send_chat(self, chat: _Chat, stop: asyncio.Event | None) -> int:
         """Send a chat's messages in order. One whose claim has run out by then (a process
