@@ -176,9 +176,11 @@ async def test_a_message_waiting_for_its_retry_keeps_the_platforms_answer_as_its
 
 
 class GatedSender:
-    """Holds every message until the test opens its gate, noting what is on the wire."""
+    """Holds the messages in `held` (every one when None) until the test opens the gate, and
+    sends the rest at once, noting what is on the wire."""
 
-    def __init__(self) -> None:
+    def __init__(self, held: set[str] | None = None) -> None:
+        self.held = held
         self.gate = asyncio.Event()
         self.on_wire: list[str] = []
         self.sent: list[str] = []
@@ -188,7 +190,8 @@ class GatedSender:
         async with self.arrived:
             self.on_wire.append(outgoing.text)
             self.arrived.notify_all()
-        await self.gate.wait()
+        if self.held is None or outgoing.text in self.held:
+            await self.gate.wait()
         self.sent.append(outgoing.text)
         return None
 
@@ -295,23 +298,6 @@ async def test_a_sent_mark_committed_by_another_senders_write_needs_no_write_of_
         assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
 
 
-class HoldingSender:
-    """Sends at once, except the texts in `held`, which wait until the test opens the gate."""
-
-    def __init__(self, held: set[str]) -> None:
-        self.held = held
-        self.gate = asyncio.Event()
-        self.on_wire: list[str] = []
-        self.sent: list[str] = []
-
-    async def send(self, outgoing: Outgoing) -> str | None:
-        self.on_wire.append(outgoing.text)
-        if outgoing.text in self.held:
-            await self.gate.wait()
-        self.sent.append(outgoing.text)
-        return None
-
-
 async def _until(condition: Callable[[], bool]) -> None:
     async with asyncio.timeout(5):
         while not condition():
@@ -324,7 +310,7 @@ async def test_a_chats_later_messages_give_way_to_other_chats_first_ones(
     """In a burst, each reporter hears their report is logged before anyone is asked more."""
     await _queue(database, clock, "alex", "logged 1", "question 1")
     await _queue(database, clock, "sam", "logged 2")
-    sender = HoldingSender({"logged 2"})
+    sender = GatedSender({"logged 2"})
     flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush())
     await _until(lambda: sender.sent == ["logged 1"] and "logged 2" in sender.on_wire)
     await asyncio.sleep(0.05)
@@ -340,7 +326,7 @@ async def test_a_later_message_gives_way_for_a_bounded_time_only(
     monkeypatch.setattr(delivery_module, "GIVE_WAY", 0.05)
     await _queue(database, clock, "alex", "logged 1", "question 1")
     await _queue(database, clock, "sam", "logged 2")
-    sender = HoldingSender({"logged 2"})
+    sender = GatedSender({"logged 2"})
     flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush())
     await _until(lambda: sender.sent == ["logged 1", "question 1"])
     assert "logged 2" not in sender.sent
@@ -354,7 +340,7 @@ async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
     """A process held up past its claim's end may find the rows claimed by another by now:
     it sends none of them, and the next claim (here another process's) sends each once."""
     await _queue(database, clock, "alex", "a1", "a2")
-    sender = HoldingSender({"a1"})
+    sender = GatedSender({"a1"})
     held_up = Delivery(database, clock, {CONSOLE: sender})
     flush = asyncio.create_task(held_up.flush(more=asyncio.Event()))  # as the worker runs it
     await _until(lambda: sender.on_wire == ["a1"])
@@ -374,7 +360,7 @@ async def test_one_platforms_slow_first_message_holds_back_no_other_platforms_me
     async with database.transaction() as unit:
         message = Outgoing(Place(TELEGRAM, "42", PlaceKind.DIRECT), "logged 2")
         await unit.outbox.add(TELEGRAM, message.to_json(), None, clock.now())
-    console, telegram = HoldingSender(set()), HoldingSender({"logged 2"})
+    console, telegram = GatedSender(set()), GatedSender({"logged 2"})
     delivery = Delivery(database, clock, {CONSOLE: console, TELEGRAM: telegram})
     flush = asyncio.create_task(delivery.flush())
     await _until(lambda: console.sent == ["logged 1", "question 1"])
