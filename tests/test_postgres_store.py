@@ -16,7 +16,7 @@ from bot.app import sync_schools
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, Transport, User
 from storage.inbox import SCHOOLS_PER_CLAIM
-from storage.models import AuditEntry, CaseLink, NewCase, Platform
+from storage.models import AuditEntry, CaseLink, InboxItem, NewCase, Platform
 from storage.postgres import PostgresStore, numbered
 from storage.store import (
     BackupUnsupported,
@@ -203,25 +203,34 @@ async def test_an_inbox_item_is_handled_by_one_process_only(store: Store) -> Non
     async with store.transaction() as unit:
         for n in range(6):
             await unit.inbox.add("slack", f"Ev{n}", f'{{"user": {{"id": "U{n}"}}}}', T0)
+    first, second = await _claims_side_by_side(store, first_limit=3)
+    a, b = [i.id for i in first], [i.id for i in second]
+    assert len(a) == 3 and len(b) == 3 and not set(a) & set(b)
+
+
+async def _claims_side_by_side(
+    store: Store, first_limit: int = 100
+) -> tuple[list[InboxItem], list[InboxItem]]:
+    """Two claims of pending inbox items at once: the first holds its transaction (and so its
+    claim) open until the second has claimed."""
     taken = asyncio.Event()
     release = asyncio.Event()
 
-    async def first() -> list[int]:
+    async def first() -> list[InboxItem]:
         async with store.transaction() as unit:
-            items = await unit.inbox.pending(T0, limit=3)
+            items = await unit.inbox.pending(T0, limit=first_limit)
             taken.set()
             await release.wait()
-        return [i.id for i in items]
+        return items
 
-    async def second() -> list[int]:
+    async def second() -> list[InboxItem]:
         await taken.wait()
         async with store.transaction() as unit:
             items = await unit.inbox.pending(T0)
         release.set()
-        return [i.id for i in items]
+        return items
 
-    a, b = await asyncio.gather(first(), second())
-    assert len(a) == 3 and len(b) == 3 and not set(a) & set(b)
+    return await asyncio.gather(first(), second())
 
 
 async def test_a_persons_later_event_waits_while_another_process_holds_an_earlier_one(
@@ -324,24 +333,8 @@ async def test_concurrent_claims_take_the_items_of_different_schools(store: Stor
         for n in range(12):
             payload = json.dumps({"user": {"id": f"U{n}"}, "school": names[n % 6]})
             await unit.inbox.add("slack", f"Ev{n}", payload, T0)
-    taken = asyncio.Event()
-    release = asyncio.Event()
-
-    async def first() -> list[str]:
-        async with store.transaction() as unit:
-            items = await unit.inbox.pending(T0)
-            taken.set()
-            await release.wait()
-        return [i.event_id for i in items]
-
-    async def second() -> list[str]:
-        await taken.wait()
-        async with store.transaction() as unit:
-            items = await unit.inbox.pending(T0)
-        release.set()
-        return [i.event_id for i in items]
-
-    a, b = await asyncio.gather(first(), second())
+    first, second = await _claims_side_by_side(store)
+    a, b = [i.event_id for i in first], [i.event_id for i in second]
     school_of = {f"Ev{n}": names[n % 6] for n in range(12)}
     assert len({school_of[e] for e in a}) == SCHOOLS_PER_CLAIM
     assert {school_of[e] for e in a}.isdisjoint(school_of[e] for e in b)
