@@ -142,7 +142,8 @@ class Delivery:
                     passed_over.discard(task)
         finally:
             if running:  # stopping, or a chat failed: the others finish (or hand rows back)
-                await asyncio.gather(*running, return_exceptions=True)
+                ends = await asyncio.gather(*running, return_exceptions=True)
+                sent += sum(end for end in ends if isinstance(end, int))
         return sent
 
     async def _claim(self, wanted: list[str], busy: list[str]) -> tuple[list[_Chat], bool]:
