@@ -17,6 +17,10 @@ from typing import TextIO
 QUIET_LIBRARIES = (
     "slack_bolt",
     "slack_sdk",
+    # Its Web API client reads this logger's own level, not the level it inherits, to decide
+    # whether to build a debug line (with the message body) for every call: without a level
+    # of its own, each message sent pays for a line that is then thrown away.
+    "slack_sdk.web.async_base_client",
     "telegram",
     "httpx",
     "httpcore",

@@ -75,6 +75,17 @@ def test_a_secret_that_reaches_a_handler_is_redacted() -> None:
         logging.getLogger().removeHandler(handler)
 
 
+def test_the_slack_web_client_is_told_not_to_build_debug_lines(
+    captured: io.StringIO,
+) -> None:
+    """slack_sdk decides by its logger's own level, not the inherited one, whether to format a
+    debug line (message body included) for each call."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    own_level = AsyncWebClient(token="xoxb-test")._logger.level
+    assert own_level > logging.DEBUG
+
+
 async def test_metrics_count_what_happened_without_personal_labels(bot: SlackBot) -> None:
     await bot.message(LINK)
     await bot.fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
