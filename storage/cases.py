@@ -104,18 +104,29 @@ class SqlCases:
             "INSERT INTO cases (school_id, number, status, platform, source, created_at,"
             " updated_at)"
             " VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE school_id = ?),"
-            " 'new', ?, ?, ?, ?) RETURNING id",
+            " 'new', ?, ?, ?, ?) RETURNING id, number",
             (new.school_id, new.school_id, new.platform, new.source, at, at),
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
-        case_id = int(row[0])
+        case_id, number = int(row[0]), int(row[1])
         await self.add_reporter(case_id, new.reporter_id, new.description, new.at)
         if new.link is not None:
             await self.add_link(case_id, new.school_id, new.link, new.at)
-        case = await self.get(case_id)
-        assert case is not None
-        return case
+        # Built here rather than read back: every other field of a new case is its default,
+        # and its one link is its url whatever the platform (see FIRST_LINK).
+        created = from_db(at)
+        return Case(
+            id=case_id,
+            school_id=new.school_id,
+            number=number,
+            status=Status.NEW,
+            platform=_PLATFORM[new.platform],
+            source=Transport(new.source),
+            created_at=created,
+            updated_at=created,
+            url=None if new.link is None else new.link.canonical,
+        )
 
     async def get(self, case_id: int) -> Case | None:
         return await self._one(f"SELECT {self._columns} FROM cases c WHERE c.id = ?", (case_id,))

@@ -29,6 +29,27 @@ async def test_case_numbers_count_per_school(store: Store) -> None:
 
 
 @covers(CaseRepository.create, CaseRepository.get)
+async def test_a_new_case_reads_back_as_created(store: Store) -> None:
+    """`create` builds the case it returns rather than reading it back: it must be the case
+    stored, whatever the link, its platform, and the instant's fraction of a second."""
+    north, alex = await school_and_person(store)
+    odd_instant = T0 + timedelta(microseconds=654_321)
+    async with store.transaction() as unit:
+        made = [
+            await unit.cases.create(new_case(north, alex, "https://tiktok.com/a", odd_instant)),
+            await unit.cases.create(new_case(north, alex, None)),
+            await unit.cases.create(
+                dataclasses.replace(
+                    new_case(north, alex, "https://x.com/u/status/1"), platform=Platform.OTHER
+                )
+            ),
+        ]
+    async with store.reading() as unit:
+        assert [await unit.cases.get(case.id) for case in made] == made
+    assert made[0].created_at == made[0].updated_at == T0
+
+
+@covers(CaseRepository.create, CaseRepository.get)
 async def test_a_case_may_come_through_any_named_transport(store: Store) -> None:
     """A new chat platform names its own transport; the store keeps the name, and needs no
     migration for it. A nameless one is still refused."""
