@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 from pathlib import Path
@@ -280,3 +281,16 @@ def test_an_http_manifest_without_a_url_warns_that_its_url_is_a_placeholder(
         capsys, "manifest", "--mode", "http", "--url", "https://cb.example/slack/events"
     )
     assert code == 0 and err == "" and "https://cb.example/slack/events" in out
+
+
+def test_the_modules_loaded_before_running_are_left_out_of_collections() -> None:
+    """`casebook run` freezes what was imported, so a full collection in a burst does not walk
+    every module's objects again."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        cli._freeze_what_was_imported()
+        assert gc.get_freeze_count() > 10_000
+        assert not any(o is cli.__dict__ for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
