@@ -41,6 +41,10 @@ RETRY_BASE = 2.0  # seconds before the first retry; doubled for each further one
 BATCH = 50  # inbox items handled in one transaction, at most
 BATCH_SECONDS = 0.05  # a batch takes no further item after this long
 EAGER_SECONDS = 0.01  # nor after this long once new events wait to be stored
+# Loop turns a committed batch waits before the next batch takes the connection: a deliverer
+# woken by the commit passes through its wake's waiter and asyncio.wait before it asks for the
+# connection to claim the batch's replies, and otherwise asks only once the next batch is done.
+HAND_OVER_TURNS = 4
 # Batches handled at once, where the store runs transactions side by side (PostgreSQL): while
 # one waits on a round trip to the server, another's handler runs. The pool keeps connections
 # for intake and delivery beside them.
@@ -211,6 +215,8 @@ class Router:
             self._report(result)
         if handled and committed is not None:
             committed()
+            for _ in range(HAND_OVER_TURNS):
+                await asyncio.sleep(0)
         return len(handled)
 
     async def resume(self, incoming: Incoming) -> None:

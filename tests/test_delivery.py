@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot import delivery as delivery_module
+from bot import router as router_module
 from bot.adapters.console_config import CONSOLE
 from bot.adapters.telegram_config import TELEGRAM
 from bot.delivery import (
@@ -22,12 +23,13 @@ from bot.delivery import (
     TemporarySendError,
     _SentWriter,
 )
+from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
-from handlers.events import Outgoing, Place, PlaceKind
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
 from handlers.settings import Config
 from storage.db import Database
-from tests.chat import FakeClock
+from tests.chat import STAFF_ROOM, FakeClock
 
 
 class FlakySender:
@@ -484,3 +486,41 @@ async def test_the_worker_sends_a_reply_committed_while_another_chat_is_still_se
         sender.gate.set()
         stop.set()
         await running
+
+
+@pytest.mark.sqlite_only  # PostgreSQL gives delivery a connection of its own, and runs lanes
+async def test_a_batchs_replies_are_claimed_before_the_next_batch_is_handled(
+    database: Database, clock: FakeClock, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a burst the worker hands SQLite's one connection to its woken deliverers between
+    batches: the first replies go out while the second batch is handled, not after it."""
+    monkeypatch.setattr(router_module, "BATCH", 5)
+    metrics = Metrics()
+    router = Router(database, config, clock, frozenset({CONSOLE}), metrics)
+    for n in range(20):
+        user = User(CONSOLE, f"staff{n}", f"Staff {n}")
+        report = Incoming(
+            IncomingKind.MESSAGE, STAFF_ROOM, user, text=f"report {n}", school="Northfield"
+        )
+        await router.receive(report, "test", f"burst-{n}")
+
+    handled_at_first_send: list[float | None] = []
+
+    class Noting:
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if not handled_at_first_send:
+                handled = metrics.registry.get_sample_value("casebook_reports_received_total")
+                handled_at_first_send.append(handled)
+            return None
+
+    pump = Pump(router, Delivery(database, clock, {CONSOLE: Noting()}), interval=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(pump.run(stop))
+    try:
+        async with asyncio.timeout(10):
+            while metrics.registry.get_sample_value("casebook_reports_received_total") != 20:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await running
+    assert handled_at_first_send == [5]
