@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -315,6 +315,70 @@ class _Connection(aiosqlite.Connection):
             return fn(*args, **kwargs)
         result: T = await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return result
+
+    def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> Any:
+        """Inside a write transaction, sqlite3's own statement behind the few awaitable methods
+        repositories use: aiosqlite's wrappers (a result, a cursor, and a call for each of
+        running, fetching and closing) cost more than a report's statements themselves."""
+        if self._inline and self._connection is not None:
+            return _InlineStatement(self._connection, sql, parameters)
+        return super().execute(sql, parameters)
+
+
+class _InlineStatement:
+    """A statement run on the calling thread when it is awaited or entered."""
+
+    __slots__ = ("_connection", "_cursor", "_parameters", "_sql")
+
+    def __init__(self, connection: sqlite3.Connection, sql: str, parameters: Any) -> None:
+        self._connection = connection
+        self._sql = sql
+        self._parameters = parameters
+        self._cursor: _InlineCursor | None = None
+
+    def _run(self) -> _InlineCursor:
+        return _InlineCursor(self._connection.execute(self._sql, self._parameters or ()))
+
+    async def _ran(self) -> _InlineCursor:
+        return self._run()
+
+    def __await__(self) -> Generator[Any, None, _InlineCursor]:
+        return self._ran().__await__()
+
+    async def __aenter__(self) -> _InlineCursor:
+        self._cursor = self._run()
+        return self._cursor
+
+    async def __aexit__(self, kind: Any, error: Any, traceback: Any) -> None:
+        if self._cursor is not None:
+            self._cursor.close()
+
+
+class _InlineCursor:
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    @property
+    def row_factory(self) -> Any:
+        return self._cursor.row_factory
+
+    @row_factory.setter
+    def row_factory(self, factory: Any) -> None:
+        self._cursor.row_factory = factory
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchmany(self, size: int) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def close(self) -> None:
+        self._cursor.close()
 
 
 def _probe(path: Path, seconds: float) -> Probe:
