@@ -4,11 +4,13 @@ URL picks the store."""
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from storage.store import DatabaseError, Target, redact
+from storage.times import to_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVERS = {
@@ -83,3 +85,13 @@ def test_a_password_never_shows() -> None:
     assert redact(url) == "postgresql://casebook:***@db:5432/casebook"
     assert "s3cret" not in str(Target.parse(url))
     assert redact("postgresql://casebook@db/casebook") == "postgresql://casebook@db/casebook"
+
+
+def test_an_instant_is_written_the_same_in_any_zone_and_every_time() -> None:
+    """to_db is cached: an equal instant given in another zone, or naive (taken as UTC), must
+    still be written as that instant in UTC, whichever form was written first."""
+    paris = datetime(2026, 11, 23, 10, 0, 5, 999_999, tzinfo=timezone(timedelta(hours=1)))
+    assert to_db(paris) == "2026-11-23T09:00:05Z"
+    assert to_db(paris.astimezone(UTC)) == "2026-11-23T09:00:05Z"
+    assert to_db(datetime(2026, 11, 23, 10, 0, 5)) == "2026-11-23T10:00:05Z"
+    assert to_db(datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)) == "2026-11-23T10:00:05Z"
