@@ -250,12 +250,11 @@ class Router:
                 now = self._clock.now()
                 if not await unit.inbox.mark_processed(item.id, now):
                     return None  # another process on the same file handled it
-                for outgoing in await self._dispatch(unit, incoming, counts):
-                    await unit.outbox.add(
-                        outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
-                    )
-                    if outgoing.case_id is not None:
-                        cases.add(outgoing.case_id)
+                replies = await self._dispatch(unit, incoming, counts)
+                await unit.outbox.add_many(
+                    [(r.place.transport, r.to_json(), r.case_id) for r in replies], now
+                )
+                cases.update(r.case_id for r in replies if r.case_id is not None)
         except Exception as error:
             if is_transient(error):
                 raise StorageUnavailable(str(error)) from error

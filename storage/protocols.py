@@ -180,6 +180,9 @@ class PlaceRepository(Protocol):
 
 class OutboxRepository(Protocol):
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int: ...
+    async def add_many(
+        self, messages: Sequence[tuple[str, str, int | None]], at: datetime
+    ) -> None: ...
     async def claim_due(
         self,
         transports: list[str],

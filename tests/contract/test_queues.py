@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from storage.outbox import ROWS_PER_INSERT
 from storage.protocols import (
     InboxRepository,
     OutboxRepository,
@@ -174,6 +175,46 @@ async def test_claims_take_chats_in_turn_keep_order_and_skip_busy_places(
         rest = await unit.outbox.claim_due(["slack"], T0 + 5 * MINUTE, T0 + 6 * MINUTE)
         assert [(i.id, i.attempts) for i in rest] == [(a1, 2), (a2, 1)]  # in order
         assert await unit.outbox.claim_due(["slack"], T0 + 5 * MINUTE, T0 + 6 * MINUTE) == []
+
+
+@covers(OutboxRepository.add_many, OutboxRepository.claim_due)
+async def test_messages_queued_together_keep_their_order_place_and_thread(store: Store) -> None:
+    """add_many writes several rows a statement: they must be the rows `add` would write one
+    by one, in the order given, past the rows one statement holds."""
+    north, alex = await school_and_person(store)
+    count = ROWS_PER_INSERT + 3
+    places = ["A" if n % 2 else "B" for n in range(count)]
+    threads = [f"{n % 3}.0" for n in range(count)]
+    payloads = [
+        json.dumps({"place": {"id": places[n]}, "thread": threads[n], "n": n}) for n in range(count)
+    ]
+    transports = ["telegram" if n == 4 else "slack" for n in range(count)]
+    async with store.transaction() as unit:
+        case = await unit.cases.create(new_case(north, alex, None))
+        before = await unit.outbox.add("slack", json.dumps({"place": {"id": "A"}}), None, T0)
+        await unit.outbox.add_many([], T0)
+        await unit.outbox.add_many(
+            [(transports[n], payloads[n], case.id if n == 2 else None) for n in range(count)],
+            T0,
+        )
+        claimed = await unit.outbox.claim_due(["slack", "telegram"], T0, T0 + MINUTE, limit=99)
+    rows = sorted(claimed, key=lambda item: item.id)
+    assert rows[0].id == before
+    assert [row.payload for row in rows[1:]] == payloads
+    assert [row.transport for row in rows[1:]] == transports
+    assert [row.case_id for row in rows[1:]] == [case.id if n == 2 else None for n in range(count)]
+    async with store.transaction() as unit:
+        for row in rows:
+            await unit.outbox.mark_retry(row.id, "later", T0)
+        again = await unit.outbox.claim_due(
+            ["slack"], T0, T0 + MINUTE, limit=99, busy=["slack/B/1.0"]
+        )
+    # Each row's place and thread were read out of its own payload: B's thread "1.0" waits.
+    waiting = {n for n in range(count) if (places[n], threads[n]) == ("B", "1.0")}
+    assert waiting and sorted(json.loads(i.payload).get("n", -1) for i in again) == [
+        -1,
+        *(n for n in range(count) if n not in waiting and transports[n] == "slack"),
+    ]
 
 
 @covers(OutboxRepository.claim_due)
