@@ -6,6 +6,7 @@ different tracking parameters end up on the same case. Everything here is pure a
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -125,8 +126,11 @@ def detect_platform(host: str) -> Platform:
     return Platform.OTHER
 
 
+@functools.lru_cache(maxsize=1024)
 def canonicalise(url: str) -> Link | None:
-    """The canonical form of an http(s) link, or None when it is not a usable web link."""
+    """The canonical form of an http(s) link, or None when it is not a usable web link.
+    Cached (a Link is immutable): a report's links are read once to log them and again to
+    tell the reporter about the ones that cannot be used."""
     try:
         return _canonicalise(normalise(url).strip())
     except (ValueError, UnicodeError):
