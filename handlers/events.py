@@ -235,10 +235,16 @@ def _field_names(kind: Any) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(kind))
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float):  # enums are str's too
+    kind = type(value)
+    if kind in _SCALARS:  # most values: one set lookup rather than a run of isinstance calls
         return value
-    if isinstance(value, tuple | list):
+    if isinstance(value, str | int | float):  # enums are str's too
+        return value
+    if kind is tuple or kind is list:
         return [_plain(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _fields(value)
