@@ -55,8 +55,8 @@ def in_working_hours(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -
 # --- Which reminders a case should have -------------------------------------------------------
 
 
-async def reconcile(unit: Unit, case: Case, now: datetime, ladder: RemindersConfig) -> None:
-    """Make the case's pending ladder reminders match its state: add missing, cancel stale."""
+def _wanted(case: Case, ladder: RemindersConfig) -> dict[ReminderKind, datetime]:
+    """The ladder reminders a case in this state should have pending, and when each is due."""
     wanted: dict[ReminderKind, datetime] = {}
     active = case.status not in _FINISHED and case.merged_into is None
     if active and case.reported_to_platform_at is None:
@@ -66,6 +66,19 @@ async def reconcile(unit: Unit, case: Case, now: datetime, ladder: RemindersConf
         wanted[ReminderKind.STILL_UP] = since + ladder.still_up
         if case.status is not Status.ESCALATED:
             wanted[ReminderKind.ESCALATE] = case.reported_to_platform_at + ladder.escalate
+    return wanted
+
+
+async def case_created(unit: Unit, case: Case, now: datetime, ladder: RemindersConfig) -> None:
+    """The ladder reminders of a case just created: it has none yet to cancel or keep."""
+    for kind, due in _wanted(case, ladder).items():
+        await unit.reminders.add(case.id, kind, due, now)
+
+
+async def reconcile(unit: Unit, case: Case, now: datetime, ladder: RemindersConfig) -> None:
+    """Make the case's pending ladder reminders match its state: add missing, cancel stale."""
+    wanted = _wanted(case, ladder)
+    active = case.status not in _FINISHED and case.merged_into is None
     for reminder in await unit.reminders.pending_for_case(case.id):
         if reminder.kind is ReminderKind.UNANSWERED:
             if not active:

@@ -268,7 +268,7 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
         )
     )
     await ctx.audit(AuditAction.CREATED, case.id, to_value=Status.NEW.value)
-    await reminders.reconcile(ctx.unit, case, ctx.now, ctx.config.reminders)
+    await reminders.case_created(ctx.unit, case, ctx.now, ctx.config.reminders)
     return case, Outcome.CREATED
 
 
