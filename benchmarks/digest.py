@@ -10,9 +10,11 @@ query plans that matter.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import multiprocessing
 import random
 import resource
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -202,6 +204,7 @@ async def run(path: Path, store: str | None = None) -> None:
 
 def main() -> None:
     path = Path(tempfile.mkdtemp(prefix="casebook-digest-")) / "big.db"
+    atexit.register(shutil.rmtree, path.parent, True)  # its database is gone with it
     started = time.perf_counter()
     # Built in a child process, so the peak RSS printed is that of Casebook's code alone.
     builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path,))

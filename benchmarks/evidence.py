@@ -8,8 +8,10 @@ time and the size of what it wrote. Targets: under 5 s, and the HTML under 1 MB.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ ROUNDS = 3
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="casebook-evidence-"))
+    atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     path = folder / "big.db"
     builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path,))
     builder.start()

@@ -11,11 +11,13 @@ It prints, for Casebook and for the floor:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import hmac
 import json
 import os
 import platform
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -145,6 +147,7 @@ async def measure(url: str, prefix: str) -> tuple[list[float], float]:
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="casebook-bench-"))
+    atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     api_port, bot_port, floor_port = free_port(), free_port(), free_port()
     config = folder / "casebook.toml"
     config.write_text(

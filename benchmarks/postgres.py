@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import hashlib
 import hmac
 import multiprocessing
@@ -38,6 +39,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -300,6 +302,7 @@ def throughput_of(
 
 def throughput(url: str | None, events: int, runs: int, sqlite: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="casebook-pg-bench-"))
+    atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     setups = [("SQLite, 1 process", 1)] if sqlite else []
     setups += [("PostgreSQL, 1 process", 1), ("PostgreSQL, 2 processes", 2)]
     results: dict[str, list[Run]] = {label: [] for label, _ in setups}
@@ -356,6 +359,7 @@ def digest_at_scale(url: str | None) -> None:
     import digest as at_scale
 
     path = Path(tempfile.mkdtemp(prefix="casebook-pg-digest-")) / "big.db"
+    atexit.register(shutil.rmtree, path.parent, True)  # its database is gone with it
     started = time.perf_counter()
     builder = multiprocessing.get_context("spawn").Process(target=at_scale._build, args=(path,))
     builder.start()

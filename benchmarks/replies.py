@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import hashlib
 import hmac
 import json
 import os
 import platform
+import shutil
 import signal
 import sqlite3
 import statistics
@@ -220,6 +222,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="casebook-replies-"))
+    atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     api_port, bot_port = free_port(), free_port()
     database = folder / "casebook.db"
     config = folder / "casebook.toml"
