@@ -226,7 +226,12 @@ def _fields(event: object) -> dict[str, Any]:
     """An event's fields as JSON-ready values, as `dataclasses.asdict` gives them but without
     its deep copy of every value: serialising replies was a sixth of handling's time."""
     names = _field_names(cast(Hashable, type(event)))  # a class is hashable; mypy cannot see it
-    return {name: _plain(getattr(event, name)) for name in names}
+    fields: dict[str, Any] = {}
+    for name in names:
+        value = getattr(event, name)
+        # Most fields are plain strings, numbers, flags or None: kept as they are, without a call.
+        fields[name] = value if type(value) in _SCALARS else _plain(value)
+    return fields
 
 
 @functools.cache
@@ -245,7 +250,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float):  # enums are str's too
         return value
     if kind is tuple or kind is list:
-        return [_plain(item) for item in value]
+        return [item if type(item) in _SCALARS else _plain(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _fields(value)
     return value
