@@ -56,14 +56,16 @@ class SqlInbox:
         """
         if self._db.dialect is Dialect.POSTGRES:
             return await self._claim_pending(now, limit)
+        # Turns are worked out on the waiting rows' ids and people alone; only the rows chosen
+        # are read whole: ranking whole rows moved every waiting payload through two sorts.
         async with self._db.execute(
-            "SELECT id, source, event_id, payload, received_at, attempts FROM ("
-            " SELECT *, row_number() OVER ("
-            "  PARTITION BY source, person"
-            "  ORDER BY id) AS turn"
-            " FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
-            " AND (retry_at IS NULL OR retry_at <= ?))"
-            " ORDER BY turn, id LIMIT ?",
+            "SELECT i.id, i.source, i.event_id, i.payload, i.received_at, i.attempts FROM ("
+            " SELECT id, turn FROM ("
+            "  SELECT id, row_number() OVER (PARTITION BY source, person ORDER BY id) AS turn"
+            "  FROM inbox WHERE processed_at IS NULL AND set_aside_at IS NULL"
+            "  AND (retry_at IS NULL OR retry_at <= ?))"
+            " ORDER BY turn, id LIMIT ?) AS chosen"
+            " JOIN inbox i ON i.id = chosen.id ORDER BY chosen.turn, chosen.id",
             (to_db(now), limit),
         ) as cursor:
             rows = await cursor.fetchall()
