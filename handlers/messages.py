@@ -423,7 +423,7 @@ def my_cases_header(count: int) -> str:
 
 
 def my_case_line(number: int, platform: Platform, status: Status, created: str) -> str:
-    return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · reported {created}"
+    return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · logged {created}"
 
 
 # --- Setting up: /whoami and the first message in a report place ---------------------------------
