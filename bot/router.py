@@ -43,7 +43,8 @@ BATCH_SECONDS = 0.05  # a batch takes no further item after this long
 EAGER_SECONDS = 0.01  # nor after this long once new events wait to be stored
 # Loop turns a committed batch waits before the next batch takes the connection: a deliverer
 # woken by the commit passes through its wake's waiter and asyncio.wait before it asks for the
-# connection to claim the batch's replies, and otherwise asks only once the next batch is done.
+# connection to claim the batch's replies (three turns; one more to spare), and otherwise asks
+# only once the next batch is done.
 HAND_OVER_TURNS = 4
 # Batches handled at once, where the store runs transactions side by side (PostgreSQL): while
 # one waits on a round trip to the server, another's handler runs. The pool keeps connections

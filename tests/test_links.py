@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -261,3 +263,15 @@ def test_tracking_parameters_match_whatever_their_case(
     joiner = "&" if "?" in base else "?"
     link = canonicalise(f"{base}{joiner}{parameter}")
     assert link is not None and link.canonical == canonical
+
+
+def test_cached_links_are_told_apart_by_case_and_cannot_be_changed() -> None:
+    """canonicalise is cached: a video id differing only in case is another video, and the
+    Link it hands out (shared by every caller) is frozen."""
+    upper = canonicalise("https://youtu.be/AbCdEfGhIjK")
+    lower = canonicalise("https://youtu.be/abcdefghijk")
+    assert upper is not None and lower is not None
+    assert upper.canonical == "https://youtube.com/watch?v=AbCdEfGhIjK"
+    assert lower.canonical == "https://youtube.com/watch?v=abcdefghijk"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        upper.canonical = "https://example.com/"  # type: ignore[misc]

@@ -171,6 +171,18 @@ async def test_mark_escalated_sets_the_status(chat: Chat, database: Database) ->
     assert case is not None and case.status is Status.ESCALATED
 
 
+async def test_a_case_escalated_by_hand_gets_no_escalation_reminder_but_still_up_checks(
+    chat: Chat,
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    await chat.command("cases", "status 1 escalated", user="lena")
+    chat.clock.advance(days=7, hours=1)
+    labels = [[b.label for b in r.buttons] for r in await tick(chat)]
+    assert not [found for found in labels if messages.MARK_ESCALATED in found]
+    assert [found for found in labels if messages.STILL_UP in found]
+
+
 @pytest.mark.sqlite_only
 async def test_closing_a_case_cancels_its_reminders(chat: Chat, database: Database) -> None:
     await chat.say(TIKTOK)

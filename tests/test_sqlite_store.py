@@ -128,3 +128,27 @@ async def test_a_transaction_cancelled_as_it_begins_leaves_the_connection_free(
             await unit.places.first_visit("console", f"room{steps}", T0)
     async with store.transaction() as unit:  # each of those transactions was committed
         assert await unit.places.first_visit("console", "room0", T0) is False
+
+
+async def test_statements_in_a_write_transaction_behave_as_aiosqlites_do(store: Database) -> None:
+    """Inside a write transaction statements run on the calling thread (storage/db.py,
+    _InlineStatement): fetching by pieces, plain tuples on request, and a cursor closed once
+    its block ends, as aiosqlite's own statements give."""
+    three = "SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3"
+    async with store.transaction():
+        connection = store._connection
+        async with connection.execute(three) as cursor:
+            assert [tuple(r) for r in await cursor.fetchmany(2)] == [(1,), (2,)]
+            assert [tuple(r) for r in await cursor.fetchmany(2)] == [(3,)]
+        async with connection.execute("SELECT 1, 'a'") as cursor:
+            row = await cursor.fetchone()
+            assert isinstance(row, sqlite3.Row) and row.keys() == ["1", "'a'"]
+        async with connection.execute("SELECT 1, 'a'") as cursor:
+            cursor.row_factory = None
+            assert type(await cursor.fetchone()) is tuple
+        async with connection.execute(three) as cursor:
+            await cursor.fetchone()
+        with pytest.raises(sqlite3.ProgrammingError):
+            await cursor.fetchone()
+        awaited = await connection.execute("SELECT 7")
+        assert tuple(await awaited.fetchone()) == (7,)

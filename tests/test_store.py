@@ -95,3 +95,8 @@ def test_an_instant_is_written_the_same_in_any_zone_and_every_time() -> None:
     assert to_db(paris.astimezone(UTC)) == "2026-11-23T09:00:05Z"
     assert to_db(datetime(2026, 11, 23, 10, 0, 5)) == "2026-11-23T10:00:05Z"
     assert to_db(datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)) == "2026-11-23T10:00:05Z"
+    # The same wall-clock time in three zones is three instants, however the first was cached.
+    plus_one = datetime(2026, 11, 24, 10, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert to_db(plus_one) == "2026-11-24T09:00:05Z"
+    assert to_db(plus_one.replace(tzinfo=UTC)) == "2026-11-24T10:00:05Z"
+    assert to_db(plus_one.replace(tzinfo=None)) == "2026-11-24T10:00:05Z"
