@@ -55,10 +55,15 @@ def in_working_hours(moment: datetime, zone: ZoneInfo, hours: RemindersConfig) -
 # --- Which reminders a case should have -------------------------------------------------------
 
 
+def _active(case: Case) -> bool:
+    """Still being followed up: not finished, and not merged into another case."""
+    return case.status not in _FINISHED and case.merged_into is None
+
+
 def _wanted(case: Case, ladder: RemindersConfig) -> dict[ReminderKind, datetime]:
     """The ladder reminders a case in this state should have pending, and when each is due."""
     wanted: dict[ReminderKind, datetime] = {}
-    active = case.status not in _FINISHED and case.merged_into is None
+    active = _active(case)
     if active and case.reported_to_platform_at is None:
         wanted[ReminderKind.NOT_REPORTED] = case.created_at + ladder.not_reported
     elif active and case.reported_to_platform_at is not None:
@@ -78,7 +83,7 @@ async def case_created(unit: Unit, case: Case, now: datetime, ladder: RemindersC
 async def reconcile(unit: Unit, case: Case, now: datetime, ladder: RemindersConfig) -> None:
     """Make the case's pending ladder reminders match its state: add missing, cancel stale."""
     wanted = _wanted(case, ladder)
-    active = case.status not in _FINISHED and case.merged_into is None
+    active = _active(case)
     for reminder in await unit.reminders.pending_for_case(case.id):
         if reminder.kind is ReminderKind.UNANSWERED:
             if not active:
