@@ -234,10 +234,8 @@ class Router:
                 unit, now, self._config, self._transports, person, incoming, Counter()
             )
             ctx = request.in_school(school, school_config)
-            for outgoing in await report.waiting_question(ctx):
-                await unit.outbox.add(
-                    outgoing.place.transport, outgoing.to_json(), outgoing.case_id, now
-                )
+            waiting = await report.waiting_question(ctx)
+            await unit.outbox.add_many([outgoing.outbox_row() for outgoing in waiting], now)
 
     async def _process(self, unit: Unit, item: InboxItem) -> _Handled | None:
         """Handle one item inside the batch's transaction; None when it failed (and was marked
@@ -252,9 +250,7 @@ class Router:
                 if not await unit.inbox.mark_processed(item.id, now):
                     return None  # another process on the same file handled it
                 replies = await self._dispatch(unit, incoming, counts)
-                await unit.outbox.add_many(
-                    [(r.place.transport, r.to_json(), r.case_id) for r in replies], now
-                )
+                await unit.outbox.add_many([reply.outbox_row() for reply in replies], now)
                 cases.update(r.case_id for r in replies if r.case_id is not None)
         except Exception as error:
             if is_transient(error):
@@ -300,7 +296,7 @@ class Router:
                 apology = Outgoing(
                     place=_direct(incoming), text=messages.INTERNAL_ERROR, to_user=incoming.user
                 )
-                await unit.outbox.add(apology.place.transport, apology.to_json(), None, now)
+                await unit.outbox.add(*apology.outbox_row(), now)
             self._arrived.pop(item.event_id, None)
             return
         delay = RETRY_BASE * 2 ** (attempts - 1)

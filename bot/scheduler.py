@@ -39,8 +39,7 @@ async def send_due_reminders(
     """Queue every due reminder's messages in the outbox; returns how many messages."""
     async with database.transaction() as unit:
         messages = await reminders.send_due(unit, now, config, transports)
-        for message in messages:
-            await unit.outbox.add(message.place.transport, message.to_json(), message.case_id, now)
+        await unit.outbox.add_many([message.outbox_row() for message in messages], now)
     return len(messages)
 
 
@@ -70,8 +69,8 @@ async def send_weekly_digest(
     async with database.transaction() as unit:
         if not await unit.reminders.claim_digest(row.id, year, week, now):
             return False
-        for message in digest.outgoing(built, school, transports, chart):
-            await unit.outbox.add(message.place.transport, message.to_json(), None, now)
+        messages = digest.outgoing(built, school, transports, chart)
+        await unit.outbox.add_many([message.outbox_row() for message in messages], now)
     log.info("weekly digest queued for school %s (week %s-%s)", row.id, year, week)
     return True
 

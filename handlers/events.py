@@ -199,6 +199,10 @@ class Outgoing:
             data["attachment"] = self.attachment.to_dict()
         return json.dumps(data, ensure_ascii=False)
 
+    def outbox_row(self) -> tuple[str, str, int | None]:
+        """What the outbox keeps of this message: its transport, its payload, and its case."""
+        return self.place.transport, self.to_json(), self.case_id
+
     @classmethod
     def from_json(cls, raw: str) -> Outgoing:
         """Read a queued message; UndecodablePayload when it is not one this version wrote."""

@@ -44,6 +44,14 @@ def _add(dialect: Dialect, rows: int = 1) -> tuple[str, int]:
     )
 
 
+def _values(
+    transport: str, payload: str, case_id: int | None, moment: str, uses: int
+) -> tuple[Any, ...]:
+    """One message's parameters for `_add`'s INSERT: created and due now, and the payload once
+    more for each time the SQL reads its place and thread out of it."""
+    return (transport, payload, case_id, moment, moment, *[payload] * uses)
+
+
 class SqlOutbox:
     def __init__(self, connection: SqlConnection) -> None:
         self._db = connection
@@ -51,10 +59,9 @@ class SqlOutbox:
     async def add(self, transport: str, payload: str, case_id: int | None, at: datetime) -> int:
         """Queue one message; its place and thread are read out of the payload once, here, for
         claim_due to rank by."""
-        moment = to_db(at)
         sql, uses = _add(self._db.dialect)
         async with self._db.execute(
-            sql + " RETURNING id", (transport, payload, case_id, moment, moment, *[payload] * uses)
+            sql + " RETURNING id", _values(transport, payload, case_id, to_db(at), uses)
         ) as cursor:
             row = await cursor.fetchone()
         assert row is not None
@@ -69,12 +76,7 @@ class SqlOutbox:
             chunk = messages[start : start + ROWS_PER_INSERT]
             sql, uses = _add(self._db.dialect, len(chunk))
             await self._db.execute(
-                sql,
-                [
-                    value
-                    for transport, payload, case_id in chunk
-                    for value in (transport, payload, case_id, moment, moment, *[payload] * uses)
-                ],
+                sql, [value for row in chunk for value in _values(*row, moment, uses)]
             )
 
     async def claim_due(
