@@ -202,14 +202,22 @@ class GatedSender:
             await self.arrived.wait_for(lambda: len(self.on_wire) >= count)
 
 
+def _flush_woken_by(
+    database: Database, clock: FakeClock, sender: GatedSender
+) -> tuple[asyncio.Event, asyncio.Task[int]]:
+    """A flush running in the background, and the event that wakes it as the worker does."""
+    more = asyncio.Event()
+    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    return more, flush
+
+
 async def test_rows_committed_while_others_are_sent_go_out_without_waiting_for_them(
     database: Database, clock: FakeClock
 ) -> None:
     """A reply handled during a burst is not held back until every earlier chat is done."""
     await _queue(database, clock, "alex", "slow")
     sender = GatedSender()
-    more = asyncio.Event()
-    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    more, flush = _flush_woken_by(database, clock, sender)
     await sender.wait_for(1)
     await _queue(database, clock, "sam", "s1")
     more.set()
@@ -227,8 +235,7 @@ async def test_no_more_is_claimed_while_chats_enough_are_being_sent(
     for name in ("a", "b", "c", "d", "e"):
         await _queue(database, clock, name, name)
     sender = GatedSender()
-    more = asyncio.Event()
-    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    more, flush = _flush_woken_by(database, clock, sender)
     await sender.wait_for(2)
     more.set()  # woken, but two chats are being sent: nothing more is claimed
     await asyncio.sleep(0.05)
@@ -245,8 +252,7 @@ async def test_a_message_queued_behind_a_chat_being_sent_follows_it_at_once(
     they are claimed as soon as it is done, not at the worker's next round."""
     await _queue(database, clock, "alex", "a1")
     sender = GatedSender()
-    more = asyncio.Event()
-    flush = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(more=more))
+    more, flush = _flush_woken_by(database, clock, sender)
     await sender.wait_for(1)
     await _queue(database, clock, "alex", "a2")
     more.set()
