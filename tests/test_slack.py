@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.adapters.slack_config import SlackMode
 from handlers import messages
@@ -202,6 +205,46 @@ async def test_channels_of_no_school_bot_posts_edits_and_joins_are_ignored(
     await bot.drained()
     assert bot.count() == 0 and bot.count("inbox") == 0
     assert fake.of("chat.postMessage") == []
+
+
+async def test_the_bots_own_messages_are_acknowledged_and_dropped_as_bolt_drops_them(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    """By its user id alone (no bot_id), or as the author of an edited or deleted message:
+    the same rule as bolt's self-event middleware, on the path that skips bolt."""
+    assert (await bot.message(TIKTOK, user="UBOT"))[0] == 200
+    mine = {"type": "message", "user": "UBOT", "text": TIKTOK, "ts": "6.1"}
+    changed = {"type": "message", "user": "UBOT", "text": TIKTOK + " now", "ts": "6.1"}
+    for extra in (
+        {"subtype": "message_changed", "message": changed, "previous_message": mine},
+        {"subtype": "message_deleted", "deleted_ts": "6.1", "previous_message": mine},
+    ):
+        event = {"type": "message", "channel": "CREPORT", "channel_type": "channel", **extra}
+        assert (await bot.event(event))[0] == 200
+    await bot.drained()
+    assert bot.count() == 0 and bot.count("inbox") == 0
+    assert (await bot.message(TIKTOK, user="UALEX"))[0] == 200
+    await fake.wait_for("chat.postMessage")
+    assert bot.count() == 1
+
+
+async def test_message_events_skip_bolts_dispatch_and_everything_else_goes_through_it(
+    bot: SlackBot, fake: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dispatched: list[str] = []
+    dispatch = AsyncApp.async_dispatch
+
+    async def counted(app: AsyncApp, request: AsyncBoltRequest) -> BoltResponse:
+        dispatched.append(str(request.body.get("type") or request.body.get("command")))
+        return await dispatch(app, request)
+
+    monkeypatch.setattr(AsyncApp, "async_dispatch", counted)
+    assert (await bot.message(TIKTOK))[0] == 200
+    await fake.wait_for("chat.postMessage")
+    assert bot.count() == 1 and dispatched == []
+    assert (await bot.event({"type": "app_mention", "user": "UALEX", "ts": "7.1"}))[0] == 200
+    assert (await bot.command("mycases"))[0] == 200
+    assert dispatched == ["event_callback", "/mycases"]
 
 
 async def test_a_file_share_with_a_link_is_a_report_and_the_file_is_not_fetched(
