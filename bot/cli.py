@@ -73,6 +73,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+class _ExampleFormatter(argparse.HelpFormatter):
+    """Wraps help as usual, but never an example line: it is there to be copied and pasted."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+def _keep_examples_whole(parser: argparse.ArgumentParser) -> None:
+    """Give `parser` and every subcommand's parser under it the formatter above."""
+    parser.formatter_class = _ExampleFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _keep_examples_whole(sub)
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="configuration file (TOML)")
@@ -267,6 +285,7 @@ def _parser() -> argparse.ArgumentParser:
         help="ask Slack and Telegram whether each configured channel and chat exists",
     )
     check.set_defaults(action=_check_config)
+    _keep_examples_whole(parser)
     return parser
 
 

@@ -432,7 +432,7 @@ def my_case_line(number: int, platform: Platform, status: Status, created: str) 
 def whoami(names: TransportNames, user_id: str, place_id: str | None) -> str:
     """The answer to /whoami: the ids someone setting Casebook up needs, and where they go."""
     lines = [
-        f"Your {names.label} user id is {user_id}. To make you a safeguarding lead, add it to "
+        f"Your {names.label} user id is {user_id}. If you are a safeguarding lead, it goes in "
         f"{names.leads_key} of your school in Casebook's configuration."
     ]
     if place_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import json
@@ -294,3 +295,22 @@ def test_the_modules_loaded_before_running_are_left_out_of_collections() -> None
         assert not any(o is cli.__dict__ for o in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_every_help_example_stays_on_one_line_in_a_narrow_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An example is there to be copied and pasted: wrapped, it breaks in the middle."""
+    monkeypatch.setenv("COLUMNS", "50")
+    parsers = [cli._parser()]
+    examples = 0
+    while parsers:
+        parser = parsers.pop()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers.extend(action.choices.values())
+        if parser.epilog:
+            assert parser.epilog.startswith("example:")
+            assert parser.epilog in parser.format_help().splitlines(), parser.prog
+            examples += 1
+    assert examples > 10
