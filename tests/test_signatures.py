@@ -87,6 +87,33 @@ async def test_a_replayed_slack_request_is_stored_once(slack: SlackBot) -> None:
     assert slack.count("inbox") == 1 and slack.count() == 1
 
 
+async def test_the_signature_is_checked_over_the_bytes_slack_sent(slack: SlackBot) -> None:
+    """Slack's bodies are compact and escape "/" as "\\/": the signature covers those bytes,
+    which serialising the parsed body again would not give back."""
+    body = json.dumps(json.loads(BODY), separators=(",", ":")).replace("/", "\\/")
+    headers = {"Content-Type": "application/json", **signature(body, _now(), SECRET)}
+    assert slack.session is not None
+    async with slack.session.post(slack.url, data=body.encode(), headers=headers) as response:
+        assert response.status == 200
+    await slack.fake.wait_for("chat.postMessage")
+    assert slack.count() == 1
+
+
+@pytest.mark.parametrize("user", ["UALEX", "UBOT"])
+async def test_a_forged_message_is_refused_as_bolt_refuses_it_whoever_it_claims_to_be_from(
+    slack: SlackBot, user: str
+) -> None:
+    """The bot's own messages are dropped only once the signature holds: a forged one is a
+    401 with bolt's body, not a quiet 200."""
+    body = BODY.replace('"UALEX"', f'"{user}"')
+    headers = {"Content-Type": "application/json", **signature(body, _now(), "not-the-secret")}
+    assert slack.session is not None
+    async with slack.session.post(slack.url, data=body.encode(), headers=headers) as response:
+        assert response.status == 401
+        assert await response.json() == {"error": "invalid request"}
+    assert slack.count("inbox") == 0
+
+
 TELEGRAM_CASES = {
     "wrong": ({"X-Telegram-Bot-Api-Secret-Token": "guess"}, 403),
     "missing": ({}, 403),

@@ -228,6 +228,46 @@ async def test_the_bots_own_messages_are_acknowledged_and_dropped_as_bolt_drops_
     assert bot.count() == 1
 
 
+async def test_the_bots_edit_and_its_bot_id_are_dropped_in_slacks_own_shapes(
+    bot: SlackBot, fake: FakeSlackApi
+) -> None:
+    """An edit as Slack documents it (the edited `message` only, no `previous_message`), and
+    a person's edit that carries the bot's bot id: bolt drops both, and so does Casebook."""
+    edit = {"type": "message", "subtype": "message_changed", "channel": "CREPORT"}
+    before = {"type": "message", "user": "UALEX", "text": "see", "ts": "6.1"}
+    shapes = (
+        {
+            **edit,
+            "message": {"type": "message", "user": "UBOT", "text": TIKTOK, "ts": "6.3"},
+        },
+        {
+            **edit,
+            "bot_id": "BBOT",
+            "message": {**before, "text": f"see {TIKTOK}", "edited": {"ts": "6.2"}},
+            "previous_message": before,
+        },
+    )
+    for event in shapes:
+        assert (await bot.event({**event, "channel_type": "channel", "ts": "6.2"}))[0] == 200
+    await bot.drained()
+    assert bot.count("inbox") == 0
+
+
+@pytest.mark.parametrize("event", ["message", 5, None, []])
+async def test_an_event_callback_without_an_event_object_is_refused_not_a_crash(
+    bot: SlackBot, event: object
+) -> None:
+    status, _ = await bot.body({"type": "event_callback", "team_id": "T1", "event": event})
+    assert status == 400
+    assert bot.count("inbox") == 0
+
+
+async def test_an_empty_timestamp_header_is_refused_not_a_crash(bot: SlackBot) -> None:
+    status, _ = await bot.message(TIKTOK, extra={"X-Slack-Request-Timestamp": ""})
+    assert status == 400
+    assert bot.count("inbox") == 0
+
+
 async def test_message_events_skip_bolts_dispatch_and_everything_else_goes_through_it(
     bot: SlackBot, fake: FakeSlackApi, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,7 +137,7 @@ class SlackTransport:
         everything else through bolt, whose listeners raise EventNotStored when the inbox could
         not take an event, which bolt answers with 500."""
         body = await request.read()
-        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp")
         problem, parsed = _parse(timestamp, body, request.content_type)
         if problem:
             log.info("slack request refused: %s", problem)
@@ -158,13 +158,18 @@ class SlackTransport:
         """A message event, answered as bolt answers it without bolt's dispatch, which cost as
         much again as storing the event: the signature checked by the verifier bolt uses (with
         its defaults for missing headers and its 401), the bot's own messages acknowledged and
-        dropped as bolt drops them, then the listener."""
+        dropped as bolt drops them, then the listener. A signed callback without an event
+        object, which bolt failed on with a 500, is refused with a 400."""
         assert self._verifier is not None
         timestamp = headers.get("X-Slack-Request-Timestamp", "0")
         signature = headers.get("X-Slack-Signature", "")
         if not self._verifier.is_valid(body, timestamp, signature):
             return web.json_response(INVALID_REQUEST, status=401)
-        if not _from_self(callback.get("event") or {}, self.identity):
+        event = callback.get("event")
+        if not isinstance(event, dict):
+            log.info("slack request refused: an event callback without an event object")
+            return web.Response(status=400, text="event callback without an event object")
+        if not _from_self(event, self.identity):
             try:
                 await self._on_message(callback)
             except EventNotStored:
@@ -392,10 +397,16 @@ def _where(slack: SlackConfig) -> dict[str, Any]:
     return {"base_url": slack.api_url.rstrip("/") + "/"} if slack.api_url else {}
 
 
-def _parse(timestamp: str, body: bytes, content_type: str) -> tuple[str, dict[str, Any] | None]:
+def _parse(
+    timestamp: str | None, body: bytes, content_type: str
+) -> tuple[str, dict[str, Any] | None]:
     """Why a request cannot be from Slack ("" when it may be: its signature is checked next),
-    and its body when that is JSON (interactivity and commands come form-encoded)."""
-    if timestamp and (not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12):
+    and its body when that is JSON (interactivity and commands come form-encoded). A missing
+    timestamp is left to the signature check; an empty or unreadable one is refused here."""
+    readable = timestamp is None or (
+        timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
+    )
+    if not readable:
         return "bad X-Slack-Request-Timestamp", None
     try:
         text = body.decode("utf-8")
@@ -416,11 +427,11 @@ def _parse(timestamp: str, body: bytes, content_type: str) -> tuple[str, dict[st
 
 def _is_message_event(parsed: dict[str, Any]) -> bool:
     """An Events API callback carrying a `message` event (any subtype: bolt's
-    `event("message")` takes them all)."""
+    `event("message")` takes them all), or no event object at all, which bolt fails on."""
     if parsed.get("type") != "event_callback":
         return False
     event = parsed.get("event")
-    return isinstance(event, dict) and event.get("type") == "message"
+    return not isinstance(event, dict) or event.get("type") == "message"
 
 
 def _from_self(event: dict[str, Any], identity: SlackIdentity | None) -> bool:
