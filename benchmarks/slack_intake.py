@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import hashlib
-import hmac
-import json
 import statistics
 import tempfile
 import time
@@ -29,6 +26,7 @@ from unittest import mock
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
+from intake import SECRET, signed
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
 from bot.adapters.slack import SlackTransport
@@ -47,9 +45,7 @@ from handlers.settings import (
 )
 from storage.store import open_store
 
-SECRET = "bench-signing-secret"
-CHANNEL = "CBENCH"
-USERS = 50
+CHANNEL = "CBENCH"  # where `intake.signed` posts
 AT_ONCE = 50
 
 
@@ -83,29 +79,9 @@ def config(database: Path) -> Config:
     )
 
 
-def request(n: int) -> web.Request:
-    body = json.dumps(
-        {
-            "type": "event_callback",
-            "team_id": "T1",
-            "event_id": f"Ev{n}",
-            "event": {
-                "type": "message",
-                "user": f"U{n % USERS}",
-                "channel": CHANNEL,
-                "channel_type": "channel",
-                "ts": f"{1700000000 + n}.000100",
-                "text": f"report {n} https://x.com/u/status/{n}",
-            },
-        }
-    ).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(SECRET.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-    }
+def request(n: int, way: str) -> web.Request:
+    """The n-th signed message event, exactly as `intake.py` sends it, as aiohttp hands it over."""
+    body, headers = signed(n, way)
     payload = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
     payload.feed_data(body)
     payload.feed_eof()
@@ -130,7 +106,7 @@ async def run_once(folder: Path, events: int, way: str) -> float:
             "direct": transport.handle_http,
             "bolt": through_bolt,
         }
-        requests = [request(n) for n in range(events)]
+        requests = [request(n, way) for n in range(events)]
         gc.collect()
         started = time.process_time()
         for first in range(0, events, AT_ONCE):
