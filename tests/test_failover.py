@@ -1,0 +1,85 @@
+"""PostgreSQL faults one process meets while others share the database: a connection broken
+under a statement, a server restart, a peer that holds locks and stops answering."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from bot.adapters.console_config import CONSOLE
+from bot.delivery import Delivery
+from handlers.events import Outgoing, Place, PlaceKind
+from storage.store import Store, open_store
+from tests.chat import FakeClock
+from tests.fakes.pausing_proxy import PausingProxy
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        self.sent.append(outgoing.text)
+        return None
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[Store]:
+    db = await open_store(postgres_url)
+    yield db
+    await db.close()
+
+
+async def terminate_others(url: str) -> int:
+    """End every other connection to the database, as a server restart or a proxy cut does."""
+    connection = await asyncpg.connect(url)
+    try:
+        ended: int = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return ended
+
+
+async def queue(store: Store, chat: str, *texts: str) -> None:
+    async with store.transaction() as unit:
+        for text in texts:
+            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text)
+            await unit.outbox.add("console", message.to_json(), None, T0)
+
+
+async def test_a_sent_mark_whose_connection_breaks_is_written_again_not_dropped(
+    store: Store, postgres_url: str
+) -> None:
+    """The connection dies under the "sent" mark's UPDATE: the mark is written again on a new
+    connection, so the row is not left claimed to go out a second time when its lease ends."""
+    await queue(store, "alex", "a1")
+    proxy = PausingProxy(postgres_url, b"UPDATE outbox SET sent_at")
+    cut = await open_store(await proxy.start())
+    clock = FakeClock(T0)
+    sender = RecordingSender()
+    delivery = Delivery(cut, clock, {CONSOLE: sender})
+    try:
+        flushing = asyncio.create_task(delivery.flush())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()
+        assert await terminate_others(postgres_url) >= 1
+        proxy.release.set()
+        async with asyncio.timeout(30):
+            assert await flushing == 1
+        assert sender.sent == ["a1"]
+        async with store.transaction() as unit:
+            later = clock.now().replace(year=2027)  # every lease long over
+            assert await unit.outbox.claim_due(["console"], later, later) == []
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()
