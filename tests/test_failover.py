@@ -4,18 +4,27 @@ under a statement, a server restart, a peer that holds locks and stops answering
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from bot.adapters.console_config import CONSOLE
+from bot.app import sync_schools
 from bot.delivery import Delivery
-from handlers.events import Outgoing, Place, PlaceKind
+from bot.router import StorageUnavailable
+from bot.tasks import Background
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from storage.models import Platform
 from storage.store import Store, open_store
-from tests.chat import FakeClock
+from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
+from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
+from tests.processes import query
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -83,3 +92,60 @@ async def test_a_sent_mark_whose_connection_breaks_is_written_again_not_dropped(
         proxy.release.set()
         await cut.close()
         await proxy.close()
+
+
+async def test_a_connection_lost_while_handling_is_no_failed_attempt(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server restart ends the connection in the middle of an item: the item waits, with no
+    attempt counted (three restarts must not set a report aside), and is handled afterwards."""
+    proxy = PausingProxy(postgres_url, b"UPDATE inbox SET processed_at")
+    cut = await open_store(await proxy.start())
+    try:
+        config = two_schools(tmp_path / "unused.db")
+        await sync_schools(cut, config)
+        chat = Chat(cut, config, FakeClock())
+        report = Incoming(
+            IncomingKind.MESSAGE,
+            STAFF_ROOM,
+            User(Transport("console"), "alex", "alex"),
+            text="https://www.tiktok.com/@a/video/7301234567890123456",
+            school="Northfield",
+        )
+        assert await chat.router.receive(report, "test", "e1") is True
+        handling = asyncio.create_task(chat.router.process_pending())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()
+        assert await terminate_others(postgres_url) >= 1
+        proxy.release.set()
+        with pytest.raises(StorageUnavailable):
+            await handling
+        assert "attempt" not in caplog.text
+        assert await query(postgres_url, "SELECT attempts FROM inbox") == 0
+        assert await chat.router.process_pending() == 1
+        await chat.delivery.flush()
+        assert messages.case_logged(1, Platform.TIKTOK) in texts(chat.transport.sent)
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()
+
+
+async def test_background_work_that_fails_is_logged_not_left_unretrieved(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A display-name lookup whose write meets a database that is down fails after the
+    acknowledgement, where nobody awaits it: the failure is one log line."""
+    unretrieved: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, c: unretrieved.append(c))
+
+    async def lookup() -> None:
+        raise ConnectionRefusedError("the database is restarting")
+
+    background = Background()
+    background.start(lookup())
+    await asyncio.sleep(0.05)
+    await background.close()
+    gc.collect()
+    assert "background work failed: ConnectionRefusedError" in caplog.text
+    assert unretrieved == []
