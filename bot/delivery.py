@@ -24,7 +24,6 @@ from handlers.events import Outgoing, PersonKey, PlaceKind, Transport, Undecodab
 from storage.models import OutboxItem
 from storage.outbox import place_key, thread_key
 from storage.store import Store, is_transient
-from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +118,8 @@ class Delivery:
         passed_over: set[asyncio.Task[int]] = set()  # busy at the last claim: rows may wait
         look = True  # something may be claimable
         finished = asyncio.Event()  # a chat's task has ended
+        if self._sent.waiting:  # marks a failed write left: on disk before their leases end
+            await self._sent.commit([], None, None)
         try:
             while stop is None or not stop.is_set():
                 if more is not None and more.is_set():
@@ -429,30 +430,32 @@ class _SentWriter:
     def add(self, item_id: int, ref: str | None, direct_to: str | None) -> None:
         self._waiting.append(_Sent(item_id, ref, direct_to))
 
-    async def write_in(self, unit: Unit, now: datetime) -> list[_Sent]:
-        """Record every waiting row in `unit`'s transaction; put them back if it fails."""
-        taken, self._waiting = self._waiting, []
-        for sent in taken:
-            await unit.outbox.mark_sent(sent.item_id, now, sent.ref, sent.direct_to)
-        return taken
-
-    def put_back(self, taken: list[_Sent]) -> None:
-        self._waiting[:0] = taken
+    @property
+    def waiting(self) -> bool:
+        """Marks are waiting to be written: a write failed, or one is about to run."""
+        return bool(self._waiting)
 
     async def write(self) -> None:
+        """Write every waiting mark, trying again through a transient fault. The marks a write
+        took stay taken until its commit succeeds: whatever fails, the statement or the commit
+        (a connection broken under either), they go back to wait for the next write."""
         for attempt in range(1, RECORD_TRIES + 1):
             if not self._waiting:
                 return
-            taken: list[_Sent] = []
+            taken, self._waiting = self._waiting, []
             try:
                 async with self._database.transaction() as unit:
                     self._started += 1
                     number = self._started
-                    taken = await self.write_in(unit, self._clock.now())
+                    now = self._clock.now()
+                    for sent in taken:
+                        await unit.outbox.mark_sent(sent.item_id, now, sent.ref, sent.direct_to)
                 self._written = number
                 return
-            except Exception as error:
-                self.put_back(taken)
+            except BaseException as error:
+                self._waiting[:0] = taken
+                if not isinstance(error, Exception):
+                    raise
                 if not is_transient(error) or attempt == RECORD_TRIES:
                     raise
                 await asyncio.sleep(attempt)

@@ -4,8 +4,11 @@ mid-flight and must be finished or cancelled on shutdown."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class Background:
@@ -16,6 +19,7 @@ class Background:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
 
     async def close(self, cancel: bool = True) -> None:
         """Cancel (or, with cancel=False, wait for) whatever is still running."""
@@ -23,3 +27,10 @@ class Background:
             for task in list(self._tasks):
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    """A failure nobody awaits is logged once, here, not left for asyncio to report at exit as
+    a "Task exception was never retrieved" with no context."""
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("background work failed: %s", type(error).__name__)

@@ -74,11 +74,27 @@ def is_transient(error: BaseException) -> bool:
         state = str(getattr(error, "sqlstate", "") or "")
         return state.startswith(_TRANSIENT_STATES)
     # A connection that broke under a statement (reset, closed, timed out) or could not be made.
+    # The pool takes a connection back the moment it closes, even one a transaction holds, so
+    # the transaction's next call on it says it was "released back to the pool".
     return (
         isinstance(error, ConnectionError | TimeoutError)
-        or (isinstance(error, asyncpg.exceptions.InterfaceError) and "closed" in str(error))
+        or (
+            isinstance(error, asyncpg.exceptions.InterfaceError)
+            and ("closed" in str(error) or _RELEASED in str(error))
+        )
         or isinstance(error, asyncpg.exceptions.InternalClientError)
     )
+
+
+_RELEASED = "released back to the pool"
+
+
+def _lost(connection: Any) -> bool:
+    """The pooled connection is closed, or the pool took it back as it closed."""
+    try:
+        return bool(connection.is_closed())
+    except asyncpg.exceptions.InterfaceError:
+        return True
 
 
 class PostgresStore:
@@ -134,7 +150,7 @@ class PostgresStore:
         try:
             yield Unit.over(PostgresConnection(connection))
         except BaseException:
-            if not connection.is_closed():
+            if not _lost(connection):
                 with contextlib.suppress(Exception):
                     await transaction_.rollback()
             raise
@@ -154,8 +170,9 @@ class PostgresStore:
                 await transaction_.start()
                 return connection, transaction_
             except _BROKEN_CONNECTION as error:
-                connection.terminate()
-                await self._pool.release(connection)
+                if not _lost(connection):
+                    connection.terminate()
+                await self._pool.release(connection)  # nothing to do if it is back already
                 lost += 1
                 if lost > POOL_SIZE:
                     raise

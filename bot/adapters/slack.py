@@ -326,7 +326,11 @@ class SlackTransport:
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("name") or ""
         if isinstance(name, str) and name.strip():
-            await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
+            try:
+                await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
+            except Exception as error:  # the database is down: ask again at their next event
+                self._named.discard(user_id)
+                log.info("could not keep a display name: %s", type(error).__name__)
 
     async def _log_unconfigured(self, channel: str) -> None:
         title = await self._channel_names.name(channel)

@@ -1,0 +1,151 @@
+"""PostgreSQL faults one process meets while others share the database: a connection broken
+under a statement, a server restart, a peer that holds locks and stops answering."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.adapters.console_config import CONSOLE
+from bot.app import sync_schools
+from bot.delivery import Delivery
+from bot.router import StorageUnavailable
+from bot.tasks import Background
+from handlers import messages
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
+from storage.models import Platform
+from storage.store import Store, open_store
+from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
+from tests.conftest import two_schools
+from tests.fakes.pausing_proxy import PausingProxy
+from tests.processes import query
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        self.sent.append(outgoing.text)
+        return None
+
+
+@pytest.fixture
+async def store(postgres_url: str) -> AsyncIterator[Store]:
+    db = await open_store(postgres_url)
+    yield db
+    await db.close()
+
+
+async def terminate_others(url: str) -> int:
+    """End every other connection to the database, as a server restart or a proxy cut does."""
+    connection = await asyncpg.connect(url)
+    try:
+        ended: int = await connection.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return ended
+
+
+async def queue(store: Store, chat: str, *texts: str) -> None:
+    async with store.transaction() as unit:
+        for text in texts:
+            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text)
+            await unit.outbox.add("console", message.to_json(), None, T0)
+
+
+async def test_a_sent_mark_whose_connection_breaks_is_written_again_not_dropped(
+    store: Store, postgres_url: str
+) -> None:
+    """The connection dies under the "sent" mark's UPDATE: the mark is written again on a new
+    connection, so the row is not left claimed to go out a second time when its lease ends."""
+    await queue(store, "alex", "a1")
+    proxy = PausingProxy(postgres_url, b"UPDATE outbox SET sent_at")
+    cut = await open_store(await proxy.start())
+    clock = FakeClock(T0)
+    sender = RecordingSender()
+    delivery = Delivery(cut, clock, {CONSOLE: sender})
+    try:
+        flushing = asyncio.create_task(delivery.flush())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()
+        assert await terminate_others(postgres_url) >= 1
+        proxy.release.set()
+        async with asyncio.timeout(30):
+            assert await flushing == 1
+        assert sender.sent == ["a1"]
+        async with store.transaction() as unit:
+            later = clock.now().replace(year=2027)  # every lease long over
+            assert await unit.outbox.claim_due(["console"], later, later) == []
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()
+
+
+async def test_a_connection_lost_while_handling_is_no_failed_attempt(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server restart ends the connection in the middle of an item: the item waits, with no
+    attempt counted (three restarts must not set a report aside), and is handled afterwards."""
+    proxy = PausingProxy(postgres_url, b"UPDATE inbox SET processed_at")
+    cut = await open_store(await proxy.start())
+    try:
+        config = two_schools(tmp_path / "unused.db")
+        await sync_schools(cut, config)
+        chat = Chat(cut, config, FakeClock())
+        report = Incoming(
+            IncomingKind.MESSAGE,
+            STAFF_ROOM,
+            User(Transport("console"), "alex", "alex"),
+            text="https://www.tiktok.com/@a/video/7301234567890123456",
+            school="Northfield",
+        )
+        assert await chat.router.receive(report, "test", "e1") is True
+        handling = asyncio.create_task(chat.router.process_pending())
+        async with asyncio.timeout(30):
+            await proxy.held.wait()
+        assert await terminate_others(postgres_url) >= 1
+        proxy.release.set()
+        with pytest.raises(StorageUnavailable):
+            await handling
+        assert "attempt" not in caplog.text
+        assert await query(postgres_url, "SELECT attempts FROM inbox") == 0
+        assert await chat.router.process_pending() == 1
+        await chat.delivery.flush()
+        assert messages.case_logged(1, Platform.TIKTOK) in texts(chat.transport.sent)
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()
+
+
+async def test_background_work_that_fails_is_logged_not_left_unretrieved(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A display-name lookup whose write meets a database that is down fails after the
+    acknowledgement, where nobody awaits it: the failure is one log line."""
+    unretrieved: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, c: unretrieved.append(c))
+
+    async def lookup() -> None:
+        raise ConnectionRefusedError("the database is restarting")
+
+    background = Background()
+    background.start(lookup())
+    await asyncio.sleep(0.05)
+    await background.close()
+    gc.collect()
+    assert "background work failed: ConnectionRefusedError" in caplog.text
+    assert unretrieved == []
