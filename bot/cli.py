@@ -49,6 +49,10 @@ from storage.store import (
 
 log = logging.getLogger("casebook")
 
+# The database every subcommand uses when --db is not given: a file, or a PostgreSQL URL whose
+# password would show in `ps` on a command line.
+DATABASE_URL_VARIABLE = "CASEBOOK_DATABASE_URL"
+
 
 class CommandError(Exception):
     """A mistake on the command line; the message is the one line the person sees."""
@@ -96,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="configuration file (TOML)")
     common.add_argument(
         "--db",
-        help="database file or postgresql:// URL; overrides [storage] database and url",
+        help="database file or postgresql:// URL; overrides CASEBOOK_DATABASE_URL and "
+        "[storage] database and url (a password belongs in CASEBOOK_DATABASE_URL, not here)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
@@ -304,14 +309,17 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _with_db(args: argparse.Namespace, config: Config) -> Config:
-    """`config` with the database named by --db, when one is given, in place of its own."""
-    if args.db is None:
+    """`config` with the database named by --db, or else by CASEBOOK_DATABASE_URL, in place of
+    its own. The variable keeps a PostgreSQL password off the command line, where `ps` shows it
+    to every user of the machine for as long as the command runs."""
+    named = args.db if args.db is not None else os.environ.get(DATABASE_URL_VARIABLE) or None
+    if named is None:
         return config
-    target = Target.parse(args.db)
+    target = Target.parse(named)
     storage = (
         StorageConfig(url=target.url)
         if target.url is not None
-        else StorageConfig(database=target.path or Path(args.db))
+        else StorageConfig(database=target.path or Path(named))
     )
     return dataclasses.replace(config, storage=storage)
 
