@@ -47,6 +47,7 @@ from bot.adapters import lookup, slack_events, slack_signature
 from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode, slack_settings
 from bot.adapters.slack_send import SlackSender
 from bot.backoff import Backoff, describe
+from bot.log_throttle import ThrottledLog
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
@@ -93,6 +94,7 @@ class SlackTransport:
         self._slack = slack_settings(config.transports.get(SLACK))
         self._router = router
         self._wake = wake
+        self._ignored = ThrottledLog(router.clock)  # channels of no school, logged now and then
         self.client = web_client(self._slack)
         self.transport = SLACK
         self.sender = SlackSender(self.client)
@@ -268,7 +270,9 @@ class SlackTransport:
         if incoming is None:
             unknown = slack_events.unconfigured_channel(self._config, body.get("event") or {})
             if unknown is not None:  # named after the ack: its title needs a Web API call
-                self._background.start(self._log_unconfigured(unknown))
+                held = self._ignored.due(unknown)
+                if held is not None:
+                    self._background.start(self._log_unconfigured(unknown, held))
                 return
             log.info(
                 "slack event %s ignored (not a report place or not a person)", body.get("event_id")
@@ -333,9 +337,9 @@ class SlackTransport:
         if isinstance(name, str) and name.strip():
             await self._router.remember_name(f"{SOURCE}:{user_id}", name.strip()[:80])
 
-    async def _log_unconfigured(self, channel: str) -> None:
+    async def _log_unconfigured(self, channel: str, held: int) -> None:
         title = await self._channel_names.name(channel)
-        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels")
+        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels", held)
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:
