@@ -28,6 +28,7 @@ from bot.adapters import slack_manifest
 from bot.adapters.console_config import CONSOLE, demo_config
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
 from bot.adapters.telegram_config import TELEGRAM
+from bot.backup_policy import backup_policy, kept_days
 from bot.clock import SystemClock
 from bot.config.description import describe
 from bot.config.parser import load_config
@@ -558,6 +559,9 @@ def _person(args: argparse.Namespace) -> int:
         return 2
     if isinstance(result, str):
         print(messages.cli_erased(key, result), file=sys.stderr)
+        policy = backup_policy(path, os.environ)
+        folder, days = (policy.folder, policy.days) if policy else (None, kept_days(os.environ))
+        print(messages.cli_erased_backups(folder, days), file=sys.stderr)
         return 0
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if args.out is None:

@@ -22,10 +22,16 @@ VARIABLE = "CASEBOOK_DATABASE_URL"
 def cases_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database with one Northfield case; the working folder holds no casebook.db."""
     monkeypatch.chdir(tmp_path)
-    path = tmp_path / "casebook.toml"
-    path.write_text(CONFIG + f'\n[storage]\ndatabase = "{tmp_path / "from-config.db"}"\n')
+    return one_case_database(tmp_path)
+
+
+def one_case_database(folder: Path) -> Path:
+    """`folder`/cases.db with one Northfield case reported by the terminal's "alex", and a
+    config file whose own database is another file."""
+    path = folder / "casebook.toml"
+    path.write_text(CONFIG + f'\n[storage]\ndatabase = "{folder / "from-config.db"}"\n')
     config = load_config(path, {})
-    target = tmp_path / "cases.db"
+    target = folder / "cases.db"
 
     async def make() -> None:
         db = await Database.open(target)
