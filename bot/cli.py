@@ -28,6 +28,7 @@ from bot.adapters import slack_manifest
 from bot.adapters.console_config import CONSOLE, demo_config
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
 from bot.adapters.telegram_config import TELEGRAM
+from bot.backup_policy import backup_policy, kept_days
 from bot.clock import SystemClock
 from bot.config.description import describe
 from bot.config.parser import load_config
@@ -48,6 +49,10 @@ from storage.store import (
 )
 
 log = logging.getLogger("casebook")
+
+# The database every subcommand uses when --db is not given: a file, or a PostgreSQL URL whose
+# password would show in `ps` on a command line.
+DATABASE_URL_VARIABLE = "CASEBOOK_DATABASE_URL"
 
 
 class CommandError(Exception):
@@ -96,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="configuration file (TOML)")
     common.add_argument(
         "--db",
-        help="database file or postgresql:// URL; overrides [storage] database and url",
+        help="database file or postgresql:// URL; overrides CASEBOOK_DATABASE_URL and "
+        "[storage] database and url (a password belongs in CASEBOOK_DATABASE_URL, not here)",
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
@@ -304,14 +310,17 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _with_db(args: argparse.Namespace, config: Config) -> Config:
-    """`config` with the database named by --db, when one is given, in place of its own."""
-    if args.db is None:
+    """`config` with the database named by --db, or else by CASEBOOK_DATABASE_URL, in place of
+    its own. The variable keeps a PostgreSQL password off the command line, where `ps` shows it
+    to every user of the machine for as long as the command runs."""
+    named = args.db if args.db is not None else os.environ.get(DATABASE_URL_VARIABLE) or None
+    if named is None:
         return config
-    target = Target.parse(args.db)
+    target = Target.parse(named)
     storage = (
         StorageConfig(url=target.url)
         if target.url is not None
-        else StorageConfig(database=target.path or Path(args.db))
+        else StorageConfig(database=target.path or Path(named))
     )
     return dataclasses.replace(config, storage=storage)
 
@@ -550,6 +559,9 @@ def _person(args: argparse.Namespace) -> int:
         return 2
     if isinstance(result, str):
         print(messages.cli_erased(key, result), file=sys.stderr)
+        policy = backup_policy(path, os.environ)
+        folder, days = (policy.folder, policy.days) if policy else (None, kept_days(os.environ))
+        print(messages.cli_erased_backups(folder, days), file=sys.stderr)
         return 0
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if args.out is None:

@@ -131,6 +131,11 @@ class Router:
             Command.WITHDRAW: withdraw.on_command,
         }
 
+    @property
+    def clock(self) -> Clock:
+        """The clock events are handled by, for the transports' own timing (log throttling)."""
+        return self._clock
+
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
         arrived = time.monotonic()

@@ -1038,6 +1038,19 @@ def cli_erased(key: str, pseudonym: str) -> str:
     return cli_line(f"{key} is erased; they now appear as {pseudonym!r}.")
 
 
+def cli_erased_backups(folder: Path | None, days: int) -> str:
+    """After an erasure: backups are copies, and erasure does not reach them."""
+    if folder is None:
+        return cli_line(
+            "Backups taken before now still hold their data, until those backups are deleted."
+        )
+    return cli_line(
+        f"Backups taken before now still hold their data: those in {folder} are deleted "
+        f"{days} days after they were taken (CASEBOOK_BACKUP_DAYS); delete any other copies "
+        "yourself."
+    )
+
+
 def cli_backed_up(source: str | Path, target: Path, integrity: str) -> str:
     return cli_line(f"backed up {source} to {target} (integrity: {integrity})")
 

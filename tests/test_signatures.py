@@ -4,7 +4,9 @@ secret is refused, and nothing is stored (one table, both transports)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -47,6 +49,7 @@ SLACK_CASES = {
     "no-headers": (lambda: {}, 401),
     "stale": (lambda: signature(BODY, _now() - 301), 401),
     "from-the-future": (lambda: signature(BODY, _now() + 3600), 401),
+    "four-minutes-ahead": (lambda: signature(BODY, _now() + 240), 401),
     "signed-other-body": (lambda: signature(BODY.replace("status/1", "status/2"), _now()), 401),
     "not-hex": (
         lambda: {"X-Slack-Request-Timestamp": str(_now()), "X-Slack-Signature": "v0=zz"},
@@ -111,6 +114,82 @@ async def test_a_forged_message_is_refused_as_bolt_refuses_it_whoever_it_claims_
     async with slack.session.post(slack.url, data=body.encode(), headers=headers) as response:
         assert response.status == 401
         assert await response.json() == {"error": "invalid request"}
+    assert slack.count("inbox") == 0
+
+
+@pytest.mark.parametrize("ahead", [-290, 0, 50])
+async def test_a_signature_up_to_five_minutes_old_or_a_minute_ahead_is_accepted(
+    slack: SlackBot, ahead: int
+) -> None:
+    body = BODY.replace("EvSIG", f"EvSIG{ahead}")
+    headers = {"Content-Type": "application/json", **signature(body, _now() + ahead, SECRET)}
+    assert slack.session is not None
+    async with slack.session.post(slack.url, data=body.encode(), headers=headers) as response:
+        assert response.status == 200
+    assert slack.count("inbox") == 1
+
+
+async def test_a_signature_from_the_future_is_refused_with_its_skew_in_one_log_line(
+    slack: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    headers = {"Content-Type": "application/json", **signature(BODY, _now() + 240, SECRET)}
+    assert slack.session is not None
+    async with slack.session.post(slack.url, data=BODY.encode(), headers=headers) as response:
+        assert response.status == 401
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "ahead" in line and ("240s" in line or "239s" in line or "241s" in line)
+
+
+DEEP = "[" * 30_000 + "]" * 30_000
+FORMS = {
+    "not-json": "payload=%7Bnot-json",
+    "deeply-nested": "payload=" + DEEP,
+    "not-an-object": "payload=" + urllib.parse.quote("[1, 2]"),
+    "json-body-not-json": "{not-json",
+}
+UNSIGNED = {
+    "no-headers": lambda body: {},
+    "forged": lambda body: {"X-Slack-Request-Timestamp": str(_now()), "X-Slack-Signature": "v0=00"},
+    "other-secret": lambda body: signature(body, _now(), "not-the-secret"),
+}
+
+
+def _quiet(caplog: pytest.LogCaptureFixture) -> None:
+    """At most one log line, and no traceback."""
+    assert len(caplog.records) <= 1, caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("headers", sorted(UNSIGNED))
+async def test_an_unsigned_form_is_refused_before_its_body_is_parsed(
+    slack: SlackBot, caplog: pytest.LogCaptureFixture, form: str, headers: str
+) -> None:
+    body = FORMS[form]
+    assert slack.session is not None
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    async with slack.session.post(
+        slack.url,
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **UNSIGNED[headers](body)},
+    ) as response:
+        assert response.status == 401
+        assert await response.json() == {"error": "invalid request"}
+    _quiet(caplog)
+    assert slack.count("inbox") == 0
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+async def test_a_signed_form_that_cannot_be_read_is_a_400(
+    slack: SlackBot, caplog: pytest.LogCaptureFixture, form: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    status, _ = await slack.post(FORMS[form], "application/x-www-form-urlencoded")
+    assert status == 400
+    _quiet(caplog)
     assert slack.count("inbox") == 0
 
 

@@ -90,15 +90,17 @@ class SlackChannelNames:
 
 
 def log_ignored(
-    log: logging.Logger, platform: str, chat_id: str, title: str, config_key: str
+    log: logging.Logger, platform: str, chat_id: str, title: str, config_key: str, held: int = 0
 ) -> None:
-    """The one line for a person's message in a chat that belongs to no school."""
+    """The one line for a person's message in a chat that belongs to no school (and for the
+    `held` messages from it since the last such line: see bot/log_throttle.py)."""
     log.warning(
-        "%s: message in %s (%s) ignored: that chat belongs to no school; to take reports "
+        "%s: message in %s (%s) ignored%s: that chat belongs to no school; to take reports "
         "there, add %s to %s of a [[schools]] entry",
         platform,
         chat_id,
         f"title {title!r}" if title else "title unknown",
+        f", with {held} more since the last line about it" if held else "",
         chat_id,
         config_key,
     )

@@ -10,19 +10,20 @@ background, with backoff. Otherwise bolt would call `auth.test` on a request, an
 API failed it would answer Slack 200 with a "reinstall" text before our listener stored anything.
 An event that cannot be stored is answered 500, so Slack sends it again.
 
-Message events, nearly every request in a burst of reports, skip bolt's dispatch (a context, a
-per-request client, `authorize`, every listener's matcher), which cost as much again as storing
-the event: the same signature check and the same rule for the bot's own messages run here.
+Every HTTP request's signature is checked over its raw bytes before anything parses it
+(`slack_signature`). Message events, nearly every request in a burst of reports, then skip
+bolt's dispatch (a context, a per-request client, `authorize`, every listener's matcher), which
+cost as much again as storing the event: bolt's rule for the bot's own messages runs here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +43,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import web as web_paths
-from bot.adapters import lookup, slack_events
+from bot.adapters import lookup, slack_events, slack_signature
 from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode, slack_settings
 from bot.adapters.slack_send import SlackSender
 from bot.backoff import Backoff, describe
+from bot.log_throttle import ThrottledLog
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
@@ -92,6 +94,7 @@ class SlackTransport:
         self._slack = slack_settings(config.transports.get(SLACK))
         self._router = router
         self._wake = wake
+        self._ignored = ThrottledLog(router.clock)  # channels of no school, logged now and then
         self.client = web_client(self._slack)
         self.transport = SLACK
         self.sender = SlackSender(self.client)
@@ -131,19 +134,31 @@ class SlackTransport:
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands.
 
-        A request Slack could never have sent (an unreadable timestamp, a body that is not
-        UTF-8 or not a JSON object) is refused with 400 before anything else. A message event,
-        nearly every request in a burst of reports, goes the direct way (`_message_event`);
-        everything else through bolt, whose listeners raise EventNotStored when the inbox could
-        not take an event, which bolt answers with 500."""
+        Nothing parses the body before its signature is checked over the raw bytes (a forged
+        or missing one is a 401, one log line); a signed body that cannot be read as bolt reads
+        it (not JSON, nested too deeply) is a 400. A message event, nearly every request in a
+        burst of reports, then goes the direct way (`_message_event`); everything else through
+        bolt, whose listeners raise EventNotStored when the inbox could not take an event,
+        which bolt answers with 500."""
         body = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp")
-        problem, parsed = _parse(timestamp, body, request.content_type)
+        problem = _unreadable(timestamp, body)
         if problem:
             log.info("slack request refused: %s", problem)
             return web.Response(status=400, text=problem)
-        if self._verifier is not None and parsed is not None and _is_message_event(parsed):
-            response = await self._message_event(body, request.headers, parsed)
+        if self._verifier is not None:
+            refused = slack_signature.refusal(self._verifier, body, request.headers, time.time())
+            if refused:
+                log.info("slack request refused (401): %s", refused)
+                return web.json_response(INVALID_REQUEST, status=401)
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0] or None
+        problem, parsed = slack_signature.parsed_body(body.decode("utf-8"), content_type)
+        if problem:
+            log.info("slack request refused: %s", problem)
+            return web.Response(status=400, text=problem)
+        assert parsed is not None
+        if self._verifier is not None and _is_message_event(parsed):
+            response = await self._message_event(parsed)
         else:
             response = await to_aiohttp_response(
                 await self.app.async_dispatch(await to_bolt_request(request))
@@ -152,19 +167,11 @@ class SlackTransport:
             log.warning("slack request answered %s", response.status)
         return response
 
-    async def _message_event(
-        self, body: bytes, headers: Mapping[str, str], callback: dict[str, Any]
-    ) -> web.Response:
-        """A message event, answered as bolt answers it without bolt's dispatch, which cost as
-        much again as storing the event: the signature checked by the verifier bolt uses (with
-        its defaults for missing headers and its 401), the bot's own messages acknowledged and
-        dropped as bolt drops them, then the listener. A signed callback without an event
-        object, which bolt failed on with a 500, is refused with a 400."""
-        assert self._verifier is not None
-        timestamp = headers.get("X-Slack-Request-Timestamp", "0")
-        signature = headers.get("X-Slack-Signature", "")
-        if not self._verifier.is_valid(body, timestamp, signature):
-            return web.json_response(INVALID_REQUEST, status=401)
+    async def _message_event(self, callback: dict[str, Any]) -> web.Response:
+        """A signed message event, answered as bolt answers it without bolt's dispatch, which
+        cost as much again as storing the event: the bot's own messages acknowledged and
+        dropped as bolt drops them, then the listener. A callback without an event object,
+        which bolt failed on with a 500, is refused with a 400."""
         event = callback.get("event")
         if not isinstance(event, dict):
             log.info("slack request refused: an event callback without an event object")
@@ -263,7 +270,9 @@ class SlackTransport:
         if incoming is None:
             unknown = slack_events.unconfigured_channel(self._config, body.get("event") or {})
             if unknown is not None:  # named after the ack: its title needs a Web API call
-                self._background.start(self._log_unconfigured(unknown))
+                held = self._ignored.due(unknown)
+                if held is not None:
+                    self._background.start(self._log_unconfigured(unknown, held))
                 return
             log.info(
                 "slack event %s ignored (not a report place or not a person)", body.get("event_id")
@@ -332,9 +341,9 @@ class SlackTransport:
                 self._named.discard(user_id)
                 log.info("could not keep a display name: %s", type(error).__name__)
 
-    async def _log_unconfigured(self, channel: str) -> None:
+    async def _log_unconfigured(self, channel: str, held: int) -> None:
         title = await self._channel_names.name(channel)
-        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels")
+        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels", held)
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:
@@ -401,32 +410,20 @@ def _where(slack: SlackConfig) -> dict[str, Any]:
     return {"base_url": slack.api_url.rstrip("/") + "/"} if slack.api_url else {}
 
 
-def _parse(
-    timestamp: str | None, body: bytes, content_type: str
-) -> tuple[str, dict[str, Any] | None]:
-    """Why a request cannot be from Slack ("" when it may be: its signature is checked next),
-    and its body when that is JSON (interactivity and commands come form-encoded). A missing
-    timestamp is left to the signature check; an empty or unreadable one is refused here."""
+def _unreadable(timestamp: str | None, body: bytes) -> str:
+    """Why a request cannot be from Slack, seen without parsing it ("" when it may be: its
+    signature is checked next). A missing timestamp is left to the signature check; an empty
+    or unreadable one is refused here."""
     readable = timestamp is None or (
         timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12
     )
     if not readable:
-        return "bad X-Slack-Request-Timestamp", None
+        return "bad X-Slack-Request-Timestamp"
     try:
-        text = body.decode("utf-8")
+        body.decode("utf-8")
     except UnicodeDecodeError:
-        return "body is not UTF-8", None
-    if content_type != "application/json":
-        return "", None
-    try:
-        parsed = json.loads(text)
-    except RecursionError:
-        return "body nests too deeply", None
-    except ValueError:
-        return "body is not JSON", None
-    if not isinstance(parsed, dict):
-        return "body is not a JSON object", None
-    return "", parsed
+        return "body is not UTF-8"
+    return ""
 
 
 def _is_message_event(parsed: dict[str, Any]) -> bool:

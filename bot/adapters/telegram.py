@@ -47,6 +47,7 @@ from bot.adapters.telegram_config import (
 )
 from bot.backoff import Backoff, describe
 from bot.delivery import PermanentSendError, TemporarySendError
+from bot.log_throttle import ThrottledLog
 from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
@@ -71,6 +72,7 @@ class TelegramTransport:
         self._telegram: TelegramConfig = telegram_settings(config.transports.get(TELEGRAM))
         self._router = router
         self._wake = wake
+        self._ignored = ThrottledLog(router.clock)  # chats of no school, logged now and then
         kwargs: dict[str, Any] = {}
         if self._telegram.api_url:
             kwargs["base_url"] = self._telegram.api_url
@@ -226,9 +228,11 @@ class TelegramTransport:
         if incoming is None:
             unknown = telegram_events.unconfigured_chat(self._config, update)
             if unknown is not None:
-                lookup.log_ignored(
-                    log, SOURCE, str(unknown[0]), unknown[1], "telegram_report_chats"
-                )
+                held = self._ignored.due(str(unknown[0]))
+                if held is not None:
+                    lookup.log_ignored(
+                        log, SOURCE, str(unknown[0]), unknown[1], "telegram_report_chats", held
+                    )
                 return
             log.info("telegram update %s ignored", update.update_id)
             return
