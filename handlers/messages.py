@@ -912,6 +912,14 @@ CONSOLE_ROLE_LEAD = "safeguarding lead"
 CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
 
 
+def console_as_one_word(given: str) -> str:
+    suggestion = "_".join(given.lower().split())
+    return (
+        f"/as takes a name of one word, and {given!r} is more than one. "
+        f"Nobody was switched; try, for example: /as {suggestion}"
+    )
+
+
 def console_no_leads(school: str) -> str:
     return (
         f'{school} has no safeguarding lead for the terminal. Add console_leads = ["NAME"] to '
