@@ -670,6 +670,8 @@ def _manifest(args: argparse.Namespace) -> int:
     print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
     if mode is SlackMode.HTTP and not args.url:
         print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
+    for warning in slack_manifest.url_warnings(args.url) if args.url else []:
+        print(warning, file=sys.stderr)
     return 0
 
 

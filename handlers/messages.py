@@ -959,6 +959,20 @@ MANIFEST_PLACEHOLDER_URL = (
     "(https://casebook.example.org/slack/events); give --url https://YOUR-HOST/slack/events."
 )
 
+
+def manifest_url_not_https(url: str) -> str:
+    return (
+        f"casebook: warning: --url {url} is not https; Slack sends events only to an https address."
+    )
+
+
+def manifest_url_wrong_path(url: str, path: str) -> str:
+    return (
+        f"casebook: warning: --url {url} does not end in {path}, the path Casebook answers on; "
+        f"give --url https://YOUR-HOST{path}."
+    )
+
+
 # The command line's own words: `casebook: …` lines go to stderr, and what a command prints as
 # its result (a table, a digest, a plan) goes to stdout.
 

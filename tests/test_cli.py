@@ -14,6 +14,7 @@ import pytest
 from bot import cli
 from bot.app import sync_schools
 from bot.config.parser import load_config
+from handlers import messages
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 
@@ -282,6 +283,26 @@ def test_an_http_manifest_without_a_url_warns_that_its_url_is_a_placeholder(
         capsys, "manifest", "--mode", "http", "--url", "https://cb.example/slack/events"
     )
     assert code == 0 and err == "" and "https://cb.example/slack/events" in out
+
+
+@pytest.mark.parametrize(
+    ("url", "not_https", "wrong_path"),
+    [
+        ("http://cb.example/slack/events", True, False),
+        ("https://cb.example/", False, True),
+        ("https://cb.example/slack/events/", False, True),
+        ("http://cb.example/telegram/webhook", True, True),
+    ],
+)
+def test_a_manifest_url_that_slack_or_casebook_would_refuse_is_warned_about(
+    capsys: pytest.CaptureFixture[str], url: str, not_https: bool, wrong_path: bool
+) -> None:
+    code, out, err = casebook(capsys, "manifest", "--mode", "http", "--url", url)
+    assert code == 0
+    assert url in out
+    assert (messages.manifest_url_not_https(url) in err) is not_https
+    assert (messages.manifest_url_wrong_path(url, "/slack/events") in err) is wrong_path
+    assert err.count("warning") == not_https + wrong_path
 
 
 def test_the_modules_loaded_before_running_are_left_out_of_collections() -> None:
