@@ -60,7 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure("info" if getattr(args, "verbose", False) else "warning")
     try:
         code: int = args.action(args)
-    except (ConfigError, DatabaseError, SchemaTooNewError, CommandError) as error:
+    except ConfigError as error:
+        for problem in str(error).splitlines():  # every problem in the file, one line each
+            print(messages.cli_line(problem), file=sys.stderr)
+        return 2
+    except (DatabaseError, SchemaTooNewError, CommandError) as error:
         print(messages.cli_line(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
