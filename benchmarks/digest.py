@@ -1,6 +1,7 @@
 """Digest, stats and export at scale: 100 000 cases over 3 years for 20 schools.
 
-Run by hand, with the project installed (`pip install .`): `python benchmarks/digest.py`.
+Run by hand, with the project installed (`pip install .`): `python benchmarks/digest.py`
+(`--smoke`: 200 cases, one round, to check that it still runs).
 It builds the database with plain SQL (fast, in a child process), then times Casebook's own
 code paths three times each: one school's weekly digest, `casebook stats` for everything and
 the JSON export of everything. It prints the best and worst time of each, the peak RSS and the
@@ -9,6 +10,7 @@ query plans that matter.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import multiprocessing
@@ -32,6 +34,7 @@ SCHOOLS = 20
 CASES = 100_000
 YEARS = 3
 ROUNDS = 3
+SMOKE_CASES = 200  # --smoke: enough to touch every code path, not to measure them
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
@@ -39,7 +42,7 @@ def fmt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build(path: Path) -> None:
+def build(path: Path, count: int = CASES) -> None:
     chance = random.Random(7)
     db = sqlite3.connect(path)
     db.execute("PRAGMA journal_mode=WAL")
@@ -57,7 +60,7 @@ def build(path: Path) -> None:
     numbers = dict.fromkeys(range(1, SCHOOLS + 1), 0)
     span = YEARS * 365 * 86400
     # Ids rise with creation time, as they do when the bot stores reports as they come.
-    moments = sorted(NOW - timedelta(seconds=chance.randint(0, span)) for _ in range(CASES))
+    moments = sorted(NOW - timedelta(seconds=chance.randint(0, span)) for _ in range(count))
     for case_id, created in enumerate(moments, start=1):
         school = chance.randint(1, SCHOOLS)
         numbers[school] += 1
@@ -114,16 +117,17 @@ def build(path: Path) -> None:
     db.close()
 
 
-async def timed(label: str, work, results: dict[str, list[float]]):  # type: ignore[no-untyped-def]
-    """Run `work` ROUNDS times; the machine is shared, so the spread is printed, not one figure."""
-    for _ in range(ROUNDS):
+async def timed(label: str, work, results: dict[str, list[float]], rounds: int):  # type: ignore[no-untyped-def]
+    """Run `work` `rounds` times; the machine is shared, so the spread is printed, not one
+    figure."""
+    for _ in range(rounds):
         started = time.perf_counter()
         value = await work()
         results.setdefault(label, []).append(time.perf_counter() - started)
     return value
 
 
-async def run(path: Path, store: str | None = None) -> None:
+async def run(path: Path, store: str | None = None, rounds: int = ROUNDS) -> None:
     """Time the work on the SQLite file at `path`, or on the PostgreSQL `store` copied from it."""
     database = await open_store(store or path)
     config = Config(
@@ -157,14 +161,14 @@ async def run(path: Path, store: str | None = None) -> None:
                     writer.close()
             return (path.parent / "export.json").stat().st_size
 
-        text = await timed("weekly digest (one school)", weekly, results)
-        await timed("casebook stats (all)", stats_all, results)
-        exported = await timed("JSON export (all)", export_all, results)
+        text = await timed("weekly digest (one school)", weekly, results, rounds)
+        await timed("casebook stats (all)", stats_all, results, rounds)
+        exported = await timed("JSON export (all)", export_all, results, rounds)
     finally:
         await database.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     targets = {"weekly digest (one school)": 0.2, "JSON export (all)": 2.0}
-    print(f"{'':28}{'best':>9}{'worst':>9}   (of {ROUNDS} runs)")
+    print(f"{'':28}{'best':>9}{'worst':>9}   (of {rounds} runs)")
     for label, runs in results.items():
         target = targets.get(label)
         verdict = (
@@ -202,24 +206,34 @@ async def run(path: Path, store: str | None = None) -> None:
                 print(f"  {row[3]}")
 
 
+def smoke_flag(description: str) -> bool:
+    """Every benchmark's `--smoke`: tiny sizes and one round, so a test can run it and a
+    benchmark cannot stop working unnoticed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one round")
+    return bool(parser.parse_args().smoke)
+
+
 def main() -> None:
+    smoke = smoke_flag(__doc__.splitlines()[0])
+    cases, rounds = (SMOKE_CASES, 1) if smoke else (CASES, ROUNDS)
     path = Path(tempfile.mkdtemp(prefix="casebook-digest-")) / "big.db"
     atexit.register(shutil.rmtree, path.parent, True)  # its database is gone with it
     started = time.perf_counter()
     # Built in a child process, so the peak RSS printed is that of Casebook's code alone.
-    builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path,))
+    builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path, cases))
     builder.start()
     builder.join()
     if builder.exitcode != 0:
         raise SystemExit(f"building the database failed ({builder.exitcode})")
     took = time.perf_counter() - started
-    print(f"built {CASES:,} cases for {SCHOOLS} schools over {YEARS} years in {took:.1f} s")
-    asyncio.run(run(path))
+    print(f"built {cases:,} cases for {SCHOOLS} schools over {YEARS} years in {took:.1f} s")
+    asyncio.run(run(path, rounds=rounds))
 
 
-def _build(path: Path) -> None:
+def _build(path: Path, count: int = CASES) -> None:
     asyncio.run(_create(path))
-    build(path)
+    build(path, count)
 
 
 async def _create(path: Path) -> None:

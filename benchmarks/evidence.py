@@ -1,6 +1,7 @@
 """`casebook evidence` over the 100 000-case benchmark database: time and size of the report.
 
-Run by hand, with the project installed (`pip install .`): `python benchmarks/evidence.py`.
+Run by hand, with the project installed (`pip install .`): `python benchmarks/evidence.py`
+(`--smoke`: 200 cases, one round, to check that it still runs).
 It builds the same database as benchmarks/digest.py (20 schools, three years), then runs the
 whole command, as a user would, three times for each format, and prints the best and worst wall
 time and the size of what it wrote. Targets: under 5 s, and the HTML under 1 MB.
@@ -18,27 +19,30 @@ import tempfile
 import time
 from pathlib import Path
 
-from digest import CASES, NOW, SCHOOLS, _build
-
-ROUNDS = 3
+from digest import CASES, NOW, ROUNDS, SCHOOLS, SMOKE_CASES, _build, smoke_flag
 
 
 def main() -> None:
+    smoke = smoke_flag(__doc__.splitlines()[0])
+    cases, rounds = (SMOKE_CASES, 1) if smoke else (CASES, ROUNDS)
     folder = Path(tempfile.mkdtemp(prefix="casebook-evidence-"))
     atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     path = folder / "big.db"
-    builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path,))
+    builder = multiprocessing.get_context("spawn").Process(target=_build, args=(path, cases))
     builder.start()
     builder.join()
     if builder.exitcode != 0:
         raise SystemExit(f"building the database failed ({builder.exitcode})")
-    print(f"built {CASES:,} cases for {SCHOOLS} schools")
+    print(f"built {cases:,} cases for {SCHOOLS} schools")
     until = NOW.date().isoformat()
-    print(f"{'':34}{'best':>8}{'worst':>8}{'size':>10}   (wall time, of {ROUNDS} runs)")
+    print(f"{'':34}{'best':>8}{'worst':>8}{'size':>10}   (wall time, of {rounds} runs)")
     for fmt in ("html", "json", "csv"):
         out = folder / f"report.{fmt}"
+        # Every round after the first writes over the last one's report; --smoke's one round
+        # does too, as that is where this benchmark once broke unnoticed.
+        out.write_bytes(b"")
         runs, cpu = [], []
-        for _ in range(ROUNDS):
+        for _ in range(rounds):
             before = _children_cpu()
             started = time.perf_counter()
             subprocess.run(
@@ -55,6 +59,7 @@ def main() -> None:
                     fmt,
                     "--out",
                     str(out),
+                    "--force",  # each round writes over the last one's report
                 ],
                 check=True,
                 capture_output=True,

@@ -6,10 +6,13 @@ again, as Slack does, whatever was not answered 200), keeps the fault on for FAU
 then clears it and waits until every case has had its first reply. It prints a table:
   fault, events sent (with resends), acknowledged, cases, repeated first replies, and the time
   from clearing the fault until the last first reply went out.
+`--smoke`: 10 events, faults of under a second and one Web API fault of the four, to check
+that it still runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import hmac
@@ -24,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -31,7 +35,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import messages  # noqa: E402
+from handlers import messages  # noqa: E402
 from storage.models import Platform  # noqa: E402
 from tests.fakes.faults import Fault  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
@@ -39,10 +43,20 @@ from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
 SECRET = "bench-signing-secret"
 EVENTS = 200
 FAULT_SECONDS = 10.0
+LOCK_SECONDS = 8.0
 
 
+@dataclass(frozen=True)
+class Sizes:
+    smoke: bool = False  # one Web API fault of the four: they take the same path
+    events: int = EVENTS
+    fault_seconds: float = FAULT_SECONDS  # how long each fault lasts
+    lock_seconds: float = LOCK_SECONDS  # how long the database is held locked
+
+
+SMOKE = Sizes(smoke=True, events=10, fault_seconds=0.3, lock_seconds=0.5)
 Clear = Callable[[], Awaitable[None]]  # ends a fault
-StartFault = Callable[["FakeSlackApi", "Child"], Awaitable[Clear]]
+StartFault = Callable[["FakeSlackApi", "Child", Sizes], Awaitable[Clear]]
 
 
 def free_port() -> int:
@@ -131,8 +145,8 @@ def signed(n: int) -> tuple[bytes, dict[str, str]]:
     }
 
 
-def first_replies(api: FakeSlackApi) -> Counter[str]:
-    wanted = {messages.case_logged(n, Platform.X) for n in range(1, EVENTS + 1)}
+def first_replies(api: FakeSlackApi, events: int) -> Counter[str]:
+    wanted = {messages.case_logged(n, Platform.X) for n in range(1, events + 1)}
     return Counter(c.args.get("text", "") for c in api.calls if c.args.get("text") in wanted)
 
 
@@ -144,10 +158,7 @@ def hold_lock(database: Path, seconds: float, held: threading.Event) -> None:
         raw.execute("COMMIT")
 
 
-async def scenario(
-    name: str,
-    fault: StartFault,
-) -> list[str]:
+async def scenario(name: str, fault: StartFault, sizes: Sizes) -> list[str]:
     api = await FakeSlackApi().start()
     with tempfile.TemporaryDirectory() as folder:
         child = Child(Path(folder), api)
@@ -169,28 +180,28 @@ async def scenario(
                 except (TimeoutError, aiohttp.ClientError):
                     pass
 
-            clear = await fault(api, child)
-            first = asyncio.gather(*(send(n) for n in range(EVENTS)))
-            await asyncio.sleep(FAULT_SECONDS)
+            clear = await fault(api, child, sizes)
+            first = asyncio.gather(*(send(n) for n in range(sizes.events)))
+            await asyncio.sleep(sizes.fault_seconds)
             await first
             first_try = len(acknowledged)
             await clear()
             cleared = time.monotonic()
             for _ in range(20):
-                missing = [n for n in range(EVENTS) if n not in acknowledged]
+                missing = [n for n in range(sizes.events) if n not in acknowledged]
                 if not missing:
                     break
                 await asyncio.gather(*(send(n) for n in missing))
             recovered = float("nan")
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
-                replies = first_replies(api)
-                if len(replies) >= EVENTS:
+                replies = first_replies(api, sizes.events)
+                if len(replies) >= sizes.events:
                     recovered = time.monotonic() - cleared
                     break
                 await asyncio.sleep(0.1)
             await child.stop()
-            replies = first_replies(api)
+            replies = first_replies(api, sizes.events)
             repeated = sum(count - 1 for count in replies.values())
             cases = child.cases()
     await api.stop()
@@ -205,16 +216,16 @@ async def scenario(
 
 
 def api_fault(mode: Fault) -> StartFault:
-    async def start(api: FakeSlackApi, _child: Child) -> Clear:
+    async def start(api: FakeSlackApi, _child: Child, _sizes: Sizes) -> Clear:
         await api.faults.set(mode)
         return api.faults.clear
 
     return start
 
 
-async def database_lock(api: FakeSlackApi, child: Child) -> Clear:
+async def database_lock(api: FakeSlackApi, child: Child, sizes: Sizes) -> Clear:
     held = threading.Event()
-    locker = threading.Thread(target=hold_lock, args=(child.database, 8.0, held))
+    locker = threading.Thread(target=hold_lock, args=(child.database, sizes.lock_seconds, held))
     locker.start()
     await asyncio.to_thread(held.wait)
 
@@ -224,7 +235,7 @@ async def database_lock(api: FakeSlackApi, child: Child) -> Clear:
     return clear
 
 
-async def sigkill(api: FakeSlackApi, child: Child) -> Clear:
+async def sigkill(api: FakeSlackApi, child: Child, _sizes: Sizes) -> Clear:
     async def kill_later() -> None:
         await asyncio.sleep(0.3)
         await child.kill()
@@ -239,17 +250,20 @@ async def sigkill(api: FakeSlackApi, child: Child) -> Clear:
     return clear
 
 
-async def main() -> None:
+async def main(sizes: Sizes) -> None:
     rows = [["fault", "events sent", "acknowledged", "cases", "repeated", "recovery"]]
-    for name, fault in (
+    api_faults = [
         ("Web API 429 from the start", api_fault(Fault.RATE_LIMIT)),
         ("Web API 500 (HTML body)", api_fault(Fault.SERVER_ERROR)),
         ("Web API hangs", api_fault(Fault.HANG)),
         ("Web API refuses connections", api_fault(Fault.REFUSE)),
-        ("database locked 8 s", database_lock),
+    ]
+    for name, fault in (
+        *(api_faults[1:2] if sizes.smoke else api_faults),
+        (f"database locked {sizes.lock_seconds:g} s", database_lock),
         ("kill -9 mid-burst, restart", sigkill),
     ):
-        rows.append(await scenario(name, fault))
+        rows.append(await scenario(name, fault, sizes))
         print(" | ".join(rows[-1]), flush=True)
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
@@ -258,4 +272,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
+    asyncio.run(main(SMOKE if parser.parse_args().smoke else Sizes()))

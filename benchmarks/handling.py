@@ -1,11 +1,11 @@
 """Handling and delivery in one process, without a network: CPU per report.
 
 Run by hand: `python benchmarks/handling.py [--reports N] [--runs N]` (from the repository, with
-the project installed). N reports from N people, each with a link, are stored in the inbox of a
-fresh SQLite file, through the terminal transport's demo school; then the worker handles them
-all (`Router.process_pending`) and delivery sends every reply to a sender that does nothing. It
-prints the CPU time (every thread of the process) per report for each step, and the statements
-each report ran.
+the project installed; `--smoke`: 20 reports, one run, to check that it still runs). N reports from
+N people, each with a link, are stored in the inbox of a fresh SQLite file, through the terminal
+transport's demo school; then the worker handles them all (`Router.process_pending`) and delivery
+sends every reply to a sender that does nothing. It prints the CPU time (every thread of the
+process) per report for each step, and the statements each report ran.
 
 Every figure of `benchmarks/replies.py` includes the fake Web API, the load generator and the
 event loop's turns between them, and on a shared machine varies by half from run to run. This one
@@ -79,7 +79,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reports", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="20 reports, one run: does it run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.reports, args.runs = 20, 1
     handle, deliver = [], []
     for _ in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="casebook-handling-") as folder:

@@ -6,10 +6,12 @@ It prints, for Casebook and for the floor:
       time to HTTP 200;
   (b) throughput: 2 000 events at concurrency 200 (closed loop), events acknowledged per second;
   (c) for Casebook: cases stored (must equal events sent) and the peak RSS of its process.
+`--smoke`: 20 events each way, to check that it still runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import hashlib
@@ -83,12 +85,12 @@ async def post(session: aiohttp.ClientSession, url: str, n: int, prefix: str) ->
     return time.perf_counter() - started
 
 
-async def open_loop(url: str, prefix: str) -> list[float]:
+async def open_loop(url: str, prefix: str, events: int = OPEN_LOOP_EVENTS) -> list[float]:
     """Sends at fixed times regardless of answers, so slow answers cannot slow the load."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         start = time.perf_counter() + 0.2
         tasks = []
-        for n in range(OPEN_LOOP_EVENTS):
+        for n in range(events):
             delay = start + n / RATE - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -96,10 +98,10 @@ async def open_loop(url: str, prefix: str) -> list[float]:
         return await asyncio.gather(*tasks)
 
 
-async def closed_loop(url: str, prefix: str) -> float:
+async def closed_loop(url: str, prefix: str, events: int = CLOSED_LOOP_EVENTS) -> float:
     """CONCURRENCY clients, each sending its next event as soon as the last is answered."""
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(CLOSED_LOOP_EVENTS):
+    for n in range(events):
         queue.put_nowait(n)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
@@ -109,7 +111,7 @@ async def closed_loop(url: str, prefix: str) -> float:
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-        return CLOSED_LOOP_EVENTS / (time.perf_counter() - started)
+        return events / (time.perf_counter() - started)
 
 
 async def wait_ready(url: str) -> None:
@@ -138,14 +140,17 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def measure(url: str, prefix: str) -> tuple[list[float], float]:
+async def measure(url: str, prefix: str, events: tuple[int, int]) -> tuple[list[float], float]:
     await wait_ready(url)
-    latencies = await open_loop(url, prefix + "o")
-    throughput = await closed_loop(url, prefix + "c")
+    latencies = await open_loop(url, prefix + "o", events[0])
+    throughput = await closed_loop(url, prefix + "c", events[1])
     return latencies, throughput
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="20 events each way: does it run?")
+    events = (20, 20) if parser.parse_args().smoke else (OPEN_LOOP_EVENTS, CLOSED_LOOP_EVENTS)
     folder = Path(tempfile.mkdtemp(prefix="casebook-bench-"))
     atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     api_port, bot_port, floor_port = free_port(), free_port(), free_port()
@@ -175,12 +180,12 @@ def main() -> None:
     )
     try:
         bot_latency, bot_rate = asyncio.run(
-            measure(f"http://127.0.0.1:{bot_port}/slack/events", "B")
+            measure(f"http://127.0.0.1:{bot_port}/slack/events", "B", events)
         )
         floor_latency, floor_rate = asyncio.run(
-            measure(f"http://127.0.0.1:{floor_port}/slack/events", "F")
+            measure(f"http://127.0.0.1:{floor_port}/slack/events", "F", events)
         )
-        sent = OPEN_LOOP_EVENTS + CLOSED_LOOP_EVENTS
+        sent = sum(events)
         deadline = time.monotonic() + 300
         cases = 0
         while time.monotonic() < deadline:

@@ -25,6 +25,9 @@ runs and prints each one's figures and the median.
 digest: builds benchmarks/digest.py's 100 000 cases in SQLite, copies them to PostgreSQL with
 `casebook db copy` (timed), then times the weekly digest, `casebook stats` and the JSON export
 there, as benchmarks/digest.py does on SQLite.
+
+`--smoke` (with either): 20 events to two processes on PostgreSQL (intake.py and replies.py run
+SQLite's), or 200 cases, once, to check that it still runs.
 """
 
 from __future__ import annotations
@@ -300,11 +303,13 @@ def throughput_of(
             process.wait(timeout=30)
 
 
-def throughput(url: str | None, events: int, runs: int, sqlite: bool) -> None:
+def throughput(url: str | None, events: int, runs: int, sqlite: bool, smoke: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="casebook-pg-bench-"))
     atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     setups = [("SQLite, 1 process", 1)] if sqlite else []
-    setups += [("PostgreSQL, 1 process", 1), ("PostgreSQL, 2 processes", 2)]
+    # --smoke runs the two processes alone: one process is the same code, started once less.
+    setups += [] if smoke else [("PostgreSQL, 1 process", 1)]
+    setups += [("PostgreSQL, 2 processes", 2)]
     results: dict[str, list[Run]] = {label: [] for label, _ in setups}
     with server(url) as postgres:
         for _ in range(runs):
@@ -326,6 +331,8 @@ def throughput(url: str | None, events: int, runs: int, sqlite: bool) -> None:
             + ", ".join(f"{r:.0f}" for r in rates)
             + ")"
         )
+    if smoke:
+        return
     one = statistics.median(r.handled for r in results["PostgreSQL, 1 process"])
     two = statistics.median(r.handled for r in results["PostgreSQL, 2 processes"])
     print(f"two PostgreSQL processes handle {two / one:.2f} times what one does (target >= 1.6)")
@@ -355,16 +362,19 @@ def show(run: Run, events: int) -> None:
     )
 
 
-def digest_at_scale(url: str | None) -> None:
+def digest_at_scale(url: str | None, smoke: bool) -> None:
     import digest as at_scale
 
+    cases, rounds = (at_scale.SMOKE_CASES, 1) if smoke else (at_scale.CASES, at_scale.ROUNDS)
     path = Path(tempfile.mkdtemp(prefix="casebook-pg-digest-")) / "big.db"
     atexit.register(shutil.rmtree, path.parent, True)  # its database is gone with it
     started = time.perf_counter()
-    builder = multiprocessing.get_context("spawn").Process(target=at_scale._build, args=(path,))
+    builder = multiprocessing.get_context("spawn").Process(
+        target=at_scale._build, args=(path, cases)
+    )
     builder.start()
     builder.join()
-    print(f"built {at_scale.CASES:,} cases in SQLite in {time.perf_counter() - started:.1f} s")
+    print(f"built {cases:,} cases in SQLite in {time.perf_counter() - started:.1f} s")
     with server(url) as postgres:
         target = postgres.server.create_database()
         started = time.perf_counter()
@@ -380,7 +390,7 @@ def digest_at_scale(url: str | None) -> None:
         print(copied.stderr.strip())
         if copied.returncode != 0:
             raise SystemExit(copied.returncode)
-        asyncio.run(at_scale.run(path, store=target))
+        asyncio.run(at_scale.run(path, store=target, rounds=rounds))
 
 
 def main() -> None:
@@ -394,11 +404,14 @@ def main() -> None:
     parser.add_argument(
         "--no-sqlite", action="store_true", help="throughput on PostgreSQL only, not on SQLite"
     )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, once: does it run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.events, args.runs, args.no_sqlite = 20, 1, True
     if args.what == "throughput":
-        throughput(args.url, args.events, args.runs, not args.no_sqlite)
+        throughput(args.url, args.events, args.runs, not args.no_sqlite, args.smoke)
     else:
-        digest_at_scale(args.url)
+        digest_at_scale(args.url, args.smoke)
 
 
 if __name__ == "__main__":

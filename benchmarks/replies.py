@@ -14,6 +14,7 @@ event is sent to that first reply. It prints:
       that burst, per report: on a shared machine this varies far less than the times above
       (under --profile the bot's figure is py-spy's).
 `--runs N` repeats (a) and (b) N times on the same bot (the machine is shared: figures vary).
+`--smoke`: 20 steady reports and a burst of 20, one run, to check that it still runs.
 """
 
 from __future__ import annotations
@@ -48,6 +49,17 @@ STEADY_REPORTS = 500
 BURST_REPORTS = 1000
 CONCURRENCY = 100
 USERS = 50
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How many reports each part of a run sends."""
+
+    steady: int = STEADY_REPORTS
+    burst: int = BURST_REPORTS
+
+
+SMOKE = Sizes(steady=20, burst=20)
 
 
 def signed(n: int) -> tuple[str, bytes, dict[str, str]]:
@@ -165,22 +177,29 @@ class Run:
 
 
 async def one_run(
-    url: str, stats_url: str, database: Path, base: int, events_before: int, pids: tuple[int, int]
+    url: str,
+    stats_url: str,
+    database: Path,
+    base: int,
+    events_before: int,
+    pids: tuple[int, int],
+    sizes: Sizes,
 ) -> Run:
+    steady_reports, burst_reports = sizes.steady, sizes.burst
     load = Load(url)
-    await load.open_loop(base, STEADY_REPORTS)
-    steady_threads = [signed(n)[0] for n in range(base, base + STEADY_REPORTS)]
+    await load.open_loop(base, steady_reports)
+    steady_threads = [signed(n)[0] for n in range(base, base + steady_reports)]
     steady = await first_replies(stats_url, steady_threads, 60)
     steady_waits = [steady[t] - load.sent[t] for t in steady]
-    while not await asyncio.to_thread(settled, database, events_before + STEADY_REPORTS):  # noqa: ASYNC110 (another process's database)
+    while not await asyncio.to_thread(settled, database, events_before + steady_reports):  # noqa: ASYNC110 (another process's database)
         await asyncio.sleep(0.05)
 
-    burst_base = base + STEADY_REPORTS
-    burst_threads = [signed(n)[0] for n in range(burst_base, burst_base + BURST_REPORTS)]
+    burst_base = base + steady_reports
+    burst_threads = [signed(n)[0] for n in range(burst_base, burst_base + burst_reports)]
     cpu_before = [cpu_seconds(pid) for pid in pids]
     load_before = time.process_time()
-    started = await load.closed_loop(burst_base, BURST_REPORTS)
-    total = events_before + STEADY_REPORTS + BURST_REPORTS
+    started = await load.closed_loop(burst_base, burst_reports)
+    total = events_before + steady_reports + burst_reports
     while not await asyncio.to_thread(settled, database, total):  # noqa: ASYNC110
         await asyncio.sleep(0.02)
     handled = time.monotonic()
@@ -195,22 +214,22 @@ async def one_run(
         steady_p99=percentile(steady_waits, 0.99),
         burst_median=statistics.median(burst_waits),
         burst_all=max(burst.values()) - started,
-        handled_per_second=BURST_REPORTS / (handled - started),
-        bot_cpu=bot_cpu / BURST_REPORTS,
-        api_cpu=api_cpu / BURST_REPORTS,
-        load_cpu=load_cpu / BURST_REPORTS,
-        missing=STEADY_REPORTS + BURST_REPORTS - len(steady) - len(burst),
+        handled_per_second=burst_reports / (handled - started),
+        bot_cpu=bot_cpu / burst_reports,
+        api_cpu=api_cpu / burst_reports,
+        load_cpu=load_cpu / burst_reports,
+        missing=steady_reports + burst_reports - len(steady) - len(burst),
     )
 
 
 async def measure(
-    url: str, stats_url: str, database: Path, runs: int, pids: tuple[int, int]
+    url: str, stats_url: str, database: Path, runs: int, pids: tuple[int, int], sizes: Sizes
 ) -> list[Run]:
     await wait_ready(url)
     results = []
     for run in range(runs):
-        base = run * (STEADY_REPORTS + BURST_REPORTS)
-        results.append(await one_run(url, stats_url, database, base, base, pids))
+        base = run * (sizes.steady + sizes.burst)
+        results.append(await one_run(url, stats_url, database, base, base, pids, sizes))
     return results
 
 
@@ -220,7 +239,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="run the bot under py-spy, writing collapsed stacks"
     )
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run: does it run?")
     args = parser.parse_args()
+    sizes = SMOKE if args.smoke else Sizes()
+    if args.smoke:
+        args.runs = 1
     folder = Path(tempfile.mkdtemp(prefix="casebook-replies-"))
     atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
     api_port, bot_port = free_port(), free_port()
@@ -254,6 +277,7 @@ def main() -> None:
                 database,
                 args.runs,
                 (bot.pid, api.pid),
+                sizes,
             )
         )
         rss = float("nan") if args.profile else peak_rss_mb(bot.pid)
@@ -269,10 +293,10 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     rows = (
-        (f"{STEADY_REPORTS} at {RATE}/s: p50 to first reply (ms)", "steady_p50", 1000, ""),
-        (f"{STEADY_REPORTS} at {RATE}/s: p99 to first reply (ms)", "steady_p99", 1000, "< 50"),
-        (f"burst {BURST_REPORTS}: median to first reply (s)", "burst_median", 1, "< 1"),
-        (f"burst {BURST_REPORTS}: every first reply sent (s)", "burst_all", 1, "< 4"),
+        (f"{sizes.steady} at {RATE}/s: p50 to first reply (ms)", "steady_p50", 1000, ""),
+        (f"{sizes.steady} at {RATE}/s: p99 to first reply (ms)", "steady_p99", 1000, "< 50"),
+        (f"burst {sizes.burst}: median to first reply (s)", "burst_median", 1, "< 1"),
+        (f"burst {sizes.burst}: every first reply sent (s)", "burst_all", 1, "< 4"),
         ("events handled end to end per second", "handled_per_second", 1, ">= 300"),
         ("burst: bot CPU per report (ms)", "bot_cpu", 1000, ""),
         ("burst: fake Web API CPU per report (ms)", "api_cpu", 1000, ""),
@@ -282,7 +306,7 @@ def main() -> None:
         values = "  ".join(f"{getattr(r, field) * scale:8.2f}" for r in results)
         print(f"{name:48}{values}   target {target or '-'}")
     missing = sum(r.missing for r in results)
-    sent = len(results) * (STEADY_REPORTS + BURST_REPORTS)
+    sent = len(results) * (sizes.steady + sizes.burst)
     print(f"cases stored: {cases} of {sent}; first replies missing: {missing}")
     print(f"casebook peak RSS: {rss:.0f} MB")
 

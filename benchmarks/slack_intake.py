@@ -1,10 +1,11 @@
 """Slack intake in one process, without a network: CPU per message event.
 
-Run by hand: `python benchmarks/slack_intake.py [--events N] [--runs N]` (from the repository,
-with the project installed). N signed message events, as Slack sends them into a report channel,
-go to the Slack adapter's request handler (`SlackTransport.handle_http`) 50 at a time, as aiohttp
-hands it concurrent requests: each is checked, translated and committed to the inbox of a fresh
-SQLite file before its 200. It prints the CPU time per event two ways:
+Run by hand: `python benchmarks/slack_intake.py [--events N] [--runs N]` (from the repository, with
+the project installed; `--smoke`: 50 events, one run, to check that it still runs). N signed
+message events, as Slack sends them into a report channel, go to the Slack adapter's request
+handler (`SlackTransport.handle_http`) 50 at a time, as aiohttp hands it concurrent requests: each
+is checked, translated and committed to the inbox of a fresh SQLite file before its 200. It prints
+the CPU time per event two ways:
   - `direct`: the way the adapter takes message events (`_message_event`);
   - `bolt`: the same requests through bolt's `async_dispatch`, the way everything else goes.
 Nothing is handled or sent: `replies.py` measures the whole bot, and `handling.py` handling.
@@ -122,7 +123,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="50 events, one run: does it run?")
     args = parser.parse_args()
+    if args.smoke:
+        args.events, args.runs = 50, 1
     spent: dict[str, list[float]] = {"direct": [], "bolt": []}
     for _ in range(args.runs):
         for name, ms in spent.items():

@@ -65,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure("info" if getattr(args, "verbose", False) else "warning")
     try:
         code: int = args.action(args)
-    except (ConfigError, DatabaseError, SchemaTooNewError, CommandError) as error:
+    except ConfigError as error:
+        for problem in str(error).splitlines():  # every problem in the file, one line each
+            print(messages.cli_line(problem), file=sys.stderr)
+        return 2
+    except (DatabaseError, SchemaTooNewError, CommandError) as error:
         print(messages.cli_line(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -682,6 +686,8 @@ def _manifest(args: argparse.Namespace) -> int:
     print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
     if mode is SlackMode.HTTP and not args.url:
         print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
+    for warning in slack_manifest.url_warnings(args.url) if args.url else []:
+        print(warning, file=sys.stderr)
     return 0
 
 

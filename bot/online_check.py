@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from slack_sdk.errors import SlackApiError
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.adapters.lookup import PlaceInfo, Presence, slack_channel, telegram_chat
 from bot.adapters.slack import web_client
@@ -58,9 +58,14 @@ async def run(config: Config, out: TextIO) -> int:
             file=out,
         )
     missing = [f for f in findings if f.info.presence is not Presence.FOUND]
+    # Counted from the config, not from the answers: a platform that could not be asked has
+    # given none, and "0 of 0" would read as if nothing were configured.
+    configured = _configured_count(config)
     if missing or failed:
+        unchecked = configured - len(findings)
         print(
-            f"online: {len(missing)} of {len(findings)} configured channels and chats missing"
+            f"online: {len(missing)} of {configured} configured channels and chats missing"
+            + (f", {unchecked} not checked" if unchecked else "")
             + ("; a platform could not be asked" if failed else ""),
             file=out,
         )
@@ -102,6 +107,13 @@ async def _telegram(config: Config, findings: list[Finding], out: TextIO) -> boo
         for place in _telegram_places(config):
             info = await telegram_chat(bot, int(place.id), me.id)
             findings.append(Finding("telegram", place, info))
+    except NetworkError as error:
+        if isinstance(error, BadRequest):  # PTB counts a refused request as a network error
+            print(f"telegram: {type(error).__name__}: check TELEGRAM_BOT_TOKEN", file=out)
+        else:
+            # No answer at all says nothing about the token; blaming it sends people astray.
+            print(f"telegram: cannot reach Telegram ({type(error).__name__})", file=out)
+        return False
     except TelegramError as error:
         # The token itself is never printed: PTB's messages do not contain it.
         print(f"telegram: {type(error).__name__}: check TELEGRAM_BOT_TOKEN", file=out)
@@ -109,6 +121,16 @@ async def _telegram(config: Config, findings: list[Finding], out: TextIO) -> boo
     finally:
         await bot.shutdown()
     return True
+
+
+def _configured_count(config: Config) -> int:
+    """How many ids the platforms being asked about are configured with."""
+    count = 0
+    if SLACK in config.transports:
+        count += sum(1 for _ in _slack_places(config))
+    if TELEGRAM in config.transports:
+        count += sum(1 for _ in _telegram_places(config))
+    return count
 
 
 def _slack_places(config: Config) -> Iterator[Configured]:

@@ -912,6 +912,14 @@ CONSOLE_ROLE_LEAD = "safeguarding lead"
 CONSOLE_AS_NEEDS_NAME = "Give a name after /as, for example: /as sam"
 
 
+def console_as_one_word(given: str) -> str:
+    suggestion = "_".join(given.lower().split())
+    return (
+        f"/as takes a name of one word, and {given!r} is more than one. "
+        f"Nobody was switched; try, for example: /as {suggestion}"
+    )
+
+
 def console_no_leads(school: str) -> str:
     return (
         f'{school} has no safeguarding lead for the terminal. Add console_leads = ["NAME"] to '
@@ -950,6 +958,20 @@ MANIFEST_PLACEHOLDER_URL = (
     "casebook: warning: no --url given, so the manifest's request URLs are a placeholder "
     "(https://casebook.example.org/slack/events); give --url https://YOUR-HOST/slack/events."
 )
+
+
+def manifest_url_not_https(url: str) -> str:
+    return (
+        f"casebook: warning: --url {url} is not https; Slack sends events only to an https address."
+    )
+
+
+def manifest_url_wrong_path(url: str, path: str) -> str:
+    return (
+        f"casebook: warning: --url {url} does not end in {path}, the path Casebook answers on; "
+        f"give --url https://YOUR-HOST{path}."
+    )
+
 
 # The command line's own words: `casebook: …` lines go to stderr, and what a command prints as
 # its result (a table, a digest, a plan) goes to stdout.

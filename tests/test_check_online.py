@@ -137,3 +137,58 @@ async def test_a_rejected_slack_token_is_said_plainly_and_exits_2(
     assert code == 2
     assert "slack: auth.test failed (invalid_auth): check SLACK_BOT_TOKEN" in out
     assert "Traceback" not in out + err
+
+
+async def test_with_no_network_each_platform_says_it_cannot_be_reached(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens there, so every request is refused at once.
+    unreachable = "http://127.0.0.1:1"
+    config = tmp_path / "casebook.toml"
+    config.write_text(
+        f"""
+[slack]
+mode = "http"
+api_url = "{unreachable}/api/"
+
+[telegram]
+mode = "polling"
+api_url = "{unreachable}/bot"
+
+[[schools]]
+name = "Northfield"
+slack_report_channels = ["CREPORT"]
+slack_digest_channel = "CLEADS"
+telegram_report_chats = [-100111]
+telegram_digest_chat = -100999
+""",
+        encoding="utf-8",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check-config",
+        str(config),
+        "--online",
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": SLACK_TOKEN,
+            "SLACK_SIGNING_SECRET": "signing",
+            "TELEGRAM_BOT_TOKEN": "123:unreachable",
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    raw_out, raw_err = await asyncio.wait_for(process.communicate(), 60)
+    out, err = raw_out.decode(), raw_err.decode()
+    assert process.returncode == 2, out + err
+    assert "slack: cannot reach Slack" in out
+    assert "telegram: cannot reach Telegram" in out
+    assert "TELEGRAM_BOT_TOKEN" not in out
+    assert "0 of 0" not in out
+    assert (
+        "online: 0 of 4 configured channels and chats missing, 4 not checked; "
+        "a platform could not be asked" in out
+    ), out
+    assert "Traceback" not in out + err

@@ -14,6 +14,7 @@ import pytest
 from bot import cli
 from bot.app import sync_schools
 from bot.config.parser import load_config
+from handlers import messages
 from storage.db import Database
 from tests.chat import Chat, FakeClock
 
@@ -246,6 +247,92 @@ def test_two_schools_sharing_a_report_place_are_refused_naming_both(
     assert key in line and "'A'" in line and "'B'" in line
 
 
+def test_check_config_shows_every_problem_at_once_in_line_order(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (
+        "[server]\n"  # 1
+        'port = "eighty"\n'  # 2
+        "[reminders]\n"  # 3
+        'unanswered = "soon"\n'  # 4
+        'colour = "blue"\n'  # 5
+        'working_days = "someday"\n'  # 6
+        "[[schools]]\n"  # 7
+        'name = "A"\n'  # 8
+        'timezone = "Mars/Olympus"\n'  # 9
+        'telegram_leads = ["lena"]\n'  # 10
+        "[[schools]]\n"  # 11
+        'name = "A"\n'  # 12
+        "[digest]\n"  # 13
+        "chart = 3\n"  # 14
+    )
+    code, _, err = _check(capsys, tmp_path, text)
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    expected = [
+        (2, "[server] port must be a whole number"),
+        (4, "[reminders] unanswered must be like"),
+        (5, "unknown key 'colour' in [reminders]"),
+        (6, "[reminders] working_days must be like"),
+        (9, "timezone 'Mars/Olympus' is unknown"),
+        (10, "telegram_leads must be a list of numbers"),
+        (12, "two schools are called 'A'"),
+        (14, "[digest] chart must be true or false"),
+    ]
+    assert len(lines) == len(expected), err
+    for line, (number, words) in zip(lines, expected, strict=True):
+        assert line.startswith("casebook: ") and f"c.toml, line {number}: " in line, line
+        assert words in line, line
+
+
+def test_check_config_shows_every_school_key_that_is_set(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (
+        '[[schools]]\nname = "A"\ntimezone = "Europe/London"\n'
+        'slack_report_channels = ["C1"]\nslack_leads = ["U1"]\nslack_digest_channel = "CLEADS"\n'
+        'slack_followup = "thread"\ntelegram_report_chats = [-100]\ntelegram_leads = [7]\n'
+        'telegram_digest_chat = -1009\nconsole_leads = ["lena"]\n'
+    )
+    code, out, err = _check(capsys, tmp_path, text)
+    assert code == 0, err
+    [school] = [line for line in out.splitlines() if line.startswith("school: A")]
+    for shown in (
+        "slack channels ['C1']",
+        "slack leads ['U1']",
+        "slack digest channel CLEADS",
+        "slack followup thread",
+        "telegram chats [-100]",
+        "telegram leads [7]",
+        "telegram digest chat -1009",
+        "terminal leads ['lena']",
+    ):
+        assert shown in school, school
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("places", "warned"),
+    [
+        ('slack_report_channels = ["C1"]', ["no slack_leads", "no slack_digest_channel"]),
+        ('slack_report_channels = ["C1"]\nslack_leads = ["U1"]', ["no slack_digest_channel"]),
+        ('slack_report_channels = ["C1"]\nslack_digest_channel = "C2"', ["no slack_leads"]),
+        ("telegram_report_chats = [-100]\ntelegram_leads = [7]", ["no telegram_digest_chat"]),
+        ('slack_report_channels = ["C1"]\nslack_leads = ["U1"]\nslack_digest_channel = "C2"', []),
+    ],
+)
+def test_a_school_with_report_places_but_no_leads_or_no_leads_channel_is_warned_about(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, places: str, warned: list[str]
+) -> None:
+    text = f'[[schools]]\nname = "A"\ntimezone = "Europe/London"\n{places}\n'
+    code, _, err = _check(capsys, tmp_path, text)
+    assert code == 0, err
+    lines = err.strip().splitlines()
+    assert len(lines) == len(warned), err
+    for line, words in zip(lines, warned, strict=True):
+        assert line.startswith("casebook: warning: 'A' has ") and words in line, line
+
+
 def test_check_config_prints_durations_as_written(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -282,6 +369,26 @@ def test_an_http_manifest_without_a_url_warns_that_its_url_is_a_placeholder(
         capsys, "manifest", "--mode", "http", "--url", "https://cb.example/slack/events"
     )
     assert code == 0 and err == "" and "https://cb.example/slack/events" in out
+
+
+@pytest.mark.parametrize(
+    ("url", "not_https", "wrong_path"),
+    [
+        ("http://cb.example/slack/events", True, False),
+        ("https://cb.example/", False, True),
+        ("https://cb.example/slack/events/", False, True),
+        ("http://cb.example/telegram/webhook", True, True),
+    ],
+)
+def test_a_manifest_url_that_slack_or_casebook_would_refuse_is_warned_about(
+    capsys: pytest.CaptureFixture[str], url: str, not_https: bool, wrong_path: bool
+) -> None:
+    code, out, err = casebook(capsys, "manifest", "--mode", "http", "--url", url)
+    assert code == 0
+    assert url in out
+    assert (messages.manifest_url_not_https(url) in err) is not_https
+    assert (messages.manifest_url_wrong_path(url, "/slack/events") in err) is wrong_path
+    assert err.count("warning") == not_https + wrong_path
 
 
 def test_the_modules_loaded_before_running_are_left_out_of_collections() -> None:

@@ -232,3 +232,18 @@ def test_a_folder_as_the_database_is_one_line_on_stderr(tmp_path: Path) -> None:
     assert run.stderr.decode().splitlines() == [
         f"casebook: {tmp_path}: cannot open the database (unable to open database file)."
     ]
+
+
+def test_as_with_a_name_of_two_words_says_it_takes_one_and_switches_nobody(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "x.db"
+    run = casebook("run", "--db", str(db), stdin=b"/as Sam Ortiz\nhello\n")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert messages.console_as_one_word("Sam Ortiz") in out
+    assert "/as sam_ortiz" in out
+    assert messages.console_now_speaking_as("Sam", messages.CONSOLE_ROLE_STAFF) not in out
+    exported = casebook("export", "--format", "json", "--db", str(db))
+    [case] = json.loads(exported.stdout)
+    assert case["reporters"] == ["demo-staff"]

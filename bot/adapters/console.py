@@ -127,10 +127,16 @@ class ConsoleTransport:
             return False
         command = words[0].lower()
         if command == "/as":
-            name = clean_text(words[1] if len(words) > 1 else "").split(" ")[0][:40]
-            if not name:
+            given = clean_text(words[1] if len(words) > 1 else "").split()
+            if not given:
                 self.say(messages.CONSOLE_AS_NEEDS_NAME)
                 return True
+            if len(given) > 1:
+                # A name is one word, as commands name people ("assign 3 sam"); taking only
+                # its first word would quietly make someone else the reporter.
+                self.say(messages.console_as_one_word(" ".join(given)))
+                return True
+            name = given[0][:40]
             self._user = User(CONSOLE, name, name)
             role = (
                 messages.CONSOLE_ROLE_LEAD

@@ -59,8 +59,8 @@ class ConsoleSection:
     def describe(self, settings: TransportSettings) -> str:
         raise NotImplementedError("the terminal has no table of its own")
 
-    def describe_school(self, places: SchoolPlaces) -> None:
-        return None
+    def describe_school(self, places: SchoolPlaces) -> str | None:
+        return f"terminal leads {list(places.leads)}" if places.leads else None
 
 
 CONSOLE_SECTION = ConsoleSection()

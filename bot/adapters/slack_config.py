@@ -90,7 +90,11 @@ class SlackSection:
         )
 
     def describe_school(self, places: SchoolPlaces) -> str:
-        return f"slack channels {list(places.report_places)}, slack leads {list(places.leads)}"
+        digest = f", slack digest channel {places.digest_place}" if places.digest_place else ""
+        return (
+            f"slack channels {list(places.report_places)}, slack leads {list(places.leads)}"
+            f"{digest}, slack followup {places.follow_up.value}"
+        )
 
 
 SLACK_SECTION = SlackSection()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.adapters.slack_config import SlackMode
+from bot.web import SLACK_EVENTS
 from handlers import messages
 from handlers.commands import offered
 
@@ -22,6 +24,18 @@ BOT_SCOPES = (
     "groups:read",  # the same for private channels
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
+
+
+def url_warnings(request_url: str) -> list[str]:
+    """What is wrong with a request URL Slack would be told to post to: Slack refuses plain
+    http, and Casebook answers only on its own path, so either makes every event fail later."""
+    parts = urlsplit(request_url)
+    warnings = []
+    if parts.scheme != "https":
+        warnings.append(messages.manifest_url_not_https(request_url))
+    if not parts.path.endswith(SLACK_EVENTS):
+        warnings.append(messages.manifest_url_wrong_path(request_url, SLACK_EVENTS))
+    return warnings
 
 
 def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:

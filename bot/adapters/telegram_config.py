@@ -94,7 +94,10 @@ class TelegramSection:
         # Shown as the file writes them: numbers.
         chats = [int(chat) for chat in places.report_places]
         leads = [int(lead) for lead in places.leads]
-        return f"telegram chats {chats}, telegram leads {leads}"
+        digest = (
+            "" if places.digest_place is None else f", telegram digest chat {places.digest_place}"
+        )
+        return f"telegram chats {chats}, telegram leads {leads}{digest}"
 
 
 TELEGRAM_SECTION = TelegramSection()

@@ -6,6 +6,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from bot.config.schema import (
     REMINDER_DURATIONS,
     REMINDER_KEYS,
     SCHOOL_KEYS,
+    ChatSection,
 )
 from handlers.settings import (
     DEFAULT_DATABASE,
@@ -64,39 +66,90 @@ class _Parser:
 
     def config(self, data: dict[str, Any]) -> Config:
         tables = {section.table for section in CHAT_SECTIONS if section.table}
+        attempt = self.read.attempt
         self.read.no_unknown("", data, set(GENERAL_TABLES | tables))
-        transports: dict[Transport, TransportSettings] = {
-            section.transport: section.settings(self.read, self.read.table(data, section.table))
-            for section in CHAT_SECTIONS
-            if section.table and section.table in data
-        }
+        transports: dict[Transport, TransportSettings] = {}
+        for section in CHAT_SECTIONS:
+            if section.table and section.table in data:
+                settings = attempt(partial(self._settings, section, data[section.table]), None)
+                if settings is not None:
+                    transports[section.transport] = settings
         raw_schools = data.get("schools")
         if not isinstance(raw_schools, list) or not raw_schools:
-            raise self.read.error("schools", "at least one [[schools]] table is needed")
-        schools = tuple(self._school(i, s) for i, s in enumerate(raw_schools, start=1))
+            self.read.note(self.read.error("schools", "at least one [[schools]] table is needed"))
+            raw_schools = []
+        read_schools = (self._school(i, s) for i, s in enumerate(raw_schools, start=1))
+        schools = tuple(school for school in read_schools if school is not None)
         names = [s.name for s in schools]
-        for name in names:
-            if names.count(name) > 1:
-                raise self.read.error("name", f"two schools are called {name!r}; names must differ")
+        for nth, name in enumerate(names):
+            if name in names[:nth]:
+                self.read.note(
+                    self.read.error(
+                        "name",
+                        f"two schools are called {name!r}; names must differ",
+                        mentioning=name,
+                        nth=names[:nth].count(name) + 1,
+                    )
+                )
         self._no_shared_places(schools)
-        warnings = tuple(
+        config = Config(
+            schools=schools,
+            storage=attempt(
+                lambda: self._storage(self.read.table(data, "storage")), StorageConfig()
+            ),
+            server=attempt(lambda: self._server(self.read.table(data, "server")), ServerConfig()),
+            transports=transports,
+            reminders=attempt(
+                lambda: self._reminders(self.read.table(data, "reminders")), RemindersConfig()
+            ),
+            digest=attempt(lambda: self._digest(self.read.table(data, "digest")), DigestConfig()),
+            retention=attempt(
+                lambda: self._retention(self.read.table(data, "retention")), RetentionConfig()
+            ),
+            logging=attempt(
+                lambda: self._logging(self.read.table(data, "logging")), LoggingConfig()
+            ),
+            source=self.path,
+            warnings=self._warnings(raw_schools, schools),
+        )
+        self.read.check()
+        return config
+
+    def _settings(self, section: ChatSection, table: Any) -> TransportSettings:
+        if not isinstance(table, dict):
+            raise self.read.error(str(section.table), f"[{section.table}] must be a table")
+        return section.settings(self.read, table)
+
+    def _warnings(
+        self, raw_schools: list[Any], schools: tuple[SchoolConfig, ...]
+    ) -> tuple[str, ...]:
+        """What will run but is probably not meant: a default timezone, and report places whose
+        reports alert nobody or alert each lead separately."""
+        warnings = [
             f"[[schools]] #{index} {table.get('name')!r} has no timezone; "
             f"using {SchoolConfig.timezone}"
             for index, table in enumerate(raw_schools, start=1)
-            if "timezone" not in table
-        )
-        return Config(
-            schools=schools,
-            storage=self._storage(self.read.table(data, "storage")),
-            server=self._server(self.read.table(data, "server")),
-            transports=transports,
-            reminders=self._reminders(self.read.table(data, "reminders")),
-            digest=self._digest(self.read.table(data, "digest")),
-            retention=self._retention(self.read.table(data, "retention")),
-            logging=self._logging(self.read.table(data, "logging")),
-            source=self.path,
-            warnings=warnings,
-        )
+            if isinstance(table, dict) and "timezone" not in table
+        ]
+        for school in schools:
+            for section in CHAT_SECTIONS:
+                places, names = school.on(section.transport), section.names
+                if not places.report_places or names.report_key is None:
+                    continue
+                if not places.leads:
+                    warnings.append(
+                        f"{school.name!r} has {names.report_key} but no {names.leads_key}: "
+                        f"nobody on {names.label} can manage its cases"
+                    )
+                if places.digest_place is None:
+                    warnings.append(
+                        f"{school.name!r} has {names.report_key} but no {names.digest_key}: "
+                        "alerts and the digest go to each lead directly"
+                        if places.leads
+                        else f"{school.name!r} has {names.report_key} but no "
+                        f"{names.digest_key}: its alerts and digest reach nobody"
+                    )
+        return tuple(warnings)
 
     def _no_shared_places(self, schools: tuple[SchoolConfig, ...]) -> None:
         """A report place must belong to one school, or a report there has no single owner."""
@@ -111,12 +164,14 @@ class _Parser:
             for key, place in places:
                 other = owners.setdefault((key, place), school.name)
                 if other != school.name:
-                    raise self.read.error(
-                        key,
-                        f"{key} {place} is listed for both {other!r} and {school.name!r}; "
-                        "a report place belongs to one school",
-                        mentioning=place,
-                        nth=2,  # the first school to list it keeps it; the second is wrong
+                    self.read.note(
+                        self.read.error(
+                            key,
+                            f"{key} {place} is listed for both {other!r} and {school.name!r}; "
+                            "a report place belongs to one school",
+                            mentioning=place,
+                            nth=2,  # the first school to list it keeps it; the second is wrong
+                        )
                     )
 
     def _storage(self, table: dict[str, Any]) -> StorageConfig:
@@ -149,20 +204,40 @@ class _Parser:
 
     def _server(self, table: dict[str, Any]) -> ServerConfig:
         self.read.no_unknown("server", table, {"host", "port"})
-        port = table.get("port", 8080)
+        default = ServerConfig()
+        port = table.get("port", default.port)
         if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
-            raise self.read.error("port", "[server] port must be a whole number from 0 to 65535")
-        return ServerConfig(host=self.read.text(table, "server", "host", "127.0.0.1"), port=port)
+            self.read.note(
+                self.read.error("port", "[server] port must be a whole number from 0 to 65535")
+            )
+            port = default.port
+        host = self.read.attempt(
+            lambda: self.read.text(table, "server", "host", default.host), default.host
+        )
+        return ServerConfig(host=host, port=port)
 
-    def _school(self, index: int, table: Any) -> SchoolConfig:
+    def _school(self, index: int, table: Any) -> SchoolConfig | None:
+        """A school, or None (its problems noted) when it has no usable name."""
         where = f"[[schools]] #{index}"
         if not isinstance(table, dict):
-            raise self.read.error("schools", f"{where} must be a table")
+            self.read.note(self.read.error("schools", f"{where} must be a table"))
+            return None
         keys = set(SCHOOL_KEYS).union(*(section.school_keys for section in CHAT_SECTIONS))
         self.read.no_unknown(where, table, keys)
-        name = self.read.text(table, where, "name", "").strip()
+        name = self.read.attempt(lambda: self.read.text(table, where, "name", "").strip(), None)
+        if name == "":
+            self.read.note(self.read.error("name", f"{where} needs a name"))
+        timezone = self.read.attempt(lambda: self._timezone(where, table), "Europe/London")
+        places: dict[Transport, SchoolPlaces] = {}
+        for section in CHAT_SECTIONS:
+            places[section.transport] = self.read.attempt(
+                partial(section.places, self.read, where, table), SchoolPlaces()
+            )
         if not name:
-            raise self.read.error("name", f"{where} needs a name")
+            return None
+        return SchoolConfig(name=name, timezone=timezone, places=places)
+
+    def _timezone(self, where: str, table: dict[str, Any]) -> str:
         timezone = self.read.text(table, where, "timezone", "Europe/London")
         try:
             ZoneInfo(timezone)
@@ -170,40 +245,57 @@ class _Parser:
             raise self.read.error(
                 "timezone", f"{where} timezone {timezone!r} is unknown"
             ) from error
-        places: dict[Transport, SchoolPlaces] = {
-            section.transport: section.places(self.read, where, table) for section in CHAT_SECTIONS
-        }
-        return SchoolConfig(name=name, timezone=timezone, places=places)
+        return timezone
 
     def _reminders(self, table: dict[str, Any]) -> RemindersConfig:
         self.read.no_unknown("reminders", table, set(REMINDER_KEYS))
         default = RemindersConfig()
-        start, end = self._hours(table.get("working_hours", "08:00-17:00"))
+        attempt = self.read.attempt
+        durations = {
+            key: attempt(
+                partial(self._duration, table, key, getattr(default, key)), getattr(default, key)
+            )
+            for key in REMINDER_DURATIONS
+        }
+        start, end = attempt(
+            lambda: self._hours(table.get("working_hours", "08:00-17:00")),
+            (default.working_start, default.working_end),
+        )
+        days = attempt(
+            lambda: self._days(table.get("working_days", "mon-fri")), default.working_days
+        )
         written = tuple(
             (key, str(table[key]).strip() if key in table else default.as_written(key))
             for key in REMINDER_DURATIONS
         )
         return RemindersConfig(
-            unanswered=self._duration(table, "unanswered", default.unanswered),
-            not_reported=self._duration(table, "not_reported", default.not_reported),
-            still_up=self._duration(table, "still_up", default.still_up),
-            escalate=self._duration(table, "escalate", default.escalate),
+            unanswered=durations["unanswered"],
+            not_reported=durations["not_reported"],
+            still_up=durations["still_up"],
+            escalate=durations["escalate"],
             working_start=start,
             working_end=end,
-            working_days=self._days(table.get("working_days", "mon-fri")),
+            working_days=days,
             written=written,
         )
 
     def _digest(self, table: dict[str, Any]) -> DigestConfig:
         self.read.no_unknown("digest", table, {"day", "time", "chart"})
-        day = self.read.choice(table, "digest", "day", WEEKDAYS, "mon")
-        raw_time = self.read.text(table, "digest", "time", "08:00")
+        default = DigestConfig()
+        attempt = self.read.attempt
+        day = attempt(
+            lambda: self.read.choice(table, "digest", "day", WEEKDAYS, "mon"),
+            WEEKDAYS[default.day],
+        )
+        at = attempt(
+            lambda: self.read.clock(self.read.text(table, "digest", "time", "08:00"), "time"),
+            default.time,
+        )
         chart = table.get("chart", True)
         if not isinstance(chart, bool):
-            raise self.read.error("chart", "[digest] chart must be true or false")
-        return DigestConfig(
-            day=WEEKDAYS.index(day), time=self.read.clock(raw_time, "time"), chart=chart
-        )
+            self.read.note(self.read.error("chart", "[digest] chart must be true or false"))
+            chart = default.chart
+        return DigestConfig(day=WEEKDAYS.index(day), time=at, chart=chart)
 
     def _retention(self, table: dict[str, Any]) -> RetentionConfig:
         self.read.no_unknown("retention", table, {"closed_case_days"})
@@ -217,9 +309,15 @@ class _Parser:
 
     def _logging(self, table: dict[str, Any]) -> LoggingConfig:
         self.read.no_unknown("logging", table, {"level", "format"})
+        mode, attempt = self.read.mode, self.read.attempt
         return LoggingConfig(
-            level=self.read.mode(table, "logging", "level", LogLevel, LogLevel.WARNING),
-            format=self.read.mode(table, "logging", "format", LogFormat, LogFormat.TEXT),
+            level=attempt(
+                lambda: mode(table, "logging", "level", LogLevel, LogLevel.WARNING),
+                LogLevel.WARNING,
+            ),
+            format=attempt(
+                lambda: mode(table, "logging", "format", LogFormat, LogFormat.TEXT), LogFormat.TEXT
+            ),
         )
 
     def _duration(self, table: dict[str, Any], key: str, default: timedelta) -> timedelta:

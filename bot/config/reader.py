@@ -7,7 +7,7 @@ message says which key is wrong, why, and (where it can be found) on which line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +16,15 @@ from typing import Any, TypeVar
 from handlers.settings import ConfigError, Secret
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
+
+
+class KeyProblem(ConfigError):
+    """One problem with one key, and the line it is on, so problems can be shown in file order."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class Reader:
@@ -25,6 +34,31 @@ class Reader:
         self.path = path
         self.lines = text.splitlines()
         self.env = env
+        # Every problem found so far: a technician fixing the file by hand wants all of them
+        # from one run, not one per run.
+        self.problems: list[ConfigError] = []
+
+    def attempt(self, read: Callable[[], T], fallback: T) -> T:
+        """`read()`, or, when it finds a problem, the problem noted and `fallback` to go on with."""
+        try:
+            return read()
+        except ConfigError as problem:
+            self.problems.append(problem)
+            return fallback
+
+    def note(self, problem: ConfigError) -> None:
+        """A problem that does not stop the rest of the file being read."""
+        self.problems.append(problem)
+
+    def check(self) -> None:
+        """Raise every problem noted, in the order of their lines (those of no line last)."""
+        if not self.problems:
+            return
+        ordered = sorted(
+            self.problems,
+            key=lambda p: (p.line is None, p.line or 0) if isinstance(p, KeyProblem) else (True, 0),
+        )
+        raise ConfigError("\n".join(str(problem) for problem in ordered))
 
     def table(self, data: dict[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key, {})
@@ -91,10 +125,11 @@ class Reader:
             )
 
     def no_unknown(self, where: str, table: dict[str, Any], known: set[str]) -> None:
+        """Notes each unknown key; reading goes on, as the known keys are still worth checking."""
         for key in table:
             if key not in known:
                 hint = f" in {section(where).strip()}" if where else ""
-                raise self.error(key, f"unknown key {key!r}{hint}")
+                self.note(self.error(key, f"unknown key {key!r}{hint}"))
 
     def error(self, key: str, message: str, mentioning: str = "", nth: int = 1) -> ConfigError:
         """An error naming the line of `key`: its `nth` line that mentions `mentioning`, when
@@ -102,7 +137,7 @@ class Reader:
         first."""
         line = self._line_of(key, mentioning, nth) or self._line_of(key)
         where = f"{self.path}, line {line}" if line else str(self.path)
-        return ConfigError(f"{where}: {message}.")
+        return KeyProblem(f"{where}: {message}.", line)
 
     def _line_of(self, key: str, mentioning: str = "", nth: int = 1) -> int | None:
         pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")
