@@ -1069,6 +1069,49 @@ def cli_evidence_written(note: str, path: Path) -> str:
     return cli_line(f"{note}; wrote {path}")
 
 
+def shown_path(path: object) -> str:
+    """A file name as a message may show it: control characters (a new line, an escape that
+    moves the cursor) written as escapes, so one name is one line that says what it is."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def evidence_file_too_large(name: str, limit: int) -> str:
+    return (
+        f"{name}: is larger than {limit // (1024 * 1024)} MB, the most `casebook evidence`"
+        " reads from one file; split the export by --school or --since"
+    )
+
+
+def evidence_nested_too_deep(name: str) -> str:
+    return f"{name}: is not a JSON export: its brackets are nested too deeply"
+
+
+def evidence_date_too_early(field: str, day: date, earliest: date) -> str:
+    return f"{field!r} is {day}, before {earliest}: not a date Casebook wrote"
+
+
+def evidence_removed_before(field: str, removed: date, other: date) -> str:
+    return f"'removed_at' ({removed}) is before {field!r} ({other}): the dates cannot both be right"
+
+
+EVIDENCE_IDENTIFYING_EXPORT = (
+    "is a full export, with names and links; names and links must not reach an association,"
+    " so export with `casebook export --anonymised --format json`"
+    " (or give --allow-identifying if this report stays where the names may be seen)"
+)
+
+
+def cli_evidence_until_too_late(until: date, today: date) -> str:
+    return f"--until {until} is after today ({today}): follow-up cannot end in the future."
+
+
+def cli_evidence_since_too_early(since: date, earliest: date) -> str:
+    return f"--since {since} is before {earliest}: no case can be that old."
+
+
 # The command line's `casebook inbox`: events that could not be handled.
 NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
 
