@@ -1112,6 +1112,26 @@ def cli_evidence_since_too_early(since: date, earliest: date) -> str:
     return f"--since {since} is before {earliest}: no case can be that old."
 
 
+# `casebook demo-data`: made-up exports to try the evidence report on.
+def cli_demo_out_of_range(option: str, most: int) -> str:
+    return f"{option} must be from 1 to {most}."
+
+
+def cli_demo_end_too_late(end: date, today: date) -> str:
+    return f"--end {end} is after today ({today}): the evidence report would refuse it."
+
+
+def cli_demo_not_a_folder(path: Path) -> str:
+    return f"{path} is a file; --out names the folder the exports go in."
+
+
+def cli_demo_written(files: int, cases: int, folder: Path) -> str:
+    return cli_line(
+        f"wrote {cases} made-up cases in {files} anonymised exports to {folder};"
+        f" try: casebook evidence --from {folder}/*.json --out report.html"
+    )
+
+
 # The command line's `casebook inbox`: events that could not be handled.
 NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
 
