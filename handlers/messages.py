@@ -15,6 +15,7 @@ from storage.models import (
     AuditAction,
     AuthorIsPupil,
     Category,
+    EscalationRoute,
     Platform,
     ReportedToPlatform,
     SetAsideItem,
@@ -470,6 +471,7 @@ LEAD_HELP = (
     "- show N: everything about case N and its timeline\n"
     "- assign N @person: give case N to a member of staff\n"
     "- status N reported|escalated|removed|open: record what the platform did\n"
+    "- escalated N posh|report-harmful-content|police: record where case N was escalated\n"
     "- note N TEXT: add a note to case N\n"
     "- close N [duplicate|not-abuse|resolved]: close case N; reopen N undoes it\n"
     "- merge N M: fold case M into case N\n"
@@ -499,7 +501,47 @@ LEAD_USAGE = {
         "Usage: /cases status N reported|escalated|removed|open, for example: status 14 reported"
     ),
     "merge": "Usage: /cases merge N M folds case M into case N, for example: merge 14 15",
+    "escalated": (
+        "Usage: /cases escalated N posh|report-harmful-content|police, for example:"
+        " escalated 14 posh"
+    ),
 }
+ESCALATION_ROUTE_NAMES = {
+    EscalationRoute.POSH: "POSH",
+    EscalationRoute.REPORT_HARMFUL_CONTENT: "Report Harmful Content",
+    EscalationRoute.POLICE: "the police",
+}
+
+
+def bad_escalation_route(word: str) -> str:
+    return (
+        f"I do not know where {word!r} is. Say posh, report-harmful-content or police, for"
+        " example: escalated 14 posh"
+    )
+
+
+def escalation_after_removal(number: int) -> str:
+    return (
+        f"The post for case #{number} is recorded as removed already, so there is nothing to"
+        " escalate."
+    )
+
+
+def escalation_recorded(number: int, route: EscalationRoute) -> str:
+    return (
+        f"Case #{number} is recorded as escalated to {ESCALATION_ROUTE_NAMES[route]} today. The"
+        " evidence report counts the days to removal after escalation from today."
+    )
+
+
+def escalation_added(
+    number: int, route: EscalationRoute, first: EscalationRoute, first_when: str
+) -> str:
+    return (
+        f"Noted: case #{number} has gone to {ESCALATION_ROUTE_NAMES[route]} as well. It was first"
+        f" escalated to {ESCALATION_ROUTE_NAMES[first]} on {first_when}; the evidence report"
+        " counts from then."
+    )
 
 
 def pages_exist(pages: int) -> str:
@@ -617,6 +659,11 @@ def timeline_line(when: str, who: str, what: str) -> str:
     return f"- {when} · {who} · {what}"
 
 
+def _route_name(value: str | None) -> str:
+    route = next((r for r in EscalationRoute if r.value == value), None)
+    return "?" if route is None else ESCALATION_ROUTE_NAMES[route]
+
+
 def audit_text(
     action: AuditAction, from_value: str | None, to_value: str | None, reason: str | None
 ) -> str:
@@ -641,6 +688,7 @@ def audit_text(
         AuditAction.UNHOLD: "legal hold lifted",
         AuditAction.REMINDER: f"reminder sent ({to_value or ''})",
         AuditAction.CHECKED: "checked: still up",
+        AuditAction.ESCALATED: f"escalated to {_route_name(to_value)}",
     }
     return texts.get(action, str(action))
 
@@ -760,6 +808,12 @@ def _cases(count: int) -> str:
 STILL_UP = "Still up"
 REMOVED = "Removed"
 MARK_ESCALATED = "Mark escalated"
+# The escalation reminder's buttons: where the lead escalated the case.
+ESCALATED_BUTTONS = {
+    EscalationRoute.POSH: "Escalated to POSH",
+    EscalationRoute.REPORT_HARMFUL_CONTENT: "Escalated to Report Harmful Content",
+    EscalationRoute.POLICE: "Escalated to the police",
+}
 REMINDER_NOT_CURRENT = "This reminder is no longer current, so nothing was changed."
 REMINDER_NOT_YOURS = (
     "Only the school's safeguarding leads, or the person the case is assigned to, can answer this."
@@ -797,7 +851,11 @@ def reminder_escalate(number: int, platform: Platform, days: int, police: bool) 
     ]
     if police:
         parts.append(POLICE)
-    parts.append("Press Mark escalated once you have.")
+    parts.append(
+        "Once you have, press the button for where you escalated it (or type /cases escalated"
+        f" {number} posh, report-harmful-content or police): the evidence report measures how"
+        " long posts stay up after escalation from that day."
+    )
     return "\n\n".join(parts)
 
 
