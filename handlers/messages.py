@@ -1155,6 +1155,9 @@ def evidence_removed_before(field: str, removed: date, other: date) -> str:
     return f"'removed_at' ({removed}) is before {field!r} ({other}): the dates cannot both be right"
 
 
+EVIDENCE_BAD_ROUTE = (
+    "'escalated_to' must be posh, report-harmful-content or police, with 'escalated_at' its date"
+)
 EVIDENCE_IDENTIFYING_EXPORT = (
     "is a full export, with names and links; names and links must not reach an association,"
     " so export with `casebook export --anonymised --format json`"
@@ -1290,6 +1293,53 @@ EVIDENCE_COLUMNS = (
     "Median days, removed posts only",
 )
 EVIDENCE_CATEGORY_COLUMN = "Kind"
+# Time to removal after escalation (handlers/evidence/escalation_html.py).
+EVIDENCE_ESCALATION = "After escalation: POSH, Report Harmful Content, the police"
+EVIDENCE_ESCALATION_NOTE = (
+    "Cases a lead recorded as escalated (/cases escalated). Days to removal are counted from the"
+    " day of the first escalation, with the Kaplan-Meier method: posts still up are counted, not"
+    " left out. Estimates are given only where a route's count is published."
+)
+EVIDENCE_ESCALATION_COLUMNS = (
+    "Escalated to",
+    "Cases",
+    "Median days from the platform report to escalation",
+    "Median days from escalation to removal (95 % CI)",
+    "Still up 2 days after escalation",
+    "after 7 days",
+    "after 30 days",
+)
+EVIDENCE_ROUTE_NAMES = {
+    "posh": "POSH",
+    "report-harmful-content": "Report Harmful Content",
+    "police": "The police",
+    "all": "Any route",
+}
+EVIDENCE_NO_ESCALATIONS = (
+    "No escalation was recorded in this period. Leads record one with /cases escalated N posh,"
+    " report-harmful-content or police, or with the buttons of the escalation reminder."
+)
+EVIDENCE_WITHHELD = "withheld"
+EVIDENCE_WITHHELD_NOTE = (
+    "* “withheld” marks a count that is not small but is hidden so that a small count cannot be"
+    " worked out from the total."
+)
+
+
+def evidence_escalation_compare(median: int | None, ci: tuple[int, int] | None) -> str:
+    """The time before escalation, beside the time after it: all reported posts, from the report."""
+    if median is None:
+        return (
+            "For comparison, fewer than half of all reported posts were removed in the period,"
+            " counted from the platform report."
+        )
+    interval = f" (95 % CI {ci[0]}-{ci[1]})" if ci else ""
+    return (
+        f"For comparison, all reported posts: median {median} days from the platform report to"
+        f" removal{interval}, as in the figures above."
+    )
+
+
 EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
 
 

@@ -75,7 +75,9 @@ def test_each_platform_behaves_in_its_own_way(tmp_path: Path) -> None:
         days = sorted(r["days_to_removal"] for r in by_platform[name] if r["removed_at"])
         return float(days[len(days) // 2])
 
-    assert removed_of_reported("tiktok") > 0.6 > 0.35 > removed_of_reported("x")
+    assert removed_of_reported("tiktok") > 0.75 > 0.55 > removed_of_reported("x")
+    escalated = Counter(r["escalated_to"] for r in records if r["escalated_to"])
+    assert set(escalated) == {"posh", "report-harmful-content", "police"}
     assert median_days("tiktok") < median_days("facebook") < median_days("x")
     shares = {name: round(removed_of_reported(name), 2) for name in ("tiktok", "instagram", "x")}
     assert len(set(shares.values())) == 3

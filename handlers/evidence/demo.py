@@ -4,9 +4,10 @@ Each deployment (a school, or a trust of a few) gets one anonymised export, writ
 `casebook export --anonymised --format json` writes it, so everything that reads real exports
 reads these. Each platform has its own behaviour (how many posts are reported, how many removed
 and how fast, how many never), so every part of the report has something to show; a few cases are
-duplicates, withdrawn or not abuse, and a few are closed while the post is still up. The same seed
-and end day give the same files, byte for byte: nothing comes from the clock or the system's
-randomness.
+duplicates, withdrawn or not abuse, and a few are closed while the post is still up. Half the
+posts still up a week after the report are escalated, each route with its own behaviour too. The
+same seed and end day give the same files, byte for byte: nothing comes from the clock or the
+system's randomness.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from storage.models import (
     AuthorIsPupil,
     Category,
     CloseReason,
+    EscalationRoute,
     Platform,
     Status,
     Target,
@@ -57,6 +59,24 @@ _NOT_COUNTED = (
     (CloseReason.NOT_ABUSE, 0.015),
 )
 _RESOLVED_WHILE_UP = 0.08  # of the posts never removed: the school closed the case anyway
+_ESCALATED = 0.5  # of the posts still up a week after the report: a lead escalated it
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a made-up escalation route does: how often it gets a post down, and how fast."""
+
+    route: EscalationRoute
+    weight: float
+    removes: float
+    mean_days: float
+
+
+ROUTES = (
+    Route(EscalationRoute.POSH, 0.6, 0.9, 3.0),
+    Route(EscalationRoute.REPORT_HARMFUL_CONTENT, 0.25, 0.6, 8.0),
+    Route(EscalationRoute.POLICE, 0.15, 0.4, 10.0),
+)
 _CASES_PER_SCHOOL_MONTH = (1, 7)
 _SCHOOLS_PER_DEPLOYMENT = (1, 1, 1, 2, 3, 4)  # most run their own; some trusts run one for several
 _PLACES = (
@@ -141,12 +161,23 @@ def _case(
         removed = reported + timedelta(days=chance.expovariate(1 / behaviour.mean_days))
         if removed > last:
             removed = None  # still up when the export was made
+    escalated, route = None, None
+    if reported is not None and chance.random() < _ESCALATED:
+        at = reported + timedelta(days=7 + chance.expovariate(1 / 3))
+        if at <= last and (removed is None or removed > at):
+            escalated = at
+            taken = chance.choices(ROUTES, [r.weight for r in ROUTES])[0]
+            route = taken.route
+            if chance.random() < taken.removes:
+                sooner = at + timedelta(days=chance.expovariate(1 / taken.mean_days))
+                if sooner <= last and (removed is None or sooner < removed):
+                    removed = sooner
     roll = chance.random()
     for reason, share in _NOT_COUNTED:
         if roll < share:
             close_reason = reason.value
             closed = created + timedelta(hours=chance.uniform(1, 48))
-            reported = removed = None
+            reported = removed = escalated = route = None
             break
         roll -= share
     else:
@@ -160,12 +191,14 @@ def _case(
         if closed
         else Status.REMOVED
         if removed
+        else Status.ESCALATED
+        if escalated
         else Status.REPORTED
         if reported
         else Status.OPEN
     )
     kinds = sorted(c.value for c in chance.sample(_CATEGORY_LIST, chance.choice((1, 1, 1, 2))))
-    updated = max(t for t in (created, reported, removed, closed) if t is not None)
+    updated = max(t for t in (created, reported, escalated, removed, closed) if t is not None)
     return ExportRow(
         id=number,
         school=school,
@@ -190,6 +223,8 @@ def _case(
         case_key=_hex(chance),
         links=None,
         author_is_pupil=chance.choice(list(AuthorIsPupil)).value,
+        escalated_to=None if route is None else route.value,
+        escalated_at=_day(escalated),
     )
 
 

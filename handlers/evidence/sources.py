@@ -30,10 +30,11 @@ from typing import Any
 
 from handlers import messages
 from storage.evidence import EvidenceRow
-from storage.models import Category, Platform
+from storage.models import Category, EscalationRoute, Platform
 
 _PLATFORMS = frozenset(p.value for p in Platform)
 _CATEGORIES = frozenset(c.value for c in Category)
+_ROUTES = frozenset(r.value for r in EscalationRoute)
 # An export of 100 000 cases is some 45 MB; four times that is still read in a few seconds.
 MAX_BYTES = 200 * 1024 * 1024
 # Before Casebook, and before any of the platforms it knows: a date earlier is a mistake, and
@@ -172,6 +173,15 @@ def _row(record: Any, old_deployment: str) -> EvidenceRow:
         raise _Bad(messages.evidence_removed_before("created_at", removed, created))
     if removed is not None and reported is not None and removed < reported:
         raise _Bad(messages.evidence_removed_before("reported_to_platform_at", removed, reported))
+    # Written since exports carried escalations; an older export has neither.
+    route = record.get("escalated_to")
+    if route is not None and not (isinstance(route, str) and route in _ROUTES):
+        raise _Bad(messages.EVIDENCE_BAD_ROUTE)
+    escalated = _day(record, "escalated_at")
+    if (route is None) != (escalated is None):
+        raise _Bad(messages.EVIDENCE_BAD_ROUTE)
+    if removed is not None and escalated is not None and removed < escalated:
+        raise _Bad(messages.evidence_removed_before("escalated_at", removed, escalated))
     return EvidenceRow(
         deployment,
         case_key,
@@ -184,6 +194,8 @@ def _row(record: Any, old_deployment: str) -> EvidenceRow:
         reason,
         tuple(categories),
         updated or "",
+        route,
+        escalated,
     )
 
 
