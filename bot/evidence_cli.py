@@ -49,6 +49,11 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="anonymised JSON exports to combine (default: read the database)",
     )
     parser.add_argument(
+        "--allow-identifying",
+        action="store_true",
+        help="read full exports too (names and links); without it only anonymised ones are read",
+    )
+    parser.add_argument(
         "--format",
         choices=evidence.FORMATS,
         default="html",
@@ -75,10 +80,15 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(messages.CLI_THRESHOLD_TOO_LOW)
     if args.since is not None and args.since > until:
         raise CommandError(messages.cli_since_after_until(args.since, until))
+    # A period from year 1, or to year 9999, is millions of weeks: a mistake, not a report.
+    if until > today:
+        raise CommandError(messages.cli_evidence_until_too_late(until, today))
+    if args.since is not None and args.since < sources.EARLIEST:
+        raise CommandError(messages.cli_evidence_since_too_early(args.since, sources.EARLIEST))
     _output(args.out, replace=args.force)
     if args.sources:
         try:
-            rows, read = sources.read_exports(args.sources)
+            rows, read = sources.read_exports(args.sources, args.allow_identifying)
         except sources.EvidenceInputError as error:
             print(messages.cli_line(error), file=sys.stderr)
             return 2

@@ -55,6 +55,10 @@ class ExportRow:
     # yes, no or unknown (the last question's answer); last, so a spreadsheet that reads earlier
     # exports' columns by position still finds them where they were.
     author_is_pupil: str | None
+    # Where a lead first escalated the case (posh, report-harmful-content or police) and when;
+    # after the earlier fields for the same reason.
+    escalated_to: str | None = None
+    escalated_at: str | None = None
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(ExportRow))

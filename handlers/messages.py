@@ -15,6 +15,7 @@ from storage.models import (
     AuditAction,
     AuthorIsPupil,
     Category,
+    EscalationRoute,
     Platform,
     ReportedToPlatform,
     SetAsideItem,
@@ -470,6 +471,7 @@ LEAD_HELP = (
     "- show N: everything about case N and its timeline\n"
     "- assign N @person: give case N to a member of staff\n"
     "- status N reported|escalated|removed|open: record what the platform did\n"
+    "- escalated N posh|report-harmful-content|police: record where case N was escalated\n"
     "- note N TEXT: add a note to case N\n"
     "- close N [duplicate|not-abuse|resolved]: close case N; reopen N undoes it\n"
     "- merge N M: fold case M into case N\n"
@@ -499,7 +501,47 @@ LEAD_USAGE = {
         "Usage: /cases status N reported|escalated|removed|open, for example: status 14 reported"
     ),
     "merge": "Usage: /cases merge N M folds case M into case N, for example: merge 14 15",
+    "escalated": (
+        "Usage: /cases escalated N posh|report-harmful-content|police, for example:"
+        " escalated 14 posh"
+    ),
 }
+ESCALATION_ROUTE_NAMES = {
+    EscalationRoute.POSH: "POSH",
+    EscalationRoute.REPORT_HARMFUL_CONTENT: "Report Harmful Content",
+    EscalationRoute.POLICE: "the police",
+}
+
+
+def bad_escalation_route(word: str) -> str:
+    return (
+        f"I do not know where {word!r} is. Say posh, report-harmful-content or police, for"
+        " example: escalated 14 posh"
+    )
+
+
+def escalation_after_removal(number: int) -> str:
+    return (
+        f"The post for case #{number} is recorded as removed already, so there is nothing to"
+        " escalate."
+    )
+
+
+def escalation_recorded(number: int, route: EscalationRoute) -> str:
+    return (
+        f"Case #{number} is recorded as escalated to {ESCALATION_ROUTE_NAMES[route]} today. The"
+        " evidence report counts the days to removal after escalation from today."
+    )
+
+
+def escalation_added(
+    number: int, route: EscalationRoute, first: EscalationRoute, first_when: str
+) -> str:
+    return (
+        f"Noted: case #{number} has gone to {ESCALATION_ROUTE_NAMES[route]} as well. It was first"
+        f" escalated to {ESCALATION_ROUTE_NAMES[first]} on {first_when}; the evidence report"
+        " counts from then."
+    )
 
 
 def pages_exist(pages: int) -> str:
@@ -617,6 +659,11 @@ def timeline_line(when: str, who: str, what: str) -> str:
     return f"- {when} · {who} · {what}"
 
 
+def _route_name(value: str | None) -> str:
+    route = next((r for r in EscalationRoute if r.value == value), None)
+    return "?" if route is None else ESCALATION_ROUTE_NAMES[route]
+
+
 def audit_text(
     action: AuditAction, from_value: str | None, to_value: str | None, reason: str | None
 ) -> str:
@@ -641,6 +688,7 @@ def audit_text(
         AuditAction.UNHOLD: "legal hold lifted",
         AuditAction.REMINDER: f"reminder sent ({to_value or ''})",
         AuditAction.CHECKED: "checked: still up",
+        AuditAction.ESCALATED: f"escalated to {_route_name(to_value)}",
     }
     return texts.get(action, str(action))
 
@@ -760,6 +808,12 @@ def _cases(count: int) -> str:
 STILL_UP = "Still up"
 REMOVED = "Removed"
 MARK_ESCALATED = "Mark escalated"
+# The escalation reminder's buttons: where the lead escalated the case.
+ESCALATED_BUTTONS = {
+    EscalationRoute.POSH: "Escalated to POSH",
+    EscalationRoute.REPORT_HARMFUL_CONTENT: "Escalated to Report Harmful Content",
+    EscalationRoute.POLICE: "Escalated to the police",
+}
 REMINDER_NOT_CURRENT = "This reminder is no longer current, so nothing was changed."
 REMINDER_NOT_YOURS = (
     "Only the school's safeguarding leads, or the person the case is assigned to, can answer this."
@@ -797,7 +851,11 @@ def reminder_escalate(number: int, platform: Platform, days: int, police: bool) 
     ]
     if police:
         parts.append(POLICE)
-    parts.append("Press Mark escalated once you have.")
+    parts.append(
+        "Once you have, press the button for where you escalated it (or type /cases escalated"
+        f" {number} posh, report-harmful-content or police): the evidence report measures how"
+        " long posts stay up after escalation from that day."
+    )
     return "\n\n".join(parts)
 
 
@@ -1104,6 +1162,72 @@ def cli_evidence_written(note: str, path: Path) -> str:
     return cli_line(f"{note}; wrote {path}")
 
 
+def shown_path(path: object) -> str:
+    """A file name as a message may show it: control characters (a new line, an escape that
+    moves the cursor) written as escapes, so one name is one line that says what it is."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def evidence_file_too_large(name: str, limit: int) -> str:
+    return (
+        f"{name}: is larger than {limit // (1024 * 1024)} MB, the most `casebook evidence`"
+        " reads from one file; split the export by --school or --since"
+    )
+
+
+def evidence_nested_too_deep(name: str) -> str:
+    return f"{name}: is not a JSON export: its brackets are nested too deeply"
+
+
+def evidence_date_too_early(field: str, day: date, earliest: date) -> str:
+    return f"{field!r} is {day}, before {earliest}: not a date Casebook wrote"
+
+
+def evidence_removed_before(field: str, removed: date, other: date) -> str:
+    return f"'removed_at' ({removed}) is before {field!r} ({other}): the dates cannot both be right"
+
+
+EVIDENCE_BAD_ROUTE = (
+    "'escalated_to' must be posh, report-harmful-content or police, with 'escalated_at' its date"
+)
+EVIDENCE_IDENTIFYING_EXPORT = (
+    "is a full export, with names and links; names and links must not reach an association,"
+    " so export with `casebook export --anonymised --format json`"
+    " (or give --allow-identifying if this report stays where the names may be seen)"
+)
+
+
+def cli_evidence_until_too_late(until: date, today: date) -> str:
+    return f"--until {until} is after today ({today}): follow-up cannot end in the future."
+
+
+def cli_evidence_since_too_early(since: date, earliest: date) -> str:
+    return f"--since {since} is before {earliest}: no case can be that old."
+
+
+# `casebook demo-data`: made-up exports to try the evidence report on.
+def cli_demo_out_of_range(option: str, most: int) -> str:
+    return f"{option} must be from 1 to {most}."
+
+
+def cli_demo_end_too_late(end: date, today: date) -> str:
+    return f"--end {end} is after today ({today}): the evidence report would refuse it."
+
+
+def cli_demo_not_a_folder(path: Path) -> str:
+    return f"{path} is a file; --out names the folder the exports go in."
+
+
+def cli_demo_written(files: int, cases: int, folder: Path) -> str:
+    return cli_line(
+        f"wrote {cases} made-up cases in {files} anonymised exports to {folder};"
+        f" try: casebook evidence --from {folder}/*.json --out report.html"
+    )
+
+
 # The command line's `casebook inbox`: events that could not be handled.
 NO_SUCH_SET_ASIDE = "there is no set-aside event {id} (see casebook inbox list)."
 
@@ -1204,6 +1328,53 @@ EVIDENCE_COLUMNS = (
     "Median days, removed posts only",
 )
 EVIDENCE_CATEGORY_COLUMN = "Kind"
+# Time to removal after escalation (handlers/evidence/escalation_html.py).
+EVIDENCE_ESCALATION = "After escalation: POSH, Report Harmful Content, the police"
+EVIDENCE_ESCALATION_NOTE = (
+    "Cases a lead recorded as escalated (/cases escalated). Days to removal are counted from the"
+    " day of the first escalation, with the Kaplan-Meier method: posts still up are counted, not"
+    " left out. Estimates are given only where a route's count is published."
+)
+EVIDENCE_ESCALATION_COLUMNS = (
+    "Escalated to",
+    "Cases",
+    "Median days from the platform report to escalation",
+    "Median days from escalation to removal (95 % CI)",
+    "Still up 2 days after escalation",
+    "after 7 days",
+    "after 30 days",
+)
+EVIDENCE_ROUTE_NAMES = {
+    "posh": "POSH",
+    "report-harmful-content": "Report Harmful Content",
+    "police": "The police",
+    "all": "Any route",
+}
+EVIDENCE_NO_ESCALATIONS = (
+    "No escalation was recorded in this period. Leads record one with /cases escalated N posh,"
+    " report-harmful-content or police, or with the buttons of the escalation reminder."
+)
+EVIDENCE_WITHHELD = "withheld"
+EVIDENCE_WITHHELD_NOTE = (
+    "* “withheld” marks a count that is not small but is hidden so that a small count cannot be"
+    " worked out from the total."
+)
+
+
+def evidence_escalation_compare(median: int | None, ci: tuple[int, int] | None) -> str:
+    """The time before escalation, beside the time after it: all reported posts, from the report."""
+    if median is None:
+        return (
+            "For comparison, fewer than half of all reported posts were removed in the period,"
+            " counted from the platform report."
+        )
+    interval = f" (95 % CI {ci[0]}-{ci[1]})" if ci else ""
+    return (
+        f"For comparison, all reported posts: median {median} days from the platform report to"
+        f" removal{interval}, as in the figures above."
+    )
+
+
 EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
 
 

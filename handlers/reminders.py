@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import messages, questions
 from handlers.context import Context, Request, leads_places
+from handlers.escalation import ROUTES, escalated
 from handlers.events import Button, Outgoing, PersonKey, Place, PlaceKind, Transport, User
 from handlers.roles import is_lead
 from handlers.settings import Config, RemindersConfig, SchoolConfig
@@ -167,7 +168,10 @@ async def _messages(
         police = police_matter(case.categories)
         text = messages.reminder_escalate(case.number, case.platform, days, police)
         buttons = (
-            Button(messages.MARK_ESCALATED, _button_value(reminder, ReminderAnswer.ESCALATED)),
+            *(
+                Button(label, _button_value(reminder, ReminderAnswer.ESCALATED, route.value))
+                for route, label in messages.ESCALATED_BUTTONS.items()
+            ),
             Button(messages.REMOVED, _button_value(reminder, ReminderAnswer.REMOVED)),
         )
     return [Outgoing(place=p, text=text, buttons=buttons, case_id=case.id) for p in places]
@@ -226,11 +230,17 @@ def is_reminder_button(value: str) -> bool:
 
 
 async def answer_button(request: Request, value: str) -> list[Outgoing]:
-    """Still up / Removed / Mark escalated, pressed by a lead or the case's assignee."""
+    """Still up / Removed / Escalated to …, pressed by a lead or the case's assignee.
+
+    An escalation button names its route (`r:ID:escalated:posh`); one sent before buttons did
+    (`r:ID:escalated`) still marks the case escalated, with no route."""
     parts = value.split(":")
     reminder = None
-    reminder_id = whole_number(parts[1]) if len(parts) == 3 else None
+    reminder_id = whole_number(parts[1]) if len(parts) in (3, 4) else None
     answer = _ANSWERS.get(parts[2]) if reminder_id is not None else None
+    route = ROUTES.get(parts[3]) if len(parts) == 4 else None
+    if len(parts) == 4 and (route is None or answer is not ReminderAnswer.ESCALATED):
+        answer = None
     if reminder_id is not None and answer is not None:
         reminder = await request.unit.reminders.get(reminder_id)
     case = None if reminder is None else await request.unit.cases.get(reminder.case_id)
@@ -275,6 +285,12 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
             AuditAction.STATUS, case.id, from_value=case.status.value, to_value=Status.REMOVED.value
         )
         text = messages.status_set(case.number, Status.REMOVED)
+    elif route is not None:
+        await save_case(ctx, escalated(case, route, ctx.now))
+        await ctx.audit(
+            AuditAction.ESCALATED, case.id, from_value=case.status.value, to_value=route.value
+        )
+        text = messages.escalation_recorded(case.number, route)
     else:
         await save_case(ctx, dataclasses.replace(case, status=Status.ESCALATED, updated_at=ctx.now))
         await ctx.audit(
@@ -298,8 +314,9 @@ async def answer_button(request: Request, value: str) -> list[Outgoing]:
     return replies
 
 
-def _button_value(reminder: Reminder, answer: ReminderAnswer) -> str:
-    return f"{_PREFIX}:{reminder.id}:{answer.value}"
+def _button_value(reminder: Reminder, answer: ReminderAnswer, route: str | None = None) -> str:
+    value = f"{_PREFIX}:{reminder.id}:{answer.value}"
+    return value if route is None else f"{value}:{route}"
 
 
 def is_current(reminder: Reminder, answer: ReminderAnswer) -> bool:

@@ -14,6 +14,7 @@ from storage.models import (
     CaseTiming,
     Category,
     CloseReason,
+    EscalationRoute,
     NewCase,
     Person,
     Platform,
@@ -40,7 +41,7 @@ _COLUMNS = (
     "c.id, c.school_id, c.number, c.status, c.urgent, c.platform, c.source, c.targets,"
     " c.reported_to_platform, c.reported_to_platform_at, c.author_is_pupil, c.removed_at,"
     " c.assignee_id, c.created_at, c.updated_at, c.closed_at, c.close_reason, c.merged_into,"
-    " c.checked_at, c.legal_hold, c.purged_at, c.reporter_count,"
+    " c.checked_at, c.legal_hold, c.purged_at, c.reporter_count, c.escalated_to, c.escalated_at,"
     f" {FIRST_LINK} AS url,"
     " (SELECT {concat} FROM case_categories k WHERE k.case_id = c.id) AS categories"
 )
@@ -155,7 +156,8 @@ class SqlCases:
             "UPDATE cases SET status = ?, urgent = ?, platform = ?, targets = ?,"
             " reported_to_platform = ?, reported_to_platform_at = ?, author_is_pupil = ?,"
             " removed_at = ?, assignee_id = ?, updated_at = ?, closed_at = ?, close_reason = ?,"
-            " merged_into = ?, checked_at = ?, legal_hold = ? WHERE id = ?",
+            " merged_into = ?, checked_at = ?, legal_hold = ?, escalated_to = ?, escalated_at = ?"
+            " WHERE id = ?",
             (
                 case.status,
                 int(case.urgent),
@@ -172,6 +174,8 @@ class SqlCases:
                 case.merged_into,
                 to_db_or_none(case.checked_at),
                 case.legal_hold,
+                case.escalated_to,
+                to_db_or_none(case.escalated_at),
                 case.id,
             ),
         )
@@ -361,6 +365,7 @@ _CATEGORY = _lookup(Category)
 _REPORTED = _lookup(ReportedToPlatform)
 _AUTHOR = _lookup(AuthorIsPupil)
 _CLOSE_REASON = _lookup(CloseReason)
+_ESCALATION = _lookup(EscalationRoute)
 _CATEGORY_SETS: dict[str, frozenset[Category]] = {}
 
 
@@ -397,6 +402,8 @@ def _case(row: Iterable[Any]) -> Case:
         legal_hold,
         purged_at,
         reporter_count,
+        escalated_to,
+        escalated_at,
         url,
         categories,
     ) = row
@@ -425,4 +432,6 @@ def _case(row: Iterable[Any]) -> Case:
         legal_hold=legal_hold,
         purged_at=from_db_or_none(purged_at),
         reporter_count=reporter_count,
+        escalated_to=None if escalated_to is None else _ESCALATION[escalated_to],
+        escalated_at=from_db_or_none(escalated_at),
     )

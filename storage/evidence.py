@@ -30,6 +30,8 @@ class EvidenceRow:
     close_reason: str | None
     categories: tuple[str, ...]
     updated: str
+    escalated_to: str | None = None  # where a lead first escalated the case, and the day
+    escalated: date | None = None
 
 
 _QUERY = (
@@ -37,7 +39,7 @@ _QUERY = (
     " substr(c.created_at, 1, 10), substr(c.reported_to_platform_at, 1, 10),"
     " substr(c.removed_at, 1, 10), substr(c.closed_at, 1, 10), c.close_reason,"
     " (SELECT {concat} FROM case_categories g WHERE g.case_id = c.id),"
-    " substr(c.updated_at, 1, 10)"
+    " substr(c.updated_at, 1, 10), c.escalated_to, substr(c.escalated_at, 1, 10)"
     " FROM cases c JOIN schools s ON s.id = c.school_id LEFT JOIN case_keys k ON k.case_id = c.id"
 )
 _QUERIES = {
@@ -96,6 +98,8 @@ class SqlEvidence:
                 close_reason,
                 tuple(categories.split(",")) if categories else (),
                 updated,
+                escalated_to,
+                day(escalated),
             )
             for case_id, (
                 deployment,
@@ -109,5 +113,7 @@ class SqlEvidence:
                 close_reason,
                 categories,
                 updated,
+                escalated_to,
+                escalated,
             ) in enumerate(found)
         ]

@@ -99,6 +99,8 @@ def _fields(anonymised: bool) -> tuple[tuple[str, str], ...]:
         ("case_key", "(SELECT key FROM case_keys k WHERE k.case_id = c.id)"),
         ("links", "NULL" if anonymised else _LINKS),
         ("author_is_pupil", "c.author_is_pupil"),
+        ("escalated_to", "c.escalated_to"),
+        ("escalated_at", _time("c.escalated_at", anonymised)),
     )
 
 

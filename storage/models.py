@@ -71,6 +71,14 @@ def police_matter(categories: Iterable[Category]) -> bool:
     return not _POLICE_CATEGORIES.isdisjoint(categories)
 
 
+class EscalationRoute(StrEnum):
+    """Where a lead took a case the platform did not act on (`/cases escalated N ROUTE`)."""
+
+    POSH = "posh"  # the Professionals Online Safety Helpline
+    REPORT_HARMFUL_CONTENT = "report-harmful-content"
+    POLICE = "police"
+
+
 class Target(StrEnum):
     ME = "me"
     COLLEAGUE = "colleague"
@@ -150,6 +158,7 @@ class AuditAction(StrEnum):
     CHECKED = "checked"
     EXPORTED = "exported"
     EVIDENCE_REPORT = "evidence-report"
+    ESCALATED = "escalated"  # to POSH, Report Harmful Content or the police (`to_value`)
     ANSWERED = "answered"  # each answer, by early versions: read in old databases, never written
 
 
@@ -207,6 +216,8 @@ class Case:
     legal_hold: str | None = None  # why retention must not purge this case
     purged_at: datetime | None = None  # identities, links and free text were removed then
     reporter_count: int | None = None  # kept when a purge removes the reporters themselves
+    escalated_to: EscalationRoute | None = None  # where a lead first escalated the case
+    escalated_at: datetime | None = None  # when: time to removal after escalation counts from it
 
 
 @dataclass(frozen=True, slots=True)

@@ -346,7 +346,8 @@ def test_exports_from_three_deployments_combine_and_match_scipy(tmp_path: Path) 
     assert report["deployments"] == "<5"  # three deployments: a count below 5 too
     assert report["cases"] == len(counted)
     assert report["schools"] == 5
-    assert set(report) == {"period", "deployments", "schools", "cases", "platforms"}
+    assert set(report) == {"period", "deployments", "schools", "cases", "platforms", "escalation"}
+    assert report["escalation"] == []  # no case in these exports was escalated
     by_platform = {p["platform"]: p for p in report["platforms"]}
     for name, figures in by_platform.items():
         mine = [c for c in counted if name == "all" or c.platform == name]

@@ -28,6 +28,7 @@ from storage.models import (
     Case,
     CaseLink,
     Category,
+    EscalationRoute,
     NewCase,
     Platform,
     ReportedToPlatform,
@@ -151,7 +152,13 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
     async with database.transaction() as unit:
         sam = await unit.people.ensure("slack:USAM", "Sam Jones")
         await unit.cases.save(
-            dataclasses.replace(case, assignee_id=sam.id, author_is_pupil=AuthorIsPupil.YES)
+            dataclasses.replace(
+                case,
+                assignee_id=sam.id,
+                author_is_pupil=AuthorIsPupil.YES,
+                escalated_to=EscalationRoute.POSH,
+                escalated_at=T0 + timedelta(days=1, hours=5),
+            )
         )
         await unit.notes.add(case.id, sam.id, "spoke to parent of Jo Bloggs", T0)
         [row] = await export_rows(unit, anonymised=True)
@@ -183,9 +190,13 @@ async def test_anonymised_export_holds_no_url_name_or_free_text(database: Databa
         "case_key": row.case_key,
         "links": None,
         "author_is_pupil": "yes",  # the last question's answer names no one
+        "escalated_to": "posh",
+        "escalated_at": "2026-10-02",  # the day only, as every anonymised time
     }
     assert dataclasses.asdict(row) == expected
+    assert list(FIELDS)[-2:] == ["escalated_to", "escalated_at"]  # earlier columns keep places
     assert full.author_is_pupil == "yes"
+    assert (full.escalated_to, full.escalated_at) == ("posh", "2026-10-02T14:00:00Z")
     assert set(expected) == set(FIELDS)
     flat = json.dumps(dataclasses.asdict(row)) + to_csv([row])
     for secret in (

@@ -10,7 +10,7 @@ import pytest
 from bot.adapters.console_config import CONSOLE
 from bot.scheduler import send_due_reminders
 from handlers import messages
-from storage.models import Category, Platform, police_matter
+from storage.models import Category, EscalationRoute, Platform, police_matter
 from tests.chat import Chat, texts
 
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
@@ -52,7 +52,11 @@ async def _escalation(chat: Chat) -> list[str]:
     await send_due_reminders(chat.database, chat.config, chat.clock.now(), frozenset({CONSOLE}))
     await chat.delivery.flush()
     sent = chat.transport.sent[before:]
-    return [r.text for r in sent if r.buttons and r.buttons[0].label == messages.MARK_ESCALATED]
+    return [
+        r.text
+        for r in sent
+        if r.buttons and r.buttons[0].label == messages.ESCALATED_BUTTONS[EscalationRoute.POSH]
+    ]
 
 
 @pytest.mark.parametrize(("kind", "police"), [("2", True), ("7", True), ("1", False)])

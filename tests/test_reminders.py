@@ -18,13 +18,14 @@ from handlers.events import Button, Outgoing, PlaceKind
 from handlers.reminders import in_working_hours
 from handlers.settings import Config, RemindersConfig
 from storage.db import Database
-from storage.models import Platform, Status
+from storage.models import AuditAction, EscalationRoute, Platform, Status
 from tests.chat import Chat, FakeClock, button, texts
 
 LONDON = ZoneInfo("Europe/London")
 HOURS = RemindersConfig()
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
 CONSOLE = frozenset({CONSOLE})
+TO_POSH = messages.ESCALATED_BUTTONS[EscalationRoute.POSH]
 
 
 def scheduler(chat: Chat) -> Scheduler:
@@ -113,7 +114,12 @@ async def test_reporting_starts_still_up_and_escalation_and_ends_not_reported(ch
     chat.clock.moment = reported_at + timedelta(days=7)
     replies = [r for r in await tick(chat) if r.place.kind is PlaceKind.LEADS]
     assert [r.text for r in replies] == [messages.reminder_escalate(1, Platform.TIKTOK, 7, False)]
-    assert replies[0].buttons[0].label == messages.MARK_ESCALATED
+    assert [b.label for b in replies[0].buttons] == [
+        messages.ESCALATED_BUTTONS[EscalationRoute.POSH],
+        messages.ESCALATED_BUTTONS[EscalationRoute.REPORT_HARMFUL_CONTENT],
+        messages.ESCALATED_BUTTONS[EscalationRoute.POLICE],
+        messages.REMOVED,
+    ]
 
 
 async def test_still_up_schedules_the_next_check_and_removed_stops_the_ladder(
@@ -158,17 +164,28 @@ async def test_only_leads_or_the_assignee_may_answer_a_reminder(chat: Chat) -> N
     )
 
 
-async def test_mark_escalated_sets_the_status(chat: Chat, database: Database) -> None:
+async def test_the_escalation_reminder_records_where_and_when_the_case_was_escalated(
+    chat: Chat, database: Database
+) -> None:
     await chat.say(TIKTOK)
     await chat.command("cases", "status 1 reported", user="lena")
     chat.clock.advance(days=7)
-    escalation = [
-        r for r in await tick(chat) if messages.MARK_ESCALATED in [b.label for b in r.buttons]
-    ]
-    await chat.press(button(escalation, messages.MARK_ESCALATED), user="lena")
+    escalation = [r for r in await tick(chat) if TO_POSH in [b.label for b in r.buttons]]
+    assert "/cases escalated 1 posh" in escalation[0].text
+    chat.clock.advance(hours=2)
+    pressed_at = chat.clock.now()
+    label = messages.ESCALATED_BUTTONS[EscalationRoute.REPORT_HARMFUL_CONTENT]
+    replies = await chat.press(button(escalation, label), user="lena")
+    assert messages.escalation_recorded(1, EscalationRoute.REPORT_HARMFUL_CONTENT) in texts(replies)
     async with database.transaction() as unit:
         case = await unit.cases.by_number(1, 1)
-    assert case is not None and case.status is Status.ESCALATED
+        assert case is not None and case.status is Status.ESCALATED
+        assert case.escalated_to is EscalationRoute.REPORT_HARMFUL_CONTENT
+        assert case.escalated_at == pressed_at
+        audit = await unit.audit.for_cases([case.id])
+    assert [(e.action, e.to_value) for e in audit if e.action is AuditAction.ESCALATED] == [
+        (AuditAction.ESCALATED, "report-harmful-content")
+    ]
 
 
 async def test_a_case_escalated_by_hand_gets_no_escalation_reminder_but_still_up_checks(
@@ -179,7 +196,7 @@ async def test_a_case_escalated_by_hand_gets_no_escalation_reminder_but_still_up
     await chat.command("cases", "status 1 escalated", user="lena")
     chat.clock.advance(days=7, hours=1)
     labels = [[b.label for b in r.buttons] for r in await tick(chat)]
-    assert not [found for found in labels if messages.MARK_ESCALATED in found]
+    assert not [found for found in labels if TO_POSH in found]
     assert [found for found in labels if messages.STILL_UP in found]
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from handlers.evidence.escalation import EscalationFigures, escalation_figures
 from handlers.evidence.suppression import suppress
 from handlers.evidence.survival import Curve, kaplan_meier
 from storage.evidence import EvidenceRow
@@ -63,6 +64,8 @@ class Report:
     category_mix: dict[str, dict[str, Count]]  # per platform (and "all"), per category
     school_name: str | None = None  # only in a school's own report
     hidden: int = field(default=0)  # how many published cells were suppressed
+    # Time to removal after escalation, per route (escalation.py); empty when none was recorded.
+    escalation: list[EscalationFigures] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -145,6 +148,7 @@ def build(
     threshold: int = DEFAULT_THRESHOLD,
     school_name: str | None = None,
 ) -> Report:
+    rows = list(rows)  # read twice: here and for the escalations
     by_platform = tally(rows, until, since)
     names = [p.value for p in Platform if p.value in by_platform]
     groups: dict[str, _Tally] = {name: by_platform[name] for name in names}
@@ -203,6 +207,7 @@ def build(
         },
         school_name=school_name,
         hidden=len(hidden),
+        escalation=escalation_figures(rows, until, since, threshold),
     )
 
 

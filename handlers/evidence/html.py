@@ -11,6 +11,7 @@ from datetime import date
 from html import escape
 
 from handlers import messages
+from handlers.evidence import escalation_html
 from handlers.evidence.figures import ALL, STILL_UP_DAYS, Count, PlatformFigures, Report
 from storage.models import Category, Platform
 
@@ -132,6 +133,7 @@ def render(report: Report, made_on: date) -> str:
             f"<h2>{messages.EVIDENCE_CATEGORIES}</h2>",
             _category_chart(report),
             _category_table(report),
+            *escalation_html.section(report),
         ]
     else:
         parts.append(f"<p>{messages.EVIDENCE_NO_CASES}</p>")

@@ -9,6 +9,13 @@ still counts once.
 
 Only fields the figures need are read, and each is checked: a platform or a category must be one
 Casebook knows, so no free text can reach the report through them.
+
+The files come from elsewhere and cannot be trusted: each is read up to `MAX_BYTES`, a number too
+long to be one Casebook wrote stays a string-free marker instead of a huge integer, brackets
+nested too deep are refused rather than exhausting the stack, a date before `EARLIEST` (or a
+removal before its report) is refused rather than stretching the period or counting 0 days, and
+a full export (names, links) is refused unless the person says that is intended: an association
+is meant to see no one's name.
 """
 
 from __future__ import annotations
@@ -16,27 +23,41 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from handlers import messages
 from storage.evidence import EvidenceRow
-from storage.models import Category, Platform
+from storage.models import Category, EscalationRoute, Platform
 
 _PLATFORMS = frozenset(p.value for p in Platform)
 _CATEGORIES = frozenset(c.value for c in Category)
+_ROUTES = frozenset(r.value for r in EscalationRoute)
+# An export of 100 000 cases is some 45 MB; four times that is still read in a few seconds.
+MAX_BYTES = 200 * 1024 * 1024
+# Before Casebook, and before any of the platforms it knows: a date earlier is a mistake, and
+# one in year 1 would stretch the report to two thousand years of weeks.
+EARLIEST = date(2000, 1, 1)
+# Case numbers and counts Casebook writes fit in far fewer digits.
+_MAX_DIGITS = 18
+# The fields only a full export fills: who reported, who was assigned, which post.
+_IDENTIFYING = ("url", "links", "assignee")
 
 
 class EvidenceInputError(Exception):
     """An input file that cannot be used, with the file and the record to look at."""
 
 
-def read_exports(paths: Iterable[Path]) -> tuple[list[EvidenceRow], int]:
+def read_exports(
+    paths: Iterable[Path], allow_identifying: bool = False
+) -> tuple[list[EvidenceRow], int]:
     """Every case in these exports, each counted once, and how many records were read."""
     newest: dict[tuple[str, str], EvidenceRow] = {}
     read = 0
     for path in paths:
-        for row in read_export(path):
+        for row in read_export(path, allow_identifying):
             read += 1
             key = (row.deployment, row.key)
             held = newest.get(key)
@@ -45,33 +66,74 @@ def read_exports(paths: Iterable[Path]) -> tuple[list[EvidenceRow], int]:
     return list(newest.values()), read
 
 
-def read_export(path: Path) -> list[EvidenceRow]:
+def read_export(path: Path, allow_identifying: bool = False) -> list[EvidenceRow]:
+    """One export's cases; EvidenceInputError (one line) for anything that cannot be used."""
+    name = messages.shown_path(path)
+    raw = _read_limited(path, name)
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise EvidenceInputError(f"{path}: cannot be read ({error.strerror})") from error
-    try:
-        records = json.loads(raw)
+        records = json.loads(raw, parse_int=_integer, parse_float=_decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise EvidenceInputError(
-            f"{path}: is not a JSON export (casebook export --anonymised --format json): {error}"
+            f"{name}: is not a JSON export (casebook export --anonymised --format json): {error}"
         ) from error
+    except RecursionError:
+        raise EvidenceInputError(messages.evidence_nested_too_deep(name)) from None
     if not isinstance(records, list):
-        raise EvidenceInputError(f"{path}: is not a JSON export: expected a list of cases")
+        raise EvidenceInputError(f"{name}: is not a JSON export: expected a list of cases")
     old_deployment = "file-" + hashlib.sha256(raw).hexdigest()[:16]
     rows = []
     for number, record in enumerate(records, start=1):
         try:
+            if not allow_identifying:
+                _refuse_identifying(record)
             rows.append(_row(record, old_deployment))
         except _Bad as bad:
             ident = record.get("id") if isinstance(record, dict) else None
-            which = f"record {number}" + (f" (case {ident})" if isinstance(ident, int) else "")
-            raise EvidenceInputError(f"{path}: {which}: {bad}") from None
+            which = f"record {number}" + (f" (case {ident})" if type(ident) is int else "")
+            raise EvidenceInputError(f"{name}: {which}: {bad}") from None
     return rows
 
 
 class _Bad(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _TooLong:
+    """A number in the file too long to be one Casebook wrote: kept as its length only."""
+
+    digits: int
+
+
+def _integer(text: str) -> int | _TooLong:
+    return int(text) if len(text) <= _MAX_DIGITS else _TooLong(len(text))
+
+
+def _decimal(text: str) -> float | _TooLong:
+    return float(text) if len(text) <= 2 * _MAX_DIGITS else _TooLong(len(text))
+
+
+def _read_limited(path: Path, name: str) -> bytes:
+    """The file's bytes, refused unread when it says it is larger than MAX_BYTES, and never
+    more than MAX_BYTES read from what does not say (a pipe, /dev/zero)."""
+    try:
+        with path.open("rb") as stream:
+            if path.is_file() and path.stat().st_size > MAX_BYTES:
+                raise EvidenceInputError(messages.evidence_file_too_large(name, MAX_BYTES))
+            raw = stream.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise EvidenceInputError(f"{name}: cannot be read ({error.strerror})") from error
+    if len(raw) > MAX_BYTES:
+        raise EvidenceInputError(messages.evidence_file_too_large(name, MAX_BYTES))
+    return raw
+
+
+def _refuse_identifying(record: Any) -> None:
+    if isinstance(record, dict) and (
+        any(record.get(field) for field in _IDENTIFYING)
+        or isinstance(record.get("reporters"), list)
+    ):
+        raise _Bad(messages.EVIDENCE_IDENTIFYING_EXPORT)
 
 
 def _row(record: Any, old_deployment: str) -> EvidenceRow:
@@ -80,7 +142,7 @@ def _row(record: Any, old_deployment: str) -> EvidenceRow:
     deployment = record.get("deployment")
     case_key = record.get("case_key")
     number = record.get("id")
-    if not isinstance(number, int) or isinstance(number, bool):
+    if type(number) is not int:
         raise _Bad("'id' is not a case number")
     school = _text(record, "school")
     if deployment is None and case_key is None:
@@ -92,7 +154,9 @@ def _row(record: Any, old_deployment: str) -> EvidenceRow:
     if platform not in _PLATFORMS:
         raise _Bad(f"'platform' is not one Casebook knows: {platform[:40]!r}")
     categories = record.get("categories", [])
-    if not isinstance(categories, list) or not all(c in _CATEGORIES for c in categories):
+    if not isinstance(categories, list) or not all(
+        isinstance(c, str) and c in _CATEGORIES for c in categories
+    ):
         raise _Bad("'categories' must be a list of Casebook's categories")
     reason = record.get("close_reason")
     if reason is not None and not isinstance(reason, str):
@@ -103,18 +167,35 @@ def _row(record: Any, old_deployment: str) -> EvidenceRow:
     created = _day(record, "created_at")
     if created is None:
         raise _Bad("'created_at' is missing")
+    reported = _day(record, "reported_to_platform_at")
+    removed = _day(record, "removed_at")
+    if removed is not None and removed < created:
+        raise _Bad(messages.evidence_removed_before("created_at", removed, created))
+    if removed is not None and reported is not None and removed < reported:
+        raise _Bad(messages.evidence_removed_before("reported_to_platform_at", removed, reported))
+    # Written since exports carried escalations; an older export has neither.
+    route = record.get("escalated_to")
+    if route is not None and not (isinstance(route, str) and route in _ROUTES):
+        raise _Bad(messages.EVIDENCE_BAD_ROUTE)
+    escalated = _day(record, "escalated_at")
+    if (route is None) != (escalated is None):
+        raise _Bad(messages.EVIDENCE_BAD_ROUTE)
+    if removed is not None and escalated is not None and removed < escalated:
+        raise _Bad(messages.evidence_removed_before("escalated_at", removed, escalated))
     return EvidenceRow(
         deployment,
         case_key,
         school,
         platform,
         created,
-        _day(record, "reported_to_platform_at"),
-        _day(record, "removed_at"),
+        reported,
+        removed,
         _day(record, "closed_at"),
         reason,
         tuple(categories),
         updated or "",
+        route,
+        escalated,
     )
 
 
@@ -132,6 +213,9 @@ def _day(record: dict[str, Any], name: str) -> date | None:
     if not isinstance(value, str):
         raise _Bad(f"{name!r} is not a date")
     try:
-        return date.fromisoformat(value[:10])
+        day = date.fromisoformat(value[:10])
     except ValueError:
         raise _Bad(f"{name!r} is not a date: {value[:30]!r}") from None
+    if day < EARLIEST:
+        raise _Bad(messages.evidence_date_too_early(name, day, EARLIEST))
+    return day

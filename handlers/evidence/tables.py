@@ -12,6 +12,7 @@ import io
 import json
 from typing import Any
 
+from handlers.evidence import escalation
 from handlers.evidence.figures import STILL_UP_DAYS, PlatformFigures, Report
 
 
@@ -42,6 +43,7 @@ def to_json(report: Report) -> str:
         "schools": report.schools,
         "cases": report.cases,
         "platforms": [platform_dict(p) for p in report.platforms],
+        "escalation": [escalation.as_dict(e) for e in report.escalation],
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -89,6 +91,7 @@ def to_csv(report: Report) -> str:
     for platform, mix in report.category_mix.items():
         for category, count in mix.items():
             writer.writerow(("categories", platform, category, count))
+    writer.writerows(escalation.csv_rows(report.escalation))
     return out.getvalue()
 
 

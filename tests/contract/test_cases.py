@@ -9,7 +9,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from storage.models import CaseLink, Category, Platform, Status, Transport
+from storage.models import CaseLink, Category, EscalationRoute, Platform, Status, Transport
 from storage.protocols import CaseMessageRepository, CaseRepository, NoteRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -112,6 +112,29 @@ async def test_saved_fields_and_categories_round_trip(store: Store) -> None:
         assert await unit.cases.get(case.id + 100) is None
         await unit.cases.save(dataclasses.replace(changed, categories=frozenset()))
         assert (await unit.cases.get(case.id)).categories == frozenset()  # type: ignore[union-attr]
+
+
+@covers(CaseRepository.save, CaseRepository.get, CaseRepository.by_number)
+async def test_where_and_when_a_case_was_escalated_round_trips(store: Store) -> None:
+    north, alex = await school_and_person(store)
+    async with store.transaction() as unit:
+        case = await unit.cases.create(new_case(north, alex, None))
+        escalated = dataclasses.replace(
+            case,
+            status=Status.ESCALATED,
+            escalated_to=EscalationRoute.REPORT_HARMFUL_CONTENT,
+            escalated_at=T0 + timedelta(days=9, hours=3),
+            updated_at=T0 + timedelta(days=9, hours=3),
+        )
+        await unit.cases.save(escalated)
+    async with store.reading() as unit:
+        assert await unit.cases.get(case.id) == escalated
+        assert await unit.cases.by_number(north, case.number) == escalated
+        [listed] = await unit.cases.listing(school_id=north)
+        assert (listed.escalated_to, listed.escalated_at) == (
+            EscalationRoute.REPORT_HARMFUL_CONTENT,
+            T0 + timedelta(days=9, hours=3),
+        )
 
 
 @covers(CaseRepository.listing)
