@@ -3,6 +3,7 @@ what a Teams activity becomes (pure functions, no server)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -210,3 +211,25 @@ def test_a_message_in_a_channel_of_no_school_is_ignored_and_named_for_the_log(
     leads = _parsed(activity("hello", LEADS_CHANNEL))
     assert events.incoming(config, leads) is None
     assert events.unconfigured_channel(config, leads) is None
+
+
+async def test_check_online_gets_a_token_and_the_keys_and_says_a_wrong_password(
+    tmp_path: Path,
+) -> None:
+    from bot.adapters.teams import online
+    from handlers.settings import Secret
+    from tests.fakes.teams_api import FakeTeamsApi
+    from tests.teams_harness import teams_config
+
+    fake = await FakeTeamsApi().start()
+    try:
+        settings = teams_settings(teams_config(tmp_path / "x.db", fake).transports[TEAMS])
+        out = io.StringIO()
+        assert await online.check(settings, out)
+        assert "got a token" in out.getvalue() and "1 Bot Framework signing keys" in out.getvalue()
+        wrong = dataclasses.replace(settings, app_password=Secret("not-the-password"))
+        out = io.StringIO()
+        assert not await online.check(wrong, out)
+        assert "TEAMS_APP_PASSWORD" in out.getvalue() and "not-the-password" not in out.getvalue()
+    finally:
+        await fake.stop()

@@ -97,6 +97,11 @@ class RequestChecker:
             raise Unauthorized("serviceUrl is not in [teams] service_urls")
         return service_url
 
+    async def key_count(self) -> int:
+        """How many signing keys Bot Framework lists now (for check-config --online)."""
+        await self._fetch_keys()
+        return len(self._keys)
+
     async def _key(self, kid: str) -> Any:
         if kid not in self._keys:
             async with self._lock:
