@@ -16,6 +16,8 @@ from bot.adapters.console import ConsoleTransport
 from bot.adapters.console_config import CONSOLE
 from bot.adapters.slack import SlackTransport
 from bot.adapters.slack_config import SLACK
+from bot.adapters.teams.config import TEAMS
+from bot.adapters.teams.transport import TeamsTransport
 from bot.adapters.telegram import TelegramTransport
 from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import Clock, SystemClock
@@ -40,6 +42,7 @@ SCHEDULER_INTERVAL = 60.0  # seconds between reminder rounds; tests with a fake 
 ADAPTERS: Mapping[Transport, Callable[[Config, Router, Callable[[], None]], ChatTransport]] = {
     SLACK: SlackTransport,
     TELEGRAM: TelegramTransport,
+    TEAMS: TeamsTransport,
 }
 
 

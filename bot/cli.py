@@ -27,6 +27,8 @@ from bot import demo_cli, evidence_cli, logs
 from bot.adapters import slack_manifest
 from bot.adapters.console_config import CONSOLE, demo_config
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
+from bot.adapters.teams import messages as teams_messages
+from bot.adapters.teams.config import TEAMS, teams_settings
 from bot.adapters.telegram_config import TELEGRAM
 from bot.backup_policy import backup_policy, kept_days
 from bot.clock import SystemClock
@@ -224,13 +226,25 @@ def _parser() -> argparse.ArgumentParser:
 
     manifest = command(
         "manifest",
-        "print the Slack app manifest (JSON)",
+        "print the Slack app manifest (JSON), or write the Teams app package (zip)",
         "example: casebook manifest --mode http --url https://casebook.example.org/slack/events",
     )
     manifest.add_argument(
-        "--mode", choices=[m.value for m in SlackMode], help="default: from the config"
+        "--platform",
+        choices=[SLACK, TEAMS],
+        default=SLACK,
+        help="slack (the default) or teams",
     )
-    manifest.add_argument("--url", help="public URL of /slack/events, for HTTP mode")
+    manifest.add_argument(
+        "--mode", choices=[m.value for m in SlackMode], help="Slack: default from the config"
+    )
+    manifest.add_argument(
+        "--url",
+        help="Slack: public URL of /slack/events, for HTTP mode; Teams: https://HOST of Casebook",
+    )
+    manifest.add_argument(
+        "--out", type=Path, help="Teams: the package to write (default casebook-teams.zip)"
+    )
     manifest.set_defaults(action=_manifest)
 
     inbox = commands.add_parser(
@@ -679,6 +693,8 @@ def _inbox_retry(args: argparse.Namespace) -> int:
 
 
 def _manifest(args: argparse.Namespace) -> int:
+    if args.platform == TEAMS:
+        return _teams_package(args)
     mode = None if args.mode is None else SlackMode(args.mode)
     if mode is None:
         config = load_config(args.config, os.environ) if args.config else None
@@ -689,6 +705,21 @@ def _manifest(args: argparse.Namespace) -> int:
         print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
     for warning in slack_manifest.url_warnings(args.url) if args.url else []:
         print(warning, file=sys.stderr)
+    return 0
+
+
+def _teams_package(args: argparse.Namespace) -> int:
+    from bot.adapters.teams import manifest as teams_manifest  # matplotlib: only when asked
+
+    config = load_config(args.config, os.environ) if args.config else None
+    settings = config.transports.get(TEAMS) if config is not None else None
+    if settings is None:
+        raise CommandError(teams_messages.MANIFEST_NEEDS_CONFIG)
+    out: Path = args.out or Path("casebook-teams.zip")
+    out.write_bytes(teams_manifest.package(teams_settings(settings), args.url or ""))
+    if not args.url:
+        print(teams_messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
+    print(teams_messages.package_written(out), file=sys.stderr)
     return 0
 
 

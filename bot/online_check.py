@@ -3,7 +3,8 @@
 A config file can be valid and still wrong: a channel id with a typo, a group the bot was never
 added to. Nothing fails when that happens; staff post and nobody reads it. This asks Slack
 (`auth.test`, then `conversations.info` per channel) and Telegram (`getMe`, then `getChat` and
-`getChatMember` per chat) and says, for each id, found, not found, or bot not a member.
+`getChatMember` per chat) and says, for each id, found, not found, or bot not a member. Teams
+is asked for a token and its signing keys (bot/adapters/teams/online.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from bot.adapters.lookup import PlaceInfo, Presence, slack_channel, telegram_chat
 from bot.adapters.slack import web_client
 from bot.adapters.slack_config import SLACK, slack_settings
+from bot.adapters.teams import online as teams_online
+from bot.adapters.teams.config import TEAMS, teams_settings
 from bot.adapters.telegram_config import TELEGRAM, telegram_settings
 from handlers.settings import Config
 
@@ -47,8 +50,10 @@ async def run(config: Config, out: TextIO) -> int:
         failed |= not await _slack(config, findings, out)
     if TELEGRAM in config.transports:
         failed |= not await _telegram(config, findings, out)
+    if TEAMS in config.transports:
+        failed |= not await teams_online.check(teams_settings(config.transports[TEAMS]), out)
     if config.console:
-        print("online: no [slack] or [telegram] section, so there is nothing to ask", file=out)
+        print("online: no chat platform section, so there is nothing to ask", file=out)
     for finding in findings:
         place = finding.place
         title = f" ({finding.info.title})" if finding.info.title else ""

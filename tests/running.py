@@ -12,6 +12,7 @@ import aiohttp
 
 from bot import app
 from bot.adapters.slack_config import SLACK
+from bot.adapters.teams.config import TEAMS
 from bot.adapters.telegram_config import TELEGRAM
 from bot.clock import Clock, SystemClock
 from handlers.settings import Config
@@ -119,7 +120,10 @@ async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
 async def introduce_all(config: Config) -> None:
     """Mark every configured report place as already given its first message."""
     places = [
-        (t, c) for s in config.schools for t in (SLACK, TELEGRAM) for c in s.on(t).report_places
+        (t, c)
+        for s in config.schools
+        for t in (SLACK, TELEGRAM, TEAMS)
+        for c in s.on(t).report_places
     ]
     database = await open_store(config.storage.target)
     try:

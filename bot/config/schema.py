@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from bot.adapters.console_config import CONSOLE_SECTION
 from bot.adapters.slack_config import SLACK_SECTION
+from bot.adapters.teams.config import TEAMS_SECTION
 from bot.adapters.telegram_config import TELEGRAM_SECTION
 from bot.config.reader import Reader
 from handlers.settings import SchoolPlaces, TransportNames, TransportSettings
@@ -60,7 +61,12 @@ class ChatSection(Protocol):
 
 
 # In the order their keys are checked and shown.
-CHAT_SECTIONS: tuple[ChatSection, ...] = (SLACK_SECTION, TELEGRAM_SECTION, CONSOLE_SECTION)
+CHAT_SECTIONS: tuple[ChatSection, ...] = (
+    SLACK_SECTION,
+    TELEGRAM_SECTION,
+    TEAMS_SECTION,
+    CONSOLE_SECTION,
+)
 
 
 def names_of(transport: Transport) -> TransportNames:

@@ -1,0 +1,245 @@
+"""Teams activities into neutral Incoming values: pure functions over the SDK's Activity model.
+
+A person is their Entra object id (`aadObjectId`), the id that stays the same for them in every
+team and chat. A channel is its channel id: a reply in a thread arrives in a conversation named
+`<channel>;messageid=<first post>`, and that first post is the thread. Button presses come as a
+message carrying the card's `value` (Action.Submit) or as an `adaptiveCard/action` invoke
+(Action.Execute); both say which card they were on with `replyToId`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from microsoft_agents.activity import Activity, ActivityTypes
+
+from bot.adapters.teams.config import TEAMS
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
+from handlers.settings import Config
+
+BUTTON_KEY = "casebook"  # the key of an answer's value in a card's submit data
+EXECUTE = "adaptiveCard/action"
+_THREAD_MARK = ";messageid="
+_AT = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+_LINK = re.compile(r"""<a\s[^>]*href=["']([^"']+)["'][^>]*>""", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Added:
+    """The bot was added to a team, a group chat or a person's chat: the ids to configure."""
+
+    conversation: str
+    team: str
+    channel: str
+
+
+def incoming(config: Config, activity: Activity) -> Incoming | None:
+    """A person's message, command or button press; None for everything Casebook ignores
+    (typing, reactions, edits it is not told of, the bot's own messages, member changes)."""
+    user = _person(activity)
+    if user is None or activity.conversation is None or not activity.id:
+        return None
+    if activity.type == ActivityTypes.invoke:
+        value = _execute_value(activity)
+        return None if value is None else _button(config, activity, user, value)
+    if activity.type != ActivityTypes.message:
+        return None
+    submitted = _submit_value(activity.value)
+    if submitted is not None:
+        return _button(config, activity, user, submitted)
+    text, links = _text(activity)
+    if not text and not activity.attachments:
+        return None
+    conversation = channel_of(activity)
+    place, school = _place(config, activity, user)
+    root = thread_of(activity)
+    key = f"{conversation}|{activity.id}"
+    command, arguments = _command(text)
+    if command is not None:
+        return Incoming(
+            kind=IncomingKind.COMMAND,
+            place=place or Place(TEAMS, conversation, PlaceKind.CHANNEL),
+            user=user,
+            text=arguments,
+            command=command,
+            school=school,
+            links=links,
+            thread=root,
+            event_id=f"message:{key}",
+            message_key=key,
+        )
+    if place is None:
+        return None
+    replying = root is not None and root != activity.id
+    return Incoming(
+        kind=IncomingKind.MESSAGE,
+        place=place,
+        user=user,
+        text=text,
+        school=school,
+        links=links,
+        thread=root,
+        event_id=f"message:{key}",
+        message_key=key,
+        reply_to=f"{conversation}|{root}" if replying else None,
+        media=any(_is_media(a.content_type) for a in activity.attachments or ()),
+    )
+
+
+def added(activity: Activity) -> Added | None:
+    """A conversation update that adds the bot itself; None for every other update."""
+    if activity.type != ActivityTypes.conversation_update or activity.conversation is None:
+        return None
+    bot = activity.recipient.id if activity.recipient is not None else None
+    if not bot or not any(member.id == bot for member in activity.members_added or ()):
+        return None
+    data = _channel_data(activity)
+    return Added(
+        conversation=channel_of(activity),
+        team=str((data.get("team") or {}).get("id") or ""),
+        channel=str((data.get("channel") or {}).get("id") or ""),
+    )
+
+
+def unconfigured_channel(config: Config, activity: Activity) -> str | None:
+    """The channel or group chat of a person's message that belongs to no school, for the log
+    line that names it; None for report and leads' channels, personal chats and non-messages."""
+    if activity.type != ActivityTypes.message or _person(activity) is None:
+        return None
+    if activity.conversation is None or _kind(activity) == "personal":
+        return None
+    conversation = channel_of(activity)
+    if school_of_channel(config, conversation) is not None:
+        return None
+    if any(conversation == school.on(TEAMS).digest_place for school in config.schools):
+        return None
+    return conversation
+
+
+def school_of_channel(config: Config, conversation: str) -> str | None:
+    for school in config.schools:
+        if conversation in school.on(TEAMS).report_places:
+            return school.name
+    return None
+
+
+def channel_of(activity: Activity) -> str:
+    """The channel or chat an activity is in, without the thread Teams appends to it."""
+    assert activity.conversation is not None
+    data = _channel_data(activity)
+    channel = (data.get("channel") or {}).get("id")
+    if isinstance(channel, str) and channel:
+        return channel
+    return activity.conversation.id.split(_THREAD_MARK)[0]
+
+
+def thread_of(activity: Activity) -> str | None:
+    """The first post of the thread an activity is in (itself, for a new post in a channel);
+    None in a chat, which has no threads."""
+    if activity.conversation is None or _kind(activity) != "channel":
+        return None
+    _, marked, root = activity.conversation.id.partition(_THREAD_MARK)
+    if marked and root:
+        return root
+    return activity.id
+
+
+def _button(config: Config, activity: Activity, user: User, value: str) -> Incoming:
+    conversation = channel_of(activity)
+    place, school = _place(config, activity, user)
+    assert activity.conversation is not None
+    card = activity.reply_to_id
+    return Incoming(
+        kind=IncomingKind.BUTTON,
+        place=place or Place(TEAMS, conversation, PlaceKind.CHANNEL),
+        user=user,
+        school=school,
+        button_value=value,
+        # The card is updated in the conversation it was sent to, thread and all.
+        message_ref=f"{activity.conversation.id}|{card}" if card else None,
+        thread=thread_of(activity),
+        event_id=f"button:{conversation}|{activity.id}",
+    )
+
+
+def _person(activity: Activity) -> User | None:
+    """The person who did it, by Entra object id; None for the bot itself and for anything
+    without one (other bots, connectors)."""
+    sender = activity.from_property
+    if sender is None or not sender.aad_object_id:
+        return None
+    if activity.recipient is not None and sender.id == activity.recipient.id:
+        return None
+    return User(TEAMS, sender.aad_object_id, sender.name or "")
+
+
+def _place(config: Config, activity: Activity, user: User) -> tuple[Place | None, str | None]:
+    if _kind(activity) == "personal":
+        return Place(TEAMS, user.id, PlaceKind.DIRECT), None
+    conversation = channel_of(activity)
+    school = school_of_channel(config, conversation)
+    if school is None:
+        return None, None
+    return Place(TEAMS, conversation, PlaceKind.CHANNEL), school
+
+
+def _kind(activity: Activity) -> str:
+    assert activity.conversation is not None
+    return activity.conversation.conversation_type or "personal"
+
+
+def _text(activity: Activity) -> tuple[str, tuple[str, ...]]:
+    """The text without the bot's @mention; other mentions keep the name; HTML made plain."""
+    raw = activity.text or ""
+    bot = activity.recipient.id if activity.recipient is not None else None
+    for entity in activity.entities or ():
+        mentioned = getattr(entity, "mentioned", None)
+        shown = getattr(entity, "text", None)
+        if mentioned is not None and mentioned.id == bot and isinstance(shown, str) and shown:
+            raw = raw.replace(shown, " ")
+    links = tuple(html.unescape(url) for url in _LINK.findall(raw))
+    raw = _AT.sub(r"@\1", raw)
+    raw = _BREAK.sub("\n", raw)
+    plain = html.unescape(_TAG.sub("", raw))
+    return "\n".join(line.strip() for line in plain.strip().splitlines()).strip(), links
+
+
+def _command(text: str) -> tuple[str | None, str]:
+    """("cases", "show 1") for "/cases show 1"; (None, text) for anything else."""
+    if not text.startswith("/") or len(text) < 2 or not text[1].isalpha():
+        return None, text
+    word, _, rest = text[1:].partition(" ")
+    return word.lower(), rest.strip()
+
+
+def _submit_value(value: Any) -> str | None:
+    if isinstance(value, dict):
+        answer = value.get(BUTTON_KEY)
+        if isinstance(answer, str) and answer:
+            return answer
+    return None
+
+
+def _execute_value(activity: Activity) -> str | None:
+    if activity.name != EXECUTE or not isinstance(activity.value, dict):
+        return None
+    action = activity.value.get("action")
+    return _submit_value(action.get("data")) if isinstance(action, dict) else None
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    if isinstance(data, dict):
+        return data
+    dumped = getattr(data, "model_dump", None)
+    return dumped(by_alias=True) if callable(dumped) else {}
+
+
+def _is_media(content_type: str | None) -> bool:
+    kind = content_type or ""
+    return not (kind.startswith("text/") or kind.startswith("application/vnd.microsoft.card"))

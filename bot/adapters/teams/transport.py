@@ -1,0 +1,154 @@
+"""The Teams transport: Bot Framework posts activities to /api/messages on Casebook's server.
+
+Every request is authenticated before anything is read from its body (auth.py), and a person's
+activity is committed to the inbox, keyed by its conversation and activity id, before it is
+answered 2xx: Bot Framework sends it again otherwise, and the repeat is stored once. Start-up
+never waits on Microsoft: the bot's token is fetched in the background, retried with backoff,
+and /healthz says so until it works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+
+import aiohttp
+import pydantic
+from aiohttp import web
+from microsoft_agents.activity import Activity, ActivityTypes
+
+from bot.adapters import lookup
+from bot.adapters.teams import events
+from bot.adapters.teams.auth import RequestChecker, TokenSource, Unauthorized
+from bot.adapters.teams.config import TEAMS, TeamsConfig, teams_settings
+from bot.adapters.teams.references import References
+from bot.adapters.teams.sending import TeamsSender
+from bot.backoff import Backoff, describe
+from bot.router import Router
+from bot.web import Handler
+from handlers.events import Incoming
+from handlers.settings import Config
+
+log = logging.getLogger(__name__)
+
+SOURCE = "teams"
+MESSAGES_PATH = "/api/messages"  # the messaging endpoint the Azure Bot registration names
+# What an Action.Execute press is answered with: the card itself is updated by the reply.
+_INVOKE_DONE = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message"}
+
+
+class TeamsTransport:
+    def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
+        self._config = config
+        self._teams: TeamsConfig = teams_settings(config.transports.get(TEAMS))
+        self._router = router
+        self._wake = wake
+        # Made inside the running loop (the composition root builds transports there).
+        self._session = aiohttp.ClientSession()
+        self._references = References()
+        self._checker = RequestChecker(self._teams, self._session)
+        self._tokens = TokenSource(self._teams, self._session)
+        self.transport = TEAMS
+        self.sender = TeamsSender(self._teams, self._tokens, self._references)
+        self._starter: asyncio.Task[None] | None = None
+        self.connected = False
+        self.problem = "not connected yet"
+
+    async def start(self) -> None:
+        """Fetch the bot's token in the background (see the module's docstring)."""
+        self._starter = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        backoff = Backoff()
+        while True:
+            try:
+                await self._tokens.token()
+                break
+            except Exception as error:
+                delay = backoff.next()
+                self.problem = f"token: {describe(error)}"
+                log.warning("teams: no token (%s); retrying in %.0fs", describe(error), delay)
+                await asyncio.sleep(delay)
+        self.problem = ""
+        self.connected = True
+
+    async def stop(self) -> None:
+        self.connected = False
+        if self._starter is not None:
+            self._starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starter
+        await self.sender.close()
+        await self._session.close()
+
+    async def health(self) -> tuple[bool, str]:
+        return self.connected, "" if self.connected else self.problem
+
+    @property
+    def routes(self) -> dict[str, Handler]:
+        return {MESSAGES_PATH: self.handle}
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """POST /api/messages: 401 unless Bot Framework signed it for this app and this
+        serviceUrl; 2xx once a person's activity is in the inbox."""
+        checker = self._checker
+        try:
+            caller = await checker.check(request.headers.get("Authorization", ""))
+        except Unauthorized as refusal:
+            return _refused(refusal)
+        try:
+            data = json.loads((await request.read()).decode("utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            activity = Activity.model_validate(data)
+        except (ValueError, pydantic.ValidationError, RecursionError):
+            log.info("teams: request refused (400): not an activity")
+            return web.Response(status=400, text="not an activity")
+        try:
+            checker.admit(caller, activity.service_url)
+        except Unauthorized as refusal:
+            return _refused(refusal)
+        self._references.learn(activity)
+        incoming = events.incoming(self._config, activity)
+        if incoming is None:
+            self._log_ignored(activity)
+        else:
+            try:
+                await self._commit(incoming)
+            except Exception as error:
+                log.error("teams %s not stored: %s", incoming.event_id, type(error).__name__)
+                return web.Response(status=500, text="not stored; send it again")
+        if activity.type == ActivityTypes.invoke:
+            return web.json_response(_INVOKE_DONE)
+        return web.Response(status=200)
+
+    async def _commit(self, incoming: Incoming) -> None:
+        if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
+            self._wake()
+        else:
+            log.info("teams %s already received; dropped", incoming.event_id)
+
+    def _log_ignored(self, activity: Activity) -> None:
+        added = events.added(activity)
+        if added is not None:
+            log.warning(
+                "teams: the bot was added to conversation %s (team %s, channel %s); to take "
+                "reports there, add its channel id to teams_report_channels of a [[schools]] "
+                "entry",
+                added.conversation,
+                added.team or "-",
+                added.channel or "-",
+            )
+            return
+        unknown = events.unconfigured_channel(self._config, activity)
+        if unknown is not None:
+            lookup.log_ignored(log, SOURCE, unknown, "", "teams_report_channels")
+
+
+def _refused(refusal: Unauthorized) -> web.Response:
+    # One line, with the reason and never the token.
+    log.warning("teams: request refused (401): %s", refusal)
+    return web.Response(status=401, text="unauthorized")
