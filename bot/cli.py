@@ -23,7 +23,7 @@ from typing import TextIO
 
 # bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
 # commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
-from bot import evidence_cli, logs
+from bot import evidence_cli, logs, school_cli
 from bot.adapters import slack_manifest
 from bot.adapters.console_config import CONSOLE, demo_config
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
@@ -152,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     stats.set_defaults(action=_stats)
 
     evidence_cli.add_parser(commands, common)
+    school_cli.add_parser(commands, common, _config, _existing_database)
 
     digesting = command(
         "digest",

@@ -70,8 +70,9 @@ class _Parser:
             for section in CHAT_SECTIONS
             if section.table and section.table in data
         }
-        raw_schools = data.get("schools")
-        if not isinstance(raw_schools, list) or not raw_schools:
+        # With a chat platform, schools may all join from the chat (a hosted Casebook).
+        raw_schools = data.get("schools", [] if transports else None)
+        if not isinstance(raw_schools, list) or not (raw_schools or transports):
             raise self.read.error("schools", "at least one [[schools]] table is needed")
         schools = tuple(self._school(i, s) for i, s in enumerate(raw_schools, start=1))
         names = [s.name for s in schools]

@@ -13,7 +13,7 @@ from handlers import messages
 from handlers.context import Request
 from handlers.events import Outgoing
 from handlers.evidence.chat import school_report
-from handlers.leads import changes, show
+from handlers.leads import changes, places, show
 from handlers.leads.lookup import Command, Refusal, is_case_number
 from handlers.roles import lead_schools
 from handlers.text import printable, without_bidi_overrides
@@ -23,6 +23,7 @@ from storage.models import AuditAction, AuditEntry
 COMMANDS: dict[str, Command] = {
     **show.COMMANDS,
     **changes.COMMANDS,
+    **places.COMMANDS,
     "evidence": school_report,
 }
 
