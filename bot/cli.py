@@ -688,6 +688,8 @@ def _check_config(args: argparse.Namespace) -> int:
         print(messages.store_found(facts.server, facts.schema_version, facts.newest))
         if facts.schema_version is not None and facts.schema_version > facts.newest:
             return 1
+    if school_cli.describe_hosted(config):
+        return 1
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 

@@ -22,7 +22,7 @@ from bot.schools import refuse_clashes
 from handlers import joining, messages
 from handlers.events import Transport
 from handlers.settings import Config
-from storage.hosted import PlaceRole
+from storage.hosted import PlaceRole, hosted_names
 from storage.models import School
 from storage.store import Store, open_store
 from storage.times import to_db_or_none
@@ -69,7 +69,7 @@ def add_parser(
         "print a new invitation code for a school (last line)",
         "example: casebook school invite 'Northfield Academy'",
     )
-    inviting.add_argument("name")
+    inviting.add_argument("name", help="the school's name (any letter case)")
     inviting.set_defaults(action=lambda args: _main(_invite, args, config(args), existing))
 
     listing = action(
@@ -77,7 +77,9 @@ def add_parser(
         "each school: its places, leads, last report, and whether each place is reachable",
         "example: casebook school list --format json",
     )
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
     listing.set_defaults(action=lambda args: _main(_list, args, config(args), existing))
 
     removing = action(
@@ -85,7 +87,7 @@ def add_parser(
         "remove a school that has no cases, with its leads, places and codes",
         "example: casebook school remove 'Northfield Academy'",
     )
-    removing.add_argument("name")
+    removing.add_argument("name", help="the school's name (any letter case)")
     removing.set_defaults(action=lambda args: _main(_remove, args, config(args), existing))
 
 
@@ -238,6 +240,19 @@ async def _hosted(unit: Unit, name: str) -> School:
         if school.name.casefold() == wanted:
             return school
     raise SchoolCommandError(f"no school called {name!r} was added with `casebook school add`")
+
+
+def describe_hosted(config: Config) -> bool:
+    """check-config's lines for the schools kept in the database; True when one of them is also
+    in the file, which is an error (a school lives in one or the other)."""
+    names = asyncio.run(hosted_names(config.storage.target))
+    clashing = False
+    for name, timezone in names:
+        if config.school(name) is not None:
+            clashing = True
+            print(messages.cli_line(f"{name!r} is both in the config file and in the database"))
+        print(f"school: {name} ({timezone}); kept in the database (casebook school list)")
+    return clashing
 
 
 def _print_code(school: str, code: str) -> None:

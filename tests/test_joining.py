@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.console_config import CONSOLE
+from bot.app import sync_schools
 from bot.delivery import Delivery
 from bot.invitations import InvitingSender
 from handlers import joining, messages
@@ -21,7 +22,7 @@ from handlers.events import (
     Transport,
     User,
 )
-from handlers.settings import Config
+from handlers.settings import Config, ConfigError
 from storage.hosted import PlaceKey, PlaceRole
 from storage.store import Store
 from storage.tables import Table
@@ -217,3 +218,13 @@ def test_codes_are_random_url_safe_and_fit_a_deep_link() -> None:
     assert joining.code_hash("abc") != joining.code_hash("abd")
     assert len(joining.code_hash("abc")) == 64
     assert timedelta(days=7) == joining.VALID_FOR
+
+
+async def test_start_up_refuses_a_school_both_in_the_file_and_in_the_database(
+    database: Store, config: Config, clock: FakeClock
+) -> None:
+    await sync_schools(database, config)
+    async with database.transaction() as unit:
+        assert await unit.hosted.add("Northfield", "Europe/London", clock.now()) is not None
+    with pytest.raises(ConfigError, match="'Northfield': in the config file"):
+        await sync_schools(database, config)
