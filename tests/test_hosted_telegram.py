@@ -98,7 +98,7 @@ async def test_a_school_joins_sets_up_its_groups_and_gets_its_first_case_from_th
     await fake.wait_for_text(messages.NOT_A_LEAD)
 
 
-async def test_a_group_of_no_school_is_not_read_until_a_lead_claims_it(
+async def test_a_group_is_read_from_the_message_after_a_lead_claims_it(
     bot: TelegramBot, fake: FakeTelegramApi, database: Store, config: Config
 ) -> None:
     await bot.post(message_update(f"look {SHORT}", user=STAFF, chat=STAFF_GROUP))
@@ -109,3 +109,11 @@ async def test_a_group_of_no_school_is_not_read_until_a_lead_claims_it(
         school = await unit.schools.by_name("Northfield")
         assert school is not None
         assert await unit.cases.by_number(school.id, 1) is None
+    # Claimed, the group is read from the very next message on.
+    await bot.post(message_update("/cases here reports", user=LEAD, chat=STAFF_GROUP))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(message_update(f"again {SHORT}", user=STAFF, chat=STAFF_GROUP))
+    await fake.wait_for_text(messages.case_logged(1, Platform.YOUTUBE))
+    # With no leads' group yet, the alert goes to the lead directly.
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.YOUTUBE))
+    assert alert["chat_id"] == LEAD
