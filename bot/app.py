@@ -24,10 +24,12 @@ from bot.clock import Clock, SystemClock
 from bot.delivery import Delivery, Sender
 from bot.guarded_server import AcceptReports, GuardedServer, serve_guarded
 from bot.health import Health
+from bot.invitations import InvitingSender
 from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
 from bot.scheduler import Scheduler
+from bot.schools import LiveSchools, refuse_clashes
 from bot.tasks import Background
 from handlers.events import Transport
 from handlers.settings import Config
@@ -47,8 +49,10 @@ ADAPTERS: Mapping[Transport, Callable[[Config, Router, Callable[[], None]], Chat
 
 
 async def sync_schools(database: Store, config: Config) -> None:
-    """Every configured school has a row, so cases can refer to it."""
+    """Every configured school has a row, so cases can refer to it; none is also in the
+    database's own list."""
     async with database.transaction() as unit:
+        await refuse_clashes(unit, config)
         for school in config.schools:
             await unit.schools.ensure(school.name, school.timezone)
 
@@ -67,7 +71,7 @@ async def run_console(
     try:
         await sync_schools(database, config)
         console = ConsoleTransport(config.schools[0], stdout, Path.cwd())
-        senders: dict[Transport, Sender] = {CONSOLE: console}
+        senders: dict[Transport, Sender] = {CONSOLE: InvitingSender(console, database, clock)}
         router = Router(database, config, clock, frozenset(senders))
         delivery = Delivery(database, clock, senders)
         await delivery.take_back_claims()
@@ -114,14 +118,16 @@ async def run_chat(
     try:
         await sync_schools(database, config)
         metrics = Metrics()
-        router = Router(database, config, clock, transports_of(config), metrics)
+        schools = LiveSchools(config)
+        await schools.load(database)
+        router = Router(database, config, clock, transports_of(config), metrics, schools)
         senders: dict[Transport, Sender] = {}
         delivery = Delivery(database, clock, senders, metrics)
         pump = Pump(router, delivery)
         chats = _chat_transports(config, router, pump.wake)
         routes: dict[str, web_server.Handler] = {}
         for chat in chats:
-            senders[chat.transport] = chat.sender
+            senders[chat.transport] = InvitingSender(chat.sender, database, clock)
             routes.update(chat.routes)
         state = Health(database, delivery, chats, clock)
 
@@ -150,6 +156,7 @@ async def run_chat(
             interval=scheduler_interval,
             metrics=metrics,
             leadership=database.leadership(),
+            schools=schools,
         )
         scheduler.start()
         if on_ready is not None:

@@ -23,7 +23,7 @@ from typing import TextIO
 
 # bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
 # commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
-from bot import demo_cli, evidence_cli, logs
+from bot import demo_cli, evidence_cli, logs, school_cli
 from bot.adapters import slack_manifest
 from bot.adapters.console_config import CONSOLE, demo_config
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
@@ -165,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
 
     evidence_cli.add_parser(commands, common)
     demo_cli.add_parser(commands, common)
+    school_cli.add_parser(commands, common, _config, _existing_database)
 
     digesting = command(
         "digest",
@@ -737,6 +738,8 @@ def _check_config(args: argparse.Namespace) -> int:
         print(messages.store_found(facts.server, facts.schema_version, facts.newest))
         if facts.schema_version is not None and facts.schema_version > facts.newest:
             return 1
+    if school_cli.describe_hosted(config):
+        return 1
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 

@@ -9,6 +9,7 @@ An item that fails is retried, and set aside only when it fails again and again.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -21,10 +22,12 @@ from bot.clock import Clock
 from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
-from handlers import leads, messages, reminders, report, staff, threads, withdraw
+from bot.schools import LiveSchools
+from handlers import joining, leads, messages, reminders, report, staff, threads, withdraw
 from handlers.commands import Command, command_named
 from handlers.context import Context, Request
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
+from handlers.hosting import SCHOOLS_CHANGED
 from handlers.roles import lead_schools
 from handlers.settings import Config
 from handlers.text import printable
@@ -113,11 +116,12 @@ class Router:
         clock: Clock,
         transports: frozenset[Transport],
         metrics: Metrics | None = None,
+        schools: LiveSchools | None = None,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._arrived: dict[str, float] = {}
         self._database = database
-        self._config = config
+        self._schools = schools or LiveSchools(config)
         self._clock = clock
         self._transports = transports
         self._processing = asyncio.Lock()
@@ -136,9 +140,19 @@ class Router:
         """The clock events are handled by, for the transports' own timing (log throttling)."""
         return self._clock
 
+    @property
+    def _config(self) -> Config:
+        return self._schools.config
+
+    @property
+    def config(self) -> Config:
+        """The schools served as last loaded: adapters read which school a chat belongs to."""
+        return self._schools.config
+
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
         arrived = time.monotonic()
+        incoming = self._sealed(incoming)
         added = await self._inbox.add(source, event_id, incoming.to_json())
         if added:  # a repeat is never processed, so timing it would only grow the map
             self._arrived[event_id] = arrived
@@ -199,6 +213,8 @@ class Router:
         try:
             async with self._database.transaction() as unit:
                 items = await unit.inbox.pending(self._clock.now(), limit=BATCH)
+                if items:
+                    await self._schools.refresh(unit)
                 started = time.monotonic()
                 for item in items:
                     result = await self._process(unit, item)
@@ -217,6 +233,8 @@ class Router:
             raise
         if not items:
             return None
+        if any(result.counts[SCHOOLS_CHANGED] for result in handled):
+            await self._schools.load(self._database)  # read the place just claimed from now on
         for result in handled:
             self._report(result)
         if handled and committed is not None:
@@ -324,6 +342,8 @@ class Router:
             return [staff.whoami(incoming, names_of(incoming.user.transport))]
         now = self._clock.now()
         if incoming.kind is IncomingKind.ADDED:
+            if self._schools.hosting:
+                return [Outgoing(incoming.place, messages.hosted_group_added())]
             names = names_of(incoming.place.transport)
             return [Outgoing(incoming.place, messages.unconfigured_group(names, incoming.place.id))]
         if incoming.external:
@@ -335,6 +355,9 @@ class Router:
             ]
         person = await unit.people.ensure(incoming.user.key, incoming.user.name)
         request = Request(unit, now, self._config, self._transports, person, incoming, counts)
+        sealed = _invitation_code(incoming)
+        if sealed is not None:
+            return await joining.redeem(request, sealed)
         if command is Command.CASES:
             # Lead commands work from any place: the lead's roles say which schools they see.
             return await leads.handle(request, incoming.text)
@@ -373,6 +396,16 @@ class Router:
             return await threads.on_delete(ctx)
         return await report.on_message(ctx, incoming.text)
 
+    def _sealed(self, incoming: Incoming) -> Incoming:
+        """The event with any invitation code in it replaced by the code's hash, before it is
+        stored: a code is never written to the database (handlers/joining.py)."""
+        code = _invitation_code(incoming)
+        if code is None:
+            return incoming
+        sealed = joining.seal(code)
+        text = sealed if incoming.kind is IncomingKind.COMMAND else f"join {sealed}"
+        return dataclasses.replace(incoming, text=text, links=())
+
     async def _school_of_person(self, unit: Unit, request: Request) -> str | None:
         """Outside a report place (a direct chat), a person speaks for the school they were last
         seen in, or the first they lead; someone unknown belongs to none."""
@@ -396,6 +429,19 @@ async def _first_message(ctx: Context) -> list[Outgoing]:
     if not await ctx.unit.places.first_visit(place.transport, place.id, ctx.now):
         return []
     return [Outgoing(place=place, text=messages.first_message(ctx.school.name))]
+
+
+def _invitation_code(incoming: Incoming) -> str | None:
+    """The code in `join CODE` (or Telegram's `/start CODE`), sent where only the bot reads it:
+    a direct chat, or the terminal."""
+    if incoming.place.kind is not PlaceKind.DIRECT and incoming.place.transport != CONSOLE:
+        return None
+    if incoming.kind is IncomingKind.COMMAND:
+        command = command_named(incoming.command)
+        return incoming.text.strip() or None if command is Command.START else None
+    if incoming.kind is IncomingKind.MESSAGE:
+        return joining.code_in_message(incoming.text)
+    return None
 
 
 def _ignore_args(handler: Callable[[Context], Awaitable[list[Outgoing]]]) -> Handler:

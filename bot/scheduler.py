@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.metrics import Metrics
+from bot.schools import LiveSchools
 from handlers import digest, privacy, reminders
 from handlers.events import Transport
 from handlers.settings import WEEKDAYS, Config, SchoolConfig
@@ -86,11 +87,12 @@ class Scheduler:
         interval: float = 60.0,
         metrics: Metrics | None = None,
         leadership: Leadership | None = None,
+        schools: LiveSchools | None = None,
     ) -> None:
+        self._schools = schools or LiveSchools(config)
         self._metrics = metrics or Metrics()
         self._leadership = leadership or SoleLeadership()
         self._database = database
-        self._config = config
         self._clock = clock
         self._transports = transports
         self._wake = wake
@@ -172,6 +174,12 @@ class Scheduler:
                 self._idle.set()
 
     @property
+    def _config(self) -> Config:
+        """The schools as last loaded: those that joined from the chat since start-up too (their
+        digests go out from `tick`, which catches up on any digest due in the last two days)."""
+        return self._schools.config
+
+    @property
     def running(self) -> bool:
         return self._scheduler is not None and bool(self._scheduler.running)
 
@@ -183,6 +191,7 @@ class Scheduler:
         """Due reminders, and any digest missed while the bot was down."""
         now = self._clock.now()
         try:
+            await self._schools.load(self._database)
             queued = await send_due_reminders(self._database, self._config, now, self._transports)
             self._metrics.count("reminders_sent", queued)
             for school in self._config.schools:

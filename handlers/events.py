@@ -111,9 +111,10 @@ class Attachment:
         return cls(data["name"], base64.b64decode(data["data"]), data.get("mime", "text/csv"))
 
 
-PAYLOAD_FORMAT = 2  # written into every queued payload; bump when its fields change
-# Formats this version reads: a field added since has a default (2 added `Outgoing.combine`).
-READABLE_FORMATS = (1, 2)
+PAYLOAD_FORMAT = 3  # written into every queued payload; bump when its fields change
+# Formats this version reads: a field added since has a default (2 added `Outgoing.combine`,
+# 3 `Outgoing.invitation_for`).
+READABLE_FORMATS = (1, 2, 3)
 
 
 class UndecodablePayload(ValueError):
@@ -192,6 +193,9 @@ class Outgoing:
     # chat: a burst of new cases is a few messages to the leads, not hundreds (the platforms
     # take about one message a second into one chat, and a lead reads a list faster).
     combine: bool = False
+    # An invitation for a lead of this school: the code is made, and put in place of
+    # handlers.joining.CODE_MARK, only as the message is sent, so no table ever holds it.
+    invitation_for: int | None = None
 
     def to_json(self) -> str:
         data = {"format": PAYLOAD_FORMAT, **_fields(self)}

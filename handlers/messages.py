@@ -235,6 +235,17 @@ def unconfigured_group(names: TransportNames, chat_id: str) -> str:
     )
 
 
+def hosted_group_added() -> str:
+    """Said once in a group the bot was added to, where schools join from the chat."""
+    return (
+        "Hello, I am Casebook. I will not read this group until a safeguarding lead sets it up. "
+        "A lead makes it the place where staff report online abuse by typing /cases here "
+        "reports, or the leads' own place for alerts and the weekly summary with /cases here "
+        "leads. To become a lead, send me your school's invitation code in a direct message: "
+        "join CODE. If I am to read reports here, make me an administrator of the group."
+    )
+
+
 def reply_added(numbers: list[int]) -> str:
     listed = ", ".join(f"#{n}" for n in numbers)
     return f"Thank you. I have added what you wrote to case {listed}."
@@ -479,6 +490,9 @@ LEAD_HELP = (
     "- summary: this term's counts by status and platform\n"
     "- export: a CSV of your school's cases, sent to you privately\n"
     "- evidence: your school's evidence report (a web page), sent to you privately\n"
+    "- here reports|leads|off: use the channel or group you type it in for reports, as the "
+    "leads' place, or no more\n"
+    "- invite: a new code, sent to you privately, to make a colleague a lead\n"
     "If you lead more than one school, add --school NAME before the command."
 )
 NOT_A_LEAD = (
@@ -567,6 +581,69 @@ def which_school(names: list[str]) -> str:
 
 def not_your_school(name: str) -> str:
     return f"You are not a safeguarding lead of {name!r}."
+
+
+# --- Joining a hosted Casebook: invitation codes and places set up from the chat ----------------
+
+JOIN_REFUSED = (
+    "Sorry, that code does not work. A code works once, for 7 days: please ask whoever sent it "
+    "for a new one."
+)
+JOIN_LOCKED_OUT = (
+    "Too many codes that did not work have been sent from this account. Please wait an hour, "
+    "then try again."
+)
+
+
+def joined(school: str) -> str:
+    return (
+        f"Welcome: you are now a safeguarding lead of {school} in Casebook. Next, add me to your "
+        "staff channel or group and type /cases here reports there; in the leads' channel, "
+        "/cases here leads. /cases invite gives you a code for a colleague, and /cases help "
+        "lists the rest."
+    )
+
+
+def invitation(school: str, code: str, days: int) -> str:
+    return (
+        f"Here is a new invitation code for {school}. Give it to one colleague who should be a "
+        f"safeguarding lead; it works once, for {days} days. They send it to me in a direct "
+        f"message, as: join {code}"
+    )
+
+
+def place_set(school: str, role: str) -> str:
+    if role == "leads":
+        return (
+            f"Done: this is now the leads' place of {school}. Alerts, reminders and the weekly "
+            "summary come here."
+        )
+    return (
+        f"Done: staff of {school} can report online abuse here. Post a link to the post, or "
+        "type /report, and I will log it as a case."
+    )
+
+
+def place_released(school: str) -> str:
+    return f"Done: {school} no longer uses this place. I will not read it any more."
+
+
+PLACE_NOT_CLAIMED = "This place is not in use by your school, so there is nothing to stop."
+PLACE_OF_ANOTHER_SCHOOL = (
+    "Sorry, this place already belongs to another school in Casebook, so I cannot use it for "
+    "yours. One of its leads can free it with /cases here off."
+)
+PLACE_NEEDS_CHANNEL = (
+    "Type this in the channel or group you want to set up (with me in it), not in a direct message."
+)
+PLACE_USAGE = "Usage: /cases here reports|leads|off, typed in the channel or group to set up."
+
+
+def set_in_config(school: str) -> str:
+    return (
+        f"{school} is set up in Casebook's configuration file, so its places and leads are "
+        "changed there, by whoever runs Casebook."
+    )
 
 
 def cases_header(school: str, shown: int, total: int, page: int, pages: int) -> str:

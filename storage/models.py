@@ -159,6 +159,10 @@ class AuditAction(StrEnum):
     EXPORTED = "exported"
     EVIDENCE_REPORT = "evidence-report"
     ESCALATED = "escalated"  # to POSH, Report Harmful Content or the police (`to_value`)
+    JOINED = "joined"  # became a lead of a hosted school with an invitation code
+    LOCKED_OUT = "locked-out"  # too many wrong invitation codes
+    INVITED = "invited"  # a lead asked for a new invitation code
+    PLACE = "place"  # a lead claimed, changed or released a place from the chat
     ANSWERED = "answered"  # each answer, by early versions: read in old databases, never written
 
 

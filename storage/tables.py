@@ -41,6 +41,13 @@ TABLES = (
     Table("reminders", ("id",)),
     Table("digests", ("school_id", "iso_year", "iso_week")),
     Table("welcomed_places", ("transport", "place_id")),
+    Table("hosted_schools", ("school_id",)),
+    Table("school_leads", ("school_id", "person_id")),
+    Table("school_places", ("transport", "workspace", "place_id")),
+    Table("invitations", ("code_hash",)),
+    Table("join_attempts", ("id",)),
+    Table("join_lockouts", ("person_id",)),
+    Table("hosted_version", ("single",), replace=True),  # a migration makes the counter
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
     Table("deployment", ("only",), replace=True),  # a migration makes a new deployment id

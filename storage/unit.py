@@ -11,6 +11,7 @@ from storage.conversations import SqlConversations
 from storage.directory import SqlPeople, SqlSchools
 from storage.evidence import SqlEvidence
 from storage.exports import SqlExports
+from storage.hosted import SqlHosted, SqlInvitations
 from storage.inbox import SqlInbox
 from storage.notes import SqlNotes
 from storage.outbox import SqlOutbox
@@ -23,7 +24,9 @@ from storage.protocols import (
     ConversationRepository,
     EvidenceRepository,
     ExportRepository,
+    HostedRepository,
     InboxRepository,
+    InvitationRepository,
     NoteRepository,
     OutboxRepository,
     PeopleRepository,
@@ -58,6 +61,8 @@ class Unit:
     case_messages: CaseMessageRepository
     savepoints: SavepointRepository
     tables: TableRepository
+    hosted: HostedRepository
+    invitations: InvitationRepository
 
     @classmethod
     def over(cls, connection: SqlConnection) -> Unit:
@@ -78,4 +83,6 @@ class Unit:
             case_messages=SqlCaseMessages(connection),
             savepoints=SqlSavepoints(connection),
             tables=SqlTables(connection),
+            hosted=SqlHosted(connection),
+            invitations=SqlInvitations(connection),
         )

@@ -90,7 +90,6 @@ def web_client(slack: SlackConfig) -> AsyncWebClient:
 
 class SlackTransport:
     def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
-        self._config = config
         self._slack = slack_settings(config.transports.get(SLACK))
         self._router = router
         self._wake = wake
@@ -182,6 +181,11 @@ class SlackTransport:
             except EventNotStored:
                 return web.Response(status=500)
         return web.Response(status=200)
+
+    @property
+    def _config(self) -> Config:
+        """The schools as the router last loaded them: channels claimed from the chat too."""
+        return self._router.config
 
     async def start(self) -> None:
         """Learn the bot's identity and, in Socket Mode, connect: both in the background,

@@ -222,11 +222,11 @@ class TelegramTransport:
                 offset = update.update_id + 1  # only after the update is in the inbox
 
     async def _store(self, update: Update) -> None:
-        incoming = telegram_events.incoming(self._config, update, self.username)
+        incoming = telegram_events.incoming(self._router.config, update, self.username)
         if update.callback_query is not None:
             self._background.start(self._answer_callback(update.callback_query.id))
         if incoming is None:
-            unknown = telegram_events.unconfigured_chat(self._config, update)
+            unknown = telegram_events.unconfigured_chat(self._router.config, update)
             if unknown is not None:
                 held = self._ignored.due(str(unknown[0]))
                 if held is not None:

@@ -23,7 +23,7 @@ def describe(config: Config) -> str:
     for school in config.schools:
         parts = [section.describe_school(school.on(section.transport)) for section in CHAT_SECTIONS]
         shown = ", ".join(part for part in parts if part)
-        lines.append(f"school: {school.name} ({school.timezone}); {shown}")
+        lines.append(f"school: {school.name} ({school.timezone}); in this file; {shown}")
     r = config.reminders
     days = ",".join(WEEKDAYS[d] for d in sorted(r.working_days))
     lines.append(

@@ -74,8 +74,10 @@ class _Parser:
                 settings = attempt(partial(self._settings, section, data[section.table]), None)
                 if settings is not None:
                     transports[section.transport] = settings
-        raw_schools = data.get("schools")
-        if not isinstance(raw_schools, list) or not raw_schools:
+        # With a chat platform, schools may all join from the chat (a hosted Casebook).
+        chat_tables = any(section.table in data for section in CHAT_SECTIONS if section.table)
+        raw_schools = data.get("schools", [] if chat_tables else None)
+        if not isinstance(raw_schools, list) or not (raw_schools or chat_tables):
             self.read.note(self.read.error("schools", "at least one [[schools]] table is needed"))
             raw_schools = []
         read_schools = (self._school(i, s) for i, s in enumerate(raw_schools, start=1))

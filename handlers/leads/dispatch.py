@@ -13,7 +13,7 @@ from handlers import messages
 from handlers.context import Request
 from handlers.events import Outgoing
 from handlers.evidence.chat import school_report
-from handlers.leads import changes, escalated, show
+from handlers.leads import changes, escalated, places, show
 from handlers.leads.lookup import Command, Refusal, is_case_number
 from handlers.roles import lead_schools
 from handlers.text import printable, without_bidi_overrides
@@ -24,6 +24,7 @@ COMMANDS: dict[str, Command] = {
     **show.COMMANDS,
     **changes.COMMANDS,
     **escalated.COMMANDS,
+    **places.COMMANDS,
     "evidence": school_report,
 }
 

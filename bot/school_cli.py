@@ -1,0 +1,264 @@
+"""`casebook school add|invite|list|remove`: schools kept in the database, for a hosted Casebook.
+
+The operator adds a school and passes the printed code to someone at the school, who sends it to
+the bot and becomes its first lead; everything after that happens in the school's own chat. The
+code is alone on the last line of `add` and `invite`, for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.schools import refuse_clashes
+from handlers import joining, messages
+from handlers.events import Transport
+from handlers.settings import Config
+from storage.hosted import PlaceRole, hosted_names
+from storage.models import School
+from storage.store import Store, open_store
+from storage.times import to_db_or_none
+from storage.unit import Unit
+
+ConfigOf = Callable[[argparse.Namespace], Config]
+DatabaseOf = Callable[[Config], str | Path]
+
+
+class SchoolCommandError(Exception):
+    """A mistake in a `school` command; the message is the one line the person sees."""
+
+
+def add_parser(
+    commands: Any, common: argparse.ArgumentParser, config: ConfigOf, existing: DatabaseOf
+) -> None:
+    """Register `school` and its actions; `config` reads the common options, `existing` names a
+    database that must already exist."""
+    school = commands.add_parser(
+        "school",
+        help="schools kept in the database (a hosted Casebook): add, invite, list, remove",
+        description="schools kept in the database, for a Casebook that schools join from "
+        "their own chat",
+        epilog="example: casebook school add 'Northfield Academy' --timezone Europe/London",
+    )
+    actions = school.add_subparsers(dest="school_action", metavar="ACTION", required=True)
+
+    def action(name: str, helptext: str, example: str) -> argparse.ArgumentParser:
+        return actions.add_parser(  # type: ignore[no-any-return]
+            name, parents=[common], help=helptext, description=helptext, epilog=example
+        )
+
+    adding = action(
+        "add",
+        "add a school and print an invitation code for its first lead (last line)",
+        "example: casebook school add 'Northfield Academy' --timezone Europe/London",
+    )
+    adding.add_argument("name", help="the school's name, as leads and reports will show it")
+    adding.add_argument("--timezone", default="Europe/London", help="default: Europe/London")
+    adding.set_defaults(action=lambda args: _main(_add, args, config(args), None))
+
+    inviting = action(
+        "invite",
+        "print a new invitation code for a school (last line)",
+        "example: casebook school invite 'Northfield Academy'",
+    )
+    inviting.add_argument("name", help="the school's name (any letter case)")
+    inviting.set_defaults(action=lambda args: _main(_invite, args, config(args), existing))
+
+    listing = action(
+        "list",
+        "each school: its places, leads, last report, and whether each place is reachable",
+        "example: casebook school list --format json",
+    )
+    listing.add_argument(
+        "--format", choices=("text", "json"), default="text", help="text (default) or json"
+    )
+    listing.set_defaults(action=lambda args: _main(_list, args, config(args), existing))
+
+    removing = action(
+        "remove",
+        "remove a school that has no cases, with its leads, places and codes",
+        "example: casebook school remove 'Northfield Academy'",
+    )
+    removing.add_argument("name", help="the school's name (any letter case)")
+    removing.set_defaults(action=lambda args: _main(_remove, args, config(args), existing))
+
+
+def _main(
+    run: Callable[[Store, Config, argparse.Namespace], Any],
+    args: argparse.Namespace,
+    config: Config,
+    existing: DatabaseOf | None,
+) -> int:
+    target = config.storage.target if existing is None else existing(config)
+
+    async def go() -> int:
+        database = await open_store(target)
+        try:
+            await run(database, config, args)
+        finally:
+            await database.close()
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except SchoolCommandError as error:
+        print(messages.cli_line(error), file=sys.stderr)
+        return 2
+
+
+async def _add(database: Store, config: Config, args: argparse.Namespace) -> None:
+    name = " ".join(str(args.name).split())
+    code = await add_school(database, config, name, args.timezone, datetime.now(UTC))
+    print(f"Added {name} ({args.timezone}).")
+    _print_code(name, code)
+
+
+async def add_school(
+    database: Store, config: Config, name: str, timezone: str, now: datetime
+) -> str:
+    """Add a hosted school; returns an invitation code for its first lead."""
+    if not name:
+        raise SchoolCommandError("a school needs a name")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise SchoolCommandError(f"{timezone!r} is not a time zone name") from error
+    if config.school(name) is not None:
+        raise SchoolCommandError(
+            f"{name!r} is in the config file's [[schools]]; a school lives in one place"
+        )
+    async with database.transaction() as unit:
+        await refuse_clashes(unit, config)
+        school = await unit.hosted.add(name, timezone, now)
+        if school is None:
+            raise SchoolCommandError(f"{name!r} is added already; `school invite` gives a code")
+        return await joining.invite(unit, school.id, now)
+
+
+async def _invite(database: Store, config: Config, args: argparse.Namespace) -> None:
+    now = datetime.now(UTC)
+    async with database.transaction() as unit:
+        school = await _hosted(unit, args.name)
+        code = await joining.invite(unit, school.id, now)
+    _print_code(school.name, code)
+
+
+async def _remove(database: Store, config: Config, args: argparse.Namespace) -> None:
+    async with database.transaction() as unit:
+        school = await _hosted(unit, args.name)
+        if await unit.hosted.last_report(school.id) is not None:
+            raise SchoolCommandError(
+                f"{school.name!r} has cases, so it is kept; its cases are evidence"
+            )
+        await unit.hosted.remove(school.id)
+    print(f"Removed {school.name}.")
+
+
+@dataclass(frozen=True)
+class _Listed:
+    name: str
+    kept_in: str  # "database" or "config"
+    timezone: str
+    leads: int
+    last_report: str | None
+    places: list[dict[str, Any]]
+
+
+async def _list(database: Store, config: Config, args: argparse.Namespace) -> None:
+    listed: list[_Listed] = []
+    # Without a config file there is only the terminal's demo school, which is no one's.
+    in_file = config.schools if args.config is not None else ()
+    async with database.reading() as unit:
+        for school in in_file:
+            row = await unit.schools.by_name(school.name)
+            configured: list[dict[str, Any]] = [
+                {"transport": transport, "id": place, "role": role, "reachable": None}
+                for transport, on in school.places.items()
+                for place, role in [
+                    *((p, PlaceRole.REPORTS.value) for p in on.report_places),
+                    *([(on.digest_place, PlaceRole.LEADS.value)] if on.digest_place else []),
+                ]
+            ]
+            last = None if row is None else await unit.hosted.last_report(row.id)
+            leads = sum(len(on.leads) for on in school.places.values())
+            listed.append(
+                _Listed(
+                    school.name, "config", school.timezone, leads, to_db_or_none(last), configured
+                )
+            )
+        leads_of: dict[int, int] = {}
+        for lead in await unit.hosted.leads():
+            leads_of[lead.school_id] = leads_of.get(lead.school_id, 0) + 1
+        for hosted in await unit.hosted.schools():
+            places: list[dict[str, Any]] = [
+                {
+                    "transport": Transport(place.key.transport),
+                    "workspace": place.key.workspace,
+                    "id": place.key.place_id,
+                    "role": place.role.value,
+                    "reachable": place.gone_at is None,
+                }
+                for place in await unit.hosted.places(hosted.id)
+            ]
+            last = await unit.hosted.last_report(hosted.id)
+            listed.append(
+                _Listed(
+                    hosted.name,
+                    "database",
+                    hosted.timezone,
+                    leads_of.get(hosted.id, 0),
+                    to_db_or_none(last),
+                    places,
+                )
+            )
+    if args.format == "json":
+        print(json.dumps([item.__dict__ for item in listed], indent=2, ensure_ascii=False))
+        return
+    for item in listed:
+        print(
+            f"{item.name} ({item.kept_in}, {item.timezone}): {item.leads} lead(s), "
+            f"last report {item.last_report or 'none'}"
+        )
+        for place in item.places:
+            reachable = {True: "reachable", False: "gone", None: "not checked"}[place["reachable"]]
+            print(f"  {place['transport']} {place['id']}: {place['role']}, {reachable}")
+        if not item.places:
+            print("  no places yet")
+
+
+async def _hosted(unit: Unit, name: str) -> School:
+    wanted = name.casefold()
+    for school in await unit.hosted.schools():
+        if school.name.casefold() == wanted:
+            return school
+    raise SchoolCommandError(f"no school called {name!r} was added with `casebook school add`")
+
+
+def describe_hosted(config: Config) -> bool:
+    """check-config's lines for the schools kept in the database; True when one of them is also
+    in the file, which is an error (a school lives in one or the other)."""
+    names = asyncio.run(hosted_names(config.storage.target))
+    clashing = False
+    for name, timezone in names:
+        if config.school(name) is not None:
+            clashing = True
+            print(messages.cli_line(f"{name!r} is both in the config file and in the database"))
+        print(f"school: {name} ({timezone}); kept in the database (casebook school list)")
+    return clashing
+
+
+def _print_code(school: str, code: str) -> None:
+    print(
+        f"Invitation code for a lead of {school}: it works once, for {joining.VALID_FOR.days} "
+        "days. They send it to the bot in a direct message as `join CODE` (on Telegram, the "
+        "link https://t.me/YOUR_BOT?start=CODE does it for them)."
+    )
+    print(code)

@@ -1,0 +1,65 @@
+"""The schools a running Casebook serves: the config file's and the database's, as one Config.
+
+Handlers, adapters and the scheduler read `Config.schools`; this keeps that list current. The
+database's schools are reloaded only when its change counter has moved (one small read per
+batch of events, or per scheduler round), so a place claimed from the chat, in this process or
+another sharing the database, is in use from the next batch on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from handlers import hosting
+from handlers.settings import Config, ConfigError
+from storage.store import Store
+from storage.unit import Unit
+
+log = logging.getLogger(__name__)
+
+
+class LiveSchools:
+    def __init__(self, config: Config) -> None:
+        self._file = config
+        self._config = config
+        self._version: int | None = None
+        self._hosted = 0
+
+    @property
+    def config(self) -> Config:
+        """The config with the database's schools as they were last loaded."""
+        return self._config
+
+    @property
+    def hosting(self) -> bool:
+        """Schools join from the chat here: the file lists none, or the database holds some."""
+        return not self._file.schools or self._hosted > 0
+
+    async def refresh(self, unit: Unit) -> Config:
+        """Reload the database's schools if they changed since last time."""
+        version = await unit.hosted.version()
+        if version != self._version:
+            hosted = await hosting.hosted_schools(unit)
+            clashes = hosting.clashes(self._file, [school.name for school in hosted])
+            if clashes:
+                log.error("schools both in the config file and the database: %s", clashes)
+            self._config = hosting.with_hosted(self._file, hosted)
+            self._hosted = len(hosted)
+            self._version = version
+        return self._config
+
+    async def load(self, database: Store) -> Config:
+        async with database.reading() as unit:
+            return await self.refresh(unit)
+
+
+async def refuse_clashes(unit: Unit, config: Config) -> None:
+    """A school lives in the file or in the database, never both."""
+    names = [school.name for school in await unit.hosted.schools()]
+    clashes = hosting.clashes(config, names)
+    if clashes:
+        raise ConfigError(
+            f"{', '.join(repr(n) for n in clashes)}: in the config file's [[schools]] and also "
+            "added with `casebook school add`; a school lives in one of them. Remove it from "
+            "the file, or remove it from the database with `casebook school remove`."
+        )

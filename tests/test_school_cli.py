@@ -1,0 +1,162 @@
+"""`casebook school add|invite|list|remove` and what check-config says of database schools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from handlers import joining
+from storage.hosted import PlaceKey, PlaceRole
+from storage.models import NewCase, Platform, Transport
+from storage.store import open_store
+from tests.test_cli import casebook
+
+FILE_SCHOOL = """
+[[schools]]
+name = "Northfield Academy"
+timezone = "Europe/London"
+console_leads = ["lena"]
+"""
+
+
+def code_of(out: str) -> str:
+    return out.splitlines()[-1]
+
+
+def test_add_prints_a_code_alone_on_the_last_line_and_stores_only_its_hash(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    status, out, _ = casebook(
+        capsys, "school", "add", "Southgate", "--timezone", "Europe/Dublin", "--db", db
+    )
+    code = code_of(out)
+    assert status == 0 and len(code) >= 16 and " " not in code
+    for path in tmp_path.iterdir():
+        assert code.encode() not in path.read_bytes()
+    status, out, _ = casebook(capsys, "school", "invite", "southgate", "--db", db)
+    assert status == 0 and code_of(out) != code
+
+    async def check() -> None:
+        store = await open_store(db)
+        async with store.transaction() as unit:
+            person = await unit.people.ensure("telegram:1", "")
+            school_id = await unit.invitations.redeem(
+                joining.code_hash(code), person.id, datetime.now(UTC)
+            )
+            school = await unit.schools.by_name("Southgate")
+            assert (
+                school is not None and school_id == school.id and school.timezone == "Europe/Dublin"
+            )
+        await store.close()
+
+    asyncio.run(check())
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["Southgate", "--timezone", "Mars/Base"], "not a time zone"),
+        (["  "], "needs a name"),
+        (["Northfield Academy"], "in the config file"),
+    ],
+)
+def test_add_refuses_a_bad_zone_a_blank_name_and_a_name_the_file_uses(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], error: str
+) -> None:
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL)
+    db = str(tmp_path / "hosted.db")
+    status, out, err = casebook(capsys, "school", "add", *args, "--config", str(config), "--db", db)
+    assert status == 2 and error in err and out == ""
+
+
+def test_a_school_is_added_once_and_only_added_schools_are_invited_or_removed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
+    status, _, err = casebook(capsys, "school", "add", "Southgate", "--db", db)
+    assert status == 2 and "added already" in err
+    for action in ("invite", "remove"):
+        status, _, err = casebook(capsys, "school", action, "Nowhere", "--db", db)
+        assert status == 2 and "no school called 'Nowhere'" in err
+    status, _, err = casebook(capsys, "school", "list", "--db", str(tmp_path / "missing.db"))
+    assert status == 2 and not (tmp_path / "missing.db").exists()
+
+
+def test_list_shows_places_leads_last_report_and_reachability_and_remove_keeps_cases(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    casebook(capsys, "school", "add", "Southgate", "--db", db)
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    async def arrange() -> None:
+        store = await open_store(db)
+        async with store.transaction() as unit:
+            school = await unit.schools.by_name("Southgate")
+            assert school is not None
+            lead = await unit.people.ensure("telegram:900", "Kim")
+            await unit.hosted.add_lead(school.id, lead.id, at)
+            await unit.hosted.claim(
+                PlaceKey("telegram", "", "-1001"), school.id, PlaceRole.REPORTS, at
+            )
+            await unit.hosted.claim(
+                PlaceKey("telegram", "", "-1002"), school.id, PlaceRole.LEADS, at
+            )
+            await unit.hosted.mark_gone(PlaceKey("telegram", "", "-1002"), at)
+            await unit.cases.create(
+                NewCase(
+                    school.id, Platform.TIKTOK, Transport("telegram"), lead.id, "words", at, None
+                )
+            )
+        await store.close()
+
+    asyncio.run(arrange())
+    status, out, _ = casebook(capsys, "school", "list", "--db", db, "--format", "json")
+    [listed] = json.loads(out)
+    assert status == 0 and listed["name"] == "Southgate" and listed["kept_in"] == "database"
+    assert listed["leads"] == 1 and listed["last_report"] == "2026-11-23T09:00:00Z"
+    assert [(p["id"], p["role"], p["reachable"]) for p in listed["places"]] == [
+        ("-1001", "reports", True),
+        ("-1002", "leads", False),
+    ]
+    status, out, _ = casebook(capsys, "school", "list", "--db", db)
+    assert "Southgate (database" in out and "-1002: leads, gone" in out
+    status, _, err = casebook(capsys, "school", "remove", "Southgate", "--db", db)
+    assert status == 2 and "has cases" in err
+    assert "Southgate" in casebook(capsys, "school", "list", "--db", db)[1]
+
+
+def test_remove_takes_a_school_without_cases_off_the_list(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    casebook(capsys, "school", "add", "Southgate", "--db", db)
+    status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
+    assert status == 0 and "Removed Southgate" in out
+    assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
+
+
+def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "hosted.db"
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL + f'\n[storage]\ndatabase = "{db}"\n')
+    casebook(capsys, "school", "add", "Southgate", "--db", str(db))
+    status, out, _ = casebook(capsys, "check-config", str(config))
+    assert status == 0
+    assert "school: Northfield Academy (Europe/London); in this file" in out
+    assert "school: Southgate (Europe/London); kept in the database" in out
+    # The same name added to the database behind the file's back: check-config says so.
+    config.write_text(
+        FILE_SCHOOL.replace("Northfield Academy", "Southgate") + f'\n[storage]\ndatabase = "{db}"\n'
+    )
+    status, out, _ = casebook(capsys, "check-config", str(config))
+    assert status == 1 and "'Southgate' is both in the config file and in the database" in out
