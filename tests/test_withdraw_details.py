@@ -4,14 +4,17 @@ and its messages record."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.adapters.console_config import CONSOLE
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
+from handlers.settings import Config
 from storage.models import Status
 from storage.store import Store
-from tests.chat import Chat, button, texts
+from tests.chat import Chat, FakeClock, button, texts
 
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
 ALEX = User(CONSOLE, "alex", "alex")
@@ -104,3 +107,27 @@ async def test_a_withdrawn_case_records_when_it_was_closed_and_its_timeline_says
         ("new", "closed", "withdrawn")
     ]
     assert {r.case_id for r in replies} == {case.id}
+
+
+async def test_withdrawal_is_open_for_exactly_a_day(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.say("https://x.com/u/status/2")
+    chat.clock.advance(hours=24)
+    assert messages.withdrawn(1) in texts(await chat.command("withdraw", "1"))
+    chat.clock.advance(seconds=1)
+    assert texts(await chat.command("withdraw", "2")) == messages.withdraw_too_late(2)
+
+
+async def test_withdraw_refuses_a_number_with_letters_before_it(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    assert texts(await chat.command("withdraw", "X1")) == messages.WITHDRAW_USAGE
+
+
+async def test_a_button_for_a_case_of_a_school_no_longer_served_is_stale(
+    chat: Chat, database: Store, config: Config, clock: FakeClock
+) -> None:
+    first = await chat.say(TIKTOK)
+    southgate_only = dataclasses.replace(config, schools=config.schools[1:])
+    later = Chat(database, southgate_only, clock)
+    replies = await later.send(_press(button(first, messages.NOT_A_REPORT).value))
+    assert texts(replies) == messages.STALE_BUTTON
