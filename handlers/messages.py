@@ -174,8 +174,13 @@ def case_logged(number: int, platform: Platform) -> str:
 def case_logged_no_link(number: int) -> str:
     return (
         f"Thank you. Your report is logged as case #{number}. If you have a link to the post, "
-        "send it too: it helps the platform find it."
+        "send it too, within half an hour, and I will add it to this case: it helps the "
+        "platform find it."
     )
+
+
+def late_link_added(number: int, platform: Platform) -> str:
+    return f"Thank you. I have added the link to case #{number} ({PLATFORM_NAMES[platform]})."
 
 
 def already_logged(number: int) -> str:
