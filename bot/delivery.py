@@ -193,7 +193,7 @@ class Delivery:
                     log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
                     break
                 items, outgoing = _next_message(messages, index)
-                delay = await self._send_one(items, outgoing)
+                delay = await self._send_one(items, outgoing, stop)
                 if index == 0:
                     openings.done()
                 index += len(items)
@@ -207,7 +207,9 @@ class Delivery:
                 openings.done()
         return sent
 
-    async def _send_one(self, items: list[OutboxItem], outgoing: Outgoing) -> float | None:
+    async def _send_one(
+        self, items: list[OutboxItem], outgoing: Outgoing, stop: asyncio.Event | None = None
+    ) -> float | None:
         """Send one message, made of the rows `items`; None when it went, else how long until
         they are tried again. That they were sent is committed before the next message of
         their chat goes out (messages of other chats sent meanwhile share the commit), so a
@@ -227,6 +229,15 @@ class Delivery:
             await self._retry_or_fail(items, outgoing, attempts, str(error), delay)
             return delay
         except Exception as error:
+            if stop is not None and stop.is_set():
+                # Shutting down closed the platform's client under this send: no failure of
+                # the platform's, so no warning and no attempt counted; it goes after restart.
+                ids = ", ".join(str(item.id) for item in items)
+                log.info(
+                    "send of outbox %s%s stopped by the shutdown", ids, _of_case(outgoing.case_id)
+                )
+                await self._release([(item, outgoing) for item in items], 0)
+                return 0.0
             self._failed(transport, type(error).__name__)
             delay = 2.0**attempts
             await self._retry_or_fail(items, outgoing, attempts, type(error).__name__, delay)
@@ -243,7 +254,9 @@ class Delivery:
 
     async def _unreadable(self, item: OutboxItem, error: UndecodablePayload) -> None:
         """A row this version cannot read is given up with one line, never left to block."""
-        log.error("outbox %s (case %s) cannot be read (%s); given up", item.id, item.case_id, error)
+        log.error(
+            "outbox %s%s cannot be read (%s); given up", item.id, _of_case(item.case_id), error
+        )
         async with self._database.transaction() as unit:
             await unit.outbox.mark_failed(item.id, f"unreadable: {error}", self._clock.now())
 
@@ -264,9 +277,9 @@ class Delivery:
         async with self._database.transaction() as unit:
             if attempts >= MAX_ATTEMPTS:
                 log.error(
-                    "giving up on outbox %s (case %s) after %s attempts: %s",
+                    "giving up on outbox %s%s after %s attempts: %s",
                     ids,
-                    outgoing.case_id,
+                    _of_case(outgoing.case_id),
                     attempts,
                     reason,
                 )
@@ -274,9 +287,9 @@ class Delivery:
                     await unit.outbox.mark_failed(item.id, reason, now)
             else:
                 log.warning(
-                    "send of outbox %s (case %s) failed, retrying in %.0fs: %s",
+                    "send of outbox %s%s failed, retrying in %.0fs: %s",
                     ids,
-                    outgoing.case_id,
+                    _of_case(outgoing.case_id),
                     delay,
                     reason,
                 )
@@ -459,3 +472,8 @@ class _SentWriter:
                 if not is_transient(error) or attempt == RECORD_TRIES:
                     raise
                 await asyncio.sleep(attempt)
+
+
+def _of_case(case_id: int | None) -> str:
+    """ " (case N)" for a log line about a message of a case; nothing for one of no case."""
+    return "" if case_id is None else f" (case {case_id})"

@@ -175,8 +175,13 @@ def case_logged(number: int, platform: Platform) -> str:
 def case_logged_no_link(number: int) -> str:
     return (
         f"Thank you. Your report is logged as case #{number}. If you have a link to the post, "
-        "send it too: it helps the platform find it."
+        "send it too, within half an hour, and I will add it to this case: it helps the "
+        "platform find it."
     )
+
+
+def late_link_added(number: int, platform: Platform) -> str:
+    return f"Thank you. I have added the link to case #{number} ({PLATFORM_NAMES[platform]})."
 
 
 def already_logged(number: int) -> str:
@@ -434,8 +439,11 @@ def my_cases_header(count: int) -> str:
     return f"Your cases ({count}):"
 
 
-def my_case_line(number: int, platform: Platform, status: Status, created: str) -> str:
-    return f"#{number} · {PLATFORM_NAMES[platform]} · {STATUS_LABELS[status]} · logged {created}"
+def my_case_line(
+    number: int, platform: Platform, status: Status, created: str, withdrawn: bool = False
+) -> str:
+    shown = "withdrawn" if withdrawn else STATUS_LABELS[status]
+    return f"#{number} · {PLATFORM_NAMES[platform]} · {shown} · logged {created}"
 
 
 # --- Setting up: /whoami and the first message in a report place ---------------------------------
@@ -499,10 +507,12 @@ NOT_A_LEAD = (
     "Sorry, /cases is only for your school's safeguarding leads. To report something, send a "
     "link or use /report; /mycases lists your own reports."
 )
-CASE_NUMBER_NEEDED = "Please give a case number, for example: show 14 (or show #14)."
+CASE_NUMBER_NEEDED = "Please give a case number, for example: /cases show 14 (or /cases show #14)."
 NO_OPEN_CASES = "There are no open cases. Thank you for keeping on top of them."
-NOTE_NEEDS_TEXT = "Add the note after the case number, for example: note 14 called TikTok support."
-ASSIGN_NEEDS_PERSON = "Say who to assign it to, for example: assign 14 @sam"
+NOTE_NEEDS_TEXT = (
+    "Add the note after the case number, for example: /cases note 14 called TikTok support."
+)
+ASSIGN_NEEDS_PERSON = "Say who to assign it to, for example: /cases assign 14 @sam"
 MERGE_SAME_CASE = "A case cannot be merged into itself."
 STATUS_CHOICES = "reported, escalated, removed or open"
 CLOSE_REASONS = f"{', '.join(LEAD_CLOSE_REASONS[:-1])} or {LEAD_CLOSE_REASONS[-1]}"
@@ -512,12 +522,13 @@ BAD_QUOTES = "I could not read that command: a quotation mark is not closed."
 # How each lead command is typed, shown when it is typed with something missing.
 LEAD_USAGE = {
     "status": (
-        "Usage: /cases status N reported|escalated|removed|open, for example: status 14 reported"
+        "Usage: /cases status N reported|escalated|removed|open, for example: "
+        "/cases status 14 reported"
     ),
-    "merge": "Usage: /cases merge N M folds case M into case N, for example: merge 14 15",
+    "merge": "Usage: /cases merge N M folds case M into case N, for example: /cases merge 14 15",
     "escalated": (
         "Usage: /cases escalated N posh|report-harmful-content|police, for example:"
-        " escalated 14 posh"
+        " /cases escalated 14 posh"
     ),
 }
 ESCALATION_ROUTE_NAMES = {
@@ -774,6 +785,10 @@ def assigned(number: int, person: str) -> str:
     return f"Case #{number} is now assigned to {person}."
 
 
+def assigned_to_yourself(number: int) -> str:
+    return f"Case #{number} is now assigned to you."
+
+
 def you_were_assigned(number: int, school: str, platform: Platform) -> str:
     return (
         f"A safeguarding lead of {school} has assigned case #{number} ({PLATFORM_NAMES[platform]}) "
@@ -798,7 +813,9 @@ def status_set(number: int, status: Status) -> str:
     return f"Case #{number} is now {STATUS_LABELS[status]}."
 
 
-HOLD_NEEDS_REASON = "Say why the case must be kept, for example: hold 14 police investigation."
+HOLD_NEEDS_REASON = (
+    "Say why the case must be kept, for example: /cases hold 14 police investigation."
+)
 
 
 def held(number: int) -> str:
@@ -1228,7 +1245,14 @@ def cli_since_after_until(since: date, until: date) -> str:
 
 
 def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
-    return f"read {records} records from {files} files, {cases} distinct cases"
+    return (
+        f"read {_count(records, 'record')} from {_count(files, 'file')}, "
+        f"{_count(cases, 'distinct case')}"
+    )
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 def cli_evidence_read_database(cases: int, path: str | Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 from enum import StrEnum
 
 from handlers import messages, questions, reminders, threads
@@ -46,6 +47,9 @@ class Outcome(StrEnum):
 
 
 WITHDRAW_PREFIX = "w"
+# How long after a report without a link its link, sent on its own, is added to it: the time the
+# reporter is told they have to send it (messages.case_logged_no_link says so).
+LINK_WINDOW = timedelta(minutes=30)
 GREETING_WORDS = 3
 MAX_LINKS_PER_MESSAGE = 10
 MAX_TEXT_LENGTH = 20_000
@@ -81,7 +85,71 @@ async def on_message(ctx: Context, text: str) -> list[Outgoing]:
             ]
         if ctx.incoming.place.kind is PlaceKind.DIRECT and _is_a_greeting(cleaned):
             return [ctx.reply(messages.DIRECT_HELLO)]
+    if len(links) == 1:
+        added = await _link_for_earlier_report(ctx, cleaned, links[0])
+        if added is not None:
+            return added
     return await new_report(ctx, cleaned, links)
+
+
+async def _link_for_earlier_report(ctx: Context, text: str, link: Link) -> list[Outgoing] | None:
+    """The link the reporter was asked for after a report without one ("If you have a link…,
+    send it"), added to that case rather than made a second one. None when this is a report
+    of its own: the link is logged already, the last report had a link, or was made elsewhere
+    or longer ago than LINK_WINDOW. Found from the stored conversation, so a restart between
+    the two messages changes nothing."""
+    conversation = await ctx.unit.conversations.latest(ctx.person.id)
+    if (
+        conversation is None
+        or len(conversation.case_ids) != 1
+        or ctx.now - conversation.created_at > LINK_WINDOW
+        or conversation.place != _conversation_place(ctx)
+        or await ctx.unit.cases.find_active_by_link(ctx.school.id, link.canonical) is not None
+    ):
+        return None
+    case = await ctx.unit.cases.get(conversation.case_ids[0])
+    if (
+        case is None
+        or case.school_id != ctx.school.id
+        or case.status is Status.CLOSED
+        or case.merged_into is not None
+        or await ctx.unit.cases.links(case.id)
+    ):
+        return None
+    await ctx.unit.cases.add_link(
+        case.id, ctx.school.id, CaseLink(link.canonical, link.original, link.platform), ctx.now
+    )
+    if case.platform is Platform.UNKNOWN:
+        case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
+        await save_case(ctx, case)
+    await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
+    words = " ".join(_words_without_links(text).split())
+    if words:
+        await ctx.unit.cases.add_words(case.id, ctx.person.id, words)
+    await threads.remember(ctx, case)
+    ctx.count("late_links_added")
+    replies = [ctx.reply(messages.late_link_added(case.number, case.platform), case_id=case.id)]
+    if conversation.finished_at is None and conversation.question == Question.PLATFORM.value:
+        # The link answered the platform question: go on to the next one.
+        following = questions.after(Question.PLATFORM, [case])
+        if following is None:
+            return replies + await _finish(ctx, conversation, [case])
+        await ctx.unit.conversations.set_question(conversation.id, following.value, ctx.now)
+        replies.append(_ask(ctx, conversation, following, [case]))
+    return replies
+
+
+def _conversation_place(ctx: Context) -> ConversationPlace:
+    """Where this message's follow-up questions would be asked: as a report's are stored."""
+    place = ctx.reporter_place()
+    return ConversationPlace(place.transport, place.id, place.kind, ctx.reporter_thread())
+
+
+def _words_without_links(text: str) -> str:
+    """The words of a message without its links."""
+    for url in extract_urls(text):
+        text = text.replace(url, " ")
+    return text
 
 
 def _is_a_greeting(text: str) -> bool:
@@ -274,11 +342,10 @@ async def _log_one(ctx: Context, description: str, link: Link | None) -> tuple[C
 
 async def _start_questions(ctx: Context, cases: list[Case]) -> list[Outgoing]:
     question = questions.first(cases)
-    place = ctx.reporter_place()
     conversation = await ctx.unit.conversations.start(
         school_id=ctx.school.id,
         person_id=ctx.person.id,
-        place=ConversationPlace(place.transport, place.id, place.kind, ctx.reporter_thread()),
+        place=_conversation_place(ctx),
         case_ids=[c.id for c in cases],
         question=None if question is None else question.value,
         at=ctx.now,

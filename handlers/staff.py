@@ -7,7 +7,7 @@ from handlers.context import Context
 from handlers.events import Incoming, Outgoing, PlaceKind
 from handlers.roles import is_lead
 from handlers.settings import TransportNames
-from storage.models import Status
+from storage.models import CloseReason, Status
 
 
 async def help_text(ctx: Context) -> list[Outgoing]:
@@ -34,6 +34,7 @@ async def my_cases(ctx: Context) -> list[Outgoing]:
                 case.platform,
                 Status(case.status),
                 case.created_at.astimezone(zone).strftime("%d %b %Y"),
+                withdrawn=case.close_reason is CloseReason.WITHDRAWN,
             )
         )
     return [ctx.reply("\n".join(lines))]

@@ -82,6 +82,15 @@ class SqlConversations:
             row = await cursor.fetchone()
         return None if row is None else await self._conversation(row)
 
+    async def latest(self, person_id: int) -> Conversation | None:
+        """The newest conversation, finished or not: what this person last reported."""
+        async with self._db.execute(
+            f"SELECT {_COLUMNS} FROM conversations WHERE person_id = ? ORDER BY id DESC LIMIT 1",
+            (person_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else await self._conversation(row)
+
     async def active_for_case(self, case_id: int) -> list[Conversation]:
         """Unfinished conversations that ask about this case, oldest first."""
         async with self._db.execute(

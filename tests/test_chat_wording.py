@@ -17,7 +17,7 @@ from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config, SchoolConfig, StorageConfig
 from storage.db import Database
 from storage.models import Platform, Status
-from tests.chat import Chat, FakeClock, texts
+from tests.chat import Chat, FakeClock, button, texts
 
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
 INSTA = "https://instagram.com/p/Abc"
@@ -76,7 +76,9 @@ async def test_a_lead_assigns_to_themselves_and_to_another_lead_not_yet_seen(
     await chat.say(TIKTOK)
     await chat.say(INSTA)
     mine = await chat.command("cases", "assign 1 me", user="lena")
-    assert texts(mine).startswith(messages.assigned(1, "lena"))
+    # One line to the lead, about themselves: not "a safeguarding lead has assigned" it to them.
+    assert texts(mine) == messages.assigned_to_yourself(1)
+    assert "safeguarding lead" not in texts(mine).lower()
     theirs = await chat.command("cases", "assign 2 @lou", user="lena")
     assert messages.assigned(2, "lou") in texts(theirs)
     assert any(r.place.id == "lou" for r in theirs)  # told privately
@@ -229,3 +231,47 @@ async def test_a_report_stored_before_a_crash_is_handled_at_start_and_asked_once
     shown = out.getvalue()
     assert messages.case_logged(1, Platform.TIKTOK) in shown
     assert shown.count(messages.Q_TARGETS) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "example"),
+    [
+        ("show", "/cases show 14"),
+        ("note 1", "/cases note 14 "),
+        ("assign 1", "/cases assign 14 @sam"),
+        ("status 1", "/cases status 14 reported"),
+        ("merge 1", "/cases merge 14 15"),
+        ("hold 1", "/cases hold 14 "),
+    ],
+)
+async def test_a_lead_commands_usage_example_is_the_whole_command(
+    chat: Chat, command: str, example: str
+) -> None:
+    await chat.say(TIKTOK)
+    replies = await chat.command("cases", command, user="lena")
+    said = texts(replies)
+    assert f"for example: {example}" in said, said
+
+
+async def test_my_cases_shows_a_withdrawn_case_as_withdrawn_not_closed(chat: Chat) -> None:
+    first = await chat.say(TIKTOK)
+    await chat.press(button(first, messages.NOT_A_REPORT))
+    await chat.say(INSTA)
+    listed = texts(await chat.command("mycases"))
+    [withdrawn] = [line for line in listed.splitlines() if line.startswith("#1 ")]
+    assert "· withdrawn ·" in withdrawn and "closed" not in withdrawn
+    [kept] = [line for line in listed.splitlines() if line.startswith("#2 ")]
+    assert "withdrawn" not in kept
+
+
+@pytest.mark.parametrize(
+    ("records", "files", "cases", "said"),
+    [
+        (1, 1, 1, "read 1 record from 1 file, 1 distinct case"),
+        (30, 2, 29, "read 30 records from 2 files, 29 distinct cases"),
+    ],
+)
+def test_evidence_counts_what_it_read_in_the_singular_for_one(
+    records: int, files: int, cases: int, said: str
+) -> None:
+    assert messages.cli_evidence_read_exports(records, files, cases) == said

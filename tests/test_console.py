@@ -247,3 +247,15 @@ def test_as_with_a_name_of_two_words_says_it_takes_one_and_switches_nobody(
     exported = casebook("export", "--format", "json", "--db", str(db))
     [case] = json.loads(exported.stdout)
     assert case["reporters"] == ["demo-staff"]
+
+
+def test_a_link_sent_after_a_report_without_one_is_added_to_it(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    run = casebook("run", "--db", str(db), stdin=f"hello\n{TIKTOK}\n".encode())
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert messages.case_logged_no_link(1) in out
+    assert messages.late_link_added(1, Platform.TIKTOK) in out
+    exported = casebook("export", "--format", "json", "--db", str(db))
+    [case] = json.loads(exported.stdout)
+    assert case["url"] == CANONICAL and case["platform"] == "tiktok"

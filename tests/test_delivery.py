@@ -530,3 +530,53 @@ async def test_a_batchs_replies_are_claimed_before_the_next_batch_is_handled(
         stop.set()
         await running
     assert handled_at_first_send == [5]
+
+
+async def test_a_failed_send_names_its_case_and_never_a_case_of_none(
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with database.transaction() as unit:
+        for text, case_id, chat in (("no case", None, "alex"), ("of a case", 7, "sam")):
+            message = Outgoing(Place(CONSOLE, chat, PlaceKind.DIRECT), text, case_id=case_id)
+            await unit.outbox.add("console", message.to_json(), None, clock.now())
+    sender = FlakySender(
+        {"no case": TemporarySendError("503"), "of a case": TemporarySendError("503")}
+    )
+    with caplog.at_level("WARNING", logger="bot.delivery"):
+        await Delivery(database, clock, {CONSOLE: sender}).flush()
+    lines = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert not any("None" in line for line in lines), lines
+    assert sum("(case 7)" in line for line in lines) == 1, lines
+
+
+async def test_a_send_cut_off_by_the_shutdown_is_not_logged_as_a_failure(
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _queue(database, clock, "alex", "a1", "a2")
+    stop = asyncio.Event()
+
+    class ClosedUnderIt:
+        """What a platform's client does when the shutdown closes it during a send."""
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if not stop.is_set():
+                stop.set()
+                raise RuntimeError("Session is closed")
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = ClosedUnderIt()
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    with caplog.at_level("INFO", logger="bot.delivery"):
+        assert await delivery.flush(stop) == 0
+    warnings = [r.getMessage() for r in caplog.records if r.levelname != "INFO"]
+    assert warnings == []
+    assert not any("RuntimeError" in r.getMessage() for r in caplog.records)
+    assert delivery.outcomes == {}  # the platform is not marked failing for /healthz
+    # Nothing is lost: the next process sends both, in order, at once.
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 2
+    assert sender.sent == ["a1", "a2"]

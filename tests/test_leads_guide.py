@@ -1,14 +1,22 @@
 """docs/leads.md shows real commands: every `/cases …` line in it is run through the terminal
-transport as a lead, and none may be unknown; its example summary is what Casebook writes."""
+transport as a lead, and none may be unknown; its example summary (period line included), alerts
+and line of the case list are what Casebook writes."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
-from handlers import messages
+from bot.adapters.console_config import CONSOLE
+from handlers import digest, messages
+from handlers.events import Incoming, IncomingKind, User
 from handlers.leads.dispatch import COMMANDS as _COMMANDS
-from tests.chat import Chat, texts
+from handlers.settings import SchoolConfig
+from storage.db import Database
+from storage.models import Category, Platform
+from tests.chat import STAFF_ROOM, Chat, texts
 from tests.test_console import casebook
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "leads.md"
@@ -69,18 +77,52 @@ def test_other_commands_in_the_guide_are_known_too(tmp_path: Path) -> None:
 
 
 def test_the_guides_weekly_summary_is_the_one_casebook_writes() -> None:
+    """Through the digest's own text, period line included, for a Monday 08:00 digest."""
     [example] = re.findall(r"```text\n(.*?)\n```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
-    assert example == messages.digest_text(
-        school="Northfield Academy",
-        period="16 Nov to 23 Nov 2026",
-        new_total=3,
-        new_by_platform={"TikTok": 2, "Instagram": 1},
-        new_by_category={"Harassment or bullying": 2, "False allegation or defamation": 1},
+    school = SchoolConfig(name="Northfield Academy", timezone="Europe/London")
+    end = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    written = digest.Digest(
+        school=school.name,
+        start=digest.week_before(end, school),
+        end=end,
+        new_by_platform={"tiktok": 2, "instagram": 1},
+        new_by_category={"harassment": 2, "false-allegation": 1},
         open_by_age={"under a week": 3, "1 to 4 weeks": 1},
-        removed={"TikTok": (1, 2.5)},
-        waiting=1,
+        removed_by_platform={"tiktok": (1, 2.5)},
+        waiting_over_7_days=1,
         unassigned=1,
     )
+    assert example == digest.text(written, school)
+
+
+def test_the_guides_alert_examples_are_what_casebook_sends() -> None:
+    text = " ".join(GUIDE.read_text(encoding="utf-8").split())
+    assert f"*{messages.new_case_alert(14, Platform.TIKTOK)}*" in text
+    urgent = messages.urgent_case_alert(15, Platform.INSTAGRAM, ["Threat of violence"])
+    assert f"*{urgent}*" in text
+
+
+async def test_the_guides_list_example_is_the_line_casebook_shows(
+    chat: Chat, database: Database
+) -> None:
+    [example] = re.findall(r"`(#14 · [^`]*)`", GUIDE.read_text(encoding="utf-8"))
+    sam = User(CONSOLE, "sam", "Sam Ortiz")
+    await chat.send(Incoming(IncomingKind.MESSAGE, STAFF_ROOM, sam, text="hi", school="Northfield"))
+    for n in range(13):  # sam's "hi" is case 1
+        await chat.say(f"https://www.tiktok.com/@someone/video/73012345678901234{n:02d}")
+    async with database.transaction() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        case = await unit.cases.by_number(school.id, 14)
+        assert case is not None
+        await unit.cases.save(
+            dataclasses.replace(case, categories=frozenset({Category.HARASSMENT}))
+        )
+    await chat.command("cases", "status 14 reported", user="lena")
+    await chat.command("cases", "assign 14 @sam", user="lena")
+    chat.clock.advance(days=2, hours=1)
+    listed = texts(await chat.command("cases", user="lena")).splitlines()
+    assert example in listed, listed
 
 
 async def test_a_note_with_an_apostrophe_is_stored_as_written(chat: Chat) -> None:

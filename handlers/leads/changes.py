@@ -45,6 +45,8 @@ async def _assign(ctx: Context, args: list[str]) -> list[Outgoing]:
         from_value=None if case.assignee_id is None else person_ref(case.assignee_id),
         to_value=person_ref(person.id),
     )
+    if person.id == ctx.person.id:  # `assign N me`: no message about it to oneself
+        return [ctx.private_reply(messages.assigned_to_yourself(case.number))]
     replies = [ctx.private_reply(messages.assigned(case.number, name(person)))]
     key = PersonKey.parse(person.key)
     if key.transport is not None and key.transport in ctx.transports:

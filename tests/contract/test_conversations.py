@@ -35,6 +35,22 @@ async def test_current_conversation_is_the_newest_unfinished(store: Store) -> No
         assert await unit.conversations.current(alex) is None
 
 
+@covers(ConversationRepository.latest)
+async def test_latest_conversation_is_the_newest_finished_or_not(store: Store) -> None:
+    north, alex = await school_and_person(store)
+    async with store.transaction() as unit:
+        assert await unit.conversations.latest(alex) is None
+        a = await unit.cases.create(new_case(north, alex, "https://a.org/1"))
+        b = await unit.cases.create(new_case(north, alex, "https://a.org/2"))
+        first = await unit.conversations.start(north, alex, PLACE, [a.id], "targets", T0)
+        second = await unit.conversations.start(north, alex, PLACE, [b.id], "targets", T0)
+        assert await unit.conversations.latest(alex) == second
+        await unit.conversations.finish(second.id, T0)
+        finished = await unit.conversations.latest(alex)
+        assert finished is not None and finished.id == second.id and finished.finished_at == T0
+        assert (await unit.conversations.current(alex)) == first
+
+
 @covers(ConversationRepository.get, ConversationRepository.finish)
 async def test_a_conversation_reads_back_as_started_and_finishes_once(store: Store) -> None:
     north, alex = await school_and_person(store)
