@@ -45,9 +45,9 @@ if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$work"' EXIT; fi
 
 cd "$work"
 started=$(date +%s)
-mutmut run "$@" >/dev/null 2>mutmut.err || { tail -20 mutmut.err >&2; exit 1; }
+mutmut run "$@" >mutmut.log 2>&1 || { tail -20 mutmut.log >&2; exit 1; }
 seconds=$(( $(date +%s) - started ))
-mutmut results --all true > results.txt
+mutmut results --all true > results.txt || { echo "mutmut results failed" >&2; exit 1; }
 survivors=$(grep -c ': survived' results.txt || true)
 killed=$(grep -c ': killed' results.txt || true)
 other=$(grep -vc -e ': survived' -e ': killed' results.txt || true)
