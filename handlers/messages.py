@@ -1141,12 +1141,12 @@ EVIDENCE_FIGURES = "The figures"
 EVIDENCE_WEEKLY = "Cases each week"
 EVIDENCE_WEEKLY_NOTE = (
     "One row per platform, one bar per ISO week. A grey mark is a week with fewer than {n} "
-    "cases, or one withheld so that totals do not reveal a small number."
+    "cases, or one of {n} or more withheld so that totals do not reveal a small number."
 )
 EVIDENCE_STILL_UP = "Share of reported posts still up, by days since the report"
 EVIDENCE_STILL_UP_NOTE = (
-    "Kaplan-Meier estimate. Dotted lines mark 2, 7 and 30 days. A platform is drawn only where "
-    "at least {n} of its posts were reported."
+    "Kaplan-Meier estimate. Dotted lines mark 1, 2, 3, 7 and 30 days. A platform is drawn only "
+    "where at least {n} of its posts were reported."
 )
 EVIDENCE_CATEGORIES = "Kinds of abuse"
 EVIDENCE_CATEGORIES_NOTE = (
@@ -1155,6 +1155,8 @@ EVIDENCE_CATEGORIES_NOTE = (
 EVIDENCE_METHODS = "How these figures are made"
 EVIDENCE_NO_CASES = "No cases."
 EVIDENCE_ALL = "All platforms"
+EVIDENCE_OTHERS = "Other platforms"
+EVIDENCE_WITHHELD = "withheld"
 EVIDENCE_COLUMNS = (
     "Platform",
     "Cases",
@@ -1163,13 +1165,18 @@ EVIDENCE_COLUMNS = (
     "Removed",
     "Median days to removal (95 % CI)",
     "Days until 90 % removed (95 % CI)",
-    "Still up after 2 days",
+    "Still up after 1 day (95 % CI)",
+    "after 2 days",
+    "after 3 days",
     "after 7 days",
     "after 30 days",
     "Median days, removed posts only",
 )
 EVIDENCE_CATEGORY_COLUMN = "Kind"
-EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
+EVIDENCE_FOOTER = (
+    "Made by Casebook on {day}. Counts from 1 to {n} less one are shown as “fewer than {n}”; "
+    "“withheld” marks a larger count hidden to protect one of them."
+)
 
 
 def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
@@ -1194,8 +1201,11 @@ def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
         "Greenwood's formula on the log(-log) scale. The last column is the plain median over "
         "removed posts only, shown to make the difference visible: it ignores every post that "
         "stayed up.",
-        f"No count below {threshold} is published: it is shown as “fewer than {threshold}”. "
-        "Where a total would let a hidden count be worked out, another count is hidden too. "
+        f"Platforms with fewer than {threshold} cases are counted together as other platforms. "
+        f"No count from 1 to {threshold - 1} is published: it is shown as “fewer than "
+        f"{threshold}”. Where a total would let such a count be worked out, another count is "
+        "withheld too, preferably a total, a week or a kind rather than a platform's own "
+        "figures; a withheld count is marked “withheld”, never as a small number. "
         f"Estimates are shown only for platforms with at least {threshold} posts reported. "
         f"{naming} and holds no links or descriptions.",
     ]
@@ -1207,6 +1217,17 @@ def evidence_weekly_peak(peak: int) -> str:
 
 def evidence_fewer_than(threshold: int) -> str:
     return f"fewer than {threshold}"
+
+
+def evidence_withheld_note(threshold: int) -> str:
+    return (
+        f"Withheld: this count is {threshold} or more. It is not shown only because, beside the "
+        "totals, it would let a smaller count be worked out."
+    )
+
+
+def evidence_others_note(members: str, threshold: int) -> str:
+    return f"Other platforms: {members}, each with fewer than {threshold} cases, counted together."
 
 
 def evidence_days(days: int) -> str:

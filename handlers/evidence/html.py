@@ -11,7 +11,16 @@ from datetime import date
 from html import escape
 
 from handlers import messages
-from handlers.evidence.figures import ALL, STILL_UP_DAYS, Count, PlatformFigures, Report
+from handlers.evidence.figures import (
+    ALL,
+    OTHERS,
+    STILL_UP_DAYS,
+    WITHHELD,
+    Count,
+    PlatformFigures,
+    Report,
+    StillUp,
+)
 from storage.models import Category, Platform
 
 _COLOURS = {
@@ -24,6 +33,7 @@ _COLOURS = {
     "threads": "#66a61e",
     "other": "#a6761d",
     "unknown": "#999999",
+    OTHERS: "#7f7f7f",
     ALL: "#000000",
 }
 _GREY = "#c8c8c8"
@@ -60,15 +70,36 @@ figure,table,tr{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible
 def platform_name(name: str) -> str:
     if name == ALL:
         return messages.EVIDENCE_ALL
+    if name == OTHERS:
+        return messages.EVIDENCE_OTHERS
     return messages.PLATFORM_NAMES[Platform(name)]
 
 
 def _count(value: Count, threshold: int) -> str:
+    """A count as the page shows it; a withheld one carries the footnote's mark."""
+    if value == WITHHELD:
+        return f"{messages.EVIDENCE_WITHHELD}<sup>*</sup>"
+    return messages.evidence_fewer_than(threshold) if isinstance(value, str) else f"{value:,}"
+
+
+def _plain_count(value: Count, threshold: int) -> str:
+    """A count in running text (escaped by the caller)."""
+    if value == WITHHELD:
+        return messages.EVIDENCE_WITHHELD
     return messages.evidence_fewer_than(threshold) if isinstance(value, str) else f"{value:,}"
 
 
 def _pct(value: float | None) -> str:
     return "&#8211;" if value is None else f"{value * 100:.0f} %"
+
+
+def _still_up(value: StillUp | None) -> str:
+    if value is None:
+        return "&#8211;"
+    return (
+        f"{value.share * 100:.0f} %<br><small>({value.low * 100:.0f}&#8211;"
+        f"{value.high * 100:.0f})</small>"
+    )
 
 
 def _days_ci(days: int | None, ci: tuple[int, int] | None) -> str:
@@ -85,22 +116,22 @@ def headline(report: Report) -> str:
     start = f"{report.since.day} {report.since:%B}"
     if report.since.year != report.until.year:
         start += f" {report.since.year}"
-    fewer = messages.evidence_fewer_than(report.threshold)
     text = messages.evidence_headline(
         start,
         _long_date(report.until),
-        fewer if isinstance(report.schools, str) else f"{report.schools:,}",
-        fewer if isinstance(report.cases, str) else f"{report.cases:,}",
+        _plain_count(report.schools, report.threshold),
+        _plain_count(report.cases, report.threshold),
         report.school_name,
     )
     named = {p.value for p in Platform} - {Platform.OTHER.value, Platform.UNKNOWN.value}
     estimated = [p for p in report.platforms if p.platform in named and p.curve is not None]
     estimated.sort(key=lambda p: -(p.reported if isinstance(p.reported, int) else 0))
     for figures in estimated[:2]:
+        after_30 = figures.still_up_after_days[30]
         text += " " + messages.evidence_platform_line(
             platform_name(figures.platform),
             figures.km_median_days,
-            figures.still_up_after_days[30],
+            None if after_30 is None else after_30.share,
         )
     return text
 
@@ -155,7 +186,7 @@ def _figures_table(report: Report) -> str:
             _with_share(p.removed, p.share_removed, report.threshold),
             _days_ci(p.km_median_days, p.km_median_ci),
             _days_ci(p.km_p90_days, p.km_p90_ci),
-            *(_pct(p.still_up_after_days[d]) for d in STILL_UP_DAYS),
+            *(_still_up(p.still_up_after_days[d]) for d in STILL_UP_DAYS),
             "&#8211;" if p.naive_median_days is None else f"{p.naive_median_days:g}",
         ]
         css = ' class="all"' if p.platform == ALL else ""
@@ -164,7 +195,22 @@ def _figures_table(report: Report) -> str:
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table></div>"
+        + _footnotes(report)
     )
+
+
+def _footnotes(report: Report) -> str:
+    """The withheld mark's footnote, and which platforms "other platforms" holds."""
+    notes = []
+    if report.grouped:
+        members = ", ".join(platform_name(name) for name in report.grouped)
+        notes.append(messages.evidence_others_note(members, report.threshold))
+    if any(
+        p.cases == WITHHELD or p.reported == WITHHELD or p.removed == WITHHELD
+        for p in report.platforms
+    ) or WITHHELD in (report.schools, report.cases):
+        notes.append("* " + messages.evidence_withheld_note(report.threshold))
+    return "".join(f'<p class="note">{escape(note)}</p>' for note in notes)
 
 
 def _with_share(count: Count, share: float | None, threshold: int) -> str:
@@ -315,7 +361,7 @@ def _category_chart(report: Report) -> str:
             f"{escape(_category_label(category))}</text>"
         )
         if isinstance(count, str):
-            label = messages.evidence_fewer_than(report.threshold)
+            label = _plain_count(count, report.threshold)
             out.append(
                 f'<rect x="{left}" y="{y + 4}" width="6" height="12" fill="{_GREY}"/>'
                 f'<text x="{left + 10}" y="{y + 14}">{escape(label)}</text>'
@@ -345,8 +391,11 @@ def _category_table(report: Report) -> str:
             f"<td>{_count(report.category_mix[n][category], report.threshold)}</td>" for n in names
         )
         rows.append(f"<tr><td>{escape(_category_label(category))}</td>{cells}</tr>")
+    withheld = any(WITHHELD in mix.values() for mix in report.category_mix.values())
+    note = messages.evidence_withheld_note(report.threshold)
     return (
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table></div>"
+        + (f'<p class="note">* {escape(note)}</p>' if withheld else "")
     )
