@@ -1057,6 +1057,14 @@ def cli_since_after_until(since: date, until: date) -> str:
     return f"--since {since} is after --until {until}."
 
 
+def cli_not_a_target(text: str) -> str:
+    return (
+        f"{text!r} is not a target: give PLATFORM:DAYS:SHARE, for example x:2:0.9 or x:2:90%, "
+        "where PLATFORM is tiktok, instagram, facebook, snapchat, x, youtube, threads, other, "
+        "unknown or all, DAYS is 1 to 366 and SHARE is above 0 and at most 1 (or 100%)"
+    )
+
+
 def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
     return f"read {records} records from {files} files, {cases} distinct cases"
 
@@ -1148,6 +1156,12 @@ EVIDENCE_STILL_UP_NOTE = (
     "Kaplan-Meier estimate. Dotted lines mark 1, 2, 3, 7 and 30 days. A platform is drawn only "
     "where at least {n} of its posts were reported."
 )
+EVIDENCE_MARKS = "Removed within 1, 2 and 3 days, beside published figures"
+EVIDENCE_MARKS_NOTE = (
+    "The share of reported posts each platform removed within 1, 2 and 3 days of the report "
+    "(Kaplan-Meier, 95 % interval in brackets), and the public figures and targets they can be "
+    "set beside:"
+)
 EVIDENCE_CATEGORIES = "Kinds of abuse"
 EVIDENCE_CATEGORIES_NOTE = (
     "A case can be of more than one kind, so the kinds add up to more than the cases."
@@ -1228,6 +1242,34 @@ def evidence_withheld_note(threshold: int) -> str:
 
 def evidence_others_note(members: str, threshold: int) -> str:
     return f"Other platforms: {members}, each with fewer than {threshold} cases, counted together."
+
+
+def evidence_removed_within(days: int) -> str:
+    return f"Removed within {evidence_days(days)}"
+
+
+def evidence_reference_point(
+    source: str, measure: str, percent: int, period: str, days: int | None
+) -> str:
+    limit = "" if days is None else f" (a {days * 24}-hour mark)"
+    return f"{source}, {period}: {percent} % of {measure}{limit}."
+
+
+def evidence_target(
+    platform: str,
+    days: int,
+    percent: int,
+    estimate: int | None,
+    interval: tuple[int, int] | None,
+    met: bool | None,
+) -> str:
+    line = (
+        f"Target set for this report: {platform} removes {percent} % within {evidence_days(days)}"
+    )
+    if estimate is None:
+        return line + "; there are too few reported posts to estimate it."
+    shown = f"{estimate} %" + (f" ({interval[0]}-{interval[1]} %)" if interval else "")
+    return line + f"; estimated {shown}: " + ("met." if met else "not met.")
 
 
 def evidence_days(days: int) -> str:

@@ -21,7 +21,10 @@ from handlers.evidence.figures import (
     Report,
     StillUp,
 )
+from handlers.evidence.marks import ReferencePoint, Target, reference_points
 from storage.models import Category, Platform
+
+MARK_DAYS = (1, 2, 3)  # the marks set beside the reference points
 
 _COLOURS = {
     "tiktok": "#1b9e77",
@@ -136,7 +139,7 @@ def headline(report: Report) -> str:
     return text
 
 
-def render(report: Report, made_on: date) -> str:
+def render(report: Report, made_on: date, targets: tuple[Target, ...] = ()) -> str:
     title = messages.EVIDENCE_TITLE
     if report.school_name is not None:
         title += f": {report.school_name}"
@@ -158,6 +161,8 @@ def render(report: Report, made_on: date) -> str:
             _figures_table(report),
             f"<h2>{messages.EVIDENCE_STILL_UP}</h2>",
             _survival_chart(report),
+            f"<h2>{messages.EVIDENCE_MARKS}</h2>",
+            _time_marks(report, reference_points(), targets),
             f"<h2>{messages.EVIDENCE_WEEKLY}</h2>",
             _weekly_chart(report),
             f"<h2>{messages.EVIDENCE_CATEGORIES}</h2>",
@@ -290,6 +295,71 @@ def _survival_chart(report: Report) -> str:
         f"<figure>{svg}{_key([p.platform for p in drawn])}"
         f"<figcaption>{escape(note)}</figcaption></figure>"
     )
+
+
+def _removed_within(p: PlatformFigures, days: int) -> tuple[float, float, float] | None:
+    """The share removed within `days` (1 - S), with its 95 % interval."""
+    if p.curve is None:
+        return None
+    share, band = p.curve.survival(days), p.curve.survival_ci(days)
+    if share is None or band is None:
+        return None
+    return 1 - share, 1 - band[1], 1 - band[0]
+
+
+def _within(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return "&#8211;"
+    share, low, high = value
+    return f"{share * 100:.0f} %<br><small>({low * 100:.0f}&#8211;{high * 100:.0f})</small>"
+
+
+def _time_marks(report: Report, points: list[ReferencePoint], targets: tuple[Target, ...]) -> str:
+    """The share each platform removed within 1, 2 and 3 days, beside the public figures and
+    the association's own targets."""
+    drawn = [p for p in report.platforms if p.curve is not None]
+    parts = []
+    if drawn:
+        head = f"<th>{messages.EVIDENCE_COLUMNS[0]}</th>" + "".join(
+            f"<th>{escape(messages.evidence_removed_within(d))}</th>" for d in MARK_DAYS
+        )
+        rows = "".join(
+            ('<tr class="all">' if p.platform == ALL else "<tr>")
+            + f"<td>{escape(platform_name(p.platform))}</td>"
+            + "".join(f"<td>{_within(_removed_within(p, d))}</td>" for d in MARK_DAYS)
+            + "</tr>"
+            for p in drawn
+        )
+        parts.append(
+            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}'
+            "</tbody></table></div>"
+        )
+    else:
+        note = messages.EVIDENCE_STILL_UP_NOTE.format(n=report.threshold)
+        parts.append(f'<p class="note">{escape(note)}</p>')
+    items = [
+        messages.evidence_reference_point(
+            point.source, point.measure, round(point.share * 100), point.period, point.days
+        )
+        for point in points
+    ]
+    by_name = {p.platform: p for p in report.platforms}
+    for target in targets:
+        figures = by_name.get(target.platform)
+        estimate = None if figures is None else _removed_within(figures, target.days)
+        items.append(
+            messages.evidence_target(
+                platform_name(target.platform),
+                target.days,
+                round(target.share * 100),
+                None if estimate is None else round(estimate[0] * 100),
+                None if estimate is None else (round(estimate[1] * 100), round(estimate[2] * 100)),
+                None if estimate is None else estimate[0] >= target.share,
+            )
+        )
+    parts.append(f'<p class="note">{escape(messages.EVIDENCE_MARKS_NOTE)}</p>')
+    parts.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
+    return "".join(parts)
 
 
 def _weekly_chart(report: Report) -> str:
