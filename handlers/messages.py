@@ -1225,8 +1225,15 @@ def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
     ]
 
 
-def evidence_weekly_peak(peak: int) -> str:
-    return f"up to {peak:,} a week"
+def evidence_weekly_peak(peak: int, complete: bool = True) -> str:
+    """The row's scale; where some weeks are hidden, the tallest bar is only the tallest shown."""
+    if complete:
+        return f"up to {peak:,} a week"
+    return f"tallest bar shown: {peak:,}"
+
+
+def evidence_weekly_whole_period(count: str) -> str:
+    return f"{count} cases in the whole period (most weeks are too few to show)"
 
 
 def evidence_fewer_than(threshold: int) -> str:
@@ -1276,10 +1283,22 @@ def evidence_days(days: int) -> str:
     return "the same day" if days == 0 else "1 day" if days == 1 else f"{days} days"
 
 
-def evidence_headline(start: str, end: str, schools: str, cases: str, school: str | None) -> str:
+def evidence_headline(
+    start: str,
+    end: str,
+    schools: str,
+    cases: str,
+    school: str | None,
+    one_day: bool = False,
+    one_case: bool = False,
+) -> str:
+    when = f"On {end}" if one_day else f"Between {start} and {end}"
+    posts = "1 post" if one_case else f"{cases} posts"
+    if cases == EVIDENCE_WITHHELD:
+        posts = "a number of posts (withheld, to protect a smaller count)"
     if school is not None:
-        return f"Between {start} and {end}, staff at {school} reported {cases} posts."
-    return f"Between {start} and {end}, {schools} schools reported {cases} posts."
+        return f"{when}, staff at {school} reported {posts}."
+    return f"{when}, {schools} schools reported {posts}."
 
 
 def evidence_platform_line(platform: str, median: int | None, still_up_30: float | None) -> str:

@@ -125,6 +125,8 @@ def headline(report: Report) -> str:
         _plain_count(report.schools, report.threshold),
         _plain_count(report.cases, report.threshold),
         report.school_name,
+        one_day=report.since == report.until,
+        one_case=report.cases == 1,
     )
     named = {p.value for p in Platform} - {Platform.OTHER.value, Platform.UNKNOWN.value}
     estimated = [p for p in report.platforms if p.platform in named and p.curve is not None]
@@ -180,13 +182,16 @@ def render(report: Report, made_on: date, targets: tuple[Target, ...] = ()) -> s
 
 
 def _figures_table(report: Report) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in messages.EVIDENCE_COLUMNS)
+    # A school's own page is about one school: a column of ones (or "fewer than 5") says nothing.
+    one_school = report.school_name is not None
+    columns = [c for n, c in enumerate(messages.EVIDENCE_COLUMNS) if not (one_school and n == 2)]
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
     for p in report.platforms:
         cells = [
             escape(platform_name(p.platform)),
             _count(p.cases, report.threshold),
-            _count(p.schools, report.threshold),
+            *([] if one_school else [_count(p.schools, report.threshold)]),
             _with_share(p.reported, p.share_reported, report.threshold),
             _with_share(p.removed, p.share_removed, report.threshold),
             _days_ci(p.km_median_days, p.km_median_ci),
@@ -375,16 +380,30 @@ def _weekly_chart(report: Report) -> str:
         base = top + row * (row_h + gap) + row_h
         colour = _COLOURS.get(name, "#000")
         # Each row has its own scale (the total would flatten the platforms), labelled.
-        peak = max((c for c in report.weekly[name] if isinstance(c, int)), default=0) or 1
+        counts = report.weekly[name]
+        hidden = sum(1 for c in counts if isinstance(c, str))
+        peak = max((c for c in counts if isinstance(c, int)), default=0) or 1
+        if hidden * 2 > len(counts):
+            # Mostly grey bars say nothing: the row gives its count for the whole period.
+            total = next(p.cases for p in report.platforms if p.platform == name)
+            whole = messages.evidence_weekly_whole_period(_plain_count(total, report.threshold))
+            out.append(
+                f'<text x="{left - 6}" y="{base - row_h / 2 + 4:.1f}" text-anchor="end">'
+                f"{escape(platform_name(name))}</text>"
+                f'<text x="{left + 4}" y="{base - row_h / 2 + 4:.1f}" fill="#555">'
+                f"{escape(whole)}</text>"
+                f'<line x1="{left}" x2="{width - 8}" y1="{base}" y2="{base}" stroke="#ddd"/>'
+            )
+            continue
         out.append(
             f'<text x="{left - 6}" y="{base - row_h / 2 + 4:.1f}" text-anchor="end">'
             f"{escape(platform_name(name))}</text>"
             f'<text x="{left - 6}" y="{base - row_h / 2 + 17:.1f}" text-anchor="end" '
-            f'fill="#777">{messages.evidence_weekly_peak(peak)}</text>'
+            f'fill="#777">{escape(messages.evidence_weekly_peak(peak, complete=not hidden))}</text>'
             f'<line x1="{left}" x2="{width - 8}" y1="{base}" y2="{base}" stroke="#ddd"/>'
         )
         bars = []
-        for index, count in enumerate(report.weekly[name]):
+        for index, count in enumerate(counts):
             left_edge = left + index * bar
             if isinstance(count, str):
                 bars.append(
