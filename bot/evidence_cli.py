@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from handlers import evidence, messages
-from handlers.evidence import figures, sources
+from handlers.evidence import figures, marks, sources
 from storage.evidence import EvidenceRow
 from storage.store import open_store, redact
 
@@ -65,6 +65,16 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         default=int(os.environ.get("CASEBOOK_EVIDENCE_THRESHOLD", figures.DEFAULT_THRESHOLD)),
         help="counts below this are shown as '<N' (default 5)",
     )
+    parser.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        type=_target,
+        default=[],
+        metavar="PLATFORM:DAYS:SHARE",
+        help="a target to set beside the figures in the page, e.g. x:2:0.9 (90 %% of reported "
+        "posts on X removed within 2 days); may be given more than once",
+    )
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
     parser.add_argument("--force", action="store_true", help="replace the --out file if it exists")
     parser.set_defaults(action=run)
@@ -103,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         rows = asyncio.run(_from_database(path, args, until))
         note = messages.cli_evidence_read_database(len(rows), redact(str(path)))
     report = figures.build(rows, until, since=args.since, threshold=args.threshold)
-    text = evidence.report_text(report, args.format, today)
+    text = evidence.report_text(report, args.format, today, tuple(args.targets))
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     _write(args.out, lambda out: out.write_text(text, encoding=encoding, newline=""))
     print(messages.cli_evidence_written(note, args.out), file=sys.stderr)
@@ -123,6 +133,13 @@ async def _from_database(
             return await evidence.rows_from(unit, tuple(schools), args.since, until)
     finally:
         await database.close()
+
+
+def _target(text: str) -> marks.Target:
+    try:
+        return marks.parse_target(text)
+    except marks.TargetError as error:
+        raise argparse.ArgumentTypeError(messages.cli_not_a_target(text)) from error
 
 
 def _day(text: str) -> date:

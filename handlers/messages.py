@@ -1244,6 +1244,14 @@ def cli_since_after_until(since: date, until: date) -> str:
     return f"--since {since} is after --until {until}."
 
 
+def cli_not_a_target(text: str) -> str:
+    return (
+        f"{text!r} is not a target: give PLATFORM:DAYS:SHARE, for example x:2:0.9 or x:2:90%, "
+        "where PLATFORM is tiktok, instagram, facebook, snapchat, x, youtube, threads, other, "
+        "unknown or all, DAYS is 1 to 366 and SHARE is above 0 and at most 1 (or 100%)"
+    )
+
+
 def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
     return (
         f"read {_count(records, 'record')} from {_count(files, 'file')}, "
@@ -1401,12 +1409,18 @@ EVIDENCE_FIGURES = "The figures"
 EVIDENCE_WEEKLY = "Cases each week"
 EVIDENCE_WEEKLY_NOTE = (
     "One row per platform, one bar per ISO week. A grey mark is a week with fewer than {n} "
-    "cases, or one withheld so that totals do not reveal a small number."
+    "cases, or one of {n} or more withheld so that totals do not reveal a small number."
 )
 EVIDENCE_STILL_UP = "Share of reported posts still up, by days since the report"
 EVIDENCE_STILL_UP_NOTE = (
-    "Kaplan-Meier estimate. Dotted lines mark 2, 7 and 30 days. A platform is drawn only where "
-    "at least {n} of its posts were reported."
+    "Kaplan-Meier estimate. Dotted lines mark 1, 2, 3, 7 and 30 days. A platform is drawn only "
+    "where at least {n} of its posts were reported."
+)
+EVIDENCE_MARKS = "Removed within 1, 2 and 3 days, beside published figures"
+EVIDENCE_MARKS_NOTE = (
+    "The share of reported posts each platform removed within 1, 2 and 3 days of the report "
+    "(Kaplan-Meier, 95 % interval in brackets), and the public figures and targets they can be "
+    "set beside:"
 )
 EVIDENCE_CATEGORIES = "Kinds of abuse"
 EVIDENCE_CATEGORIES_NOTE = (
@@ -1415,6 +1429,8 @@ EVIDENCE_CATEGORIES_NOTE = (
 EVIDENCE_METHODS = "How these figures are made"
 EVIDENCE_NO_CASES = "No cases."
 EVIDENCE_ALL = "All platforms"
+EVIDENCE_OTHERS = "Other platforms"
+EVIDENCE_WITHHELD = "withheld"
 EVIDENCE_COLUMNS = (
     "Platform",
     "Cases",
@@ -1423,7 +1439,9 @@ EVIDENCE_COLUMNS = (
     "Removed",
     "Median days to removal (95 % CI)",
     "Days until 90 % removed (95 % CI)",
-    "Still up after 2 days",
+    "Still up after 1 day (95 % CI)",
+    "after 2 days",
+    "after 3 days",
     "after 7 days",
     "after 30 days",
     "Median days, removed posts only",
@@ -1455,7 +1473,6 @@ EVIDENCE_NO_ESCALATIONS = (
     "No escalation was recorded in this period. Leads record one with /cases escalated N posh,"
     " report-harmful-content or police, or with the buttons of the escalation reminder."
 )
-EVIDENCE_WITHHELD = "withheld"
 EVIDENCE_WITHHELD_NOTE = (
     "* “withheld” marks a count that is not small but is hidden so that a small count cannot be"
     " worked out from the total."
@@ -1476,7 +1493,10 @@ def evidence_escalation_compare(median: int | None, ci: tuple[int, int] | None) 
     )
 
 
-EVIDENCE_FOOTER = "Made by Casebook on {day}. Counts below {n} are shown as “fewer than {n}”."
+EVIDENCE_FOOTER = (
+    "Made by Casebook on {day}. Counts from 1 to {n} less one are shown as “fewer than {n}”; "
+    "“withheld” marks a larger count hidden to protect one of them."
+)
 
 
 def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
@@ -1501,29 +1521,90 @@ def evidence_methods(threshold: int, school: str | None = None) -> list[str]:
         "Greenwood's formula on the log(-log) scale. The last column is the plain median over "
         "removed posts only, shown to make the difference visible: it ignores every post that "
         "stayed up.",
-        f"No count below {threshold} is published: it is shown as “fewer than {threshold}”. "
-        "Where a total would let a hidden count be worked out, another count is hidden too. "
+        f"Platforms with fewer than {threshold} cases are counted together as other platforms. "
+        f"No count from 1 to {threshold - 1} is published: it is shown as “fewer than "
+        f"{threshold}”. Where a total would let such a count be worked out, another count is "
+        "withheld too, preferably a total, a week or a kind rather than a platform's own "
+        "figures; a withheld count is marked “withheld”, never as a small number. "
         f"Estimates are shown only for platforms with at least {threshold} posts reported. "
         f"{naming} and holds no links or descriptions.",
     ]
 
 
-def evidence_weekly_peak(peak: int) -> str:
-    return f"up to {peak:,} a week"
+def evidence_weekly_peak(peak: int, complete: bool = True) -> str:
+    """The row's scale; where some weeks are hidden, the tallest bar is only the tallest shown."""
+    if complete:
+        return f"up to {peak:,} a week"
+    return f"tallest bar shown: {peak:,}"
+
+
+def evidence_weekly_whole_period(count: str) -> str:
+    return f"{count} cases in the whole period (most weeks are too few to show)"
 
 
 def evidence_fewer_than(threshold: int) -> str:
     return f"fewer than {threshold}"
 
 
+def evidence_withheld_note(threshold: int) -> str:
+    return (
+        f"Withheld: this count is {threshold} or more. It is not shown only because, beside the "
+        "totals, it would let a smaller count be worked out."
+    )
+
+
+def evidence_others_note(members: str, threshold: int) -> str:
+    return f"Other platforms: {members}, each with fewer than {threshold} cases, counted together."
+
+
+def evidence_removed_within(days: int) -> str:
+    return f"Removed within {evidence_days(days)}"
+
+
+def evidence_reference_point(
+    source: str, measure: str, percent: int, period: str, days: int | None
+) -> str:
+    limit = "" if days is None else f" (a {days * 24}-hour mark)"
+    return f"{source}, {period}: {percent} % of {measure}{limit}."
+
+
+def evidence_target(
+    platform: str,
+    days: int,
+    percent: int,
+    estimate: int | None,
+    interval: tuple[int, int] | None,
+    met: bool | None,
+) -> str:
+    line = (
+        f"Target set for this report: {platform} removes {percent} % within {evidence_days(days)}"
+    )
+    if estimate is None:
+        return line + "; there are too few reported posts to estimate it."
+    shown = f"{estimate} %" + (f" ({interval[0]}-{interval[1]} %)" if interval else "")
+    return line + f"; estimated {shown}: " + ("met." if met else "not met.")
+
+
 def evidence_days(days: int) -> str:
     return "the same day" if days == 0 else "1 day" if days == 1 else f"{days} days"
 
 
-def evidence_headline(start: str, end: str, schools: str, cases: str, school: str | None) -> str:
+def evidence_headline(
+    start: str,
+    end: str,
+    schools: str,
+    cases: str,
+    school: str | None,
+    one_day: bool = False,
+    one_case: bool = False,
+) -> str:
+    when = f"On {end}" if one_day else f"Between {start} and {end}"
+    posts = "1 post" if one_case else f"{cases} posts"
+    if cases == EVIDENCE_WITHHELD:
+        posts = "a number of posts (withheld, to protect a smaller count)"
     if school is not None:
-        return f"Between {start} and {end}, staff at {school} reported {cases} posts."
-    return f"Between {start} and {end}, {schools} schools reported {cases} posts."
+        return f"{when}, staff at {school} reported {posts}."
+    return f"{when}, {schools} schools reported {posts}."
 
 
 def evidence_platform_line(platform: str, median: int | None, still_up_30: float | None) -> str:

@@ -7,8 +7,6 @@ plain SQL so that each one's dates are exactly what the test says. Exports are m
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import random
@@ -197,6 +195,10 @@ def scipy_figures(removed: list[int], censored: list[int]) -> dict[str, Any]:
                 return day
         return None
 
+    def edge(values: Any, day: int) -> float:
+        value = float(values(day))
+        return 0.0 if math.isnan(value) else value
+
     longest = max(removed + censored)
     low, high = first(band.low.evaluate, 0.5), first(band.high.evaluate, 0.5)
     return {
@@ -204,13 +206,40 @@ def scipy_figures(removed: list[int], censored: list[int]) -> dict[str, Any]:
         "km_median_ci": None if low is None or high is None else [low, high],
         "km_p90_days": first(sf.evaluate, 0.1),
         "still_up_after_days": {
-            str(d): (None if d > longest else round(float(sf.evaluate(d)), 3)) for d in (2, 7, 30)
+            str(d): (
+                None
+                if d > longest
+                else (
+                    float(sf.evaluate(d)),
+                    # Before the first removal SciPy's band is undefined; S = 1 there, exactly.
+                    edge(band.low.evaluate, d) if float(sf.evaluate(d)) < 1 else 1.0,
+                    edge(band.high.evaluate, d) if float(sf.evaluate(d)) < 1 else 1.0,
+                )
+            )
+            for d in STILL_UP_KEYS
         },
     }
 
 
-def _rounded(shares: dict[str, float | None]) -> dict[str, float | None]:
-    return {k: None if v is None else round(v, 3) for k, v in shares.items()}
+STILL_UP_KEYS = (1, 2, 3, 7, 30)
+
+
+def assert_still_up_matches(published: dict[str, Any], expected: dict[str, Any]) -> None:
+    """The published shares and their intervals are SciPy's to within 0.01."""
+    assert sorted(published, key=int) == [str(d) for d in STILL_UP_KEYS]
+    for key, want in expected.items():
+        got = published[key]
+        if want is None:
+            assert got is None, key
+            continue
+        if not isinstance(got, dict):  # a StillUp from figures.build
+            got = {"share": got.share, "ci": [got.low, got.high]}
+        assert abs(got["share"] - want[0]) <= 0.01, (key, got, want)
+        assert abs(got["ci"][0] - want[1]) <= 0.01 and abs(got["ci"][1] - want[2]) <= 0.01, (
+            key,
+            got,
+            want,
+        )
 
 
 # --- The estimator against SciPy --------------------------------------------------------------
@@ -231,8 +260,15 @@ def test_kaplan_meier_matches_scipy_on_generated_data(seed: int) -> None:
     assert curve.quantile(0.9) == expected["km_p90_days"]
     ci = curve.quantile_ci(0.5)
     assert (list(ci) if ci else None) == expected["km_median_ci"]
-    mine = {str(d): curve.survival(d) for d in (2, 7, 30)}
-    assert _rounded(mine) == expected["still_up_after_days"]
+    for day in STILL_UP_KEYS:
+        want = expected["still_up_after_days"][str(day)]
+        share, band = curve.survival(day), curve.survival_ci(day)
+        if want is None:
+            assert share is None and band is None
+        else:
+            assert share is not None and band is not None
+            assert round(share, 3) == round(want[0], 3)
+            assert (round(band[0], 3), round(band[1], 3)) == (round(want[1], 3), round(want[2], 3))
     # The bands too, at every step, to 3 decimals.
     band = ecdf(CensoredData(uncensored=removed, right=censored)).sf.confidence_interval(
         0.95, method="log-log"
@@ -260,7 +296,8 @@ def test_a_platform_that_never_removes_the_hard_cases_does_not_look_fast() -> No
     tiktok = report.platforms[0]
     assert tiktok.naive_median_days == 1.0
     assert tiktok.km_median_days is None
-    assert tiktok.still_up_after_days[30] == pytest.approx(0.6)
+    after_30 = tiktok.still_up_after_days[30]
+    assert after_30 is not None and after_30.share == pytest.approx(0.6)
 
 
 def test_posts_are_censored_at_closing_or_at_until_and_removals_after_until_do_not_count() -> None:
@@ -285,9 +322,8 @@ def test_posts_are_censored_at_closing_or_at_until_and_removals_after_until_do_n
     assert (x.cases, x.reported, x.removed) == (5, 5, 2)
     expected = scipy_figures([3, 5], [2, 5, 5])
     assert x.km_median_days == expected["km_median_days"]
-    assert (
-        _rounded({str(k): v for k, v in x.still_up_after_days.items()})
-        == expected["still_up_after_days"]
+    assert_still_up_matches(
+        {str(k): v for k, v in x.still_up_after_days.items()}, expected["still_up_after_days"]
     )
 
 
@@ -358,7 +394,7 @@ def test_exports_from_three_deployments_combine_and_match_scipy(tmp_path: Path) 
         expected = scipy_figures(removed, censored)
         for key in ("km_median_days", "km_median_ci", "km_p90_days"):
             assert figures[key] == expected[key], (name, key)
-        assert _rounded(figures["still_up_after_days"]) == expected["still_up_after_days"]
+        assert_still_up_matches(figures["still_up_after_days"], expected["still_up_after_days"])
         ordered = sorted(removed)
         middle = len(ordered) // 2
         naive = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
@@ -456,90 +492,15 @@ def test_bad_input_exits_2_naming_the_file_and_the_record(
 # --- Acceptance 2: small numbers -----------------------------------------------------------------
 
 
-def _relations_ok(rows: list[dict[str, str]]) -> None:
-    """No published total, less its published parts, leaves exactly one hidden part."""
-    table: dict[tuple[str, str, str], str] = {
-        (r["table"], r["platform"], r["measure"]): r["value"] for r in rows
-    }
-    platforms = sorted({p for t, p, _ in table if t == "platforms" and p != "all"})
-    weeks = sorted({m for t, _, m in table if t == "weekly"})
-    kinds = sorted({m for t, _, m in table if t == "categories"})
-    relations = [
-        [("platforms", p, measure) for p in [*platforms, "all"]]
-        for measure in ("cases", "reported", "removed")
-    ]
-    relations += [[("weekly", p, w) for p in [*platforms, "all"]] for w in weeks]
-    relations += [[("categories", p, k) for p in [*platforms, "all"]] for k in kinds]
-    relations += [
-        [("weekly", p, w) for w in weeks] + [("platforms", p, "cases")] for p in [*platforms, "all"]
-    ]
-    for relation in relations:
-        hidden = [key for key in relation if table[key] == "<5"]
-        assert len(hidden) != 1, relation
-        shown = [int(table[key]) for key in relation if table[key] != "<5"]
-        assert all(value >= 5 for value in shown)
-
-
-def test_three_snapchat_cases_are_hidden_and_cannot_be_worked_out(tmp_path: Path) -> None:
-    chance = random.Random(5)
-    cases = random_cases(chance, ["Northfield", "Eastfield", "Southgate", "Westbrook", "Hill"], 300)
-    cases = [c for c in cases if c.platform != "snapchat"]
-    cases += [
-        Made(
-            "Northfield", "snapchat", START + timedelta(days=10 * n), START + timedelta(days=10 * n)
-        )
-        for n in range(3)
-    ]
-    make_db(tmp_path / "a.db", cases)
-    exported = export(tmp_path / "a.db", tmp_path / "a.json")
-    paths = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "csv", "html")}
-    for fmt, path in paths.items():
-        assert (
-            evidence(
-                "--from",
-                str(exported),
-                "--until",
-                UNTIL.isoformat(),
-                "--format",
-                fmt,
-                "--out",
-                str(path),
-            )
-            == 0
-        )
-    report = json.loads(paths["json"].read_text())
-    snapchat = next(p for p in report["platforms"] if p["platform"] == "snapchat")
-    assert snapchat["cases"] == "<5" and snapchat["reported"] == "<5"
-    assert snapchat["km_median_days"] is None and snapchat["still_up_after_days"]["7"] is None
-    shown_cases = [p["cases"] for p in report["platforms"]]
-    # The total is published, so at least one more platform's count is hidden beside Snapchat's.
-    assert sum(1 for c in shown_cases if c == "<5") >= 2
-    total = next(p for p in report["platforms"] if p["platform"] == "all")["cases"]
-    assert total == report["cases"]
-    if isinstance(total, int):
-        others = sum(c for c in shown_cases[:-1] if isinstance(c, int))
-        assert total - others != 3 or sum(1 for c in shown_cases if c == "<5") >= 2
-
-    rows = list(csv.DictReader(io.StringIO(paths["csv"].read_text(encoding="utf-8-sig"))))
-    _relations_ok(rows)
-    weekly = [r for r in rows if r["table"] == "weekly" and r["platform"] == "snapchat"]
-    assert weekly and all(r["value"] == "<5" for r in weekly)
-    page = paths["html"].read_text()
-    assert "fewer than 5" in page
-    for name in ("Northfield", "Eastfield", "Southgate", "Westbrook", "Hill", "liar", "Pat"):
-        for path in paths.values():
-            assert name not in path.read_text(encoding="utf-8-sig")
-
-
 def test_suppression_hides_a_second_cell_wherever_one_would_be_revealed() -> None:
     values = {"a": 3, "b": 40, "c": 7, "total": 50}
     hidden = suppress(values, [["a", "b", "c", "total"]], 5)
-    assert hidden == {"a", "c"}
+    assert (hidden.small, hidden.withheld) == ({"a"}, {"c"})
     # Chained: hiding c in one relation forces a second hide in c's other relation.
-    values = {"a": 3, "b": 40, "c": 7, "t1": 50, "c2": 9, "d": 20, "t2": 29}
+    values = {"a": 3, "b": 40, "c": 7, "t1": 50, "c2": 9, "d": 20, "t2": 36}
     hidden = suppress(values, [["a", "b", "c", "t1"], ["c", "c2", "d", "t2"]], 5)
-    assert hidden == {"a", "c", "c2"}
-    assert suppress({"a": 5, "b": 6, "t": 11}, [["a", "b", "t"]], 5) == set()
+    assert (hidden.small, hidden.withheld) == ({"a"}, {"c", "c2"})
+    assert len(suppress({"a": 5, "b": 6, "t": 11}, [["a", "b", "t"]], 5)) == 0
 
 
 def test_the_threshold_is_configurable(tmp_path: Path) -> None:
@@ -568,7 +529,7 @@ def test_the_html_is_one_self_contained_file_with_charts_tables_and_methods(tmp_
     for attribute in ("src=", "href=", "url(", "@import", "http://", "https://"):
         assert attribute not in page.lower()
     assert "default-src 'none'" in page
-    assert page.count("<svg") == 3 and page.count("<table") == 2
+    assert page.count("<svg") == 3 and page.count("<table") == 3
     assert "How these figures are made" in page and "censored" in page
     assert "@page{size:A4" in page and 'name="viewport"' in page
     assert "8 schools reported" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from handlers.evidence import figures, html, tables
+from handlers.evidence.marks import Target
 from storage.evidence import EvidenceRow
 from storage.unit import Unit
 
@@ -23,10 +24,12 @@ async def rows_from(
     return await unit.evidence.rows(schools=schools, since=since, until=until)
 
 
-def report_text(report: figures.Report, fmt: str, made_on: date) -> str:
-    """The report in one of FORMATS."""
+def report_text(
+    report: figures.Report, fmt: str, made_on: date, targets: tuple[Target, ...] = ()
+) -> str:
+    """The report in one of FORMATS; the targets are set beside the figures in the page."""
     if fmt == "json":
         return tables.to_json(report)
     if fmt == "csv":
         return tables.to_csv(report)
-    return html.render(report, made_on)
+    return html.render(report, made_on, targets)

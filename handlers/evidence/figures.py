@@ -5,8 +5,12 @@ duplicate, not abuse or withdrawn. Days run from the date of the platform report
 removal. A post not removed by `until` is censored there, and one whose case was closed while it
 was still up is censored at the closing date: neither is dropped (see survival.py).
 
-Every count that is published goes through suppression.py together with the totals it adds up
-to, and any estimate that would rest on a hidden count (a share, a median) is withheld with it.
+Platforms with fewer cases than the threshold are first grouped as "other platforms" (the usual
+redesign of a table before anything is hidden); the group is hidden only if it is still small.
+Every count that is published then goes through suppression.py together with the totals it adds
+up to, which prefers to withhold the total row, a week or a kind over a platform's headline
+counts. A platform with at least the threshold of reported posts keeps its Kaplan-Meier
+estimates; a share that would reveal a hidden count is withheld with it.
 """
 
 from __future__ import annotations
@@ -24,16 +28,28 @@ from handlers.evidence.survival import Curve, kaplan_meier
 from storage.evidence import EvidenceRow
 from storage.models import NOT_COUNTED, Category, Platform
 
-STILL_UP_DAYS = (2, 7, 30)
+STILL_UP_DAYS = (1, 2, 3, 7, 30)
 ALL = "all"
+OTHERS = "other-platforms"  # the platforms with fewer cases than the threshold, together
 DEFAULT_THRESHOLD = 5
+WITHHELD = "withheld"  # a count of at least the threshold, hidden only to protect another
 
-Count = int | str  # a count, or the suppression label ("<5")
+Count = int | str  # a count, "<5" (below the threshold) or WITHHELD
+_HEADLINE = ("cases", "reported", "removed")
+
+
+@dataclass(frozen=True)
+class StillUp:
+    """The estimated share still up after some days, with its 95 % interval."""
+
+    share: float
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
 class PlatformFigures:
-    platform: str  # a Platform value, or "all"
+    platform: str  # a Platform value, OTHERS or ALL
     cases: Count
     schools: Count
     reported: Count
@@ -44,7 +60,7 @@ class PlatformFigures:
     km_median_ci: tuple[int, int] | None
     km_p90_days: int | None
     km_p90_ci: tuple[int, int] | None
-    still_up_after_days: dict[int, float | None]
+    still_up_after_days: dict[int, StillUp | None]
     naive_median_days: float | None
     curve: Curve | None  # only where the estimates are published
 
@@ -57,7 +73,7 @@ class Report:
     deployments: Count
     schools: Count
     cases: Count
-    platforms: list[PlatformFigures]  # platforms with cases, in Casebook's order, then "all"
+    platforms: list[PlatformFigures]  # in Casebook's order, then OTHERS if any, then ALL
     weeks: list[str]  # ISO weeks, "2026-W37"
     weekly: dict[str, list[Count]]  # per platform (and "all"), one count per week
     categories: list[str]  # Category values with any case
@@ -66,6 +82,7 @@ class Report:
     hidden: int = field(default=0)  # how many published cells were suppressed
     # Time to removal after escalation, per route (escalation.py); empty when none was recorded.
     escalation: list[EscalationFigures] = field(default_factory=list)
+    grouped: list[str] = field(default_factory=list)  # the platforms in OTHERS
 
     @property
     def label(self) -> str:
@@ -150,8 +167,14 @@ def build(
 ) -> Report:
     rows = list(rows)  # read twice: here and for the escalations
     by_platform = tally(rows, until, since)
-    names = [p.value for p in Platform if p.value in by_platform]
-    groups: dict[str, _Tally] = {name: by_platform[name] for name in names}
+    names: list[str] = [p.value for p in Platform if p.value in by_platform]
+    grouped = [name for name in names if by_platform[name].cases < threshold]
+    groups: dict[str, _Tally] = {name: by_platform[name] for name in names if name not in grouped}
+    if grouped:
+        others = _Tally()
+        for name in grouped:
+            others.add(by_platform[name])
+        groups[OTHERS] = others
     everything = _Tally()
     for group in groups.values():
         everything.add(group)
@@ -176,21 +199,28 @@ def build(
         for category in category_names:
             values["category", category, name] = group.categories[category]
     values["deployments", ALL] = len({deployment for deployment, _ in everything.schools})
-    for measure in ("cases", "reported", "removed"):
+    for measure in _HEADLINE:
         relations.append([(measure, name) for name in groups])
     for week in weeks:
         relations.append([("week", week, name) for name in groups])
     for category in category_names:
         relations.append([("category", category, name) for name in groups])
-    hidden = suppress(values, relations, threshold)
+    hidden = suppress(values, relations, threshold, _preference)
     label = f"<{threshold}"
 
     def shown(*key: str) -> Count:
-        return label if key in hidden else values[key]
+        if key in hidden.small:
+            return label
+        return WITHHELD if key in hidden.withheld else values[key]
 
-    platforms = [
-        _platform_figures(name, group.timings, shown, hidden) for name, group in groups.items()
-    ]
+    platforms = []
+    for name, group in groups.items():
+        # The total row's curve would give away a withheld count of reported posts (its
+        # steps are fractions of it), and through it the small count it protects.
+        estimable = group.reported >= threshold and not (
+            name == ALL and ("reported", ALL) in hidden
+        )
+        platforms.append(_platform_figures(name, group, shown, estimable, threshold))
     return Report(
         since=start,
         until=until,
@@ -208,19 +238,29 @@ def build(
         school_name=school_name,
         hidden=len(hidden),
         escalation=escalation_figures(rows, until, since, threshold),
+        grouped=grouped,
     )
+
+
+def _preference(key: Hashable) -> int:
+    """Secondary suppression hides the total row first, then weeks and kinds, and a platform's
+    own cases, reported and removed last: those are what the report is for."""
+    assert isinstance(key, tuple)
+    if key[-1] == ALL:
+        return 0
+    return 2 if key[0] in _HEADLINE else 1
 
 
 def _platform_figures(
     name: str,
-    timings: list[tuple[int, bool]],
+    group: _Tally,
     shown: Callable[..., Count],
-    hidden: set[Hashable],
+    estimable: bool,
+    threshold: int,
 ) -> PlatformFigures:
-    cases, reported, removed = (shown(m, name) for m in ("cases", "reported", "removed"))
-    estimable = ("reported", name) not in hidden
-    curve = kaplan_meier(timings) if estimable else None
-    removed_days = [days for days, was_removed in timings if was_removed]
+    cases, reported, removed = (shown(m, name) for m in _HEADLINE)
+    curve = kaplan_meier(group.timings) if estimable else None
+    removed_days = [days for days, was_removed in group.timings if was_removed]
     return PlatformFigures(
         platform=name,
         cases=cases,
@@ -233,16 +273,24 @@ def _platform_figures(
         km_median_ci=curve.quantile_ci(0.5) if curve else None,
         km_p90_days=curve.quantile(0.9) if curve else None,
         km_p90_ci=curve.quantile_ci(0.9) if curve else None,
-        still_up_after_days={
-            days: (curve.survival(days) if curve else None) for days in STILL_UP_DAYS
-        },
+        still_up_after_days={days: _still_up(curve, days) for days in STILL_UP_DAYS},
         naive_median_days=(
             float(statistics.median(removed_days))
-            if removed_days and ("removed", name) not in hidden
+            if removed_days and estimable and len(removed_days) >= threshold
             else None
         ),
         curve=curve if curve and curve.size else None,
     )
+
+
+def _still_up(curve: Curve | None, days: int) -> StillUp | None:
+    if curve is None:
+        return None
+    share = curve.survival(days)
+    band = curve.survival_ci(days)
+    if share is None or band is None:
+        return None
+    return StillUp(share, *band)
 
 
 def _share(part: Count, whole: Count) -> float | None:

@@ -12,8 +12,20 @@ from html import escape
 
 from handlers import messages
 from handlers.evidence import escalation_html
-from handlers.evidence.figures import ALL, STILL_UP_DAYS, Count, PlatformFigures, Report
+from handlers.evidence.figures import (
+    ALL,
+    OTHERS,
+    STILL_UP_DAYS,
+    WITHHELD,
+    Count,
+    PlatformFigures,
+    Report,
+    StillUp,
+)
+from handlers.evidence.marks import ReferencePoint, Target, reference_points
 from storage.models import Category, Platform
+
+MARK_DAYS = (1, 2, 3)  # the marks set beside the reference points
 
 _COLOURS = {
     "tiktok": "#1b9e77",
@@ -25,6 +37,7 @@ _COLOURS = {
     "threads": "#66a61e",
     "other": "#a6761d",
     "unknown": "#999999",
+    OTHERS: "#7f7f7f",
     ALL: "#000000",
 }
 _GREY = "#c8c8c8"
@@ -61,15 +74,36 @@ figure,table,tr{break-inside:avoid}h2{break-after:avoid}.scroll{overflow:visible
 def platform_name(name: str) -> str:
     if name == ALL:
         return messages.EVIDENCE_ALL
+    if name == OTHERS:
+        return messages.EVIDENCE_OTHERS
     return messages.PLATFORM_NAMES[Platform(name)]
 
 
 def _count(value: Count, threshold: int) -> str:
+    """A count as the page shows it; a withheld one carries the footnote's mark."""
+    if value == WITHHELD:
+        return f"{messages.EVIDENCE_WITHHELD}<sup>*</sup>"
+    return messages.evidence_fewer_than(threshold) if isinstance(value, str) else f"{value:,}"
+
+
+def _plain_count(value: Count, threshold: int) -> str:
+    """A count in running text (escaped by the caller)."""
+    if value == WITHHELD:
+        return messages.EVIDENCE_WITHHELD
     return messages.evidence_fewer_than(threshold) if isinstance(value, str) else f"{value:,}"
 
 
 def _pct(value: float | None) -> str:
     return "&#8211;" if value is None else f"{value * 100:.0f} %"
+
+
+def _still_up(value: StillUp | None) -> str:
+    if value is None:
+        return "&#8211;"
+    return (
+        f"{value.share * 100:.0f} %<br><small>({value.low * 100:.0f}&#8211;"
+        f"{value.high * 100:.0f})</small>"
+    )
 
 
 def _days_ci(days: int | None, ci: tuple[int, int] | None) -> str:
@@ -86,27 +120,29 @@ def headline(report: Report) -> str:
     start = f"{report.since.day} {report.since:%B}"
     if report.since.year != report.until.year:
         start += f" {report.since.year}"
-    fewer = messages.evidence_fewer_than(report.threshold)
     text = messages.evidence_headline(
         start,
         _long_date(report.until),
-        fewer if isinstance(report.schools, str) else f"{report.schools:,}",
-        fewer if isinstance(report.cases, str) else f"{report.cases:,}",
+        _plain_count(report.schools, report.threshold),
+        _plain_count(report.cases, report.threshold),
         report.school_name,
+        one_day=report.since == report.until,
+        one_case=report.cases == 1,
     )
     named = {p.value for p in Platform} - {Platform.OTHER.value, Platform.UNKNOWN.value}
     estimated = [p for p in report.platforms if p.platform in named and p.curve is not None]
     estimated.sort(key=lambda p: -(p.reported if isinstance(p.reported, int) else 0))
     for figures in estimated[:2]:
+        after_30 = figures.still_up_after_days[30]
         text += " " + messages.evidence_platform_line(
             platform_name(figures.platform),
             figures.km_median_days,
-            figures.still_up_after_days[30],
+            None if after_30 is None else after_30.share,
         )
     return text
 
 
-def render(report: Report, made_on: date) -> str:
+def render(report: Report, made_on: date, targets: tuple[Target, ...] = ()) -> str:
     title = messages.EVIDENCE_TITLE
     if report.school_name is not None:
         title += f": {report.school_name}"
@@ -128,6 +164,8 @@ def render(report: Report, made_on: date) -> str:
             _figures_table(report),
             f"<h2>{messages.EVIDENCE_STILL_UP}</h2>",
             _survival_chart(report),
+            f"<h2>{messages.EVIDENCE_MARKS}</h2>",
+            _time_marks(report, reference_points(), targets),
             f"<h2>{messages.EVIDENCE_WEEKLY}</h2>",
             _weekly_chart(report),
             f"<h2>{messages.EVIDENCE_CATEGORIES}</h2>",
@@ -146,18 +184,21 @@ def render(report: Report, made_on: date) -> str:
 
 
 def _figures_table(report: Report) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in messages.EVIDENCE_COLUMNS)
+    # A school's own page is about one school: a column of ones (or "fewer than 5") says nothing.
+    one_school = report.school_name is not None
+    columns = [c for n, c in enumerate(messages.EVIDENCE_COLUMNS) if not (one_school and n == 2)]
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
     rows = []
     for p in report.platforms:
         cells = [
             escape(platform_name(p.platform)),
             _count(p.cases, report.threshold),
-            _count(p.schools, report.threshold),
+            *([] if one_school else [_count(p.schools, report.threshold)]),
             _with_share(p.reported, p.share_reported, report.threshold),
             _with_share(p.removed, p.share_removed, report.threshold),
             _days_ci(p.km_median_days, p.km_median_ci),
             _days_ci(p.km_p90_days, p.km_p90_ci),
-            *(_pct(p.still_up_after_days[d]) for d in STILL_UP_DAYS),
+            *(_still_up(p.still_up_after_days[d]) for d in STILL_UP_DAYS),
             "&#8211;" if p.naive_median_days is None else f"{p.naive_median_days:g}",
         ]
         css = ' class="all"' if p.platform == ALL else ""
@@ -166,7 +207,22 @@ def _figures_table(report: Report) -> str:
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table></div>"
+        + _footnotes(report)
     )
+
+
+def _footnotes(report: Report) -> str:
+    """The withheld mark's footnote, and which platforms "other platforms" holds."""
+    notes = []
+    if report.grouped:
+        members = ", ".join(platform_name(name) for name in report.grouped)
+        notes.append(messages.evidence_others_note(members, report.threshold))
+    if any(
+        p.cases == WITHHELD or p.reported == WITHHELD or p.removed == WITHHELD
+        for p in report.platforms
+    ) or WITHHELD in (report.schools, report.cases):
+        notes.append("* " + messages.evidence_withheld_note(report.threshold))
+    return "".join(f'<p class="note">{escape(note)}</p>' for note in notes)
 
 
 def _with_share(count: Count, share: float | None, threshold: int) -> str:
@@ -248,6 +304,71 @@ def _survival_chart(report: Report) -> str:
     )
 
 
+def _removed_within(p: PlatformFigures, days: int) -> tuple[float, float, float] | None:
+    """The share removed within `days` (1 - S), with its 95 % interval."""
+    if p.curve is None:
+        return None
+    share, band = p.curve.survival(days), p.curve.survival_ci(days)
+    if share is None or band is None:
+        return None
+    return 1 - share, 1 - band[1], 1 - band[0]
+
+
+def _within(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return "&#8211;"
+    share, low, high = value
+    return f"{share * 100:.0f} %<br><small>({low * 100:.0f}&#8211;{high * 100:.0f})</small>"
+
+
+def _time_marks(report: Report, points: list[ReferencePoint], targets: tuple[Target, ...]) -> str:
+    """The share each platform removed within 1, 2 and 3 days, beside the public figures and
+    the association's own targets."""
+    drawn = [p for p in report.platforms if p.curve is not None]
+    parts = []
+    if drawn:
+        head = f"<th>{messages.EVIDENCE_COLUMNS[0]}</th>" + "".join(
+            f"<th>{escape(messages.evidence_removed_within(d))}</th>" for d in MARK_DAYS
+        )
+        rows = "".join(
+            ('<tr class="all">' if p.platform == ALL else "<tr>")
+            + f"<td>{escape(platform_name(p.platform))}</td>"
+            + "".join(f"<td>{_within(_removed_within(p, d))}</td>" for d in MARK_DAYS)
+            + "</tr>"
+            for p in drawn
+        )
+        parts.append(
+            f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{rows}'
+            "</tbody></table></div>"
+        )
+    else:
+        note = messages.EVIDENCE_STILL_UP_NOTE.format(n=report.threshold)
+        parts.append(f'<p class="note">{escape(note)}</p>')
+    items = [
+        messages.evidence_reference_point(
+            point.source, point.measure, round(point.share * 100), point.period, point.days
+        )
+        for point in points
+    ]
+    by_name = {p.platform: p for p in report.platforms}
+    for target in targets:
+        figures = by_name.get(target.platform)
+        estimate = None if figures is None else _removed_within(figures, target.days)
+        items.append(
+            messages.evidence_target(
+                platform_name(target.platform),
+                target.days,
+                round(target.share * 100),
+                None if estimate is None else round(estimate[0] * 100),
+                None if estimate is None else (round(estimate[1] * 100), round(estimate[2] * 100)),
+                None if estimate is None else estimate[0] >= target.share,
+            )
+        )
+    parts.append(f'<p class="note">{escape(messages.EVIDENCE_MARKS_NOTE)}</p>')
+    parts.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
+    return "".join(parts)
+
+
 def _weekly_chart(report: Report) -> str:
     names = list(report.weekly)
     weeks = report.weeks
@@ -261,16 +382,30 @@ def _weekly_chart(report: Report) -> str:
         base = top + row * (row_h + gap) + row_h
         colour = _COLOURS.get(name, "#000")
         # Each row has its own scale (the total would flatten the platforms), labelled.
-        peak = max((c for c in report.weekly[name] if isinstance(c, int)), default=0) or 1
+        counts = report.weekly[name]
+        hidden = sum(1 for c in counts if isinstance(c, str))
+        peak = max((c for c in counts if isinstance(c, int)), default=0) or 1
+        if hidden * 2 > len(counts):
+            # Mostly grey bars say nothing: the row gives its count for the whole period.
+            total = next(p.cases for p in report.platforms if p.platform == name)
+            whole = messages.evidence_weekly_whole_period(_plain_count(total, report.threshold))
+            out.append(
+                f'<text x="{left - 6}" y="{base - row_h / 2 + 4:.1f}" text-anchor="end">'
+                f"{escape(platform_name(name))}</text>"
+                f'<text x="{left + 4}" y="{base - row_h / 2 + 4:.1f}" fill="#555">'
+                f"{escape(whole)}</text>"
+                f'<line x1="{left}" x2="{width - 8}" y1="{base}" y2="{base}" stroke="#ddd"/>'
+            )
+            continue
         out.append(
             f'<text x="{left - 6}" y="{base - row_h / 2 + 4:.1f}" text-anchor="end">'
             f"{escape(platform_name(name))}</text>"
             f'<text x="{left - 6}" y="{base - row_h / 2 + 17:.1f}" text-anchor="end" '
-            f'fill="#777">{messages.evidence_weekly_peak(peak)}</text>'
+            f'fill="#777">{escape(messages.evidence_weekly_peak(peak, complete=not hidden))}</text>'
             f'<line x1="{left}" x2="{width - 8}" y1="{base}" y2="{base}" stroke="#ddd"/>'
         )
         bars = []
-        for index, count in enumerate(report.weekly[name]):
+        for index, count in enumerate(counts):
             left_edge = left + index * bar
             if isinstance(count, str):
                 bars.append(
@@ -317,7 +452,7 @@ def _category_chart(report: Report) -> str:
             f"{escape(_category_label(category))}</text>"
         )
         if isinstance(count, str):
-            label = messages.evidence_fewer_than(report.threshold)
+            label = _plain_count(count, report.threshold)
             out.append(
                 f'<rect x="{left}" y="{y + 4}" width="6" height="12" fill="{_GREY}"/>'
                 f'<text x="{left + 10}" y="{y + 14}">{escape(label)}</text>'
@@ -347,8 +482,11 @@ def _category_table(report: Report) -> str:
             f"<td>{_count(report.category_mix[n][category], report.threshold)}</td>" for n in names
         )
         rows.append(f"<tr><td>{escape(_category_label(category))}</td>{cells}</tr>")
+    withheld = any(WITHHELD in mix.values() for mix in report.category_mix.values())
+    note = messages.evidence_withheld_note(report.threshold)
     return (
         f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>'
         + "".join(rows)
         + "</tbody></table></div>"
+        + (f'<p class="note">* {escape(note)}</p>' if withheld else "")
     )

@@ -55,6 +55,17 @@ class Curve:
             value = step.survival
         return value
 
+    def survival_ci(self, day: float) -> tuple[float, float] | None:
+        """The 95 % band around S(day), or None where `survival` is None."""
+        if self.size == 0 or day > self.longest:
+            return None
+        band = (1.0, 1.0)
+        for step in self.steps:
+            if step.day > day:
+                break
+            band = (step.low, step.high)
+        return band
+
     def quantile(self, fraction: float) -> int | None:
         """The first day by which `fraction` of the posts were removed, or None if never."""
         return _first_day(((s.day, s.survival) for s in self.steps), 1 - fraction)

@@ -2,7 +2,8 @@
 
 JSON keeps to the documented keys; CSV holds the same figures and the weekly and category tables
 as one long table (table, platform, measure, value), which every spreadsheet can pivot.
-A suppressed count is the text "<5"; an estimate that cannot be made is null (JSON) or empty.
+A count below the threshold is the text "<5"; one withheld only to protect another is "withheld";
+an estimate that cannot be made is null (JSON) or empty.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ import json
 from typing import Any
 
 from handlers.evidence import escalation
-from handlers.evidence.figures import STILL_UP_DAYS, PlatformFigures, Report
+from handlers.evidence.figures import OTHERS, STILL_UP_DAYS, PlatformFigures, Report, StillUp
 
 
 def _share(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def platform_dict(figures: PlatformFigures) -> dict[str, Any]:
-    return {
+def _still_up(value: StillUp | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"share": _share(value.share), "ci": [_share(value.low), _share(value.high)]}
+
+
+def platform_dict(figures: PlatformFigures, grouped: list[str]) -> dict[str, Any]:
+    document: dict[str, Any] = {
         "platform": figures.platform,
         "cases": figures.cases,
         "reported": figures.reported,
@@ -30,10 +37,13 @@ def platform_dict(figures: PlatformFigures) -> dict[str, Any]:
         "km_median_ci": list(figures.km_median_ci) if figures.km_median_ci else None,
         "km_p90_days": figures.km_p90_days,
         "still_up_after_days": {
-            str(days): _share(share) for days, share in figures.still_up_after_days.items()
+            str(days): _still_up(value) for days, value in figures.still_up_after_days.items()
         },
         "naive_median_days": figures.naive_median_days,
     }
+    if figures.platform == OTHERS:
+        document["members"] = grouped
+    return document
 
 
 def to_json(report: Report) -> str:
@@ -42,7 +52,7 @@ def to_json(report: Report) -> str:
         "deployments": report.deployments,
         "schools": report.schools,
         "cases": report.cases,
-        "platforms": [platform_dict(p) for p in report.platforms],
+        "platforms": [platform_dict(p, report.grouped) for p in report.platforms],
         "escalation": [escalation.as_dict(e) for e in report.escalation],
     }
     return json.dumps(document, indent=2) + "\n"
@@ -77,14 +87,14 @@ def to_csv(report: Report) -> str:
             ("km_p90_days", figures.km_p90_days),
             ("km_p90_ci_low", p90_low),
             ("km_p90_ci_high", p90_high),
-            *(
-                (f"still_up_after_{days}_days", _share(figures.still_up_after_days[days]))
-                for days in STILL_UP_DAYS
-            ),
+            *_still_up_rows(figures),
             ("naive_median_days", figures.naive_median_days),
         ]
         for measure, value in rows:
             writer.writerow(("platforms", figures.platform, measure, _cell(value)))
+        if figures.platform == OTHERS:
+            for member in report.grouped:
+                writer.writerow(("platforms", OTHERS, "member", member))
     for platform, counts in report.weekly.items():
         for week, count in zip(report.weeks, counts, strict=True):
             writer.writerow(("weekly", platform, week, count))
@@ -93,6 +103,19 @@ def to_csv(report: Report) -> str:
             writer.writerow(("categories", platform, category, count))
     writer.writerows(escalation.csv_rows(report.escalation))
     return out.getvalue()
+
+
+def _still_up_rows(figures: PlatformFigures) -> list[tuple[str, object]]:
+    rows: list[tuple[str, object]] = []
+    for days in STILL_UP_DAYS:
+        value = figures.still_up_after_days[days]
+        name = f"still_up_after_{days}_days"
+        rows += [
+            (name, None if value is None else _share(value.share)),
+            (f"{name}_ci_low", None if value is None else _share(value.low)),
+            (f"{name}_ci_high", None if value is None else _share(value.high)),
+        ]
+    return rows
 
 
 def _cell(value: object) -> object:

@@ -1,0 +1,111 @@
+"""The time marks: shares still up after 1, 2, 3, 7 and 30 days, the 1-, 2- and 3-day marks
+beside the published reference points, and targets given with --target."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from handlers.evidence import html
+from handlers.evidence.figures import build
+from handlers.evidence.marks import Target, TargetError, parse_target, reference_points
+from storage.evidence import EvidenceRow
+from tests.test_association_report import (
+    START,
+    UNTIL,
+    assert_still_up_matches,
+    evidence,
+    scipy_figures,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:The confidence interval is undefined")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _x_rows() -> tuple[list[EvidenceRow], list[int], list[int]]:
+    """40 posts on X: removed after 0 to 9 days in turn, every fifth never removed."""
+    rows, removed, censored = [], [], []
+    until = START + timedelta(days=60)
+    for n in range(40):
+        gone = None if n % 5 == 4 else START + timedelta(days=n % 10)
+        rows.append(
+            EvidenceRow("d", str(n), f"S{n % 6}", "x", START, START, gone, None, None, (), "")
+        )
+        if gone is None:
+            censored.append((until - START).days)
+        else:
+            removed.append((gone - START).days)
+    return rows, removed, censored
+
+
+def test_still_up_after_1_2_3_7_and_30_days_with_intervals_match_scipy(tmp_path: Path) -> None:
+    rows, removed, censored = _x_rows()
+    report = build(rows, START + timedelta(days=60), since=START)
+    x = report.platforms[0]
+    expected = scipy_figures(removed, censored)["still_up_after_days"]
+    assert_still_up_matches({str(k): v for k, v in x.still_up_after_days.items()}, expected)
+    from handlers.evidence import tables
+
+    document = json.loads(tables.to_json(report))
+    for figures in document["platforms"]:
+        assert list(figures["still_up_after_days"]) == ["1", "2", "3", "7", "30"]
+        assert_still_up_matches(figures["still_up_after_days"], expected)
+
+
+def test_the_page_sets_the_1_2_and_3_day_marks_beside_the_reference_points_and_targets() -> None:
+    rows, removed, censored = _x_rows()
+    report = build(rows, START + timedelta(days=60), since=START)
+    expected = scipy_figures(removed, censored)["still_up_after_days"]
+    targets = (Target("x", 2, 0.9), Target("x", 3, 0.25), Target("tiktok", 1, 0.5))
+    page = html.render(report, UNTIL, targets)
+    section = page[page.index("Removed within 1, 2 and 3 days") :]
+    row = re.search(r"<tr><td>X \(Twitter\)</td>(.*?)</tr>", section)
+    assert row is not None
+    shown = [int(v) for v in re.findall(r"<td>(\d+) %", row.group(1))]
+    assert shown == [round((1 - expected[str(d)][0]) * 100) for d in (1, 2, 3)]
+    points = json.loads((ROOT / "handlers/evidence/reference_points.json").read_text())["points"]
+    assert len(points) >= 3
+    for point in points:
+        line = f"{point['period']}: {round(point['share'] * 100)} % of {point['measure']}"
+        assert html.escape(line) in section, line
+    assert "62 %" in section and "39 %" in section and "94 %" in section
+    after_2 = round((1 - expected["2"][0]) * 100)
+    assert f"X (Twitter) removes 90 % within 2 days; estimated {after_2} %" in section
+    assert section.count("not met.") == 1 and section.count(": met.") == 1
+    assert "TikTok removes 50 % within 1 day; there are too few reported posts" in section
+
+
+def test_the_reference_points_are_data_shipped_with_the_package() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = project["tool"]["setuptools"]["package-data"]["handlers.evidence"]
+    assert "reference_points.json" in shipped
+    sources = {point.source for point in reference_points()}
+    assert any("Report Harmful Content" in s for s in sources)
+    assert any("POSH" in s for s in sources)
+    code = (ROOT / "handlers/evidence/html.py").read_text()
+    assert "62" not in code and "Report Harmful Content" not in code
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [("x:2:0.9", Target("x", 2, 0.9)), ("TikTok:1:75%", Target("tiktok", 1, 0.75))],
+)
+def test_targets_are_read_as_platform_days_share(text: str, target: Target) -> None:
+    assert parse_target(text) == target
+
+
+@pytest.mark.parametrize("text", ["x:2", "myspace:2:0.9", "x:0:0.9", "x:2:1.5", "x:two:0.9"])
+def test_a_target_that_cannot_be_read_is_refused(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(TargetError):
+        parse_target(text)
+    with pytest.raises(SystemExit) as stopped:
+        evidence("--target", text, "--out", str(tmp_path / "r.html"))
+    assert stopped.value.code == 2
+    assert "PLATFORM:DAYS:SHARE" in capsys.readouterr().err

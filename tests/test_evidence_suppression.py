@@ -1,0 +1,361 @@
+"""Small numbers in the evidence report: what is hidden, how it is labelled, and that no hidden
+count can be worked out from what is published.
+
+"Worked out" is checked as an analyst would attack the tables: every published total and its
+published parts are equations, a "<5" is a number from 0 to 4, a "withheld" one is 5 or more, and
+a linear program finds the smallest and largest value each hidden count can take. If the two are
+less than 1 apart, the count is known; that is allowed only for a zero, which names no one.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import random
+import re
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from handlers.evidence import html, tables
+from handlers.evidence.figures import ALL, OTHERS, WITHHELD, build, iso_week
+from storage.evidence import EvidenceRow
+from tests.test_association_report import (
+    START,
+    UNTIL,
+    Made,
+    assert_still_up_matches,
+    evidence,
+    expected_durations,
+    export,
+    make_db,
+    random_cases,
+    scipy_figures,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:The confidence interval is undefined")
+
+Cell = tuple[str, str, str]  # (table, platform, measure) as in the CSV
+
+
+def csv_cells(text: str) -> dict[Cell, str]:
+    rows = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    return {(r["table"], r["platform"], r["measure"]): r["value"] for r in rows}
+
+
+def published_relations(cells: dict[Cell, str]) -> list[list[Cell]]:
+    """Every sum a reader can see in the tables: parts, then their total."""
+    platforms = [p for t, p, m in cells if t == "platforms" and m == "cases" and p != ALL] + [ALL]
+    weeks = sorted({m for t, _, m in cells if t == "weekly"})
+    kinds = sorted({m for t, _, m in cells if t == "categories"})
+    relations = [[("platforms", p, m) for p in platforms] for m in ("cases", "reported", "removed")]
+    relations += [[("weekly", p, w) for p in platforms] for w in weeks]
+    relations += [[("categories", p, k) for p in platforms] for k in kinds]
+    if weeks:
+        relations += [
+            [("weekly", p, w) for w in weeks] + [("platforms", p, "cases")] for p in platforms
+        ]
+    return [relation for relation in relations if all(key in cells for key in relation)]
+
+
+def worked_out(cells: dict[Cell, str], threshold: int) -> list[tuple[Cell, float, float]]:
+    """The hidden counts whose value the published figures pin down, with their range."""
+    label = f"<{threshold}"
+    hidden = [key for key, value in cells.items() if value in (label, WITHHELD)]
+    if not hidden:
+        return []
+    index = {key: n for n, key in enumerate(hidden)}
+    rows, rhs = [], []
+    for relation in published_relations(cells):
+        row = [0.0] * len(hidden)
+        constant = 0.0
+        for position, key in enumerate(relation):
+            sign = -1.0 if position == len(relation) - 1 else 1.0
+            if key in index:
+                row[index[key]] += sign
+            else:
+                constant += sign * float(cells[key])
+        if any(row):
+            rows.append(row)
+            rhs.append(-constant)
+    bounds = [
+        (0.0, threshold - 1.0) if cells[key] == label else (float(threshold), None)
+        for key in hidden
+    ]
+    found = []
+    for key, n in index.items():
+        ranges = []
+        for direction in (1.0, -1.0):
+            goal = [0.0] * len(hidden)
+            goal[n] = direction
+            result = linprog(
+                goal, A_eq=rows or None, b_eq=rhs or None, bounds=bounds, method="highs"
+            )
+            assert result.status in (0, 3), (key, result.message)  # feasible, maybe unbounded
+            ranges.append(direction * result.fun if result.status == 0 else float("inf"))
+        low, high = ranges[0], ranges[1]
+        if high - low < 1 - 1e-9 and high >= 1 - 1e-9:
+            found.append((key, low, high))
+    return found
+
+
+def truth(cases: list[Made], until: date, grouped: list[str]) -> dict[Cell, int]:
+    """Every count the report publishes, counted again from the cases themselves."""
+    counted = [c for c in cases if c.close_reason not in ("duplicate", "not-abuse", "withdrawn")]
+    true: Counter[Cell] = Counter()
+    for c in counted:
+        for name in (OTHERS if c.platform in grouped else c.platform, ALL):
+            true["platforms", name, "cases"] += 1
+            true["platforms", name, "reported"] += c.reported is not None
+            true["platforms", name, "removed"] += c.removed is not None and c.removed <= until
+            true["weekly", name, iso_week(c.created)] += 1
+            for kind in c.categories:
+                true["categories", name, kind] += 1
+    return true
+
+
+# --- Point 1: a withheld count is never labelled as small ----------------------------------------
+
+
+def _rows(platform: str, count: int, reported: int = 0, day: date = START) -> list[EvidenceRow]:
+    return [
+        EvidenceRow(
+            "d",
+            f"{platform}{n}",
+            f"S{n % 3}",
+            platform,
+            day,
+            day if n < reported else None,
+            None,
+            None,
+            None,
+            ("harassment",),
+            "",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_count_hidden_only_to_protect_another_reads_withheld_not_fewer_than() -> None:
+    # One week: YouTube's 7 and TikTok's 40 beside Instagram's 2 (grouped, and still small).
+    rows = (
+        _rows("youtube", 7, reported=7)
+        + _rows("tiktok", 40, reported=30)
+        + _rows("instagram", 2, reported=2)
+    )
+    report = build(rows, START + timedelta(days=2), since=START)
+    document = json.loads(tables.to_json(report))
+    by_name = {p["platform"]: p for p in document["platforms"]}
+    assert by_name[OTHERS]["cases"] == "<5" and by_name[OTHERS]["members"] == ["instagram"]
+    assert by_name["youtube"]["cases"] == 7 and by_name["tiktok"]["cases"] == 40
+    assert by_name[ALL]["cases"] == "withheld" and document["cases"] == "withheld"
+    cells = csv_cells(tables.to_csv(report))
+    assert cells["platforms", ALL, "cases"] == "withheld"
+    for key, value in cells.items():
+        if value == "<5" and key[2] in ("cases", "reported"):
+            assert key[1] == OTHERS, key
+    page = html.render(report, UNTIL)
+    assert "withheld<sup>*</sup>" in page
+    assert "* Withheld: this count is 5 or more" in page
+    youtube_row = re.search(r"<tr><td>YouTube</td>(.*?)</tr>", page)
+    assert youtube_row is not None and youtube_row.group(1).startswith("<td>7</td>")
+    assert "<td>7 (100 %)</td>" in youtube_row.group(1)  # reported, and its share
+
+
+def test_with_threshold_3_only_counts_below_3_read_fewer_than_3(tmp_path: Path) -> None:
+    cases = [Made("N", "youtube", START + timedelta(days=n % 3)) for n in range(7)]
+    cases += [Made("N", "tiktok", START + timedelta(days=n % 3)) for n in range(2)]
+    cases += [Made("M", "x", START + timedelta(days=n % 3)) for n in range(12)]
+    make_db(tmp_path / "a.db", cases)
+    out = tmp_path / "r.csv"
+    common = ["--db", str(tmp_path / "a.db"), "--since", START.isoformat()]
+    until = (START + timedelta(days=4)).isoformat()
+    assert (
+        evidence(
+            *common, "--until", until, "--threshold", "3", "--format", "csv", "--out", str(out)
+        )
+        == 0
+    )
+    cells = csv_cells(out.read_text(encoding="utf-8-sig"))
+    true = truth(cases, START + timedelta(days=4), grouped=["tiktok"])
+    assert cells["platforms", "youtube", "cases"] == "7"
+    smalls = [key for key, value in cells.items() if value == "<3"]
+    assert smalls and all(true[key] < 3 for key in smalls if key[0] != "summary")
+    assert worked_out(cells, 3) == []
+
+
+# --- Point 2: group first, then withhold totals, weeks and kinds before a platform's figures ----
+
+
+def test_small_platforms_are_grouped_and_a_big_one_keeps_its_counts_and_estimates() -> None:
+    rows = (
+        _rows("x", 96, reported=90)
+        + _rows("snapchat", 3, reported=3)
+        + _rows("threads", 2, reported=1)
+        + _rows("tiktok", 30, reported=25)
+    )
+    # X's posts: half removed after 2 days.
+    rows = [
+        dataclasses.replace(r, removed=START + timedelta(days=2))
+        if r.platform == "x" and int(r.key[1:]) % 2 == 0
+        else r
+        for r in rows
+    ]
+    report = build(rows, START + timedelta(days=20), since=START)
+    names = [p.platform for p in report.platforms]
+    assert names == ["tiktok", "x", OTHERS, ALL]
+    assert report.grouped == ["snapchat", "threads"]
+    x = report.platforms[1]
+    assert (x.cases, x.reported, x.removed) == (96, 90, 48)
+    assert x.km_median_days == 2 and x.curve is not None
+    assert all(x.still_up_after_days[d] is not None for d in (1, 2, 3, 7))
+    others = report.platforms[2]
+    assert others.cases == 5 and others.reported == "<5" and others.curve is None
+
+
+def test_a_group_that_reaches_the_threshold_is_published() -> None:
+    rows = _rows("snapchat", 3, reported=1) + _rows("threads", 2) + _rows("x", 20, reported=20)
+    report = build(rows, START + timedelta(days=3), since=START)
+    others = next(p for p in report.platforms if p.platform == OTHERS)
+    assert others.cases == 5 and report.cases == 25
+
+
+def _generated(sizes: list[int], days: list[int], threshold: int, seed: int) -> list[EvidenceRow]:
+    chance = random.Random(seed)
+    platforms = ["tiktok", "instagram", "facebook", "snapchat", "x", "youtube"]
+    rows = []
+    for platform, size in zip(platforms, sizes, strict=False):
+        for n in range(size):
+            created = START + timedelta(days=chance.choice(days))
+            reported = created if chance.random() < 0.8 else None
+            removed = (
+                reported + timedelta(days=chance.randint(0, 9))
+                if reported and chance.random() < 0.6
+                else None
+            )
+            kinds = tuple(chance.sample(["harassment", "threat", "hate-racist-faith"], 1))
+            rows.append(
+                EvidenceRow(
+                    "d",
+                    f"{platform}{n}",
+                    f"S{n % 4}",
+                    platform,
+                    created,
+                    reported,
+                    removed,
+                    None,
+                    None,
+                    kinds,
+                    "",
+                )
+            )
+    return rows
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 40), min_size=1, max_size=6),
+    days=st.lists(st.integers(0, 27), min_size=1, max_size=6),
+    threshold=st.sampled_from([3, 5, 10]),
+    seed=st.integers(0, 10_000),
+)
+def test_no_hidden_count_can_be_worked_out_through_totals_weeks_or_kinds(
+    sizes: list[int], days: list[int], threshold: int, seed: int
+) -> None:
+    rows = _generated(sizes, days, threshold, seed)
+    report = build(rows, START + timedelta(days=30), since=START, threshold=threshold)
+    cells = csv_cells(tables.to_csv(report))
+    for key, value in cells.items():
+        if value.startswith("<"):
+            assert value == f"<{threshold}", key
+    assert worked_out(cells, threshold) == []
+    # A platform with enough reported posts keeps its estimates, whatever else is hidden.
+    for figures in report.platforms:
+        actual = sum(1 for r in rows if r.platform == figures.platform and r.reported)
+        if figures.platform not in (ALL, OTHERS) and actual >= threshold:
+            assert figures.curve is not None, figures.platform
+
+
+def test_the_attack_finds_a_count_given_away_by_one_hidden_cell() -> None:
+    """The checker itself: one hidden part beside its total is found, two are not."""
+    cells: dict[Cell, str] = {
+        ("platforms", "x", "cases"): "40",
+        ("platforms", OTHERS, "cases"): "<5",
+        ("platforms", ALL, "cases"): "43",
+    }
+    assert [key for key, _, _ in worked_out(cells, 5)] == [("platforms", OTHERS, "cases")]
+    cells["platforms", ALL, "cases"] = WITHHELD
+    assert worked_out(cells, 5) == []
+    # A withheld count is 5 or more: beside a "<5" adding up to a published 5, it is known
+    # (and the "<5" is a zero, which is allowed to be known).
+    cells = {
+        ("platforms", "x", "cases"): WITHHELD,
+        ("platforms", OTHERS, "cases"): "<5",
+        ("platforms", ALL, "cases"): "5",
+    }
+    assert [key for key, _, _ in worked_out(cells, 5)] == [("platforms", "x", "cases")]
+
+
+# --- Acceptance 2: three deployments, about 100 X cases and 3 Snapchat cases ---------------------
+
+
+def test_x_keeps_everything_and_snapchats_three_cannot_be_worked_out(tmp_path: Path) -> None:
+    chance = random.Random(29)
+    deployments = {
+        "a": random_cases(chance, ["Northfield", "Eastfield"], 140),
+        "b": random_cases(chance, ["Southgate"], 100),
+        "c": random_cases(chance, ["Westbrook", "Hill"], 160),
+    }
+    for n, name in enumerate(("a", "b", "c")):  # Snapchat: one case in each deployment
+        day = START + timedelta(days=9 * n + 3)
+        deployments[name].append(Made("Southgate", "snapchat", day, day))
+    every = [c for cases in deployments.values() for c in cases]
+    x_cases = sum(1 for c in every if c.platform == "x")
+    assert 85 <= x_cases <= 115
+    files = []
+    for name, cases in deployments.items():
+        make_db(tmp_path / f"{name}.db", cases)
+        files.append(str(export(tmp_path / f"{name}.db", tmp_path / f"{name}.json")))
+    paths = {fmt: tmp_path / f"report.{fmt}" for fmt in ("json", "csv", "html")}
+    for fmt, path in paths.items():
+        args = ["--from", *files, "--until", UNTIL.isoformat(), "--format", fmt]
+        assert evidence(*args, "--out", str(path)) == 0
+
+    report = json.loads(paths["json"].read_text())
+    by_name = {p["platform"]: p for p in report["platforms"]}
+    assert "snapchat" not in by_name and by_name[OTHERS]["members"] == ["snapchat"]
+    counted = [c for c in every if c.close_reason not in ("duplicate", "not-abuse", "withdrawn")]
+    mine = [c for c in counted if c.platform == "x"]
+    x = by_name["x"]
+    assert x["cases"] == len(mine)
+    assert x["reported"] == sum(1 for c in mine if c.reported)
+    assert x["removed"] == sum(1 for c in mine if c.removed and c.removed <= UNTIL)
+    expected = scipy_figures(*expected_durations(mine, UNTIL))
+    for key in ("km_median_days", "km_median_ci", "km_p90_days"):
+        assert x[key] == expected[key], key
+    assert x["km_median_days"] is not None
+    assert_still_up_matches(x["still_up_after_days"], expected["still_up_after_days"])
+
+    cells = csv_cells(paths["csv"].read_text(encoding="utf-8-sig"))
+    true = truth(every, UNTIL, grouped=["snapchat"])
+    for key, value in cells.items():
+        if value == "<5" and key[0] != "summary":
+            assert true[key] < 5, (key, true[key])
+        if key[1] == "x" and key[2] in ("cases", "reported", "removed"):
+            assert value not in ("<5", WITHHELD), key
+    assert cells["platforms", OTHERS, "cases"] == "<5"
+    assert worked_out(cells, 5) == []
+
+    page = paths["html"].read_text()
+    x_row = re.search(r"<tr><td>X \(Twitter\)</td>(.*?)</tr>", page)
+    assert x_row is not None
+    assert "fewer than" not in x_row.group(1) and "withheld" not in x_row.group(1)
+    assert f"<td>{len(mine)}</td>" in x_row.group(1)
