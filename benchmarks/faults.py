@@ -39,7 +39,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import messages  # noqa: E402
+from handlers import messages  # noqa: E402
 from storage.models import Platform  # noqa: E402
 from tests.fakes.faults import Fault  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
