@@ -1,6 +1,7 @@
 """Fault benchmark: Casebook in Slack HTTP mode while its Web API misbehaves or its disk locks.
 
-Run by hand: `python benchmarks/faults.py` (from the repository, with the project installed).
+Run by hand: `python benchmarks/faults.py` (from the repository, with the project installed);
+`--stalls` runs only the two-process rows.
 Each row starts a fresh `casebook run` process, sends EVENTS signed message events (sending
 again, as Slack does, whatever was not answered 200), keeps the fault on for FAULT_SECONDS,
 then clears it and waits until every case has had its first reply. It prints a table:
@@ -8,6 +9,13 @@ then clears it and waits until every case has had its first reply. It prints a t
   from clearing the fault until the last first reply went out.
 `--smoke`: 10 events, faults of under a second and one Web API fault of the four, to check
 that it still runs.
+
+Then, on a throwaway PostgreSQL (skipped with a message where none can be started), two
+processes under steady load (tests/stall.py), one of them frozen with SIGSTOP or cut off from
+the database for STALL_SECONDS the moment one of its transactions has taken a lock. It prints,
+per fault: events acknowledged of those sent, cases, repeated first replies, the other
+process's slowest first reply to an event it took during the stall (and how many waited over
+10 s), and what the stuck process answered meanwhile and how long it took at most.
 """
 
 from __future__ import annotations
@@ -250,6 +258,68 @@ async def sigkill(api: FakeSlackApi, child: Child, _sizes: Sizes) -> Clear:
     return clear
 
 
+STALL_SECONDS = 75.0
+
+
+async def stall_scenario(frozen: bool) -> list[str]:
+    from tests.fakes.cutting_proxy import CuttingProxy
+    from tests.postgres import Cluster
+    from tests.processes import query
+    from tests.stall import introduce, run_with_stall
+
+    cluster = Cluster()
+    server = cluster.start()
+    api = await FakeSlackApi().start()
+    try:
+        url = server.create_database()
+        await introduce(url)
+        proxy = CuttingProxy(url)
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                stall = await run_with_stall(
+                    url, proxy, Path(folder), api, frozen=frozen, stall=STALL_SECONDS
+                )
+            finally:
+                await proxy.close()
+        cases = await query(url, "SELECT count(*) FROM cases")
+    finally:
+        await api.stop()
+        cluster.stop()
+    waits = stall.waits_at_the_other()
+    answers = stall.answers_of_the_stuck()
+    statuses = Counter("none" if status is None else str(status) for status, _ in answers)
+    logged = {messages.case_logged(n, Platform.X) for n in range(1, cases + 1)}
+    announced = Counter(
+        c.get("channel") for c in api.of("chat.postMessage") if c.get("text") in logged
+    )
+    return [
+        f"{'SIGSTOP' if frozen else 'cut off from PostgreSQL'} {STALL_SECONDS:.0f} s",
+        f"{len(stall.load.acknowledged)} of {stall.load.sent}",
+        str(cases),
+        str(sum(count - 1 for count in announced.values())),
+        f"{max(waits):.1f} s ({sum(w > 10 for w in waits)} of {len(waits)} over 10 s)",
+        ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
+        + f"; at most {max(s for _, s in answers):.1f} s",
+    ]
+
+
+async def stalls() -> None:
+    from tests.postgres import PostgresUnavailable
+
+    rows = [["fault", "acknowledged", "cases", "repeated", "other's slowest", "stuck answered"]]
+    for frozen in (True, False):
+        try:
+            rows.append(await stall_scenario(frozen))
+        except PostgresUnavailable as error:
+            print(f"two-process faults skipped: {error}")
+            return
+        print(" | ".join(rows[-1]), flush=True)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print()
+    for row in rows:
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
 async def main(sizes: Sizes) -> None:
     rows = [["fault", "events sent", "acknowledged", "cases", "repeated", "recovery"]]
     api_faults = [
@@ -274,4 +344,11 @@ async def main(sizes: Sizes) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
-    asyncio.run(main(SMOKE if parser.parse_args().smoke else Sizes()))
+    parser.add_argument(
+        "--stalls", action="store_true", help="only the two-process stalls on PostgreSQL"
+    )
+    arguments = parser.parse_args()
+    if not arguments.stalls:
+        asyncio.run(main(SMOKE if arguments.smoke else Sizes()))
+    if not arguments.smoke:  # each stall lasts STALL_SECONDS: no smoke size for them
+        asyncio.run(stalls())

@@ -4,6 +4,11 @@ Every event must be committed before the platform is acknowledged, and each comm
 the database thread plus a sync to disk. Under load, events that arrive while one commit is
 running wait for the next, which takes all of them at once: one commit for many events, and
 still no acknowledgement before its event is on disk.
+
+An event not committed within STORE_DEADLINE is refused: the platform (or a load balancer in
+front of several processes) sends it again, perhaps to another process, rather than waiting on
+one whose database does not answer. The commit may still happen; the event id makes the
+second delivery a repeat.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from storage.store import Store
+
+STORE_DEADLINE = 2.0  # seconds an event has to be committed before it is refused
 
 
 @dataclass(frozen=True)
@@ -33,8 +40,8 @@ class InboxWriter:
     async def add(self, source: str, event_id: str, payload: str) -> bool:
         """Store an event; True once it is committed, False if this event id was already stored.
 
-        Raises what the commit raised, so the caller answers with an error and the platform
-        sends the event again.
+        Raises what the commit raised, or TimeoutError after STORE_DEADLINE, so the caller
+        answers with an error and the platform sends the event again.
         """
         stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         # If this caller gives up, nobody reads a failure: mark it read so asyncio does not
@@ -43,9 +50,10 @@ class InboxWriter:
         self._waiting.append(_Waiting(source, event_id, payload, stored))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
-        # A caller that gives up (its client hung up) cancels only its own future: the commit
-        # runs in the writer task, for the whole batch.
-        return await stored
+        # A caller that gives up (its client hung up, or the deadline passed) cancels only its
+        # own future: the commit runs in the writer task, for the whole batch.
+        async with asyncio.timeout(STORE_DEADLINE):
+            return await stored
 
     async def _write(self) -> None:
         while self._waiting:

@@ -9,7 +9,6 @@ repositories' own, with `?` placeholders numbered for asyncpg here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Generator, Iterable, Sequence
@@ -40,6 +39,24 @@ log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
 CONNECT_SECONDS = 10.0
+# Every call has a deadline, so a process cut off from the server fails and retries instead of
+# hanging: a statement (the driver's command timeout), taking a pooled connection, and handing
+# one back (a connection that will not roll back or reset in time is closed instead).
+STATEMENT_SECONDS = 30.0
+ACQUIRE_SECONDS = 10.0
+RELEASE_SECONDS = 2.0
+LONG_SECONDS = 3600.0  # migrations and VACUUM, which may rightly take long on a large database
+# What each pooled connection's session is set to, so that a process that stops answering
+# (frozen, or its network cut) holds nothing others wait for for more than a few seconds: the
+# server ends a transaction left idle (its locks, its claimed items and its school's turn go
+# with it), a lock is waited for only so long, and keepalives find a peer that is gone.
+SESSION_SETTINGS = {
+    "idle_in_transaction_session_timeout": "4000",  # ms
+    "lock_timeout": "5000",  # ms: longer than the above, so a dead holder's lock comes first
+    "tcp_keepalives_idle": "10",  # seconds
+    "tcp_keepalives_interval": "5",
+    "tcp_keepalives_count": "3",
+}
 # pg_advisory_xact_lock key for applying migrations: one process at a time.
 _MIGRATION_LOCK = 0x0CA5EB00C
 
@@ -89,6 +106,18 @@ def is_transient(error: BaseException) -> bool:
 _RELEASED = "released back to the pool"
 
 
+async def _rolled_back(connection: Any, transaction_: Any) -> bool:
+    """Roll back within RELEASE_SECONDS; False when the connection is gone or did not answer."""
+    if _lost(connection):
+        return False
+    try:
+        async with asyncio.timeout(RELEASE_SECONDS):
+            await transaction_.rollback()
+    except Exception:
+        return False
+    return not _lost(connection)
+
+
 def _lost(connection: Any) -> bool:
     """The pooled connection is closed, or the pool took it back as it closed."""
     try:
@@ -110,7 +139,12 @@ class PostgresStore:
         """Connect, check the database is Casebook's (or empty), and migrate it."""
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_SECONDS
+                url,
+                min_size=1,
+                max_size=POOL_SIZE,
+                timeout=CONNECT_SECONDS,
+                command_timeout=STATEMENT_SECONDS,
+                server_settings=SESSION_SETTINGS,
             )
         except Exception as error:
             raise DatabaseError(f"{redact(url)}: cannot connect ({_why(error, url)}).") from error
@@ -142,22 +176,35 @@ class PostgresStore:
         if first:
             self._first_waiting += 1
         try:
-            connection = await self._pool.acquire()
+            connection = await self._acquire()
         finally:
             if first:
                 self._first_waiting -= 1
         connection, transaction_ = await self._begin(connection)
+        healthy = False
         try:
             yield Unit.over(PostgresConnection(connection))
         except BaseException:
-            if not _lost(connection):
-                with contextlib.suppress(Exception):
-                    await transaction_.rollback()
+            healthy = await _rolled_back(connection, transaction_)
             raise
         else:
             await transaction_.commit()
+            healthy = True
         finally:
-            await self._pool.release(connection)
+            await self._release(connection, healthy)
+
+    async def _acquire(self) -> Any:
+        return await self._pool.acquire(timeout=ACQUIRE_SECONDS)
+
+    async def _release(self, connection: Any, healthy: bool) -> None:
+        """Hand a connection back. One whose transaction did not end cleanly may be mid-statement
+        on a server that does not answer: it is closed, not reset (a reset would wait on it)."""
+        if not healthy and not _lost(connection):
+            connection.terminate()
+        try:
+            await self._pool.release(connection, timeout=RELEASE_SECONDS)
+        except Exception as error:  # the pool closed it; the next acquire makes another
+            log.info("a connection could not be reset (%s); closed", type(error).__name__)
 
     async def _begin(self, connection: Any) -> tuple[Any, Any]:
         """BEGIN on `connection`, or, if the server dropped it while it sat idle in the pool (a
@@ -170,25 +217,25 @@ class PostgresStore:
                 await transaction_.start()
                 return connection, transaction_
             except _BROKEN_CONNECTION as error:
-                if not _lost(connection):
-                    connection.terminate()
-                await self._pool.release(connection)  # nothing to do if it is back already
+                await self._release(connection, healthy=False)
                 lost += 1
                 if lost > POOL_SIZE:
                     raise
                 log.info("a pooled connection was lost (%s); taking another", type(error).__name__)
             except BaseException:
-                await self._pool.release(connection)
+                await self._release(connection, healthy=False)
                 raise
-            connection = await self._pool.acquire()
+            connection = await self._acquire()
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Unit]:
         """A repeatable-read, read-only snapshot: an export sees one moment and blocks no one."""
         async with (
-            self._pool.acquire() as connection,
+            self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
         ):
+            # An export may pause between batches as long as its reader takes.
+            await connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             yield Unit.over(PostgresConnection(connection))
 
     def leadership(self) -> Leadership:
@@ -196,42 +243,53 @@ class PostgresStore:
         return AdvisoryLeadership(self._url)
 
     async def schema_version(self) -> int:
-        async with self._pool.acquire() as connection:
+        async with self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection:
             return int(await connection.fetchval(_VERSION))
 
     async def server_version(self) -> str:
-        async with self._pool.acquire() as connection:
+        async with self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection:
             return f"PostgreSQL {await connection.fetchval('SHOW server_version')}"
 
     async def probe(self, seconds: float) -> Probe:
         """Take a pooled connection and write a row within `seconds`: a lost server, a full pool
         or a full disk all fail it."""
         try:
-            async with asyncio.timeout(seconds):
-                async with self._pool.acquire() as connection, connection.transaction():
-                    await connection.execute(
-                        "INSERT INTO health_probe (id, at) VALUES (1, $1)"
-                        " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                        _now_text(),
-                    )
-                    oldest = await connection.fetchval(
-                        "SELECT MIN(received_at) FROM inbox"
-                        " WHERE processed_at IS NULL AND set_aside_at IS NULL"
-                    )
+            connection = await self._pool.acquire(timeout=seconds)
         except TimeoutError:
             return Probe(f"no write within {seconds:g}s", None)
         except Exception as error:
             return Probe(_why(error, self._url), None)
+        healthy = False
+        try:
+            async with connection.transaction():
+                await connection.execute(
+                    "INSERT INTO health_probe (id, at) VALUES (1, $1)"
+                    " ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    _now_text(),
+                    timeout=seconds,
+                )
+                oldest = await connection.fetchval(
+                    "SELECT MIN(received_at) FROM inbox"
+                    " WHERE processed_at IS NULL AND set_aside_at IS NULL",
+                    timeout=seconds,
+                )
+            healthy = True
+        except TimeoutError:
+            return Probe(f"no write within {seconds:g}s", None)
+        except Exception as error:
+            return Probe(_why(error, self._url), None)
+        finally:
+            await self._release(connection, healthy)
         return Probe("", None if oldest is None else from_db(oldest))
 
     async def compact(self) -> None:
         """VACUUM, so the space of removed rows is reused; the server overwrites it in time."""
-        async with self._pool.acquire() as connection:
-            await connection.execute("VACUUM")
+        async with self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection:
+            await connection.execute("VACUUM", timeout=LONG_SECONDS)
 
     async def integrity_check(self) -> str:
         """The server checks its own pages; here, only that the database answers."""
-        async with self._pool.acquire() as connection:
+        async with self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection:
             await connection.fetchval("SELECT 1")
         return "ok"
 
@@ -250,9 +308,16 @@ class PostgresStore:
     async def _migrate(self) -> None:
         known = migrations("storage.migrations.postgres")
         newest = known[-1][0] if known else 0
-        async with self._pool.acquire() as connection, connection.transaction():
-            # Two processes starting together apply each migration once.
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        async with (
+            self._pool.acquire(timeout=ACQUIRE_SECONDS) as connection,
+            connection.transaction(),
+        ):
+            # Two processes starting together apply each migration once; the second waits for
+            # as long as the first takes.
+            await connection.execute("SET LOCAL lock_timeout = 0")
+            await connection.execute(
+                "SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK, timeout=LONG_SECONDS
+            )
             tables = {
                 str(r[0])
                 for r in await connection.fetch(
@@ -280,7 +345,7 @@ class PostgresStore:
                     continue
                 log.info("applying migration %s", name)
                 async with connection.transaction():
-                    await connection.execute(sql)
+                    await connection.execute(sql, timeout=LONG_SECONDS)
                     await connection.execute(
                         "INSERT INTO schema_version (version, name, applied_at)"
                         " VALUES ($1, $2, $3)",

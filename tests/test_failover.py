@@ -4,8 +4,10 @@ under a statement, a server restart, a peer that holds locks and stops answering
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,13 +16,16 @@ import pytest
 
 from bot.adapters.console_config import CONSOLE
 from bot.app import sync_schools
-from bot.delivery import Delivery
+from bot.delivery import LEASE, Delivery
+from bot.health import Health
+from bot.inbox_writer import STORE_DEADLINE, InboxWriter
 from bot.router import StorageUnavailable
 from bot.tasks import Background
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from storage.models import Platform
 from storage.store import Store, open_store
+from storage.unit import Unit
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
@@ -149,3 +154,118 @@ async def test_background_work_that_fails_is_logged_not_left_unretrieved(
     gc.collect()
     assert "background work failed: ConnectionRefusedError" in caplog.text
     assert unretrieved == []
+
+
+async def frozen_holder(store: Store, hold: Callable[[Unit], Awaitable[None]]) -> asyncio.Event:
+    """A process that does `hold` in a transaction and then stops answering, as SIGSTOP leaves
+    it: its session sits idle in the transaction. Returns an event set once `hold` is done; the
+    transaction ends in an error (the server ended it) when the test is over."""
+    held = asyncio.Event()
+    thawed = asyncio.Event()
+
+    async def run() -> None:
+        with contextlib.suppress(Exception):
+            async with store.transaction() as unit:
+                await hold(unit)
+                held.set()
+                await thawed.wait()
+
+    task = asyncio.create_task(run())
+    held_or_failed = asyncio.create_task(held.wait())
+    await asyncio.wait({task, held_or_failed}, return_when=asyncio.FIRST_COMPLETED)
+    held_or_failed.cancel()
+    assert held.is_set(), "the holder failed before it held anything"
+    _frozen.append((thawed, task))
+    return held
+
+
+_frozen: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+
+@pytest.fixture
+async def two_processes(postgres_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    one, two = await open_store(postgres_url), await open_store(postgres_url)
+    try:
+        yield one, two
+    finally:
+        for thawed, task in _frozen:
+            thawed.set()
+            await task
+        _frozen.clear()
+        await one.close()
+        await two.close()
+
+
+async def test_a_process_frozen_holding_the_outbox_claim_lock_stalls_no_other_for_long(
+    two_processes: tuple[Store, Store],
+) -> None:
+    frozen, other = two_processes
+    await queue(other, "alex", "a1")
+    await queue(other, "sam", "s1")
+    await frozen_holder(
+        frozen, lambda unit: unit.outbox.claim_due(["console"], T0, T0, limit=1, owner="A")
+    )
+    started = time.monotonic()
+    async with asyncio.timeout(10), other.transaction() as unit:
+        claimed = await unit.outbox.claim_due(["console"], T0, T0 + LEASE, owner="B")
+    # Its claim, never committed, went with its session: both rows are the other's to send.
+    assert [item.id for item in claimed] == [1, 2]
+    assert time.monotonic() - started < 10
+
+
+async def test_a_process_frozen_holding_a_schools_turn_stalls_no_other_for_long(
+    two_processes: tuple[Store, Store],
+) -> None:
+    frozen, other = two_processes
+    async with other.transaction() as unit:
+        await unit.schools.ensure("Northfield", "Europe/London")
+        for n in (1, 2):
+            payload = f'{{"user": {{"id": "U{n}"}}, "school": "Northfield"}}'
+            await unit.inbox.add("slack", f"Ev{n}", payload, T0)
+    await frozen_holder(frozen, lambda unit: unit.inbox.pending(T0, limit=1))
+    taken: list[str] = []
+    async with asyncio.timeout(10):
+        while not taken:
+            async with other.transaction() as unit:
+                taken = [item.event_id for item in await unit.inbox.pending(T0)]
+            await asyncio.sleep(0.2)
+    assert taken == ["Ev1", "Ev2"]  # the frozen one's item too: its transaction was ended
+
+
+async def test_an_event_not_committed_within_two_seconds_is_refused(postgres_url: str) -> None:
+    """Cut off from the database (its traffic held), a process refuses an event after
+    STORE_DEADLINE, so the platform sends it again, perhaps to another process."""
+    proxy = PausingProxy(postgres_url, b"INSERT INTO inbox")
+    cut = await open_store(await proxy.start())
+    try:
+        writer = InboxWriter(cut, FakeClock(T0))
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(10):
+                await writer.add("slack", "Ev1", '{"user": {"id": "U1"}}')
+        assert STORE_DEADLINE <= time.monotonic() - started < 3
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()
+
+
+async def test_health_answers_within_a_second_while_the_database_does_not(
+    postgres_url: str,
+) -> None:
+    proxy = PausingProxy(postgres_url, b"INSERT INTO health_probe")
+    cut = await open_store(await proxy.start())
+    clock = FakeClock(T0)
+    health = Health(cut, Delivery(cut, clock, {}), [], clock)
+    try:
+        for _ in range(3):  # the first probe still hangs: later checks answer at once too
+            started = time.monotonic()
+            async with asyncio.timeout(10):
+                healthy, body = await health.check(worker=True, scheduler=True)
+            assert time.monotonic() - started < 1
+            assert not healthy
+            assert "no write within" in str(body["problems"])
+    finally:
+        proxy.release.set()
+        await cut.close()
+        await proxy.close()

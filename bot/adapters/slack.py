@@ -34,6 +34,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -69,6 +70,11 @@ class SlackIdentity:
     user_id: str
     bot_id: str
     team_id: str
+
+
+# The answer to an event the inbox did not commit in time: Slack sends it again, and a load
+# balancer takes this process out of turn for a while.
+NOT_STORED = 503
 
 
 class EventNotStored(Exception):
@@ -123,6 +129,7 @@ class SlackTransport:
         for info in offered(private=False):
             self.app.command(f"/{info.command}")(self._on_command)
         self.app.view(slack_events.REPORT_VIEW)(self._on_report_form)
+        self.app.error(self._on_error)
 
     @property
     def routes(self) -> dict[str, Handler]:
@@ -179,7 +186,7 @@ class SlackTransport:
             try:
                 await self._on_message(callback)
             except EventNotStored:
-                return web.Response(status=500)
+                return web.Response(status=NOT_STORED)
         return web.Response(status=200)
 
     @property
@@ -285,6 +292,14 @@ class SlackTransport:
         await self._store(incoming)
 
     async def _on_mention(self) -> None:
+        return None
+
+    async def _on_error(self, error: Exception) -> BoltResponse | None:
+        """An event the inbox could not take is answered NOT_STORED, as the direct path does;
+        anything else keeps bolt's 500."""
+        if isinstance(error, EventNotStored):
+            return BoltResponse(status=NOT_STORED, body="")
+        log.error("slack listener failed: %s", type(error).__name__)
         return None
 
     async def _on_button(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:

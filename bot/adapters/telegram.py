@@ -179,7 +179,7 @@ class TelegramTransport:
             await self._store(update)
         except Exception as error:
             log.error("telegram update %s not stored: %s", update.update_id, type(error).__name__)
-            return web.Response(status=500, text="not stored; send it again")
+            return web.Response(status=503, text="not stored; send it again")
         return web.Response(text="ok")
 
     async def _poll(self) -> None:
