@@ -100,6 +100,10 @@ class Delivery:
         self._openings: dict[str, _Openings] = {}
         # Per platform: the loop time its last rate limit ends; nothing is sent to it before.
         self._paused_until: dict[str, float] = {}
+        # Platforms paused since their last message went: one message at a time goes to them
+        # (`_probes`), so a platform still throttling answers one 429 a pause, not one a chat.
+        self._recovering: set[str] = set()
+        self._probes: dict[str, asyncio.Lock] = {}
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -198,6 +202,7 @@ class Delivery:
         """No call to `transport` for `wait` seconds; a pause is only ever lengthened, so no chat
         is called sooner than the longest wait any answer asked for."""
         until = asyncio.get_running_loop().time() + wait
+        self._recovering.add(transport)
         if until > self._paused_until.get(transport, 0.0):
             self._paused_until[transport] = until
             log.warning("%s asked to wait %.1fs; sending to it paused", transport, wait)
@@ -224,15 +229,18 @@ class Delivery:
                     break
                 if index > 0:
                     await openings.give_way(give_way_until)
-                wait = max(self.paused_for(transport), chat_wait)
-                if wait > 0 and not await self._wait_out(wait, chat, stop):
-                    await self._release(messages[index:], wait, "rate limited")
-                    break
                 if self._clock.now() >= chat.lease_until:
                     log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
                     break
+                wait = max(self.paused_for(transport), chat_wait)
+                if wait > 0:
+                    if not await self._wait_out(wait, chat, stop):
+                        await self._release(messages[index:], wait, "rate limited")
+                        break
+                    chat_wait = 0.0
+                    continue  # the claim and the pause are looked at again
                 items, outgoing = _next_message(messages, index)
-                outcome = await self._send_one(items, outgoing)
+                outcome = await self._send_paced(items, outgoing, chat.lease_until)
                 if isinstance(outcome, RateLimited):  # the same message again, once it may go
                     chat_wait = 0.0 if outcome.whole_platform else outcome.wait
                     continue
@@ -264,6 +272,25 @@ class Delivery:
             async with asyncio.timeout(wait):
                 await stop.wait()
         return not stop.is_set()
+
+    async def _send_paced(
+        self, items: list[OutboxItem], outgoing: Outgoing, lease_until: datetime
+    ) -> float | RateLimited | None:
+        """`_send_one`, but while the platform is recovering from a rate limit, one message at
+        a time: the rest wait for its answer, and go on only if it went (a RateLimited with the
+        pause left, or with no wait once their claim has run out, says to look again)."""
+        transport = items[0].transport
+        if transport not in self._recovering:
+            return await self._send_one(items, outgoing)
+        async with self._probes.setdefault(transport, asyncio.Lock()):
+            paused = self.paused_for(transport)
+            if paused > 0:
+                return RateLimited("waiting out the platform's pause", paused)
+            if self._clock.now() >= lease_until:
+                return RateLimited("claim ran out while waiting", 0.0)
+            if transport in self._recovering:
+                return await self._send_one(items, outgoing)
+        return await self._send_one(items, outgoing)  # another's message went: side by side
 
     async def _send_one(
         self, items: list[OutboxItem], outgoing: Outgoing
@@ -298,6 +325,7 @@ class Delivery:
             await self._retry_or_fail(items, outgoing, attempts, type(error).__name__, delay)
             return delay
         self._metrics.messages_sent.labels(transport).inc()
+        self._recovering.discard(transport)
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
         direct_to = _direct_to(transport, outgoing) if ref else None
         await self._sent.commit([item.id for item in items], ref, direct_to)

@@ -26,21 +26,6 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
     await api.stop()
 
 
-def _early_calls(fake: FakeTelegramApi, retry_after: float) -> list[tuple[int, float]]:
-    """(chat, seconds) for every call to a chat sooner than `retry_after` after its last 429."""
-    last_429: dict[int, float] = {}
-    early: list[tuple[int, float]] = []
-    for (method, args), moment in zip(fake.calls, fake.moments, strict=True):
-        chat = args.get("chat_id")
-        if not isinstance(chat, int):
-            continue
-        if chat in last_429 and moment - last_429[chat] < retry_after:
-            early.append((chat, round(moment - last_429[chat], 3)))
-        if method.endswith("!429"):
-            last_429[chat] = moment
-    return early
-
-
 @pytest.mark.parametrize(
     ("retry_after", "flood_seconds"),
     [(1, 4.0), pytest.param(5, 6.0, marks=pytest.mark.slow)],  # two 429s a chat, then quiet
@@ -62,8 +47,9 @@ async def test_a_flood_gives_up_no_reply_and_no_chat_is_called_before_its_retry_
     with sqlite3.connect(tmp_path / "tg.db") as db:
         given_up = db.execute("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")
         assert given_up.fetchone()[0] == 0
-    assert any(name.endswith("!429") for name, _ in fake.calls)
-    assert _early_calls(fake, retry_after) == []
+    floods = sum(1 for name, _ in fake.calls if name.endswith("!429"))
+    assert 1 <= floods <= flood_seconds / retry_after + 3  # one call a pause, not one a chat
+    assert fake.early_calls(retry_after) == []
     sent: dict[int, list[str]] = defaultdict(list)
     for args in fake.of("sendMessage"):
         sent[args["chat_id"]].extend(args["text"].split("\n"))

@@ -128,6 +128,36 @@ async def test_messages_waiting_behind_a_failing_one_use_up_none_of_their_attemp
     assert sender.sent == ["a2"]  # a1 was given up after its attempts; a2 went on its second
 
 
+class FloodedSender:
+    """Answers every send RateLimited(`wait`) until `until` (time.monotonic()), counting them."""
+
+    def __init__(self, until: float, wait: float) -> None:
+        self.until = until
+        self.wait = wait
+        self.limited = 0
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        await asyncio.sleep(0.005)  # an answer takes a moment to come back
+        if time.monotonic() < self.until:
+            self.limited += 1
+            raise RateLimited("429", self.wait)
+        self.sent.append(outgoing.text)
+        return None
+
+
+async def test_a_platform_still_throttling_is_asked_by_one_message_a_pause_not_every_chat(
+    database: Database, clock: FakeClock
+) -> None:
+    chats = [f"person{n}" for n in range(10)]
+    for chat in chats:
+        await _queue(database, clock, chat, f"{chat} first", f"{chat} second")
+    sender = FloodedSender(time.monotonic() + 0.5, 0.1)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 20
+    assert sender.limited <= 0.5 / 0.1 + 10  # the first try of each chat, then one a pause
+    assert sorted(sender.sent) == sorted(f"{c} {n}" for c in chats for n in ("first", "second"))
+
+
 def test_telegrams_limits_are_kept_overall_and_per_group() -> None:
     now = [100.0]
     limits = SendLimits(Limit(3, 1.0), Limit(2, 60.0), now=lambda: now[0])

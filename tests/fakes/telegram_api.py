@@ -71,6 +71,21 @@ class FakeTelegramApi(WaitsForCalls):
         self.flood_until = time.monotonic() + seconds
         self.flood_retry_after = retry_after
 
+    def early_calls(self, retry_after: float) -> list[tuple[int, float]]:
+        """(chat, seconds) for every call to a chat sooner than `retry_after` after the last
+        429 that chat was answered."""
+        last_429: dict[int, float] = {}
+        early: list[tuple[int, float]] = []
+        for (method, args), moment in zip(self.calls, self.moments, strict=True):
+            chat = args.get("chat_id")
+            if not isinstance(chat, int):
+                continue
+            if chat in last_429 and moment - last_429[chat] < retry_after:
+                early.append((chat, round(moment - last_429[chat], 3)))
+            if method.endswith("!429"):
+                last_429[chat] = moment
+        return early
+
     def of(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
