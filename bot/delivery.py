@@ -72,12 +72,16 @@ class RateLimited(TemporarySendError):
     """Wait `wait` seconds before sending again (a 429, or a platform's documented limit
     reached). Not a failure: it uses up no attempt, however long the platform throttles.
     `whole_platform`: every chat of the platform waits, as a 429 asks; else only this
-    message's chat does (a group's own limit)."""
+    message's chat does (a group's own limit). `answered`: the platform said so (a 429), which
+    /healthz reports; a documented limit kept before sending is not a problem to report."""
 
-    def __init__(self, reason: str, wait: float, *, whole_platform: bool = True) -> None:
+    def __init__(
+        self, reason: str, wait: float, *, whole_platform: bool = True, answered: bool = True
+    ) -> None:
         super().__init__(reason, wait)
         self.wait = max(wait, 0.0)
         self.whole_platform = whole_platform
+        self.answered = answered
 
 
 class Delivery:
@@ -310,7 +314,8 @@ class Delivery:
             await self._retry_or_fail(items, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0.0
         except RateLimited as limited:
-            self._failed(transport, str(limited))
+            if limited.answered:
+                self._failed(transport, str(limited))
             if limited.whole_platform:
                 self._pause(transport, limited.wait)
             return limited

@@ -188,3 +188,21 @@ async def test_a_flush_told_to_stop_ends_a_rate_limit_wait_at_once(
     assert await asyncio.wait_for(flushing, 2) == 0
     assert time.monotonic() - started < 1.0
     assert sender.sent == []
+
+
+async def test_only_a_limit_the_platform_answered_counts_against_its_health(
+    database: Database, clock: FakeClock
+) -> None:
+    """A 429 is the platform's trouble, for /healthz; a documented limit kept before sending is
+    Casebook pacing itself, and says nothing about the platform."""
+    await _queue(database, clock, "alex", "a1")
+    sender = ThrottledSender({"a1": [RateLimited("its limits", 60, answered=False)]})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 0  # handed back, due in a minute
+    assert CONSOLE not in delivery.outcomes
+    delivery = Delivery(database, clock, {CONSOLE: sender})  # a fresh one: no pause yet
+    await _queue(database, clock, "kim", "k1")
+    sender.errors["k1"] = [RateLimited("429", 60)]
+    assert await delivery.flush() == 0
+    assert delivery.outcomes[CONSOLE].ok is False
+    assert delivery.outcomes[CONSOLE].error == "429"

@@ -266,7 +266,9 @@ class TelegramSender:
         chat = _chat_of_call(outgoing)
         wait, everyone = self._limits.wait(_group(chat))
         if wait > 0:
-            raise RateLimited("telegram: its sending limits", wait, whole_platform=everyone)
+            raise RateLimited(
+                "telegram: its sending limits", wait, whole_platform=everyone, answered=False
+            )
         try:
             return await self._send(outgoing)
         except RetryAfter as error:
