@@ -6,12 +6,18 @@ import asyncio
 import time
 from datetime import timedelta
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.adapters.console_config import CONSOLE
 from bot.adapters.send_limits import Limit, SendLimits
+from bot.adapters.slack_config import SLACK
+from bot.adapters.slack_send import SlackSender
 from bot.delivery import MAX_ATTEMPTS, WAIT_IN_PLACE, Delivery, RateLimited, TemporarySendError
 from handlers.events import Outgoing, Place, PlaceKind
 from storage.db import Database
 from tests.chat import FakeClock
+from tests.fakes.faults import Fault
+from tests.fakes.slack_api import FakeSlackApi
 
 
 class ThrottledSender:
@@ -206,3 +212,21 @@ async def test_only_a_limit_the_platform_answered_counts_against_its_health(
     assert await delivery.flush() == 0
     assert delivery.outcomes[CONSOLE].ok is False
     assert delivery.outcomes[CONSOLE].error == "429"
+
+
+async def test_a_slack_429_pauses_all_of_slack_for_its_retry_after_and_uses_no_attempt(
+    slack_fake: FakeSlackApi,
+) -> None:
+    """Slack's limits are per method and workspace, so its 429 is a pause for every channel."""
+    slack_fake.faults.retry_after = 7
+    await slack_fake.faults.set(Fault.RATE_LIMIT, frozenset({"chat.postMessage"}))
+    client = AsyncWebClient(token="xoxb-test", base_url=f"{slack_fake.url}/api/")
+    sender = SlackSender(client)
+    try:
+        await sender.send(Outgoing(Place(SLACK, "C1"), "hello"))
+    except RateLimited as limited:
+        assert (limited.wait, limited.whole_platform, limited.answered) == (7.0, True, True)
+    else:
+        raise AssertionError("a 429 went unnoticed")
+    await slack_fake.faults.clear()
+    assert await sender.send(Outgoing(Place(SLACK, "C1"), "hello")) is not None
