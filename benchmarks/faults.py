@@ -1,7 +1,7 @@
 """Fault benchmark: Casebook in Slack HTTP mode while its Web API misbehaves or its disk locks.
 
 Run by hand: `python benchmarks/faults.py` (from the repository, with the project installed);
-`--stalls` runs only the two-process rows.
+`--stalls` runs only the two-process rows, `--flood` only the Telegram flood.
 Each row starts a fresh `casebook run` process, sends EVENTS signed message events (sending
 again, as Slack does, whatever was not answered 200), keeps the fault on for FAULT_SECONDS,
 then clears it and waits until every case has had its first reply. It prints a table:
@@ -16,6 +16,12 @@ the database for STALL_SECONDS the moment one of its transactions has taken a lo
 per fault: events acknowledged of those sent, cases, repeated first replies, the other
 process's slowest first reply to an event it took during the stall (and how many waited over
 10 s), and what the stuck process answered meanwhile and how long it took at most.
+
+Then Telegram flood control: a `casebook run` in Telegram webhook mode is sent EVENTS reports
+(from 50 people in one group) while the fake Bot API answers every send 429 with `retry_after`
+1 s, then 5 s, for FLOOD_SECONDS. It prints the 429s answered, calls made to a chat sooner than
+`retry_after` after its 429, outbox rows given up, first replies ("logged as case #N") that
+arrived, and the time from the end of the flood until the last of them.
 """
 
 from __future__ import annotations
@@ -47,11 +53,15 @@ from handlers import messages  # noqa: E402
 from storage.models import Platform  # noqa: E402
 from tests.fakes.faults import Fault  # noqa: E402
 from tests.fakes.slack_api import FakeSlackApi  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegramApi, message_update  # noqa: E402
 
 SECRET = "bench-signing-secret"
 EVENTS = 200
 FAULT_SECONDS = 10.0
 LOCK_SECONDS = 8.0
+FLOOD_SECONDS = 20.0
+GROUP = -100111
+WEBHOOK_SECRET = "bench-webhook-secret"
 
 
 @dataclass(frozen=True)
@@ -258,6 +268,89 @@ async def sigkill(api: FakeSlackApi, child: Child, _sizes: Sizes) -> Clear:
     return clear
 
 
+async def telegram_flood(retry_after: int) -> list[str]:
+    """EVENTS Telegram reports through a flood of FLOOD_SECONDS answering `retry_after`."""
+    api = await FakeTelegramApi().start()
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "flood.db"
+        port = free_port()
+        config = Path(folder) / "casebook.toml"
+        config.write_text(
+            f'[storage]\ndatabase = "{database}"\n'
+            f'[server]\nhost = "127.0.0.1"\nport = {port}\n'
+            f'[telegram]\nmode = "webhook"\napi_url = "{api.url}"\n'
+            'webhook_url = "https://casebook.example.org/telegram/webhook"\n'
+            f'[[schools]]\nname = "Northfield"\ntelegram_report_chats = [{GROUP}]\n'
+            "telegram_leads = [900]\ntelegram_digest_chat = -100999\n",
+            encoding="utf-8",
+        )
+        process = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "bot", "run", "--config", str(config)),
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT),
+                "TELEGRAM_BOT_TOKEN": api.token,
+                "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            },
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}/telegram/webhook"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            for _ in range(300):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+                        if health.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            api.start_flood(FLOOD_SECONDS, retry_after)
+            flood_ends = time.monotonic() + FLOOD_SECONDS
+            acknowledged = 0
+            for n in range(EVENTS):
+                update = message_update(
+                    f"report {n} https://x.com/u/status/{n}",
+                    chat=GROUP,
+                    user=601 + n % 50,
+                    username=f"staff{n % 50}",
+                )
+                async with session.post(url, json=update, headers=headers) as response:
+                    acknowledged += response.status == 200
+        wanted = {messages.case_logged(n, Platform.X) for n in range(1, EVENTS + 1)}
+
+        def logged() -> Counter[str]:
+            texts = (args.get("text", "") for args in api.of("sendMessage"))
+            return Counter(text for text in texts if text in wanted)
+
+        last = float("nan")
+        deadline = flood_ends + 120
+        while time.monotonic() < deadline:
+            if len(logged()) >= EVENTS:
+                last = time.monotonic() - flood_ends
+                break
+            await asyncio.sleep(0.1)
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
+        with sqlite3.connect(database) as raw:
+            given_up = raw.execute("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL")
+            failed = int(given_up.fetchone()[0])
+        replies = logged()
+    await api.stop()
+    floods = sum(1 for method, _ in api.calls if method.endswith("!429"))
+    return [
+        f"Telegram 429 retry_after={retry_after} s for {FLOOD_SECONDS:.0f} s",
+        f"{acknowledged} of {EVENTS}",
+        str(floods),
+        str(len(api.early_calls(retry_after))),
+        str(failed),
+        f"{len(replies)} of {EVENTS}, {sum(replies.values()) - len(replies)} repeated",
+        f"{last:.1f} s",
+    ]
+
+
 STALL_SECONDS = 75.0
 
 
@@ -341,14 +434,44 @@ async def main(sizes: Sizes) -> None:
         print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+async def floods() -> None:
+    rows = [
+        [
+            "flood",
+            "acknowledged",
+            "429s",
+            "calls sooner than retry_after",
+            "rows given up",
+            "first replies",
+            "last one after the flood",
+        ]
+    ]
+    for retry_after in (1, 5):
+        rows.append(await telegram_flood(retry_after))
+        print(" | ".join(rows[-1]), flush=True)
+    table(rows)
+
+
+def table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print()
+    for row in rows:
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it run?")
     parser.add_argument(
         "--stalls", action="store_true", help="only the two-process stalls on PostgreSQL"
     )
+    parser.add_argument("--flood", action="store_true", help="only the Telegram flood")
     arguments = parser.parse_args()
-    if not arguments.stalls:
+    alone = arguments.stalls or arguments.flood
+    if not alone:
         asyncio.run(main(SMOKE if arguments.smoke else Sizes()))
-    if not arguments.smoke:  # each stall lasts STALL_SECONDS: no smoke size for them
+    # Floods and stalls last FLOOD_SECONDS and STALL_SECONDS: no smoke size for them.
+    if arguments.flood or not (alone or arguments.smoke):
+        asyncio.run(floods())
+    if arguments.stalls or not (alone or arguments.smoke):
         asyncio.run(stalls())

@@ -22,6 +22,13 @@ and the load generator (this process, with its polling for the end), and how bus
 machine was, so a rate can be read against what the two cores had to give. `--runs N` repeats the
 runs and prints each one's figures and the median.
 
+throughput --cpu-share 0.2: the same, with each bot process held to the same CPU share (a cgroup
+v2 CPU quota of 0.2 of a core each, in a group of its own), so that two processes have twice the
+CPU of one whatever else the machine runs: on two cores the server, both bots, the fake Web API
+and the load generator otherwise share them, and two processes reached only 1.14 times one. It
+needs root and a cgroup v2 hierarchy whose CPU controller can be given to a new group; anywhere
+else it says why and runs nothing.
+
 digest: builds benchmarks/digest.py's 100 000 cases in SQLite, copies them to PostgreSQL with
 `casebook db copy` (timed), then times the weekly digest, `casebook stats` and the JSON export
 there, as benchmarks/digest.py does on SQLite.
@@ -35,6 +42,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import hmac
 import multiprocessing
@@ -49,7 +57,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +74,50 @@ from tests.postgres import Cluster, PostgresServer  # noqa: E402
 CONCURRENCY = 100
 SCHOOLS = 20  # a trust's: reports arrive for many schools at once, each its own report channel
 TICK = os.sysconf("SC_CLK_TCK")
+CPU_PERIOD_US = 100_000  # the quota's period: --cpu-share 0.2 is 20 ms of CPU in every 100 ms
+
+
+class CpuShares:
+    """A cgroup v2 group per bot process, each held to `share` of a core (`cpu.max`)."""
+
+    def __init__(self, root: Path, share: float) -> None:
+        self._root = root
+        self._share = share
+        self._groups: list[Path] = []
+
+    @staticmethod
+    def find(share: float) -> CpuShares | str:
+        """The shares, or why they cannot be had here."""
+        if os.geteuid() != 0:
+            return "not running as root"
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+        roots = [Path(line.split()[1]) for line in mounts if line.split()[2:3] == ["cgroup2"]]
+        if not roots:
+            return "no cgroup v2 hierarchy is mounted"
+        root = roots[0]
+        try:
+            if "cpu" not in (root / "cgroup.controllers").read_text().split():
+                return f"the CPU controller is not in {root} (it may be bound to cgroup v1)"
+            (root / "cgroup.subtree_control").write_text("+cpu")
+        except OSError as error:
+            return f"the CPU controller of {root} cannot be given to a new group ({error})"
+        return CpuShares(root, share)
+
+    def group(self, name: str) -> Callable[[], None]:
+        """A new group `name` with the quota, and what a child runs to move into it."""
+        group = self._root / f"casebook-bench-{os.getpid()}-{name}"
+        group.mkdir()
+        self._groups.append(group)
+        (group / "cpu.max").write_text(f"{round(self._share * CPU_PERIOD_US)} {CPU_PERIOD_US}")
+        procs = group / "cgroup.procs"
+        return lambda: procs.write_text("0")  # "0": the process writing it
+
+    def remove(self) -> None:
+        """Remove the groups (their processes have exited)."""
+        for group in self._groups:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+        self._groups.clear()
 
 
 @dataclass(frozen=True)
@@ -264,7 +316,13 @@ async def burst(
 
 
 def throughput_of(
-    label: str, store: str, processes: int, events: int, folder: Path, postmaster: int | None
+    label: str,
+    store: str,
+    processes: int,
+    events: int,
+    folder: Path,
+    postmaster: int | None,
+    shares: CpuShares | None = None,
 ) -> Run:
     api_port = free_port()
     env = {
@@ -284,7 +342,8 @@ def throughput_of(
             config = folder / f"casebook-{n}.toml"
             config.write_text(config_text(store, port, api_port), encoding="utf-8")
             command = [sys.executable, "-m", "bot", "run", "--config", str(config)]
-            started.append(subprocess.Popen(command, env=env, cwd=ROOT))
+            confine = None if shares is None else shares.group(f"bot{n + 1}")
+            started.append(subprocess.Popen(command, env=env, cwd=ROOT, preexec_fn=confine))
             urls.append(f"http://127.0.0.1:{port}/slack/events")
 
         meter = Meter([p.pid for p in started[1:]], started[0].pid, postmaster)
@@ -301,15 +360,32 @@ def throughput_of(
             process.send_signal(signal.SIGTERM)
         for process in started:
             process.wait(timeout=30)
+        if shares is not None:
+            shares.remove()
 
 
-def throughput(url: str | None, events: int, runs: int, sqlite: bool, smoke: bool) -> None:
+def throughput(
+    url: str | None,
+    events: int,
+    runs: int,
+    sqlite: bool,
+    smoke: bool = False,
+    cpu_share: float | None = None,
+) -> None:
+    shares = None
+    if cpu_share is not None:
+        found = CpuShares.find(cpu_share)
+        if isinstance(found, str):
+            print(f"--cpu-share skipped: {found}; it needs root and a cgroup v2 CPU controller")
+            return
+        shares = found
     folder = Path(tempfile.mkdtemp(prefix="casebook-pg-bench-"))
     atexit.register(shutil.rmtree, folder, True)  # its database is gone with it
-    setups = [("SQLite, 1 process", 1)] if sqlite else []
+    share = "" if cpu_share is None else f", {cpu_share:g} core each"
+    setups = [(f"SQLite, 1 process{share}", 1)] if sqlite else []
     # --smoke runs the two processes alone: one process is the same code, started once less.
-    setups += [] if smoke else [("PostgreSQL, 1 process", 1)]
-    setups += [("PostgreSQL, 2 processes", 2)]
+    setups += [] if smoke else [(f"PostgreSQL, 1 process{share}", 1)]
+    setups += [(f"PostgreSQL, 2 processes{share}", 2)]
     results: dict[str, list[Run]] = {label: [] for label, _ in setups}
     with server(url) as postgres:
         for _ in range(runs):
@@ -318,7 +394,9 @@ def throughput(url: str | None, events: int, runs: int, sqlite: bool, smoke: boo
                     store = str(folder / f"sqlite-{len(results[label])}.db")
                 else:
                     store = postgres.server.create_database()
-                result = throughput_of(label, store, processes, events, folder, postgres.postmaster)
+                result = throughput_of(
+                    label, store, processes, events, folder, postgres.postmaster, shares
+                )
                 results[label].append(result)
                 show(result, events)
     print(
@@ -333,8 +411,8 @@ def throughput(url: str | None, events: int, runs: int, sqlite: bool, smoke: boo
         )
     if smoke:
         return
-    one = statistics.median(r.handled for r in results["PostgreSQL, 1 process"])
-    two = statistics.median(r.handled for r in results["PostgreSQL, 2 processes"])
+    one = statistics.median(r.handled for r in results[setups[-2][0]])
+    two = statistics.median(r.handled for r in results[setups[-1][0]])
     print(f"two PostgreSQL processes handle {two / one:.2f} times what one does (target >= 1.6)")
 
 
@@ -405,11 +483,16 @@ def main() -> None:
         "--no-sqlite", action="store_true", help="throughput on PostgreSQL only, not on SQLite"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, once: does it run?")
+    parser.add_argument(
+        "--cpu-share",
+        type=float,
+        help="throughput with each bot process held to this share of a core (cgroup v2, root)",
+    )
     args = parser.parse_args()
     if args.smoke:
         args.events, args.runs, args.no_sqlite = 20, 1, True
     if args.what == "throughput":
-        throughput(args.url, args.events, args.runs, not args.no_sqlite, args.smoke)
+        throughput(args.url, args.events, args.runs, not args.no_sqlite, args.smoke, args.cpu_share)
     else:
         digest_at_scale(args.url, args.smoke)
 

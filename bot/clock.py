@@ -12,4 +12,5 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(UTC).replace(microsecond=0)
+        # Microseconds kept: "now plus retry_after" cut to the second came up to a second early.
+        return datetime.now(UTC)

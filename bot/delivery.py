@@ -35,6 +35,9 @@ COMBINE_MAX = 25  # alerts in one message, at most
 COMBINE_CHARS = 3000  # and their text, well inside Slack's and Telegram's (4 096) limits
 # The longest a chat's later messages give way to other chats' first ones (seconds).
 GIVE_WAY = 1.0
+# A rate limit this short (seconds) is waited out holding the claim; a longer one hands the
+# chat's rows back to the outbox, due when it ends, so no claim is held through a long pause.
+WAIT_IN_PLACE = 3.0
 RECORD_TRIES = 5  # a sent message is recorded as sent even through a briefly locked database
 
 
@@ -57,11 +60,27 @@ class PermanentSendError(Exception):
 
 
 class TemporarySendError(Exception):
-    """The platform asked us to come back later (rate limit, outage)."""
+    """The platform asked us to come back later (an outage): counts as an attempt."""
 
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class RateLimited(TemporarySendError):
+    """Wait `wait` seconds before sending again (a 429, or a platform's documented limit
+    reached). Not a failure: it uses up no attempt, however long the platform throttles.
+    `whole_platform`: every chat of the platform waits, as a 429 asks; else only this
+    message's chat does (a group's own limit). `answered`: the platform said so (a 429), which
+    /healthz reports; a documented limit kept before sending is not a problem to report."""
+
+    def __init__(
+        self, reason: str, wait: float, *, whole_platform: bool = True, answered: bool = True
+    ) -> None:
+        super().__init__(reason, wait)
+        self.wait = max(wait, 0.0)
+        self.whole_platform = whole_platform
+        self.answered = answered
 
 
 class Delivery:
@@ -82,6 +101,12 @@ class Delivery:
         self._sent = _SentWriter(database, clock)
         # Per platform: one platform's slow first messages hold back none of another's.
         self._openings: dict[str, _Openings] = {}
+        # Per platform: the loop time its last rate limit ends; nothing is sent to it before.
+        self._paused_until: dict[str, float] = {}
+        # Platforms paused since their last message went: one message at a time goes to them
+        # (`_probes`), so a platform still throttling answers one 429 a pause, not one a chat.
+        self._recovering: set[str] = set()
+        self._probes: dict[str, asyncio.Lock] = {}
 
     @property
     def transports(self) -> tuple[Transport, ...]:
@@ -125,10 +150,11 @@ class Delivery:
                 if more is not None and more.is_set():
                     more.clear()
                     look = True
-                if look and len(running) < CHATS:
+                open_now = [t for t in wanted if self.paused_for(t) <= 0]
+                if look and len(running) < CHATS and open_now:
                     busy = sorted({chat.holds for chat in running.values()})
                     passed_over = set(running)
-                    claimed, look = await self._claim(wanted, busy)
+                    claimed, look = await self._claim(open_now, busy)
                     for chat in claimed:
                         task = asyncio.create_task(self._send_chat(chat, stop))
                         task.add_done_callback(lambda _: finished.set())
@@ -172,16 +198,35 @@ class Delivery:
         claimed = [_Chat(places[key], chat, lease_until) for key, chat in chats.items()]
         return claimed, len(items) >= CLAIM
 
+    def paused_for(self, transport: str) -> float:
+        """Seconds until `transport` may be called again after a rate limit (0: now)."""
+        until = self._paused_until.get(transport)
+        return 0.0 if until is None else max(until - asyncio.get_running_loop().time(), 0.0)
+
+    def _pause(self, transport: str, wait: float) -> None:
+        """No call to `transport` for `wait` seconds; a pause is only ever lengthened, so no chat
+        is called sooner than the longest wait any answer asked for."""
+        until = asyncio.get_running_loop().time() + wait
+        self._recovering.add(transport)
+        if until > self._paused_until.get(transport, 0.0):
+            self._paused_until[transport] = until
+            log.warning("%s asked to wait %.1fs; sending to it paused", transport, wait)
+
     async def _send_chat(self, chat: _Chat, stop: asyncio.Event | None) -> int:
         """Send a chat's messages in order. One whose claim has run out by then (a process
         held up for longer than LEASE) is left alone: another process may have claimed it
-        since, and it is due to whichever claims it next, this one included."""
+        since, and it is due to whichever claims it next, this one included. While the
+        platform (or this chat) is rate limited, the chat waits, or hands its rows back due
+        when the limit ends if that is more than WAIT_IN_PLACE away or past the claim."""
         messages = chat.messages
+        transport = messages[0][0].transport
         sent = 0
         index = 0
         give_way_until = asyncio.get_running_loop().time() + GIVE_WAY
-        openings = self._openings.setdefault(messages[0][0].transport, _Openings())
+        openings = self._openings.setdefault(transport, _Openings())
         openings.add()
+        opening = True  # the chat's first message is still to go
+        chat_wait = 0.0  # this chat's own rate limit, from its last answer
         try:
             while index < len(messages):
                 if stop is not None and stop.is_set():
@@ -192,28 +237,78 @@ class Delivery:
                 if self._clock.now() >= chat.lease_until:
                     log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
                     break
+                wait = max(self.paused_for(transport), chat_wait)
+                if wait > 0:
+                    if not await self._wait_out(wait, chat, stop):
+                        await self._release(messages[index:], wait, "rate limited")
+                        break
+                    chat_wait = 0.0
+                    continue  # the claim and the pause are looked at again
                 items, outgoing = _next_message(messages, index)
-                delay = await self._send_one(items, outgoing, stop)
-                if index == 0:
+                outcome = await self._send_paced(items, outgoing, chat.lease_until, stop)
+                if isinstance(outcome, RateLimited):  # the same message again, once it may go
+                    chat_wait = 0.0 if outcome.whole_platform else outcome.wait
+                    continue
+                chat_wait = 0.0
+                if opening:
+                    opening = False
                     openings.done()
                 index += len(items)
-                if delay is not None:
-                    await self._release(messages[index:], delay)
+                if outcome is not None:
+                    await self._release(messages[index:], outcome)
                     break
                 sent += len(items)
                 await asyncio.sleep(0)  # chats take turns even when a send did not wait
         finally:
-            if index == 0:
+            if opening:
                 openings.done()
         return sent
 
+    async def _wait_out(self, wait: float, chat: _Chat, stop: asyncio.Event | None) -> bool:
+        """Wait `wait` seconds holding the claim, if that is short and ends well inside it;
+        False (without waiting) if not, or when told to stop meanwhile."""
+        left = (chat.lease_until - self._clock.now()).total_seconds()
+        if wait > WAIT_IN_PLACE or wait > left - WAIT_IN_PLACE:
+            return False
+        if stop is None:
+            await asyncio.sleep(wait)
+            return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await stop.wait()
+        return not stop.is_set()
+
+    async def _send_paced(
+        self,
+        items: list[OutboxItem],
+        outgoing: Outgoing,
+        lease_until: datetime,
+        stop: asyncio.Event | None = None,
+    ) -> float | RateLimited | None:
+        """`_send_one`, but while the platform is recovering from a rate limit, one message at
+        a time: the rest wait for its answer, and go on only if it went (a RateLimited with the
+        pause left, or with no wait once their claim has run out, says to look again)."""
+        transport = items[0].transport
+        if transport not in self._recovering:
+            return await self._send_one(items, outgoing, stop)
+        async with self._probes.setdefault(transport, asyncio.Lock()):
+            paused = self.paused_for(transport)
+            if paused > 0:
+                return RateLimited("waiting out the platform's pause", paused)
+            if self._clock.now() >= lease_until:
+                return RateLimited("claim ran out while waiting", 0.0)
+            if transport in self._recovering:
+                return await self._send_one(items, outgoing, stop)
+        return await self._send_one(items, outgoing, stop)  # another's message went: side by side
+
     async def _send_one(
         self, items: list[OutboxItem], outgoing: Outgoing, stop: asyncio.Event | None = None
-    ) -> float | None:
-        """Send one message, made of the rows `items`; None when it went, else how long until
-        they are tried again. That they were sent is committed before the next message of
-        their chat goes out (messages of other chats sent meanwhile share the commit), so a
-        process killed at any moment sends again at most the message each chat had in flight."""
+    ) -> float | RateLimited | None:
+        """Send one message, made of the rows `items`; None when it went, the rate limit when
+        it must be sent again once that ends, else how long until the rows are tried again.
+        That they were sent is committed before the next message of their chat goes out
+        (messages of other chats sent meanwhile share the commit), so a process killed at any
+        moment sends again at most the message each chat had in flight."""
         transport = items[0].transport
         sender = self._senders[Transport(transport)]
         attempts = max(item.attempts for item in items)
@@ -223,6 +318,12 @@ class Delivery:
             self._failed(transport, str(error))
             await self._retry_or_fail(items, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0.0
+        except RateLimited as limited:
+            if limited.answered:
+                self._failed(transport, str(limited))
+            if limited.whole_platform:
+                self._pause(transport, limited.wait)
+            return limited
         except TemporarySendError as error:
             self._failed(transport, str(error))
             delay = error.retry_after if error.retry_after is not None else 2.0**attempts
@@ -243,6 +344,7 @@ class Delivery:
             await self._retry_or_fail(items, outgoing, attempts, type(error).__name__, delay)
             return delay
         self._metrics.messages_sent.labels(transport).inc()
+        self._recovering.discard(transport)
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
         direct_to = _direct_to(transport, outgoing) if ref else None
         await self._sent.commit([item.id for item in items], ref, direct_to)
@@ -260,14 +362,20 @@ class Delivery:
         async with self._database.transaction() as unit:
             await unit.outbox.mark_failed(item.id, f"unreadable: {error}", self._clock.now())
 
-    async def _release(self, messages: list[tuple[OutboxItem, Outgoing]], delay: float) -> None:
-        """Hand claimed but unsent messages back, due after `delay` seconds."""
+    async def _release(
+        self,
+        messages: list[tuple[OutboxItem, Outgoing]],
+        delay: float,
+        reason: str = "waiting for an earlier message",
+    ) -> None:
+        """Hand claimed but unsent messages back, due after `delay` seconds. They were not
+        tried, so the attempt their claim counted is given back."""
         if not messages:
             return
         due = self._clock.now() + timedelta(seconds=delay)
         async with self._database.transaction() as unit:
             for item, _ in messages:
-                await unit.outbox.mark_retry(item.id, "waiting for an earlier message", due)
+                await unit.outbox.mark_retry(item.id, reason, due, attempted=False)
 
     async def _retry_or_fail(
         self, items: list[OutboxItem], outgoing: Outgoing, attempts: int, reason: str, delay: float

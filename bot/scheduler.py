@@ -1,4 +1,10 @@
-"""Timed work: reminders every minute and each school's weekly digest, on APScheduler.
+"""Timed work: reminder rounds every minute, and each school's weekly digest on APScheduler.
+
+The reminder round is a loop of its own that waits on the event loop's monotonic clock and asks
+the wall clock (the injected Clock) only what is due. APScheduler 3 arms its asyncio timer on the
+monotonic clock with a wall-clock difference, so a wall clock moved back an hour put the next
+round an hour of real time away, and moving the clock forward again did not wake it. A digest
+missed that way is still caught up by the next reminder round (`tick`).
 
 APScheduler only decides *when* to look; *what* is due lives in the database (reminder rows with
 due and sent times, digest rows keyed by school and ISO week). So a restart loses nothing, a job
@@ -17,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock
 from bot.metrics import Metrics
@@ -98,21 +103,15 @@ class Scheduler:
         self._wake = wake
         self._interval = interval
         self._scheduler: AsyncIOScheduler | None = None
+        self._rounds: asyncio.Task[None] | None = None
+        self._round_now = asyncio.Event()  # a round at once, not at the next interval
+        self._stopping = False
         self._running = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     def start(self) -> None:
         scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
-            self._run,
-            IntervalTrigger(seconds=self._interval, timezone=UTC),
-            args=[self.tick],
-            id="reminders",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-        )
         for school in self._config.schools:
             scheduler.add_job(
                 self._run,
@@ -139,12 +138,28 @@ class Scheduler:
         )
         scheduler.start()
         self._scheduler = scheduler
+        self._rounds = asyncio.create_task(self._reminder_rounds())
         self._leadership.start(self._run_round_now)
 
     def _run_round_now(self) -> None:
         """A process that has just become leader catches up at once, not at its next tick."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.modify_job("reminders", next_run_time=datetime.now(UTC))
+        self._round_now.set()
+
+    async def _reminder_rounds(self) -> None:
+        """A round now, then one every `interval` seconds of the monotonic clock (or at once
+        when asked), until shutdown. However the wall clock moves, the next round is never
+        more than `interval` away; the wall clock only says what is due in it."""
+        while not self._stopping:
+            self._round_now.clear()
+            try:
+                await self._run(self.tick)
+            except Exception as error:  # leadership's check failed: the next round asks again
+                log.error("reminder round failed: %s", type(error).__name__)
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._round_now.wait()
 
     async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Start no more jobs, let a running one finish (up to `grace` seconds), then stop.
@@ -152,12 +167,19 @@ class Scheduler:
         APScheduler's own shutdown cancels a running job halfway: its transaction would roll
         back and be logged as a failure, to be done again at the next start.
         """
+        self._stopping = True
+        self._round_now.set()  # a round loop waiting for its next round ends now
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(grace):
-                    await self._idle.wait()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        if self._rounds is not None:
+            self._rounds.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rounds
         await self._leadership.close()  # after the last job: another process may lead now
 
     async def _run(self, job: Callable[..., Awaitable[object]], *args: str) -> None:
@@ -181,7 +203,8 @@ class Scheduler:
 
     @property
     def running(self) -> bool:
-        return self._scheduler is not None and bool(self._scheduler.running)
+        rounds = self._rounds is not None and not self._rounds.done()
+        return rounds and self._scheduler is not None and bool(self._scheduler.running)
 
     @property
     def leading(self) -> bool:

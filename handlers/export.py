@@ -102,12 +102,13 @@ async def documents(
 def days_to_removal(case: Case | CaseTiming) -> float | None:
     """Days from the platform report (or, if unknown, the case) to removal, in tenths.
 
-    Whole seconds, rounded half up in integers: the export's SQL computes exactly the same.
+    Each instant in whole seconds, rounded half up in integers: the export's SQL computes
+    exactly the same.
     """
     if case.removed_at is None:
         return None
     start = case.reported_to_platform_at or case.created_at
-    seconds = max(int((case.removed_at - start).total_seconds()), 0)
+    seconds = max(int(case.removed_at.timestamp()) - int(start.timestamp()), 0)
     return (seconds * 10 + 43_200) // 86_400 / 10
 
 

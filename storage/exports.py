@@ -21,7 +21,8 @@ BATCH = 1000
 
 # Days from the platform report (or, if never reported, the case) to removal, in tenths,
 # rounded half up with integer arithmetic so that Python (handlers.export.days_to_removal)
-# and SQLite agree to the last digit.
+# and SQLite agree to the last digit. Each instant counts in whole seconds, as strftime('%s')
+# reads it.
 _DAYS_TO_REMOVAL = (
     "CASE WHEN c.removed_at IS NOT NULL THEN"
     " (max(CAST(strftime('%s', c.removed_at) AS INTEGER)"
@@ -50,16 +51,17 @@ _ASSIGNEE = "CASE WHEN a.name != '' THEN a.name ELSE a.key END"
 
 
 def _time(column: str, anonymised: bool) -> str:
-    """Stored times are ISO 8601 UTC with Z already; the anonymised form keeps only the day."""
-    return f"substr({column}, 1, 10)" if anonymised else column
+    """Stored times are ISO 8601 UTC with Z already, to the microsecond; the export shows whole
+    seconds, and the anonymised form keeps only the day."""
+    return f"substr({column}, 1, 10)" if anonymised else f"substr({column}, 1, 19) || 'Z'"
 
 
 # The same values as PostgreSQL computes them (Python writes the JSON).
 _DAYS_IN_TENTHS_PG = (
     "CASE WHEN c.removed_at IS NOT NULL THEN"
-    " (GREATEST(extract(epoch FROM c.removed_at::timestamptz)::bigint"
-    " - extract(epoch FROM COALESCE(c.reported_to_platform_at, c.created_at)::timestamptz)::bigint,"
-    " 0) * 10 + 43200) / 86400 END"
+    " (GREATEST(floor(extract(epoch FROM c.removed_at::timestamptz))::bigint"
+    " - floor(extract(epoch FROM COALESCE(c.reported_to_platform_at, c.created_at)"
+    "::timestamptz))::bigint, 0) * 10 + 43200) / 86400 END"
 )
 _PG = {
     "urgent": "c.urgent <> 0",

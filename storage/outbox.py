@@ -224,9 +224,15 @@ class SqlOutbox:
             (to_db(at), message_ref, direct_to, item_id),
         )
 
-    async def mark_retry(self, item_id: int, error: str, due_at: datetime) -> None:
+    async def mark_retry(
+        self, item_id: int, error: str, due_at: datetime, attempted: bool = True
+    ) -> None:
+        """Due again at `due_at`. Not `attempted` (a rate limit, or waiting behind an earlier
+        message): the attempt its claim counted is given back, so only failures use up the
+        attempts a row has."""
         await self._db.execute(
-            "UPDATE outbox SET due_at = ?, claimed_until = NULL, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET due_at = ?, claimed_until = NULL, last_error = ?"
+            f"{'' if attempted else ', attempts = attempts - 1'} WHERE id = ?",
             (to_db(due_at), error[:500], item_id),
         )
 

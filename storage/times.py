@@ -1,4 +1,11 @@
-"""How instants are written to and read from the database: ISO 8601 UTC text that sorts in order."""
+"""How instants are written to and read from the database: ISO 8601 UTC text that sorts in order.
+
+Instants keep their microseconds, always six digits, so text order is time order and a moment
+worked out as "now plus a wait" is never stored as earlier than it is (a retry due in 1.5 s
+stored as the whole second came up to a second early). Text written before, a whole second
+with no fraction ("...:05Z"), sorts after every fraction of its second: it reads as at most a
+second late, never early. Exports still show whole seconds (storage/exports.py).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from datetime import datetime
 
 from storage.models import utc
 
-_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @functools.lru_cache(maxsize=256)

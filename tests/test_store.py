@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storage.store import DatabaseError, Target, redact
-from storage.times import to_db
+from storage.times import from_db, to_db
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVERS = {
@@ -91,12 +91,25 @@ def test_an_instant_is_written_the_same_in_any_zone_and_every_time() -> None:
     """to_db is cached: an equal instant given in another zone, or naive (taken as UTC), must
     still be written as that instant in UTC, whichever form was written first."""
     paris = datetime(2026, 11, 23, 10, 0, 5, 999_999, tzinfo=timezone(timedelta(hours=1)))
-    assert to_db(paris) == "2026-11-23T09:00:05Z"
-    assert to_db(paris.astimezone(UTC)) == "2026-11-23T09:00:05Z"
-    assert to_db(datetime(2026, 11, 23, 10, 0, 5)) == "2026-11-23T10:00:05Z"
-    assert to_db(datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)) == "2026-11-23T10:00:05Z"
+    assert to_db(paris) == "2026-11-23T09:00:05.999999Z"
+    assert to_db(paris.astimezone(UTC)) == "2026-11-23T09:00:05.999999Z"
+    assert to_db(datetime(2026, 11, 23, 10, 0, 5)) == "2026-11-23T10:00:05.000000Z"
+    assert to_db(datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC)) == "2026-11-23T10:00:05.000000Z"
     # The same wall-clock time in three zones is three instants, however the first was cached.
     plus_one = datetime(2026, 11, 24, 10, 0, 5, tzinfo=timezone(timedelta(hours=1)))
-    assert to_db(plus_one) == "2026-11-24T09:00:05Z"
-    assert to_db(plus_one.replace(tzinfo=UTC)) == "2026-11-24T10:00:05Z"
-    assert to_db(plus_one.replace(tzinfo=None)) == "2026-11-24T10:00:05Z"
+    assert to_db(plus_one) == "2026-11-24T09:00:05.000000Z"
+    assert to_db(plus_one.replace(tzinfo=UTC)) == "2026-11-24T10:00:05.000000Z"
+    assert to_db(plus_one.replace(tzinfo=None)) == "2026-11-24T10:00:05.000000Z"
+
+
+def test_stored_instants_keep_their_microseconds_and_older_whole_seconds_are_never_early() -> None:
+    """A retry due 1.5 s from now must not be due 1 s from now; a whole second written by an
+    earlier version sorts after every fraction of its second (late, never early)."""
+    now = datetime(2026, 11, 23, 9, 0, 5, 700_000, tzinfo=UTC)
+    due = now + timedelta(seconds=1.5)
+    assert to_db(now + timedelta(seconds=1)) < to_db(due)
+    assert to_db(due - timedelta(microseconds=1)) < to_db(due)
+    assert from_db(to_db(due)) == due
+    older = "2026-11-23T09:00:07Z"
+    assert to_db(datetime(2026, 11, 23, 9, 0, 7, 999_999, tzinfo=UTC)) < older
+    assert older < to_db(datetime(2026, 11, 23, 9, 0, 8, tzinfo=UTC))

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters import text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
-from bot.delivery import PermanentSendError, TemporarySendError
+from bot.delivery import PermanentSendError, RateLimited, TemporarySendError
 from handlers import messages
 from handlers.events import Outgoing, PlaceKind
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 TEXT_LIMIT = 40_000
+RATE_LIMIT_WAIT = 1.0  # seconds, when a 429 comes without the Retry-After Slack always sends
 # Answers that sending the same message again cannot change.
 _REFUSED_FOR_GOOD = frozenset(
     {
@@ -100,8 +101,12 @@ class SlackSender:
             code = _error_code(error)
             if status == 429 or status >= 500:
                 headers = error.response.headers if error.response is not None else None
-                retry = headers.get("Retry-After") if headers else None
-                raise TemporarySendError(f"slack {status}", _seconds(retry)) from error
+                retry = _seconds(headers.get("Retry-After") if headers else None)
+                if status == 429:
+                    # Slack's limits are per method and workspace: every send to it waits.
+                    wait = RATE_LIMIT_WAIT if retry is None else retry
+                    raise RateLimited(f"slack {status}", wait) from error
+                raise TemporarySendError(f"slack {status}", retry) from error
             if code in _REFUSED_FOR_GOOD:
                 raise PermanentSendError(f"slack refused: {code}") from None
             raise TemporarySendError(f"slack error {code or 'unknown'}") from None

@@ -34,11 +34,13 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram.constants import FloodLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import web as web_paths
 from bot.adapters import lookup, telegram_events, text_limits
+from bot.adapters.send_limits import Limit, SendLimits
 from bot.adapters.telegram_config import (
     TELEGRAM,
     TelegramConfig,
@@ -46,7 +48,7 @@ from bot.adapters.telegram_config import (
     telegram_settings,
 )
 from bot.backoff import Backoff, describe
-from bot.delivery import PermanentSendError, TemporarySendError
+from bot.delivery import PermanentSendError, RateLimited, TemporarySendError
 from bot.log_throttle import ThrottledLog
 from bot.router import Router
 from bot.tasks import Background
@@ -61,7 +63,9 @@ log = logging.getLogger(__name__)
 SOURCE = "telegram"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after Telegram reads its HTML entities
-INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
+# Telegram's documented limits (python-telegram-bot's AIORateLimiter uses the same figures).
+OVERALL_LIMIT = Limit(FloodLimit.MESSAGES_PER_SECOND, 1.0)
+GROUP_LIMIT = Limit(FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP, 60.0)
 POLL_TIMEOUT = 25
 POLL_RETRY = 2  # seconds to wait after a failed poll
 
@@ -250,16 +254,29 @@ class TelegramTransport:
 
 
 class TelegramSender:
-    """Sends one outbox row with HTML parse mode, every piece of our text escaped for it."""
+    """Sends one outbox row with HTML parse mode, every piece of our text escaped for it.
 
-    def __init__(self, bot: Bot) -> None:
+    Flood control (429) is never waited out here: it raises `RateLimited`, and the delivery
+    loop pauses every send to Telegram for at least `retry_after` (Telegram does not say
+    whether a 429 is for one chat or the whole bot). A send that would break Telegram's
+    documented limits is not made at all and raises `RateLimited` in the same way.
+    """
+
+    def __init__(self, bot: Bot, limits: SendLimits | None = None) -> None:
         self._bot = bot
+        self._limits = limits or SendLimits(OVERALL_LIMIT, GROUP_LIMIT)
 
     async def send(self, outgoing: Outgoing) -> str | None:
+        chat = _chat_of_call(outgoing)
+        wait, everyone = self._limits.wait(_group(chat))
+        if wait > 0:
+            raise RateLimited(
+                "telegram: its sending limits", wait, whole_platform=everyone, answered=False
+            )
         try:
-            return await self._send_with_flood_wait(outgoing)
+            return await self._send(outgoing)
         except RetryAfter as error:
-            raise TemporarySendError("telegram flood control", _flood_wait(error)) from error
+            raise RateLimited("telegram flood control", _flood_wait(error)) from error
         except Forbidden as error:
             raise PermanentSendError("telegram: the bot may not write there") from error
         except BadRequest as error:
@@ -267,19 +284,13 @@ class TelegramSender:
         except NetworkError as error:
             raise TemporarySendError("telegram network error") from error
 
-    async def _send_with_flood_wait(self, outgoing: Outgoing) -> str | None:
-        try:
-            return await self._send(outgoing)
-        except RetryAfter as error:
-            wait = _flood_wait(error)
-            if wait > INLINE_RETRY_LIMIT:
-                raise
-            await asyncio.sleep(wait)
-            return await self._send(outgoing)
+    def _note(self, chat: int) -> None:
+        self._limits.note(_group(chat))
 
     async def _send(self, outgoing: Outgoing) -> str | None:
         if outgoing.replace_ref:
             chat, _, message_id = outgoing.replace_ref.partition("|")
+            self._note(int(chat))
             await self._bot.edit_message_text(
                 chat_id=int(chat),
                 message_id=int(message_id),
@@ -300,6 +311,7 @@ class TelegramSender:
         attachment = outgoing.attachment
         if attachment is not None:
             upload = InputFile(attachment.data, filename=attachment.name)
+            self._note(chat_id)
             if attachment.mime.startswith("image/"):
                 await self._bot.send_photo(chat_id=chat_id, photo=upload)
             else:
@@ -311,6 +323,7 @@ class TelegramSender:
         reference = ""
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
+            self._note(chat_id)
             message = await self._bot.send_message(
                 chat_id=chat_id,
                 text=html.escape(chunk, quote=False),
@@ -330,6 +343,18 @@ def _chat_of(outgoing: Outgoing) -> int:
     if outgoing.private and outgoing.to_user is not None:
         return int(outgoing.to_user.id)
     return int(outgoing.place.id)
+
+
+def _chat_of_call(outgoing: Outgoing) -> int:
+    """The chat the message's first API call goes to: an edit's own chat, else `_chat_of`."""
+    if outgoing.replace_ref:
+        return int(outgoing.replace_ref.partition("|")[0])
+    return _chat_of(outgoing)
+
+
+def _group(chat: int) -> str | None:
+    """The key of a group's own limit: groups and channels have negative ids, people positive."""
+    return str(chat) if chat < 0 else None
 
 
 def _keyboard(outgoing: Outgoing) -> InlineKeyboardMarkup:

@@ -1,7 +1,9 @@
 """A small fake of the Telegram Bot API on loopback, for the real python-telegram-bot `Bot`.
 
 Serves /bot{token}/{method}: records calls, answers like Telegram, queues updates for getUpdates,
-and can be told to answer with flood control (429 with retry_after) or 403 for some chats.
+and can be told to answer with flood control (429 with retry_after) or 403 for some chats. A
+flood (`start_flood`) answers every send 429 for a while, as Telegram does a bot that sent too
+much; `moments` says when each recorded call came, to check waits against retry_after.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tests.fakes.recording import WaitsForCalls
 from tests.fakes.serving import bound_port, serve
 
 BOT_ID = 4242
+SENDS = frozenset({"sendMessage", "editMessageText", "sendDocument", "sendPhoto"})
 PHOTO_FILE_ID = "AgACAgQAAxkBAAIPHOTOFILEID"
 
 
@@ -41,6 +44,9 @@ class FakeTelegramApi(WaitsForCalls):
     # status in each (getChatMember) is "member" unless `bot_status` says otherwise ("left").
     chats: dict[int, str] = field(default_factory=dict)
     bot_status: dict[int, str] = field(default_factory=dict)
+    flood_until: float = 0.0  # time.monotonic() until which every send answers 429
+    flood_retry_after: int = 1
+    moments: list[float] = field(default_factory=list)  # time.monotonic() of each call in `calls`
     url: str = ""
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -59,6 +65,26 @@ class FakeTelegramApi(WaitsForCalls):
         await self.faults.clear()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    def start_flood(self, seconds: float, retry_after: int) -> None:
+        """Answer every send 429 with `retry_after` for the next `seconds`."""
+        self.flood_until = time.monotonic() + seconds
+        self.flood_retry_after = retry_after
+
+    def early_calls(self, retry_after: float) -> list[tuple[int, float]]:
+        """(chat, seconds) for every call to a chat sooner than `retry_after` after the last
+        429 that chat was answered."""
+        last_429: dict[int, float] = {}
+        early: list[tuple[int, float]] = []
+        for (method, args), moment in zip(self.calls, self.moments, strict=True):
+            chat = args.get("chat_id")
+            if not isinstance(chat, int):
+                continue
+            if chat in last_429 and moment - last_429[chat] < retry_after:
+                early.append((chat, round(moment - last_429[chat], 3)))
+            if method.endswith("!429"):
+                last_429[chat] = moment
+        return early
 
     def of(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
@@ -94,18 +120,11 @@ class FakeTelegramApi(WaitsForCalls):
             return web.json_response(
                 {"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502
             )
-        if self.flood[method]:
-            seconds = self.flood[method].pop(0)
+        flooded = method in SENDS and time.monotonic() < self.flood_until
+        if self.flood[method] or flooded:
+            seconds = self.flood[method].pop(0) if self.flood[method] else self.flood_retry_after
             await self._record(f"{method}!429", args)
-            return web.json_response(
-                {
-                    "ok": False,
-                    "error_code": 429,
-                    "description": "Too Many Requests",
-                    "parameters": {"retry_after": seconds},
-                },
-                status=429,
-            )
+            return _flood(seconds)
         chat = args.get("chat_id")
         if (
             method in ("sendMessage", "sendDocument")
@@ -194,6 +213,7 @@ class FakeTelegramApi(WaitsForCalls):
 
     async def _record(self, method: str, args: dict[str, Any]) -> None:
         self.calls.append((method, args))
+        self.moments.append(time.monotonic())
         await self.notify()
 
 
@@ -202,7 +222,7 @@ def _flood(retry_after: int) -> web.Response:
         {
             "ok": False,
             "error_code": 429,
-            "description": "Too Many Requests",
+            "description": f"Too Many Requests: retry after {retry_after}",
             "parameters": {"retry_after": retry_after},
         },
         status=429,
