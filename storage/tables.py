@@ -41,6 +41,7 @@ TABLES = (
     Table("reminders", ("id",)),
     Table("digests", ("school_id", "iso_year", "iso_week")),
     Table("welcomed_places", ("transport", "place_id")),
+    Table("place_addresses", ("transport", "place_id")),
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
     Table("deployment", ("only",), replace=True),  # a migration makes a new deployment id

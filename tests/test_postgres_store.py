@@ -77,7 +77,7 @@ async def _kill_connections(url: str) -> int:
 async def test_a_url_opens_postgresql_and_says_what_it_found(store: Store) -> None:
     assert isinstance(store, PostgresStore)
     assert (await store.server_version()).startswith("PostgreSQL ")
-    assert await store.schema_version() == 14
+    assert await store.schema_version() == 15
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ async def test_two_processes_opening_a_new_database_migrate_it_once(
 ) -> None:
     first, second = await asyncio.gather(open_store(postgres_url), open_store(postgres_url))
     try:
-        assert await first.schema_version() == await second.schema_version() == 14
+        assert await first.schema_version() == await second.schema_version() == 15
     finally:
         await first.close()
         await second.close()

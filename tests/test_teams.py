@@ -340,3 +340,31 @@ async def test_a_lead_is_reached_in_their_own_chat_created_with_the_connector(
     finally:
         await bot.close()
     assert LEAD
+
+
+async def test_after_a_restart_a_reminder_reaches_the_thread_before_anyone_writes_again(
+    tmp_path: Path, fake: FakeTeamsApi
+) -> None:
+    from tests.chat import FakeClock
+    from tests.teams_harness import teams_config
+
+    clock = FakeClock(FakeClock().moment.replace(day=25))  # a Wednesday, 09:00 in London
+    config = teams_config(tmp_path / "restart.db", fake)
+    first = TeamsBot(config, clock=clock)
+    first.fake = fake
+    await first.start()
+    try:
+        await first.post(activity(TIKTOK, STAFF_CHANNEL, activity_id="3000"))
+        await fake.wait_for_line(messages.Q_TARGETS)
+        await first.drained()
+    finally:
+        await first.close()
+    clock.advance(hours=3)
+    second = TeamsBot(config, clock=clock, scheduler_interval=0.05)
+    second.fake = fake
+    await second.start()
+    try:
+        reminder = await fake.wait_for_text(messages.reminder_unanswered(1), timeout=10)
+    finally:
+        await second.close()
+    assert (reminder["conversation"], reminder["activity_id"]) == (STAFF_CHANNEL, "3000")
