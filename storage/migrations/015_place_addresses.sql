@@ -1,6 +1,7 @@
 -- Where a transport reaches a place when it posts there unprompted (a reminder, an alert, the
 -- digest) after a restart, before anyone there has written again: an address the platform
--- itself gave for that place (a Bot Connector serviceUrl on Teams). Any transport, any place.
+-- itself gave for that place (the service address a chat platform named for a conversation).
+-- Any transport, any place.
 
 CREATE TABLE place_addresses (
     transport TEXT NOT NULL,
