@@ -368,3 +368,36 @@ async def test_after_a_restart_a_reminder_reaches_the_thread_before_anyone_write
     finally:
         await second.close()
     assert (reminder["conversation"], reminder["activity_id"]) == (STAFF_CHANNEL, "3000")
+
+
+async def test_without_a_chat_with_the_reporter_the_questions_go_to_their_thread(
+    tmp_path: Path, fake: FakeTeamsApi
+) -> None:
+    fake.failures["create"] = [(403, None)] * 10  # the app is not installed for them
+    bot = await teams_bot(tmp_path / "fallback.db", fake, followup="dm")
+    try:
+        await bot.post(activity(TIKTOK, STAFF_CHANNEL, activity_id="2600"))
+        question = await fake.wait_for_line(messages.Q_TARGETS)
+    finally:
+        await bot.close()
+    assert (question["conversation"], question["activity_id"]) == (STAFF_CHANNEL, "2600")
+
+
+async def test_a_leads_export_arrives_with_its_csv(bot: TeamsBot, fake: FakeTeamsApi) -> None:
+    await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    await fake.wait_for_line(messages.Q_TARGETS)
+    await bot.post(activity("/cases export", "a:lead-chat", kind="personal", user=LEAD))
+    sent = await fake.wait_until(
+        lambda: next(
+            (
+                a
+                for _, a in fake.calls
+                if a["conversation"] == "a:lead-chat" and a["body"].get("attachments")
+            ),
+            None,
+        ),
+        10,
+    )
+    [attachment] = sent["body"]["attachments"]
+    assert attachment["contentType"].startswith("text/csv")
+    assert attachment["contentUrl"].startswith("data:text/csv;base64,")
