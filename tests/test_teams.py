@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -290,22 +291,43 @@ async def test_whoami_in_teams_gives_the_channel_and_the_entra_object_id(
     assert answer["conversation"] in ("19:unknown@thread.tacv2", "a:personal-29:aad-new-lead")
 
 
-async def test_a_rate_limited_send_is_retried_after_retry_after_and_a_403_is_given_up(
+async def test_a_rate_limited_send_waits_as_long_as_retry_after_says(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    fake.failures["send"] = [(429, 120)]
+    await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    await fake.wait_for_line(messages.Q_TARGETS)
+    [limited] = await fake.wait_for("send!429")  # the leads' alert
+    assert limited["conversation"] == LEADS_CHANNEL
+
+    def waiting() -> tuple[str, str] | None:
+        with sqlite3.connect(bot.config.storage.database) as db:
+            row = db.execute(
+                "SELECT due_at, last_error FROM outbox WHERE attempts > 0 AND sent_at IS NULL"
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    await until(lambda: waiting() is not None)
+    due, error = waiting() or ("", "")
+    wait = datetime.fromisoformat(due) - datetime.now(UTC)
+    assert timedelta(seconds=100) < wait <= timedelta(seconds=121) and "429" in error
+    assert fake.of("send") == []  # not sent yet: it waits for the time Teams asked
+
+
+async def test_a_403_from_a_team_the_bot_was_removed_from_is_given_up_and_logged(
     bot: TeamsBot, fake: FakeTeamsApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake.failures["send"] = [(429, 1), (403, None)]
+    fake.failures["send"] = [(403, None)]
     with caplog.at_level(logging.WARNING):
         await bot.post(activity(TIKTOK, STAFF_CHANNEL))
         await fake.wait_for_line(messages.Q_TARGETS)
-        # The leads' alert: first 429, then 403 (the bot was removed from the leads' team).
-        await until(lambda: len(fake.of("send!403")) == 1, 10)
+        [refused] = await fake.wait_for("send!403")
         await bot.drained()
-    [limited] = fake.of("send!429")
-    assert fake.of("send") == []
+    assert refused["conversation"] == LEADS_CHANNEL and fake.of("send") == []
     assert any("refused for good" in r.getMessage() for r in caplog.records)
     with sqlite3.connect(bot.config.storage.database) as db:
         failed = db.execute("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL").fetchone()
-    assert failed[0] == 1 and limited["conversation"] == LEADS_CHANNEL
+    assert failed[0] == 1
 
 
 async def test_the_bots_token_is_fetched_once_and_reused(bot: TeamsBot, fake: FakeTeamsApi) -> None:
