@@ -423,3 +423,11 @@ async def test_a_leads_export_arrives_with_its_csv(bot: TeamsBot, fake: FakeTeam
     [attachment] = sent["body"]["attachments"]
     assert attachment["contentType"].startswith("text/csv")
     assert attachment["contentUrl"].startswith("data:text/csv;base64,")
+
+
+async def test_while_the_signing_keys_cannot_be_fetched_requests_get_503_and_nothing_is_stored(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    fake.keys_down = True
+    status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    assert status == 503 and bot.count("inbox") == 0

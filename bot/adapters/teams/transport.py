@@ -22,7 +22,7 @@ from microsoft_agents.activity import Activity, ActivityTypes
 
 from bot.adapters import lookup
 from bot.adapters.teams import events
-from bot.adapters.teams.auth import RequestChecker, TokenSource, Unauthorized
+from bot.adapters.teams.auth import KeysUnavailable, RequestChecker, TokenSource, Unauthorized
 from bot.adapters.teams.config import TEAMS, TeamsConfig, teams_settings
 from bot.adapters.teams.references import References
 from bot.adapters.teams.sending import TeamsSender
@@ -105,6 +105,9 @@ class TeamsTransport:
             caller = await checker.check(request.headers.get("Authorization", ""))
         except Unauthorized as refusal:
             return _refused(refusal)
+        except KeysUnavailable as error:
+            log.warning("teams: request not checked (503): %s", error)
+            return web.Response(status=503, text="cannot check the token now; send it again")
         try:
             data = json.loads((await request.read()).decode("utf-8"))
             if not isinstance(data, dict):
