@@ -43,17 +43,17 @@ class References:
         service_url = activity.service_url
         if not service_url or activity.conversation is None:
             return {}
-        changed = {
-            key: service_url
-            for key in (self._tenant, channel_of(activity))
-            if self._service_urls.get(key) != service_url
-        }
+        personal = activity.conversation.conversation_type in (None, "personal")
+        # A person's own chat is not kept: its id would outlive their erasure, and Teams gives
+        # the same chat back when it is created again.
+        keys = (self._tenant,) if personal else (self._tenant, channel_of(activity))
+        changed = {key: service_url for key in keys if self._service_urls.get(key) != service_url}
         self._service_urls.update(changed)
         sender = activity.from_property
         if sender is not None and sender.aad_object_id:
             if sender.id:
                 self._members[sender.aad_object_id] = sender.id
-            if activity.conversation.conversation_type in (None, "personal"):
+            if personal:
                 self._personal[sender.aad_object_id] = Reference(
                     service_url, activity.conversation.id
                 )
