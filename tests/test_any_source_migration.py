@@ -97,7 +97,10 @@ async def test_every_row_keeps_its_id_and_only_the_check_changes(old: Path) -> N
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):  # on again after it
             async with db.transaction() as unit:
                 await unit.cases.create(new_case(999, 999, None))
-        assert dump(old) == rows_before
+        # Tables that later migrations add are new and empty; every other row is as it was.
+        assert {name: rows for name, rows in dump(old).items() if name in rows_before} == (
+            rows_before
+        )
         async with db.transaction() as unit:
             case = await unit.cases.create(new_case(1, 1, None))
     finally:
@@ -108,15 +111,15 @@ async def test_every_row_keeps_its_id_and_only_the_check_changes(old: Path) -> N
     cases_sql = expected[("table", "cases")]
     assert cases_sql is not None and OLD_CHECK in cases_sql
     expected[("table", "cases")] = cases_sql.replace(OLD_CHECK, NEW_CHECK)
-    assert schema(old) == expected
+    later = {"place_addresses", "sqlite_autoindex_place_addresses_1"}  # migration 015's table
+    assert {key: sql for key, sql in schema(old).items() if key[1] not in later} == expected
     with sqlite3.connect(old) as raw:
         assert raw.execute("PRAGMA foreign_keys").fetchone() == (0,)  # a new connection's own
         raw.execute("PRAGMA foreign_keys=ON")
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert [r[0] for r in raw.execute("SELECT version FROM schema_version")] == list(
-            range(1, THIS + 1)
-        )
+        versions = [r[0] for r in raw.execute("SELECT version FROM schema_version")]
+        assert versions == list(range(1, len(migrations()) + 1))
         raw.execute(CASE_ROW.format(id=201, source="matrix"))
         with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
             raw.execute(CASE_ROW.format(id=202, source=""))
@@ -191,4 +194,6 @@ async def test_postgresql_swaps_the_check_and_keeps_every_other_constraint(
             "CHECK ((source = ANY (ARRAY['slack'::text, 'telegram'::text, 'console'::text])))",
         )
     }
-    assert after - before == {("cases", "cases_source_check", "CHECK ((source <> ''::text))")}
+    tables = {table for table, _, _ in before}  # later migrations' new tables left out
+    changed = {row for row in after - before if row[0] in tables}
+    assert changed == {("cases", "cases_source_check", "CHECK ((source <> ''::text))")}
