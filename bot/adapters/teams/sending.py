@@ -187,6 +187,8 @@ class TeamsSender:
         return service_url
 
     async def _client(self, service_url: str) -> ConnectorClient:
+        # aiohttp joins "v3/…" onto a base URL with a path only when the path ends with "/".
+        service_url = service_url if service_url.endswith("/") else f"{service_url}/"
         token = await self._tokens.token()
         session = self._sessions.get(service_url)
         if session is None or session.closed:
