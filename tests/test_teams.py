@@ -288,7 +288,7 @@ async def test_whoami_in_teams_gives_the_channel_and_the_entra_object_id(
     answer = await fake.wait_for_text(
         messages.whoami(names_of(TEAMS), "aad-new-lead", "19:unknown@thread.tacv2")
     )
-    assert answer["conversation"] in ("19:unknown@thread.tacv2", "a:personal-29:aad-new-lead")
+    assert answer["conversation"] == "a:personal-29:aad-new-lead"  # privately, in a new chat
 
 
 async def test_a_rate_limited_send_waits_as_long_as_retry_after_says(
