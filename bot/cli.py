@@ -210,6 +210,9 @@ def _parser() -> argparse.ArgumentParser:
         who = sub.add_mutually_exclusive_group(required=True)
         who.add_argument("--slack", metavar="USER_ID", help="the person's Slack user id")
         who.add_argument("--telegram", metavar="USER_ID", help="the person's Telegram user id")
+        who.add_argument(
+            "--teams", metavar="OBJECT_ID", help="the person's Entra object id (Teams)"
+        )
         who.add_argument("--console", metavar="NAME", help="the person's name in the terminal")
         if name == "export":
             sub.add_argument("--out", type=Path, help="write to this file instead of the screen")
@@ -550,6 +553,8 @@ def _person(args: argparse.Namespace) -> int:
         key = str(PersonKey.of(SLACK, args.slack))
     elif args.telegram is not None:
         key = str(PersonKey.of(TELEGRAM, args.telegram))
+    elif args.teams is not None:
+        key = str(PersonKey.of(TEAMS, args.teams))
     else:
         key = str(PersonKey.of(CONSOLE, args.console))
     if args.person_action == "erase" and not args.yes:

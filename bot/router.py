@@ -164,6 +164,17 @@ class Router:
         async with self._database.transaction() as unit:
             await unit.people.ensure(key, name)
 
+    async def remember_address(self, transport: str, place_id: str, address: str) -> None:
+        """An address the platform gave for a place, so the bot can still post there unprompted
+        after a restart (a Teams conversation's serviceUrl)."""
+        async with self._database.transaction() as unit:
+            await unit.places.remember_address(transport, place_id, address, self._clock.now())
+
+    async def addresses(self, transport: str) -> dict[str, str]:
+        """The addresses kept for one transport's places, by place id."""
+        async with self._database.reading() as unit:
+            return await unit.places.addresses(transport)
+
     async def process_pending(self, committed: Callable[[], None] | None = None) -> int:
         """Process every inbox item that is due, in arrival order; returns how many were handled.
 

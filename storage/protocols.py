@@ -207,6 +207,10 @@ class SavepointRepository(Protocol):
 
 class PlaceRepository(Protocol):
     async def first_visit(self, transport: str, place_id: str, at: datetime) -> bool: ...
+    async def remember_address(
+        self, transport: str, place_id: str, address: str, at: datetime
+    ) -> None: ...
+    async def addresses(self, transport: str) -> dict[str, str]: ...
 
 
 class OutboxRepository(Protocol):

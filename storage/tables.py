@@ -48,6 +48,7 @@ TABLES = (
     Table("join_attempts", ("id",)),
     Table("join_lockouts", ("person_id",)),
     Table("hosted_version", ("single",), replace=True),  # a migration makes the counter
+    Table("place_addresses", ("transport", "place_id")),
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
     Table("deployment", ("only",), replace=True),  # a migration makes a new deployment id

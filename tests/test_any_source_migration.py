@@ -92,12 +92,15 @@ async def test_every_row_keeps_its_id_and_only_the_check_changes(old: Path) -> N
     assert {row[6] for row in rows_before["cases"]} == {"console", "slack", "telegram"}
     db = await Database.open(old)
     try:
-        assert await db.schema_version() == THIS
+        assert await db.schema_version() >= THIS  # and any migration after it
         assert await db.integrity_check() == "ok"
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):  # on again after it
             async with db.transaction() as unit:
                 await unit.cases.create(new_case(999, 999, None))
-        assert dump(old) == rows_before
+        # Tables that later migrations add are new and empty; every other row is as it was.
+        assert {name: rows for name, rows in dump(old).items() if name in rows_before} == (
+            rows_before
+        )
         async with db.transaction() as unit:
             case = await unit.cases.create(new_case(1, 1, None))
     finally:
@@ -108,15 +111,15 @@ async def test_every_row_keeps_its_id_and_only_the_check_changes(old: Path) -> N
     cases_sql = expected[("table", "cases")]
     assert cases_sql is not None and OLD_CHECK in cases_sql
     expected[("table", "cases")] = cases_sql.replace(OLD_CHECK, NEW_CHECK)
-    assert schema(old) == expected
+    later = {"place_addresses", "sqlite_autoindex_place_addresses_1"}  # migration 015's table
+    assert {key: sql for key, sql in schema(old).items() if key[1] not in later} == expected
     with sqlite3.connect(old) as raw:
         assert raw.execute("PRAGMA foreign_keys").fetchone() == (0,)  # a new connection's own
         raw.execute("PRAGMA foreign_keys=ON")
         assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert [r[0] for r in raw.execute("SELECT version FROM schema_version")] == list(
-            range(1, THIS + 1)
-        )
+        versions = [r[0] for r in raw.execute("SELECT version FROM schema_version")]
+        assert versions == list(range(1, len(migrations()) + 1))
         raw.execute(CASE_ROW.format(id=201, source="matrix"))
         with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
             raw.execute(CASE_ROW.format(id=202, source=""))
@@ -132,7 +135,7 @@ async def test_a_reference_already_broken_does_not_stop_the_upgrade(old: Path) -
         raw.execute("INSERT INTO notes (case_id, text, at) VALUES (999, 'x', '2026-11-20')")
     db = await Database.open(old)
     try:
-        assert await db.schema_version() == THIS
+        assert await db.schema_version() >= THIS  # and any migration after it
     finally:
         await db.close()
     with sqlite3.connect(old) as raw:
@@ -177,7 +180,7 @@ async def test_postgresql_swaps_the_check_and_keeps_every_other_constraint(
         store = await open_store(postgres_url)
         await store.close()
         after = {tuple(r) for r in await connection.fetch(constraints)}
-        assert await connection.fetchval("SELECT max(version) FROM schema_version") == THIS
+        assert await connection.fetchval("SELECT max(version) FROM schema_version") >= THIS
         assert await connection.fetchval("SELECT source FROM cases WHERE id = 1") == "telegram"
         await connection.execute(CASE_ROW.format(id=2, source="matrix"))
         with pytest.raises(asyncpg.CheckViolationError, match="cases_source_check"):
@@ -191,4 +194,6 @@ async def test_postgresql_swaps_the_check_and_keeps_every_other_constraint(
             "CHECK ((source = ANY (ARRAY['slack'::text, 'telegram'::text, 'console'::text])))",
         )
     }
-    assert after - before == {("cases", "cases_source_check", "CHECK ((source <> ''::text))")}
+    tables = {table for table, _, _ in before}  # later migrations' new tables left out
+    changed = {row for row in after - before if row[0] in tables}
+    assert changed == {("cases", "cases_source_check", "CHECK ((source <> ''::text))")}

@@ -14,6 +14,8 @@ import pytest
 
 from bot import web
 from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
+from bot.adapters.teams.config import TEAMS, TeamsConfig
+from bot.adapters.teams.transport import MESSAGES_PATH
 from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
 from bot.metrics import Metrics
 from handlers.settings import (
@@ -24,6 +26,7 @@ from handlers.settings import (
     StorageConfig,
 )
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.teams_api import APP_ID, APP_PASSWORD, TENANT, FakeTeamsApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.running import RunningBot
 
@@ -87,28 +90,40 @@ def test_the_proxy_passes_exactly_the_public_paths_the_server_serves() -> None:
         raise AssertionError("not called")
 
     app = web.build(
-        {web.SLACK_EVENTS: handler, web.TELEGRAM_WEBHOOK: handler},  # type: ignore[dict-item]
+        {
+            web.SLACK_EVENTS: handler,  # type: ignore[dict-item]
+            web.TELEGRAM_WEBHOOK: handler,  # type: ignore[dict-item]
+            MESSAGES_PATH: handler,  # type: ignore[dict-item]
+        },
         health=_healthy,
         metrics=Metrics(),
     )
     served = {resource.canonical for resource in app.router.resources()}
-    assert served == {web.SLACK_EVENTS, web.TELEGRAM_WEBHOOK, web.HEALTH, web.METRICS}
+    assert served == {
+        web.SLACK_EVENTS,
+        web.TELEGRAM_WEBHOOK,
+        MESSAGES_PATH,
+        web.HEALTH,
+        web.METRICS,
+    }
     assert proxied_paths() == served - {web.METRICS}
 
 
 @pytest.fixture
-async def both_fakes() -> AsyncIterator[tuple[FakeSlackApi, FakeTelegramApi]]:
+async def both_fakes() -> AsyncIterator[tuple[FakeSlackApi, FakeTelegramApi, FakeTeamsApi]]:
     slack = await FakeSlackApi().start()
     telegram = await FakeTelegramApi().start()
-    yield slack, telegram
+    teams = await FakeTeamsApi().start()
+    yield slack, telegram, teams
     await slack.stop()
     await telegram.stop()
+    await teams.stop()
 
 
 async def test_a_running_casebook_answers_on_every_proxied_path(
-    tmp_path: Path, both_fakes: tuple[FakeSlackApi, FakeTelegramApi]
+    tmp_path: Path, both_fakes: tuple[FakeSlackApi, FakeTelegramApi, FakeTeamsApi]
 ) -> None:
-    slack, telegram = both_fakes
+    slack, telegram, teams = both_fakes
     config = Config(
         schools=(SchoolConfig(name="Northfield"),),
         storage=StorageConfig(database=tmp_path / "d.db"),
@@ -126,6 +141,14 @@ async def test_a_running_casebook_answers_on_every_proxied_path(
                 webhook_url="https://casebook.example.org/telegram/webhook",
                 bot_token=Secret(telegram.token),
                 webhook_secret=Secret("w"),
+            ),
+            TEAMS: TeamsConfig(
+                app_id=APP_ID,
+                tenant_id=TENANT,
+                app_password=Secret(APP_PASSWORD),
+                openid_metadata=teams.openid_metadata,
+                token_url=teams.token_url,
+                service_urls=(teams.service_url,),
             ),
         },
     )

@@ -109,3 +109,27 @@ async def test_retention_forgets_old_direct_chat_references(chat: Chat, database
         ).fetchone()[0]
     assert direct == [(2,)]  # sent under 30 days ago: kept
     assert forgotten >= 1  # the reply to alex about case 1
+
+
+async def test_erasing_a_teams_person_leaves_neither_their_id_nor_their_chats_id(
+    tmp_path: Path,
+) -> None:
+    from tests.fakes.teams_api import FakeTeamsApi, activity
+    from tests.teams_harness import STAFF_CHANNEL, teams_bot
+
+    database = tmp_path / "teams.db"
+    fake = await FakeTeamsApi().start()
+    bot = await teams_bot(database, fake, followup="dm")
+    try:
+        await bot.post(activity("/mycases", "a:chat-of-erin", kind="personal", user="aad-erin-7"))
+        await fake.wait_until(lambda: fake.of("send") or None)
+        await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user="aad-erin-7"))
+        question = await fake.wait_for_line(messages.Q_TARGETS)
+        assert question["conversation"] == "a:chat-of-erin"
+        await bot.drained()
+    finally:
+        await bot.close()
+        await fake.stop()
+    assert direct_refs(database, "a:chat-of-erin") >= 2
+    erase(database, "--teams", "aad-erin-7")
+    assert traces(database, "aad-erin-7", "a:chat-of-erin") == []

@@ -80,3 +80,29 @@ async def test_the_first_message_says_what_the_place_is_for_and_how_to_get_help(
     assert "Northfield" in text
     assert "Every message posted here becomes a report" in text
     assert "/help" in text
+
+
+async def test_a_teams_report_channel_gets_one_first_message(tmp_path: Path) -> None:
+    from bot.adapters.teams.config import TEAMS
+    from tests.fakes.teams_api import FakeTeamsApi, activity
+    from tests.teams_harness import STAFF_CHANNEL, TeamsBot, teams_config
+
+    fake = await FakeTeamsApi().start()
+    bot = TeamsBot(teams_config(tmp_path / "teams.db", fake), introduced=False)
+    bot.fake = fake
+    await bot.start()
+    try:
+        await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+        welcome = await fake.wait_for_text(messages.first_message("Northfield"))
+        assert welcome["conversation"] == STAFF_CHANNEL and welcome["activity_id"] == ""
+        await bot.post(activity("https://x.com/someone/status/1", STAFF_CHANNEL))
+        await fake.wait_for_text(messages.case_logged(2, Platform.X))
+        other = "19:southgate@thread.tacv2"  # another school's channel
+        await bot.post(activity("/whoami", other))
+        await fake.wait_for_text(messages.whoami(names_of(TEAMS), "aad-teacher-1", other))
+    finally:
+        await bot.close()
+        await fake.stop()
+    texts = [a["text"] for _, a in fake.calls]
+    assert texts.count(messages.first_message("Northfield")) == 1
+    assert messages.first_message("Southgate") not in texts  # /whoami is not a first visit

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN = {"handlers": {"bot"}, "storage": {"bot", "handlers"}}
-PLATFORM_WORDS = re.compile("slack|telegram", re.IGNORECASE)
+PLATFORM_WORDS = re.compile("slack|telegram|teams", re.IGNORECASE)
 
 
 def _imports(path: Path) -> set[str]:

@@ -120,3 +120,29 @@ async def test_cases_show_with_130_reporters_reaches_the_lead_on_telegram(
     whole = "".join(sent)
     assert whole.count("Reporter ") == REPORTERS and "Reporters: 130" in whole
     assert not [name for name, _ in telegram_fake.calls if "!" in name]
+
+
+async def test_cases_show_with_130_reporters_reaches_the_lead_on_teams(tmp_path: Path) -> None:
+    from tests.fakes.teams_api import FakeTeamsApi, activity
+    from tests.teams_harness import LEAD, TeamsBot, teams_config
+
+    fake = await FakeTeamsApi().start()
+    config = teams_config(tmp_path / "teams.db", fake)
+    await _case_with_reporters(config, "teams", 9000)
+    bot = TeamsBot(config)
+    bot.fake = fake
+    await bot.start()
+    try:
+        await bot.post(activity("/cases show 1", "a:lead-chat", kind="personal", user=LEAD))
+        shown = await fake.wait_until(
+            lambda: next((a for _, a in fake.calls if "Case: #1" in str(a["text"])), None),
+            10,
+        )
+    finally:
+        await bot.close()
+        await fake.stop()
+    assert shown["conversation"] == "a:lead-chat"
+    assert shown["text"].startswith("Case: #1 · Northfield")
+    assert "Reporters: 130" in shown["text"] and "more characters" in shown["text"]
+    assert len(shown["text"]) <= 20_000
+    assert not [kind for kind, _ in fake.calls if "!" in kind]

@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -287,25 +288,46 @@ async def test_whoami_in_teams_gives_the_channel_and_the_entra_object_id(
     answer = await fake.wait_for_text(
         messages.whoami(names_of(TEAMS), "aad-new-lead", "19:unknown@thread.tacv2")
     )
-    assert answer["conversation"] in ("19:unknown@thread.tacv2", "a:personal-29:aad-new-lead")
+    assert answer["conversation"] == "a:personal-29:aad-new-lead"  # privately, in a new chat
 
 
-async def test_a_rate_limited_send_is_retried_after_retry_after_and_a_403_is_given_up(
+async def test_a_rate_limited_send_waits_as_long_as_retry_after_says(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    fake.failures["send"] = [(429, 120)]
+    await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    await fake.wait_for_line(messages.Q_TARGETS)
+    [limited] = await fake.wait_for("send!429")  # the leads' alert
+    assert limited["conversation"] == LEADS_CHANNEL
+
+    def waiting() -> tuple[str, str] | None:
+        with sqlite3.connect(bot.config.storage.database) as db:
+            row = db.execute(
+                "SELECT due_at, last_error FROM outbox WHERE attempts > 0 AND sent_at IS NULL"
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    await until(lambda: waiting() is not None)
+    due, error = waiting() or ("", "")
+    wait = datetime.fromisoformat(due) - datetime.now(UTC)
+    assert timedelta(seconds=100) < wait <= timedelta(seconds=121) and "429" in error
+    assert fake.of("send") == []  # not sent yet: it waits for the time Teams asked
+
+
+async def test_a_403_from_a_team_the_bot_was_removed_from_is_given_up_and_logged(
     bot: TeamsBot, fake: FakeTeamsApi, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake.failures["send"] = [(429, 1), (403, None)]
+    fake.failures["send"] = [(403, None)]
     with caplog.at_level(logging.WARNING):
         await bot.post(activity(TIKTOK, STAFF_CHANNEL))
         await fake.wait_for_line(messages.Q_TARGETS)
-        # The leads' alert: first 429, then 403 (the bot was removed from the leads' team).
-        await until(lambda: len(fake.of("send!403")) == 1, 10)
+        [refused] = await fake.wait_for("send!403")
         await bot.drained()
-    [limited] = fake.of("send!429")
-    assert fake.of("send") == []
+    assert refused["conversation"] == LEADS_CHANNEL and fake.of("send") == []
     assert any("refused for good" in r.getMessage() for r in caplog.records)
     with sqlite3.connect(bot.config.storage.database) as db:
         failed = db.execute("SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL").fetchone()
-    assert failed[0] == 1 and limited["conversation"] == LEADS_CHANNEL
+    assert failed[0] == 1
 
 
 async def test_the_bots_token_is_fetched_once_and_reused(bot: TeamsBot, fake: FakeTeamsApi) -> None:
@@ -340,3 +362,72 @@ async def test_a_lead_is_reached_in_their_own_chat_created_with_the_connector(
     finally:
         await bot.close()
     assert LEAD
+
+
+async def test_after_a_restart_a_reminder_reaches_the_thread_before_anyone_writes_again(
+    tmp_path: Path, fake: FakeTeamsApi
+) -> None:
+    from tests.chat import FakeClock
+    from tests.teams_harness import teams_config
+
+    clock = FakeClock(FakeClock().moment.replace(day=25))  # a Wednesday, 09:00 in London
+    config = teams_config(tmp_path / "restart.db", fake)
+    first = TeamsBot(config, clock=clock)
+    first.fake = fake
+    await first.start()
+    try:
+        await first.post(activity(TIKTOK, STAFF_CHANNEL, activity_id="3000"))
+        await fake.wait_for_line(messages.Q_TARGETS)
+        await first.drained()
+    finally:
+        await first.close()
+    clock.advance(hours=3)
+    second = TeamsBot(config, clock=clock, scheduler_interval=0.05)
+    second.fake = fake
+    await second.start()
+    try:
+        reminder = await fake.wait_for_text(messages.reminder_unanswered(1), timeout=10)
+    finally:
+        await second.close()
+    assert (reminder["conversation"], reminder["activity_id"]) == (STAFF_CHANNEL, "3000")
+
+
+async def test_without_a_chat_with_the_reporter_the_questions_go_to_their_thread(
+    tmp_path: Path, fake: FakeTeamsApi
+) -> None:
+    fake.failures["create"] = [(403, None)] * 10  # the app is not installed for them
+    bot = await teams_bot(tmp_path / "fallback.db", fake, followup="dm")
+    try:
+        await bot.post(activity(TIKTOK, STAFF_CHANNEL, activity_id="2600"))
+        question = await fake.wait_for_line(messages.Q_TARGETS)
+    finally:
+        await bot.close()
+    assert (question["conversation"], question["activity_id"]) == (STAFF_CHANNEL, "2600")
+
+
+async def test_a_leads_export_arrives_with_its_csv(bot: TeamsBot, fake: FakeTeamsApi) -> None:
+    await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    await fake.wait_for_line(messages.Q_TARGETS)
+    await bot.post(activity("/cases export", "a:lead-chat", kind="personal", user=LEAD))
+    sent = await fake.wait_until(
+        lambda: next(
+            (
+                a
+                for _, a in fake.calls
+                if a["conversation"] == "a:lead-chat" and a["body"].get("attachments")
+            ),
+            None,
+        ),
+        10,
+    )
+    [attachment] = sent["body"]["attachments"]
+    assert attachment["contentType"].startswith("text/csv")
+    assert attachment["contentUrl"].startswith("data:text/csv;base64,")
+
+
+async def test_while_the_signing_keys_cannot_be_fetched_requests_get_503_and_nothing_is_stored(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    fake.keys_down = True
+    status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    assert status == 503 and bot.count("inbox") == 0

@@ -305,6 +305,22 @@ async def test_a_place_is_visited_for_the_first_time_once(store: Store) -> None:
         assert await unit.places.first_visit("slack", "C1", T0) is False
 
 
+@covers(PlaceRepository.remember_address, PlaceRepository.addresses)
+async def test_a_places_address_is_kept_and_a_newer_one_replaces_it(store: Store) -> None:
+    async with store.transaction() as unit:
+        await unit.places.remember_address("teams", "19:a", "https://one/", T0)
+        await unit.places.remember_address("teams", "19:b", "https://one/", T0)
+        await unit.places.remember_address("slack", "19:a", "elsewhere", T0)
+    async with store.transaction() as unit:
+        await unit.places.remember_address("teams", "19:a", "https://two/", T0 + MINUTE)
+    async with store.reading() as unit:
+        assert await unit.places.addresses("teams") == {
+            "19:a": "https://two/",
+            "19:b": "https://one/",
+        }
+        assert await unit.places.addresses("telegram") == {}
+
+
 @covers(SavepointRepository.around)
 async def test_a_savepoint_undoes_only_the_piece_that_failed(store: Store) -> None:
     async with store.transaction() as unit:

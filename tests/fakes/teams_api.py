@@ -45,6 +45,7 @@ class FakeTeamsApi(WaitsForCalls):
     # "create"): (status, Retry-After seconds or None).
     failures: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     url: str = ""
+    keys_down: bool = False  # the key set answers 502, as when Microsoft cannot be reached
     tokens_issued: int = 0
     key_fetches: int = 0
     _issued: set[str] = field(default_factory=set)
@@ -133,6 +134,8 @@ class FakeTeamsApi(WaitsForCalls):
 
     async def _keys(self, _request: web.Request) -> web.Response:
         self.key_fetches += 1
+        if self.keys_down:
+            return web.Response(status=502, text="Bad Gateway")
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
         return web.json_response({"keys": [jwk]})

@@ -37,6 +37,11 @@ class Unauthorized(Exception):
     token."""
 
 
+class KeysUnavailable(Exception):
+    """Bot Framework's signing keys could not be fetched: no request can be checked now, and
+    none is the sender's fault, so it is answered 503 and Bot Framework sends it again."""
+
+
 class TokenUnavailable(Exception):
     """The token endpoint could not be reached or refused the app's credentials."""
 
@@ -120,10 +125,10 @@ class RequestChecker:
             metadata = await self._json(self._settings.openid_metadata)
             jwks_uri = metadata.get("jwks_uri")
             if not isinstance(jwks_uri, str):
-                raise Unauthorized("the OpenID metadata names no jwks_uri")
+                raise KeysUnavailable("the OpenID metadata names no jwks_uri")
             key_set = await self._json(jwks_uri)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise Unauthorized(f"keys unavailable ({type(error).__name__})") from None
+            raise KeysUnavailable(f"keys unavailable ({type(error).__name__})") from None
         keys: dict[str, Any] = {}
         for entry in key_set.get("keys") or []:
             if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):

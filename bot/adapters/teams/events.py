@@ -58,7 +58,7 @@ def incoming(config: Config, activity: Activity) -> Incoming | None:
     conversation = channel_of(activity)
     place, school = _place(config, activity, user)
     root = thread_of(activity)
-    key = f"{conversation}|{activity.id}"
+    key = f"{_key_of(activity, user)}|{activity.id}"
     command, arguments = _command(text)
     if command is not None:
         return Incoming(
@@ -163,8 +163,14 @@ def _button(config: Config, activity: Activity, user: User, value: str) -> Incom
         # The card is updated in the conversation it was sent to, thread and all.
         message_ref=f"{activity.conversation.id}|{card}" if card else None,
         thread=thread_of(activity),
-        event_id=f"button:{conversation}|{activity.id}",
+        event_id=f"button:{_key_of(activity, user)}|{activity.id}",
     )
+
+
+def _key_of(activity: Activity, user: User) -> str:
+    """What an event id names the conversation by: a channel or group chat by its id, a
+    person's own chat by the person (as a direct place is), so erasing them erases it too."""
+    return user.id if _kind(activity) == "personal" else channel_of(activity)
 
 
 def _person(activity: Activity) -> User | None:

@@ -12,7 +12,7 @@ from typing import TextIO
 
 import aiohttp
 
-from bot.adapters.teams.auth import RequestChecker, TokenSource, TokenUnavailable, Unauthorized
+from bot.adapters.teams.auth import KeysUnavailable, RequestChecker, TokenSource, TokenUnavailable
 from bot.adapters.teams.config import TeamsConfig
 
 
@@ -27,7 +27,7 @@ async def check(settings: TeamsConfig, out: TextIO) -> bool:
         print(f"teams: app {settings.app_id} got a token for the Bot Connector", file=out)
         try:
             count = await RequestChecker(settings, session).key_count()
-        except Unauthorized as error:
+        except KeysUnavailable as error:
             print(f"teams: Bot Framework's signing keys: {error}", file=out)
             return False
         print(f"teams: {count} Bot Framework signing keys fetched", file=out)

@@ -2,7 +2,11 @@
 for it, and each person's chat with the bot.
 
 Only activities whose JWT was checked are learnt from, so a serviceUrl here was named by Bot
-Framework itself and lies within `service_urls`: the bot's token goes nowhere else.
+Framework itself and lies within `service_urls`: the bot's token goes nowhere else. The
+serviceUrls are kept in the database (a conversation's under its id, the tenant's latest under
+`tenant:<id>`), so reminders, alerts and the digest still reach their channels after a restart,
+before anyone has written again. A person's chat needs nothing kept: Teams gives the same chat
+back when it is created again.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from microsoft_agents.activity import Activity
 
 from bot.adapters.teams.events import channel_of
 
+TENANT_KEY = "tenant:"
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -21,39 +27,54 @@ class Reference:
 
 
 class References:
-    def __init__(self) -> None:
-        self._service_urls: dict[str, str] = {}  # conversation (channel or chat) -> serviceUrl
+    def __init__(self, tenant_id: str) -> None:
+        self._tenant = f"{TENANT_KEY}{tenant_id}"
+        self._service_urls: dict[str, str] = {}  # conversation (or tenant key) -> serviceUrl
         self._personal: dict[str, Reference] = {}  # Entra object id -> their chat with the bot
         self._members: dict[str, str] = {}  # Entra object id -> their Bot Framework id
-        self._latest = ""  # the serviceUrl of the tenant's most recent activity
 
-    def learn(self, activity: Activity) -> None:
-        """Remember what a validated activity says about where its conversation lives."""
+    def load(self, kept: dict[str, str]) -> None:
+        """What the database kept from earlier runs; what was learnt since wins."""
+        self._service_urls = {**kept, **self._service_urls}
+
+    def learn(self, activity: Activity) -> dict[str, str]:
+        """Remember what a validated activity says about where its conversation lives; returns
+        the serviceUrls that are new or changed, by key, for the database."""
         service_url = activity.service_url
         if not service_url or activity.conversation is None:
-            return
-        self._latest = service_url
-        conversation = channel_of(activity)
-        self._service_urls[conversation] = service_url
+            return {}
+        personal = activity.conversation.conversation_type in (None, "personal")
+        # A person's own chat is not kept: its id would outlive their erasure, and Teams gives
+        # the same chat back when it is created again.
+        keys = (self._tenant,) if personal else (self._tenant, channel_of(activity))
+        changed = {key: service_url for key in keys if self._service_urls.get(key) != service_url}
+        self._service_urls.update(changed)
         sender = activity.from_property
-        if sender is None or not sender.aad_object_id:
-            return
-        if sender.id:
-            self._members[sender.aad_object_id] = sender.id
-        if activity.conversation.conversation_type in (None, "personal"):
-            self._personal[sender.aad_object_id] = Reference(service_url, activity.conversation.id)
+        if sender is not None and sender.aad_object_id:
+            if sender.id:
+                self._members[sender.aad_object_id] = sender.id
+            if personal:
+                self._personal[sender.aad_object_id] = Reference(
+                    service_url, activity.conversation.id
+                )
+        return changed
+
+    def forget(self, key: str) -> None:
+        """A serviceUrl that could not be kept: learnt again, and kept, from the next activity."""
+        self._service_urls.pop(key, None)
 
     def service_url(self, conversation: str) -> str | None:
         """Where a conversation is reached: its own serviceUrl, or else the tenant's (a
         configured leads' channel the bot has not heard from is in the same tenant)."""
-        return self._service_urls.get(conversation.split(";")[0]) or self._latest or None
+        return self._service_urls.get(conversation.split(";")[0]) or self._service_urls.get(
+            self._tenant
+        )
 
     def personal(self, person: str) -> Reference | None:
         return self._personal.get(person)
 
     def opened(self, person: str, reference: Reference) -> None:
         self._personal[person] = reference
-        self._service_urls[reference.conversation] = reference.service_url
 
     def member(self, person: str) -> str:
         """The id the Bot Connector knows a person by; their Entra object id until they have

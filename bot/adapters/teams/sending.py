@@ -64,7 +64,9 @@ def activity(outgoing: Outgoing) -> Activity:
     attachments: list[Attachment] = []
     if outgoing.buttons:
         attachments.append(CardFactory.adaptive_card(card(outgoing)))
-    if outgoing.attachment is not None and not outgoing.attachment.is_text:
+    if outgoing.attachment is not None:
+        # Sent inline: a bot's file upload needs the person's consent card first, and an
+        # attachment must never be dropped on the way.
         file = outgoing.attachment
         attachments.append(
             Attachment(
@@ -129,15 +131,25 @@ class TeamsSender:
             await client.conversations.update_activity(conversation, activity_id, body)
             return outgoing.replace_ref
         person = _direct_person(outgoing)
-        if person is not None:
+        if person is None:
+            return await self._post(outgoing.place.id, outgoing.thread, body)
+        try:
             reference = await self._personal(person)
             client = await self._client(reference.service_url)
             sent = await client.conversations.send_to_conversation(reference.conversation, body)
-            return f"{reference.conversation}|{sent.id or ''}"
-        conversation = outgoing.place.id
+        except aiohttp.ClientResponseError as error:
+            if error.status not in _GONE or outgoing.fallback is None:
+                raise
+            # No chat with the person (the app is not installed for them): answer where they
+            # wrote, as a reply to their message.
+            return await self._post(outgoing.fallback.id, outgoing.fallback_thread, body)
+        return f"{reference.conversation}|{sent.id or ''}"
+
+    async def _post(self, conversation: str, thread: str | None, body: Activity) -> str:
+        """A reply in a channel's thread, or a new message in a channel or chat."""
         client = await self._client(self._service_url(conversation))
-        if outgoing.thread:
-            sent = await client.conversations.reply_to_activity(conversation, outgoing.thread, body)
+        if thread:
+            sent = await client.conversations.reply_to_activity(conversation, thread, body)
         else:
             sent = await client.conversations.send_to_conversation(conversation, body)
         return f"{conversation}|{sent.id or ''}"
@@ -175,6 +187,8 @@ class TeamsSender:
         return service_url
 
     async def _client(self, service_url: str) -> ConnectorClient:
+        # aiohttp joins "v3/…" onto a base URL with a path only when the path ends with "/".
+        service_url = service_url if service_url.endswith("/") else f"{service_url}/"
         token = await self._tokens.token()
         session = self._sessions.get(service_url)
         if session is None or session.closed:

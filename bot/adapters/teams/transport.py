@@ -22,7 +22,7 @@ from microsoft_agents.activity import Activity, ActivityTypes
 
 from bot.adapters import lookup
 from bot.adapters.teams import events
-from bot.adapters.teams.auth import RequestChecker, TokenSource, Unauthorized
+from bot.adapters.teams.auth import KeysUnavailable, RequestChecker, TokenSource, Unauthorized
 from bot.adapters.teams.config import TEAMS, TeamsConfig, teams_settings
 from bot.adapters.teams.references import References
 from bot.adapters.teams.sending import TeamsSender
@@ -48,7 +48,7 @@ class TeamsTransport:
         self._wake = wake
         # Made inside the running loop (the composition root builds transports there).
         self._session = aiohttp.ClientSession()
-        self._references = References()
+        self._references = References(self._teams.tenant_id)
         self._checker = RequestChecker(self._teams, self._session)
         self._tokens = TokenSource(self._teams, self._session)
         self.transport = TEAMS
@@ -58,7 +58,13 @@ class TeamsTransport:
         self.problem = "not connected yet"
 
     async def start(self) -> None:
-        """Fetch the bot's token in the background (see the module's docstring)."""
+        """Read the kept serviceUrls, then fetch the bot's token in the background (see the
+        module's docstring)."""
+        try:
+            self._references.load(await self._router.addresses(TEAMS))
+        except Exception as error:
+            # Learnt again from the next activity; until then proactive sends wait and retry.
+            log.error("teams: kept serviceUrls not read: %s", type(error).__name__)
         self._starter = asyncio.create_task(self._connect())
 
     async def _connect(self) -> None:
@@ -99,6 +105,9 @@ class TeamsTransport:
             caller = await checker.check(request.headers.get("Authorization", ""))
         except Unauthorized as refusal:
             return _refused(refusal)
+        except KeysUnavailable as error:
+            log.warning("teams: request not checked (503): %s", error)
+            return web.Response(status=503, text="cannot check the token now; send it again")
         try:
             data = json.loads((await request.read()).decode("utf-8"))
             if not isinstance(data, dict):
@@ -111,7 +120,7 @@ class TeamsTransport:
             checker.admit(caller, activity.service_url)
         except Unauthorized as refusal:
             return _refused(refusal)
-        self._references.learn(activity)
+        await self._keep(self._references.learn(activity))
         incoming = events.incoming(self._config, activity)
         if incoming is None:
             self._log_ignored(activity)
@@ -124,6 +133,14 @@ class TeamsTransport:
         if activity.type == ActivityTypes.invoke:
             return web.json_response(_INVOKE_DONE)
         return web.Response(status=200)
+
+    async def _keep(self, changed: dict[str, str]) -> None:
+        for key, service_url in changed.items():
+            try:
+                await self._router.remember_address(TEAMS, key, service_url)
+            except Exception as error:
+                self._references.forget(key)
+                log.error("teams: serviceUrl for %s not kept: %s", key, type(error).__name__)
 
     async def _commit(self, incoming: Incoming) -> None:
         if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
