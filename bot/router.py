@@ -23,7 +23,7 @@ from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
 from bot.schools import LiveSchools
-from handlers import joining, leads, messages, reminders, report, staff, threads, withdraw
+from handlers import hosting, joining, leads, messages, reminders, report, staff, threads, withdraw
 from handlers.commands import Command, command_named
 from handlers.context import Context, Request
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
@@ -215,6 +215,8 @@ class Router:
                     result = await self._process(unit, item)
                     if result is not None:
                         handled.append(result)
+                        if result.counts[SCHOOLS_CHANGED]:
+                            await self._schools.refresh(unit)  # the batch's next items see it
                     # Let the event loop serve requests between items.
                     await asyncio.sleep(0)
                     elapsed = time.monotonic() - started
@@ -341,6 +343,14 @@ class Router:
                 return [Outgoing(incoming.place, messages.hosted_group_added())]
             names = names_of(incoming.place.transport)
             return [Outgoing(incoming.place, messages.unconfigured_group(names, incoming.place.id))]
+        if incoming.kind is IncomingKind.REMOVED:
+            person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+            request = Request(unit, now, self._config, self._transports, person, incoming, counts)
+            return await hosting.place_gone(request)
+        if incoming.kind is IncomingKind.MOVED:
+            person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+            request = Request(unit, now, self._config, self._transports, person, incoming, counts)
+            return await hosting.place_moved(request)
         if incoming.external:
             # Not made a member and nothing kept: see README, "Shared channels".
             return [

@@ -51,14 +51,15 @@ from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers.commands import CommandInfo, offered
-from handlers.events import Incoming, Outgoing
+from handlers.events import Incoming, IncomingKind, Outgoing
 from handlers.settings import Config
 from handlers.text import whole_number
 
 log = logging.getLogger(__name__)
 
 SOURCE = "telegram"
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# my_chat_member: the bot added to a group or removed from it (a hosted Casebook's groups).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after Telegram reads its HTML entities
 INLINE_RETRY_LIMIT = 5.0  # flood waits up to this many seconds are waited out at once
 POLL_TIMEOUT = 25
@@ -236,6 +237,10 @@ class TelegramTransport:
 
     async def _commit(self, incoming: Incoming) -> None:
         if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
+            if incoming.kind is IncomingKind.MOVED:
+                # Handled before the next update is read: the supergroup's first messages
+                # follow at once, and must find the place under its new id.
+                await self._router.process_pending()
             self._wake()
         else:
             log.info("telegram %s already received; dropped", incoming.event_id)
