@@ -144,6 +144,11 @@ class Router:
         """The schools served as last loaded: adapters read which school a chat belongs to."""
         return self._schools.config
 
+    async def schools_changed(self) -> bool:
+        """Look again for the schools now, for a message from a chat of no school (at most
+        once a second): True when they changed, and the message should be read again."""
+        return await self._schools.load_on_miss(self._database)
+
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
         arrived = time.monotonic()

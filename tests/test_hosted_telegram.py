@@ -245,3 +245,17 @@ def test_membership_changes_become_added_removed_or_nothing(config: Config) -> N
     named = SchoolConfig("Northfield", places={TELEGRAM: SchoolPlaces((str(STAFF_GROUP),))})
     configured = dataclasses.replace(config, schools=(named,))
     assert read(membership_update(STAFF_GROUP, "left", "member"), configured) is None
+
+
+async def test_a_group_claimed_through_one_process_is_read_by_another_at_once(
+    bot: TelegramBot, fake: FakeTelegramApi, database: Store, config: Config
+) -> None:
+    other = await TelegramBot(config).start()
+    try:
+        await joined_lead(bot, fake, database, config)
+        await bot.post(message_update("/cases here reports", user=LEAD, chat=STAFF_GROUP))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+        await other.post(message_update(f"look {SHORT}", user=STAFF, chat=STAFF_GROUP))
+        await fake.wait_for_text(messages.case_logged(1, Platform.YOUTUBE), timeout=2.0)
+    finally:
+        await other.close()

@@ -226,6 +226,10 @@ class TelegramTransport:
             self._background.start(self._answer_callback(update.callback_query.id))
         if incoming is None:
             unknown = telegram_events.unconfigured_chat(self._router.config, update)
+            if unknown is not None and await self._router.schools_changed():
+                # Claimed a moment ago, through another process: read it again.
+                await self._store(update)
+                return
             if unknown is not None:
                 lookup.log_ignored(
                     log, SOURCE, str(unknown[0]), unknown[1], "telegram_report_chats"
