@@ -114,6 +114,7 @@ async def run_chat(
     runner: GuardedServer | None = None
     chats: list[ChatTransport] = []
     worker: asyncio.Task[None] | None = None
+    reloading: asyncio.Task[None] | None = None
     scheduler: Scheduler | None = None
     try:
         await sync_schools(database, config)
@@ -147,6 +148,7 @@ async def run_chat(
             await chat.start()
         await delivery.take_back_claims()
         worker = asyncio.create_task(pump.run(stop))
+        reloading = asyncio.create_task(schools.keep_loading(database, stop))
         scheduler = Scheduler(
             database,
             config,
@@ -173,6 +175,8 @@ async def run_chat(
         if worker is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
+        if reloading is not None:
+            await reloading
         await database.close()
 
 

@@ -23,7 +23,7 @@ from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
 from bot.metrics import Metrics
 from bot.schools import LiveSchools
-from handlers import joining, leads, messages, reminders, report, staff, threads, withdraw
+from handlers import hosting, joining, leads, messages, reminders, report, staff, threads, withdraw
 from handlers.commands import Command, command_named
 from handlers.context import Context, Request
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport
@@ -149,6 +149,11 @@ class Router:
         """The schools served as last loaded: adapters read which school a chat belongs to."""
         return self._schools.config
 
+    async def schools_changed(self) -> bool:
+        """Look again for the schools now, for a message from a chat of no school (at most
+        once a second): True when they changed, and the message should be read again."""
+        return await self._schools.load_on_miss(self._database)
+
     async def receive(self, incoming: Incoming, source: str, event_id: str) -> bool:
         """Commit the event to the inbox; False when this event id was already received."""
         arrived = time.monotonic()
@@ -231,6 +236,8 @@ class Router:
                     result = await self._process(unit, item)
                     if result is not None:
                         handled.append(result)
+                        if result.counts[SCHOOLS_CHANGED]:
+                            await self._schools.refresh(unit)  # the batch's next items see it
                     # Let the event loop serve requests between items.
                     await asyncio.sleep(0)
                     elapsed = time.monotonic() - started
@@ -357,6 +364,14 @@ class Router:
                 return [Outgoing(incoming.place, messages.hosted_group_added())]
             names = names_of(incoming.place.transport)
             return [Outgoing(incoming.place, messages.unconfigured_group(names, incoming.place.id))]
+        if incoming.kind is IncomingKind.REMOVED:
+            person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+            request = Request(unit, now, self._config, self._transports, person, incoming, counts)
+            return await hosting.place_gone(request)
+        if incoming.kind is IncomingKind.MOVED:
+            person = await unit.people.ensure(incoming.user.key, incoming.user.name)
+            request = Request(unit, now, self._config, self._transports, person, incoming, counts)
+            return await hosting.place_moved(request)
         if incoming.external:
             # Not made a member and nothing kept: see README, "Shared channels".
             return [

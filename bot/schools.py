@@ -8,7 +8,10 @@ another sharing the database, is in use from the next batch on.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 
 from handlers import hosting
 from handlers.settings import Config, ConfigError
@@ -17,6 +20,9 @@ from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
+RELOAD_SECONDS = 5.0  # how often a running process looks for other processes' changes
+MISS_SECONDS = 1.0  # how often a message from a chat of no school may make it look at once
+
 
 class LiveSchools:
     def __init__(self, config: Config) -> None:
@@ -24,6 +30,7 @@ class LiveSchools:
         self._config = config
         self._version: int | None = None
         self._hosted = 0
+        self._looked = 0.0  # time.monotonic() of the last look prompted by an unknown chat
 
     @property
     def config(self) -> Config:
@@ -51,6 +58,27 @@ class LiveSchools:
     async def load(self, database: Store) -> Config:
         async with database.reading() as unit:
             return await self.refresh(unit)
+
+    async def load_on_miss(self, database: Store) -> bool:
+        """A message came from a chat of no school: look again at once (at most once a
+        MISS_SECONDS), in case another process has just seen the chat claimed. True if the
+        schools changed."""
+        now = time.monotonic()
+        if now - self._looked < MISS_SECONDS:
+            return False
+        self._looked = now
+        before = self._config
+        return await self.load(database) is not before
+
+    async def keep_loading(self, database: Store, stop: asyncio.Event) -> None:
+        """Look for other processes' changes every RELOAD_SECONDS until `stop`."""
+        while not stop.is_set():
+            try:
+                await self.load(database)
+            except Exception as error:  # the database's trouble shows in /healthz, not here
+                log.warning("cannot reload the schools: %s", type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RELOAD_SECONDS)
 
 
 async def refuse_clashes(unit: Unit, config: Config) -> None:

@@ -32,6 +32,8 @@ class IncomingKind(StrEnum):
     EDIT = "edit"  # a message was changed: `message_key` says which, `text` is its new text
     DELETE = "delete"  # a message was deleted: `message_key` says which
     ADDED = "added"  # the bot was added to a group that belongs to no school
+    REMOVED = "removed"  # the bot was removed from a group (or a channel): it is gone
+    MOVED = "moved"  # the platform gave the place a new id, in `text` (a group upgraded)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
-from handlers.events import PersonKey, Transport
+from handlers.context import Request
+from handlers.events import Outgoing, PersonKey, Transport
 from handlers.settings import Config, SchoolConfig, SchoolPlaces
-from storage.hosted import PlaceRole
+from storage.hosted import PlaceKey, PlaceRole
+from storage.models import AuditAction, AuditEntry
 from storage.unit import Unit
 
 # Counted on a request that changed a hosted school's leads or places: the process reloads its
@@ -66,3 +68,46 @@ def clashes(config: Config, hosted_names: list[str]) -> list[str]:
     """Names both the file and the database hold: each school must live in one of them."""
     configured = {school.name for school in config.schools}
     return sorted(name for name in hosted_names if name in configured)
+
+
+async def place_gone(request: Request) -> list[Outgoing]:
+    """The bot was removed from a place: a hosted school's claim on it is kept, marked gone, so
+    nothing more is sent there (and `casebook school list` shows it); audited."""
+    key = PlaceKey(request.incoming.place.transport, "", request.incoming.place.id)
+    place = await request.unit.hosted.place(key)
+    if place is None or not await request.unit.hosted.mark_gone(key, request.now):
+        return []
+    request.count(SCHOOLS_CHANGED)
+    await _audit_place(request, place.school_id, place.role.value, "gone", key)
+    return []
+
+
+async def place_moved(request: Request) -> list[Outgoing]:
+    """The platform gave a place a new id: its claim and conversations follow (its cases belong
+    to the school, not to the place, and stay as they are)."""
+    old = request.incoming.place
+    new_id = request.incoming.text
+    key = PlaceKey(old.transport, "", old.id)
+    place = await request.unit.hosted.place(key)
+    if not new_id or place is None or not await request.unit.hosted.move(key, new_id):
+        return []
+    request.count(SCHOOLS_CHANGED)
+    await _audit_place(request, place.school_id, old.id, new_id, key)
+    return []
+
+
+async def _audit_place(
+    request: Request, school_id: int, before: str, after: str, key: PlaceKey
+) -> None:
+    await request.unit.audit.append(
+        AuditEntry(
+            case_id=None,
+            school_id=school_id,
+            actor_id=request.person.id,
+            action=AuditAction.PLACE,
+            at=request.now,
+            from_value=before,
+            to_value=after,
+            reason=f"{key.transport}:{key.workspace}:{key.place_id}",
+        )
+    )

@@ -179,8 +179,15 @@ class SqlHosted:
         return [_place(row) for row in rows]
 
     async def mark_gone(self, key: PlaceKey, at: datetime) -> bool:
-        """The bot was removed from the place: kept, but no longer used. False when the place
-        was not claimed (or was gone already)."""
+        """The bot was removed from the place: kept, but no longer used, and what was queued
+        for it given up (it cannot arrive, and failing to send it says nothing of the
+        platform's health). False when the place was not claimed (or was gone already)."""
+        await self._db.execute(
+            "UPDATE outbox SET failed_at = ?, last_error = 'place gone', payload = '',"
+            " place = NULL, thread = NULL WHERE transport = ? AND place = ?"
+            " AND sent_at IS NULL AND failed_at IS NULL",
+            (to_db(at), key.transport, key.place_id),
+        )
         async with self._db.execute(
             "UPDATE school_places SET gone_at = ? WHERE transport = ? AND workspace = ?"
             " AND place_id = ? AND gone_at IS NULL RETURNING place_id",
@@ -192,7 +199,13 @@ class SqlHosted:
         return marked
 
     async def move(self, key: PlaceKey, new_id: str) -> bool:
-        """The platform gave the place a new id (a Telegram group became a supergroup)."""
+        """The platform gave the place a new id (a Telegram group became a supergroup): its
+        claim and the conversations held in it move to the new id. False when it was not
+        claimed."""
+        await self._db.execute(
+            "UPDATE conversations SET place_id = ? WHERE transport = ? AND place_id = ?",
+            (new_id, key.transport, key.place_id),
+        )
         async with self._db.execute(
             "UPDATE school_places SET place_id = ? WHERE transport = ? AND workspace = ?"
             " AND place_id = ? RETURNING place_id",

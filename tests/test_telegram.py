@@ -103,7 +103,12 @@ async def test_start_up_registers_commands_and_the_webhook(
 ) -> None:
     [webhook] = fake.of("setWebhook")
     assert webhook["secret_token"] == WEBHOOK_SECRET
-    assert webhook["allowed_updates"] == ["message", "edited_message", "callback_query"]
+    assert webhook["allowed_updates"] == [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+    ]
     scopes = [call["scope"]["type"] for call in fake.of("setMyCommands")]
     assert scopes == ["all_private_chats", "all_group_chats"]
     private, group = ([c["command"] for c in call["commands"]] for call in fake.of("setMyCommands"))
@@ -287,6 +292,7 @@ async def test_polling_consumes_queued_updates_and_moves_the_offset(
             "message",
             "edited_message",
             "callback_query",
+            "my_chat_member",
         ]
     finally:
         await bot.close()

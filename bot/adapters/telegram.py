@@ -54,14 +54,15 @@ from bot.router import Router
 from bot.tasks import Background
 from bot.web import Handler
 from handlers.commands import CommandInfo, offered
-from handlers.events import Incoming, Outgoing
+from handlers.events import Incoming, IncomingKind, Outgoing
 from handlers.settings import Config
 from handlers.text import whole_number
 
 log = logging.getLogger(__name__)
 
 SOURCE = "telegram"
-ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# my_chat_member: the bot added to a group or removed from it (a hosted Casebook's groups).
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 MESSAGE_LIMIT = 4096  # UTF-16 code units of the text after Telegram reads its HTML entities
 # Telegram's documented limits (python-telegram-bot's AIORateLimiter uses the same figures).
 OVERALL_LIMIT = Limit(FloodLimit.MESSAGES_PER_SECOND, 1.0)
@@ -231,6 +232,10 @@ class TelegramTransport:
             self._background.start(self._answer_callback(update.callback_query.id))
         if incoming is None:
             unknown = telegram_events.unconfigured_chat(self._router.config, update)
+            if unknown is not None and await self._router.schools_changed():
+                # Claimed a moment ago, through another process: read it again.
+                await self._store(update)
+                return
             if unknown is not None:
                 held = self._ignored.due(str(unknown[0]))
                 if held is not None:
@@ -244,6 +249,10 @@ class TelegramTransport:
 
     async def _commit(self, incoming: Incoming) -> None:
         if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
+            if incoming.kind is IncomingKind.MOVED:
+                # Handled before the next update is read: the supergroup's first messages
+                # follow at once, and must find the place under its new id.
+                await self._router.process_pending()
             self._wake()
         else:
             log.info("telegram %s already received; dropped", incoming.event_id)

@@ -8,7 +8,7 @@ give None; a reply keeps the key of the message it answers, so it can join that 
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import ChatMember, ChatMemberUpdated, Message, Update
 
 from bot.adapters.telegram_config import TELEGRAM
 from handlers import messages
@@ -16,6 +16,7 @@ from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 
 _GROUPS = ("group", "supergroup")
+_OUTSIDE = (ChatMember.LEFT, ChatMember.BANNED)  # "left", "kicked": the bot is not in the chat
 _TELEGRAM_SERVICE = 777000  # "Telegram": automatic forwards from a linked channel
 
 
@@ -36,9 +37,19 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
         return _button(config, update, f"update:{update.update_id}")
     if update.edited_message is not None:
         return _edit(config, update.edited_message)
+    if update.my_chat_member is not None:
+        return _membership(config, update.my_chat_member, update.update_id)
     message = update.message
     if message is None or message.from_user is None:
         return None
+    if message.migrate_to_chat_id is not None:
+        return Incoming(
+            kind=IncomingKind.MOVED,
+            place=Place(TELEGRAM, str(message.chat.id), PlaceKind.CHANNEL),
+            user=User(TELEGRAM, str(message.from_user.id)),
+            text=str(message.migrate_to_chat_id),
+            event_id=f"moved:{message.chat.id}",
+        )
     if _added_to_unknown_group(config, message, bot_username):
         return Incoming(
             kind=IncomingKind.ADDED,
@@ -91,6 +102,25 @@ def incoming(config: Config, update: Update, bot_username: str) -> Incoming | No
         media=_has_media(message),
         anonymous=_is_anonymous(message),
     )
+
+
+def _membership(config: Config, change: ChatMemberUpdated, update_id: int) -> Incoming | None:
+    """The bot's own membership of a group changed: added (say once how to set it up), or
+    removed (the place is gone). Only a person's change is read: Telegram's own, when a group
+    becomes a supergroup, is the migration's business."""
+    chat = change.chat
+    if chat.type not in _GROUPS or change.from_user.is_bot:
+        return None
+    place = Place(TELEGRAM, str(chat.id), PlaceKind.CHANNEL)
+    user = User(TELEGRAM, str(change.from_user.id))
+    was_in = change.old_chat_member.status not in _OUTSIDE
+    is_in = change.new_chat_member.status not in _OUTSIDE
+    known = school_of_chat(config, chat.id) is not None or _leads_group(config, chat.id)
+    if is_in and not was_in and not known:
+        return Incoming(IncomingKind.ADDED, place, user, event_id=f"added:{chat.id}")
+    if was_in and not is_in:
+        return Incoming(IncomingKind.REMOVED, place, user, event_id=f"removed:{update_id}")
+    return None
 
 
 def _edit(config: Config, message: Message) -> Incoming | None:

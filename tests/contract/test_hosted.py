@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers.events import Outgoing, Place
 from storage.hosted import PlaceKey, PlaceRole
+from storage.models import Transport
 from storage.protocols import HostedRepository, InvitationRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -90,7 +92,15 @@ async def test_a_place_is_released_marked_gone_and_moved(store: Store) -> None:
         assert north is not None and south is not None
         await unit.hosted.claim(GROUP, north.id, PlaceRole.REPORTS, T0)
         assert not await unit.hosted.release(GROUP, south.id)
+        there = Outgoing(Place(Transport("telegram"), GROUP.place_id), "hello")
+        elsewhere = Outgoing(Place(Transport("telegram"), "-100456"), "hello")
+        await unit.outbox.add_many([there.outbox_row(), elsewhere.outbox_row()], T0)
         assert await unit.hosted.mark_gone(GROUP, T0 + timedelta(hours=1))
+        # What was queued for the place is given up; other places' messages are not.
+        due = await unit.outbox.claim_due(
+            ["telegram"], T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+        )
+        assert [Outgoing.from_json(item.payload).place.id for item in due] == ["-100456"]
         assert not await unit.hosted.mark_gone(GROUP, T0 + timedelta(hours=2))
         gone = await unit.hosted.place(GROUP)
         assert gone is not None and gone.gone_at == T0 + timedelta(hours=1)
