@@ -85,3 +85,18 @@ async def test_the_export_carries_the_escalation_and_anonymised_keeps_the_day(
     assert full.escalated_to == anonymised.escalated_to == "report-harmful-content"
     assert full.escalated_at == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert anonymised.escalated_at == moment.date().isoformat()
+
+
+async def test_a_merge_keeps_the_earlier_escalation_of_the_two(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.say("https://www.tiktok.com/@someone/video/2", user="sol")
+    chat.clock.advance(days=2)
+    first = chat.clock.now()
+    await chat.command("cases", "escalated 2 posh", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "escalated 1 police", user="lena")
+    await chat.command("cases", "merge 1 2", user="lena")
+    case = await _case(database, 1)
+    assert (case.escalated_to, case.escalated_at) == (EscalationRoute.POSH, first)
