@@ -40,6 +40,7 @@ SUBCOMMANDS = (
     ["backup"],
     ["manifest"],
     ["check-config"],
+    ["demo-data"],
 )
 
 
