@@ -41,7 +41,8 @@ async def test_escalated_records_the_route_and_time_and_shows_in_the_timeline(
     assert [e.to_value for e in audit if e.action is AuditAction.ESCALATED] == ["posh", "police"]
 
     shown = texts(await chat.command("cases", "show 1", user="lena"))
-    assert "escalated to POSH" in shown and "escalated to the police" in shown
+    assert "escalated to POSH" in shown and "escalated to the police" in shown  # the timeline
+    assert f"{messages.FIELD_ESCALATED}: to POSH, " in shown
 
 
 async def test_escalated_refuses_a_missing_or_unknown_route_and_a_removed_post(
