@@ -26,18 +26,31 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         description=helptext,
         epilog="example: casebook demo-data --schools 20 --months 12 --seed 1 --out demo",
     )
-    parser.add_argument("--schools", type=int, default=20, help="how many schools (default 20)")
     parser.add_argument(
-        "--months", type=int, default=12, help="how many months of cases (default 12)"
+        "--schools", type=int, default=20, metavar="N", help="how many schools (default 20)"
     )
     parser.add_argument(
-        "--seed", type=int, default=1, help="the same seed and --end give the same files"
+        "--months", type=int, default=12, metavar="N", help="how many months of cases (default 12)"
     )
     parser.add_argument(
-        "--end", type=_day, help="the last day with cases, YYYY-MM-DD (default: today)"
+        "--seed",
+        type=int,
+        default=1,
+        metavar="N",
+        help="default 1; the same seed and --end give the same files",
     )
     parser.add_argument(
-        "--out", type=Path, required=True, help="the folder to write (made if missing)"
+        "--end",
+        type=_day,
+        metavar="DATE",
+        help="the last day with cases, YYYY-MM-DD (default: today)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="the folder to write (made if missing)",
     )
     parser.add_argument("--force", action="store_true", help="replace files already there")
     parser.set_defaults(action=run)

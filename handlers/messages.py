@@ -545,6 +545,10 @@ def bad_escalation_route(word: str) -> str:
     )
 
 
+def escalated_field(route: EscalationRoute, moment: str) -> str:
+    return f"to {ESCALATION_ROUTE_NAMES[route]}, {moment}"
+
+
 def escalation_after_removal(number: int) -> str:
     return (
         f"The post for case #{number} is recorded as removed already, so there is nothing to"
@@ -709,6 +713,7 @@ FIELD_LINKS = "Links"
 FIELD_LOGGED = "Logged"
 FIELD_REPORTED_AT = "Reported at"
 FIELD_REMOVED_AT = "Removed at"
+FIELD_ESCALATED = "First escalated"
 FIELD_LEGAL_HOLD = "Legal hold"
 FIELD_PURGED = "Purged"
 FIELD_MERGED_INTO = "Merged into"

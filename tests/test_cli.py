@@ -41,6 +41,7 @@ SUBCOMMANDS = (
     ["backup"],
     ["manifest"],
     ["check-config"],
+    ["demo-data"],
 )
 
 

@@ -41,7 +41,8 @@ async def test_escalated_records_the_route_and_time_and_shows_in_the_timeline(
     assert [e.to_value for e in audit if e.action is AuditAction.ESCALATED] == ["posh", "police"]
 
     shown = texts(await chat.command("cases", "show 1", user="lena"))
-    assert "escalated to POSH" in shown and "escalated to the police" in shown
+    assert "escalated to POSH" in shown and "escalated to the police" in shown  # the timeline
+    assert f"{messages.FIELD_ESCALATED}: to POSH, " in shown
 
 
 async def test_escalated_refuses_a_missing_or_unknown_route_and_a_removed_post(
@@ -85,3 +86,18 @@ async def test_the_export_carries_the_escalation_and_anonymised_keeps_the_day(
     assert full.escalated_to == anonymised.escalated_to == "report-harmful-content"
     assert full.escalated_at == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert anonymised.escalated_at == moment.date().isoformat()
+
+
+async def test_a_merge_keeps_the_earlier_escalation_of_the_two(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.say("https://www.tiktok.com/@someone/video/2", user="sol")
+    chat.clock.advance(days=2)
+    first = chat.clock.now()
+    await chat.command("cases", "escalated 2 posh", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "escalated 1 police", user="lena")
+    await chat.command("cases", "merge 1 2", user="lena")
+    case = await _case(database, 1)
+    assert (case.escalated_to, case.escalated_at) == (EscalationRoute.POSH, first)

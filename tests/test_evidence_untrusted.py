@@ -7,6 +7,7 @@ command as a person would; the answer must name the file and, where there is one
 from __future__ import annotations
 
 import json
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,42 @@ def test_allow_identifying_reads_a_full_export(
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["cases"] == 2
     assert "x.com/pat" not in out.read_text(encoding="utf-8")
+
+
+def test_a_file_that_goes_wrong_early_is_refused_without_reading_the_rest_into_objects(
+    tmp_path: Path,
+) -> None:
+    # Eight megabytes of empty lists would be some 150 MB of Python objects, read at once.
+    path = _file(tmp_path, "[" + json.dumps({**GOOD, "id": "one"}) + ",[]" * 2_800_000 + "]")
+    tracemalloc.start()
+    try:
+        with pytest.raises(sources.EvidenceInputError, match="record 1: 'id' is not a case number"):
+            sources.read_export(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "Expecting value"),
+        ("[" + json.dumps(GOOD) + ",]", "Expecting value"),
+        ("[" + json.dumps(GOOD) + " " + json.dumps(GOOD) + "]", "Expecting ',' delimiter"),
+        ("[" + json.dumps(GOOD) + "] []", "Extra data"),
+        ("[" + json.dumps(GOOD), "Expecting ',' delimiter"),
+    ],
+)
+def test_a_broken_list_of_records_is_not_a_json_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, words: str
+) -> None:
+    path = _file(tmp_path, text)
+    line = _refused(tmp_path, capsys, "--from", str(path))
+    assert f"{path}: is not a JSON export" in line and words in line
+
+
+def test_whitespace_anywhere_json_allows_it_is_read(tmp_path: Path) -> None:
+    path = _file(tmp_path, " \n[ \n" + json.dumps(GOOD, indent=3) + " \n ]\r\n")
+    assert [row.key for row in sources.read_export(path)] == ["k1"]
+    assert sources.read_export(_file(tmp_path, " [ ] ", name="empty.json")) == []

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -70,28 +71,65 @@ def read_export(path: Path, allow_identifying: bool = False) -> list[EvidenceRow
     """One export's cases; EvidenceInputError (one line) for anything that cannot be used."""
     name = messages.shown_path(path)
     raw = _read_limited(path, name)
+    old_deployment = "file-" + hashlib.sha256(raw).hexdigest()[:16]
+    rows = []
+    number = 0
+    record: Any = None
     try:
-        records = json.loads(raw, parse_int=_integer, parse_float=_decimal)
+        for record in _records(raw, name):
+            number += 1
+            if not allow_identifying:
+                _refuse_identifying(record)
+            rows.append(_row(record, old_deployment))
+    except _Bad as bad:
+        ident = record.get("id") if isinstance(record, dict) else None
+        which = f"record {number}" + (f" (case {ident})" if type(ident) is int else "")
+        raise EvidenceInputError(f"{name}: {which}: {bad}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise EvidenceInputError(
             f"{name}: is not a JSON export (casebook export --anonymised --format json): {error}"
         ) from error
     except RecursionError:
         raise EvidenceInputError(messages.evidence_nested_too_deep(name)) from None
-    if not isinstance(records, list):
-        raise EvidenceInputError(f"{name}: is not a JSON export: expected a list of cases")
-    old_deployment = "file-" + hashlib.sha256(raw).hexdigest()[:16]
-    rows = []
-    for number, record in enumerate(records, start=1):
-        try:
-            if not allow_identifying:
-                _refuse_identifying(record)
-            rows.append(_row(record, old_deployment))
-        except _Bad as bad:
-            ident = record.get("id") if isinstance(record, dict) else None
-            which = f"record {number}" + (f" (case {ident})" if type(ident) is int else "")
-            raise EvidenceInputError(f"{name}: {which}: {bad}") from None
     return rows
+
+
+def _records(raw: bytes, name: str) -> Iterator[Any]:
+    """The records of a JSON array, one at a time: only one record's objects are held at once,
+    and a file that goes wrong early stops there, however much follows."""
+    text = raw.decode(json.detect_encoding(raw))
+    decoder = json.JSONDecoder(parse_int=_integer, parse_float=_decimal)
+    at = _skip(text, 0)
+    if at < len(text) and text[at] != "[":
+        decoder.decode(text)  # says what is wrong with it, if anything
+        raise EvidenceInputError(f"{name}: is not a JSON export: expected a list of cases")
+    if at == len(text):
+        raise json.JSONDecodeError("Expecting value", text, at)
+    at = _skip(text, at + 1)
+    if text.startswith("]", at):
+        at += 1
+    else:
+        while True:
+            record, at = decoder.raw_decode(text, at)
+            yield record
+            at = _skip(text, at)
+            if text.startswith("]", at):
+                at += 1
+                break
+            if not text.startswith(",", at):
+                raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+            at = _skip(text, at + 1)
+    if _skip(text, at) != len(text):
+        raise json.JSONDecodeError("Extra data", text, at)
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, at: int) -> int:
+    """Past the JSON whitespace at `at`."""
+    found = _WHITESPACE.match(text, at)
+    return at if found is None else found.end()
 
 
 class _Bad(Exception):
@@ -116,16 +154,24 @@ def _decimal(text: str) -> float | _TooLong:
 def _read_limited(path: Path, name: str) -> bytes:
     """The file's bytes, refused unread when it says it is larger than MAX_BYTES, and never
     more than MAX_BYTES read from what does not say (a pipe, /dev/zero)."""
+    chunks: list[bytes] = []
+    size = 0
     try:
         with path.open("rb") as stream:
             if path.is_file() and path.stat().st_size > MAX_BYTES:
                 raise EvidenceInputError(messages.evidence_file_too_large(name, MAX_BYTES))
-            raw = stream.read(MAX_BYTES + 1)
+            # In pieces: read(MAX_BYTES + 1) would set aside the whole limit for a small file.
+            while size <= MAX_BYTES and (chunk := stream.read(_CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
     except OSError as error:
         raise EvidenceInputError(f"{name}: cannot be read ({error.strerror})") from error
-    if len(raw) > MAX_BYTES:
+    if size > MAX_BYTES:
         raise EvidenceInputError(messages.evidence_file_too_large(name, MAX_BYTES))
-    return raw
+    return b"".join(chunks)
+
+
+_CHUNK = 1024 * 1024
 
 
 def _refuse_identifying(record: Any) -> None:

@@ -151,6 +151,9 @@ async def _merge(ctx: Context, args: list[str]) -> list[Outgoing]:
 def merged_case(keep: Case, fold: Case, now: datetime) -> Case:
     """The surviving case with what the duplicate's reporters told: its kinds, its urgency, and
     the answers the surviving case lacks (a platform, who is targeted, the platform report…)."""
+    first = min(
+        (keep, fold), key=lambda c: (c.escalated_at is None, c.escalated_at or now, c is fold)
+    )
     return dataclasses.replace(
         keep,
         urgent=keep.urgent or fold.urgent,
@@ -160,6 +163,9 @@ def merged_case(keep: Case, fold: Case, now: datetime) -> Case:
         reported_to_platform=keep.reported_to_platform or fold.reported_to_platform,
         reported_to_platform_at=keep.reported_to_platform_at or fold.reported_to_platform_at,
         author_is_pupil=keep.author_is_pupil or fold.author_is_pupil,
+        # An escalation of either is one of the surviving case; the earlier one counts.
+        escalated_to=first.escalated_to,
+        escalated_at=first.escalated_at,
         updated_at=now,
     )
 

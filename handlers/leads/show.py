@@ -80,6 +80,9 @@ async def show_case(ctx: Context, args: list[str]) -> list[Outgoing]:
     ]
     if case.reported_to_platform_at:
         fields.append((messages.FIELD_REPORTED_AT, when(ctx, case.reported_to_platform_at)))
+    if case.escalated_to and case.escalated_at:
+        escalated = messages.escalated_field(case.escalated_to, when(ctx, case.escalated_at))
+        fields.append((messages.FIELD_ESCALATED, escalated))
     if case.removed_at:
         fields.append((messages.FIELD_REMOVED_AT, when(ctx, case.removed_at)))
     if case.legal_hold:
