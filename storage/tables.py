@@ -43,6 +43,7 @@ TABLES = (
     Table("welcomed_places", ("transport", "place_id")),
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
+    Table("report_folds", ("id",)),
     Table("deployment", ("only",), replace=True),  # a migration makes a new deployment id
 )
 # Tables that describe the database itself rather than hold Casebook's data: never copied.
