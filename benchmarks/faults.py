@@ -146,7 +146,8 @@ def signed(n: int) -> tuple[bytes, dict[str, str]]:
             "event_id": f"EvF{n}",
             "event": {
                 "type": "message",
-                "user": f"U{n % 7}",
+                # Enough staff that nobody's replies fold (handlers/report_folds.py).
+                "user": f"U{n % 25}",
                 "channel": "CREPORT",
                 "channel_type": "channel",
                 "ts": f"{1700000000 + n}.000100",

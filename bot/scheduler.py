@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.schools import LiveSchools
-from handlers import digest, privacy, reminders
+from handlers import digest, privacy, reminders, report_folds
 from handlers.events import Transport
 from handlers.settings import WEEKDAYS, Config, SchoolConfig
 from storage.leadership import Leadership, SoleLeadership
@@ -42,9 +42,11 @@ SHUTDOWN_GRACE = 10.0  # seconds a running job may take to finish when the bot s
 async def send_due_reminders(
     database: Store, config: Config, now: datetime, transports: frozenset[Transport]
 ) -> int:
-    """Queue every due reminder's messages in the outbox; returns how many messages."""
+    """Queue every due reminder's messages, and every due fold of a flood of reports, in the
+    outbox; returns how many messages."""
     async with database.transaction() as unit:
         messages = await reminders.send_due(unit, now, config, transports)
+        messages += await report_folds.send_due(unit, now, transports)
         await unit.outbox.add_many([message.outbox_row() for message in messages], now)
     return len(messages)
 

@@ -350,6 +350,42 @@ def question_resumed(number: int) -> str:
     return f"Back to case #{number}."
 
 
+RUNS_SHOWN = 40  # runs of case numbers in one message: a long list would pass Telegram's limit
+
+
+def case_runs(numbers: list[int]) -> str:
+    """Case numbers as runs: "#41\u2013#43, #47" (an en dash, as in print)."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    shown = [f"#{r[0]}" if len(r) == 1 else f"#{r[0]}\u2013#{r[-1]}" for r in runs[:RUNS_SHOWN]]
+    more = sum(len(r) for r in runs[RUNS_SHOWN:])
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def reports_folded(numbers: list[int]) -> str:
+    """One reply for a minute of reports from someone sending many (handlers/report_folds.py)."""
+    count = len(set(numbers))
+    noun = "report" if count == 1 else "reports"
+    return (
+        f"{count} more {noun} logged: {case_runs(numbers)}. You are sending many reports, so "
+        "they are confirmed together, once a minute, and no questions are asked about them; a "
+        "safeguarding lead will follow them up."
+    )
+
+
+def reports_folded_alert(numbers: list[int]) -> str:
+    count = len(set(numbers))
+    noun = "case" if count == 1 else "cases"
+    return (
+        f"{count} more new {noun} from one person sending many reports: {case_runs(numbers)}. "
+        "Details were not asked for."
+    )
+
+
 def questions_for_cases(numbers: list[int]) -> str:
     listed = ", ".join(f"#{n}" for n in numbers)
     return f"A few quick questions about cases {listed}; your answers apply to all of them."

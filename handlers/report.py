@@ -15,7 +15,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 
-from handlers import messages, questions, reminders, threads
+from handlers import messages, questions, reminders, report_folds, threads
 from handlers.context import Context, leads_places
 from handlers.events import Button, Outgoing, PersonKey, Place, PlaceKind, Transport, User
 from handlers.links import Link, canonicalise, extract_urls, find_links
@@ -174,6 +174,11 @@ def withdraw_button(case: Case) -> Button:
 
 
 async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoing]:
+    """Log the report's cases, then answer, alert the leads and ask the questions; or, for a
+    person sending a flood of reports, add them to the one reply a minute that names them
+    (handlers/report_folds.py), unless one is urgent."""
+    folding = await report_folds.flooding(ctx)
+    logged: list[Case] = []
     replies: list[Outgoing] = []
     truncated = len(text) > MAX_TEXT_LENGTH
     description = text[:MAX_TEXT_LENGTH]
@@ -183,6 +188,7 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     ctx.count("reports_received")
     for link in targets:
         case, outcome = await _log_one(ctx, description, link)
+        logged.append(case)
         await threads.remember(ctx, case)
         if outcome is not Outcome.OWN:
             ctx.count("cases_created" if outcome is Outcome.CREATED else "duplicates_joined")
@@ -212,6 +218,9 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     if created and ctx.incoming.form:
         before, created = created, await _apply_form(ctx, created, ctx.incoming.form)
         replies.extend(await _urgent_alerts(ctx, before, created))
+    if folding and not any(case.urgent for case in created):
+        await report_folds.fold(ctx, [c.number for c in logged], [c.number for c in created])
+        return []
     if created and ctx.incoming.anonymous:
         replies.append(ctx.reply(messages.ANONYMOUS_ADMIN))
     elif created:

@@ -350,6 +350,22 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Fold:
+    """A person's reports confirmed together (handlers/report_folds.py): the messages to send
+    when it is due, as Outgoing payloads, and the case numbers they will name."""
+
+    id: int
+    school_id: int
+    person_id: int
+    reply: str
+    alerts: tuple[str, ...]
+    numbers: tuple[int, ...]  # for the reporter: every case their reports logged or joined
+    new_numbers: tuple[int, ...]  # for the leads: the cases that are new
+    due_at: datetime
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class InboxItem:
     id: int
     source: str

@@ -97,6 +97,12 @@ class SqlPrivacy:
             f" WHERE {self._instr}(payload, ?) > 0",
             (to_db(at), raw_id),
         )
+        # A waiting fold of their reports holds the message to their chat: it is not sent.
+        await db.execute(
+            "UPDATE report_folds SET reply = '', alerts = '[]', sent_at = COALESCE(sent_at, ?)"
+            " WHERE person_id = ?",
+            (to_db(at), person_id),
+        )
         # A sent message's reference names the chat it went to: a direct chat identifies the
         # person (a Telegram private chat's id is their own id).
         await db.execute(

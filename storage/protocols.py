@@ -21,6 +21,7 @@ from storage.models import (
     CaseTiming,
     Conversation,
     ConversationPlace,
+    Fold,
     InboxItem,
     NewCase,
     Note,
@@ -174,6 +175,25 @@ class ReminderRepository(Protocol):
     async def cancel_conversation(self, conversation_id: int, at: datetime) -> None: ...
     async def answer(self, reminder_id: int, answer: ReminderAnswer, at: datetime) -> bool: ...
     async def claim_digest(self, school_id: int, year: int, week: int, at: datetime) -> bool: ...
+
+
+class FoldRepository(Protocol):
+    async def reports_since(self, school_id: int, person_id: int, since: datetime) -> int: ...
+    async def waiting(self, school_id: int, person_id: int) -> Fold | None: ...
+    async def start(
+        self,
+        school_id: int,
+        person_id: int,
+        reply: str,
+        alerts: Sequence[str],
+        at: datetime,
+        due_at: datetime,
+    ) -> int: ...
+    async def add_numbers(
+        self, fold_id: int, numbers: Sequence[int], new_numbers: Sequence[int]
+    ) -> None: ...
+    async def due(self, now: datetime, limit: int = 200) -> list[Fold]: ...
+    async def mark_sent(self, fold_id: int, at: datetime) -> bool: ...
 
 
 class PrivacyRepository(Protocol):

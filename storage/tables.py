@@ -51,6 +51,7 @@ TABLES = (
     Table("place_addresses", ("transport", "place_id")),
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
+    Table("report_folds", ("id",)),
     Table("deployment", ("only",), replace=True),  # a migration makes a new deployment id
 )
 # Tables that describe the database itself rather than hold Casebook's data: never copied.

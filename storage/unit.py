@@ -11,6 +11,7 @@ from storage.conversations import SqlConversations
 from storage.directory import SqlPeople, SqlSchools
 from storage.evidence import SqlEvidence
 from storage.exports import SqlExports
+from storage.folds import SqlFolds
 from storage.hosted import SqlHosted, SqlInvitations
 from storage.inbox import SqlInbox
 from storage.notes import SqlNotes
@@ -24,6 +25,7 @@ from storage.protocols import (
     ConversationRepository,
     EvidenceRepository,
     ExportRepository,
+    FoldRepository,
     HostedRepository,
     InboxRepository,
     InvitationRepository,
@@ -54,6 +56,7 @@ class Unit:
     inbox: InboxRepository
     outbox: OutboxRepository
     reminders: ReminderRepository
+    folds: FoldRepository
     privacy: PrivacyRepository
     exports: ExportRepository
     places: PlaceRepository
@@ -76,6 +79,7 @@ class Unit:
             inbox=SqlInbox(connection),
             outbox=SqlOutbox(connection),
             reminders=SqlReminders(connection),
+            folds=SqlFolds(connection),
             privacy=SqlPrivacy(connection),
             exports=SqlExports(connection),
             places=SqlPlaces(connection),

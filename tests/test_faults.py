@@ -62,7 +62,12 @@ async def test_every_event_acknowledged_while_slack_rate_limits_from_the_start_i
         for _ in range(20):  # as Slack does, send again whatever was not acknowledged
             answers = await asyncio.gather(
                 *(
-                    bot.message(f"report https://x.com/u/status/{n}", event_id=f"EvLIMIT{n}")
+                    # Eight staff: one person's eleventh report would be folded.
+                    bot.message(
+                        f"report https://x.com/u/status/{n}",
+                        user=f"UALEX{n % 8}",
+                        event_id=f"EvLIMIT{n}",
+                    )
                     for n in waiting
                 )
             )
@@ -148,8 +153,13 @@ async def test_a_database_locked_for_eight_seconds_during_a_burst_loses_nothing(
         locker = threading.Thread(
             target=_hold_exclusive_lock, args=(config.storage.database, 8.0, held)
         )
+        # Sixty staff, none of whom sends the eleventh report that would fold their replies.
         updates = [
-            message_update(f"https://tiktok.com/@a/video/{7300000000000000000 + n}", chat=GROUP)
+            message_update(
+                f"https://tiktok.com/@a/video/{7300000000000000000 + n}",
+                chat=GROUP,
+                user=1000 + n % 60,
+            )
             for n in range(500)
         ]
         acknowledged: set[int] = set()

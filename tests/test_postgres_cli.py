@@ -14,6 +14,7 @@ from bot import cli
 from bot.app import sync_schools
 from bot.config.parser import load_config
 from handlers.settings import ConfigError
+from storage.db import migrations
 from storage.store import open_store
 from tests.chat import Chat, FakeClock
 
@@ -104,7 +105,8 @@ def test_check_config_connects_and_says_what_it_found(
     assert "PostgreSQL 1" in out and "no Casebook tables yet" in out
     _seed(postgres_url, tmp_path)
     code, out, _ = _casebook(capsys, "check-config", str(path))
-    assert code == 0 and "schema version 14 (this Casebook's: 14)" in out
+    latest = migrations("storage.migrations.postgres")[-1][0]
+    assert code == 0 and f"schema version {latest} (this Casebook's: {latest})" in out
 
 
 def test_backup_of_postgresql_points_to_pg_dump(

@@ -32,6 +32,8 @@ from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
 
+LATEST = migrations("storage.migrations.postgres")[-1][0]
+
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
