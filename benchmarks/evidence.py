@@ -55,6 +55,7 @@ def main() -> None:
                     fmt,
                     "--out",
                     str(out),
+                    "--force",  # each round replaces the last round's file
                 ],
                 check=True,
                 capture_output=True,
