@@ -55,7 +55,6 @@ def main() -> None:
                     fmt,
                     "--out",
                     str(out),
-                    "--force",  # each round replaces the last round's file
                 ],
                 check=True,
                 capture_output=True,
