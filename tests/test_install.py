@@ -52,6 +52,8 @@ def test_the_installed_package_runs_every_subcommand_from_elsewhere(tmp_path: Pa
         for p in (target / d).rglob("*.py")
     }
     assert sources == installed
+    # Data the code reads at run time is shipped too.
+    assert (target / "handlers/evidence/reference_points.json").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     environment = {**os.environ, "PYTHONPATH": str(target)}

@@ -1,20 +1,21 @@
 """Small-number suppression: no published count below the threshold, and none recoverable.
 
 Primary suppression hides every count below the threshold (5 unless configured). That alone is
-not enough: when a total is published beside
-its parts, one hidden part is the total minus the others. So the published figures are described
-as *relations* (parts, then the total they add up to), and secondary suppression hides more
-members of a relation until no hidden member of it can be worked out.
+not enough: when a total is published beside its parts, one hidden part is the total minus the
+others. So the published figures are described as *relations* (parts, then the total they add up
+to), and secondary suppression hides more members until no hidden count can be worked out.
 
 "Worked out" is judged as a reader would: a count shown as "<5" is known to be 0 to 4, and a count
 withheld to protect another is known to be at least 5 (it would otherwise be "<5"). A relation is
-safe when, for each hidden member other than a zero, the published members and those bounds
-leave it more than one possible value. A relation with one hidden member never is; one whose
-hidden members are a 1 and a 5 adding up to a published 6 is not either. (A zero that can be
-worked out names no one.) The member hidden next is the first of the shown
-ones that makes the relation safe, in this order: those whose hiding does not leave another
-relation to be mended only with the least preferred kind of count, then the caller's preference,
-then the smaller count; failing that, the first.
+safe when, for each hidden member other than a zero (a zero names no one), the published members
+and those bounds leave it more than one possible value. A relation with one hidden member never
+is; one whose hidden members are a 1 and a 5 adding up to a published 6 is not either. The member
+hidden next is the first shown one that makes the relation safe, in this order: those whose hiding
+does not leave another relation to be mended only with the least preferred kind of count, then
+the caller's preference, then the smaller count; failing that, the first.
+
+Relations that are each safe can still pin a count down together (a week's total, a platform's
+total and their weeks), so a linear program over all of them has the last word (`_pinned`).
 """
 
 from __future__ import annotations
