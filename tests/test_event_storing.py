@@ -80,6 +80,7 @@ async def test_a_new_event_is_stored_ahead_of_work_already_waiting_for_the_datab
     assert seen_by_queued == [["E1"]] * 3
 
 
+@pytest.mark.sqlite_only
 async def test_events_arriving_during_a_failed_commit_are_still_stored(
     database: Database, clock: FakeClock
 ) -> None:

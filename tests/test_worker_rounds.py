@@ -25,11 +25,12 @@ from tests.chat import STAFF_ROOM, FakeClock
 
 
 class FailingTransactions:
-    """The store, except that its next `failures` transactions fail as they begin, as a locked
-    database does; everything else is the real store's."""
+    """The store, except that while `failing` (or for its next `failures`) its transactions fail
+    as they begin, as a locked database does; everything else is the real store's."""
 
     def __init__(self, inner: Database) -> None:
         self._inner = inner
+        self.failing = False
         self.failures = 0
 
     def __getattr__(self, name: str) -> Any:
@@ -37,8 +38,8 @@ class FailingTransactions:
 
     @contextlib.asynccontextmanager
     async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
-        if self.failures > 0:
-            self.failures -= 1
+        if self.failing or self.failures > 0:
+            self.failures = max(0, self.failures - 1)
             raise sqlite3.OperationalError("database is locked")
         async with self._inner.transaction(first=first) as unit:
             yield unit
@@ -96,17 +97,20 @@ async def test_the_log_says_handling_pauses_twice_as_long_after_each_failure_up_
     router = Router(store, config, clock, frozenset({CONSOLE}))  # type: ignore[arg-type]
     replies = Replies()
     pump = Pump(router, Delivery(database, clock, {CONSOLE: replies}))
-    store.failures = 5
+    store.failing = True
     async with _running(pump):
         for seen in range(1, 6):
             await _until(lambda: len(_pauses(caplog)) >= seen)  # noqa: B023
+            if seen == 5:
+                store.failing = False
             pump.wake()
         assert await router.receive(*_report("first"))
         pump.wake()
         await _until(lambda: len(replies.sent) >= 1)
-        store.failures = 1
+        store.failing = True
         pump.wake()
         await _until(lambda: len(_pauses(caplog)) >= 6)
+        store.failing = False
     assert _pauses(caplog) == [
         f"handling paused for {seconds}s: StorageUnavailable (database is locked)"
         for seconds in (2, 4, 8, 16, 30, 2)
