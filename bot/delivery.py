@@ -167,6 +167,10 @@ class Delivery:
                     # A claim made while it was sent left out what came for its chat since.
                     look = look or more is None or task in passed_over
                     passed_over.discard(task)
+        except asyncio.CancelledError:  # the worker gave up waiting: so do sends in flight
+            for task in running:
+                task.cancel()
+            raise
         finally:
             if running:  # stopping, or a chat failed: the others finish (or hand rows back)
                 ends = await asyncio.gather(*running, return_exceptions=True)

@@ -49,8 +49,9 @@ mutmut run "$@" >mutmut.log 2>&1 || { tail -20 mutmut.log >&2; exit 1; }
 seconds=$(( $(date +%s) - started ))
 mutmut results --all true > results.txt || { echo "mutmut results failed" >&2; exit 1; }
 survivors=$(grep -c ': survived' results.txt || true)
-killed=$(grep -c ': killed' results.txt || true)
-other=$(grep -vc -e ': survived' -e ': killed' results.txt || true)
+# A mutant that makes a test hang until mutmut's timeout was noticed too: it counts as killed.
+killed=$(grep -c -e ': killed' -e ': timeout' results.txt || true)
+other=$(grep -vc -e ': survived' -e ': killed' -e ': timeout' results.txt || true)
 for name in $(grep ': survived' results.txt | cut -d: -f1); do
     echo "== $name"
     mutmut show "$name" | tail -n +2
