@@ -39,13 +39,13 @@ def render(page: JoinPage) -> str:
     e = html.escape
     ways: list[str] = []
     if page.slack_install:
-        label = e(messages.JOIN_PAGE_ADD_TO_SLACK)
+        label = e(messages.JOIN_PAGE_INSTALL_BUTTON)
         ways.append(f'<p><a class="button" href="{SLACK_INSTALL}">{label}</a></p>')
     if page.telegram_bot:
         link = f"https://t.me/{e(page.telegram_bot)}"
         ways.append(
-            f'<p><a class="button" href="{link}">{e(messages.JOIN_PAGE_TELEGRAM)}</a></p>'
-            f"<p>{e(messages.JOIN_PAGE_TELEGRAM_CODE)} <code>{link}?start=CODE</code></p>"
+            f'<p><a class="button" href="{link}">{e(messages.JOIN_PAGE_BOT_LINK)}</a></p>'
+            f"<p>{e(messages.JOIN_PAGE_BOT_LINK_CODE)} <code>{link}?start=CODE</code></p>"
         )
     if not ways:
         ways.append(f"<p>{e(messages.JOIN_PAGE_NO_CHAT)}</p>")

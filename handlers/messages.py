@@ -600,9 +600,9 @@ JOIN_PAGE_STEPS = (
     "Add the bot to your staff channel or group and type /cases here reports there. In the "
     "leads' own channel, type /cases here leads. Staff report in the staff channel from then on.",
 )
-JOIN_PAGE_ADD_TO_SLACK = "Add to Slack"
-JOIN_PAGE_TELEGRAM = "Open the bot in Telegram"
-JOIN_PAGE_TELEGRAM_CODE = "With a code, Telegram's link does step 2 for you:"
+JOIN_PAGE_INSTALL_BUTTON = "Add to Slack"
+JOIN_PAGE_BOT_LINK = "Open the bot in Telegram"
+JOIN_PAGE_BOT_LINK_CODE = "With a code, Telegram's link does step 2 for you:"
 JOIN_PAGE_NO_CHAT = "No chat platform is set up on this Casebook yet."
 
 

@@ -36,7 +36,7 @@ async def bot(config: Config) -> AsyncIterator[TelegramBot]:
 
 def test_the_page_offers_what_is_set_up_and_the_three_steps() -> None:
     both = render(JoinPage(slack_install=True, telegram_bot="casebook_bot"))
-    assert 'href="/slack/install"' in both and messages.JOIN_PAGE_ADD_TO_SLACK in both
+    assert 'href="/slack/install"' in both and messages.JOIN_PAGE_INSTALL_BUTTON in both
     assert 'href="https://t.me/casebook_bot"' in both
     assert both.count("<li>") == 3 and '<html lang="en">' in both
     neither = render(JoinPage())
