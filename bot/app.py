@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from bot import join_page
 from bot import web as web_server
 from bot.adapters.chat import ChatTransport
 from bot.adapters.console import ConsoleTransport
@@ -139,8 +140,9 @@ async def run_chat(
 
         # Always served, whatever the transports: /healthz and /metrics are for the IT person.
         asyncio.get_running_loop().set_exception_handler(AcceptReports())
+        pages = {join_page.JOIN: join_page.handler(lambda: _join_page(chats))}
         runner = await serve_guarded(
-            web_server.build(routes, health, metrics), config.server.host, config.server.port
+            web_server.build(routes, health, metrics, pages), config.server.host, config.server.port
         )
         port = runner.port
         log.info("listening on %s:%s", config.server.host, port)
@@ -184,6 +186,13 @@ def _chat_transports(
     config: Config, router: Router, wake: Callable[[], None]
 ) -> list[ChatTransport]:
     return [ADAPTERS[transport](config, router, wake) for transport in config.transports]
+
+
+def _join_page(chats: list[ChatTransport]) -> join_page.JoinPage:
+    """What /join offers: Telegram's link once the bot's name is known (Slack's install button
+    comes with the Slack app's OAuth install)."""
+    names = [chat.username for chat in chats if isinstance(chat, TelegramTransport)]
+    return join_page.JoinPage(telegram_bot=next((n for n in names if n), ""))
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -20,11 +20,15 @@ def build(
     routes: dict[str, Handler],
     health: Callable[[], Awaitable[tuple[bool, dict[str, object]]]],
     metrics: Metrics,
+    pages: Mapping[str, Handler] | None = None,
 ) -> web.Application:
-    """An aiohttp application: a POST route per transport, GET /healthz and GET /metrics."""
+    """An aiohttp application: a POST route per transport, GET /healthz and GET /metrics, and
+    any GET `pages` (the /join page)."""
     app = web.Application(client_max_size=MAX_BODY)
     for path, handler in routes.items():
         app.router.add_post(path, handler)
+    for path, handler in (pages or {}).items():
+        app.router.add_get(path, handler)
 
     async def healthz(_request: web.Request) -> web.Response:
         healthy, body = await health()

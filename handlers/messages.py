@@ -679,6 +679,26 @@ def place_released(school: str) -> str:
     return f"Done: {school} no longer uses this place. I will not read it any more."
 
 
+# The page at GET /join, where a school starts (bot/join_page.py lays it out).
+JOIN_PAGE_TITLE = "Join Casebook"
+JOIN_PAGE_INTRO = (
+    "Casebook logs online abuse of school staff as cases, follows each one up, and alerts your "
+    "school's safeguarding leads. Your school joins from the chat it already uses, in minutes."
+)
+JOIN_PAGE_STEPS_HEADING = "Three steps for a school"
+JOIN_PAGE_STEPS = (
+    "Ask whoever runs this Casebook for an invitation code. It works once, for 7 days.",
+    "Send the code to the bot in a direct message, as: join CODE. You are now your school's "
+    "safeguarding lead.",
+    "Add the bot to your staff channel or group and type /cases here reports there. In the "
+    "leads' own channel, type /cases here leads. Staff report in the staff channel from then on.",
+)
+JOIN_PAGE_INSTALL_BUTTON = "Add to Slack"
+JOIN_PAGE_BOT_LINK = "Open the bot in Telegram"
+JOIN_PAGE_BOT_LINK_CODE = "With a code, Telegram's link does step 2 for you:"
+JOIN_PAGE_NO_CHAT = "No chat platform is set up on this Casebook yet."
+
+
 PLACE_NOT_CLAIMED = "This place is not in use by your school, so there is nothing to stop."
 PLACE_OF_ANOTHER_SCHOOL = (
     "Sorry, this place already belongs to another school in Casebook, so I cannot use it for "

@@ -228,3 +228,25 @@ async def test_start_up_refuses_a_school_both_in_the_file_and_in_the_database(
         assert await unit.hosted.add("Northfield", "Europe/London", clock.now()) is not None
     with pytest.raises(ConfigError, match="'Northfield': in the config file"):
         await sync_schools(database, config)
+
+
+def test_a_slack_direct_message_with_a_code_reaches_the_router_as_a_direct_join() -> None:
+    """Slack's DMs come through as direct messages whatever the config, so `join CODE` works
+    there as on Telegram and the terminal (the router seals and redeems it, as above)."""
+    from bot.adapters import slack_events
+
+    body = {
+        "team_id": "T1",
+        "event": {
+            "type": "message",
+            "channel": "D0123",
+            "channel_type": "im",
+            "user": "U0LEAD",
+            "text": "join abcDEF123_-x",
+            "ts": "1700000000.000100",
+        },
+    }
+    hosted_only = Config(schools=())
+    incoming = slack_events.message(hosted_only, body)
+    assert incoming is not None and incoming.place.kind is PlaceKind.DIRECT
+    assert joining.code_in_message(incoming.text) == "abcDEF123_-x"
