@@ -22,10 +22,9 @@ from bot.schools import refuse_clashes
 from handlers import joining, messages
 from handlers.events import Transport
 from handlers.settings import Config
-from storage.hosted import PlaceRole, hosted_names
+from storage.hosted import PlaceRole
 from storage.models import School
-from storage.store import Store, open_store
-from storage.times import to_db_or_none
+from storage.store import Store, hosted_names, open_store
 from storage.unit import Unit
 
 ConfigOf = Callable[[argparse.Namespace], Config]
@@ -191,7 +190,7 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
             leads = sum(len(on.leads) for on in school.places.values())
             listed.append(
                 _Listed(
-                    school.name, "config", school.timezone, leads, to_db_or_none(last), configured
+                    school.name, "config", school.timezone, leads, _shown(last), configured
                 )
             )
         leads_of: dict[int, int] = {}
@@ -215,7 +214,7 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
                     "database",
                     hosted.timezone,
                     leads_of.get(hosted.id, 0),
-                    to_db_or_none(last),
+                    _shown(last),
                     places,
                 )
             )
@@ -262,3 +261,8 @@ def _print_code(school: str, code: str) -> None:
         "link https://t.me/YOUR_BOT?start=CODE does it for them)."
     )
     print(code)
+
+
+def _shown(moment: datetime | None) -> str | None:
+    """A time as exports show it: ISO 8601 UTC to the second, with `Z`."""
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

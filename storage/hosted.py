@@ -7,13 +7,9 @@ one counter, so each process reloads the schools only when another has changed t
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from storage.models import School
@@ -296,35 +292,3 @@ def _place(row: Any) -> HostedPlace:
         from_db(row[5]),
         from_db_or_none(row[6]),
     )
-
-
-_NAMES = (
-    "SELECT s.name, s.timezone FROM hosted_schools h JOIN schools s ON s.id = h.school_id"
-    " ORDER BY s.id"
-)
-
-
-async def hosted_names(target: Path | str) -> list[tuple[str, str]]:
-    """(name, timezone) of each hosted school, read without migrating or writing anything, for
-    check-config; none where the database or its table does not exist yet."""
-    if isinstance(target, Path):
-        return await asyncio.to_thread(_sqlite_names, target)
-    import asyncpg
-
-    connection = await asyncpg.connect(target, timeout=10)
-    try:
-        if not await connection.fetchval("SELECT to_regclass('hosted_schools') IS NOT NULL"):
-            return []
-        return [(row[0], row[1]) for row in await connection.fetch(_NAMES)]
-    finally:
-        await connection.close()
-
-
-def _sqlite_names(path: Path) -> list[tuple[str, str]]:
-    if not path.is_file():
-        return []
-    with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
-        found = db.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hosted_schools'"
-        ).fetchone()
-        return [] if found is None else [(str(r[0]), str(r[1])) for r in db.execute(_NAMES)]

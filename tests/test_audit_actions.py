@@ -9,7 +9,7 @@ STORED = {
     "created", "reporter-added", "words-added", "link-added", "original-deleted", "status",
     "assigned", "note", "urgent", "closed", "reopened", "merged-from", "merged-into", "refused",
     "hold", "unhold", "reminder", "checked", "exported", "evidence-report", "answered",
-    "escalated",
+    "escalated", "joined", "locked-out", "invited", "place",
 }  # fmt: skip
 
 
