@@ -1540,8 +1540,16 @@ EVIDENCE_WITHHELD_NOTE = (
 )
 
 
-def evidence_escalation_compare(median: int | None, ci: tuple[int, int] | None) -> str:
-    """The time before escalation, beside the time after it: all reported posts, from the report."""
+def evidence_escalation_compare(
+    median: int | None, ci: tuple[int, int] | None, published: bool = True
+) -> str:
+    """The time before escalation, beside the time after it: all reported posts, from the report.
+    `published`: the all-platforms estimates were made (its reported count is not hidden)."""
+    if not published:
+        return (
+            "For comparison, the time to removal of all reported posts together is not published"
+            " here: their count is hidden to protect a small one. Each platform's is above."
+        )
     if median is None:
         return (
             "For comparison, fewer than half of all reported posts were removed in the period,"
@@ -1555,7 +1563,7 @@ def evidence_escalation_compare(median: int | None, ci: tuple[int, int] | None) 
 
 
 EVIDENCE_FOOTER = (
-    "Made by Casebook on {day}. Counts from 1 to {n} less one are shown as “fewer than {n}”; "
+    "Made by Casebook on {day}. Counts from 1 to {below} are shown as “fewer than {n}”; "
     "“withheld” marks a larger count hidden to protect one of them."
 )
 

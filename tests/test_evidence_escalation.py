@@ -9,6 +9,7 @@ import json
 import random
 import sqlite3
 from datetime import date, timedelta
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,32 @@ def test_an_escalation_that_cannot_be_right_is_refused(
     path.write_text(json.dumps([record]))
     assert evidence("--from", str(path), "--out", str(tmp_path / "r.html")) == 2
     assert f"{path}: record 1 (case 4): {words}" in capsys.readouterr().err
+
+
+def test_the_comparison_never_calls_a_withheld_median_too_few_removed() -> None:
+    """All platforms' estimates are withheld with their reported count: the comparison under the
+    escalation table must say so, not that fewer than half were removed."""
+    reported, removed = date(2026, 10, 2), date(2026, 10, 4)
+    rows = [
+        *(
+            EvidenceRow(
+                "d1", f"x{n}", "Northfield", "x", reported, reported, removed, removed,
+                "resolved", ("harassment",), "2026-10-04", "posh" if n < 6 else None,
+                reported if n < 6 else None,
+            )
+            for n in range(30)
+        ),
+        *(
+            EvidenceRow(
+                "d1", f"s{n}", "Northfield", "snapchat", reported, reported, None, None, None,
+                ("harassment",), "2026-10-02",
+            )
+            for n in range(3)
+        ),
+    ]  # fmt: skip
+    report = build(rows, UNTIL)
+    everything = next(p for p in report.platforms if p.platform == "all")
+    assert not isinstance(everything.reported, int)  # hidden to protect Snapchat's 3
+    page = render(report, UNTIL)
+    assert "fewer than half of all reported posts" not in page
+    assert escape(messages.evidence_escalation_compare(None, None, published=False)) in page

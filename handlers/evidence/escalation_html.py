@@ -23,6 +23,7 @@ def section(report: Report) -> list[str]:
     compare = messages.evidence_escalation_compare(
         everything.km_median_days if everything else None,
         everything.km_median_ci if everything else None,
+        published=everything is not None and isinstance(everything.reported, int),
     )
     notes = [messages.EVIDENCE_ESCALATION_NOTE, compare]
     if any(figures.escalated == WITHHELD for figures in report.escalation):

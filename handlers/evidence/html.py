@@ -178,7 +178,9 @@ def render(report: Report, made_on: date, targets: tuple[Target, ...] = ()) -> s
     parts.append(f"<h2>{messages.EVIDENCE_METHODS}</h2>")
     methods = messages.evidence_methods(report.threshold, report.school_name)
     parts += [f"<p>{escape(p)}</p>" for p in methods]
-    footer = messages.EVIDENCE_FOOTER.format(day=_long_date(made_on), n=report.threshold)
+    footer = messages.EVIDENCE_FOOTER.format(
+        day=_long_date(made_on), n=report.threshold, below=report.threshold - 1
+    )
     parts.append(f"<footer>{escape(footer)}</footer></body></html>\n")
     return "\n".join(parts)
 
