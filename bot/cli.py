@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 # bot.app and bot.scheduler (the chat libraries: a second of start-up) are imported by the
 # commands that run chat, so `casebook evidence`, `export` and the rest start quickly.
@@ -248,6 +249,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     manifest.add_argument(
         "--out", type=Path, help="Teams: the package to write (default casebook-teams.zip)"
+    )
+    manifest.add_argument(
+        "--force", action="store_true", help="Teams: replace the --out file if it exists"
     )
     manifest.set_defaults(action=_manifest)
 
@@ -721,12 +725,21 @@ def _teams_package(args: argparse.Namespace) -> int:
     settings = config.transports.get(TEAMS) if config is not None else None
     if settings is None:
         raise CommandError(teams_messages.MANIFEST_NEEDS_CONFIG)
+    if args.url and not _is_https_host(args.url):
+        raise CommandError(teams_messages.manifest_bad_url(args.url))
     out: Path = args.out or Path("casebook-teams.zip")
+    if out.exists() and not args.force:
+        raise CommandError(messages.cli_exists_use_force(out))
     out.write_bytes(teams_manifest.package(teams_settings(settings), args.url or ""))
     if not args.url:
         print(teams_messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
     print(teams_messages.package_written(out), file=sys.stderr)
     return 0
+
+
+def _is_https_host(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.hostname)
 
 
 def _check_config(args: argparse.Namespace) -> int:

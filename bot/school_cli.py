@@ -189,9 +189,7 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
             last = None if row is None else await unit.hosted.last_report(row.id)
             leads = sum(len(on.leads) for on in school.places.values())
             listed.append(
-                _Listed(
-                    school.name, "config", school.timezone, leads, _shown(last), configured
-                )
+                _Listed(school.name, "config", school.timezone, leads, _shown(last), configured)
             )
         leads_of: dict[int, int] = {}
         for lead in await unit.hosted.leads():

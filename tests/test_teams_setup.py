@@ -233,3 +233,29 @@ async def test_check_online_gets_a_token_and_the_keys_and_says_a_wrong_password(
         assert "TEAMS_APP_PASSWORD" in out.getvalue() and "not-the-password" not in out.getvalue()
     finally:
         await fake.stop()
+
+
+@pytest.mark.parametrize("url", ["casebook.school.example", "http://casebook.school.example"])
+def test_a_teams_package_for_an_address_that_is_not_https_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "very-secret-password")
+    path = _write(tmp_path, TEAMS_FILE)
+    out = tmp_path / "casebook-teams.zip"
+    args = ["manifest", "--platform", "teams", "--config", str(path), "--out", str(out)]
+    assert cli.main([*args, "--url", url]) == 2
+    assert "https" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_teams_package_replaces_a_file_only_with_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_APP_PASSWORD", "very-secret-password")
+    path = _write(tmp_path, TEAMS_FILE)
+    out = tmp_path / "casebook-teams.zip"
+    out.write_bytes(b"someone's file")
+    args = ["manifest", "--platform", "teams", "--config", str(path), "--out", str(out)]
+    args += ["--url", "https://casebook.school.example"]
+    assert cli.main(args) == 2 and out.read_bytes() == b"someone's file"
+    assert "--force" in capsys.readouterr().err
+    assert cli.main([*args, "--force"]) == 0 and zipfile.is_zipfile(out)

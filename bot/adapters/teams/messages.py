@@ -14,6 +14,13 @@ MANIFEST_PLACEHOLDER_URL = (
 )
 
 
+def manifest_bad_url(url: str) -> str:
+    return (
+        f"--url {url!r} is not an https address: give the address Teams reaches Casebook at, "
+        "such as https://casebook.example.org"
+    )
+
+
 def package_written(path: Path) -> str:
     return (
         f"wrote {path}: upload it in Teams (Apps, Manage your apps, Upload an app) and add it "
