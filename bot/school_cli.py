@@ -130,12 +130,18 @@ async def add_school(
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise SchoolCommandError(f"{timezone!r} is not a time zone name") from error
-    if config.school(name) is not None:
+    folded = name.casefold()
+    if any(school.name.casefold() == folded for school in config.schools):
         raise SchoolCommandError(
             f"{name!r} is in the config file's [[schools]]; a school lives in one place"
         )
     async with database.transaction() as unit:
         await refuse_clashes(unit, config)
+        # Names are matched in any letter case (`--school`, `school invite`), so two schools
+        # whose names differ only in case could not be told apart.
+        same = [s.name for s in await unit.hosted.schools() if s.name.casefold() == folded]
+        if same:
+            raise SchoolCommandError(f"{same[0]!r} is added already; `school invite` gives a code")
         school = await unit.hosted.add(name, timezone, now)
         if school is None:
             raise SchoolCommandError(f"{name!r} is added already; `school invite` gives a code")

@@ -160,3 +160,19 @@ def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
     )
     status, out, _ = casebook(capsys, "check-config", str(config))
     assert status == 1 and "'Southgate' is both in the config file and in the database" in out
+
+
+def test_a_school_whose_name_differs_only_in_letter_case_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL, encoding="utf-8")
+    assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
+    status, _, err = casebook(capsys, "school", "add", "SOUTHGATE", "--db", db)
+    assert status == 2 and "'Southgate' is added already" in err
+    args = ("--config", str(config), "--db", db)
+    status, _, err = casebook(capsys, "school", "add", "northfield academy", *args)
+    assert status == 2 and "[[schools]]" in err
+    status, out, _ = casebook(capsys, "school", "list", "--db", db, "--format", "json")
+    assert [school["name"] for school in json.loads(out)] == ["Southgate"]
