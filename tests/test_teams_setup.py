@@ -63,7 +63,10 @@ def test_check_config_describes_the_teams_section_without_its_secret(tmp_path: P
     text = describe(load_config(_write(tmp_path, TEAMS_FILE), ENV))
     assert "teams: app_id=app-123 tenant_id=tenant-456 app_password=***" in text
     assert "service_urls=['https://smba.trafficmanager.net/']" in text
-    assert f"teams channels ['{STAFF_CHANNEL}'], teams leads ['aad-lead-1']" in text
+    assert (
+        f"teams channels ['{STAFF_CHANNEL}'], teams leads ['aad-lead-1'],"
+        f" teams digest channel {LEADS_CHANNEL}, teams followup thread"
+    ) in text
     assert "very-secret-password" not in text
 
 

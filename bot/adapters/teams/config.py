@@ -113,7 +113,11 @@ class TeamsSection:
         )
 
     def describe_school(self, places: SchoolPlaces) -> str:
-        return f"teams channels {list(places.report_places)}, teams leads {list(places.leads)}"
+        digest = f", teams digest channel {places.digest_place}" if places.digest_place else ""
+        return (
+            f"teams channels {list(places.report_places)}, teams leads {list(places.leads)}"
+            f"{digest}, teams followup {places.follow_up.value}"
+        )
 
 
 TEAMS_SECTION = TeamsSection()
