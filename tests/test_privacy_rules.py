@@ -113,3 +113,43 @@ async def test_erasure_leaves_no_message_event_or_chat_that_names_the_person(
     assert not any("U123" in p for p in payloads)
     assert not any(k.startswith("U123|") for k in keys)
     assert "erased" in places and "U123" not in "".join(places)
+
+
+async def test_a_persons_export_lists_each_case_they_reported_were_given_or_wrote_about(
+    chat: Chat,
+) -> None:
+    """The export a person receives, field by field: their report, the case assigned to them,
+    and what was done about them; a lead's export holds the notes she wrote."""
+    await chat.say("https://x.com/u/status/1 about Mr Khan", user="alex")
+    await chat.command("cases", "assign 1 @alex", user="lena")
+    await chat.command("cases", "note 1 spoke to Jo", user="lena")
+    at = chat.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    async with chat.database.reading() as unit:
+        alex = await privacy.person_export(unit, "console:alex")
+        lena = await privacy.person_export(unit, "console:lena")
+    case = {"school": "Northfield", "case": 1}
+    assert alex == {
+        "person": {"id": "console:alex", "name": "alex"},
+        "schools": ["Northfield"],
+        "cases_reported": [
+            {
+                **case,
+                "platform": "x",
+                "status": "new",
+                "links": ["https://x.com/u/status/1"],
+                "your_words": "https://x.com/u/status/1 about Mr Khan",
+                "reported_at": at,
+            }
+        ],
+        "cases_assigned": [case],
+        "notes_written": [],
+        "audit": [
+            {**case, "action": "created", "by_you": True, "at": at},
+            {**case, "action": "assigned", "by_you": False, "at": at},
+        ],
+    }
+    assert lena["notes_written"] == [{**case, "text": "spoke to Jo", "at": at}]
+    assert lena["audit"] == [
+        {**case, "action": "assigned", "by_you": True, "at": at},
+        {**case, "action": "note", "by_you": True, "at": at},
+    ]
