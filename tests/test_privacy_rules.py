@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.models import AuditAction
 from storage.times import to_db
 from tests.chat import Chat
-from tests.test_privacy import LONDON, _number, _slack
+from tests.test_privacy import LONDON, _closed_case, _number, _slack
 
 
 async def test_a_purged_cases_timeline_names_no_one_it_was_assigned_to(
@@ -152,4 +152,20 @@ async def test_a_persons_export_lists_each_case_they_reported_were_given_or_wrot
     assert lena["audit"] == [
         {**case, "action": "assigned", "by_you": True, "at": at},
         {**case, "action": "note", "by_you": True, "at": at},
+    ]
+
+
+async def test_just_after_local_midnight_the_purge_counts_the_new_local_day(
+    chat: Chat, config: Config
+) -> None:
+    """At 00:30 BST it is already the next day at the school, though not yet in UTC; an open
+    case reported first does not stop the plan from reaching the closed one."""
+    chat.clock.moment = datetime(2025, 6, 1, 12, 0, tzinfo=LONDON).astimezone(UTC)
+    await chat.say("https://x.com/u/status/9 still open", user="sam")
+    await _closed_case(chat, 1, datetime(2025, 7, 1, 12, 0, tzinfo=LONDON))
+    now = datetime(2026, 7, 2, 0, 30, tzinfo=LONDON).astimezone(UTC)
+    async with chat.database.transaction() as unit:
+        plan = await privacy.purge_plan(unit, config, now)
+    assert [(i.school, i.number, i.closed_days_ago) for i in plan] == [
+        ("Northfield", await _number(chat, 1), 366)
     ]
