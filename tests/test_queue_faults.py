@@ -170,7 +170,7 @@ async def test_a_process_takes_back_only_other_processes_claims(
 def test_a_payload_of_another_format_is_undecodable() -> None:
     data = json.loads(MESSAGE.to_json())
     assert Incoming.from_json(json.dumps(data)) == MESSAGE
-    for other in (0, 3, "1", True):
+    for other in (0, PAYLOAD_FORMAT + 1, "1", True):
         data["format"] = other
         with pytest.raises(UndecodablePayload):
             Incoming.from_json(json.dumps(data))
