@@ -109,6 +109,11 @@ class FakeTeamsApi(WaitsForCalls):
             body, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid}
         )
 
+    def revoke_tokens(self) -> None:
+        """The Connector stops taking every token issued so far (it answers 401), as when the
+        app's password is changed or a token is revoked before it expires."""
+        self._issued.clear()
+
     def of(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
 
