@@ -35,6 +35,12 @@ class FailingTransactions:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    @property
+    def parallel_writes(self) -> int:
+        """One lane, as on SQLite: each failure then fails a whole handling round (on
+        PostgreSQL the other lanes would handle the report meanwhile)."""
+        return 1
+
     @contextlib.asynccontextmanager
     async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
         if self.failures > 0:
