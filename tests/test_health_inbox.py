@@ -1,5 +1,5 @@
 """/healthz's inbox check: red once an event has waited past STALE_INBOX, however long ago that
-was, days included."""
+was, days included; and green again once it is handled, each check looking afresh."""
 
 from __future__ import annotations
 
@@ -42,3 +42,16 @@ async def test_health_is_red_when_the_oldest_waiting_event_is_more_than_a_day_ol
     assert not healthy and body["inbox"] is False
     assert body["oldest_pending_seconds"] == 86410
     assert "waited 86410s" in body["problems"]["inbox"]  # type: ignore[index]
+
+
+async def test_health_turns_green_again_once_the_waiting_event_is_handled(
+    chat: Chat, database: Store, clock: FakeClock
+) -> None:
+    health = Health(database, Delivery(database, clock, {}), [_Reachable()], clock)  # type: ignore[list-item]
+    assert await chat.router.receive(REPORT, "test", "e1")  # stored, not yet handled
+    clock.advance(seconds=int(STALE_INBOX.total_seconds()) + 1)
+    healthy, body = await health.check(worker=True, scheduler=True)
+    assert not healthy and body["inbox"] is False
+    assert await chat.router.process_pending() == 1
+    healthy, body = await health.check(worker=True, scheduler=True)
+    assert healthy and body["inbox"] is True and body["oldest_pending_seconds"] == 0
