@@ -114,8 +114,9 @@ def test_time_to_removal_after_escalation_matches_scipy_from_the_database_and_th
         assert figures["days_before_median"] == wait
 
 
-def _row(number: int, route: str | None, escalated: date | None) -> EvidenceRow:
-    created = date(2026, 10, 1)
+def _row(
+    number: int, route: str | None, escalated: date | None, created: date = date(2026, 10, 1)
+) -> EvidenceRow:
     return EvidenceRow(
         "d1",
         f"k{number}",
@@ -127,7 +128,7 @@ def _row(number: int, route: str | None, escalated: date | None) -> EvidenceRow:
         None,
         None,
         ("harassment",),
-        "2026-10-01",
+        created.isoformat(),
         route,
         escalated,
     )
@@ -229,3 +230,18 @@ def test_the_comparison_never_calls_a_withheld_median_too_few_removed() -> None:
     page = render(report, UNTIL)
     assert "fewer than half of all reported posts" not in page
     assert escape(messages.evidence_escalation_compare(None, None, published=False)) in page
+
+
+def test_escalations_of_cases_made_before_since_are_left_out_of_the_escalation_figures() -> None:
+    """The escalation figures count the cases the rest of the report counts: with --since, a
+    case made before that day is left out of them, however late it was escalated."""
+    rows = [
+        *(_row(n, "posh", date(2026, 10, 9), date(2026, 10, 5)) for n in range(6)),
+        *(_row(10 + n, "police", date(2026, 10, 9), date(2026, 9, 1)) for n in range(6)),
+        *(_row(20 + n, None, None, date(2026, 10, 5)) for n in range(10)),
+    ]
+    report = build(rows, UNTIL, date(2026, 10, 1))
+    figures = {f.route: f.escalated for f in report.escalation}
+    assert figures == {"posh": 6, "all": 6}
+    everything = {f.route: f.escalated for f in build(rows, UNTIL).escalation}
+    assert everything == {"posh": 6, "police": 6, "all": 12}

@@ -431,3 +431,20 @@ async def test_while_the_signing_keys_cannot_be_fetched_requests_get_503_and_not
     fake.keys_down = True
     status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
     assert status == 503 and bot.count("inbox") == 0
+
+
+async def test_a_token_the_connector_refuses_is_fetched_again_and_the_reply_still_arrives(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
+    await bot.drained()
+    assert fake.tokens_issued == 1
+    fake.revoke_tokens()
+    await bot.post(activity(TIKTOK.replace("7301", "7302"), STAFF_CHANNEL))
+    await fake.wait_for("reply!401")
+    logged = await fake.wait_for_call_text(
+        "reply", messages.case_logged(2, Platform.TIKTOK), timeout=15
+    )
+    assert logged["conversation"] == STAFF_CHANNEL
+    assert fake.tokens_issued == 2
