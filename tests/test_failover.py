@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from bot.adapters.console_config import CONSOLE
@@ -29,6 +28,7 @@ from storage.unit import Unit
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
+from tests.postgres import terminate_others
 from tests.processes import query
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -48,19 +48,6 @@ async def store(postgres_url: str) -> AsyncIterator[Store]:
     db = await open_store(postgres_url)
     yield db
     await db.close()
-
-
-async def terminate_others(url: str) -> int:
-    """End every other connection to the database, as a server restart or a proxy cut does."""
-    connection = await asyncpg.connect(url)
-    try:
-        ended: int = await connection.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await connection.close()
-    return ended
 
 
 async def queue(store: Store, chat: str, *texts: str) -> None:

@@ -31,6 +31,7 @@ from storage.unit import Unit
 from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
+from tests.postgres import terminate_others
 
 LATEST = migrations("storage.migrations.postgres")[-1][0]
 
@@ -62,19 +63,6 @@ async def _raw(url: str, sql: str) -> None:
         await connection.execute(sql)
     finally:
         await connection.close()
-
-
-async def _kill_connections(url: str) -> int:
-    """End every other connection to the database, as a server restart does; how many."""
-    connection = await asyncpg.connect(url)
-    try:
-        killed: int = await connection.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    finally:
-        await connection.close()
-    return killed
 
 
 async def test_a_url_opens_postgresql_and_says_what_it_found(store: Store) -> None:
@@ -402,7 +390,7 @@ async def test_a_connection_killed_mid_transaction_is_transient_and_the_pool_rec
     with pytest.raises(Exception) as caught:
         async with store.transaction() as unit:
             await unit.inbox.add("slack", "Ev1", "{}", T0)
-            assert await _kill_connections(postgres_url) >= 1
+            assert await terminate_others(postgres_url) >= 1
             await unit.inbox.add("slack", "Ev2", "{}", T0)
     assert is_transient(caught.value)
     async with store.transaction() as unit:  # a new connection from the pool
@@ -439,7 +427,7 @@ async def test_connections_lost_in_a_server_restart_are_replaced_and_nothing_is_
         )
         assert await chat.router.receive(report, "test", "e1") is True
         # Every pooled connection dies, as when the server restarts.
-        assert await _kill_connections(postgres_url) >= 1
+        assert await terminate_others(postgres_url) >= 1
         await chat.router.process_pending()  # on new connections
         await chat.delivery.flush()
         assert messages.case_logged(1, Platform.TIKTOK) in texts(chat.transport.sent)
