@@ -49,6 +49,8 @@ TABLES = (
     Table("join_lockouts", ("person_id",)),
     Table("hosted_version", ("single",), replace=True),  # a migration makes the counter
     Table("place_addresses", ("transport", "place_id")),
+    Table("slack_installations", ("enterprise_id", "team_id")),
+    Table("slack_oauth_states", ("state_hash",)),
     Table("inbox", ("id",)),
     Table("outbox", ("id",)),
     Table("report_folds", ("id",)),

@@ -37,10 +37,12 @@ from storage.protocols import (
     ReminderRepository,
     SavepointRepository,
     SchoolRepository,
+    SlackInstallationRepository,
     TableRepository,
 )
 from storage.reminders import SqlReminders
 from storage.savepoints import SqlSavepoints
+from storage.slack_installations import SqlSlackInstallations
 from storage.sql import SqlConnection
 from storage.tables import SqlTables
 
@@ -66,6 +68,7 @@ class Unit:
     tables: TableRepository
     hosted: HostedRepository
     invitations: InvitationRepository
+    slack_installations: SlackInstallationRepository
 
     @classmethod
     def over(cls, connection: SqlConnection) -> Unit:
@@ -89,4 +92,5 @@ class Unit:
             tables=SqlTables(connection),
             hosted=SqlHosted(connection),
             invitations=SqlInvitations(connection),
+            slack_installations=SqlSlackInstallations(connection),
         )

@@ -24,6 +24,7 @@ from tests.fakes.serving import bound_port, serve
 class Call:
     method: str
     args: dict[str, Any]
+    authorization: str = ""  # the Authorization header: which workspace's token was used
 
 
 @dataclass
@@ -37,12 +38,17 @@ class FakeSlackApi(WaitsForCalls):
     # channel_not_found, as for a private channel the bot is not in.
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     auth_error: str | None = None  # e.g. "invalid_auth": auth.test fails with it
+    # OAuth: the codes oauth.v2.access takes, each for a workspace (team id); with `rotating`,
+    # tokens expire in 12 hours and come with a refresh token.
+    oauth_codes: dict[str, str] = field(default_factory=dict)
+    rotating: bool = False
     url: str = ""
     connections: set[Any] = field(default_factory=set)  # the client's address of every call
     _runner: web.AppRunner | None = None
     _sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _refreshed: set[str] = field(default_factory=set)  # refresh tokens spent: each works once
 
     async def start(self) -> FakeSlackApi:
         app = web.Application()
@@ -120,10 +126,16 @@ class FakeSlackApi(WaitsForCalls):
         if refused is not None:
             await self._record(Call(f"{method}!{refused}", args))
             return web.json_response({"ok": False, "error": refused})
-        await self._record(Call(method, args))
+        await self._record(Call(method, args, request.headers.get("Authorization", "")))
         return web.json_response(self._answer(method, args))
 
+    def tokens_used(self, method: str) -> list[str]:
+        """The bearer token of every successful call of `method`."""
+        return [c.authorization.removeprefix("Bearer ") for c in self.calls if c.method == method]
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "oauth.v2.access":
+            return self._oauth(args)
         if method == "auth.test" and self.auth_error:
             return {"ok": False, "error": self.auth_error}
         if method == "conversations.info":
@@ -158,6 +170,45 @@ class FakeSlackApi(WaitsForCalls):
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http", "ws") + "/socket"}
         return {"ok": True}
+
+    def _oauth(self, args: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a code for a bot token in its workspace, or (grant_type
+        refresh_token) a used refresh token for new ones."""
+        rotation: dict[str, Any] = {}
+        if args.get("grant_type") == "refresh_token":
+            old = str(args.get("refresh_token", ""))
+            if not old.startswith("xoxe-") or old in self._refreshed:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            self._refreshed.add(old)
+            n = next(self._ts)
+            team = old.split("-")[1]
+            return {
+                "ok": True,
+                "access_token": f"xoxe.xoxb-{team}-{n}",
+                "refresh_token": f"xoxe-{team}-{n}",
+                "expires_in": 43200,
+                "token_type": "bot",
+                "team": {"id": team},
+            }
+        team = self.oauth_codes.get(str(args.get("code", "")))
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        if self.rotating:
+            n = next(self._ts)
+            rotation = {"refresh_token": f"xoxe-{team}-{n}", "expires_in": 43200}
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": f"UINSTALLER{team}"},
+            "scope": "chat:write,commands",
+            "token_type": "bot",
+            "access_token": f"xoxb-{team}-token",
+            "bot_user_id": f"UBOT{team}",
+            "team": {"id": team, "name": f"Team {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **rotation,
+        }
 
     async def _upload(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -1,0 +1,127 @@
+"""Bolt's installation and OAuth state stores over Casebook's database, and rotating tokens
+refreshed once however many processes want them. On SQLite and, with
+CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack_installs import (
+    DatabaseInstallations,
+    DatabaseOAuthStates,
+    OAuthApp,
+    WorkspaceTokens,
+)
+from handlers.settings import Config
+from storage.store import Store, open_store
+from storage.tables import Table
+from tests.chat import FakeClock
+from tests.conftest import on_postgres
+from tests.fakes.slack_api import FakeSlackApi
+
+
+def installation(team: str, token: str, **rotation: object) -> Installation:
+    return Installation(
+        app_id="A1",
+        team_id=team,
+        team_name=f"Team {team}",
+        bot_token=token,
+        bot_id=f"B{team}",
+        bot_user_id=f"UBOT{team}",
+        bot_scopes="chat:write,commands",
+        user_id=f"UINSTALLER{team}",
+        **rotation,  # type: ignore[arg-type]
+    )
+
+
+async def test_an_installation_is_kept_per_workspace_and_removed(
+    database: Store, clock: FakeClock
+) -> None:
+    store = DatabaseInstallations(database, clock)
+    await store.async_save(installation("T1", "xoxb-one"))
+    await store.async_save(installation("T2", "xoxb-two"))
+    await store.async_save(installation("T1", "xoxb-one-again"))
+
+    bot = await store.async_find_bot(enterprise_id=None, team_id="T1")
+    assert bot is not None
+    assert (bot.bot_token, bot.bot_user_id, bot.team_id) == ("xoxb-one-again", "UBOTT1", "T1")
+    found = await store.async_find_installation(enterprise_id=None, team_id="T2")
+    assert found is not None and found.bot_token == "xoxb-two"
+    assert await store.async_find_installation(enterprise_id=None, team_id="T3") is None
+    assert (
+        await store.async_find_installation(enterprise_id=None, team_id="T2", user_id="USOMEONE")
+        is None
+    )
+
+    await store.async_delete_all(enterprise_id=None, team_id="T1")
+    assert await store.async_find_bot(enterprise_id=None, team_id="T1") is None
+    assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
+
+
+async def test_an_oauth_state_is_used_once_and_expires(database: Store, clock: FakeClock) -> None:
+    states = DatabaseOAuthStates(database, clock)
+    first = await states.async_issue()
+    second = await states.async_issue()
+    assert first != second and len(first) >= 32
+    assert await states.async_consume(first)
+    assert not await states.async_consume(first)
+    assert not await states.async_consume("made-up")
+    clock.advance(minutes=11)
+    assert not await states.async_consume(second)
+
+
+async def test_a_state_is_never_written_to_the_database(database: Store, clock: FakeClock) -> None:
+    state = await DatabaseOAuthStates(database, clock).async_issue()
+    table = Table("slack_oauth_states", ("state_hash",))
+    async with database.reading() as unit:
+        rows = [row async for batch in unit.tables.rows(table, ["state_hash"]) for row in batch]
+    assert len(rows) == 1 and state not in str(rows)
+
+
+@pytest.fixture
+async def other_process(
+    database: Store, config: Config, request: pytest.FixtureRequest
+) -> AsyncIterator[Store]:
+    """A second connection to the test's database, as a second Casebook process has."""
+    target = request.getfixturevalue("postgres_url") if on_postgres() else config.storage.database
+    other = await open_store(target)
+    yield other
+    await other.close()
+
+
+async def test_two_processes_wanting_an_expiring_token_refresh_it_once(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi, other_process: Store
+) -> None:
+    """Slack takes a refresh token once: the second process waits for the first's new token
+    instead of spending the same refresh token."""
+    client = AsyncWebClient(base_url=slack_fake.url + "/api/")
+    app = OAuthApp("client-id", "client-secret")
+    expires = int(clock.now().timestamp()) + 60  # within REFRESH_BEFORE
+    here = DatabaseInstallations(database, clock)
+    await here.async_save(
+        installation(
+            "T1", "xoxe.xoxb-T1-0", bot_refresh_token="xoxe-T1-0", bot_token_expires_at=expires
+        )
+    )
+    there = DatabaseInstallations(other_process, clock)
+    one = WorkspaceTokens(here, database, clock, app, client)
+    two = WorkspaceTokens(there, other_process, clock, app, client)
+
+    bots = await asyncio.gather(one.bot(None, "T1"), two.bot(None, "T1"))
+
+    assert len(slack_fake.of("oauth.v2.access")) == 1
+    call = slack_fake.of("oauth.v2.access")[0]
+    assert (call["grant_type"], call["refresh_token"]) == ("refresh_token", "xoxe-T1-0")
+    tokens = {bot.bot_token for bot in bots if bot is not None}
+    assert len(tokens) == 1 and tokens != {"xoxe.xoxb-T1-0"}
+    saved = await here.async_find_bot(enterprise_id=None, team_id="T1")
+    assert saved is not None and saved.bot_token in tokens
+    assert saved.bot_token_expires_at == int(clock.now().timestamp()) + 43200
+    # A token far from expiry is used as it is.
+    assert (await one.bot(None, "T1")) is not None
+    assert len(slack_fake.of("oauth.v2.access")) == 1
