@@ -39,9 +39,9 @@ async def hosted_schools(unit: Unit) -> tuple[SchoolConfig, ...]:
             continue
         where = (place.school_id, Transport(place.key.transport))
         if place.role is PlaceRole.LEADS:
-            digest[where] = place.key.place_id
+            digest[where] = place.key.qualified
         else:
-            reports[where].append(place.key.place_id)
+            reports[where].append(place.key.qualified)
     configs = []
     for school in schools:
         transports = {t for (s, t) in (*leads, *reports, *digest) if s == school.id}
@@ -73,7 +73,7 @@ def clashes(config: Config, hosted_names: list[str]) -> list[str]:
 async def place_gone(request: Request) -> list[Outgoing]:
     """The bot was removed from a place: a hosted school's claim on it is kept, marked gone, so
     nothing more is sent there (and `casebook school list` shows it); audited."""
-    key = PlaceKey(request.incoming.place.transport, "", request.incoming.place.id)
+    key = PlaceKey.of(request.incoming.place.transport, request.incoming.place.id)
     place = await request.unit.hosted.place(key)
     if place is None or not await request.unit.hosted.mark_gone(key, request.now):
         return []
@@ -87,7 +87,7 @@ async def place_moved(request: Request) -> list[Outgoing]:
     to the school, not to the place, and stay as they are)."""
     old = request.incoming.place
     new_id = request.incoming.text
-    key = PlaceKey(old.transport, "", old.id)
+    key = PlaceKey.of(old.transport, old.id)
     place = await request.unit.hosted.place(key)
     if not new_id or place is None or not await request.unit.hosted.move(key, new_id):
         return []

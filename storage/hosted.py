@@ -22,6 +22,11 @@ class PlaceRole(StrEnum):
     LEADS = "leads"  # the leads' channel: alerts, reminders, the digest
 
 
+# In a place id an adapter qualified with its workspace, what comes between the two:
+# "TENANT/CHANNEL" is CHANNEL within workspace TENANT (see bot/adapters/teams/tenants.py).
+WORKSPACE_MARK = "/"
+
+
 @dataclass(frozen=True)
 class PlaceKey:
     """A channel or group on one platform, within one workspace ('' where the platform has one
@@ -30,6 +35,22 @@ class PlaceKey:
     transport: str
     workspace: str
     place_id: str
+
+    @classmethod
+    def of(cls, transport: str, place_id: str) -> PlaceKey:
+        """Where the place an event names is kept: a qualified id ("W/C") is C within
+        workspace W; any other id is in the platform's one space of ids."""
+        workspace, marked, own_id = place_id.partition(WORKSPACE_MARK)
+        if marked and workspace and own_id and ":" not in workspace:
+            return cls(transport, workspace, own_id)
+        return cls(transport, "", place_id)
+
+    @property
+    def qualified(self) -> str:
+        """The place's id as events name it (the inverse of `of`)."""
+        if not self.workspace:
+            return self.place_id
+        return f"{self.workspace}{WORKSPACE_MARK}{self.place_id}"
 
 
 @dataclass(frozen=True)
@@ -182,7 +203,7 @@ class SqlHosted:
             "UPDATE outbox SET failed_at = ?, last_error = 'place gone', payload = '',"
             " place = NULL, thread = NULL WHERE transport = ? AND place = ?"
             " AND sent_at IS NULL AND failed_at IS NULL",
-            (to_db(at), key.transport, key.place_id),
+            (to_db(at), key.transport, key.qualified),
         )
         async with self._db.execute(
             "UPDATE school_places SET gone_at = ? WHERE transport = ? AND workspace = ?"
@@ -200,7 +221,7 @@ class SqlHosted:
         claimed."""
         await self._db.execute(
             "UPDATE conversations SET place_id = ? WHERE transport = ? AND place_id = ?",
-            (new_id, key.transport, key.place_id),
+            (new_id, key.transport, key.qualified),
         )
         async with self._db.execute(
             "UPDATE school_places SET place_id = ? WHERE transport = ? AND workspace = ?"

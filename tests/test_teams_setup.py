@@ -19,7 +19,7 @@ from bot.config.description import describe
 from bot.config.parser import load_config
 from handlers.events import IncomingKind, PlaceKind
 from handlers.settings import ConfigError, FollowUp
-from tests.fakes.teams_api import BOT_ID, activity
+from tests.fakes.teams_api import BOT_ID, TENANT, activity
 from tests.teams_harness import LEADS_CHANNEL, STAFF_CHANNEL, TIKTOK
 
 ENV = {"TEAMS_APP_PASSWORD": "very-secret-password"}
@@ -28,7 +28,7 @@ TEAMS_FILE = f"""
 port = 8080
 [teams]
 app_id = "app-123"
-tenant_id = "tenant-456"
+tenant_id = "{TENANT}"
 [[schools]]
 name = "Northfield"
 teams_report_channels = ["{STAFF_CHANNEL}"]
@@ -48,10 +48,10 @@ def test_the_teams_section_and_a_schools_teams_keys_are_read(tmp_path: Path) -> 
     teams = teams_settings(config.transports[TEAMS])
     assert (teams.app_id, teams.tenant_id, teams.app_password.value) == (
         "app-123",
-        "tenant-456",
+        TENANT,
         "very-secret-password",
     )
-    assert teams.token_url == "https://login.microsoftonline.com/tenant-456/oauth2/v2.0/token"
+    assert teams.token_url == f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
     assert teams.service_urls == ("https://smba.trafficmanager.net/",)
     assert teams.openid_metadata.startswith("https://login.botframework.com/")
     places = config.schools[0].on(TEAMS)
@@ -61,7 +61,7 @@ def test_the_teams_section_and_a_schools_teams_keys_are_read(tmp_path: Path) -> 
 
 def test_check_config_describes_the_teams_section_without_its_secret(tmp_path: Path) -> None:
     text = describe(load_config(_write(tmp_path, TEAMS_FILE), ENV))
-    assert "teams: app_id=app-123 tenant_id=tenant-456 app_password=***" in text
+    assert f"teams: app_id=app-123 tenant_id={TENANT} app_password=***" in text
     assert "service_urls=['https://smba.trafficmanager.net/']" in text
     assert (
         f"teams channels ['{STAFF_CHANNEL}'], teams leads ['aad-lead-1'],"
@@ -74,7 +74,7 @@ def test_check_config_describes_the_teams_section_without_its_secret(tmp_path: P
     ("change", "expected"),
     [
         ('app_id = "app-123"', "[teams] needs app_id"),
-        ('tenant_id = "tenant-456"', "[teams] needs tenant_id"),
+        (f'tenant_id = "{TENANT}"', "[teams] needs tenant_id"),
     ],
 )
 def test_a_teams_section_without_its_ids_is_refused(
@@ -92,7 +92,7 @@ def test_a_teams_section_without_the_app_password_in_the_environment_is_refused(
 
 
 def test_a_service_url_that_is_not_an_address_is_refused(tmp_path: Path) -> None:
-    text = TEAMS_FILE.replace('tenant_id = "tenant-456"', 'tenant_id = "t"\nservice_urls = ["x"]')
+    text = TEAMS_FILE.replace(f'tenant_id = "{TENANT}"', 'tenant_id = "t"\nservice_urls = ["x"]')
     with pytest.raises(ConfigError, match="service_urls"):
         load_config(_write(tmp_path, text), ENV)
 
@@ -214,6 +214,21 @@ def test_a_message_in_a_channel_of_no_school_is_ignored_and_named_for_the_log(
     leads = _parsed(activity("hello", LEADS_CHANNEL))
     assert events.incoming(config, leads) is None
     assert events.unconfigured_channel(config, leads) is None
+
+
+def test_ids_from_another_tenant_are_qualified_with_it_and_meet_no_configured_school(
+    tmp_path: Path,
+) -> None:
+    config = load_config(_write(tmp_path, TEAMS_FILE), ENV)
+    other = "99999999-0000-4000-8000-000000000099"
+    report = activity(TIKTOK, STAFF_CHANNEL, user="aad-lead-1", tenant=other)
+    assert events.incoming(config, _parsed(report)) is None
+    assert events.unconfigured_channel(config, _parsed(report)) == f"{other}/{STAFF_CHANNEL}"
+    command = activity("/cases", STAFF_CHANNEL, user="aad-lead-1", tenant=other)
+    incoming = events.incoming(config, _parsed(command))
+    assert incoming is not None and incoming.school is None
+    assert incoming.user.id == f"{other}/aad-lead-1"
+    assert incoming.place.id == f"{other}/{STAFF_CHANNEL}"
 
 
 async def test_check_online_gets_a_token_and_the_keys_and_says_a_wrong_password(

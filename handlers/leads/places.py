@@ -66,9 +66,9 @@ async def invite(ctx: Context, args: list[str]) -> list[Outgoing]:
 
 
 def place_key(place: Place) -> PlaceKey:
-    """Where a place is kept: the platform's one space of ids (workspaces come with Slack's
-    multi-workspace install)."""
-    return PlaceKey(place.transport, "", place.id)
+    """Where a place is kept: within the workspace its id names (a Teams tenant), else the
+    platform's one space of ids."""
+    return PlaceKey.of(place.transport, place.id)
 
 
 async def _hosted_only(ctx: Context) -> None:

@@ -235,10 +235,12 @@ def activity(
     kind: str = "channel",
     activity_id: str | None = None,
     service_url: str = "",
+    tenant: str = TENANT,
     **extra: Any,
 ) -> dict[str, Any]:
     """A message activity as Teams posts it: in a channel (`conversation` is its id; a thread
-    reply's has `;messageid=` appended), a group chat or a person's chat with the bot."""
+    reply's has `;messageid=` appended), a group chat or a person's chat with the bot, in
+    `tenant`."""
     channel = conversation.split(";")[0]
     body: dict[str, Any] = {
         "type": "message",
@@ -250,13 +252,13 @@ def activity(
         "conversation": {
             "id": conversation,
             "conversationType": kind,
-            "tenantId": TENANT,
+            "tenantId": tenant,
             "isGroup": kind != "personal",
         },
         "recipient": {"id": BOT_ID, "name": "Casebook"},
         "text": text,
         "textFormat": "plain",
-        "channelData": {"tenant": {"id": TENANT}},
+        "channelData": {"tenant": {"id": tenant}},
     }
     if kind == "channel":
         body["channelData"].update(

@@ -2,9 +2,11 @@
 
 A person is their Entra object id (`aadObjectId`), the id that stays the same for them in every
 team and chat. A channel is its channel id: a reply in a thread arrives in a conversation named
-`<channel>;messageid=<first post>`, and that first post is the thread. Button presses come as a
-message carrying the card's `value` (Action.Submit) or as an `adaptiveCard/action` invoke
-(Action.Execute); both say which card they were on with `replyToId`.
+`<channel>;messageid=<first post>`, and that first post is the thread. Both are qualified with
+their tenant outside the config's own (tenants.py), so two tenants' ids never meet. Button
+presses come as a message carrying the card's `value` (Action.Submit) or as an
+`adaptiveCard/action` invoke (Action.Execute); both say which card they were on with
+`replyToId`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from microsoft_agents.activity import Activity, ActivityTypes
 
-from bot.adapters.teams.config import TEAMS
+from bot.adapters.teams.config import TEAMS, TeamsConfig
+from bot.adapters.teams.tenants import qualified, tenant_of
 from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.settings import Config
 
@@ -41,7 +44,7 @@ class Added:
 def incoming(config: Config, activity: Activity) -> Incoming | None:
     """A person's message, command or button press; None for everything Casebook ignores
     (typing, reactions, edits it is not told of, the bot's own messages, member changes)."""
-    user = _person(activity)
+    user = _person(config, activity)
     if user is None or activity.conversation is None or not activity.id:
         return None
     if activity.type == ActivityTypes.invoke:
@@ -55,10 +58,10 @@ def incoming(config: Config, activity: Activity) -> Incoming | None:
     text, links = _text(activity)
     if not text and not activity.attachments:
         return None
-    conversation = channel_of(activity)
+    conversation = place_of(config, activity)
     place, school = _place(config, activity, user)
     root = thread_of(activity)
-    key = f"{_key_of(activity, user)}|{activity.id}"
+    key = f"{_key_of(config, activity, user)}|{activity.id}"
     command, arguments = _command(text)
     if command is not None:
         return Incoming(
@@ -109,11 +112,11 @@ def added(activity: Activity) -> Added | None:
 def unconfigured_channel(config: Config, activity: Activity) -> str | None:
     """The channel or group chat of a person's message that belongs to no school, for the log
     line that names it; None for report and leads' channels, personal chats and non-messages."""
-    if activity.type != ActivityTypes.message or _person(activity) is None:
+    if activity.type != ActivityTypes.message or _person(config, activity) is None:
         return None
     if activity.conversation is None or _kind(activity) == "personal":
         return None
-    conversation = channel_of(activity)
+    conversation = place_of(config, activity)
     if school_of_channel(config, conversation) is not None:
         return None
     if any(conversation == school.on(TEAMS).digest_place for school in config.schools):
@@ -138,6 +141,17 @@ def channel_of(activity: Activity) -> str:
     return activity.conversation.id.split(_THREAD_MARK)[0]
 
 
+def place_of(config: Config, activity: Activity) -> str:
+    """The channel or chat an activity is in, as Casebook keeps it (qualified with its tenant)."""
+    return qualified(home_tenant(config), tenant_of(activity), channel_of(activity))
+
+
+def home_tenant(config: Config) -> str:
+    """The config's own tenant, whose ids are kept bare."""
+    settings = config.transports.get(TEAMS)
+    return settings.tenant_id if isinstance(settings, TeamsConfig) else ""
+
+
 def thread_of(activity: Activity) -> str | None:
     """The first post of the thread an activity is in (itself, for a new post in a channel);
     None in a chat, which has no threads."""
@@ -150,10 +164,11 @@ def thread_of(activity: Activity) -> str | None:
 
 
 def _button(config: Config, activity: Activity, user: User, value: str) -> Incoming:
-    conversation = channel_of(activity)
+    conversation = place_of(config, activity)
     place, school = _place(config, activity, user)
     assert activity.conversation is not None
     card = activity.reply_to_id
+    where = qualified(home_tenant(config), tenant_of(activity), activity.conversation.id)
     return Incoming(
         kind=IncomingKind.BUTTON,
         place=place or Place(TEAMS, conversation, PlaceKind.CHANNEL),
@@ -161,19 +176,19 @@ def _button(config: Config, activity: Activity, user: User, value: str) -> Incom
         school=school,
         button_value=value,
         # The card is updated in the conversation it was sent to, thread and all.
-        message_ref=f"{activity.conversation.id}|{card}" if card else None,
+        message_ref=f"{where}|{card}" if card else None,
         thread=thread_of(activity),
-        event_id=f"button:{_key_of(activity, user)}|{activity.id}",
+        event_id=f"button:{_key_of(config, activity, user)}|{activity.id}",
     )
 
 
-def _key_of(activity: Activity, user: User) -> str:
+def _key_of(config: Config, activity: Activity, user: User) -> str:
     """What an event id names the conversation by: a channel or group chat by its id, a
     person's own chat by the person (as a direct place is), so erasing them erases it too."""
-    return user.id if _kind(activity) == "personal" else channel_of(activity)
+    return user.id if _kind(activity) == "personal" else place_of(config, activity)
 
 
-def _person(activity: Activity) -> User | None:
+def _person(config: Config, activity: Activity) -> User | None:
     """The person who did it, by Entra object id; None for the bot itself and for anything
     without one (other bots, connectors)."""
     sender = activity.from_property
@@ -181,13 +196,14 @@ def _person(activity: Activity) -> User | None:
         return None
     if activity.recipient is not None and sender.id == activity.recipient.id:
         return None
-    return User(TEAMS, sender.aad_object_id, sender.name or "")
+    person = qualified(home_tenant(config), tenant_of(activity), sender.aad_object_id)
+    return User(TEAMS, person, sender.name or "")
 
 
 def _place(config: Config, activity: Activity, user: User) -> tuple[Place | None, str | None]:
     if _kind(activity) == "personal":
         return Place(TEAMS, user.id, PlaceKind.DIRECT), None
-    conversation = channel_of(activity)
+    conversation = place_of(config, activity)
     school = school_of_channel(config, conversation)
     if school is None:
         return None, None

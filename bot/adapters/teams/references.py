@@ -3,10 +3,10 @@ for it, and each person's chat with the bot.
 
 Only activities whose JWT was checked are learnt from, so a serviceUrl here was named by Bot
 Framework itself and lies within `service_urls`: the bot's token goes nowhere else. The
-serviceUrls are kept in the database (a conversation's under its id, the tenant's latest under
-`tenant:<id>`), so reminders, alerts and the digest still reach their channels after a restart,
-before anyone has written again. A person's chat needs nothing kept: Teams gives the same chat
-back when it is created again.
+serviceUrls are kept in the database (a conversation's under its id as Casebook keeps it, each
+tenant's latest under `tenant:<id>`), so reminders, alerts and the digest still reach their
+channels after a restart, before anyone has written again. A person's chat needs nothing
+kept: Teams gives the same chat back when it is created again.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from microsoft_agents.activity import Activity
 
 from bot.adapters.teams.events import channel_of
+from bot.adapters.teams.tenants import qualified, split, tenant_of
 
 TENANT_KEY = "tenant:"
 
@@ -28,10 +29,11 @@ class Reference:
 
 class References:
     def __init__(self, tenant_id: str) -> None:
-        self._tenant = f"{TENANT_KEY}{tenant_id}"
+        self._home = tenant_id  # the config's own tenant, whose ids are kept bare
         self._service_urls: dict[str, str] = {}  # conversation (or tenant key) -> serviceUrl
-        self._personal: dict[str, Reference] = {}  # Entra object id -> their chat with the bot
-        self._members: dict[str, str] = {}  # Entra object id -> their Bot Framework id
+        # By a person's Entra object id, as Casebook keeps it (tenants.py):
+        self._personal: dict[str, Reference] = {}  # their chat with the bot
+        self._members: dict[str, str] = {}  # their Bot Framework id
 
     def load(self, kept: dict[str, str]) -> None:
         """What the database kept from earlier runs; what was learnt since wins."""
@@ -44,19 +46,21 @@ class References:
         if not service_url or activity.conversation is None:
             return {}
         personal = activity.conversation.conversation_type in (None, "personal")
+        tenant = tenant_of(activity) or self._home
+        tenant_key = f"{TENANT_KEY}{tenant}"
         # A person's own chat is not kept: its id would outlive their erasure, and Teams gives
         # the same chat back when it is created again.
-        keys = (self._tenant,) if personal else (self._tenant, channel_of(activity))
+        channel = qualified(self._home, tenant, channel_of(activity))
+        keys = (tenant_key,) if personal else (tenant_key, channel)
         changed = {key: service_url for key in keys if self._service_urls.get(key) != service_url}
         self._service_urls.update(changed)
         sender = activity.from_property
         if sender is not None and sender.aad_object_id:
+            person = qualified(self._home, tenant, sender.aad_object_id)
             if sender.id:
-                self._members[sender.aad_object_id] = sender.id
+                self._members[person] = sender.id
             if personal:
-                self._personal[sender.aad_object_id] = Reference(
-                    service_url, activity.conversation.id
-                )
+                self._personal[person] = Reference(service_url, activity.conversation.id)
         return changed
 
     def forget(self, key: str) -> None:
@@ -64,11 +68,21 @@ class References:
         self._service_urls.pop(key, None)
 
     def service_url(self, conversation: str) -> str | None:
-        """Where a conversation is reached: its own serviceUrl, or else the tenant's (a
-        configured leads' channel the bot has not heard from is in the same tenant)."""
+        """Where a conversation (or a person's chat), as Casebook keeps its id, is reached: its
+        own serviceUrl, or else its tenant's (a configured leads' channel the bot has not heard
+        from is in the same tenant)."""
+        tenant, _ = split(self._home, conversation)
         return self._service_urls.get(conversation.split(";")[0]) or self._service_urls.get(
-            self._tenant
+            f"{TENANT_KEY}{tenant}"
         )
+
+    def tenant(self, kept_id: str) -> tuple[str, str]:
+        """(tenant, the id Teams knows) of an id as Casebook keeps it."""
+        return split(self._home, kept_id)
+
+    def kept(self, tenant: str, own_id: str) -> str:
+        """An id Teams gave, as Casebook keeps it."""
+        return qualified(self._home, tenant, own_id)
 
     def personal(self, person: str) -> Reference | None:
         return self._personal.get(person)
@@ -79,4 +93,4 @@ class References:
     def member(self, person: str) -> str:
         """The id the Bot Connector knows a person by; their Entra object id until they have
         written to the bot (Teams takes either when a chat is created)."""
-        return self._members.get(person, person)
+        return self._members.get(person) or split(self._home, person)[1]

@@ -128,7 +128,8 @@ class TeamsSender:
         if outgoing.replace_ref:
             conversation, _, activity_id = outgoing.replace_ref.partition("|")
             client = await self._client(self._service_url(conversation))
-            await client.conversations.update_activity(conversation, activity_id, body)
+            _, own_id = self._references.tenant(conversation)
+            await client.conversations.update_activity(own_id, activity_id, body)
             return outgoing.replace_ref
         person = _direct_person(outgoing)
         if person is None:
@@ -143,31 +144,36 @@ class TeamsSender:
             # No chat with the person (the app is not installed for them): answer where they
             # wrote, as a reply to their message.
             return await self._post(outgoing.fallback.id, outgoing.fallback_thread, body)
-        return f"{reference.conversation}|{sent.id or ''}"
+        tenant, _ = self._references.tenant(person)
+        return f"{self._references.kept(tenant, reference.conversation)}|{sent.id or ''}"
 
     async def _post(self, conversation: str, thread: str | None, body: Activity) -> str:
-        """A reply in a channel's thread, or a new message in a channel or chat."""
+        """A reply in a channel's thread, or a new message in a channel or chat; `conversation`
+        is its id as Casebook keeps it, and so is the reference returned."""
         client = await self._client(self._service_url(conversation))
+        _, own_id = self._references.tenant(conversation)
         if thread:
-            sent = await client.conversations.reply_to_activity(conversation, thread, body)
+            sent = await client.conversations.reply_to_activity(own_id, thread, body)
         else:
-            sent = await client.conversations.send_to_conversation(conversation, body)
+            sent = await client.conversations.send_to_conversation(own_id, body)
         return f"{conversation}|{sent.id or ''}"
 
     async def _personal(self, person: str) -> Reference:
-        """The person's chat with the bot: known from their own messages, or opened now."""
+        """The person's chat with the bot: known from their own messages, or opened now in
+        their tenant."""
         known = self._references.personal(person)
         if known is not None:
             return known
-        service_url = self._service_url("")
+        service_url = self._service_url(person)  # their tenant's
         client = await self._client(service_url)
+        tenant, _ = self._references.tenant(person)
         created = await client.conversations.create_conversation(
             ConversationParameters(  # "bot" is the wire name of the SDK's `agent` field
                 is_group=False,
                 bot=ChannelAccount(id=f"28:{self._settings.app_id}"),
                 members=[ChannelAccount(id=self._references.member(person))],
-                tenant_id=self._settings.tenant_id,
-                channel_data={"tenant": {"id": self._settings.tenant_id}},
+                tenant_id=tenant,
+                channel_data={"tenant": {"id": tenant}},
             )
         )
         if not created.id:

@@ -42,7 +42,6 @@ _INVOKE_DONE = {"statusCode": 200, "type": "application/vnd.microsoft.activity.m
 
 class TeamsTransport:
     def __init__(self, config: Config, router: Router, wake: Callable[[], None]) -> None:
-        self._config = config
         self._teams: TeamsConfig = teams_settings(config.transports.get(TEAMS))
         self._router = router
         self._wake = wake
@@ -121,7 +120,10 @@ class TeamsTransport:
         except Unauthorized as refusal:
             return _refused(refusal)
         await self._keep(self._references.learn(activity))
-        incoming = events.incoming(self._config, activity)
+        incoming = events.incoming(self._router.config, activity)
+        if incoming is None and await self._claimed_elsewhere(activity):
+            # Claimed a moment ago, through another process: read it again.
+            incoming = events.incoming(self._router.config, activity)
         if incoming is None:
             self._log_ignored(activity)
         else:
@@ -148,6 +150,13 @@ class TeamsTransport:
         else:
             log.info("teams %s already received; dropped", incoming.event_id)
 
+    async def _claimed_elsewhere(self, activity: Activity) -> bool:
+        """A message from a channel of no school: whether the schools changed since they were
+        last read (the channel may have just been claimed)."""
+        if events.unconfigured_channel(self._router.config, activity) is None:
+            return False
+        return await self._router.schools_changed()
+
     def _log_ignored(self, activity: Activity) -> None:
         added = events.added(activity)
         if added is not None:
@@ -160,7 +169,7 @@ class TeamsTransport:
                 added.channel or "-",
             )
             return
-        unknown = events.unconfigured_channel(self._config, activity)
+        unknown = events.unconfigured_channel(self._router.config, activity)
         if unknown is not None:
             lookup.log_ignored(log, SOURCE, unknown, "", "teams_report_channels")
 

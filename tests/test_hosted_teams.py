@@ -1,0 +1,206 @@
+"""A hosted Casebook on Teams, end to end: no [[schools]] in the file; a school is added with
+`casebook school add`, its lead joins with `join CODE` in their chat with the bot, claims its
+channels with `/cases here ...`, and a report there is that school's case, alerted to its
+leads' channel. Signed activities in, the SDK's ConnectorClient out to the fake Bot Connector;
+on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.teams.config import TEAMS, TeamsConfig
+from bot.school_cli import add_school
+from handlers import messages
+from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from storage.hosted import PlaceKey
+from storage.models import Platform
+from storage.store import Store
+from tests.conftest import on_postgres
+from tests.fakes.teams_api import APP_ID, APP_PASSWORD, TENANT, FakeTeamsApi, activity
+from tests.running import until
+from tests.teams_harness import TIKTOK, TeamsBot
+
+STAFF_CHANNEL = "19:staff@thread.tacv2"
+LEADS_CHANNEL = "19:leads@thread.tacv2"
+LEAD = "aad-lead-9"
+STAFF = "aad-staff-9"
+STRANGER = "aad-stranger-9"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTeamsApi]:
+    api = await FakeTeamsApi().start()
+    yield api
+    await api.stop()
+
+
+@pytest.fixture
+def config(tmp_path: Path, request: pytest.FixtureRequest, fake: FakeTeamsApi) -> Config:
+    """Teams and no school at all: every school joins from the chat."""
+    storage = (
+        StorageConfig(url=request.getfixturevalue("postgres_url"))
+        if on_postgres()
+        else StorageConfig(database=tmp_path / "hosted.db")
+    )
+    return Config(
+        schools=(),
+        storage=storage,
+        server=ServerConfig(host="127.0.0.1", port=0),
+        transports={
+            TEAMS: TeamsConfig(
+                app_id=APP_ID,
+                tenant_id=TENANT,
+                app_password=Secret(APP_PASSWORD),
+                openid_metadata=fake.openid_metadata,
+                token_url=fake.token_url,
+                service_urls=(fake.service_url,),
+            )
+        },
+    )
+
+
+@pytest.fixture
+async def bot(config: Config, database: Store, fake: FakeTeamsApi) -> AsyncIterator[TeamsBot]:
+    running = TeamsBot(config)
+    running.fake = fake
+    await running.start()
+    yield running
+    await running.close()
+
+
+async def test_a_school_joins_sets_up_its_channels_and_gets_its_first_case_from_teams(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+
+    assert (await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal")))[0] == 200
+    welcome = await fake.wait_for_text(messages.joined("Northfield"))
+    assert welcome["conversation"] == LEAD
+
+    await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
+    await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
+    await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    assert alert["conversation"] == LEADS_CHANNEL
+
+    await bot.post(activity(f"join {code}", STRANGER, user=STRANGER, kind="personal"))
+    refusal = await fake.wait_for_text(messages.JOIN_REFUSED)
+    assert refusal["conversation"] == STRANGER
+
+
+def sent(fake: FakeTeamsApi, text: str) -> list[dict[str, Any]]:
+    """Every message the Connector was sent with this text."""
+    return [args for _, args in fake.calls if args.get("text") == text]
+
+
+TENANT_A = "aaaaaaaa-0000-4000-8000-00000000000a"
+TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
+CHANNEL = "19:general@thread.tacv2"  # the same channel id in both tenants
+SAME = "aad-same-person"  # and the same person id
+
+
+async def test_two_tenants_whose_ids_collide_never_meet(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    now = datetime.now(UTC)
+    northfield = await add_school(database, config, "Northfield", "Europe/London", now)
+    southgate = await add_school(database, config, "Southgate", "Europe/London", now)
+
+    def said(text: str, conversation: str) -> int:
+        return len([a for a in sent(fake, text) if a["conversation"] == conversation])
+
+    await bot.post(
+        activity(f"join {northfield}", "a:chat-a", user=SAME, kind="personal", tenant=TENANT_A)
+    )
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", CHANNEL, user=SAME, tenant=TENANT_A))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+
+    # The same ids in the other tenant are neither Northfield's lead nor its channel.
+    await bot.post(activity("/cases", "a:chat-b", user=SAME, kind="personal", tenant=TENANT_B))
+    refused = await fake.wait_for_text(messages.NOT_A_LEAD)
+    assert refused["conversation"] == "a:chat-b"
+    status, _ = await bot.post(activity(f"look {TIKTOK}", CHANNEL, user=STAFF, tenant=TENANT_B))
+    assert status == 200  # acknowledged, and ignored: no school's channel
+
+    # Its own school claims its own channel of that id, and is not refused it.
+    await bot.post(
+        activity(f"join {southgate}", "a:chat-b", user=SAME, kind="personal", tenant=TENANT_B)
+    )
+    await fake.wait_for_text(messages.joined("Southgate"))
+    await bot.post(activity("/cases here reports", CHANNEL, user=SAME, tenant=TENANT_B))
+    await fake.wait_for_text(messages.place_set("Southgate", "reports"))
+
+    await bot.post(activity(f"look {TIKTOK}", CHANNEL, user=STAFF, tenant=TENANT_B))
+    await bot.post(
+        activity("https://www.instagram.com/p/Cxyz/", CHANNEL, user=STAFF, tenant=TENANT_A)
+    )
+    alert_a = messages.new_case_alert(1, Platform.INSTAGRAM)
+    alert_b = messages.new_case_alert(1, Platform.TIKTOK)
+    await until(lambda: said(alert_a, "a:chat-a") and said(alert_b, "a:chat-b"), 5.0)
+    assert not said(alert_a, "a:chat-b") and not said(alert_b, "a:chat-a")
+    async with database.reading() as unit:
+        schools = {name: await unit.schools.by_name(name) for name in ("Northfield", "Southgate")}
+        owners = {}
+        for tenant in (TENANT_A, TENANT_B):
+            place = await unit.hosted.place(PlaceKey("teams", tenant, CHANNEL))
+            assert place is not None
+            owners[tenant] = place.school_id
+        cases = {}
+        for name, school in schools.items():
+            assert school is not None
+            first = await unit.cases.by_number(school.id, 1)
+            assert first is not None and await unit.cases.by_number(school.id, 2) is None
+            cases[name] = first.platform
+    assert owners == {TENANT_A: schools["Northfield"].id, TENANT_B: schools["Southgate"].id}
+    assert cases == {"Northfield": Platform.INSTAGRAM, "Southgate": Platform.TIKTOK}
+
+
+async def test_cases_invite_sends_a_code_to_the_leads_own_chat_opened_in_their_tenant(
+    fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    first = TeamsBot(config)
+    first.fake = fake
+    await first.start()
+    try:
+        joining = activity(f"join {code}", "a:chat-a", user=LEAD, kind="personal", tenant=TENANT_A)
+        await first.post(joining)
+        await fake.wait_for_text(messages.joined("Northfield"))
+        await first.post(activity("/cases here reports", CHANNEL, user=LEAD, tenant=TENANT_A))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    finally:
+        await first.close()
+    # After a restart the lead's chat is not known: it is opened again, in their tenant.
+    bot = TeamsBot(config)
+    bot.fake = fake
+    await bot.start()
+    try:
+        await bot.post(activity("/cases invite", CHANNEL, user=LEAD, tenant=TENANT_A))
+        [created] = await fake.wait_until(lambda: fake.of("create") or None)
+        assert created["body"]["tenantId"] == TENANT_A
+        assert created["body"]["members"][0]["id"] == f"29:{LEAD}"  # as its message named them
+        invitation = await fake.wait_until(
+            lambda: next(
+                (a for k, a in fake.calls if k == "send" and "join " in str(a["text"])), None
+            )
+        )
+        assert invitation["conversation"] != CHANNEL and not [
+            a for _, a in fake.calls if a["conversation"] == CHANNEL and "join " in str(a["text"])
+        ]
+        new_code = str(invitation["text"]).split("join ", 1)[1].split()[0]
+        await bot.post(
+            activity(f"join {new_code}", "a:chat-c", user=STAFF, kind="personal", tenant=TENANT_A)
+        )
+        await fake.wait_until(lambda: len(sent(fake, messages.joined("Northfield"))) == 2 or None)
+    finally:
+        await bot.close()
