@@ -236,3 +236,51 @@ async def test_workspaces_whose_ids_collide_stay_apart(
         assert case is not None
         reporters = await unit.cases.reporters(case.id)
         assert [r.person.key for r in reporters] == [f"slack:T2/{STAFF}"]
+
+
+async def event(bot: SlackBot, team: str, inner: dict[str, Any]) -> int:
+    body = {
+        "team_id": team,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": inner,
+    }
+    status, _ = await bot.post(json.dumps(body), "application/json")
+    return status
+
+
+async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    assert await install(bot, "code-one") == 200
+    assert await install(bot, "code-two") == 200
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    installations = DatabaseInstallations(database, FakeClock())
+
+    # A person's own token revoked is not the bot's: the workspace stays installed.
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": [LEAD]}}
+    assert await event(bot, "T1", revoked) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is not None
+
+    assert await event(bot, "T1", {"type": "app_uninstalled"}) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
+    async with database.reading() as unit:
+        [place] = await unit.hosted.places()
+    assert place.key.place_id == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
+
+    await handled(database)
+    stored = await inbox_size(database)
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored
+    await bot.health_until(200)
+
+    # tokens_revoked for the bot's token removes the installation as well.
+    assert await event(bot, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is None

@@ -117,15 +117,16 @@ class SlackOAuth:
 
     async def uninstalled(self, body: dict[str, Any], team: Team | None) -> bool:
         """Handles `app_uninstalled`, and `tokens_revoked` of the bot's token: the installation
-        removed, its workspace's claimed places kept but marked gone. False for anything
-        else."""
+        removed, its workspace's claimed places kept but marked gone. False for any other
+        request."""
         event = body.get("event")
         if team is None or body.get("type") != "event_callback" or not isinstance(event, dict):
             return False
         kind = event.get("type")
-        revoked = kind == "tokens_revoked" and bool((event.get("tokens") or {}).get("bot"))
-        if kind != "app_uninstalled" and not revoked:
+        if kind not in ("app_uninstalled", "tokens_revoked"):
             return False
+        if kind == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
+            return True  # only people's own tokens, which Casebook never asks for
         await self.installations.remove(team.enterprise_id, team.team_id)
         now = self._clock.now()
         prefix = f"{team.team_id}{SEPARATOR}"
