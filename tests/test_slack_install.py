@@ -164,6 +164,9 @@ async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/join") as response:
+        assert 'href="/slack/install"' in await response.text()
     assert await install(bot, "code-one") == 200
     bot_user = await DatabaseInstallations(database, FakeClock()).async_find_bot(
         enterprise_id=None, team_id="T1"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from bot import cli
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
+from bot.adapters.slack_manifest import manifest
 from bot.config.description import describe
 from bot.config.parser import load_config
 from handlers.settings import Config, ConfigError
@@ -55,3 +58,25 @@ def test_an_install_that_cannot_work_is_refused(tmp_path: Path, slack: str, prob
     with pytest.raises(ConfigError) as raised:
         _load(tmp_path, slack, INSTALL_ENV)
     assert problem in str(raised.value)
+
+
+def test_the_manifest_of_an_installable_app_names_its_redirect_and_hears_of_removal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[slack]\ninstall = true\n" + MINIMAL, encoding="utf-8")
+    for name, value in INSTALL_ENV.items():
+        monkeypatch.setenv(name, value)
+    url = "https://cb.example/slack/events"
+    assert cli.main(["manifest", "--config", str(path), "--url", url]) == 0
+    installable = json.loads(capsys.readouterr().out)
+    assert installable["oauth_config"]["redirect_urls"] == [
+        "https://cb.example/slack/oauth_redirect"
+    ]
+    events = installable["settings"]["event_subscriptions"]
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
+    assert events["request_url"] == url
+
+    single = manifest(SlackMode.HTTP, url)
+    assert "redirect_urls" not in single["oauth_config"]
+    assert "app_uninstalled" not in single["settings"]["event_subscriptions"]["bot_events"]
