@@ -187,6 +187,13 @@ async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
     logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
     assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
 
+    # The lead names a colleague as Slack writes a mention.
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, f"assign 1 <@{STAFF}|alex>")
+    told, token = await sent(
+        slack_fake, messages.you_were_assigned(1, "Northfield", Platform.YOUTUBE)
+    )
+    assert (told["channel"], token) == ("DALEX", "xoxb-T1-token")
+
     # The same people and channel, in a workspace that never installed Casebook: nothing of
     # theirs is stored, and the log says so without their words.
     await handled(database)

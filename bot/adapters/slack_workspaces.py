@@ -13,6 +13,7 @@ Single-workspace mode (a bot token in the environment) leaves ids as Slack gives
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from bot.adapters.slack_installs import WorkspaceTokens
 from handlers.events import Outgoing
 
 SEPARATOR = "/"
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?=[|>])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +75,9 @@ def qualified_body(body: dict[str, Any], team: str) -> dict[str, Any]:
     for key in ("user_id", "channel_id"):  # a slash command
         if isinstance(out.get(key), str):
             out[key] = qualify(team, out[key])
+    if isinstance(out.get("command"), str) and isinstance(out.get("text"), str):
+        # People a lead names, as in `/cases assign 3 @alex`, which Slack sends as <@U123|alex>.
+        out["text"] = _MENTION.sub(lambda m: f"<@{qualify(team, m.group(1))}", out["text"])
     for key in ("user", "channel"):  # an interaction: {"id": …}
         if isinstance(out.get(key), dict) and isinstance(out[key].get("id"), str):
             out[key] = {**out[key], "id": qualify(team, out[key]["id"])}
