@@ -294,3 +294,9 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     # tokens_revoked for the bot's token removes the installation as well.
     assert await event(bot, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}) == 200
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is None
+
+
+async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: SlackBot) -> None:
+    body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
+    status, text = await bot.post(json.dumps(body), "application/json")
+    assert status == 200 and json.loads(text)["challenge"] == "abc123"

@@ -179,7 +179,7 @@ class SlackTransport:
             return web.Response(status=400, text=problem)
         assert parsed is not None
         identity = self.identity
-        if self.oauth is not None:
+        if self.oauth is not None and not slack_workspaces.of_no_workspace(parsed):
             team = slack_workspaces.team_of(parsed)
             if await self.oauth.uninstalled(parsed, team):
                 return web.Response(status=200)

@@ -68,6 +68,12 @@ def team_of(body: dict[str, Any]) -> Team | None:
     return Team(enterprise if isinstance(enterprise, str) and enterprise else None, team)
 
 
+def of_no_workspace(body: dict[str, Any]) -> bool:
+    """Slack's own checks of the request URL (url_verification, ssl_check), which name no
+    workspace and are answered whoever has installed Casebook."""
+    return body.get("type") == "url_verification" or bool(body.get("ssl_check"))
+
+
 def qualified_body(body: dict[str, Any], team: str) -> dict[str, Any]:
     """The request body with every channel and user id Casebook reads qualified by `team`
     (copies where it changes; the body given is left as it was)."""
