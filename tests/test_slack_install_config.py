@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import cli, online_check
 from bot.adapters.slack_config import SLACK, SlackMode, slack_settings
 from bot.adapters.slack_manifest import manifest
 from bot.config.description import describe
@@ -80,3 +81,10 @@ def test_the_manifest_of_an_installable_app_names_its_redirect_and_hears_of_remo
     single = manifest(SlackMode.HTTP, url)
     assert "redirect_urls" not in single["oauth_config"]
     assert "app_uninstalled" not in single["settings"]["event_subscriptions"]["bot_events"]
+
+
+async def test_the_online_check_asks_no_workspace_token(tmp_path: Path) -> None:
+    config = _load(tmp_path, "install = true\n", INSTALL_ENV)
+    out = io.StringIO()
+    assert await online_check.run(config, out) == 0
+    assert "installed by OAuth into each workspace" in out.getvalue()
