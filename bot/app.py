@@ -140,7 +140,12 @@ async def run_chat(
 
         # Always served, whatever the transports: /healthz and /metrics are for the IT person.
         asyncio.get_running_loop().set_exception_handler(AcceptReports())
-        pages = {join_page.JOIN: join_page.handler(lambda: _join_page(chats))}
+        pages: dict[str, web_server.Handler] = {
+            join_page.JOIN: join_page.handler(lambda: _join_page(chats))
+        }
+        for chat in chats:
+            if isinstance(chat, SlackTransport):  # the OAuth install's GET pages
+                pages.update(chat.pages)
         runner = await serve_guarded(
             web_server.build(routes, health, metrics, pages), config.server.host, config.server.port
         )
@@ -189,10 +194,13 @@ def _chat_transports(
 
 
 def _join_page(chats: list[ChatTransport]) -> join_page.JoinPage:
-    """What /join offers: Telegram's link once the bot's name is known (Slack's install button
-    comes with the Slack app's OAuth install)."""
+    """What /join offers: Slack's install button when `[slack] install = true`, Telegram's
+    link once the bot's name is known."""
     names = [chat.username for chat in chats if isinstance(chat, TelegramTransport)]
-    return join_page.JoinPage(telegram_bot=next((n for n in names if n), ""))
+    installable = any(isinstance(chat, SlackTransport) and chat.oauth for chat in chats)
+    return join_page.JoinPage(
+        slack_install=installable, telegram_bot=next((n for n in names if n), "")
+    )
 
 
 def _stop_on_signals() -> asyncio.Event:

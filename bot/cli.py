@@ -706,11 +706,13 @@ def _manifest(args: argparse.Namespace) -> int:
     if args.platform == TEAMS:
         return _teams_package(args)
     mode = None if args.mode is None else SlackMode(args.mode)
+    install = False
     if mode is None:
         config = load_config(args.config, os.environ) if args.config else None
         slack = config.transports.get(SLACK) if config is not None else None
         mode = slack_settings(slack).mode if slack is not None else SlackMode.SOCKET
-    print(json.dumps(slack_manifest.manifest(mode, args.url), indent=2))
+        install = slack is not None and slack_settings(slack).install
+    print(json.dumps(slack_manifest.manifest(mode, args.url, install), indent=2))
     if mode is SlackMode.HTTP and not args.url:
         print(messages.MANIFEST_PLACEHOLDER_URL, file=sys.stderr)
     for warning in slack_manifest.url_warnings(args.url) if args.url else []:

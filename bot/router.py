@@ -141,6 +141,11 @@ class Router:
         return self._clock
 
     @property
+    def database(self) -> Store:
+        """The store events go to, for a transport's own rows (Slack's installations)."""
+        return self._database
+
+    @property
     def _config(self) -> Config:
         return self._schools.config
 

@@ -24,7 +24,6 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -44,9 +43,11 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import web as web_paths
-from bot.adapters import lookup, slack_events, slack_signature
+from bot.adapters import lookup, slack_events, slack_signature, slack_workspaces
 from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode, slack_settings
+from bot.adapters.slack_oauth import SlackOAuth
 from bot.adapters.slack_send import SlackSender
+from bot.adapters.slack_workspaces import SlackIdentity
 from bot.backoff import Backoff, describe
 from bot.log_throttle import ThrottledLog
 from bot.router import Router
@@ -63,15 +64,6 @@ SOURCE = "slack"
 INVALID_REQUEST = {"error": "invalid request"}  # bolt's answer to a bad signature, with 401
 
 
-@dataclass(frozen=True)
-class SlackIdentity:
-    """Who the bot is in the workspace, from auth.test."""
-
-    user_id: str
-    bot_id: str
-    team_id: str
-
-
 # The answer to an event the inbox did not commit in time: Slack sends it again, and a load
 # balancer takes this process out of turn for a while.
 NOT_STORED = 503
@@ -83,15 +75,19 @@ class EventNotStored(Exception):
 
 def web_client(slack: SlackConfig) -> AsyncWebClient:
     """The Web API client, retrying rate limits (after Retry-After), 5xx and dropped connections."""
-    return AsyncWebClient(
-        token=slack.bot_token.value,
-        retry_handlers=[
+    return AsyncWebClient(token=slack.bot_token.value, **client_settings(slack))
+
+
+def client_settings(slack: SlackConfig) -> dict[str, Any]:
+    """Where the Web API is and how calls to it are retried, for every client made."""
+    return {
+        "retry_handlers": [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
         **_where(slack),
-    )
+    }
 
 
 class SlackTransport:
@@ -102,7 +98,21 @@ class SlackTransport:
         self._ignored = ThrottledLog(router.clock)  # channels of no school, logged now and then
         self.client = web_client(self._slack)
         self.transport = SLACK
-        self.sender = SlackSender(self.client)
+        # Installed by OAuth: each workspace's token from the database (slack_oauth.py).
+        self.oauth = (
+            SlackOAuth(
+                self._slack,
+                router.database,
+                router.clock,
+                self.client,
+                client_settings(self._slack),
+            )
+            if self._slack.install
+            else None
+        )
+        self.sender = SlackSender(
+            self.client, self.oauth.workspaces if self.oauth is not None else None
+        )
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
@@ -137,6 +147,11 @@ class SlackTransport:
             {web_paths.SLACK_EVENTS: self.handle_http} if self._slack.mode is SlackMode.HTTP else {}
         )
 
+    @property
+    def pages(self) -> dict[str, Handler]:
+        """GET paths: the OAuth install and Slack's redirect back, when installing is on."""
+        return self.oauth.pages if self.oauth is not None else {}
+
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: events, interactivity and slash commands.
 
@@ -163,8 +178,20 @@ class SlackTransport:
             log.info("slack request refused: %s", problem)
             return web.Response(status=400, text=problem)
         assert parsed is not None
+        identity = self.identity
+        if self.oauth is not None and not slack_workspaces.of_no_workspace(parsed):
+            team = slack_workspaces.team_of(parsed)
+            if await self.oauth.uninstalled(parsed, team):
+                return web.Response(status=200)
+            identity = await self.oauth.identity(team)
+            if identity is None:
+                log.info(
+                    "slack request from team %s, which has not installed Casebook: ignored",
+                    team.team_id if team else "?",
+                )
+                return web.Response(status=200)
         if self._verifier is not None and _is_message_event(parsed):
-            response = await self._message_event(parsed)
+            response = await self._message_event(parsed, identity)
         else:
             response = await to_aiohttp_response(
                 await self.app.async_dispatch(await to_bolt_request(request))
@@ -173,7 +200,9 @@ class SlackTransport:
             log.warning("slack request answered %s", response.status)
         return response
 
-    async def _message_event(self, callback: dict[str, Any]) -> web.Response:
+    async def _message_event(
+        self, callback: dict[str, Any], identity: SlackIdentity | None
+    ) -> web.Response:
         """A signed message event, answered as bolt answers it without bolt's dispatch, which
         cost as much again as storing the event: the bot's own messages acknowledged and
         dropped as bolt drops them, then the listener. A callback without an event object,
@@ -182,7 +211,7 @@ class SlackTransport:
         if not isinstance(event, dict):
             log.info("slack request refused: an event callback without an event object")
             return web.Response(status=400, text="event callback without an event object")
-        if not _from_self(event, self.identity):
+        if not _from_self(event, identity):
             try:
                 await self._on_message(callback)
             except EventNotStored:
@@ -200,6 +229,10 @@ class SlackTransport:
         # One HTTP session for every Web API call: without it the SDK opens (and closes) a
         # connection per call, which in a burst costs more than the call itself.
         self.client.session = aiohttp.ClientSession()
+        if self.oauth is not None:  # no token of its own: each workspace is checked as it sends
+            self.oauth.workspaces.session = self.client.session
+            self.problem = ""
+            return
         if self._slack.mode is SlackMode.SOCKET:
             self._socket = AsyncSocketModeHandler(
                 self.app,
@@ -220,6 +253,8 @@ class SlackTransport:
 
     async def health(self) -> tuple[bool, str]:
         """Whether Slack is reachable as far as this process knows, and if not, why."""
+        if self.oauth is not None:
+            return True, ""
         if self.identity is None:
             return False, self.problem
         if self._socket is not None and not await self._socket.client.is_connected():
@@ -265,6 +300,9 @@ class SlackTransport:
         this is a plain function rather than a bound method)."""
 
         async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            if self.oauth is not None:
+                found = await self.oauth.authorize(enterprise_id, team_id)
+                return found or AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id)
             identity = self.identity
             return AuthorizeResult(
                 enterprise_id=enterprise_id,
@@ -277,10 +315,11 @@ class SlackTransport:
         return authorize
 
     async def _on_message(self, body: dict[str, Any]) -> None:
+        body = self._qualified(body)
         incoming = slack_events.message(self._config, body)
         if incoming is None:
             unknown = slack_events.unconfigured_channel(self._config, body.get("event") or {})
-            if unknown is not None:  # named after the ack: its title needs a Web API call
+            if unknown is not None and self.oauth is None:  # named after the ack (Web API)
                 held = self._ignored.due(unknown)
                 if held is not None:
                     self._background.start(self._log_unconfigured(unknown, held))
@@ -303,13 +342,13 @@ class SlackTransport:
         return None
 
     async def _on_button(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
-        incoming = slack_events.button(self._config, body)
+        incoming = slack_events.button(self._config, self._qualified(body))
         if incoming is not None:
             await self._store(incoming)
         await ack()
 
     async def _on_command(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
-        incoming = slack_events.command(self._config, body)
+        incoming = slack_events.command(self._config, self._qualified(body))
         if incoming is None:
             await ack()
             return
@@ -323,10 +362,18 @@ class SlackTransport:
         await ack()
 
     async def _on_report_form(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
-        incoming = slack_events.report_form(self._config, body)
+        incoming = slack_events.report_form(self._config, self._qualified(body))
         if incoming is not None:
             await self._store(incoming)
         await ack()
+
+    def _qualified(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with its ids qualified by its workspace when installed by OAuth (the
+        request was refused before here if it named no installed workspace)."""
+        if self.oauth is None:
+            return body
+        team = slack_workspaces.team_of(body)
+        return body if team is None else slack_workspaces.qualified_body(body, team.team_id)
 
     async def _store(self, incoming: Incoming) -> None:
         event_id = incoming.event_id or ""
@@ -346,7 +393,8 @@ class SlackTransport:
     async def _learn_name(self, user_id: str) -> None:
         """Leads read names, not ids, in timelines: ask Slack once per person, after the ack."""
         try:
-            response = await self.client.users_info(user=user_id)
+            client, bare = await self._client_for(user_id)
+            response = await client.users_info(user=bare)
         except Exception as error:
             log.info("users.info failed: %s", type(error).__name__)
             return
@@ -360,13 +408,24 @@ class SlackTransport:
                 self._named.discard(user_id)
                 log.info("could not keep a display name: %s", type(error).__name__)
 
+    async def _client_for(self, platform_id: str) -> tuple[AsyncWebClient, str]:
+        """The client for the workspace an id belongs to, and Slack's own id."""
+        if self.oauth is None:
+            return self.client, platform_id
+        team, bare = slack_workspaces.split(platform_id)
+        client = await self.oauth.workspaces.client(team)
+        if client is None:
+            raise LookupError("workspace not installed")
+        return client, bare
+
     async def _log_unconfigured(self, channel: str, held: int) -> None:
         title = await self._channel_names.name(channel)
         lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels", held)
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:
-            await self.client.views_open(trigger_id=trigger_id, view=report_view(incoming.place.id))
+            client, _ = await self._client_for(incoming.user.id)
+            await client.views_open(trigger_id=trigger_id, view=report_view(incoming.place.id))
         except Exception as error:
             log.warning("could not open the report form: %s", type(error).__name__)
 

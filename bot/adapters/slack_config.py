@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -18,6 +19,8 @@ from handlers.settings import (
 from storage.models import Transport
 
 SLACK = Transport("slack")
+INSTALL = "[slack] install = true"
+INSTALL_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
 _FOLLOW_UPS = (FollowUp.DM.value, FollowUp.THREAD.value)  # what `slack_followup` may say
 
 
@@ -33,9 +36,20 @@ class SlackConfig:
     bot_token: Secret = NO_SECRET
     signing_secret: Secret = NO_SECRET
     app_token: Secret = NO_SECRET
+    # Installed into many workspaces by OAuth (bot/adapters/slack_installs.py): each workspace's
+    # token comes from the database, not SLACK_BOT_TOKEN.
+    install: bool = False
+    client_id: Secret = NO_SECRET
+    client_secret: Secret = NO_SECRET
 
     def secrets(self) -> tuple[Secret, ...]:
-        return (self.bot_token, self.signing_secret, self.app_token)
+        return (
+            self.bot_token,
+            self.signing_secret,
+            self.app_token,
+            self.client_id,
+            self.client_secret,
+        )
 
 
 def slack_settings(settings: TransportSettings | None) -> SlackConfig:
@@ -54,15 +68,32 @@ class SlackSection:
     )
 
     def settings(self, reader: Reader, table: dict[str, Any]) -> SlackConfig:
-        reader.no_unknown("slack", table, {"mode", "api_url"})
-        mode = reader.mode(table, "slack", "mode", SlackMode, SlackMode.SOCKET)
+        reader.no_unknown("slack", table, {"mode", "api_url", "install"})
+        install = table.get("install", False)
+        if not isinstance(install, bool):
+            raise reader.error("install", "[slack] install must be true or false")
+        default = SlackMode.HTTP if install else SlackMode.SOCKET
+        mode = reader.mode(table, "slack", "mode", SlackMode, default)
         config = SlackConfig(
             mode=mode,
             api_url=reader.optional_url(table, "slack", "api_url"),
             bot_token=reader.secret("SLACK_BOT_TOKEN"),
             signing_secret=reader.secret("SLACK_SIGNING_SECRET"),
             app_token=reader.secret("SLACK_APP_TOKEN"),
+            install=install,
+            client_id=reader.secret("SLACK_CLIENT_ID"),
+            client_secret=reader.secret("SLACK_CLIENT_SECRET"),
         )
+        if install:
+            if mode is not SlackMode.HTTP:
+                raise reader.error(
+                    "mode",
+                    '[slack] install = true needs mode = "http": Slack sends installs'
+                    " and events to Casebook's web server",
+                )
+            for name in INSTALL_ENV:  # one line for each that is missing
+                reader.attempt(functools.partial(reader.require_env, [name], INSTALL), None)
+            return config
         needed = ["SLACK_BOT_TOKEN"] + (["SLACK_APP_TOKEN"] if mode is SlackMode.SOCKET else [])
         needed += ["SLACK_SIGNING_SECRET"] if mode is SlackMode.HTTP else []
         reader.require_env(needed, f"[slack] mode = {mode.value!r}")
@@ -87,6 +118,12 @@ class SlackSection:
         return (
             f"slack: mode={s.mode.value} api_url={s.api_url or 'default'} "
             f"bot_token={s.bot_token} signing_secret={s.signing_secret} app_token={s.app_token}"
+            + (
+                f" install=on (/slack/install) client_id={s.client_id}"
+                f" client_secret={s.client_secret}"
+                if s.install
+                else ""
+            )
         )
 
     def describe_school(self, places: SchoolPlaces) -> str:

@@ -91,7 +91,7 @@ def unconfigured_channel(config: Config, event: dict[str, Any]) -> str | None:
         return None
     if not isinstance(event.get("user"), str) or not isinstance(channel, str):
         return None
-    if event.get("channel_type") == "im" or channel.startswith("D"):
+    if event.get("channel_type") == "im" or _bare(channel).startswith("D"):
         return None
     if school_of_channel(config, channel) is not None:
         return None
@@ -284,9 +284,15 @@ def _place(
     config: Config, channel: str, user_id: str, channel_type: Any
 ) -> tuple[Place | None, str | None]:
     """A direct chat is the person's own place; a channel counts only if it is a report place."""
-    if channel_type == "im" or channel.startswith("D"):
+    if channel_type == "im" or _bare(channel).startswith("D"):
         return Place(SLACK, user_id, PlaceKind.DIRECT), None
     school = school_of_channel(config, channel)
     if school is None:
         return None, None
     return Place(SLACK, channel, PlaceKind.CHANNEL), school
+
+
+def _bare(channel: str) -> str:
+    """The channel's own id, without the workspace an OAuth install qualifies it with
+    ("T1/D123": a direct chat as "D123" is)."""
+    return channel.rpartition("/")[2]

@@ -24,6 +24,10 @@ BOT_SCOPES = (
     "groups:read",  # the same for private channels
 )
 BOT_EVENTS = ("message.channels", "message.groups", "message.im")
+# With `[slack] install = true`: a workspace that removes the app, or revokes its token, is
+# forgotten (bot/adapters/slack_oauth.py).
+INSTALL_EVENTS = ("app_uninstalled", "tokens_revoked")
+OAUTH_REDIRECT = "/slack/oauth_redirect"
 
 
 def url_warnings(request_url: str) -> list[str]:
@@ -38,8 +42,11 @@ def url_warnings(request_url: str) -> list[str]:
     return warnings
 
 
-def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
-    """Socket Mode needs no public URL; HTTP mode sends everything to one request URL."""
+def manifest(
+    mode: SlackMode, request_url: str | None = None, install: bool = False
+) -> dict[str, Any]:
+    """Socket Mode needs no public URL; HTTP mode sends everything to one request URL. An app
+    installed by OAuth also names its redirect URL and hears of its own removal."""
     http = mode is SlackMode.HTTP
     url = request_url or "https://casebook.example.org/slack/events"
     commands = []
@@ -55,7 +62,11 @@ def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
         if http:
             entry["url"] = url
         commands.append(entry)
-    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS)}
+    events: dict[str, Any] = {"bot_events": list(BOT_EVENTS + (INSTALL_EVENTS if install else ()))}
+    oauth: dict[str, Any] = {"scopes": {"bot": list(BOT_SCOPES)}}
+    if install:
+        redirect = urlsplit(url)._replace(path=OAUTH_REDIRECT, query="", fragment="")
+        oauth["redirect_urls"] = [redirect.geturl()]
     interactivity: dict[str, Any] = {"is_enabled": True}
     if http:
         events["request_url"] = url
@@ -75,7 +86,7 @@ def manifest(mode: SlackMode, request_url: str | None = None) -> dict[str, Any]:
             },
             "slash_commands": commands,
         },
-        "oauth_config": {"scopes": {"bot": list(BOT_SCOPES)}},
+        "oauth_config": oauth,
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,

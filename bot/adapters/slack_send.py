@@ -12,8 +12,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters import text_limits
+from bot.adapters import slack_workspaces, text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
+from bot.adapters.slack_workspaces import WorkspaceClients
 from bot.delivery import PermanentSendError, RateLimited, TemporarySendError
 from handlers import messages
 from handlers.events import Outgoing, PlaceKind
@@ -87,15 +88,26 @@ def blocks(outgoing: Outgoing) -> list[dict[str, Any]]:
 
 
 class SlackSender:
-    """Sends one outbox row to Slack and returns "channel|ts" so it can be updated later."""
+    """Sends one outbox row to Slack and returns "channel|ts" so it can be updated later.
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    With `workspaces` (Casebook installed by OAuth), each message goes with the token of the
+    workspace its ids name, and the reference it returns names that workspace too."""
+
+    def __init__(self, client: AsyncWebClient, workspaces: WorkspaceClients | None = None) -> None:
         self._client = client
+        self._workspaces = workspaces
         self._direct_channels: dict[str, str] = {}
 
     async def send(self, outgoing: Outgoing) -> str | None:
+        client, team = self._client, ""
+        if self._workspaces is not None:
+            team_id, outgoing = slack_workspaces.unqualified(outgoing)
+            found = await self._workspaces.client(team_id)
+            if found is None:
+                raise PermanentSendError("slack workspace not installed")
+            client, team = found, team_id or ""
         try:
-            return await self._send(outgoing)
+            ref = await self._send(outgoing, client, team)
         except SlackApiError as error:
             status = error.response.status_code if error.response is not None else 0
             code = _error_code(error)
@@ -110,19 +122,18 @@ class SlackSender:
             if code in _REFUSED_FOR_GOOD:
                 raise PermanentSendError(f"slack refused: {code}") from None
             raise TemporarySendError(f"slack error {code or 'unknown'}") from None
+        return slack_workspaces.qualify(team, ref) if ref and team else ref
 
-    async def _send(self, outgoing: Outgoing) -> str | None:
+    async def _send(self, outgoing: Outgoing, client: AsyncWebClient, team: str) -> str | None:
         fitted = text(outgoing)
         if outgoing.replace_ref:
             channel, _, ts = outgoing.replace_ref.partition("|")
-            await self._client.chat_update(
-                channel=channel, ts=ts, text=fitted, blocks=blocks(outgoing)
-            )
+            await client.chat_update(channel=channel, ts=ts, text=fitted, blocks=blocks(outgoing))
             return outgoing.replace_ref
         if outgoing.attachment is not None:
             person = outgoing.to_user.id if outgoing.to_user else outgoing.place.id
-            channel = await self._direct_channel(person)
-            await self._client.files_upload_v2(
+            channel = await self._direct_channel(client, team, person)
+            await client.files_upload_v2(
                 channel=channel,
                 file=outgoing.attachment.data,
                 filename=outgoing.attachment.name,
@@ -132,7 +143,7 @@ class SlackSender:
             return None
         if outgoing.private and outgoing.to_user and outgoing.place.kind is not PlaceKind.DIRECT:
             try:
-                await self._client.chat_postEphemeral(
+                await client.chat_postEphemeral(
                     channel=outgoing.place.id,
                     user=outgoing.to_user.id,
                     text=fitted,
@@ -143,12 +154,12 @@ class SlackSender:
             except SlackApiError as error:
                 if _error_code(error) not in _EPHEMERAL_FALLBACK:
                     raise
-            channel = await self._direct_channel(outgoing.to_user.id)
+            channel = await self._direct_channel(client, team, outgoing.to_user.id)
         elif outgoing.place.kind is PlaceKind.DIRECT:
-            channel = await self._direct_channel(outgoing.place.id)
+            channel = await self._direct_channel(client, team, outgoing.place.id)
         else:
             channel = outgoing.place.id
-        response = await self._client.chat_postMessage(
+        response = await client.chat_postMessage(
             channel=channel,
             text=fitted,
             blocks=blocks(outgoing),
@@ -158,15 +169,16 @@ class SlackSender:
         )
         return f"{response.get('channel', channel)}|{response.get('ts', '')}"
 
-    async def _direct_channel(self, user_id: str) -> str:
+    async def _direct_channel(self, client: AsyncWebClient, team: str, user_id: str) -> str:
         """The bot's direct-message channel with a person (remembered; Slack gives the same one)."""
-        if user_id not in self._direct_channels:
-            response = await self._client.conversations_open(users=user_id)
+        key = slack_workspaces.qualify(team, user_id) if team else user_id
+        if key not in self._direct_channels:
+            response = await client.conversations_open(users=user_id)
             channel = (response.get("channel") or {}).get("id")
             if not isinstance(channel, str):
                 raise TemporarySendError("slack conversations.open gave no channel")
-            self._direct_channels[user_id] = channel
-        return self._direct_channels[user_id]
+            self._direct_channels[key] = channel
+        return self._direct_channels[key]
 
 
 def _error_code(error: SlackApiError) -> str:

@@ -226,7 +226,8 @@ async def _close_case(
 async def _find_staff(ctx: Context, handle: str) -> Person:
     """`me`, a lead of this school, or a member of it, by @name, <@U123> (Slack) or id, on the
     lead's own transport. Leads count even before Casebook has seen them in a school's place."""
-    wanted = re.sub(r"^<@([A-Z0-9]+)(?:\|[^>]*)?>$", r"\1", handle.strip()).lstrip("@").casefold()
+    # "<@T1/U123>": a Slack id qualified by its workspace, where Slack is installed by OAuth.
+    wanted = re.sub(r"^<@([A-Z0-9/]+)(?:\|[^>]*)?>$", r"\1", handle.strip()).lstrip("@").casefold()
     if wanted == "me":
         return ctx.person
     transport = ctx.incoming.user.transport

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,16 +127,21 @@ class FakeSlackApi(WaitsForCalls):
         if refused is not None:
             await self._record(Call(f"{method}!{refused}", args))
             return web.json_response({"ok": False, "error": refused})
-        await self._record(Call(method, args, request.headers.get("Authorization", "")))
-        return web.json_response(self._answer(method, args))
+        authorization = request.headers.get("Authorization", "")
+        await self._record(Call(method, args, authorization))
+        return web.json_response(self._answer(method, args, authorization))
 
     def tokens_used(self, method: str) -> list[str]:
         """The bearer token of every successful call of `method`."""
         return [c.authorization.removeprefix("Bearer ") for c in self.calls if c.method == method]
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], authorization: str = "") -> dict[str, Any]:
         if method == "oauth.v2.access":
             return self._oauth(args)
+        installed = re.fullmatch(r"Bearer xoxb-(T\w+)-token", authorization)
+        if method == "auth.test" and installed:  # a token oauth.v2.access gave
+            team = installed.group(1)
+            return {"ok": True, "user_id": f"UBOT{team}", "bot_id": f"B{team}", "team_id": team}
         if method == "auth.test" and self.auth_error:
             return {"ok": False, "error": self.auth_error}
         if method == "conversations.info":

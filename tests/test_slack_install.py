@@ -1,0 +1,302 @@
+"""Casebook installed into many Slack workspaces by OAuth, end to end: no [[schools]] in the
+file; each workspace installs through /slack/install against the fake's oauth.v2.access; a
+school's lead joins by direct message, claims a channel with `/cases here reports`, and a
+report there is answered with that workspace's own token. Workspaces whose channel and user
+ids collide stay apart, and a workspace that has not installed Casebook makes no case. Real
+HTTP both ways, requests signed as Slack signs them; on SQLite and, with
+CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
+from bot.adapters.slack_installs import DatabaseInstallations
+from bot.school_cli import add_school
+from handlers import messages
+from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from storage.models import Platform
+from storage.store import Store
+from storage.tables import Table
+from tests.chat import FakeClock
+from tests.conftest import on_postgres
+from tests.fakes.slack_api import Call, FakeSlackApi
+from tests.slack_harness import SECRET, SlackBot
+
+SHORT = "https://youtu.be/abc123"
+STAFF_CHANNEL = "CSTAFF"  # the same id in both workspaces, as ids can be
+LEAD = "ULEAD"  # likewise: two different people
+STAFF = "UALEX"
+SENDS = ("chat.postMessage", "chat.postEphemeral")
+
+
+@pytest.fixture
+def config(tmp_path: Path, request: pytest.FixtureRequest, slack_fake: FakeSlackApi) -> Config:
+    storage = (
+        StorageConfig(url=request.getfixturevalue("postgres_url"))
+        if on_postgres()
+        else StorageConfig(database=tmp_path / "hosted.db")
+    )
+    return Config(
+        schools=(),
+        storage=storage,
+        server=ServerConfig(host="127.0.0.1", port=0),
+        transports={
+            SLACK: SlackConfig(
+                mode=SlackMode.HTTP,
+                api_url=slack_fake.url + "/api/",
+                signing_secret=Secret(SECRET),
+                install=True,
+                client_id=Secret("111.222"),
+                client_secret=Secret("client-secret"),
+            )
+        },
+    )
+
+
+@pytest.fixture
+async def bot(config: Config, database: Store, slack_fake: FakeSlackApi) -> AsyncIterator[SlackBot]:
+    slack_fake.oauth_codes.update({"code-one": "T1", "code-two": "T2"})
+    running = await SlackBot(config, slack_fake).start()
+    yield running
+    await running.close()
+
+
+async def install(bot: SlackBot, code: str) -> int:
+    """A browser's way through the install: /slack/install, Slack's consent page (skipped: it
+    only sends the state back with a code), then /slack/oauth_redirect."""
+    assert bot.session is not None
+    base = f"http://127.0.0.1:{bot.port}"
+    async with bot.session.get(f"{base}/slack/install", allow_redirects=False) as response:
+        assert response.status == 302
+        location = urllib.parse.urlsplit(response.headers["Location"])
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+    assert location.netloc == "slack.com"
+    state = urllib.parse.parse_qs(location.query)["state"][0]
+    query = urllib.parse.urlencode({"code": code, "state": state})
+    async with bot.session.get(
+        f"{base}/slack/oauth_redirect?{query}", headers={"Cookie": cookie}
+    ) as response:
+        return response.status
+
+
+async def message(bot: SlackBot, team: str, user: str, channel: str, text: str) -> int:
+    direct = channel.startswith("D")
+    event = {
+        "type": "message",
+        "user": user,
+        "text": text,
+        "channel": channel,
+        "channel_type": "im" if direct else "channel",
+        "ts": f"{time.time():.6f}",
+    }
+    body = {
+        "team_id": team,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": event,
+    }
+    status, _ = await bot.post(json.dumps(body), "application/json")
+    return status
+
+
+async def command(bot: SlackBot, team: str, user: str, channel: str, text: str) -> int:
+    body = urllib.parse.urlencode(
+        {
+            "command": "/cases",
+            "text": text,
+            "user_id": user,
+            "user_name": user.lower(),
+            "channel_id": channel,
+            "team_id": team,
+            "trigger_id": f"trigger.{time.time_ns()}",
+            "response_url": "https://hooks.invalid/commands/1",
+        }
+    )
+    status, _ = await bot.post(body, "application/x-www-form-urlencoded")
+    return status
+
+
+async def handled(database: Store) -> None:
+    """Until every event stored so far is handled."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with database.reading() as unit:
+            if not await unit.inbox.pending(datetime.now(UTC) + timedelta(hours=1)):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("events still waiting")
+
+
+async def inbox_size(database: Store) -> int:
+    async with database.reading() as unit:
+        return await unit.tables.count(Table("inbox", ("id",)))
+
+
+async def sent(fake: FakeSlackApi, text: str) -> tuple[dict[str, Any], str]:
+    """The message (posted, or shown to one person) with this text, and the token it was sent
+    with."""
+
+    def found() -> Call | None:
+        return next((c for c in fake.calls if c.method in SENDS and c.args["text"] == text), None)
+
+    call = await fake.wait_until(found, 5.0)
+    return call.args, call.authorization.removeprefix("Bearer ")
+
+
+async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
+    bot: SlackBot,
+    slack_fake: FakeSlackApi,
+    database: Store,
+    config: Config,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/join") as response:
+        assert 'href="/slack/install"' in await response.text()
+    assert await install(bot, "code-one") == 200
+    bot_user = await DatabaseInstallations(database, FakeClock()).async_find_bot(
+        enterprise_id=None, team_id="T1"
+    )
+    assert bot_user is not None and bot_user.bot_token == "xoxb-T1-token"
+    assert (bot_user.bot_user_id, bot_user.bot_id) == ("UBOTT1", "BT1")
+
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    assert await message(bot, "T1", LEAD, "DLEAD", f"join {code}") == 200
+    welcome, token = await sent(slack_fake, messages.joined("Northfield"))
+    assert (welcome["channel"], token) == ("DLEAD", "xoxb-T1-token")
+
+    assert await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports") == 200
+    claimed, token = await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    assert (claimed["channel"], token) == (STAFF_CHANNEL, "xoxb-T1-token")
+
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+    assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
+
+    # The lead names a colleague as Slack writes a mention.
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, f"assign 1 <@{STAFF}|alex>")
+    told, token = await sent(
+        slack_fake, messages.you_were_assigned(1, "Northfield", Platform.YOUTUBE)
+    )
+    assert (told["channel"], token) == ("DALEX", "xoxb-T1-token")
+
+    # The same people and channel, in a workspace that never installed Casebook: nothing of
+    # theirs is stored, and the log says so without their words.
+    await handled(database)
+    stored = await inbox_size(database)
+    assert await message(bot, "T9", STAFF, "DALEX", f"again {SHORT}?x") == 200
+    assert await message(bot, "T9", STAFF, STAFF_CHANNEL, f"again {SHORT}?y") == 200
+    assert await inbox_size(database) == stored
+    assert "team T9, which has not installed Casebook: ignored" in caplog.text
+    assert "again" not in caplog.text and "xoxb-" not in caplog.text
+    async with database.reading() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        assert await unit.cases.by_number(school.id, 1) is not None
+        assert await unit.cases.by_number(school.id, 2) is None
+        assert await unit.people.by_key(f"slack:T9/{STAFF}") is None
+
+
+async def test_workspaces_whose_ids_collide_stay_apart(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    assert await install(bot, "code-one") == 200
+    assert await install(bot, "code-two") == 200
+    now = datetime.now(UTC)
+    north = await add_school(database, config, "Northfield", "Europe/London", now)
+    south = await add_school(database, config, "Southgate", "Europe/London", now)
+    await message(bot, "T1", LEAD, "DLEAD", f"join {north}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+
+    # T2's ULEAD is someone else: not Northfield's lead, and T2's CSTAFF is not its place.
+    await command(bot, "T2", LEAD, STAFF_CHANNEL, "")
+    _, token = await sent(slack_fake, messages.NOT_A_LEAD)
+    assert token == "xoxb-T2-token"
+    await message(bot, "T2", "USOUTHLEAD", "DSOUTHLEAD", f"join {south}")
+    await sent(slack_fake, messages.joined("Southgate"))
+    await command(bot, "T2", "USOUTHLEAD", STAFF_CHANNEL, "here reports")
+    _, token = await sent(slack_fake, messages.place_set("Southgate", "reports"))
+    assert token == "xoxb-T2-token"
+
+    await message(bot, "T2", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+    _, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+    assert token == "xoxb-T2-token"
+    async with database.reading() as unit:
+        northfield = await unit.schools.by_name("Northfield")
+        southgate = await unit.schools.by_name("Southgate")
+        assert northfield is not None and southgate is not None
+        assert await unit.cases.by_number(northfield.id, 1) is None
+        case = await unit.cases.by_number(southgate.id, 1)
+        assert case is not None
+        reporters = await unit.cases.reporters(case.id)
+        assert [r.person.key for r in reporters] == [f"slack:T2/{STAFF}"]
+
+
+async def event(bot: SlackBot, team: str, inner: dict[str, Any]) -> int:
+    body = {
+        "team_id": team,
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": inner,
+    }
+    status, _ = await bot.post(json.dumps(body), "application/json")
+    return status
+
+
+async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    assert await install(bot, "code-one") == 200
+    assert await install(bot, "code-two") == 200
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    installations = DatabaseInstallations(database, FakeClock())
+
+    # A person's own token revoked is not the bot's: the workspace stays installed.
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": [LEAD]}}
+    assert await event(bot, "T1", revoked) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is not None
+
+    assert await event(bot, "T1", {"type": "app_uninstalled"}) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
+    async with database.reading() as unit:
+        [place] = await unit.hosted.places()
+    assert place.key.place_id == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
+
+    await handled(database)
+    stored = await inbox_size(database)
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored
+    await bot.health_until(200)
+
+    # tokens_revoked for the bot's token removes the installation as well.
+    assert await event(bot, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}) == 200
+    assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is None
+
+
+async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: SlackBot) -> None:
+    body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
+    status, text = await bot.post(json.dumps(body), "application/json")
+    assert status == 200 and json.loads(text)["challenge"] == "abc123"
