@@ -21,7 +21,14 @@ from storage.hosted import PlaceKey
 from storage.models import Platform
 from storage.store import Store
 from tests.conftest import on_postgres
-from tests.fakes.teams_api import APP_ID, APP_PASSWORD, TENANT, FakeTeamsApi, activity
+from tests.fakes.teams_api import (
+    APP_ID,
+    APP_PASSWORD,
+    BOT_ID,
+    TENANT,
+    FakeTeamsApi,
+    activity,
+)
 from tests.running import until
 from tests.teams_harness import TIKTOK, TeamsBot
 
@@ -204,3 +211,67 @@ async def test_cases_invite_sends_a_code_to_the_leads_own_chat_opened_in_their_t
         await fake.wait_until(lambda: len(sent(fake, messages.joined("Northfield"))) == 2 or None)
     finally:
         await bot.close()
+
+
+def bot_added(conversation: str, kind: str = "channel", installed: bool = False) -> dict[str, Any]:
+    """Teams telling the bot it was added to a team (in its General channel) or a group chat:
+    a conversationUpdate naming it among the members added, or an installationUpdate."""
+    if installed:
+        return activity(
+            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="add"
+        )
+    return activity(
+        None,
+        conversation,
+        user=LEAD,
+        kind=kind,
+        type="conversationUpdate",
+        membersAdded=[{"id": BOT_ID}],
+    )
+
+
+def bot_removed(conversation: str, installed: bool = False) -> dict[str, Any]:
+    if installed:
+        return activity(None, conversation, user=LEAD, type="installationUpdate", action="remove")
+    return activity(
+        None, conversation, user=LEAD, type="conversationUpdate", membersRemoved=[{"id": BOT_ID}]
+    )
+
+
+async def test_added_to_a_team_or_chat_of_no_school_the_bot_says_once_how_to_set_it_up(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    group_chat = "19:group-chat@thread.v2"
+    for update in (bot_added(STAFF_CHANNEL), bot_added(STAFF_CHANNEL, installed=True)):
+        assert (await bot.post(update))[0] == 200
+    await bot.post(bot_added(group_chat, kind="groupChat"))
+    await bot.post(bot_removed(STAFF_CHANNEL))
+    await bot.post(bot_added(STAFF_CHANNEL))
+    await bot.post(activity("/cases help", LEAD, user=LEAD, kind="personal"))
+    await fake.wait_for_text(messages.NOT_A_LEAD)  # handled after the updates above
+    said = [a["conversation"] for a in sent(fake, messages.hosted_channel_added())]
+    assert sorted(said) == sorted([STAFF_CHANNEL, group_chat])
+
+
+async def test_removed_from_its_leads_channel_the_place_is_gone_and_health_stays_green(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
+    await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+    fake.removed_from.add(LEADS_CHANNEL)  # removed: the Connector refuses the bot there
+    for update in (bot_removed(LEADS_CHANNEL), bot_removed(LEADS_CHANNEL, installed=True)):
+        assert (await bot.post(update))[0] == 200
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    assert alert["conversation"] == LEAD  # with its leads' channel gone, to the lead directly
+    body = await bot.health_until(200)
+    assert body["teams"] is True
+    async with database.reading() as unit:
+        place = await unit.hosted.place(PlaceKey("teams", "", LEADS_CHANNEL))
+        assert place is not None and place.gone_at is not None
+    assert not [name for name, a in fake.calls if name.endswith("!403")]

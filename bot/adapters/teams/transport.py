@@ -29,7 +29,7 @@ from bot.adapters.teams.sending import TeamsSender
 from bot.backoff import Backoff, describe
 from bot.router import Router
 from bot.web import Handler
-from handlers.events import Incoming
+from handlers.events import Incoming, IncomingKind
 from handlers.settings import Config
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,8 @@ class TeamsTransport:
         if incoming is None and await self._claimed_elsewhere(activity):
             # Claimed a moment ago, through another process: read it again.
             incoming = events.incoming(self._router.config, activity)
+        if incoming is not None and incoming.kind is IncomingKind.ADDED:
+            self._log_added(activity)
         if incoming is None:
             self._log_ignored(activity)
         else:
@@ -157,18 +159,21 @@ class TeamsTransport:
             return False
         return await self._router.schools_changed()
 
-    def _log_ignored(self, activity: Activity) -> None:
+    def _log_added(self, activity: Activity) -> None:
         added = events.added(activity)
         if added is not None:
             log.warning(
                 "teams: the bot was added to conversation %s (team %s, channel %s); to take "
-                "reports there, add its channel id to teams_report_channels of a [[schools]] "
-                "entry",
+                "reports there, %s",
                 added.conversation,
                 added.team or "-",
                 added.channel or "-",
+                "a lead types /cases here reports in it"
+                if self._router.hosting
+                else "add its channel id to teams_report_channels of a [[schools]] entry",
             )
-            return
+
+    def _log_ignored(self, activity: Activity) -> None:
         unknown = events.unconfigured_channel(self._router.config, activity)
         if unknown is not None:
             lookup.log_ignored(log, SOURCE, unknown, "", "teams_report_channels")
