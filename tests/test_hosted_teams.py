@@ -6,6 +6,7 @@ on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from tests.teams_harness import TIKTOK, TeamsBot
 
 STAFF_CHANNEL = "19:staff@thread.tacv2"
 LEADS_CHANNEL = "19:leads@thread.tacv2"
+LEADS_CHAT = "19:leads-chat@thread.v2"  # a group chat: in no team
 LEAD = "aad-lead-9"
 STAFF = "aad-staff-9"
 STRANGER = "aad-stranger-9"
@@ -230,11 +232,21 @@ def bot_added(conversation: str, kind: str = "channel", installed: bool = False)
     )
 
 
-def bot_removed(conversation: str, installed: bool = False) -> dict[str, Any]:
+def bot_removed(
+    conversation: str, kind: str = "channel", installed: bool = False
+) -> dict[str, Any]:
+    """Teams telling the bot it was removed from a team (every channel of it) or a group chat."""
     if installed:
-        return activity(None, conversation, user=LEAD, type="installationUpdate", action="remove")
+        return activity(
+            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="remove"
+        )
     return activity(
-        None, conversation, user=LEAD, type="conversationUpdate", membersRemoved=[{"id": BOT_ID}]
+        None,
+        conversation,
+        user=LEAD,
+        kind=kind,
+        type="conversationUpdate",
+        membersRemoved=[{"id": BOT_ID}],
     )
 
 
@@ -253,7 +265,7 @@ async def test_added_to_a_team_or_chat_of_no_school_the_bot_says_once_how_to_set
     assert sorted(said) == sorted([STAFF_CHANNEL, group_chat])
 
 
-async def test_removed_from_its_leads_channel_the_place_is_gone_and_health_stays_green(
+async def test_removed_from_its_leads_group_chat_the_place_is_gone_and_health_stays_green(
     bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
 ) -> None:
     code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
@@ -261,17 +273,58 @@ async def test_removed_from_its_leads_channel_the_place_is_gone_and_health_stays
     await fake.wait_for_text(messages.joined("Northfield"))
     await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
     await fake.wait_for_text(messages.place_set("Northfield", "reports"))
-    await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
+    await bot.post(activity("/cases here leads", LEADS_CHAT, user=LEAD, kind="groupChat"))
     await fake.wait_for_text(messages.place_set("Northfield", "leads"))
-    fake.removed_from.add(LEADS_CHANNEL)  # removed: the Connector refuses the bot there
-    for update in (bot_removed(LEADS_CHANNEL), bot_removed(LEADS_CHANNEL, installed=True)):
+    fake.removed_from.add(LEADS_CHAT)  # removed: the Connector refuses the bot there
+    for update in (
+        bot_removed(LEADS_CHAT, kind="groupChat"),
+        bot_removed(LEADS_CHAT, kind="groupChat", installed=True),
+    ):
         assert (await bot.post(update))[0] == 200
     await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
     alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
-    assert alert["conversation"] == LEAD  # with its leads' channel gone, to the lead directly
+    assert alert["conversation"] == LEAD  # with its leads' chat gone, to the lead directly
     body = await bot.health_until(200)
     assert body["teams"] is True
     async with database.reading() as unit:
-        place = await unit.hosted.place(PlaceKey("teams", "", LEADS_CHANNEL))
+        place = await unit.hosted.place(PlaceKey("teams", "", LEADS_CHAT))
         assert place is not None and place.gone_at is not None
     assert not [name for name, a in fake.calls if name.endswith("!403")]
+
+
+async def test_removed_from_a_team_every_claimed_channel_of_it_is_gone_even_after_a_restart(
+    fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    team = "19:team@thread.tacv2"  # the team of every channel activity() makes
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    first = TeamsBot(config)
+    first.fake = fake
+    await first.start()
+    try:
+        await first.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+        await fake.wait_for_text(messages.joined("Northfield"))
+        await first.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+        await first.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+    finally:
+        await first.close()
+    bot = TeamsBot(config)
+    bot.fake = fake
+    await bot.start()
+    try:
+        # Teams says so in the team's General channel, whose id is the team's.
+        assert (await bot.post(bot_removed(team)))[0] == 200
+
+        async def gone() -> set[str]:
+            async with database.reading() as unit:
+                places = await unit.hosted.places()
+            return {p.key.place_id for p in places if p.gone_at is not None}
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while await gone() != {STAFF_CHANNEL, LEADS_CHANNEL}:
+            assert asyncio.get_running_loop().time() < deadline, await gone()
+            await asyncio.sleep(0.05)
+        assert (await bot.health_until(200))["teams"] is True
+    finally:
+        await bot.close()

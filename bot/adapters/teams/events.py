@@ -187,6 +187,12 @@ def place_of(config: Config, activity: Activity) -> str:
     return qualified(home_tenant(config), tenant_of(activity), channel_of(activity))
 
 
+def team_of(activity: Activity) -> str:
+    """The team a channel's activity is in, as Teams names it ('' outside a team)."""
+    team = (_channel_data(activity).get("team") or {}).get("id")
+    return team if isinstance(team, str) else ""
+
+
 def home_tenant(config: Config) -> str:
     """The config's own tenant, whose ids are kept bare."""
     settings = config.transports.get(TEAMS)

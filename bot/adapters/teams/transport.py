@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -26,10 +27,11 @@ from bot.adapters.teams.auth import KeysUnavailable, RequestChecker, TokenSource
 from bot.adapters.teams.config import TEAMS, TeamsConfig, teams_settings
 from bot.adapters.teams.references import References
 from bot.adapters.teams.sending import TeamsSender
+from bot.adapters.teams.tenants import tenant_of
 from bot.backoff import Backoff, describe
 from bot.router import Router
 from bot.web import Handler
-from handlers.events import Incoming, IncomingKind
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind
 from handlers.settings import Config
 
 log = logging.getLogger(__name__)
@@ -130,7 +132,8 @@ class TeamsTransport:
             self._log_ignored(activity)
         else:
             try:
-                await self._commit(incoming)
+                for each in self._gone_with_team(incoming, activity):
+                    await self._commit(each)
             except Exception as error:
                 log.error("teams %s not stored: %s", incoming.event_id, type(error).__name__)
                 return web.Response(status=500, text="not stored; send it again")
@@ -145,6 +148,26 @@ class TeamsTransport:
             except Exception as error:
                 self._references.forget(key)
                 log.error("teams: serviceUrl for %s not kept: %s", key, type(error).__name__)
+
+    def _gone_with_team(self, incoming: Incoming, activity: Activity) -> list[Incoming]:
+        """The event, and for a bot removed from a team, the same for every channel of that
+        team the bot has heard from: it is gone from all of them."""
+        if incoming.kind is not IncomingKind.REMOVED:
+            return [incoming]
+        team = events.team_of(activity)
+        if not team:
+            return [incoming]
+        tenant = tenant_of(activity)
+        channels = self._references.channels_of(self._references.kept(tenant, team))
+        return [incoming] + [
+            dataclasses.replace(
+                incoming,
+                place=Place(TEAMS, channel, PlaceKind.CHANNEL),
+                event_id=f"removed:{channel}|{activity.id}",
+            )
+            for channel in channels
+            if channel != incoming.place.id
+        ]
 
     async def _commit(self, incoming: Incoming) -> None:
         if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
