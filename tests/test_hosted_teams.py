@@ -7,6 +7,7 @@ on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -328,3 +329,13 @@ async def test_removed_from_a_team_every_claimed_channel_of_it_is_gone_even_afte
         assert (await bot.health_until(200))["teams"] is True
     finally:
         await bot.close()
+
+
+async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
+    bot: TeamsBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert (await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF)))[0] == 200
+    [line] = [r.getMessage() for r in caplog.records if STAFF_CHANNEL in r.getMessage()]
+    assert "/cases here reports" in line and "teams_report_channels" not in line
+    assert TIKTOK not in caplog.text

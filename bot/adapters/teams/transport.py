@@ -199,7 +199,9 @@ class TeamsTransport:
     def _log_ignored(self, activity: Activity) -> None:
         unknown = events.unconfigured_channel(self._router.config, activity)
         if unknown is not None:
-            lookup.log_ignored(log, SOURCE, unknown, "", "teams_report_channels")
+            lookup.log_ignored(
+                log, SOURCE, unknown, "", "teams_report_channels", hosting=self._router.hosting
+            )
 
 
 def _refused(refusal: Unauthorized) -> web.Response:
