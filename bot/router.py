@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.adapters.console_config import CONSOLE
+from bot.adapters.teams.config import TEAMS
 from bot.clock import Clock
 from bot.config.schema import names_of
 from bot.inbox_writer import InboxWriter
@@ -153,6 +154,12 @@ class Router:
     def config(self) -> Config:
         """The schools served as last loaded: adapters read which school a chat belongs to."""
         return self._schools.config
+
+    @property
+    def hosting(self) -> bool:
+        """Schools join from the chat here (see LiveSchools.hosting): what the log lines about a
+        chat of no school tell the operator to do."""
+        return self._schools.hosting
 
     async def schools_changed(self) -> bool:
         """Look again for the schools now, for a message from a chat of no school (at most
@@ -365,6 +372,8 @@ class Router:
             return [staff.whoami(incoming, names_of(incoming.user.transport))]
         now = self._clock.now()
         if incoming.kind is IncomingKind.ADDED:
+            if self._schools.hosting and incoming.place.transport == TEAMS:
+                return [Outgoing(incoming.place, messages.hosted_channel_added())]
             if self._schools.hosting:
                 return [Outgoing(incoming.place, messages.hosted_group_added())]
             names = names_of(incoming.place.transport)

@@ -251,6 +251,19 @@ def hosted_group_added() -> str:
     )
 
 
+def hosted_channel_added() -> str:
+    """Said once in a team or group chat the bot was added to, where schools join from the
+    chat, on a platform that shows a bot only the messages that mention it (unless the team
+    gave it leave to read the channel when the app was added)."""
+    return (
+        "Hello, I am Casebook. I will not read this team or chat until a safeguarding lead sets "
+        "it up. In the channel where staff should report online abuse, a lead types "
+        "@Casebook /cases here reports; in the leads' own channel, for alerts and the weekly "
+        "summary, @Casebook /cases here leads. To become a lead, send me your school's "
+        "invitation code in a chat with me: join CODE."
+    )
+
+
 def reply_added(numbers: list[int]) -> str:
     listed = ", ".join(f"#{n}" for n in numbers)
     return f"Thank you. I have added what you wrote to case {listed}."

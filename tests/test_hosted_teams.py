@@ -6,6 +6,8 @@ on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,12 +23,20 @@ from storage.hosted import PlaceKey
 from storage.models import Platform
 from storage.store import Store
 from tests.conftest import on_postgres
-from tests.fakes.teams_api import APP_ID, APP_PASSWORD, TENANT, FakeTeamsApi, activity
+from tests.fakes.teams_api import (
+    APP_ID,
+    APP_PASSWORD,
+    BOT_ID,
+    TENANT,
+    FakeTeamsApi,
+    activity,
+)
 from tests.running import until
 from tests.teams_harness import TIKTOK, TeamsBot
 
 STAFF_CHANNEL = "19:staff@thread.tacv2"
 LEADS_CHANNEL = "19:leads@thread.tacv2"
+LEADS_CHAT = "19:leads-chat@thread.v2"  # a group chat: in no team
 LEAD = "aad-lead-9"
 STAFF = "aad-staff-9"
 STRANGER = "aad-stranger-9"
@@ -204,3 +214,128 @@ async def test_cases_invite_sends_a_code_to_the_leads_own_chat_opened_in_their_t
         await fake.wait_until(lambda: len(sent(fake, messages.joined("Northfield"))) == 2 or None)
     finally:
         await bot.close()
+
+
+def bot_added(conversation: str, kind: str = "channel", installed: bool = False) -> dict[str, Any]:
+    """Teams telling the bot it was added to a team (in its General channel) or a group chat:
+    a conversationUpdate naming it among the members added, or an installationUpdate."""
+    if installed:
+        return activity(
+            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="add"
+        )
+    return activity(
+        None,
+        conversation,
+        user=LEAD,
+        kind=kind,
+        type="conversationUpdate",
+        membersAdded=[{"id": BOT_ID}],
+    )
+
+
+def bot_removed(
+    conversation: str, kind: str = "channel", installed: bool = False
+) -> dict[str, Any]:
+    """Teams telling the bot it was removed from a team (every channel of it) or a group chat."""
+    if installed:
+        return activity(
+            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="remove"
+        )
+    return activity(
+        None,
+        conversation,
+        user=LEAD,
+        kind=kind,
+        type="conversationUpdate",
+        membersRemoved=[{"id": BOT_ID}],
+    )
+
+
+async def test_added_to_a_team_or_chat_of_no_school_the_bot_says_once_how_to_set_it_up(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    group_chat = "19:group-chat@thread.v2"
+    for update in (bot_added(STAFF_CHANNEL), bot_added(STAFF_CHANNEL, installed=True)):
+        assert (await bot.post(update))[0] == 200
+    await bot.post(bot_added(group_chat, kind="groupChat"))
+    await bot.post(bot_removed(STAFF_CHANNEL))
+    await bot.post(bot_added(STAFF_CHANNEL))
+    await bot.post(activity("/cases help", LEAD, user=LEAD, kind="personal"))
+    await fake.wait_for_text(messages.NOT_A_LEAD)  # handled after the updates above
+    said = [a["conversation"] for a in sent(fake, messages.hosted_channel_added())]
+    assert sorted(said) == sorted([STAFF_CHANNEL, group_chat])
+
+
+async def test_removed_from_its_leads_group_chat_the_place_is_gone_and_health_stays_green(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity("/cases here leads", LEADS_CHAT, user=LEAD, kind="groupChat"))
+    await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+    fake.removed_from.add(LEADS_CHAT)  # removed: the Connector refuses the bot there
+    for update in (
+        bot_removed(LEADS_CHAT, kind="groupChat"),
+        bot_removed(LEADS_CHAT, kind="groupChat", installed=True),
+    ):
+        assert (await bot.post(update))[0] == 200
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    assert alert["conversation"] == LEAD  # with its leads' chat gone, to the lead directly
+    body = await bot.health_until(200)
+    assert body["teams"] is True
+    async with database.reading() as unit:
+        place = await unit.hosted.place(PlaceKey("teams", "", LEADS_CHAT))
+        assert place is not None and place.gone_at is not None
+    assert not [name for name, a in fake.calls if name.endswith("!403")]
+
+
+async def test_removed_from_a_team_every_claimed_channel_of_it_is_gone_even_after_a_restart(
+    fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    team = "19:team@thread.tacv2"  # the team of every channel activity() makes
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    first = TeamsBot(config)
+    first.fake = fake
+    await first.start()
+    try:
+        await first.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+        await fake.wait_for_text(messages.joined("Northfield"))
+        await first.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+        await first.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+    finally:
+        await first.close()
+    bot = TeamsBot(config)
+    bot.fake = fake
+    await bot.start()
+    try:
+        # Teams says so in the team's General channel, whose id is the team's.
+        assert (await bot.post(bot_removed(team)))[0] == 200
+
+        async def gone() -> set[str]:
+            async with database.reading() as unit:
+                places = await unit.hosted.places()
+            return {p.key.place_id for p in places if p.gone_at is not None}
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while await gone() != {STAFF_CHANNEL, LEADS_CHANNEL}:
+            assert asyncio.get_running_loop().time() < deadline, await gone()
+            await asyncio.sleep(0.05)
+        assert (await bot.health_until(200))["teams"] is True
+    finally:
+        await bot.close()
+
+
+async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
+    bot: TeamsBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert (await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF)))[0] == 200
+    [line] = [r.getMessage() for r in caplog.records if STAFF_CHANNEL in r.getMessage()]
+    assert "/cases here reports" in line and "teams_report_channels" not in line
+    assert TIKTOK not in caplog.text

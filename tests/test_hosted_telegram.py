@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -259,3 +260,12 @@ async def test_a_group_claimed_through_one_process_is_read_by_another_at_once(
         await fake.wait_for_text(messages.case_logged(1, Platform.YOUTUBE), timeout=2.0)
     finally:
         await other.close()
+
+
+async def test_a_message_in_a_group_of_no_school_logs_how_a_lead_claims_it(
+    bot: TelegramBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert await bot.post(message_update(f"look {SHORT}", user=STAFF, chat=STAFF_GROUP)) == 200
+    [line] = [r.getMessage() for r in caplog.records if str(STAFF_GROUP) in r.getMessage()]
+    assert "/cases here reports" in line and "telegram_report_chats" not in line

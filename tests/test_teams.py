@@ -273,10 +273,19 @@ async def test_what_is_not_a_persons_message_is_acknowledged_and_ignored(
         None, STAFF_CHANNEL, type="conversationUpdate", membersAdded=[{"id": "29:someone"}]
     )
     with caplog.at_level(logging.INFO):
-        for update in (typing, reaction, own, added, someone_joined):
+        for update in (typing, reaction, own, someone_joined):
             assert (await bot.post(update))[0] == 200
-    await bot.drained()
-    assert bot.count("inbox") == 0 and fake.calls == []
+        await bot.drained()
+        assert bot.count("inbox") == 0 and fake.calls == []
+        # The bot itself added to a channel of no school: it says there, once, what to do.
+        assert (await bot.post(added))[0] == 200
+        await bot.drained()
+    assert [(a["conversation"], a["text"]) for _, a in fake.calls] == [
+        (
+            "19:new-room@thread.tacv2",
+            messages.unconfigured_group(names_of(TEAMS), "19:new-room@thread.tacv2"),
+        )
+    ]
     [line] = [r.getMessage() for r in caplog.records if "was added to" in r.getMessage()]
     assert "19:new-room@thread.tacv2" in line and "19:team@thread.tacv2" in line
 

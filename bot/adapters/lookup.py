@@ -90,17 +90,28 @@ class SlackChannelNames:
 
 
 def log_ignored(
-    log: logging.Logger, platform: str, chat_id: str, title: str, config_key: str, held: int = 0
+    log: logging.Logger,
+    platform: str,
+    chat_id: str,
+    title: str,
+    config_key: str,
+    held: int = 0,
+    hosting: bool = False,
 ) -> None:
     """The one line for a person's message in a chat that belongs to no school (and for the
-    `held` messages from it since the last such line: see bot/log_throttle.py)."""
+    `held` messages from it since the last such line: see bot/log_throttle.py). Where schools
+    join from the chat (`hosting`), a lead claims the chat there; else its id goes in the file."""
+    how = (
+        "a lead of its school types /cases here reports in it"
+        if hosting
+        else f"add {chat_id} to {config_key} of a [[schools]] entry"
+    )
     log.warning(
         "%s: message in %s (%s) ignored%s: that chat belongs to no school; to take reports "
-        "there, add %s to %s of a [[schools]] entry",
+        "there, %s",
         platform,
         chat_id,
         f"title {title!r}" if title else "title unknown",
         f", with {held} more since the last line about it" if held else "",
-        chat_id,
-        config_key,
+        how,
     )

@@ -240,7 +240,13 @@ class TelegramTransport:
                 held = self._ignored.due(str(unknown[0]))
                 if held is not None:
                     lookup.log_ignored(
-                        log, SOURCE, str(unknown[0]), unknown[1], "telegram_report_chats", held
+                        log,
+                        SOURCE,
+                        str(unknown[0]),
+                        unknown[1],
+                        "telegram_report_chats",
+                        held,
+                        hosting=self._router.hosting,
                     )
                 return
             log.info("telegram update %s ignored", update.update_id)

@@ -46,6 +46,8 @@ class FakeTeamsApi(WaitsForCalls):
     failures: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
     url: str = ""
     keys_down: bool = False  # the key set answers 502, as when Microsoft cannot be reached
+    # Conversations the bot was removed from: every send there is answered 403.
+    removed_from: set[str] = field(default_factory=set)
     tokens_issued: int = 0
     key_fetches: int = 0
     _issued: set[str] = field(default_factory=set)
@@ -188,6 +190,9 @@ class FakeTeamsApi(WaitsForCalls):
         if authorization.removeprefix("Bearer ") not in self._issued:
             await self._record(f"{kind}!401", args)
             return web.json_response({"error": {"code": "Unauthorized"}}, status=401)
+        if args["conversation"].split(";")[0] in self.removed_from:
+            await self._record(f"{kind}!403", args)
+            return web.json_response({"error": {"code": "BotNotInConversationRoster"}}, status=403)
         pending = self.failures.get(kind) or []
         if pending:
             status, retry_after = pending.pop(0)

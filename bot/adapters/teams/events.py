@@ -42,8 +42,11 @@ class Added:
 
 
 def incoming(config: Config, activity: Activity) -> Incoming | None:
-    """A person's message, command or button press; None for everything Casebook ignores
-    (typing, reactions, edits it is not told of, the bot's own messages, member changes)."""
+    """A person's message, command or button press, or the bot added to or removed from a team
+    or group chat; None for everything Casebook ignores (typing, reactions, edits it is not
+    told of, the bot's own messages, other member changes)."""
+    if activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+        return _membership(config, activity)
     user = _person(config, activity)
     if user is None or activity.conversation is None or not activity.id:
         return None
@@ -95,11 +98,13 @@ def incoming(config: Config, activity: Activity) -> Incoming | None:
 
 
 def added(activity: Activity) -> Added | None:
-    """A conversation update that adds the bot itself; None for every other update."""
-    if activity.type != ActivityTypes.conversation_update or activity.conversation is None:
+    """An update that adds the bot itself, with the ids to configure; None for every other."""
+    if activity.conversation is None or activity.type not in (
+        ActivityTypes.conversation_update,
+        ActivityTypes.installation_update,
+    ):
         return None
-    bot = activity.recipient.id if activity.recipient is not None else None
-    if not bot or not any(member.id == bot for member in activity.members_added or ()):
+    if _bot_change(activity) is not IncomingKind.ADDED:
         return None
     data = _channel_data(activity)
     return Added(
@@ -107,6 +112,42 @@ def added(activity: Activity) -> Added | None:
         team=str((data.get("team") or {}).get("id") or ""),
         channel=str((data.get("channel") or {}).get("id") or ""),
     )
+
+
+def _membership(config: Config, activity: Activity) -> Incoming | None:
+    """The bot added to a team or group chat of no school (said there once: how to set it
+    up), or removed from one (the place is gone). Teams says both with a conversationUpdate
+    naming the bot among the members, and with an installationUpdate; each is stored once."""
+    if activity.conversation is None or _kind(activity) == "personal" or not activity.id:
+        return None
+    change = _bot_change(activity)
+    if change is None:
+        return None
+    where = place_of(config, activity)
+    place = Place(TEAMS, where, PlaceKind.CHANNEL)
+    user = _person(config, activity) or User(TEAMS, where)  # whoever did it, if Teams says
+    if change is IncomingKind.REMOVED:
+        return Incoming(change, place, user, event_id=f"removed:{where}|{activity.id}")
+    known = school_of_channel(config, where) is not None or any(
+        where == school.on(TEAMS).digest_place for school in config.schools
+    )
+    return None if known else Incoming(change, place, user, event_id=f"added:{where}")
+
+
+def _bot_change(activity: Activity) -> IncomingKind | None:
+    if activity.type == ActivityTypes.installation_update:
+        # "add-upgrade" and "remove-upgrade" are a new version of the app, not a change.
+        return {"add": IncomingKind.ADDED, "remove": IncomingKind.REMOVED}.get(
+            activity.action or ""
+        )
+    bot = activity.recipient.id if activity.recipient is not None else None
+    if not bot:
+        return None
+    if any(member.id == bot for member in activity.members_added or ()):
+        return IncomingKind.ADDED
+    if any(member.id == bot for member in activity.members_removed or ()):
+        return IncomingKind.REMOVED
+    return None
 
 
 def unconfigured_channel(config: Config, activity: Activity) -> str | None:
@@ -144,6 +185,12 @@ def channel_of(activity: Activity) -> str:
 def place_of(config: Config, activity: Activity) -> str:
     """The channel or chat an activity is in, as Casebook keeps it (qualified with its tenant)."""
     return qualified(home_tenant(config), tenant_of(activity), channel_of(activity))
+
+
+def team_of(activity: Activity) -> str:
+    """The team a channel's activity is in, as Teams names it ('' outside a team)."""
+    team = (_channel_data(activity).get("team") or {}).get("id")
+    return team if isinstance(team, str) else ""
 
 
 def home_tenant(config: Config) -> str:

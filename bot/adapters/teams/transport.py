@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -26,10 +27,11 @@ from bot.adapters.teams.auth import KeysUnavailable, RequestChecker, TokenSource
 from bot.adapters.teams.config import TEAMS, TeamsConfig, teams_settings
 from bot.adapters.teams.references import References
 from bot.adapters.teams.sending import TeamsSender
+from bot.adapters.teams.tenants import tenant_of
 from bot.backoff import Backoff, describe
 from bot.router import Router
 from bot.web import Handler
-from handlers.events import Incoming
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind
 from handlers.settings import Config
 
 log = logging.getLogger(__name__)
@@ -124,11 +126,14 @@ class TeamsTransport:
         if incoming is None and await self._claimed_elsewhere(activity):
             # Claimed a moment ago, through another process: read it again.
             incoming = events.incoming(self._router.config, activity)
+        if incoming is not None and incoming.kind is IncomingKind.ADDED:
+            self._log_added(activity)
         if incoming is None:
             self._log_ignored(activity)
         else:
             try:
-                await self._commit(incoming)
+                for each in self._gone_with_team(incoming, activity):
+                    await self._commit(each)
             except Exception as error:
                 log.error("teams %s not stored: %s", incoming.event_id, type(error).__name__)
                 return web.Response(status=500, text="not stored; send it again")
@@ -144,6 +149,26 @@ class TeamsTransport:
                 self._references.forget(key)
                 log.error("teams: serviceUrl for %s not kept: %s", key, type(error).__name__)
 
+    def _gone_with_team(self, incoming: Incoming, activity: Activity) -> list[Incoming]:
+        """The event, and for a bot removed from a team, the same for every channel of that
+        team the bot has heard from: it is gone from all of them."""
+        if incoming.kind is not IncomingKind.REMOVED:
+            return [incoming]
+        team = events.team_of(activity)
+        if not team:
+            return [incoming]
+        tenant = tenant_of(activity)
+        channels = self._references.channels_of(self._references.kept(tenant, team))
+        return [incoming] + [
+            dataclasses.replace(
+                incoming,
+                place=Place(TEAMS, channel, PlaceKind.CHANNEL),
+                event_id=f"removed:{channel}|{activity.id}",
+            )
+            for channel in channels
+            if channel != incoming.place.id
+        ]
+
     async def _commit(self, incoming: Incoming) -> None:
         if await self._router.receive(incoming, SOURCE, incoming.event_id or ""):
             self._wake()
@@ -157,21 +182,26 @@ class TeamsTransport:
             return False
         return await self._router.schools_changed()
 
-    def _log_ignored(self, activity: Activity) -> None:
+    def _log_added(self, activity: Activity) -> None:
         added = events.added(activity)
         if added is not None:
             log.warning(
                 "teams: the bot was added to conversation %s (team %s, channel %s); to take "
-                "reports there, add its channel id to teams_report_channels of a [[schools]] "
-                "entry",
+                "reports there, %s",
                 added.conversation,
                 added.team or "-",
                 added.channel or "-",
+                "a lead types /cases here reports in it"
+                if self._router.hosting
+                else "add its channel id to teams_report_channels of a [[schools]] entry",
             )
-            return
+
+    def _log_ignored(self, activity: Activity) -> None:
         unknown = events.unconfigured_channel(self._router.config, activity)
         if unknown is not None:
-            lookup.log_ignored(log, SOURCE, unknown, "", "teams_report_channels")
+            lookup.log_ignored(
+                log, SOURCE, unknown, "", "teams_report_channels", hosting=self._router.hosting
+            )
 
 
 def _refused(refusal: Unauthorized) -> web.Response:
