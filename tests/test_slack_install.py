@@ -283,7 +283,7 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
     async with database.reading() as unit:
         [place] = await unit.hosted.places()
-    assert place.key.place_id == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
+    assert place.key.qualified == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
 
     await handled(database)
     stored = await inbox_size(database)

@@ -29,7 +29,7 @@ from bot.adapters.slack_installs import (
     WorkspaceTokens,
 )
 from bot.adapters.slack_manifest import BOT_SCOPES
-from bot.adapters.slack_workspaces import SEPARATOR, SlackIdentity, Team, WorkspaceClients
+from bot.adapters.slack_workspaces import SlackIdentity, Team, WorkspaceClients
 from bot.clock import Clock
 from bot.web import Handler
 from storage.store import Store
@@ -129,12 +129,11 @@ class SlackOAuth:
             return True  # only people's own tokens, which Casebook never asks for
         await self.installations.remove(team.enterprise_id, team.team_id)
         now = self._clock.now()
-        prefix = f"{team.team_id}{SEPARATOR}"
         async with self._store.transaction() as unit:
             gone = 0
             for place in await unit.hosted.places():
                 key = place.key
-                if key.transport == SLACK and key.place_id.startswith(prefix):
+                if key.transport == SLACK and key.workspace == team.team_id:
                     gone += await unit.hosted.mark_gone(key, now)
         log.info(
             "slack: team %s removed Casebook (%s); %d places marked gone", team.team_id, kind, gone

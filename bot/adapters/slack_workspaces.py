@@ -21,8 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_installs import WorkspaceTokens
 from handlers.events import Outgoing
+from storage.hosted import WORKSPACE_MARK
 
-SEPARATOR = "/"
+SEPARATOR = WORKSPACE_MARK  # the mark storage splits a place id at, into workspace and id
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?=[|>])")
 
 
