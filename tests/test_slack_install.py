@@ -300,3 +300,21 @@ async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: S
     body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
     status, text = await bot.post(json.dumps(body), "application/json")
     assert status == 200 and json.loads(text)["challenge"] == "abc123"
+
+
+async def test_a_message_in_an_unclaimed_channel_logs_how_a_lead_claims_it(
+    bot: SlackBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    assert await install(bot, "code-one") == 200
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    deadline = time.monotonic() + 5
+    while not (
+        lines := [
+            r.getMessage() for r in caplog.records if "belongs to no school" in r.getMessage()
+        ]
+    ):
+        assert time.monotonic() < deadline, "no line about the unclaimed channel"
+        await asyncio.sleep(0.05)
+    [line] = lines
+    assert "/cases here reports" in line and "slack_report_channels" not in line

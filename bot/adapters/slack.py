@@ -319,7 +319,7 @@ class SlackTransport:
         incoming = slack_events.message(self._config, body)
         if incoming is None:
             unknown = slack_events.unconfigured_channel(self._config, body.get("event") or {})
-            if unknown is not None and self.oauth is None:  # named after the ack (Web API)
+            if unknown is not None:  # named after the ack (Web API)
                 held = self._ignored.due(unknown)
                 if held is not None:
                     self._background.start(self._log_unconfigured(unknown, held))
@@ -419,8 +419,17 @@ class SlackTransport:
         return client, bare
 
     async def _log_unconfigured(self, channel: str, held: int) -> None:
-        title = await self._channel_names.name(channel)
-        lookup.log_ignored(log, SOURCE, channel, title, "slack_report_channels", held)
+        # Installed into many workspaces, the one client that looks names up has no token.
+        title = "" if self.oauth is not None else await self._channel_names.name(channel)
+        lookup.log_ignored(
+            log,
+            SOURCE,
+            channel,
+            title,
+            "slack_report_channels",
+            held,
+            hosting=self._router.hosting,
+        )
 
     async def _open_report_form(self, trigger_id: str, incoming: Incoming) -> None:
         try:
