@@ -9,6 +9,7 @@ CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -24,7 +25,14 @@ from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
 from bot.adapters.slack_installs import DatabaseInstallations
 from bot.school_cli import add_school
 from handlers import messages
-from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from handlers.settings import (
+    Config,
+    SchoolConfig,
+    SchoolPlaces,
+    Secret,
+    ServerConfig,
+    StorageConfig,
+)
 from storage.models import Platform
 from storage.store import Store
 from storage.tables import Table
@@ -300,3 +308,24 @@ async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: S
     body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
     status, text = await bot.post(json.dumps(body), "application/json")
     assert status == 200 and json.loads(text)["challenge"] == "abc123"
+
+
+async def test_a_school_of_the_file_names_its_slack_ids_with_their_workspace(
+    config: Config,
+    database: Store,
+    slack_fake: FakeSlackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    places = SchoolPlaces(report_places=("T1/CEAST", "CBARE"), leads=("T1/ULEADE",))
+    filed = dataclasses.replace(config, schools=(SchoolConfig("Eastwood", places={SLACK: places}),))
+    slack_fake.oauth_codes["code-one"] = "T1"
+    running = await SlackBot(filed, slack_fake).start()
+    try:
+        assert "'CBARE' of school 'Eastwood' is never matched" in caplog.text
+        assert await install(running, "code-one") == 200
+        assert await message(running, "T1", STAFF, "CEAST", f"look {SHORT}") == 200
+        logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+        assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
+    finally:
+        await running.close()

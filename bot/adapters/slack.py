@@ -113,6 +113,8 @@ class SlackTransport:
         self.sender = SlackSender(
             self.client, self.oauth.workspaces if self.oauth is not None else None
         )
+        if self.oauth is not None:
+            _warn_of_bare_ids(config)
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
@@ -477,6 +479,22 @@ def report_view(channel: str) -> dict[str, Any]:
             ),
         ],
     }
+
+
+def _warn_of_bare_ids(config: Config) -> None:
+    """Installed by OAuth, ids are read as "TEAM/ID": a `[[schools]]` Slack id written without
+    its workspace would never match, so say so rather than drop its messages silently."""
+    for school in config.schools:
+        places = school.on(SLACK)
+        ids = (*places.report_places, *places.leads, places.digest_place or "")
+        for bare in (i for i in ids if i and slack_workspaces.SEPARATOR not in i):
+            log.warning(
+                "slack: %r of school %r is never matched with [slack] install = true: write it "
+                "with its workspace, as TEAM/ID (T0123/%s)",
+                bare,
+                school.name,
+                bare,
+            )
 
 
 def _listener_client(slack: SlackConfig) -> AsyncWebClient:
