@@ -329,3 +329,27 @@ async def test_a_school_of_the_file_names_its_slack_ids_with_their_workspace(
         assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
     finally:
         await running.close()
+
+
+async def test_a_rotating_token_is_refreshed_before_it_expires_and_sends_go_with_the_new_one(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    slack_fake.rotating = True
+    assert await install(bot, "code-one") == 200
+    installations = DatabaseInstallations(database, FakeClock())
+    installed = await installations.async_find_installation(enterprise_id=None, team_id="T1")
+    assert installed is not None and installed.bot_refresh_token is not None
+    refresh_token = installed.bot_refresh_token
+    installed.bot_token_expires_at = int(time.time()) + 60  # about to expire
+    await installations.async_save(installed)
+
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    _, token = await sent(slack_fake, messages.joined("Northfield"))
+
+    [refresh] = slack_fake.of("oauth.v2.access")[1:]
+    assert (refresh["grant_type"], refresh["refresh_token"]) == ("refresh_token", refresh_token)
+    refreshed = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+    assert refreshed is not None and token == refreshed.bot_token != "xoxb-T1-token"
+    assert refreshed.bot_token_expires_at is not None
+    assert refreshed.bot_token_expires_at > time.time() + 3600
