@@ -291,7 +291,14 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
     async with database.reading() as unit:
         [place] = await unit.hosted.places()
+        audit = Table("audit", ("id",))
+        trail = [
+            row
+            async for batch in unit.tables.rows(audit, ["action", "to_value", "reason"])
+            for row in batch
+        ]
     assert place.key.place_id == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
+    assert ("place", "gone", f"slack::T1/{STAFF_CHANNEL} (app_uninstalled)") in trail
 
     await handled(database)
     stored = await inbox_size(database)

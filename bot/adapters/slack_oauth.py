@@ -32,6 +32,7 @@ from bot.adapters.slack_manifest import BOT_SCOPES
 from bot.adapters.slack_workspaces import SEPARATOR, SlackIdentity, Team, WorkspaceClients
 from bot.clock import Clock
 from bot.web import Handler
+from storage.models import AuditAction, AuditEntry
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -134,8 +135,24 @@ class SlackOAuth:
             gone = 0
             for place in await unit.hosted.places():
                 key = place.key
-                if key.transport == SLACK and key.place_id.startswith(prefix):
-                    gone += await unit.hosted.mark_gone(key, now)
+                if key.transport != SLACK or not key.place_id.startswith(prefix):
+                    continue
+                if await unit.hosted.mark_gone(key, now):
+                    gone += 1
+                    # As a place the bot was removed from is audited (handlers/hosting.py),
+                    # with no one to name: the workspace did it.
+                    await unit.audit.append(
+                        AuditEntry(
+                            case_id=None,
+                            school_id=place.school_id,
+                            actor_id=None,
+                            action=AuditAction.PLACE,
+                            at=now,
+                            from_value=place.role.value,
+                            to_value="gone",
+                            reason=f"{key.transport}:{key.workspace}:{key.place_id} ({kind})",
+                        )
+                    )
         log.info(
             "slack: team %s removed Casebook (%s); %d places marked gone", team.team_id, kind, gone
         )
