@@ -8,7 +8,11 @@ replays carry an event id the inbox has seen, and are acknowledged without doing
 Bolt is given a fixed `authorize` answered from memory: the bot's identity is learnt once, in the
 background, with backoff. Otherwise bolt would call `auth.test` on a request, and while the Web
 API failed it would answer Slack 200 with a "reinstall" text before our listener stored anything.
-An event that cannot be stored is answered 500, so Slack sends it again.
+An event that cannot be stored is answered 500, so Slack sends it again. Installed into many
+workspaces by OAuth (`[slack] install = true`, slack_oauth.py), there is no one identity:
+`authorize` and the check of the bot's own messages read the workspace's installation, ids are
+qualified by their workspace (slack_workspaces.py), and a workspace that has not installed
+Casebook is answered 200 with nothing stored.
 
 Every HTTP request's signature is checked over its raw bytes before anything parses it
 (`slack_signature`). Message events, nearly every request in a burst of reports, then skip
