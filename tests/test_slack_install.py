@@ -39,7 +39,7 @@ from storage.tables import Table
 from tests.chat import FakeClock
 from tests.conftest import on_postgres
 from tests.fakes.slack_api import Call, FakeSlackApi
-from tests.slack_harness import SECRET, SlackBot
+from tests.slack_harness import SECRET, SlackBot, buttons_of
 
 SHORT = "https://youtu.be/abc123"
 STAFF_CHANNEL = "CSTAFF"  # the same id in both workspaces, as ids can be
@@ -194,6 +194,26 @@ async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
     assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
     logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
     assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
+
+    # The reporter answers the first question with its button: the answer is read in T1, and
+    # the question is updated there with T1's token.
+    question = await slack_fake.wait_until(
+        lambda: next(
+            (
+                c
+                for c in slack_fake.calls
+                if c.method == "chat.postMessage" and messages.Q_TARGETS in c.args["text"]
+            ),
+            None,
+        )
+    )
+    value = buttons_of(question.args)[0]["value"]
+    ts = str(len(slack_fake.calls))
+    await bot.press(value, user=STAFF, channel="DALEX", ts=ts)
+    update = await slack_fake.wait_until(
+        lambda: next((c for c in slack_fake.calls if c.method == "chat.update"), None)
+    )
+    assert (update.args["channel"], update.authorization) == ("DALEX", "Bearer xoxb-T1-token")
 
     # The lead names a colleague as Slack writes a mention.
     await command(bot, "T1", LEAD, STAFF_CHANNEL, f"assign 1 <@{STAFF}|alex>")
