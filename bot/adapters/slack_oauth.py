@@ -85,17 +85,15 @@ class SlackOAuth:
         )
 
     async def _redirect(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(
-            await self.flow.handle_callback(await to_bolt_request(request))
-        )
+        response = await self.flow.handle_callback(await to_bolt_request(request))
+        self.tokens.forget_all()  # a reinstall's new token is used at once
+        return await to_aiohttp_response(response)
 
     async def identity(self, team: Team | None) -> SlackIdentity | None:
         """Who the bot is in this workspace; None when it has not installed Casebook."""
         if team is None:
             return None
-        bot = await self.installations.async_find_bot(
-            enterprise_id=team.enterprise_id, team_id=team.team_id
-        )
+        bot = await self.tokens.installed(team.enterprise_id, team.team_id)
         if bot is None:
             return None
         return SlackIdentity(bot.bot_user_id or "", bot.bot_id or "", team.team_id)
@@ -105,7 +103,7 @@ class SlackOAuth:
     ) -> AuthorizeResult | None:
         """Bolt's `authorize`: the workspace's bot, from the database (None, which bolt
         refuses, for a workspace that has not installed Casebook)."""
-        bot = await self.installations.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        bot = await self.tokens.installed(enterprise_id, team_id)
         if bot is None:
             return None
         return AuthorizeResult(
@@ -129,6 +127,7 @@ class SlackOAuth:
         if kind == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
             return True  # only people's own tokens, which Casebook never asks for
         await self.installations.remove(team.enterprise_id, team.team_id)
+        self.tokens.forget(team.enterprise_id, team.team_id)
         now = self._clock.now()
         prefix = f"{team.team_id}{SEPARATOR}"
         async with self._store.transaction() as unit:
