@@ -21,25 +21,24 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_config import SlackConfig
+from bot.adapters.slack_config import SLACK, SlackConfig
 from bot.adapters.slack_installs import (
     DatabaseInstallations,
     DatabaseOAuthStates,
     OAuthApp,
     WorkspaceTokens,
 )
-from bot.adapters.slack_manifest import BOT_SCOPES
+from bot.adapters.slack_manifest import BOT_SCOPES, OAUTH_REDIRECT
 from bot.adapters.slack_workspaces import SEPARATOR, SlackIdentity, Team, WorkspaceClients
 from bot.clock import Clock
+from bot.join_page import SLACK_INSTALL
 from bot.web import Handler
 from storage.models import AuditAction, AuditEntry
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-INSTALL = "/slack/install"
-OAUTH_REDIRECT = "/slack/oauth_redirect"
-SLACK = "slack"
+INSTALL = SLACK_INSTALL  # where /join's Add to Slack button points
 
 
 class SlackOAuth:
