@@ -380,3 +380,49 @@ async def test_a_rotating_token_is_refreshed_before_it_expires_and_sends_go_with
     assert refreshed is not None and token == refreshed.bot_token != "xoxb-T1-token"
     assert refreshed.bot_token_expires_at is not None
     assert refreshed.bot_token_expires_at > time.time() + 3600
+
+
+async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_green(
+    config: Config, database: Store, slack_fake: FakeSlackApi
+) -> None:
+    """A reminder due to a reporter after their workspace removed Casebook cannot arrive: it
+    is given up, and /healthz does not turn red for it."""
+    clock = FakeClock()
+    slack_fake.oauth_codes["code-one"] = "T1"
+    running = await SlackBot(config, slack_fake, clock=clock, scheduler_interval=0.1).start()
+    try:
+        assert await install(running, "code-one") == 200
+        code = await add_school(database, config, "Northfield", "Europe/London", clock.now())
+        await message(running, "T1", LEAD, "DLEAD", f"join {code}")
+        await sent(slack_fake, messages.joined("Northfield"))
+        await command(running, "T1", LEAD, STAFF_CHANNEL, "here reports")
+        await sent(slack_fake, messages.place_set("Northfield", "reports"))
+        await message(running, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+        await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+        await handled(database)
+        assert await event(running, "T1", {"type": "app_uninstalled"}) == 200
+
+        clock.advance(hours=3)  # the unanswered questions' reminder falls due
+        given_up = await until_given_up(database)
+        assert given_up == [("slack workspace not installed",)]
+        body = await running.health_until(200)
+        assert body["slack"] is True
+    finally:
+        await running.close()
+
+
+async def until_given_up(database: Store) -> list[tuple[object, ...]]:
+    outbox = Table("outbox", ("id",))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with database.reading() as unit:
+            rows = [
+                row
+                async for batch in unit.tables.rows(outbox, ["last_error", "failed_at"])
+                for row in batch
+            ]
+        failed = [(row[0],) for row in rows if row[1] is not None]
+        if failed:
+            return failed
+        await asyncio.sleep(0.05)
+    raise AssertionError("nothing was given up")
