@@ -59,6 +59,11 @@ class PermanentSendError(Exception):
     """The platform refused the message for good (bad request, blocked); retrying cannot help."""
 
 
+class NowhereToSend(PermanentSendError):
+    """What the message was for is gone (a Slack workspace removed Casebook): it is given up,
+    and says nothing of the platform's health."""
+
+
 class TemporarySendError(Exception):
     """The platform asked us to come back later (an outage): counts as an attempt."""
 
@@ -319,7 +324,8 @@ class Delivery:
         try:
             ref = await sender.send(outgoing)
         except PermanentSendError as error:
-            self._failed(transport, str(error))
+            if not isinstance(error, NowhereToSend):
+                self._failed(transport, str(error))
             await self._retry_or_fail(items, outgoing, MAX_ATTEMPTS, str(error), 0)
             return 0.0
         except RateLimited as limited:

@@ -21,7 +21,7 @@ class StoredInstallation:
     enterprise_id: str  # '' outside Enterprise Grid
     team_id: str  # '' for an organisation-wide install
     data: str  # the SDK's Installation as JSON: holds tokens, never logged
-    installed_at: datetime
+    installed_at: datetime  # when this version was saved: an install, reinstall or refresh
     refreshing_until: datetime | None = None
 
 

@@ -9,6 +9,7 @@ CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -24,14 +25,21 @@ from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
 from bot.adapters.slack_installs import DatabaseInstallations
 from bot.school_cli import add_school
 from handlers import messages
-from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from handlers.settings import (
+    Config,
+    SchoolConfig,
+    SchoolPlaces,
+    Secret,
+    ServerConfig,
+    StorageConfig,
+)
 from storage.models import Platform
 from storage.store import Store
 from storage.tables import Table
 from tests.chat import FakeClock
 from tests.conftest import on_postgres
 from tests.fakes.slack_api import Call, FakeSlackApi
-from tests.slack_harness import SECRET, SlackBot
+from tests.slack_harness import SECRET, SlackBot, buttons_of
 
 SHORT = "https://youtu.be/abc123"
 STAFF_CHANNEL = "CSTAFF"  # the same id in both workspaces, as ids can be
@@ -187,6 +195,26 @@ async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
     logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
     assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
 
+    # The reporter answers the first question with its button: the answer is read in T1, and
+    # the question is updated there with T1's token.
+    question = await slack_fake.wait_until(
+        lambda: next(
+            (
+                c
+                for c in slack_fake.calls
+                if c.method == "chat.postMessage" and messages.Q_TARGETS in c.args["text"]
+            ),
+            None,
+        )
+    )
+    value = buttons_of(question.args)[0]["value"]
+    ts = str(len(slack_fake.calls))
+    await bot.press(value, user=STAFF, channel="DALEX", ts=ts)
+    update = await slack_fake.wait_until(
+        lambda: next((c for c in slack_fake.calls if c.method == "chat.update"), None)
+    )
+    assert (update.args["channel"], update.authorization) == ("DALEX", "Bearer xoxb-T1-token")
+
     # The lead names a colleague as Slack writes a mention.
     await command(bot, "T1", LEAD, STAFF_CHANNEL, f"assign 1 <@{STAFF}|alex>")
     told, token = await sent(
@@ -283,7 +311,14 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
     async with database.reading() as unit:
         [place] = await unit.hosted.places()
+        audit = Table("audit", ("id",))
+        trail = [
+            row
+            async for batch in unit.tables.rows(audit, ["action", "to_value", "reason"])
+            for row in batch
+        ]
     assert place.key.qualified == f"T1/{STAFF_CHANNEL}" and place.gone_at is not None
+    assert ("place", "gone", f"slack:T1:{STAFF_CHANNEL} (app_uninstalled)") in trail
 
     await handled(database)
     stored = await inbox_size(database)
@@ -318,3 +353,94 @@ async def test_a_message_in_an_unclaimed_channel_logs_how_a_lead_claims_it(
         await asyncio.sleep(0.05)
     [line] = lines
     assert "/cases here reports" in line and "slack_report_channels" not in line
+
+
+async def test_a_school_of_the_file_names_its_slack_ids_with_their_workspace(
+    config: Config,
+    database: Store,
+    slack_fake: FakeSlackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    places = SchoolPlaces(report_places=("T1/CEAST", "CBARE"), leads=("T1/ULEADE",))
+    filed = dataclasses.replace(config, schools=(SchoolConfig("Eastwood", places={SLACK: places}),))
+    slack_fake.oauth_codes["code-one"] = "T1"
+    running = await SlackBot(filed, slack_fake).start()
+    try:
+        assert "'CBARE' of school 'Eastwood' is never matched" in caplog.text
+        assert await install(running, "code-one") == 200
+        assert await message(running, "T1", STAFF, "CEAST", f"look {SHORT}") == 200
+        logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+        assert (logged["channel"], token) == ("DALEX", "xoxb-T1-token")
+    finally:
+        await running.close()
+
+
+async def test_a_rotating_token_is_refreshed_before_it_expires_and_sends_go_with_the_new_one(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    slack_fake.rotating = True
+    assert await install(bot, "code-one") == 200
+    installations = DatabaseInstallations(database, FakeClock())
+    installed = await installations.async_find_installation(enterprise_id=None, team_id="T1")
+    assert installed is not None and installed.bot_refresh_token is not None
+    refresh_token = installed.bot_refresh_token
+    installed.bot_token_expires_at = int(time.time()) + 60  # about to expire
+    await installations.async_save(installed)
+
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    _, token = await sent(slack_fake, messages.joined("Northfield"))
+
+    [refresh] = slack_fake.of("oauth.v2.access")[1:]
+    assert (refresh["grant_type"], refresh["refresh_token"]) == ("refresh_token", refresh_token)
+    refreshed = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+    assert refreshed is not None and token == refreshed.bot_token != "xoxb-T1-token"
+    assert refreshed.bot_token_expires_at is not None
+    assert refreshed.bot_token_expires_at > time.time() + 3600
+
+
+async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_green(
+    config: Config, database: Store, slack_fake: FakeSlackApi
+) -> None:
+    """A reminder due to a reporter after their workspace removed Casebook cannot arrive: it
+    is given up, and /healthz does not turn red for it."""
+    clock = FakeClock()
+    slack_fake.oauth_codes["code-one"] = "T1"
+    running = await SlackBot(config, slack_fake, clock=clock, scheduler_interval=0.1).start()
+    try:
+        assert await install(running, "code-one") == 200
+        code = await add_school(database, config, "Northfield", "Europe/London", clock.now())
+        await message(running, "T1", LEAD, "DLEAD", f"join {code}")
+        await sent(slack_fake, messages.joined("Northfield"))
+        await command(running, "T1", LEAD, STAFF_CHANNEL, "here reports")
+        await sent(slack_fake, messages.place_set("Northfield", "reports"))
+        await message(running, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+        await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+        await handled(database)
+        assert await event(running, "T1", {"type": "app_uninstalled"}) == 200
+
+        clock.advance(hours=3)  # the unanswered questions' reminder falls due
+        given_up = await until_given_up(database)
+        assert given_up == [("slack workspace not installed",)]
+        body = await running.health_until(200)
+        assert body["slack"] is True
+    finally:
+        await running.close()
+
+
+async def until_given_up(database: Store) -> list[tuple[object, ...]]:
+    outbox = Table("outbox", ("id",))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        async with database.reading() as unit:
+            rows = [
+                row
+                async for batch in unit.tables.rows(outbox, ["last_error", "failed_at"])
+                for row in batch
+            ]
+        failed = [(row[0],) for row in rows if row[1] is not None]
+        if failed:
+            return failed
+        await asyncio.sleep(0.05)
+    raise AssertionError("nothing was given up")

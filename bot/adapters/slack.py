@@ -8,7 +8,11 @@ replays carry an event id the inbox has seen, and are acknowledged without doing
 Bolt is given a fixed `authorize` answered from memory: the bot's identity is learnt once, in the
 background, with backoff. Otherwise bolt would call `auth.test` on a request, and while the Web
 API failed it would answer Slack 200 with a "reinstall" text before our listener stored anything.
-An event that cannot be stored is answered 500, so Slack sends it again.
+An event that cannot be stored is answered 500, so Slack sends it again. Installed into many
+workspaces by OAuth (`[slack] install = true`, slack_oauth.py), there is no one identity:
+`authorize` and the check of the bot's own messages read the workspace's installation, ids are
+qualified by their workspace (slack_workspaces.py), and a workspace that has not installed
+Casebook is answered 200 with nothing stored.
 
 Every HTTP request's signature is checked over its raw bytes before anything parses it
 (`slack_signature`). Message events, nearly every request in a burst of reports, then skip
@@ -113,6 +117,8 @@ class SlackTransport:
         self.sender = SlackSender(
             self.client, self.oauth.workspaces if self.oauth is not None else None
         )
+        if self.oauth is not None:
+            _warn_of_bare_ids(config)
         self._background = Background()
         self._socket: AsyncSocketModeHandler | None = None
         self._named: set[str] = set()  # people whose display name was already asked for
@@ -486,6 +492,22 @@ def report_view(channel: str) -> dict[str, Any]:
             ),
         ],
     }
+
+
+def _warn_of_bare_ids(config: Config) -> None:
+    """Installed by OAuth, ids are read as "TEAM/ID": a `[[schools]]` Slack id written without
+    its workspace would never match, so say so rather than drop its messages silently."""
+    for school in config.schools:
+        places = school.on(SLACK)
+        ids = (*places.report_places, *places.leads, places.digest_place or "")
+        for bare in (i for i in ids if i and slack_workspaces.SEPARATOR not in i):
+            log.warning(
+                "slack: %r of school %r is never matched with [slack] install = true: write it "
+                "with its workspace, as TEAM/ID (T0123/%s)",
+                bare,
+                school.name,
+                bare,
+            )
 
 
 def _listener_client(slack: SlackConfig) -> AsyncWebClient:

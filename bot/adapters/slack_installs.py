@@ -37,6 +37,7 @@ STATE_LIFETIME = timedelta(minutes=10)  # from "Add to Slack" to Slack's redirec
 REFRESH_BEFORE = timedelta(minutes=10)  # refresh a rotating token this long before it expires
 REFRESH_LEASE = timedelta(seconds=30)  # how long one process may take to refresh
 REFRESH_WAIT_STEP = 0.1  # seconds between looks while another process refreshes
+REMEMBER_FOR = timedelta(seconds=30)  # an installation read is used this long (WorkspaceTokens)
 
 
 def _key(
@@ -182,7 +183,13 @@ class OAuthApp:
 
 
 class WorkspaceTokens:
-    """The bot's token in each installed workspace, refreshed before it expires."""
+    """The bot's token in each installed workspace, refreshed before it expires.
+
+    An installation read is kept for REMEMBER_FOR: every request and every send asks for one,
+    and on SQLite a read waits its turn behind the handling of earlier events, which would hold
+    up Slack's acknowledgement. So another process's uninstall is seen here that much later
+    (this process's own, at once); a token another process refreshed meanwhile still works
+    until it expires, and is re-read before then."""
 
     def __init__(
         self,
@@ -197,17 +204,46 @@ class WorkspaceTokens:
         self._clock = clock
         self._app = app
         self._client = client  # no token of its own: oauth.v2.access is sent with the secret
+        self._known: dict[tuple[str, str], tuple[float, Installation]] = {}
+
+    async def installed(self, enterprise_id: str | None, team_id: str | None) -> Bot | None:
+        """The workspace's bot as last read (its token may be near expiry): for who the bot
+        is, not for sending. None when the workspace has not installed Casebook."""
+        found = await self._installation(enterprise_id, team_id)
+        return None if found is None else found.to_bot()
 
     async def bot(self, enterprise_id: str | None, team_id: str | None) -> Bot | None:
         """The workspace's bot with a token good for a while; None when it is not installed."""
-        found = await self._installations.async_find_installation(
-            enterprise_id=enterprise_id, team_id=team_id
-        )
+        found = await self._installation(enterprise_id, team_id)
         if found is None:
             return None
         if self._expiring(found):
             found = await self._refreshed(found)
         return None if found is None else found.to_bot()
+
+    def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        """The workspace removed Casebook: read it afresh from now on."""
+        self._known.pop(_key(enterprise_id, team_id), None)
+
+    def forget_all(self) -> None:
+        self._known.clear()
+
+    async def _installation(
+        self, enterprise_id: str | None, team_id: str | None
+    ) -> Installation | None:
+        key = _key(enterprise_id, team_id)
+        now = asyncio.get_running_loop().time()
+        read_at, found = self._known.get(key, (0.0, None))
+        if found is not None and now - read_at < REMEMBER_FOR.total_seconds():
+            return found
+        found = await self._installations.async_find_installation(
+            enterprise_id=enterprise_id, team_id=team_id
+        )
+        if found is None:
+            self._known.pop(key, None)
+        else:
+            self._known[key] = (now, found)
+        return found
 
     def _expiring(self, installation: Installation) -> bool:
         expires = installation.bot_token_expires_at
@@ -240,6 +276,7 @@ class WorkspaceTokens:
             response.get("expires_in") or 0
         )
         await self._installations.async_save(installation)
+        self._known[key] = (asyncio.get_running_loop().time(), installation)
         log.info("slack: token of team %s refreshed", key[1] or key[0])
         return installation
 
@@ -251,5 +288,6 @@ class WorkspaceTokens:
                 enterprise_id=before.enterprise_id, team_id=before.team_id
             )
             if found is None or found.bot_token != before.bot_token:
+                self.forget(before.enterprise_id, before.team_id)
                 return found
         return before

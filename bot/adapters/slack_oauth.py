@@ -21,24 +21,24 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_config import SlackConfig
+from bot.adapters.slack_config import SLACK, SlackConfig
 from bot.adapters.slack_installs import (
     DatabaseInstallations,
     DatabaseOAuthStates,
     OAuthApp,
     WorkspaceTokens,
 )
-from bot.adapters.slack_manifest import BOT_SCOPES
+from bot.adapters.slack_manifest import BOT_SCOPES, OAUTH_REDIRECT
 from bot.adapters.slack_workspaces import SlackIdentity, Team, WorkspaceClients
 from bot.clock import Clock
+from bot.join_page import SLACK_INSTALL
 from bot.web import Handler
+from storage.models import AuditAction, AuditEntry
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-INSTALL = "/slack/install"
-OAUTH_REDIRECT = "/slack/oauth_redirect"
-SLACK = "slack"
+INSTALL = SLACK_INSTALL  # where /join's Add to Slack button points
 
 
 class SlackOAuth:
@@ -84,17 +84,15 @@ class SlackOAuth:
         )
 
     async def _redirect(self, request: web.Request) -> web.Response:
-        return await to_aiohttp_response(
-            await self.flow.handle_callback(await to_bolt_request(request))
-        )
+        response = await self.flow.handle_callback(await to_bolt_request(request))
+        self.tokens.forget_all()  # a reinstall's new token is used at once
+        return await to_aiohttp_response(response)
 
     async def identity(self, team: Team | None) -> SlackIdentity | None:
         """Who the bot is in this workspace; None when it has not installed Casebook."""
         if team is None:
             return None
-        bot = await self.installations.async_find_bot(
-            enterprise_id=team.enterprise_id, team_id=team.team_id
-        )
+        bot = await self.tokens.installed(team.enterprise_id, team.team_id)
         if bot is None:
             return None
         return SlackIdentity(bot.bot_user_id or "", bot.bot_id or "", team.team_id)
@@ -104,7 +102,7 @@ class SlackOAuth:
     ) -> AuthorizeResult | None:
         """Bolt's `authorize`: the workspace's bot, from the database (None, which bolt
         refuses, for a workspace that has not installed Casebook)."""
-        bot = await self.installations.async_find_bot(enterprise_id=enterprise_id, team_id=team_id)
+        bot = await self.tokens.installed(enterprise_id, team_id)
         if bot is None:
             return None
         return AuthorizeResult(
@@ -128,13 +126,30 @@ class SlackOAuth:
         if kind == "tokens_revoked" and not (event.get("tokens") or {}).get("bot"):
             return True  # only people's own tokens, which Casebook never asks for
         await self.installations.remove(team.enterprise_id, team.team_id)
+        self.tokens.forget(team.enterprise_id, team.team_id)
         now = self._clock.now()
         async with self._store.transaction() as unit:
             gone = 0
             for place in await unit.hosted.places():
                 key = place.key
-                if key.transport == SLACK and key.workspace == team.team_id:
-                    gone += await unit.hosted.mark_gone(key, now)
+                if key.transport != SLACK or key.workspace != team.team_id:
+                    continue
+                if await unit.hosted.mark_gone(key, now):
+                    gone += 1
+                    # As a place the bot was removed from is audited (handlers/hosting.py),
+                    # with no one to name: the workspace did it.
+                    await unit.audit.append(
+                        AuditEntry(
+                            case_id=None,
+                            school_id=place.school_id,
+                            actor_id=None,
+                            action=AuditAction.PLACE,
+                            at=now,
+                            from_value=place.role.value,
+                            to_value="gone",
+                            reason=f"{key.transport}:{key.workspace}:{key.place_id} ({kind})",
+                        )
+                    )
         log.info(
             "slack: team %s removed Casebook (%s); %d places marked gone", team.team_id, kind, gone
         )

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.adapters import slack_workspaces, text_limits
 from bot.adapters.slack_events import ANSWER_ACTION_PREFIX
 from bot.adapters.slack_workspaces import WorkspaceClients
-from bot.delivery import PermanentSendError, RateLimited, TemporarySendError
+from bot.delivery import NowhereToSend, PermanentSendError, RateLimited, TemporarySendError
 from handlers import messages
 from handlers.events import Outgoing, PlaceKind
 
@@ -104,7 +104,7 @@ class SlackSender:
             team_id, outgoing = slack_workspaces.unqualified(outgoing)
             found = await self._workspaces.client(team_id)
             if found is None:
-                raise PermanentSendError("slack workspace not installed")
+                raise NowhereToSend("slack workspace not installed")
             client, team = found, team_id or ""
         try:
             ref = await self._send(outgoing, client, team)
