@@ -730,6 +730,15 @@ def set_in_config(school: str) -> str:
     )
 
 
+def set_in_demo(school: str) -> str:
+    return (
+        f"{school} is the terminal's demo school, made up because Casebook runs here without a "
+        "configuration file; it takes no places and no invitations. A real school joins with "
+        "an invitation code from `casebook school add`, sent to the bot on a chat platform: "
+        "see the README, 'Hosting Casebook for many schools'."
+    )
+
+
 def cases_header(school: str, shown: int, total: int, page: int, pages: int) -> str:
     paging = f", page {page} of {pages}" if pages > 1 else ""
     return f"Open cases of {school}: {total}{paging}."
