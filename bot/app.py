@@ -189,10 +189,13 @@ def _chat_transports(
 
 
 def _join_page(chats: list[ChatTransport]) -> join_page.JoinPage:
-    """What /join offers: Telegram's link once the bot's name is known (Slack's install button
-    comes with the Slack app's OAuth install)."""
+    """What /join offers: Telegram's link once the bot's name is known, where the Teams app
+    comes from (Slack's install button comes with the Slack app's OAuth install)."""
     names = [chat.username for chat in chats if isinstance(chat, TelegramTransport)]
-    return join_page.JoinPage(telegram_bot=next((n for n in names if n), ""))
+    return join_page.JoinPage(
+        telegram_bot=next((n for n in names if n), ""),
+        teams=any(isinstance(chat, TeamsTransport) for chat in chats),
+    )
 
 
 def _stop_on_signals() -> asyncio.Event:

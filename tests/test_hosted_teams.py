@@ -7,6 +7,7 @@ on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -339,3 +340,14 @@ async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
     [line] = [r.getMessage() for r in caplog.records if STAFF_CHANNEL in r.getMessage()]
     assert "/cases here reports" in line and "teams_report_channels" not in line
     assert TIKTOK not in caplog.text
+
+
+async def test_the_join_page_of_a_teams_casebook_says_where_the_app_comes_from(
+    bot: TeamsBot,
+) -> None:
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/join") as response:
+        body = await response.text()
+    assert response.status == 200
+    assert html.escape(messages.JOIN_PAGE_APP_PACKAGE) in body
+    assert html.escape(messages.JOIN_PAGE_NO_CHAT) not in body
