@@ -98,10 +98,15 @@ async def test_a_school_joins_sets_up_its_channels_and_gets_its_first_case_from_
     await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
     await fake.wait_for_text(messages.place_set("Northfield", "leads"))
 
-    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
-    await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF, activity_id="5000"))
+    logged = await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
     alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
     assert alert["conversation"] == LEADS_CHANNEL
+    # Followed up in the report's thread, as a configured Teams school's are.
+    question = await fake.wait_for_line(messages.Q_TARGETS)
+    for said in (logged, question):
+        assert (said["conversation"], said["activity_id"]) == (STAFF_CHANNEL, "5000")
+    assert fake.of("create") == []
 
     await bot.post(activity(f"join {code}", STRANGER, user=STRANGER, kind="personal"))
     refusal = await fake.wait_for_text(messages.JOIN_REFUSED)
