@@ -356,3 +356,21 @@ async def test_the_join_page_of_a_teams_casebook_says_where_the_app_comes_from(
     assert response.status == 200
     assert html.escape(messages.JOIN_PAGE_APP_PACKAGE) in body
     assert html.escape(messages.JOIN_PAGE_NO_CHAT) not in body
+
+
+async def test_a_channel_claimed_through_one_process_is_read_by_another_at_once(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    other = TeamsBot(config)
+    other.fake = fake
+    await other.start()
+    try:
+        code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+        await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+        await fake.wait_for_text(messages.joined("Northfield"))
+        await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+        await other.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
+        await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK), timeout=2.0)
+    finally:
+        await other.close()
