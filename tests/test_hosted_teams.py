@@ -374,3 +374,21 @@ async def test_a_channel_claimed_through_one_process_is_read_by_another_at_once(
         await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK), timeout=2.0)
     finally:
         await other.close()
+
+
+async def test_wrong_codes_lock_out_the_person_of_one_tenant_only(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    for guess in range(6):
+        await bot.post(
+            activity(f"join wrong{guess}", "a:chat-a", user=SAME, kind="personal", tenant=TENANT_A)
+        )
+    await fake.wait_for_text(messages.JOIN_LOCKED_OUT)
+    # The same id in another tenant is someone else: their good code works.
+    await bot.post(
+        activity(f"join {code}", "a:chat-b", user=SAME, kind="personal", tenant=TENANT_B)
+    )
+    welcome = await fake.wait_for_text(messages.joined("Northfield"))
+    assert welcome["conversation"] == "a:chat-b"
+    assert [a["conversation"] for a in sent(fake, messages.JOIN_LOCKED_OUT)] == ["a:chat-a"]
