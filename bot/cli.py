@@ -213,7 +213,10 @@ def _parser() -> argparse.ArgumentParser:
         who.add_argument("--slack", metavar="USER_ID", help="the person's Slack user id")
         who.add_argument("--telegram", metavar="USER_ID", help="the person's Telegram user id")
         who.add_argument(
-            "--teams", metavar="OBJECT_ID", help="the person's Entra object id (Teams)"
+            "--teams",
+            metavar="OBJECT_ID",
+            help="the person's Entra object id (Teams; TENANT/OBJECT_ID for a person of a tenant "
+            "other than [teams] tenant_id)",
         )
         who.add_argument("--console", metavar="NAME", help="the person's name in the terminal")
         if name == "export":
