@@ -36,7 +36,8 @@ from bot.clock import SystemClock
 from bot.config.description import describe
 from bot.config.parser import load_config
 from handlers import digest, export, messages, privacy, stats
-from handlers.events import PersonKey
+from handlers.events import PersonKey, User
+from handlers.roles import lead_schools
 from handlers.settings import Config, ConfigError, LogLevel, StorageConfig
 from storage.copy import CopyRefused, TableCount, TargetNotEmpty, copy_database
 from storage.models import CaseTiming, SetAsideItem
@@ -212,7 +213,10 @@ def _parser() -> argparse.ArgumentParser:
         who.add_argument("--slack", metavar="USER_ID", help="the person's Slack user id")
         who.add_argument("--telegram", metavar="USER_ID", help="the person's Telegram user id")
         who.add_argument(
-            "--teams", metavar="OBJECT_ID", help="the person's Entra object id (Teams)"
+            "--teams",
+            metavar="OBJECT_ID",
+            help="the person's Entra object id (Teams; TENANT/OBJECT_ID for a person of a tenant "
+            "other than [teams] tenant_id)",
         )
         who.add_argument("--console", metavar="NAME", help="the person's name in the terminal")
         if name == "export":
@@ -551,6 +555,14 @@ def _purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _leads_in_file(config: Config, key: str) -> list[str]:
+    """The config file's schools that name this person a lead."""
+    person = PersonKey.parse(key)
+    if person.transport is None:
+        return []
+    return [school.name for school in lead_schools(config, User(person.transport, person.id))]
+
+
 def _person(args: argparse.Namespace) -> int:
     config = _config(args)
     if args.slack is not None:
@@ -573,7 +585,7 @@ def _person(args: argparse.Namespace) -> int:
         try:
             if args.person_action == "export":
                 async with database.reading() as unit:
-                    return await privacy.person_export(unit, key)
+                    return await privacy.person_export(unit, key, _leads_in_file(config, key))
             async with database.transaction() as unit:
                 pseudonym = await privacy.erase_person(unit, key, SystemClock().now())
             await database.compact()

@@ -29,10 +29,11 @@ _STYLE = (
 @dataclass(frozen=True)
 class JoinPage:
     """What the page offers: the Add to Slack button when the Slack app is installable, the
-    Telegram link when the bot's name is known."""
+    Telegram link when the bot's name is known, and how to get the Teams app."""
 
     slack_install: bool = False
     telegram_bot: str = ""
+    teams: bool = False  # Teams is set up: its app package comes from whoever runs Casebook
 
 
 def render(page: JoinPage) -> str:
@@ -47,6 +48,8 @@ def render(page: JoinPage) -> str:
             f'<p><a class="button" href="{link}">{e(messages.JOIN_PAGE_BOT_LINK)}</a></p>'
             f"<p>{e(messages.JOIN_PAGE_BOT_LINK_CODE)} <code>{link}?start=CODE</code></p>"
         )
+    if page.teams:
+        ways.append(f"<p>{e(messages.JOIN_PAGE_APP_PACKAGE)}</p>")
     if not ways:
         ways.append(f"<p>{e(messages.JOIN_PAGE_NO_CHAT)}</p>")
     steps = "".join(f"<li>{e(step)}</li>" for step in messages.JOIN_PAGE_STEPS)

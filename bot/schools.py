@@ -13,13 +13,17 @@ import contextlib
 import logging
 import time
 
+from bot.adapters.teams.config import TEAMS
 from handlers import hosting
-from handlers.settings import Config, ConfigError
+from handlers.settings import Config, ConfigError, FollowUp
 from storage.store import Store
 from storage.unit import Unit
 
 log = logging.getLogger(__name__)
 
+# A Teams school's reports are followed up in their thread, as the config file's default is:
+# a chat with the bot needs the app installed for each member of staff too.
+HOSTED_FOLLOW_UPS = {TEAMS: FollowUp.THREAD}
 RELOAD_SECONDS = 5.0  # how often a running process looks for other processes' changes
 MISS_SECONDS = 1.0  # how often a message from a chat of no school may make it look at once
 
@@ -46,7 +50,7 @@ class LiveSchools:
         """Reload the database's schools if they changed since last time."""
         version = await unit.hosted.version()
         if version != self._version:
-            hosted = await hosting.hosted_schools(unit)
+            hosted = await hosting.hosted_schools(unit, HOSTED_FOLLOW_UPS)
             clashes = hosting.clashes(self._file, [school.name for school in hosted])
             if clashes:
                 log.error("schools both in the config file and the database: %s", clashes)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Mapping
 
 from handlers.context import Request
 from handlers.events import Outgoing, PersonKey, Transport
-from handlers.settings import Config, SchoolConfig, SchoolPlaces
+from handlers.settings import Config, FollowUp, SchoolConfig, SchoolPlaces
 from storage.hosted import PlaceKey, PlaceRole
 from storage.models import AuditAction, AuditEntry
 from storage.unit import Unit
@@ -24,8 +25,11 @@ from storage.unit import Unit
 SCHOOLS_CHANGED = "schools_changed"
 
 
-async def hosted_schools(unit: Unit) -> tuple[SchoolConfig, ...]:
-    """Every hosted school with its leads and the places it uses (gone places left out)."""
+async def hosted_schools(
+    unit: Unit, follow_ups: Mapping[Transport, FollowUp] | None = None
+) -> tuple[SchoolConfig, ...]:
+    """Every hosted school with its leads and the places it uses (gone places left out);
+    `follow_ups`: where a platform's reports are followed up, where not in a direct chat."""
     schools = await unit.hosted.schools()
     leads: dict[tuple[int, Transport], list[str]] = defaultdict(list)
     for lead in await unit.hosted.leads():
@@ -50,6 +54,7 @@ async def hosted_schools(unit: Unit) -> tuple[SchoolConfig, ...]:
                 report_places=tuple(reports.get((school.id, transport), ())),
                 leads=tuple(leads.get((school.id, transport), ())),
                 digest_place=digest.get((school.id, transport)),
+                follow_up=(follow_ups or {}).get(transport, FollowUp.DM),
             )
             for transport in sorted(transports)
         }

@@ -709,6 +709,11 @@ JOIN_PAGE_STEPS = (
 JOIN_PAGE_INSTALL_BUTTON = "Add to Slack"
 JOIN_PAGE_BOT_LINK = "Open the bot in Telegram"
 JOIN_PAGE_BOT_LINK_CODE = "With a code, Telegram's link does step 2 for you:"
+JOIN_PAGE_APP_PACKAGE = (
+    "On Microsoft Teams: ask whoever runs this Casebook for its Teams app with your code. Your "
+    "Teams administrator allows it and you add it to your staff team; then step 2 is a chat "
+    "with Casebook, and in step 3 you mention it: @Casebook /cases here reports."
+)
 JOIN_PAGE_NO_CHAT = "No chat platform is set up on this Casebook yet."
 
 
@@ -727,6 +732,15 @@ def set_in_config(school: str) -> str:
     return (
         f"{school} is set up in Casebook's configuration file, so its places and leads are "
         "changed there, by whoever runs Casebook."
+    )
+
+
+def set_in_demo(school: str) -> str:
+    return (
+        f"{school} is the terminal's demo school, made up because Casebook runs here without a "
+        "configuration file; it takes no places and no invitations. A real school joins with "
+        "an invitation code from `casebook school add`, sent to the bot on a chat platform: "
+        "see the README, 'Hosting Casebook for many schools'."
     )
 
 

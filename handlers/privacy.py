@@ -7,6 +7,7 @@ never purged. Purging keeps platform, categories, status and dates, so the stati
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,10 +63,17 @@ async def purge(unit: Unit, plan: list[PurgeItem], now: datetime) -> None:
     await unit.privacy.forget_direct_refs(now - DIRECT_REFERENCE_KEPT)
 
 
-async def person_export(unit: Unit, key: str) -> dict[str, Any]:
-    """Everything Casebook holds about one person, and nothing about anyone else."""
+async def person_export(unit: Unit, key: str, leads_in_file: Iterable[str] = ()) -> dict[str, Any]:
+    """Everything Casebook holds about one person, and nothing about anyone else.
+    `leads_in_file`: the config file's schools that name them a lead (the database's are read
+    here), which they belong to whether or not they ever reported in them."""
     person = await _person(unit, key)
-    schools = {s.id: s.name for s in await unit.schools.of_member(person.id)}
+    schools = {s.name for s in await unit.schools.of_member(person.id)}
+    schools.update(leads_in_file)
+    for lead in await unit.hosted.leads():
+        school = await unit.schools.get(lead.school_id) if lead.person_id == person.id else None
+        if school is not None:
+            schools.add(school.name)
     reported = []
     for case in await unit.cases.reported_by(person.id):
         school = await unit.schools.get(case.school_id)
@@ -103,7 +111,7 @@ async def person_export(unit: Unit, key: str) -> dict[str, Any]:
             assigned.append(label)
     return {
         "person": {"id": person.key, "name": person.name},
-        "schools": sorted(schools.values()),
+        "schools": sorted(schools),
         "cases_reported": reported,
         "cases_assigned": assigned,
         "notes_written": notes,

@@ -185,6 +185,7 @@ class Config:
     retention: RetentionConfig = RetentionConfig()
     logging: LoggingConfig = LoggingConfig()
     source: Path | None = None
+    demo: bool = False  # the terminal's demo school, made when `casebook run` is given no file
     # Things that work but may not be what was meant; check-config shows them.
     warnings: tuple[str, ...] = ()
 

@@ -259,3 +259,13 @@ def test_a_link_sent_after_a_report_without_one_is_added_to_it(tmp_path: Path) -
     exported = casebook("export", "--format", "json", "--db", str(db))
     [case] = json.loads(exported.stdout)
     assert case["url"] == CANONICAL and case["platform"] == "tiktok"
+
+
+def test_invite_in_the_demo_says_it_is_the_demo_school_not_that_a_file_sets_it_up(
+    tmp_path: Path,
+) -> None:
+    run = casebook("run", "--db", str(tmp_path / "x.db"), stdin=b"/lead\n/cases invite\n")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout.decode()
+    assert messages.set_in_demo("Demo School") in out
+    assert messages.set_in_config("Demo School") not in out and "join " not in out

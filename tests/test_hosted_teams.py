@@ -7,6 +7,7 @@ on SQLite and, with CASEBOOK_TEST_STORE=postgres, on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -97,10 +98,15 @@ async def test_a_school_joins_sets_up_its_channels_and_gets_its_first_case_from_
     await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD))
     await fake.wait_for_text(messages.place_set("Northfield", "leads"))
 
-    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
-    await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF, activity_id="5000"))
+    logged = await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK))
     alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
     assert alert["conversation"] == LEADS_CHANNEL
+    # Followed up in the report's thread, as a configured Teams school's are.
+    question = await fake.wait_for_line(messages.Q_TARGETS)
+    for said in (logged, question):
+        assert (said["conversation"], said["activity_id"]) == (STAFF_CHANNEL, "5000")
+    assert fake.of("create") == []
 
     await bot.post(activity(f"join {code}", STRANGER, user=STRANGER, kind="personal"))
     refusal = await fake.wait_for_text(messages.JOIN_REFUSED)
@@ -339,3 +345,50 @@ async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
     [line] = [r.getMessage() for r in caplog.records if STAFF_CHANNEL in r.getMessage()]
     assert "/cases here reports" in line and "teams_report_channels" not in line
     assert TIKTOK not in caplog.text
+
+
+async def test_the_join_page_of_a_teams_casebook_says_where_the_app_comes_from(
+    bot: TeamsBot,
+) -> None:
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/join") as response:
+        body = await response.text()
+    assert response.status == 200
+    assert html.escape(messages.JOIN_PAGE_APP_PACKAGE) in body
+    assert html.escape(messages.JOIN_PAGE_NO_CHAT) not in body
+
+
+async def test_a_channel_claimed_through_one_process_is_read_by_another_at_once(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    other = TeamsBot(config)
+    other.fake = fake
+    await other.start()
+    try:
+        code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+        await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+        await fake.wait_for_text(messages.joined("Northfield"))
+        await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD))
+        await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+        await other.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF))
+        await fake.wait_for_text(messages.case_logged(1, Platform.TIKTOK), timeout=2.0)
+    finally:
+        await other.close()
+
+
+async def test_wrong_codes_lock_out_the_person_of_one_tenant_only(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    for guess in range(6):
+        await bot.post(
+            activity(f"join wrong{guess}", "a:chat-a", user=SAME, kind="personal", tenant=TENANT_A)
+        )
+    await fake.wait_for_text(messages.JOIN_LOCKED_OUT)
+    # The same id in another tenant is someone else: their good code works.
+    await bot.post(
+        activity(f"join {code}", "a:chat-b", user=SAME, kind="personal", tenant=TENANT_B)
+    )
+    welcome = await fake.wait_for_text(messages.joined("Northfield"))
+    assert welcome["conversation"] == "a:chat-b"
+    assert [a["conversation"] for a in sent(fake, messages.JOIN_LOCKED_OUT)] == ["a:chat-a"]

@@ -42,7 +42,10 @@ def test_the_page_offers_what_is_set_up_and_the_three_steps() -> None:
     neither = render(JoinPage())
     assert "/slack/install" not in neither and "t.me" not in neither
     assert messages.JOIN_PAGE_NO_CHAT in neither
-    for page in (both, neither):
+    assert messages.JOIN_PAGE_APP_PACKAGE not in both + neither
+    teams = render(JoinPage(teams=True))
+    assert messages.JOIN_PAGE_APP_PACKAGE in teams and messages.JOIN_PAGE_NO_CHAT not in teams
+    for page in (both, neither, teams):
         assert not re.search(r"<script|<img|<link|src=|url\(|@import", page)
 
 

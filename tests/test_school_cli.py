@@ -176,3 +176,29 @@ def test_a_school_whose_name_differs_only_in_letter_case_is_refused(
     assert status == 2 and "[[schools]]" in err
     status, out, _ = casebook(capsys, "school", "list", "--db", db, "--format", "json")
     assert [school["name"] for school in json.loads(out)] == ["Southgate"]
+
+
+def test_person_export_lists_the_schools_a_person_leads_in_the_file_and_the_database(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL)
+    db = str(tmp_path / "hosted.db")
+    files = ("--config", str(config), "--db", db)
+    assert casebook(capsys, "school", "add", "Southgate", *files)[0] == 0
+
+    async def lead_southgate() -> None:
+        store = await open_store(db)
+        async with store.transaction() as unit:
+            lena = await unit.people.ensure("console:lena", "Lena")
+            await unit.people.ensure("console:sol", "Sol")
+            school = await unit.schools.by_name("Southgate")
+            assert school is not None
+            await unit.hosted.add_lead(school.id, lena.id, datetime.now(UTC))
+        await store.close()
+
+    asyncio.run(lead_southgate())
+    status, out, _ = casebook(capsys, "person", "export", "--console", "lena", *files)
+    assert status == 0 and json.loads(out)["schools"] == ["Northfield Academy", "Southgate"]
+    status, out, _ = casebook(capsys, "person", "export", "--console", "sol", *files)
+    assert status == 0 and json.loads(out)["schools"] == []

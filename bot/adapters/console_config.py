@@ -38,6 +38,7 @@ def demo_config(database: Path = DEFAULT_DATABASE) -> Config:
     return Config(
         schools=(SchoolConfig(name=DEMO_SCHOOL, places={CONSOLE: console_places((DEMO_LEAD,))}),),
         storage=StorageConfig(database=database),
+        demo=True,
     )
 
 

@@ -73,7 +73,8 @@ def place_key(place: Place) -> PlaceKey:
 
 async def _hosted_only(ctx: Context) -> None:
     if ctx.school.id not in {school.id for school in await ctx.unit.hosted.schools()}:
-        raise Refusal("configured-school", messages.set_in_config(ctx.school.name))
+        made = messages.set_in_demo if ctx.config.demo else messages.set_in_config
+        raise Refusal("configured-school", made(ctx.school.name))
 
 
 def _where(key: PlaceKey) -> str:

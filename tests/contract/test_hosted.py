@@ -115,6 +115,24 @@ async def test_a_place_is_released_marked_gone_and_moved(store: Store) -> None:
         assert await unit.hosted.place(moved) is None
 
 
+async def test_a_place_within_a_workspace_gives_up_only_its_own_queued_messages(
+    store: Store,
+) -> None:
+    ours, theirs = "aaaa-1/19:general@thread", "bbbb-2/19:general@thread"
+    key = PlaceKey.of("teams", ours)
+    assert key == PlaceKey("teams", "aaaa-1", "19:general@thread") and key.qualified == ours
+    assert PlaceKey.of("teams", "19:general@thread").workspace == ""
+    async with store.transaction() as unit:
+        north = await unit.hosted.add("Northfield", "Europe/London", T0)
+        assert north is not None
+        await unit.hosted.claim(key, north.id, PlaceRole.LEADS, T0)
+        queued = [Outgoing(Place(Transport("teams"), where), "hello") for where in (ours, theirs)]
+        await unit.outbox.add_many([each.outbox_row() for each in queued], T0)
+        assert await unit.hosted.mark_gone(key, T0)
+        due = await unit.outbox.claim_due(["teams"], T0, T0 + timedelta(hours=1))
+        assert [Outgoing.from_json(item.payload).place.id for item in due] == [theirs]
+
+
 @covers(InvitationRepository.add, InvitationRepository.redeem)
 async def test_a_code_is_redeemed_once_and_not_after_it_expires(store: Store) -> None:
     async with store.transaction() as unit:
