@@ -280,6 +280,24 @@ def test_kaplan_meier_matches_scipy_on_generated_data(seed: int) -> None:
         assert round(step.high, 3) == round(0.0 if math.isnan(high) else high, 3)
 
 
+def test_still_up_is_estimated_up_to_the_longest_follow_up_and_left_blank_past_it() -> None:
+    # Removed on day 1, still up on day 3: half were still up on days 1 to 3; nothing is known
+    # of day 4, where no post was followed.
+    curve = kaplan_meier([(1, True), (3, False)])
+    assert curve.survival(3) == 0.5 and curve.survival_ci(3) is not None
+    assert curve.survival(4) is None and curve.survival_ci(4) is None
+    # One post, removed on day 2: up on day 1 for certain, down from day 2.
+    lone = kaplan_meier([(2, True)])
+    assert (lone.survival(1), lone.survival_ci(1)) == (1.0, (1.0, 1.0))
+    assert (lone.survival(2), lone.survival_ci(2)) == (0.0, (0.0, 0.0))
+    # Posts followed for no more than the day of their report say nothing of day 1.
+    same_day = kaplan_meier([(0, True), (0, False)])
+    assert same_day.survival(0) == 0.5
+    assert same_day.survival(1) is None and same_day.survival_ci(1) is None
+    # No posts, no estimate, even on day 0.
+    assert kaplan_meier([]).survival(0) is None and kaplan_meier([]).survival_ci(0) is None
+
+
 def test_a_platform_that_never_removes_the_hard_cases_does_not_look_fast() -> None:
     # Ten posts: four removed on day 1, six still up after 60 days. The naive median is 1 day;
     # Kaplan-Meier has no median at all, and 60 % still up after 30 days.

@@ -15,12 +15,16 @@ from typing import Any
 import pytest
 
 from bot.adapters import slack_events
+from bot.adapters.console_config import CONSOLE
 from bot.adapters.telegram_config import TELEGRAM
 from bot.config.schema import names_of
 from handlers import messages
+from handlers.events import Incoming, IncomingKind, User
 from handlers.settings import FollowUp
-from storage.models import Platform
+from storage.models import Case, Platform
+from storage.store import Store
 from tests import test_telegram as tg
+from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.payloads import slack, slack_names
@@ -441,7 +445,6 @@ def test_telegram_updates_become_the_right_neutral_events_without_a_server() -> 
     from telegram import Update
 
     from bot.adapters import telegram_events
-    from handlers.events import IncomingKind
 
     config = tg.telegram_config(Path("unused.db"), FakeTelegramApi(url="http://unused"))
 
@@ -489,3 +492,150 @@ def test_a_message_whose_thread_is_itself_is_no_reply() -> None:
     incoming = slack_events.message(config, body)
     assert incoming is not None
     assert incoming.reply_to is None and incoming.thread == "1700000000.000100"
+
+
+# --- Replies, edits and deletions, straight to the handlers -------------------------------------
+
+TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
+INSTA = "https://instagram.com/p/Cx1AbC2dEf3"
+
+
+def staff(
+    text: str,
+    user: str,
+    key: str,
+    kind: IncomingKind = IncomingKind.MESSAGE,
+    reply_to: str | None = None,
+    school: str = "Northfield",
+    links: tuple[str, ...] = (),
+) -> Incoming:
+    """A message in the console's staff room with the platform's own key for it."""
+    return Incoming(
+        kind,
+        STAFF_ROOM,
+        User(CONSOLE, user, user),
+        text=text,
+        school=school,
+        links=links,
+        message_key=f"staff-room|{key}",
+        reply_to=None if reply_to is None else f"staff-room|{reply_to}",
+    )
+
+
+async def cases_by_number(database: Store) -> dict[int, Case]:
+    async with database.reading() as unit:
+        return {case.number: case for case in await unit.cases.listing()}
+
+
+async def timeline(database: Store, case: Case) -> list[tuple[str, str | None, str | None]]:
+    """(action, whose key, to_value) of each entry of the case's timeline."""
+    async with database.reading() as unit:
+        entries = await unit.audit.for_cases([case.id])
+        people = {e.actor_id: await unit.people.get(e.actor_id) for e in entries if e.actor_id}
+    return [
+        (
+            e.action.value,
+            None if e.actor_id is None else people[e.actor_id].key,  # type: ignore[union-attr]
+            e.to_value,
+        )
+        for e in entries
+    ]
+
+
+async def test_replies_under_a_message_that_made_two_cases_join_both_and_their_timelines_say_so(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"two posts about Mr Khan {TIKTOK} {INSTA}", "alex", "1"))
+    first, second = (await cases_by_number(database)).values()
+    said = await chat.send(staff("seen this too", "sam", "2", reply_to="1"))
+    assert texts(said) == messages.reply_added([1, 2])
+    await chat.send(staff("it is going round year 9 as well", "sam", "3", reply_to="1"))
+    said = await chat.send(staff("Thanks, I'm on it", "lena", "4", reply_to="1"))
+    assert texts(said) == messages.reply_added_as_note([1, 2])
+    async with database.reading() as unit:
+        notes = await unit.notes.for_cases([first.id, second.id])
+        words = [r.description for r in await unit.cases.reporters(second.id)]
+    assert [(n.case_id, n.author and n.author.key, n.text) for n in notes] == [
+        (first.id, "console:lena", "Thanks, I'm on it"),
+        (second.id, "console:lena", "Thanks, I'm on it"),
+    ]
+    assert "seen this too" in words[1] and "year 9" in words[1]
+    for case in (first, second):
+        assert [entry for entry in await timeline(database, case) if entry[0] != "created"] == [
+            ("reporter-added", "console:sam", None),
+            ("words-added", "console:sam", None),
+            ("note", "console:lena", None),
+        ]
+
+
+async def test_a_reply_under_a_merged_cases_message_joins_the_case_it_was_merged_into(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    await chat.send(staff(f"about Ms Osei {INSTA}", "kim", "2"))
+    await chat.command("cases", "merge 1 2", user="lena")
+    said = await chat.send(staff("seen this too", "sam", "3", reply_to="2"))
+    assert texts(said) == messages.reply_added([1])
+
+
+async def test_a_reply_from_another_school_under_a_logged_message_joins_nothing(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    said = await chat.send(staff("seen this too", "pat", "2", reply_to="1", school="Southgate"))
+    assert messages.reply_added([1]) not in texts(said)
+    [case] = (await cases_by_number(database)).values()
+    async with database.reading() as unit:
+        assert [r.person.key for r in await unit.cases.reporters(case.id)] == ["console:alex"]
+
+
+async def test_an_edit_adding_a_link_logged_elsewhere_joins_that_case_and_adds_the_new_one(
+    chat: Chat, database: Store, clock: FakeClock
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    await chat.send(staff("a fake account of Ms Patel", "sam", "2"))
+    clock.advance(minutes=5)
+    edited = f"a fake account of Ms Patel {TIKTOK} {INSTA}"
+    said = await chat.send(staff(edited, "sam", "2", kind=IncomingKind.EDIT))
+    first, second = (await cases_by_number(database)).values()
+    assert [(s.text, s.case_id) for s in said] == [
+        (messages.already_logged(1), first.id),
+        (messages.link_added(2, Platform.INSTAGRAM), second.id),
+    ]
+    async with database.reading() as unit:
+        joined = {r.person.key: r for r in await unit.cases.reporters(first.id)}
+        links = {
+            c.number: [x.canonical for x in await unit.cases.links(c.id)] for c in (first, second)
+        }
+    assert joined["console:sam"].description == edited
+    assert joined["console:sam"].reported_at == clock.now()
+    assert links == {1: ["https://tiktok.com/@someone/video/7301234567890123456"], 2: [INSTA]}
+    assert ("reporter-added", "console:sam", None) in await timeline(database, first)
+    # The message is now one of case 1's too: its deletion is on both timelines.
+    await chat.send(staff("", "sam", "2", kind=IncomingKind.DELETE))
+    for case in (first, second):
+        assert ("original-deleted", "console:sam", None) in await timeline(database, case)
+
+
+async def test_an_edit_adding_a_link_the_platform_marked_up_sets_the_platform_and_the_timeline(
+    chat: Chat, database: Store, clock: FakeClock
+) -> None:
+    await chat.send(staff("a fake account of Ms Patel", "alex", "1"))
+    clock.advance(minutes=5)
+    said = await chat.send(
+        staff("a fake account of Ms Patel, here", "alex", "1", IncomingKind.EDIT, links=(INSTA,))
+    )
+    [case] = (await cases_by_number(database)).values()
+    assert [(s.text, s.case_id) for s in said] == [
+        (messages.link_added(1, Platform.INSTAGRAM), case.id)
+    ]
+    assert case.platform is Platform.INSTAGRAM and case.updated_at == clock.now()
+    assert ("link-added", "console:alex", "instagram") in await timeline(database, case)
+    # Closed, the case keeps its one link when the message is reworded again.
+    await chat.command("cases", "close 1 resolved", user="lena")
+    said = await chat.send(
+        staff("a fake account of Ms Patel, see", "alex", "1", IncomingKind.EDIT, links=(INSTA,))
+    )
+    assert said == []
+    async with database.reading() as unit:
+        assert len(await unit.cases.links(case.id)) == 1
