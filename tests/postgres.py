@@ -19,6 +19,7 @@ import concurrent.futures
 import itertools
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
@@ -68,6 +69,9 @@ class PostgresServer:
 
     admin_url: str
     _names: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # Names differ between test runs in one process too (mutmut runs several in its own), as
+    # the template one run migrates stays on a server named by CASEBOOK_TEST_POSTGRES_URL.
+    _run: str = field(default_factory=lambda: secrets.token_hex(3))
     _template: str | None = None
 
     def url_for(self, database: str) -> str:
@@ -77,7 +81,7 @@ class PostgresServer:
 
     def create_database(self) -> str:
         """A new, empty database (from template0: nothing leaks between tests); returns its URL."""
-        name = f"casebook_test_{os.getpid()}_{next(self._names)}"
+        name = f"casebook_test_{os.getpid()}_{self._run}_{next(self._names)}"
         run_async(self._execute(f'CREATE DATABASE "{name}" TEMPLATE template0 STRATEGY FILE_COPY'))
         return self.url_for(name)
 
@@ -88,7 +92,7 @@ class PostgresServer:
             url = self.create_database()
             run_async(_migrate(url))
             self._template = urlsplit(url).path.lstrip("/")
-        name = f"casebook_test_{os.getpid()}_{next(self._names)}"
+        name = f"casebook_test_{os.getpid()}_{self._run}_{next(self._names)}"
         copy = f'CREATE DATABASE "{name}" TEMPLATE "{self._template}" STRATEGY FILE_COPY'
         run_async(self._execute(copy))
         return self.url_for(name)

@@ -254,6 +254,21 @@ async def test_a_persons_later_event_waits_while_another_process_holds_an_earlie
     assert b == ["B1"]  # A2 waits for A1, which the first process holds
 
 
+async def test_the_same_user_id_on_another_platform_does_not_wait_behind_a_held_event(
+    store: Store,
+) -> None:
+    """A person is a user id on one platform: a Telegram user whose id matches a Slack user's
+    is someone else, and their report is not held back while another process holds the Slack
+    user's earlier event."""
+    async with store.transaction() as unit:
+        await unit.inbox.add("slack", "A1", '{"user": {"id": "42"}}', T0)
+        await unit.inbox.add("slack", "A2", '{"user": {"id": "42"}}', T0)
+        await unit.inbox.add("telegram", "T1", '{"user": {"id": "42"}}', T0)
+    first, second = await _claims_side_by_side(store, first_limit=1)
+    assert [i.event_id for i in first] == ["A1"]
+    assert [i.event_id for i in second] == ["T1"]  # A2 waits for A1; T1 is not theirs
+
+
 async def _claimed_late(
     store: Store, postgres_url: str, meanwhile: Callable[[Unit], Awaitable[None]]
 ) -> list[str]:

@@ -92,10 +92,11 @@ async def test_a_set_aside_item_is_kept_for_a_person_and_can_be_retried(
         assert [i.id for i in await unit.inbox.pending(T0 + MINUTE)] == [three.id]
         assert await unit.inbox.oldest_pending() == T0  # the third
         aside = await unit.inbox.set_aside_items()
-        assert [(i.event_id, i.attempts, i.set_aside_at, i.has_payload) for i in aside] == [
-            ("Ev1", 2, T0 + MINUTE, True),
-            ("Ev2", 1, T0 + MINUTE, True),
+        assert [(i.id, i.source, i.event_id, i.attempts, i.set_aside_at) for i in aside] == [
+            (one.id, "slack", "Ev1", 2, T0 + MINUTE),
+            (two.id, "slack", "Ev2", 1, T0 + MINUTE),
         ]
+        assert [i.has_payload for i in aside] == [True, True]
         assert aside[0].error == "x" * 500 and aside[0].received_at == T0
         assert await unit.inbox.mark_processed(one.id, T0) is False  # set aside is not done
         assert await unit.inbox.retry(one.id) == 1
