@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,20 +11,30 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.adapters.console_config import CONSOLE
+from bot.adapters.console_config import CONSOLE, console_places
 from bot.app import sync_schools
 from bot.scheduler import Scheduler, send_due_reminders, send_weekly_digest
-from handlers import messages
-from handlers.events import Button, Outgoing, PlaceKind
+from handlers import messages, reminders
+from handlers.events import Button, Incoming, IncomingKind, Outgoing, PlaceKind, Transport, User
 from handlers.reminders import in_working_hours
-from handlers.settings import Config, RemindersConfig
+from handlers.settings import Config, FollowUp, RemindersConfig
 from storage.db import Database
-from storage.models import AuditAction, EscalationRoute, Platform, Status
-from tests.chat import Chat, FakeClock, button, texts
+from storage.models import (
+    AuditAction,
+    AuditEntry,
+    Case,
+    EscalationRoute,
+    Platform,
+    ReminderAnswer,
+    ReminderKind,
+    Status,
+)
+from tests.chat import STAFF_ROOM, Chat, FakeClock, button, texts
 
 LONDON = ZoneInfo("Europe/London")
 HOURS = RemindersConfig()
 TIKTOK = "https://www.tiktok.com/@someone/video/1"
+CONSOLE_TRANSPORT = CONSOLE
 CONSOLE = frozenset({CONSOLE})
 TO_POSH = messages.ESCALATED_BUTTONS[EscalationRoute.POSH]
 
@@ -60,16 +71,59 @@ def test_working_hours_start_at_8am_local_on_both_sides_of_the_clock_changes() -
 
 
 async def test_unanswered_questions_remind_the_reporter_once_after_two_hours(chat: Chat) -> None:
-    await chat.say(TIKTOK)
+    asked = await chat.say(TIKTOK)
     chat.clock.advance(hours=2, seconds=-1)
     assert await tick(chat) == []
     chat.clock.advance(seconds=1)
     replies = await tick(chat)
     assert [r.text for r in replies] == [messages.reminder_unanswered(1), messages.Q_TARGETS]
     assert replies[0].place.kind is PlaceKind.DIRECT and replies[0].place.id == "alex"
-    assert replies[1].buttons
+    assert [r.to_user for r in replies] == [User(CONSOLE_TRANSPORT, "alex", "alex")] * 2
+    assert replies[1].buttons == next(
+        r.buttons for r in asked if r.buttons and r.buttons[0].value[:2] == "q:"
+    )
+    async with chat.database.reading() as unit:
+        case = await unit.cases.by_number(1, 1)
+        assert case is not None
+        audit = await unit.audit.for_cases([case.id])
+    assert [r.case_id for r in replies] == [case.id, case.id]
+    assert [(e.school_id, e.to_value) for e in audit if e.action is AuditAction.REMINDER] == [
+        (case.school_id, "unanswered")
+    ]
     chat.clock.advance(hours=1)
     assert [r for r in await tick(chat) if r.text == messages.reminder_unanswered(1)] == []
+
+
+async def test_an_unanswered_reminder_goes_to_the_thread_the_questions_were_asked_in(
+    database: Database, config: Config, clock: FakeClock
+) -> None:
+    in_threads = dataclasses.replace(
+        config.schools[0],
+        places={
+            CONSOLE_TRANSPORT: dataclasses.replace(
+                console_places(("lena",)), follow_up=FollowUp.THREAD
+            )
+        },
+    )
+    chat = Chat(
+        database, dataclasses.replace(config, schools=(in_threads, *config.schools[1:])), clock
+    )
+    report = Incoming(
+        IncomingKind.MESSAGE,
+        STAFF_ROOM,
+        User(CONSOLE_TRANSPORT, "alex", "alex"),
+        text=TIKTOK,
+        school="Northfield",
+        thread="t1",
+    )
+    asked = await chat.send(report)
+    assert [r.thread for r in asked if r.buttons and r.buttons[0].value[:2] == "q:"] == ["t1"]
+    chat.clock.advance(hours=2)
+    replies = [r for r in await tick(chat) if r.place == STAFF_ROOM]
+    assert [(r.text, r.thread) for r in replies] == [
+        (messages.reminder_unanswered(1), "t1"),
+        (messages.Q_TARGETS, "t1"),
+    ]
 
 
 async def test_finishing_the_questions_cancels_the_unanswered_reminder(chat: Chat) -> None:
@@ -78,6 +132,11 @@ async def test_finishing_the_questions_cancels_the_unanswered_reminder(chat: Cha
         await chat.say(answer)
     chat.clock.advance(hours=3)
     assert all(r.text != messages.reminder_unanswered(1) for r in await tick(chat))
+    async with chat.database.reading() as unit:
+        case = await unit.cases.by_number(1, 1)
+        assert case is not None
+        audit = await unit.audit.for_cases([case.id])
+    assert [e.to_value for e in audit if e.action is AuditAction.REMINDER] == []
 
 
 async def test_not_reported_after_24_hours_reminds_the_leads_not_before(chat: Chat) -> None:
@@ -438,3 +497,218 @@ async def test_a_cancelled_reminder_button_is_no_longer_current(
         db.execute("UPDATE reminders SET cancelled_at = sent_at WHERE kind = 'still_up'")
     replies = await chat.press(button([question], messages.REMOVED), user="lena")
     assert texts(replies) == messages.REMINDER_NOT_CURRENT
+
+
+async def _still_up_question(chat: Chat) -> Outgoing:
+    """Case 1 reported, and its first still-up check sent to the leads two days later."""
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=48)
+    [question] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    return question
+
+
+async def _case_and_audit(database: Database) -> tuple[Case, list[AuditEntry]]:
+    async with database.reading() as unit:
+        case = await unit.cases.by_number(1, 1)
+        assert case is not None
+        return case, await unit.audit.for_cases([case.id])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "r:{id}",
+        "r:{id}:still_up:posh",
+        "r:{id}:removed:posh",
+        "r:{id}:escalated:nowhere",
+        "r:{id}:escalated:posh:again",
+        "r:{id}:maybe",
+        "r:x:still_up",
+        "r:x",
+        "r:999999:still_up",
+    ],
+)
+async def test_a_malformed_or_unknown_reminder_button_is_stale_and_changes_nothing(
+    chat: Chat, database: Database, value: str
+) -> None:
+    question = await _still_up_question(chat)
+    reminder_id = button([question], messages.STILL_UP).value.split(":")[1]
+    before = await _case_and_audit(database)
+    forged = Button("forged", value.format(id=reminder_id))
+    assert texts(await chat.press(forged, user="lena")) == messages.STALE_BUTTON
+    assert await _case_and_audit(database) == before
+
+
+async def test_a_reminder_button_of_a_school_no_longer_configured_is_stale(
+    chat: Chat, database: Database, config: Config
+) -> None:
+    question = await _still_up_question(chat)
+    southgate_only = dataclasses.replace(config, schools=config.schools[1:])
+    later = Chat(database, southgate_only, chat.clock)
+    replies = await later.press(button([question], messages.STILL_UP), user="lena")
+    assert texts(replies) == messages.STALE_BUTTON
+
+
+async def test_still_up_is_recorded_on_the_case_the_reminder_and_the_timeline(
+    chat: Chat, database: Database
+) -> None:
+    question = await _still_up_question(chat)
+    pressed = button([question], messages.STILL_UP)
+    chat.clock.advance(minutes=5)
+    replies = await chat.press(pressed, user="lena", message_ref="m9")
+    said = messages.still_up_recorded(1, 48)
+    assert [(r.text, r.replace_ref, r.case_id is not None) for r in replies] == [
+        (said, "m9", True),
+        (said, None, False),
+    ]
+    case, audit = await _case_and_audit(database)
+    assert replies[0].case_id == case.id
+    assert case.checked_at == case.updated_at == chat.clock.now()
+    assert [(e.action, e.to_value) for e in audit if e.action is AuditAction.CHECKED] == [
+        (AuditAction.CHECKED, "still up")
+    ]
+    async with database.reading() as unit:
+        reminder = await unit.reminders.get(int(pressed.value.split(":")[1]))
+    assert reminder is not None and reminder.answer is ReminderAnswer.STILL_UP
+
+
+async def test_still_up_says_when_the_next_check_is_never_under_an_hour(
+    database: Database, config: Config, clock: FakeClock
+) -> None:
+    hourly = dataclasses.replace(
+        config, reminders=dataclasses.replace(config.reminders, still_up=timedelta(hours=1))
+    )
+    chat = Chat(database, hourly, clock)
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=1)
+    [question] = [r for r in await tick(chat) if r.buttons and r.place.kind is PlaceKind.LEADS]
+    replies = await chat.press(button([question], messages.STILL_UP), user="lena")
+    assert texts(replies) == messages.still_up_recorded(1, 1)
+
+
+async def test_removed_from_a_reminder_keeps_the_report_time_and_shows_in_the_timeline(
+    chat: Chat, database: Database
+) -> None:
+    question = await _still_up_question(chat)
+    reported, _ = await _case_and_audit(database)
+    chat.clock.advance(minutes=5)
+    replies = await chat.press(button([question], messages.REMOVED), user="lena")
+    assert texts(replies) == messages.status_set(1, Status.REMOVED)
+    case, audit = await _case_and_audit(database)
+    assert case.status is Status.REMOVED and case.removed_at == case.updated_at == chat.clock.now()
+    assert case.reported_to_platform_at == reported.reported_to_platform_at is not None
+    assert [(e.from_value, e.to_value) for e in audit if e.action is AuditAction.STATUS][-1] == (
+        "reported",
+        "removed",
+    )
+
+
+async def test_an_escalation_button_from_before_routes_marks_the_case_escalated(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(days=7)
+    escalation = [r for r in await tick(chat) if TO_POSH in [b.label for b in r.buttons]]
+    reminder_id = button(escalation, TO_POSH).value.split(":")[1]
+    chat.clock.advance(minutes=5)
+    replies = await chat.press(Button("Escalated", f"r:{reminder_id}:escalated"), user="lena")
+    assert texts(replies) == messages.status_set(1, Status.ESCALATED)
+    case, audit = await _case_and_audit(database)
+    assert case.status is Status.ESCALATED and case.updated_at == chat.clock.now()
+    assert case.escalated_to is None
+    assert [(e.from_value, e.to_value) for e in audit if e.action is AuditAction.STATUS][-1] == (
+        "reported",
+        "escalated",
+    )
+    async with database.reading() as unit:
+        pending = {r.kind for r in await unit.reminders.pending_for_case(case.id)}
+    assert ReminderKind.ESCALATE not in pending
+
+
+async def test_a_refused_reminder_answer_is_in_the_timeline_with_why(
+    chat: Chat, database: Database
+) -> None:
+    question = await _still_up_question(chat)
+    await chat.press(button([question], messages.REMOVED), user="alex")
+    case, audit = await _case_and_audit(database)
+    assert case.status is Status.REPORTED
+    assert [
+        (e.case_id, e.to_value, e.reason) for e in audit if e.action is AuditAction.REFUSED
+    ] == [(case.id, "removed", "not a lead or assignee")]
+
+
+async def test_an_assignee_is_not_reminded_on_a_transport_that_is_not_running(chat: Chat) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "assign 1 @alex", user="lena")
+    chat.clock.advance(hours=24)
+    async with chat.database.transaction() as unit:
+        sent = await reminders.send_due(
+            unit, chat.clock.now(), chat.config, frozenset({Transport("slack")})
+        )
+    assert [r.text for r in sent if "not yet reported" in r.text] == []
+    assert [r for r in sent if r.text == messages.reminder_unanswered(1)]  # where it was asked
+
+
+async def test_a_case_removed_while_its_reporter_answers_sends_them_no_reminder(
+    chat: Chat,
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.command("cases", "status 1 removed", user="lena")
+    chat.clock.advance(hours=3)
+    assert [r for r in await tick(chat) if r.text == messages.reminder_unanswered(1)] == []
+
+
+async def test_still_up_and_escalation_count_days_from_the_platform_report(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(hours=48)
+    still_up = [r.text for r in await tick(chat) if r.place.kind is PlaceKind.LEADS]
+    assert still_up == [messages.reminder_still_up(1, Platform.TIKTOK, 2)]
+    chat.clock.advance(days=5)
+    escalation = [r for r in await tick(chat) if TO_POSH in [b.label for b in r.buttons]]
+    assert [r.text for r in escalation] == [
+        messages.reminder_escalate(1, Platform.TIKTOK, 7, False)
+    ]
+    await chat.press(button(escalation, messages.REMOVED), user="lena")
+    case, _ = await _case_and_audit(database)
+    assert case.status is Status.REMOVED
+
+
+async def test_a_school_that_left_the_config_has_its_reminders_cancelled_not_the_others(
+    chat: Chat, config: Config
+) -> None:
+    await chat.say(TIKTOK)
+    chat.clock.advance(minutes=1)
+    await chat.say("https://youtu.be/south", user="kim", school="Southgate")
+    chat.clock.advance(hours=2)
+    southgate_only = Chat(
+        chat.database, dataclasses.replace(config, schools=config.schools[1:]), chat.clock
+    )
+    sent = await tick(southgate_only)
+    assert [r.text for r in sent if r.text.startswith("A gentle")] == [
+        messages.reminder_unanswered(1)
+    ]
+    assert [r.place.id for r in sent if r.text.startswith("A gentle")] == ["kim"]
+    chat.clock.advance(hours=1)
+    assert [r for r in await tick(chat) if r.text.startswith("A gentle")] == []
+
+
+async def test_a_school_out_of_hours_does_not_hold_up_another_schools_reminders(
+    database: Database, config: Config, clock: FakeClock
+) -> None:
+    auckland = dataclasses.replace(config.schools[0], timezone="Pacific/Auckland")
+    chat = Chat(
+        database, dataclasses.replace(config, schools=(auckland, *config.schools[1:])), clock
+    )
+    await chat.say(TIKTOK)  # Monday 09:00 in London is 22:00 in Auckland
+    chat.clock.advance(minutes=1)
+    await chat.say("https://youtu.be/south", user="kim", school="Southgate")
+    chat.clock.advance(hours=2)
+    sent = [r.place.id for r in await tick(chat) if r.text.startswith("A gentle")]
+    assert sent == ["kim"]
