@@ -8,6 +8,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from microsoft_agents.activity import Activity
@@ -229,6 +230,33 @@ def test_ids_from_another_tenant_are_qualified_with_it_and_meet_no_configured_sc
     assert incoming is not None and incoming.school is None
     assert incoming.user.id == f"{other}/aad-lead-1"
     assert incoming.place.id == f"{other}/{STAFF_CHANNEL}"
+
+
+def test_the_bots_own_membership_becomes_added_removed_or_nothing(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, TEAMS_FILE), ENV)
+    new = "19:new-room@thread.tacv2"
+
+    def read(conversation: str = new, kind: str = "channel", **change: Any) -> object:
+        body = activity(None, conversation, kind=kind, **change)
+        found = events.incoming(config, _parsed(body))
+        return None if found is None else (found.kind, found.place.id)
+
+    bot = [{"id": BOT_ID}]
+    assert read(type="conversationUpdate", membersAdded=bot) == (IncomingKind.ADDED, new)
+    assert read(type="installationUpdate", action="add") == (IncomingKind.ADDED, new)
+    assert read(type="conversationUpdate", membersRemoved=bot) == (IncomingKind.REMOVED, new)
+    assert read(type="installationUpdate", action="remove") == (IncomingKind.REMOVED, new)
+    assert read(type="installationUpdate", action="remove", id=None) == (
+        IncomingKind.REMOVED,
+        new,
+    )
+    # Someone else joining, a new version of the app, a person's own chat: nothing.
+    assert read(type="conversationUpdate", membersAdded=[{"id": "29:someone"}]) is None
+    assert read(type="installationUpdate", action="add-upgrade") is None
+    assert read("a:personal", kind="personal", type="installationUpdate", action="add") is None
+    # A channel the config file names already is no news: nothing is said there.
+    assert read(STAFF_CHANNEL, type="conversationUpdate", membersAdded=bot) is None
+    assert read(LEADS_CHANNEL, type="installationUpdate", action="add") is None
 
 
 async def test_check_online_gets_a_token_and_the_keys_and_says_a_wrong_password(

@@ -118,7 +118,7 @@ def _membership(config: Config, activity: Activity) -> Incoming | None:
     """The bot added to a team or group chat of no school (said there once: how to set it
     up), or removed from one (the place is gone). Teams says both with a conversationUpdate
     naming the bot among the members, and with an installationUpdate; each is stored once."""
-    if activity.conversation is None or _kind(activity) == "personal" or not activity.id:
+    if activity.conversation is None or _kind(activity) == "personal":
         return None
     change = _bot_change(activity)
     if change is None:
@@ -127,7 +127,9 @@ def _membership(config: Config, activity: Activity) -> Incoming | None:
     place = Place(TEAMS, where, PlaceKind.CHANNEL)
     user = _person(config, activity) or User(TEAMS, where)  # whoever did it, if Teams says
     if change is IncomingKind.REMOVED:
-        return Incoming(change, place, user, event_id=f"removed:{where}|{activity.id}")
+        # Each removal once: by the activity's id, or when it has none, its time.
+        stamp = activity.id or (activity.timestamp.isoformat() if activity.timestamp else "")
+        return Incoming(change, place, user, event_id=f"removed:{where}|{stamp}")
     known = school_of_channel(config, where) is not None or any(
         where == school.on(TEAMS).digest_place for school in config.schools
     )
