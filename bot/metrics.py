@@ -14,6 +14,10 @@ EVENTS = {
     "duplicates_joined": "Reports that joined an existing case as another reporter.",
     "questions_answered": "Follow-up answers recorded (skips included).",
     "reminders_sent": "Reminders queued for sending.",
+    "late_links_added": "Links sent after a text-only report and added to its case.",
+    "thread_replies_joined": "Replies under a report's message added to its case.",
+    "thread_replies_ignored": "Thread replies in a report place that joined no case, left alone.",
+    "edits_with_new_links": "Links added to cases by edits of their report messages.",
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -88,21 +90,35 @@ def test_the_slack_web_client_is_told_not_to_build_debug_lines(
 
 async def test_metrics_count_what_happened_without_personal_labels(bot: SlackBot) -> None:
     await bot.message(LINK)
+    report_ts = bot.last_ts
     await bot.fake.wait_for_line("chat.postMessage", messages.Q_TARGETS)
     await bot.message(LINK, user="USAM")
     await bot.fake.wait_for_text("chat.postMessage", messages.already_logged(1))
-    assert bot.session is not None
-    async with bot.session.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
-        assert response.status == 200
-        body = await response.text()
-    values = {
-        line.split(" ")[0]: float(line.split(" ")[1])
-        for line in body.splitlines()
-        if line and not line.startswith("#")
-    }
+    # Every count a handler keeps is a metric: a reply under the report joins its case.
+    await bot.message("They posted it again tonight", thread_ts=report_ts)
+    deadline = time.monotonic() + 10
+    while (values := await metric_values(bot)).get("casebook_thread_replies_joined_total") != 1:
+        assert time.monotonic() < deadline, "the joined reply was not counted"
+        await asyncio.sleep(0.05)
     assert values["casebook_reports_received_total"] == 2
     assert values["casebook_cases_created_total"] == 1
     assert values["casebook_duplicates_joined_total"] == 1
-    assert values["casebook_intake_seconds_count"] == 2
+    assert values["casebook_intake_seconds_count"] == 3
     assert values['casebook_messages_sent_total{transport="slack"}'] >= 4
+    body = await metrics_text(bot)
     assert "UALEX" not in body and "USAM" not in body and "tiktok" not in body
+
+
+async def metrics_text(bot: SlackBot) -> str:
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def metric_values(bot: SlackBot) -> dict[str, float]:
+    return {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in (await metrics_text(bot)).splitlines()
+        if line and not line.startswith("#")
+    }
