@@ -63,6 +63,21 @@ async def test_an_installation_is_kept_per_workspace_and_removed(
     assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
 
 
+async def test_an_enterprise_grid_workspace_is_found_with_or_without_its_organisation(
+    database: Store, clock: FakeClock
+) -> None:
+    store = DatabaseInstallations(database, clock)
+    await store.async_save(installation("T5", "xoxb-five", enterprise_id="E1"))
+    for enterprise in ("E1", None):
+        bot = await store.async_find_bot(enterprise_id=enterprise, team_id="T5")
+        assert bot is not None and bot.bot_token == "xoxb-five"
+    org = installation("", "xoxb-org", enterprise_id="E2", is_enterprise_install=True)
+    await store.async_save(org)
+    bot = await store.async_find_bot(enterprise_id="E2", team_id="T6")
+    assert bot is not None and bot.bot_token == "xoxb-org"
+    assert await store.async_find_bot(enterprise_id=None, team_id="T6") is None
+
+
 async def test_an_oauth_state_is_used_once_and_expires(database: Store, clock: FakeClock) -> None:
     states = DatabaseOAuthStates(database, clock)
     first = await states.async_issue()
