@@ -140,3 +140,30 @@ async def test_two_processes_wanting_an_expiring_token_refresh_it_once(
     # A token far from expiry is used as it is.
     assert (await one.bot(None, "T1")) is not None
     assert len(slack_fake.of("oauth.v2.access")) == 1
+
+
+async def test_a_process_that_read_the_token_before_another_refreshed_it_spends_nothing(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi, other_process: Store
+) -> None:
+    """One process read the expiring token; another refreshed it and ended its lease since.
+    The first takes the free lease, reads the token again, and uses the new one."""
+    client = AsyncWebClient(base_url=slack_fake.url + "/api/")
+    app = OAuthApp("client-id", "client-secret")
+    expires = int(clock.now().timestamp()) + 60
+    here = DatabaseInstallations(database, clock)
+    await here.async_save(
+        installation(
+            "T1", "xoxe.xoxb-T1-0", bot_refresh_token="xoxe-T1-0", bot_token_expires_at=expires
+        )
+    )
+    late = WorkspaceTokens(
+        DatabaseInstallations(other_process, clock), other_process, clock, app, client
+    )
+    assert await late.installed(None, "T1") is not None  # read now, used below
+    first = await WorkspaceTokens(here, database, clock, app, client).bot(None, "T1")
+
+    second = await late.bot(None, "T1")
+
+    assert len(slack_fake.of("oauth.v2.access")) == 1
+    assert first is not None and second is not None
+    assert second.bot_token == first.bot_token != "xoxe.xoxb-T1-0"

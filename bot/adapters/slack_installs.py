@@ -259,13 +259,23 @@ class WorkspaceTokens:
         return expires - self._clock.now().timestamp() < REFRESH_BEFORE.total_seconds()
 
     async def _refreshed(self, installation: Installation) -> Installation | None:
-        """Refresh under the lease; if another process holds it, wait for what it saves."""
+        """Refresh under the lease; if another process holds it, wait for what it saves. The
+        installation is read again under the lease: another process may have refreshed it
+        (and ended its lease) since it was read, spending the refresh token read then."""
         key = _key(installation.enterprise_id, installation.team_id)
         now = self._clock.now()
         async with self._store.transaction() as unit:
             leased = await unit.slack_installations.lease_refresh(*key, now, now + REFRESH_LEASE)
+            stored = await unit.slack_installations.find(*key) if leased else None
         if not leased:
             return await self._refreshed_elsewhere(installation)
+        if stored is None:
+            return None
+        installation = _installation(stored.data)
+        if not self._expiring(installation):
+            await self._installations.async_save(installation)  # ends the lease
+            self._known[key] = (asyncio.get_running_loop().time(), installation)
+            return installation
         try:
             response = await self._client.oauth_v2_access(
                 client_id=self._app.client_id,
