@@ -63,6 +63,21 @@ async def test_an_installation_is_kept_per_workspace_and_removed(
     assert await store.async_find_bot(enterprise_id=None, team_id="T2") is not None
 
 
+async def test_an_enterprise_grid_workspace_is_found_with_or_without_its_organisation(
+    database: Store, clock: FakeClock
+) -> None:
+    store = DatabaseInstallations(database, clock)
+    await store.async_save(installation("T5", "xoxb-five", enterprise_id="E1"))
+    for enterprise in ("E1", None):
+        bot = await store.async_find_bot(enterprise_id=enterprise, team_id="T5")
+        assert bot is not None and bot.bot_token == "xoxb-five"
+    org = installation("", "xoxb-org", enterprise_id="E2", is_enterprise_install=True)
+    await store.async_save(org)
+    bot = await store.async_find_bot(enterprise_id="E2", team_id="T6")
+    assert bot is not None and bot.bot_token == "xoxb-org"
+    assert await store.async_find_bot(enterprise_id=None, team_id="T6") is None
+
+
 async def test_an_oauth_state_is_used_once_and_expires(database: Store, clock: FakeClock) -> None:
     states = DatabaseOAuthStates(database, clock)
     first = await states.async_issue()
@@ -125,3 +140,30 @@ async def test_two_processes_wanting_an_expiring_token_refresh_it_once(
     # A token far from expiry is used as it is.
     assert (await one.bot(None, "T1")) is not None
     assert len(slack_fake.of("oauth.v2.access")) == 1
+
+
+async def test_a_process_that_read_the_token_before_another_refreshed_it_spends_nothing(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi, other_process: Store
+) -> None:
+    """One process read the expiring token; another refreshed it and ended its lease since.
+    The first takes the free lease, reads the token again, and uses the new one."""
+    client = AsyncWebClient(base_url=slack_fake.url + "/api/")
+    app = OAuthApp("client-id", "client-secret")
+    expires = int(clock.now().timestamp()) + 60
+    here = DatabaseInstallations(database, clock)
+    await here.async_save(
+        installation(
+            "T1", "xoxe.xoxb-T1-0", bot_refresh_token="xoxe-T1-0", bot_token_expires_at=expires
+        )
+    )
+    late = WorkspaceTokens(
+        DatabaseInstallations(other_process, clock), other_process, clock, app, client
+    )
+    assert await late.installed(None, "T1") is not None  # read now, used below
+    first = await WorkspaceTokens(here, database, clock, app, client).bot(None, "T1")
+
+    second = await late.bot(None, "T1")
+
+    assert len(slack_fake.of("oauth.v2.access")) == 1
+    assert first is not None and second is not None
+    assert second.bot_token == first.bot_token != "xoxe.xoxb-T1-0"

@@ -43,8 +43,12 @@ REMEMBER_FOR = timedelta(seconds=30)  # an installation read is used this long (
 def _key(
     enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None = False
 ) -> tuple[str, str]:
-    """A row's key: an organisation-wide install has no team."""
-    return enterprise_id or "", "" if is_enterprise_install else team_id or ""
+    """A row's key. Slack's team ids are unique across organisations, so a workspace's install
+    is kept by its team alone: an Enterprise Grid workspace's events name its organisation, the
+    messages Casebook sends there do not. An organisation-wide install has no team."""
+    if is_enterprise_install or not team_id:
+        return enterprise_id or "", ""
+    return "", team_id
 
 
 def _installation(data: str) -> Installation:
@@ -117,6 +121,9 @@ class DatabaseInstallations(AsyncInstallationStore):
             stored = await unit.slack_installations.find(
                 *_key(enterprise_id, team_id, is_enterprise_install)
             )
+            if stored is None and enterprise_id and not is_enterprise_install:
+                # A workspace of an organisation that installed Casebook for all of them.
+                stored = await unit.slack_installations.find(enterprise_id, "")
         if stored is None:
             return None
         found = _installation(stored.data)
@@ -252,13 +259,23 @@ class WorkspaceTokens:
         return expires - self._clock.now().timestamp() < REFRESH_BEFORE.total_seconds()
 
     async def _refreshed(self, installation: Installation) -> Installation | None:
-        """Refresh under the lease; if another process holds it, wait for what it saves."""
+        """Refresh under the lease; if another process holds it, wait for what it saves. The
+        installation is read again under the lease: another process may have refreshed it
+        (and ended its lease) since it was read, spending the refresh token read then."""
         key = _key(installation.enterprise_id, installation.team_id)
         now = self._clock.now()
         async with self._store.transaction() as unit:
             leased = await unit.slack_installations.lease_refresh(*key, now, now + REFRESH_LEASE)
+            stored = await unit.slack_installations.find(*key) if leased else None
         if not leased:
             return await self._refreshed_elsewhere(installation)
+        if stored is None:
+            return None
+        installation = _installation(stored.data)
+        if not self._expiring(installation):
+            await self._installations.async_save(installation)  # ends the lease
+            self._known[key] = (asyncio.get_running_loop().time(), installation)
+            return installation
         try:
             response = await self._client.oauth_v2_access(
                 client_id=self._app.client_id,
