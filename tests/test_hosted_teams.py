@@ -19,11 +19,10 @@ import pytest
 from bot.adapters.teams.config import TEAMS, TeamsConfig
 from bot.school_cli import add_school
 from handlers import messages
-from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from handlers.settings import Config, Secret
 from storage.hosted import PlaceKey
 from storage.models import Platform
 from storage.store import Store
-from tests.conftest import on_postgres
 from tests.fakes.teams_api import (
     APP_ID,
     APP_PASSWORD,
@@ -32,6 +31,7 @@ from tests.fakes.teams_api import (
     FakeTeamsApi,
     activity,
 )
+from tests.hosted_config import hosted_config
 from tests.running import until
 from tests.teams_harness import TIKTOK, TeamsBot
 
@@ -53,16 +53,10 @@ async def fake() -> AsyncIterator[FakeTeamsApi]:
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest, fake: FakeTeamsApi) -> Config:
     """Teams and no school at all: every school joins from the chat."""
-    storage = (
-        StorageConfig(url=request.getfixturevalue("postgres_url"))
-        if on_postgres()
-        else StorageConfig(database=tmp_path / "hosted.db")
-    )
-    return Config(
-        schools=(),
-        storage=storage,
-        server=ServerConfig(host="127.0.0.1", port=0),
-        transports={
+    return hosted_config(
+        tmp_path,
+        request,
+        {
             TEAMS: TeamsConfig(
                 app_id=APP_ID,
                 tenant_id=TENANT,

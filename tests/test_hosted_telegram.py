@@ -27,14 +27,12 @@ from handlers.settings import (
     SchoolConfig,
     SchoolPlaces,
     Secret,
-    ServerConfig,
-    StorageConfig,
 )
 from storage.hosted import PlaceKey
 from storage.models import Platform
 from storage.store import Store
-from tests.conftest import on_postgres
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
+from tests.hosted_config import hosted_config
 from tests.test_telegram import SHORT, WEBHOOK_SECRET, TelegramBot
 
 OLD_GROUP = -4001  # a basic group, before Telegram upgrades it
@@ -56,16 +54,10 @@ async def fake() -> AsyncIterator[FakeTelegramApi]:
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest, fake: FakeTelegramApi) -> Config:
     """Telegram and no school at all: every school joins from the chat."""
-    storage = (
-        StorageConfig(url=request.getfixturevalue("postgres_url"))
-        if on_postgres()
-        else StorageConfig(database=tmp_path / "hosted.db")
-    )
-    return Config(
-        schools=(),
-        storage=storage,
-        server=ServerConfig(host="127.0.0.1", port=0),
-        transports={
+    return hosted_config(
+        tmp_path,
+        request,
+        {
             TELEGRAM: TelegramConfig(
                 mode=TelegramMode.WEBHOOK,
                 api_url=fake.url,

@@ -30,15 +30,13 @@ from handlers.settings import (
     SchoolConfig,
     SchoolPlaces,
     Secret,
-    ServerConfig,
-    StorageConfig,
 )
 from storage.models import Platform
 from storage.store import Store
 from storage.tables import Table
 from tests.chat import FakeClock
-from tests.conftest import on_postgres
 from tests.fakes.slack_api import Call, FakeSlackApi
+from tests.hosted_config import hosted_config
 from tests.slack_harness import SECRET, SlackBot, buttons_of
 
 SHORT = "https://youtu.be/abc123"
@@ -50,16 +48,10 @@ SENDS = ("chat.postMessage", "chat.postEphemeral")
 
 @pytest.fixture
 def config(tmp_path: Path, request: pytest.FixtureRequest, slack_fake: FakeSlackApi) -> Config:
-    storage = (
-        StorageConfig(url=request.getfixturevalue("postgres_url"))
-        if on_postgres()
-        else StorageConfig(database=tmp_path / "hosted.db")
-    )
-    return Config(
-        schools=(),
-        storage=storage,
-        server=ServerConfig(host="127.0.0.1", port=0),
-        transports={
+    return hosted_config(
+        tmp_path,
+        request,
+        {
             SLACK: SlackConfig(
                 mode=SlackMode.HTTP,
                 api_url=slack_fake.url + "/api/",
