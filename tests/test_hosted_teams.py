@@ -219,36 +219,24 @@ async def test_cases_invite_sends_a_code_to_the_leads_own_chat_opened_in_their_t
 def bot_added(conversation: str, kind: str = "channel", installed: bool = False) -> dict[str, Any]:
     """Teams telling the bot it was added to a team (in its General channel) or a group chat:
     a conversationUpdate naming it among the members added, or an installationUpdate."""
-    if installed:
-        return activity(
-            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="add"
-        )
-    return activity(
-        None,
-        conversation,
-        user=LEAD,
-        kind=kind,
-        type="conversationUpdate",
-        membersAdded=[{"id": BOT_ID}],
-    )
+    return _membership(conversation, kind, installed, added=True)
 
 
 def bot_removed(
     conversation: str, kind: str = "channel", installed: bool = False
 ) -> dict[str, Any]:
     """Teams telling the bot it was removed from a team (every channel of it) or a group chat."""
+    return _membership(conversation, kind, installed, added=False)
+
+
+def _membership(conversation: str, kind: str, installed: bool, added: bool) -> dict[str, Any]:
     if installed:
+        action = "add" if added else "remove"
         return activity(
-            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action="remove"
+            None, conversation, user=LEAD, kind=kind, type="installationUpdate", action=action
         )
-    return activity(
-        None,
-        conversation,
-        user=LEAD,
-        kind=kind,
-        type="conversationUpdate",
-        membersRemoved=[{"id": BOT_ID}],
-    )
+    members = {("membersAdded" if added else "membersRemoved"): [{"id": BOT_ID}]}
+    return activity(None, conversation, user=LEAD, kind=kind, type="conversationUpdate", **members)
 
 
 async def test_added_to_a_team_or_chat_of_no_school_the_bot_says_once_how_to_set_it_up(
