@@ -100,13 +100,18 @@ async def message(bot: SlackBot, team: str, user: str, channel: str, text: str) 
         "channel_type": "im" if direct else "channel",
         "ts": f"{time.time():.6f}",
     }
+    return await event_of(bot, team, event)
+
+
+async def event_of(bot: SlackBot, team: str, inner: dict[str, Any]) -> int:
+    """An Events API callback from `team`, signed as Slack signs it."""
     body = {
         "team_id": team,
         "api_app_id": "A1",
         "type": "event_callback",
         "event_id": f"Ev{time.time_ns()}",
         "event_time": int(time.time()),
-        "event": event,
+        "event": inner,
     }
     status, _ = await bot.post(json.dumps(body), "application/json")
     return status
@@ -268,19 +273,6 @@ async def test_workspaces_whose_ids_collide_stay_apart(
         assert [r.person.key for r in reporters] == [f"slack:T2/{STAFF}"]
 
 
-async def event(bot: SlackBot, team: str, inner: dict[str, Any]) -> int:
-    body = {
-        "team_id": team,
-        "api_app_id": "A1",
-        "type": "event_callback",
-        "event_id": f"Ev{time.time_ns()}",
-        "event_time": int(time.time()),
-        "event": inner,
-    }
-    status, _ = await bot.post(json.dumps(body), "application/json")
-    return status
-
-
 async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone(
     bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
 ) -> None:
@@ -295,10 +287,10 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
 
     # A person's own token revoked is not the bot's: the workspace stays installed.
     revoked = {"type": "tokens_revoked", "tokens": {"oauth": [LEAD]}}
-    assert await event(bot, "T1", revoked) == 200
+    assert await event_of(bot, "T1", revoked) == 200
     assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is not None
 
-    assert await event(bot, "T1", {"type": "app_uninstalled"}) == 200
+    assert await event_of(bot, "T1", {"type": "app_uninstalled"}) == 200
     assert await installations.async_find_bot(enterprise_id=None, team_id="T1") is None
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is not None
     async with database.reading() as unit:
@@ -319,7 +311,9 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     await bot.health_until(200)
 
     # tokens_revoked for the bot's token removes the installation as well.
-    assert await event(bot, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}) == 200
+    assert (
+        await event_of(bot, "T2", {"type": "tokens_revoked", "tokens": {"bot": ["UBOTT2"]}}) == 200
+    )
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is None
 
 
@@ -410,7 +404,7 @@ async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_
         await message(running, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}")
         await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
         await handled(database)
-        assert await event(running, "T1", {"type": "app_uninstalled"}) == 200
+        assert await event_of(running, "T1", {"type": "app_uninstalled"}) == 200
 
         clock.advance(hours=3)  # the unanswered questions' reminder falls due
         given_up = await until_given_up(database)
