@@ -6,14 +6,14 @@ import asyncio
 import time
 from datetime import timedelta
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.adapters.console_config import CONSOLE
 from bot.adapters.send_limits import Limit, SendLimits
-from bot.adapters.slack_config import SLACK
+from bot.adapters.slack import web_client
+from bot.adapters.slack_config import SLACK, SlackConfig
 from bot.adapters.slack_send import SlackSender
 from bot.delivery import MAX_ATTEMPTS, WAIT_IN_PLACE, Delivery, RateLimited, TemporarySendError
 from handlers.events import Outgoing, Place, PlaceKind
+from handlers.settings import Secret
 from storage.db import Database
 from tests.chat import FakeClock
 from tests.fakes.faults import Fault
@@ -220,12 +220,15 @@ async def test_a_slack_429_pauses_all_of_slack_for_its_retry_after_and_uses_no_a
     """Slack's limits are per method and workspace, so its 429 is a pause for every channel."""
     slack_fake.faults.retry_after = 7
     await slack_fake.faults.set(Fault.RATE_LIMIT, frozenset({"chat.postMessage"}))
-    client = AsyncWebClient(token="xoxb-test", base_url=f"{slack_fake.url}/api/")
-    sender = SlackSender(client)
+    # The client Casebook makes: one that slept through a 429 itself would hold the message's
+    # claim, past its lease for a long Retry-After, instead of pausing Slack.
+    slack = SlackConfig(api_url=f"{slack_fake.url}/api/", bot_token=Secret("xoxb-test"))
+    sender = SlackSender(web_client(slack))
     try:
         await sender.send(Outgoing(Place(SLACK, "C1"), "hello"))
     except RateLimited as limited:
         assert (limited.wait, limited.whole_platform, limited.answered) == (7.0, True, True)
+        assert [c.method for c in slack_fake.calls] == ["chat.postMessage!429"]  # asked once
     else:
         raise AssertionError("a 429 went unnoticed")
     await slack_fake.faults.clear()

@@ -40,7 +40,6 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.signature import SignatureVerifier
@@ -83,11 +82,12 @@ def web_client(slack: SlackConfig) -> AsyncWebClient:
 
 
 def client_settings(slack: SlackConfig) -> dict[str, Any]:
-    """Where the Web API is and how calls to it are retried, for every client made."""
+    """Where the Web API is and how calls to it are retried, for every client made. A 429 is
+    not retried inside the call: sleeping out its Retry-After there would hold a message's
+    claim (past its lease, for a long one); delivery pauses the workspace instead."""
     return {
         "retry_handlers": [
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
         **_where(slack),
