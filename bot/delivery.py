@@ -21,6 +21,7 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.metrics import Metrics
 from handlers.events import Outgoing, PersonKey, PlaceKind, Transport, UndecodablePayload
+from storage.hosted import PlaceKey
 from storage.models import OutboxItem
 from storage.outbox import place_key, thread_key
 from storage.store import Store, is_transient
@@ -76,16 +77,25 @@ class RateLimited(TemporarySendError):
     """Wait `wait` seconds before sending again (a 429, or a platform's documented limit
     reached). Not a failure: it uses up no attempt, however long the platform throttles.
     `whole_platform`: every chat of the platform waits, as a 429 asks; else only this
-    message's chat does (a group's own limit). `answered`: the platform said so (a 429), which
+    message's chat does (a group's own limit). `workspace`: with `whole_platform`, the limit is
+    one workspace's (a Slack workspace that installed Casebook), so only that workspace's chats
+    wait and other schools' messages go on. `answered`: the platform said so (a 429), which
     /healthz reports; a documented limit kept before sending is not a problem to report."""
 
     def __init__(
-        self, reason: str, wait: float, *, whole_platform: bool = True, answered: bool = True
+        self,
+        reason: str,
+        wait: float,
+        *,
+        whole_platform: bool = True,
+        answered: bool = True,
+        workspace: str = "",
     ) -> None:
         super().__init__(reason, wait)
         self.wait = max(wait, 0.0)
         self.whole_platform = whole_platform
         self.answered = answered
+        self.workspace = workspace
 
 
 class Delivery:
@@ -106,10 +116,12 @@ class Delivery:
         self._sent = _SentWriter(database, clock)
         # Per platform: one platform's slow first messages hold back none of another's.
         self._openings: dict[str, _Openings] = {}
-        # Per platform: the loop time its last rate limit ends; nothing is sent to it before.
+        # Per platform (or one workspace of it, see `_paused_key`): the loop time its last rate
+        # limit ends; nothing is sent to it before.
         self._paused_until: dict[str, float] = {}
-        # Platforms paused since their last message went: one message at a time goes to them
-        # (`_probes`), so a platform still throttling answers one 429 a pause, not one a chat.
+        # Platforms (or workspaces) paused since their last message went: one message at a time
+        # goes to them (`_probes`), so one still throttling answers one 429 a pause, not one a
+        # chat.
         self._recovering: set[str] = set()
         self._probes: dict[str, asyncio.Lock] = {}
 
@@ -212,6 +224,12 @@ class Delivery:
         until = self._paused_until.get(transport)
         return 0.0 if until is None else max(until - asyncio.get_running_loop().time(), 0.0)
 
+    def _paused_for_chat(self, transport: str, outgoing: Outgoing) -> float:
+        """Seconds until a message may go: the platform's pause, or its workspace's."""
+        workspace = _workspace(outgoing)
+        own = self.paused_for(_paused_key(transport, workspace)) if workspace else 0.0
+        return max(self.paused_for(transport), own)
+
     def _pause(self, transport: str, wait: float) -> None:
         """No call to `transport` for `wait` seconds; a pause is only ever lengthened, so no chat
         is called sooner than the longest wait any answer asked for."""
@@ -246,7 +264,7 @@ class Delivery:
                 if self._clock.now() >= chat.lease_until:
                     log.warning("claim ran out before %s outbox row(s) went", len(messages) - index)
                     break
-                wait = max(self.paused_for(transport), chat_wait)
+                wait = max(self._paused_for_chat(transport, messages[index][1]), chat_wait)
                 if wait > 0:
                     if not await self._wait_out(wait, chat, stop):
                         await self._release(messages[index:], wait, "rate limited")
@@ -298,15 +316,17 @@ class Delivery:
         a time: the rest wait for its answer, and go on only if it went (a RateLimited with the
         pause left, or with no wait once their claim has run out, says to look again)."""
         transport = items[0].transport
-        if transport not in self._recovering:
+        keys = (transport, _paused_key(transport, _workspace(outgoing)))
+        key = next((key for key in keys if key in self._recovering), None)
+        if key is None:
             return await self._send_one(items, outgoing, stop)
-        async with self._probes.setdefault(transport, asyncio.Lock()):
-            paused = self.paused_for(transport)
+        async with self._probes.setdefault(key, asyncio.Lock()):
+            paused = self._paused_for_chat(transport, outgoing)
             if paused > 0:
                 return RateLimited("waiting out the platform's pause", paused)
             if self._clock.now() >= lease_until:
                 return RateLimited("claim ran out while waiting", 0.0)
-            if transport in self._recovering:
+            if key in self._recovering:
                 return await self._send_one(items, outgoing, stop)
         return await self._send_one(items, outgoing, stop)  # another's message went: side by side
 
@@ -332,7 +352,7 @@ class Delivery:
             if limited.answered:
                 self._failed(transport, str(limited))
             if limited.whole_platform:
-                self._pause(transport, limited.wait)
+                self._pause(_paused_key(transport, limited.workspace), limited.wait)
             return limited
         except TemporarySendError as error:
             self._failed(transport, str(error))
@@ -355,6 +375,7 @@ class Delivery:
             return delay
         self._metrics.messages_sent.labels(transport).inc()
         self._recovering.discard(transport)
+        self._recovering.discard(_paused_key(transport, _workspace(outgoing)))
         self.outcomes[Transport(transport)] = Outcome(True, self._clock.now())
         direct_to = _direct_to(transport, outgoing) if ref else None
         await self._sent.commit([item.id for item in items], ref, direct_to)
@@ -595,3 +616,14 @@ class _SentWriter:
 def _of_case(case_id: int | None) -> str:
     """ " (case N)" for a log line about a message of a case; nothing for one of no case."""
     return "" if case_id is None else f" (case {case_id})"
+
+
+def _paused_key(transport: str, workspace: str) -> str:
+    """What a rate limit pauses: the platform, or one workspace of it ("slack/T0123")."""
+    return f"{transport}/{workspace}" if workspace else transport
+
+
+def _workspace(outgoing: Outgoing) -> str:
+    """The workspace a message goes to, as its qualified ids name it ('' for none)."""
+    ids = (outgoing.place.id, outgoing.to_user.id if outgoing.to_user else "")
+    return next((w for w in (PlaceKey.of("", i).workspace for i in ids) if w), "")

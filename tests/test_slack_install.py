@@ -273,6 +273,38 @@ async def test_workspaces_whose_ids_collide_stay_apart(
         assert [r.person.key for r in reporters] == [f"slack:T2/{STAFF}"]
 
 
+async def test_a_workspace_slack_throttles_holds_up_no_other_workspaces_replies(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    """Slack limits each workspace on its own: a 429 in T1 pauses T1's sends only."""
+    for code in ("code-one", "code-two"):
+        assert await install(bot, code) == 200
+    now = datetime.now(UTC)
+    for team, school in (("T1", "Northfield"), ("T2", "Southgate")):
+        code = await add_school(database, config, school, "Europe/London", now)
+        await message(bot, team, LEAD, "DLEAD", f"join {code}")
+        await sent(slack_fake, messages.joined(school))
+        await command(bot, team, LEAD, STAFF_CHANNEL, "here reports")
+        await sent(slack_fake, messages.place_set(school, "reports"))
+
+    slack_fake.throttled_tokens["xoxb-T1-token"] = 60
+    await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+    await slack_fake.wait_until(
+        lambda: next((c for c in slack_fake.calls if c.method == "chat.postMessage!429"), None)
+    )
+    await message(bot, "T2", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+    logged, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+    assert (logged["channel"], token) == ("DALEX", "xoxb-T2-token")
+
+    # And T1 waits out its Retry-After: no more calls with its token meanwhile.
+    def to_t1() -> int:
+        return sum(c.authorization == "Bearer xoxb-T1-token" for c in slack_fake.calls)
+
+    before = to_t1()
+    await asyncio.sleep(1.0)
+    assert to_t1() == before
+
+
 async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone(
     bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
 ) -> None:

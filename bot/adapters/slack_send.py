@@ -115,9 +115,10 @@ class SlackSender:
                 headers = error.response.headers if error.response is not None else None
                 retry = _seconds(headers.get("Retry-After") if headers else None)
                 if status == 429:
-                    # Slack's limits are per method and workspace: every send to it waits.
+                    # Slack's limits are per method and workspace: every send to the workspace
+                    # waits, and other workspaces' sends go on.
                     wait = RATE_LIMIT_WAIT if retry is None else retry
-                    raise RateLimited(f"slack {status}", wait) from error
+                    raise RateLimited(f"slack {status}", wait, workspace=team) from error
                 raise TemporarySendError(f"slack {status}", retry) from error
             if code in _REFUSED_FOR_GOOD:
                 raise PermanentSendError(f"slack refused: {code}") from None

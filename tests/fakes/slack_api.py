@@ -43,6 +43,9 @@ class FakeSlackApi(WaitsForCalls):
     # tokens expire in 12 hours and come with a refresh token.
     oauth_codes: dict[str, str] = field(default_factory=dict)
     rotating: bool = False
+    # A workspace throttled: every call made with this bearer token is answered 429 with this
+    # Retry-After, as Slack limits each workspace on its own.
+    throttled_tokens: dict[str, int] = field(default_factory=dict)
     url: str = ""
     connections: set[Any] = field(default_factory=set)  # the client's address of every call
     _runner: web.AppRunner | None = None
@@ -123,6 +126,12 @@ class FakeSlackApi(WaitsForCalls):
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=status, headers=headers
             )
+        throttled = self.throttled_tokens.get(
+            request.headers.get("Authorization", "").removeprefix("Bearer ")
+        )
+        if throttled is not None:
+            await self._record(Call(f"{method}!429", args, request.headers["Authorization"]))
+            return _rate_limited(throttled)
         refused = _over_limits(method, args)
         if refused is not None:
             await self._record(Call(f"{method}!{refused}", args))
