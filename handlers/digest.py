@@ -212,6 +212,7 @@ def _weeks(cases: list[Case], start: datetime, end: datetime) -> list[WeekCounts
             new[week][case.platform.value] += 1
         if (
             case.removed_at is not None
+            and case.removed_at <= end  # a removal after the end is not in this week, built late
             and (week := _week_of(case.removed_at, start, count)) is not None
         ):
             removed[week] += 1

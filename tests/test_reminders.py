@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
+import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -242,8 +243,8 @@ async def test_the_escalation_reminder_records_where_and_when_the_case_was_escal
         assert case.escalated_to is EscalationRoute.REPORT_HARMFUL_CONTENT
         assert case.escalated_at == pressed_at
         audit = await unit.audit.for_cases([case.id])
-    assert [(e.action, e.to_value) for e in audit if e.action is AuditAction.ESCALATED] == [
-        (AuditAction.ESCALATED, "report-harmful-content")
+    assert [(e.from_value, e.to_value) for e in audit if e.action is AuditAction.ESCALATED] == [
+        ("reported", "report-harmful-content")
     ]
 
 
@@ -371,7 +372,10 @@ async def test_the_weekly_digest_counts_a_known_week_and_is_sent_once(
     assert "Open and unassigned: 1." in text
     assert "tiktok.com" not in text and "alex" not in text and "sam" not in text
     assert digests[0].place.kind is PlaceKind.LEADS
-    assert digests[0].attachment is not None and digests[0].attachment.data.startswith(b"\x89PNG")
+    picture = digests[0].attachment
+    assert picture is not None and picture.data.startswith(b"\x89PNG")
+    assert (picture.name, picture.mime) == ("casebook-week-2026-11-30.png", "image/png")
+    assert struct.unpack(">II", picture.data[16:24]) == (800, 360)  # width, height
     assert [r for r in replies if r.text.startswith("Casebook weekly summary for Southgate")]
 
 
@@ -384,6 +388,17 @@ async def test_an_empty_week_says_so_in_one_line(chat: Chat, config: Config) -> 
         messages.digest_period("Mon 23 Nov 08:00 GMT", "Mon 30 Nov 2026 08:00 GMT"),
     )
     assert "\n" not in north.text
+
+
+async def test_with_the_chart_turned_off_the_digest_goes_without_a_picture(
+    database: Database, config: Config, clock: FakeClock
+) -> None:
+    no_chart = dataclasses.replace(config, digest=dataclasses.replace(config.digest, chart=False))
+    chat = Chat(database, no_chart, clock)
+    await chat.say(TIKTOK)
+    chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
+    [north] = [r for r in await scheduler_tick(chat) if "for Northfield" in r.text]
+    assert north.attachment is None
 
 
 def test_working_hours_check() -> None:
