@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.adapters import slack_signature
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, message_update
 from tests.slack_harness import SECRET, SlackBot, signature, slack_config
@@ -67,17 +70,34 @@ async def slack(tmp_path: Path) -> AsyncIterator[SlackBot]:
     await fake.stop()
 
 
+# Why each is refused, as its one log line says (the old and early ones with their skew).
+SLACK_REFUSALS = {
+    "forged": r"bad signature",
+    "missing-signature": r"no signature",
+    "missing-timestamp": r"no signature",
+    "no-headers": r"no signature",
+    "stale": r"timestamp 30[0-2]s old \(at most 300s allowed\)",
+    "from-the-future": r"timestamp 3[56]\d\ds ahead of our clock \(at most 60s allowed\)",
+    "four-minutes-ahead": r"timestamp 2[34]\ds ahead of our clock \(at most 60s allowed\)",
+    "signed-other-body": r"bad signature",
+    "not-hex": r"bad signature",
+}
+
+
 @pytest.mark.parametrize("case", sorted(SLACK_CASES))
 async def test_slack_requests_without_a_valid_signature_are_refused(
-    slack: SlackBot, case: str
+    slack: SlackBot, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     headers, expected = SLACK_CASES[case]
     assert slack.session is not None
+    caplog.set_level(logging.INFO)
     async with slack.session.post(
         slack.url, data=BODY.encode(), headers={"Content-Type": "application/json", **headers()}
     ) as response:
         assert response.status == expected
     assert slack.count("inbox") == 0 and slack.count() == 0
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert re.fullmatch(r"slack request refused \(401\): " + SLACK_REFUSALS[case], line), line
 
 
 async def test_a_replayed_slack_request_is_stored_once(slack: SlackBot) -> None:
@@ -141,6 +161,46 @@ async def test_a_signature_from_the_future_is_refused_with_its_skew_in_one_log_l
     assert "ahead" in line and ("240s" in line or "239s" in line or "241s" in line)
 
 
+class _ClockAt(Clock):
+    """Slack's verifier reads its own clock too: both are set to one moment."""
+
+    def __init__(self, at: float) -> None:
+        self._at = at
+
+    def now(self) -> float:
+        return self._at
+
+
+SIGNED_AT = 1_800_000_000
+
+
+@pytest.mark.parametrize(
+    ("now", "accepted"),
+    [
+        (SIGNED_AT - 60, True),
+        (SIGNED_AT - 61, False),
+        (SIGNED_AT + 300, True),
+        (SIGNED_AT + 301, False),
+    ],
+)
+def test_a_signature_exactly_a_minute_ahead_or_five_minutes_old_is_the_last_accepted(
+    now: int, accepted: bool
+) -> None:
+    """The edges of the skew allowed, on the moment the check is made (as Slack sends it)."""
+    verifier = SignatureVerifier(SECRET, _ClockAt(now))
+    headers = signature(BODY, SIGNED_AT)
+    refused = slack_signature.refusal(verifier, BODY.encode(), headers, now)
+    assert (refused == "") is accepted, refused
+
+
+def test_a_timestamp_in_digits_other_than_ascii_is_unreadable() -> None:
+    """int() would read "١٨٠٠٠٠٠٠٠٠" as a time; Slack never sends one."""
+    verifier = SignatureVerifier(SECRET, _ClockAt(SIGNED_AT))
+    headers = {"X-Slack-Request-Timestamp": "١٨٠٠٠٠٠٠٠٠", "X-Slack-Signature": "v0=00"}
+    refused = slack_signature.refusal(verifier, BODY.encode(), headers, SIGNED_AT)
+    assert refused == "unreadable timestamp"
+
+
 DEEP = "[" * 30_000 + "]" * 30_000
 FORMS = {
     "not-json": "payload=%7Bnot-json",
@@ -181,15 +241,31 @@ async def test_an_unsigned_form_is_refused_before_its_body_is_parsed(
     assert slack.count("inbox") == 0
 
 
+# What the sender of each is told, with the 400.
+FORM_PROBLEMS = {
+    "not-json": "body is not JSON",
+    "deeply-nested": "body nests too deeply",
+    "not-an-object": "body is not a JSON object",
+    "json-body-not-json": "body is not JSON",
+}
+
+
 @pytest.mark.parametrize("form", sorted(FORMS))
 async def test_a_signed_form_that_cannot_be_read_is_a_400(
     slack: SlackBot, caplog: pytest.LogCaptureFixture, form: str
 ) -> None:
     caplog.set_level(logging.INFO)
     caplog.clear()
-    status, _ = await slack.post(FORMS[form], "application/x-www-form-urlencoded")
-    assert status == 400
+    status, text = await slack.post(FORMS[form], "application/x-www-form-urlencoded")
+    assert (status, text) == (400, FORM_PROBLEMS[form])
     _quiet(caplog)
+    assert slack.count("inbox") == 0
+
+
+async def test_a_signed_json_body_that_is_an_array_is_a_400(slack: SlackBot) -> None:
+    """Its Content-Type says JSON, though it does not start with "{" as an object does."""
+    status, text = await slack.post("[1, 2]", "application/json")
+    assert (status, text) == (400, "body is not a JSON object")
     assert slack.count("inbox") == 0
 
 
