@@ -217,3 +217,20 @@ def buttons_of(call: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(blocks, str):
         blocks = json.loads(blocks)
     return [e for b in blocks if b.get("type") == "actions" for e in b["elements"]]
+
+
+async def metrics_text(bot: SlackBot) -> str:
+    """What GET /metrics serves."""
+    assert bot.session is not None
+    async with bot.session.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
+        assert response.status == 200
+        return await response.text()
+
+
+async def metric_values(bot: SlackBot) -> dict[str, float]:
+    """Each sample of GET /metrics by its name (labels included)."""
+    return {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in (await metrics_text(bot)).splitlines()
+        if line and not line.startswith("#")
+    }

@@ -29,7 +29,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.payloads import slack, slack_names
 from tests.payloads import telegram as tp
-from tests.slack_harness import LEAD, SlackBot, slack_config
+from tests.slack_harness import LEAD, SlackBot, metric_values, slack_config
 
 VIDEO_1 = "dQw4w9WgXcQ"
 VIDEO_2 = "9bZkp7q19f0"
@@ -181,6 +181,7 @@ async def test_an_edit_that_adds_a_link_adds_it_to_the_case_and_tells_the_report
     ]
     assert rows(bot, "SELECT platform FROM cases") == [("instagram",)]
     assert bot.count() == 1
+    assert (await metric_values(bot))["casebook_edits_with_new_links_total"] == 1
 
 
 async def test_an_edit_of_wording_and_slacks_link_preview_change_nothing(

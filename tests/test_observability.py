@@ -16,7 +16,15 @@ from bot import logs
 from handlers import messages
 from storage.models import Platform
 from tests.fakes.slack_api import FakeSlackApi
-from tests.slack_harness import LEAD, SECRET, TOKEN, SlackBot, slack_config
+from tests.slack_harness import (
+    LEAD,
+    SECRET,
+    TOKEN,
+    SlackBot,
+    metric_values,
+    metrics_text,
+    slack_config,
+)
 
 REPORT_TEXT = "Mr-Khan-is-a-liar-7731"
 LINK = "https://www.tiktok.com/@someone/video/987654321"
@@ -107,18 +115,3 @@ async def test_metrics_count_what_happened_without_personal_labels(bot: SlackBot
     assert values['casebook_messages_sent_total{transport="slack"}'] >= 4
     body = await metrics_text(bot)
     assert "UALEX" not in body and "USAM" not in body and "tiktok" not in body
-
-
-async def metrics_text(bot: SlackBot) -> str:
-    assert bot.session is not None
-    async with bot.session.get(f"http://127.0.0.1:{bot.port}/metrics") as response:
-        assert response.status == 200
-        return await response.text()
-
-
-async def metric_values(bot: SlackBot) -> dict[str, float]:
-    return {
-        line.split(" ")[0]: float(line.split(" ")[1])
-        for line in (await metrics_text(bot)).splitlines()
-        if line and not line.startswith("#")
-    }
