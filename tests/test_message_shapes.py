@@ -184,6 +184,17 @@ async def test_an_edit_that_adds_a_link_adds_it_to_the_case_and_tells_the_report
     assert (await metric_values(bot))["casebook_edits_with_new_links_total"] == 1
 
 
+async def test_an_edit_that_adds_two_links_counts_both(bot: SlackBot, fake: FakeSlackApi) -> None:
+    await bot.message("fake account of Ms Patel", ts=PARENT_TS)
+    await fake.wait_for_text("chat.postMessage", messages.case_logged_no_link(1))
+    edit = slack("message_changed_adds_link")
+    edit["event"]["message"]["text"] += " and <https://www.tiktok.com/@fakepatel/video/7301>"
+    await bot.body(edit)
+    await fake.wait_for_text("chat.postMessage", messages.link_added(1, Platform.TIKTOK))
+    assert bot.count("case_links") == 2
+    assert (await metric_values(bot))["casebook_edits_with_new_links_total"] == 2
+
+
 async def test_an_edit_of_wording_and_slacks_link_preview_change_nothing(
     bot: SlackBot, fake: FakeSlackApi
 ) -> None:
