@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 import sqlite3
@@ -12,9 +14,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import jwt
 import pytest
 
-from bot.adapters.teams.config import TEAMS
+from bot.adapters.teams import online
+from bot.adapters.teams.auth import TokenSource, TokenUnavailable
+from bot.adapters.teams.config import TEAMS, teams_settings
 from bot.config.schema import names_of
 from handlers import messages
 from storage.models import Platform
@@ -27,6 +33,7 @@ from tests.teams_harness import (
     TIKTOK,
     TeamsBot,
     teams_bot,
+    teams_config,
 )
 
 
@@ -147,20 +154,37 @@ async def test_several_kinds_of_abuse_can_be_picked_and_the_card_shows_each(
     assert any(first in text for text in updates) and any(second in text for text in updates)
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        "unsigned",
-        "not a bearer",
-        "wrong key",
-        "unknown key id",
-        "expired",
-        "wrong audience",
-        "wrong issuer",
-        "serviceurl of another",
-        "no serviceurl",
-    ],
-)
+def _signed_hs256(fake: FakeTeamsApi) -> str:
+    """A token with Bot Framework's claims and key id, signed with a shared secret instead."""
+    claims = jwt.decode(fake.sign(), options={"verify_signature": False})
+    return jwt.encode(
+        claims,
+        "a-secret-shared-by-sender-and-receiver",
+        algorithm="HS256",
+        headers={"kid": fake.kid},
+    )
+
+
+# Why each is refused, as its one log line says.
+REFUSALS = {
+    "unsigned": "no bearer token",
+    "not a bearer": "no bearer token",
+    "wrong key": "InvalidSignatureError",
+    "unknown key id": "signed with a key Bot Framework does not list",
+    "expired": "ExpiredSignatureError",
+    "wrong audience": "InvalidAudienceError",
+    "wrong issuer": "InvalidIssuerError",
+    "serviceurl of another": "serviceurl claim does not match the activity",
+    "no serviceurl": "no serviceurl claim",
+    "serviceurl not text": "no serviceurl claim",
+    "empty serviceurl": "no serviceurl claim",
+    "not a JWT": "not a JWT (DecodeError)",
+    "not RS256": "not signed with RS256",
+    "no expiry": "MissingRequiredClaimError",
+}
+
+
+@pytest.mark.parametrize("fault", list(REFUSALS))
 async def test_a_request_not_signed_for_this_bot_gets_401_and_stores_nothing(
     bot: TeamsBot, fake: FakeTeamsApi, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -174,6 +198,11 @@ async def test_a_request_not_signed_for_this_bot_gets_401_and_stores_nothing(
         "wrong issuer": fake.sign(iss="https://sts.windows.net/evil/"),
         "serviceurl of another": fake.sign("https://smba.trafficmanager.net/emea/"),
         "no serviceurl": fake.sign(serviceurl=None),
+        "serviceurl not text": fake.sign(serviceurl=5),
+        "empty serviceurl": fake.sign(serviceurl=""),
+        "not a JWT": "not-a-jwt",
+        "not RS256": _signed_hs256(fake),
+        "no expiry": fake.sign(exp=None),
     }
     headers = {"Authorization": f"Basic {fake.sign()}"} if fault == "not a bearer" else None
     with caplog.at_level(logging.INFO):
@@ -183,7 +212,7 @@ async def test_a_request_not_signed_for_this_bot_gets_401_and_stores_nothing(
     assert bot.count("inbox") == 0 and bot.count() == 0
     assert [c for c in fake.calls if c[0] in ("send", "reply", "create")] == []
     refusals = [r.getMessage() for r in caplog.records if "refused (401)" in r.getMessage()]
-    assert len(refusals) == 1
+    assert refusals == [f"teams: request refused (401): {REFUSALS[fault]}"]
     assert all(t not in refusals[0] for t in tokens.values() if t)
 
 
@@ -196,14 +225,19 @@ async def test_a_token_within_five_minutes_of_expiry_is_still_accepted(
 
 
 async def test_the_bots_token_never_reaches_a_service_url_outside_service_urls(
-    bot: TeamsBot, fake: FakeTeamsApi
+    bot: TeamsBot, fake: FakeTeamsApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     outsider = await FakeTeamsApi(key=fake.key, kid=fake.kid).start()
     try:
         # Signed by Bot Framework's own key, naming a serviceUrl that is not allowed.
         report = activity(TIKTOK, STAFF_CHANNEL, serviceUrl=outsider.service_url)
-        status, _ = await bot.post(report, token=fake.sign(outsider.service_url))
+        with caplog.at_level(logging.INFO):
+            status, _ = await bot.post(report, token=fake.sign(outsider.service_url))
         assert status == 401
+        refusals = [r.getMessage() for r in caplog.records if "refused (401)" in r.getMessage()]
+        assert refusals == [
+            "teams: request refused (401): serviceUrl is not in [teams] service_urls"
+        ]
         await bot.post(activity(TIKTOK, STAFF_CHANNEL))
         await fake.wait_for_line(messages.Q_TARGETS)
         await bot.drained()
@@ -435,11 +469,39 @@ async def test_a_leads_export_arrives_with_its_csv(bot: TeamsBot, fake: FakeTeam
 
 
 async def test_while_the_signing_keys_cannot_be_fetched_requests_get_503_and_nothing_is_stored(
-    bot: TeamsBot, fake: FakeTeamsApi
+    bot: TeamsBot, fake: FakeTeamsApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.keys_down = True
-    status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    with caplog.at_level(logging.INFO):
+        status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
     assert status == 503 and bot.count("inbox") == 0
+    [line] = [r.getMessage() for r in caplog.records if "(503)" in r.getMessage()]
+    assert line == "teams: request not checked (503): keys unavailable (ClientResponseError)"
+
+
+async def test_while_the_openid_metadata_names_no_key_set_requests_get_503_and_the_log_says_so(
+    bot: TeamsBot, fake: FakeTeamsApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.metadata = {"issuer": "https://api.botframework.com"}
+    with caplog.at_level(logging.INFO):
+        status, _ = await bot.post(activity(TIKTOK, STAFF_CHANNEL))
+    assert status == 503 and bot.count("inbox") == 0
+    [line] = [r.getMessage() for r in caplog.records if "(503)" in r.getMessage()]
+    assert line == "teams: request not checked (503): the OpenID metadata names no jwks_uri"
+
+
+async def test_keys_listed_that_casebook_cannot_use_do_not_stop_the_signing_key_being_read(
+    bot: TeamsBot, fake: FakeTeamsApi
+) -> None:
+    """Bot Framework lists several keys; one not an object, without an id or of another kind
+    is passed over, not taken as the end of the list."""
+    fake.extra_keys = [
+        "not-an-object",
+        {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+        {"kid": "shared-secret", "kty": "oct", "k": "c2VjcmV0"},
+    ]
+    assert (await bot.post(activity(TIKTOK, STAFF_CHANNEL)))[0] == 200
+    assert bot.count("inbox") == 1
 
 
 async def test_a_token_the_connector_refuses_is_fetched_again_and_the_reply_still_arrives(
@@ -457,3 +519,67 @@ async def test_a_token_the_connector_refuses_is_fetched_again_and_the_reply_stil
     )
     assert logged["conversation"] == STAFF_CHANNEL
     assert fake.tokens_issued == 2
+
+
+# The bot's own token, straight from the token endpoint (no bot running).
+
+
+async def _token_source(
+    fake: FakeTeamsApi, tmp_path: Path
+) -> tuple[TokenSource, aiohttp.ClientSession]:
+    settings = teams_settings(teams_config(tmp_path / "t.db", fake).transports[TEAMS])
+    session = aiohttp.ClientSession()
+    return TokenSource(settings, session), session
+
+
+async def test_a_token_is_fetched_again_halfway_through_a_short_life(
+    fake: FakeTeamsApi, tmp_path: Path
+) -> None:
+    """Five minutes before it expires, or halfway for a token that lasts less than ten."""
+    fake.expires_in = "2"
+    tokens, session = await _token_source(fake, tmp_path)
+    async with session:
+        first = await tokens.token()
+        assert await tokens.token() == first and fake.tokens_issued == 1
+        await asyncio.sleep(1.2)
+        assert await tokens.token() != first and fake.tokens_issued == 2
+
+
+@pytest.mark.parametrize("expires_in", [0, -30])
+async def test_a_token_said_to_have_expired_already_is_fetched_for_each_use(
+    fake: FakeTeamsApi, tmp_path: Path, expires_in: int
+) -> None:
+    fake.expires_in = expires_in
+    tokens, session = await _token_source(fake, tmp_path)
+    async with session:
+        assert await tokens.token() != await tokens.token()
+    assert fake.tokens_issued == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"access_token": "bf-access-refused"}),
+        (200, ["bf-access-in-a-list"]),
+        (200, {"access_token": 5}),
+        (200, {"access_token": ""}),
+    ],
+)
+async def test_a_token_endpoint_that_gives_no_token_is_said_to_have_answered_its_status(
+    fake: FakeTeamsApi, tmp_path: Path, status: int, body: Any
+) -> None:
+    fake.token_answers = [(status, body)]
+    tokens, session = await _token_source(fake, tmp_path)
+    async with session:
+        with pytest.raises(TokenUnavailable) as refused:
+            await tokens.token()
+    assert str(refused.value) == f"token endpoint answered {status}"
+
+
+async def test_check_online_says_the_token_endpoint_cannot_be_reached(tmp_path: Path) -> None:
+    gone = await FakeTeamsApi().start()
+    settings = teams_settings(teams_config(tmp_path / "t.db", gone).transports[TEAMS])
+    await gone.stop()
+    out = io.StringIO()
+    assert not await online.check(settings, out)
+    assert out.getvalue().startswith("teams: token endpoint: ClientConnectorError: check app_id")

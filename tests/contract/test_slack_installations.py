@@ -21,6 +21,7 @@ async def test_a_workspace_keeps_its_newest_installation_until_it_is_removed(
         found = await unit.slack_installations.find("", "T1")
         assert found is not None
         assert (found.data, found.installed_at) == ('{"bot_token": "new"}', T0 + timedelta(1))
+        assert (found.enterprise_id, found.team_id, found.refreshing_until) == ("", "T1", None)
         assert await unit.slack_installations.find("E1", "T1") is None
     async with store.transaction() as unit:
         assert await unit.slack_installations.delete("", "T1")
@@ -60,3 +61,7 @@ async def test_a_state_is_used_once_and_not_after_it_expires(store: Store) -> No
         assert not await unit.slack_installations.use_state("fresh", later)
         assert not await unit.slack_installations.use_state("stale", later)
         assert not await unit.slack_installations.use_state("never", later)
+    # The expired state was cleared on the way: its hash is free to be issued again.
+    async with store.transaction() as unit:
+        await unit.slack_installations.add_state("stale", later + timedelta(minutes=10))
+        assert await unit.slack_installations.use_state("stale", later)

@@ -50,6 +50,14 @@ class FakeTeamsApi(WaitsForCalls):
     removed_from: set[str] = field(default_factory=set)
     tokens_issued: int = 0
     key_fetches: int = 0
+    # The OpenID metadata to serve instead of one naming the key set, and entries to list in
+    # the key set before the signing key.
+    metadata: dict[str, Any] | None = None
+    extra_keys: list[Any] = field(default_factory=list)
+    # What the token endpoint says a token lasts, and answers it gives instead of a token, in
+    # order: (status, JSON body).
+    expires_in: Any = 3599
+    token_answers: list[tuple[int, Any]] = field(default_factory=list)
     _issued: set[str] = field(default_factory=set)
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -137,6 +145,8 @@ class FakeTeamsApi(WaitsForCalls):
         )
 
     async def _openid(self, _request: web.Request) -> web.Response:
+        if self.metadata is not None:
+            return web.json_response(self.metadata)
         return web.json_response({"issuer": ISSUER, "jwks_uri": f"{self.url}keys"})
 
     async def _keys(self, _request: web.Request) -> web.Response:
@@ -145,7 +155,7 @@ class FakeTeamsApi(WaitsForCalls):
             return web.Response(status=502, text="Bad Gateway")
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "endorsements": ["msteams"]})
-        return web.json_response({"keys": [jwk]})
+        return web.json_response({"keys": [*self.extra_keys, jwk]})
 
     async def _token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -156,11 +166,14 @@ class FakeTeamsApi(WaitsForCalls):
             or form.get("scope") != "https://api.botframework.com/.default"
         ):
             return web.json_response({"error": "invalid_client"}, status=401)
+        if self.token_answers:
+            status, body = self.token_answers.pop(0)
+            return web.json_response(body, status=status)
         self.tokens_issued += 1
         token = f"bf-access-{uuid.uuid4().hex}"
         self._issued.add(token)
         return web.json_response(
-            {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+            {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token}
         )
 
     async def _create(self, request: web.Request) -> web.Response:
