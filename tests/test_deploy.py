@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import web
+from bot import join_page, web
 from bot.adapters.slack_config import SLACK, SlackConfig, SlackMode
+from bot.adapters.slack_manifest import OAUTH_REDIRECT
 from bot.adapters.teams.config import TEAMS, TeamsConfig
 from bot.adapters.teams.transport import MESSAGES_PATH
 from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
@@ -97,6 +98,11 @@ def test_the_proxy_passes_exactly_the_public_paths_the_server_serves() -> None:
         },
         health=_healthy,
         metrics=Metrics(),
+        pages={
+            join_page.JOIN: handler,  # type: ignore[dict-item]
+            join_page.SLACK_INSTALL: handler,  # type: ignore[dict-item]
+            OAUTH_REDIRECT: handler,  # type: ignore[dict-item]
+        },
     )
     served = {resource.canonical for resource in app.router.resources()}
     assert served == {
@@ -105,6 +111,9 @@ def test_the_proxy_passes_exactly_the_public_paths_the_server_serves() -> None:
         MESSAGES_PATH,
         web.HEALTH,
         web.METRICS,
+        join_page.JOIN,
+        join_page.SLACK_INSTALL,
+        OAUTH_REDIRECT,
     }
     assert proxied_paths() == served - {web.METRICS}
 
@@ -129,11 +138,13 @@ async def test_a_running_casebook_answers_on_every_proxied_path(
         storage=StorageConfig(database=tmp_path / "d.db"),
         server=ServerConfig(host="127.0.0.1", port=0),
         transports={
-            SLACK: SlackConfig(
+            SLACK: SlackConfig(  # installed by OAuth: its install pages are served too
                 mode=SlackMode.HTTP,
                 api_url=slack.url + "/api/",
-                bot_token=Secret("xoxb-t"),
                 signing_secret=Secret("s"),
+                install=True,
+                client_id=Secret("111.222"),
+                client_secret=Secret("c"),
             ),
             TELEGRAM: TelegramConfig(
                 mode=TelegramMode.WEBHOOK,
@@ -156,7 +167,8 @@ async def test_a_running_casebook_answers_on_every_proxied_path(
     try:
         assert bot.session is not None
         for path in sorted(proxied_paths()):
-            async with bot.session.get(f"http://127.0.0.1:{bot.port}{path}") as response:
+            url = f"http://127.0.0.1:{bot.port}{path}"
+            async with bot.session.get(url, allow_redirects=False) as response:
                 assert response.status != 404, path  # POST-only routes answer a GET with 405
         async with bot.session.get(f"http://127.0.0.1:{bot.port}/not-served") as response:
             assert response.status == 404
