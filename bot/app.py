@@ -197,11 +197,14 @@ def _join_page(chats: list[ChatTransport]) -> join_page.JoinPage:
     """What /join offers: Slack's install button when `[slack] install = true`, Telegram's
     link once the bot's name is known, and where the Teams app comes from."""
     names = [chat.username for chat in chats if isinstance(chat, TelegramTransport)]
-    installable = any(isinstance(chat, SlackTransport) and chat.oauth for chat in chats)
+    slack = [chat for chat in chats if isinstance(chat, SlackTransport)]
+    installable = any(chat.oauth for chat in slack)
     return join_page.JoinPage(
         slack_install=installable,
         telegram_bot=next((n for n in names if n), ""),
         teams=any(isinstance(chat, TeamsTransport) for chat in chats),
+        slack=bool(slack) and not installable,
+        telegram=any(isinstance(chat, TelegramTransport) for chat in chats),
     )
 
 

@@ -29,11 +29,14 @@ _STYLE = (
 @dataclass(frozen=True)
 class JoinPage:
     """What the page offers: the Add to Slack button when the Slack app is installable, the
-    Telegram link when the bot's name is known, and how to get the Teams app."""
+    Telegram link when the bot's name is known, and how to get the Teams app; and, for a
+    platform set up with nothing to offer here, what a school does there instead."""
 
     slack_install: bool = False
     telegram_bot: str = ""
     teams: bool = False  # Teams is set up: its app package comes from whoever runs Casebook
+    slack: bool = False  # Slack is set up for its one workspace (no install)
+    telegram: bool = False  # Telegram is set up (its bot's name may not be known yet)
 
 
 def render(page: JoinPage) -> str:
@@ -42,6 +45,10 @@ def render(page: JoinPage) -> str:
     if page.slack_install:
         label = e(messages.JOIN_PAGE_INSTALL_BUTTON)
         ways.append(f'<p><a class="button" href="{SLACK_INSTALL}">{label}</a></p>')
+    elif page.slack:
+        ways.append(f"<p>{e(messages.JOIN_PAGE_SLACK_ONE_WORKSPACE)}</p>")
+    if page.telegram and not page.telegram_bot:
+        ways.append(f"<p>{e(messages.JOIN_PAGE_TELEGRAM_UNNAMED)}</p>")
     if page.telegram_bot:
         link = f"https://t.me/{e(page.telegram_bot)}"
         ways.append(

@@ -3,6 +3,7 @@ in headless Chromium for requests and console errors."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 from bot.join_page import JoinPage, render
 from handlers import messages
 from handlers.settings import Config
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
+from tests.slack_harness import SlackBot, slack_config
 from tests.test_evidence_browser import CHROMIUM, chromium
 from tests.test_hosted_telegram import config as hosted_config
 from tests.test_telegram import TelegramBot
@@ -77,3 +80,27 @@ async def test_join_renders_in_chromium_with_no_request_and_no_console_error(
         heading = await browser.evaluate("document.querySelector('h1').textContent")
         assert heading == messages.JOIN_PAGE_TITLE
         assert await browser.evaluate("document.querySelectorAll('ol li').length") == 3
+
+
+def test_a_platform_with_nothing_to_offer_here_still_says_what_a_school_does_there() -> None:
+    page = render(JoinPage(slack=True, telegram=True))
+    assert messages.JOIN_PAGE_SLACK_ONE_WORKSPACE in page
+    assert html.escape(messages.JOIN_PAGE_TELEGRAM_UNNAMED) in page
+    assert messages.JOIN_PAGE_NO_CHAT not in page
+    named = render(JoinPage(telegram=True, telegram_bot="casebook_bot"))
+    assert html.escape(messages.JOIN_PAGE_TELEGRAM_UNNAMED) not in named
+    assert "t.me/casebook_bot" in named
+
+
+async def test_join_on_a_single_workspace_slack_says_where_the_code_goes(
+    tmp_path: Path, slack_fake: FakeSlackApi
+) -> None:
+    running = await SlackBot(slack_config(tmp_path / "one.db", slack_fake), slack_fake).start()
+    try:
+        assert running.session is not None
+        async with running.session.get(f"http://127.0.0.1:{running.port}/join") as response:
+            body = await response.text()
+        assert messages.JOIN_PAGE_SLACK_ONE_WORKSPACE in body
+        assert messages.JOIN_PAGE_NO_CHAT not in body and "/slack/install" not in body
+    finally:
+        await running.close()
