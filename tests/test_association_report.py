@@ -521,6 +521,19 @@ def test_suppression_hides_a_second_cell_wherever_one_would_be_revealed() -> Non
     assert len(suppress({"a": 5, "b": 6, "t": 11}, [["a", "b", "t"]], 5)) == 0
 
 
+def test_suppression_spares_a_count_whose_hiding_forces_a_headline_count_elsewhere() -> None:
+    # "a" is small, so "b" or "c" is withheld beside it. "b" is the smaller, but it is also a
+    # part of t1, beside headline counts only (kind 2, the least preferred to hide), and of t2,
+    # beside a week (kind 1): withholding "b" would leave t1 to be mended only with a headline
+    # count, while t2 could be mended with its week.
+    values = {"a": 2, "b": 6, "c": 7, "t0": 15, "d": 10, "t1": 16, "e": 8, "t2": 14}
+    kind = {"a": 1, "b": 1, "c": 1, "t0": 2, "d": 2, "t1": 2, "e": 1, "t2": 2}
+    relations = [["a", "b", "c", "t0"], ["b", "d", "t1"], ["b", "e", "t2"]]
+    hidden = suppress(values, relations, 5, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"a"}, {"c"})
+    assert len(hidden) == 2 and "c" in hidden and "b" not in hidden
+
+
 def test_the_threshold_is_configurable(tmp_path: Path) -> None:
     make_db(tmp_path / "a.db", [Made("N", "x", START + timedelta(days=n)) for n in range(7)])
     out = tmp_path / "r.json"

@@ -181,6 +181,27 @@ def test_a_count_hidden_only_to_protect_another_reads_withheld_not_fewer_than() 
     assert "<td>7 (100 %)</td>" in youtube_row.group(1)  # reported, and its share
 
 
+def test_the_all_platforms_row_has_estimates_only_while_its_reported_count_is_published() -> None:
+    published = build(
+        _rows("x", 20, reported=20) + _rows("tiktok", 10, reported=10),
+        START + timedelta(days=2),
+        since=START,
+    )
+    everything = next(p for p in published.platforms if p.platform == ALL)
+    assert everything.reported == 30 and everything.curve is not None
+    # Instagram's 2 reported posts are hidden, so the total row's 39 is withheld to protect
+    # them, and its curve (whose steps are fractions of it) with it.
+    withheld = build(
+        _rows("youtube", 7, reported=7)
+        + _rows("tiktok", 40, reported=30)
+        + _rows("instagram", 2, reported=2),
+        START + timedelta(days=2),
+        since=START,
+    )
+    everything = next(p for p in withheld.platforms if p.platform == ALL)
+    assert everything.reported == WITHHELD and everything.curve is None
+
+
 def test_with_threshold_3_only_counts_below_3_read_fewer_than_3(tmp_path: Path) -> None:
     cases = [Made("N", "youtube", START + timedelta(days=n % 3)) for n in range(7)]
     cases += [Made("N", "tiktok", START + timedelta(days=n % 3)) for n in range(2)]
