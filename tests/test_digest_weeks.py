@@ -110,6 +110,8 @@ async def test_a_case_at_either_edge_of_the_week_counts_in_one_week_only(
     assert built.removed_by_platform == {"instagram": (2, 2.0), "youtube": (1, 0.0)}
     assert built.open_by_age == {"under a week": 1, "1 to 4 weeks": 2}
     assert (built.waiting_over_7_days, built.unassigned) == (1, 2)
+    last = built.weeks[-1]  # the chart's week from Tuesday 24 November
+    assert (last.new_by_platform, last.removed) == ({"instagram": 2, "youtube": 1, "tiktok": 1}, 3)
     shown = digest.text(built, config.schools[0])
     assert (
         "Removed this week: Instagram 2, median 2.0 days to removal; YouTube 1, median 0.0" in shown
@@ -144,3 +146,14 @@ def test_the_digest_moment_is_the_configured_weekday_and_time_on_the_schools_clo
     ):
         assert digest.digest_time(now, auckland, wednesdays) == wednesday
         assert digest.week_key(now, auckland) == (2026, 49)
+    assert digest.week_before(wednesday, auckland) == wednesday - timedelta(days=7)
+
+
+async def test_a_digest_ending_as_the_term_starts_has_no_weeks_to_chart(
+    chat: Chat, config: Config
+) -> None:
+    async with chat.database.reading() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        term = local(2026, 9, 1, 0, 0).astimezone(UTC)
+        assert (await digest.build(unit, school, config.schools[0], term)).weeks == []
