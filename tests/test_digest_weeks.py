@@ -4,6 +4,7 @@ not "removed this week" again."""
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import UTC, datetime, time, timedelta
 
 from handlers import digest
@@ -157,3 +158,23 @@ async def test_a_digest_ending_as_the_term_starts_has_no_weeks_to_chart(
         assert school is not None
         term = local(2026, 9, 1, 0, 0).astimezone(UTC)
         assert (await digest.build(unit, school, config.schools[0], term)).weeks == []
+
+
+async def test_the_chart_draws_a_bar_for_the_weeks_reports_and_none_for_platforms_without(
+    chat: Chat, config: Config
+) -> None:
+    from matplotlib.image import imread
+
+    await chat.say(TIKTOK)  # Monday 23 November: the only report of the term
+    async with chat.database.reading() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        end = local(2026, 11, 30, 8, 0).astimezone(UTC)
+        built = await digest.build(unit, school, config.schools[0], end)
+    rgb = (imread(io.BytesIO(digest.chart_png(built)))[:, :, :3] * 255).round()
+
+    def drawn(colour: tuple[int, int, int]) -> bool:
+        return bool((rgb == colour).all(axis=-1).any())
+
+    # The colours of the first and second bar series: TikTok's bar, and no other platform's.
+    assert drawn((31, 119, 180)) and not drawn((255, 127, 14))
