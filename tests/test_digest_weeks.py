@@ -4,6 +4,7 @@ not "removed this week" again."""
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import UTC, datetime, time, timedelta
 
 from handlers import digest
@@ -110,6 +111,8 @@ async def test_a_case_at_either_edge_of_the_week_counts_in_one_week_only(
     assert built.removed_by_platform == {"instagram": (2, 2.0), "youtube": (1, 0.0)}
     assert built.open_by_age == {"under a week": 1, "1 to 4 weeks": 2}
     assert (built.waiting_over_7_days, built.unassigned) == (1, 2)
+    last = built.weeks[-1]  # the chart's week from Tuesday 24 November
+    assert (last.new_by_platform, last.removed) == ({"instagram": 2, "youtube": 1, "tiktok": 1}, 3)
     shown = digest.text(built, config.schools[0])
     assert (
         "Removed this week: Instagram 2, median 2.0 days to removal; YouTube 1, median 0.0" in shown
@@ -144,3 +147,34 @@ def test_the_digest_moment_is_the_configured_weekday_and_time_on_the_schools_clo
     ):
         assert digest.digest_time(now, auckland, wednesdays) == wednesday
         assert digest.week_key(now, auckland) == (2026, 49)
+    assert digest.week_before(wednesday, auckland) == wednesday - timedelta(days=7)
+
+
+async def test_a_digest_ending_as_the_term_starts_has_no_weeks_to_chart(
+    chat: Chat, config: Config
+) -> None:
+    async with chat.database.reading() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        term = local(2026, 9, 1, 0, 0).astimezone(UTC)
+        assert (await digest.build(unit, school, config.schools[0], term)).weeks == []
+
+
+async def test_the_chart_draws_a_bar_for_the_weeks_reports_and_none_for_platforms_without(
+    chat: Chat, config: Config
+) -> None:
+    from matplotlib.image import imread
+
+    await chat.say(TIKTOK)  # Monday 23 November: the only report of the term
+    async with chat.database.reading() as unit:
+        school = await unit.schools.by_name("Northfield")
+        assert school is not None
+        end = local(2026, 11, 30, 8, 0).astimezone(UTC)
+        built = await digest.build(unit, school, config.schools[0], end)
+    rgb = (imread(io.BytesIO(digest.chart_png(built)))[:, :, :3] * 255).round()
+
+    def drawn(colour: tuple[int, int, int]) -> bool:
+        return bool((rgb == colour).all(axis=-1).any())
+
+    # The colours of the first and second bar series: TikTok's bar, and no other platform's.
+    assert drawn((31, 119, 180)) and not drawn((255, 127, 14))
