@@ -186,3 +186,32 @@ async def test_the_last_report_is_the_newest_case_of_that_school(store: Store) -
             await unit.cases.create(new_case(school_id, person_id, None, at))
         await unit.cases.create(new_case(other_id, person_id, None, T0 + timedelta(hours=5)))
         assert await unit.hosted.last_report(school_id) == T0 + timedelta(hours=2)
+
+
+@covers(HostedRepository.version)
+async def test_every_change_to_a_hosted_school_moves_the_version_and_no_change_does_not(
+    store: Store,
+) -> None:
+    """Another process reloads the hosted schools only when the version moves: a lead added
+    or a place claimed, released, gone or moved there must move it, or that process keeps
+    answering as before."""
+    async with store.transaction() as unit:
+        north = await unit.hosted.add("Northfield", "Europe/London", T0)
+        assert north is not None
+        alex = await unit.people.ensure("telegram:42", "Alex")
+        moved = PlaceKey("telegram", "", "-100999")
+        changes = [
+            (lambda: unit.hosted.add_lead(north.id, alex.id, T0), True),
+            (lambda: unit.hosted.add_lead(north.id, alex.id, T0), False),
+            (lambda: unit.hosted.claim(GROUP, north.id, PlaceRole.REPORTS, T0), True),
+            (lambda: unit.hosted.mark_gone(GROUP, T0), True),
+            (lambda: unit.hosted.mark_gone(GROUP, T0), False),
+            (lambda: unit.hosted.move(GROUP, moved.place_id), True),
+            (lambda: unit.hosted.move(GROUP, moved.place_id), False),
+            (lambda: unit.hosted.release(moved, north.id), True),
+            (lambda: unit.hosted.release(moved, north.id), False),
+        ]
+        for change, moves in changes:
+            before = await unit.hosted.version()
+            await change()
+            assert await unit.hosted.version() == before + int(moves)
