@@ -337,6 +337,48 @@ async def test_removed_from_a_team_every_claimed_channel_of_it_is_gone_even_afte
         await bot.close()
 
 
+async def test_a_school_of_another_tenant_is_alerted_in_its_leads_channel_and_its_team_removal_kept(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    """A school in a tenant other than the config's: its leads' channel gets its alerts, and
+    the bot removed from its team leaves both its channels gone, in that tenant."""
+    team = "19:team@thread.tacv2"  # the team of every channel activity() makes
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await bot.post(
+        activity(f"join {code}", "a:chat-a", user=LEAD, kind="personal", tenant=TENANT_A)
+    )
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD, tenant=TENANT_A))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD, tenant=TENANT_A))
+    await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF, tenant=TENANT_A))
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    assert alert["conversation"] == LEADS_CHANNEL
+
+    removed = activity(
+        None,
+        team,
+        user=LEAD,
+        tenant=TENANT_A,
+        type="conversationUpdate",
+        membersRemoved=[{"id": BOT_ID}],
+    )
+    assert (await bot.post(removed))[0] == 200
+
+    async def gone() -> set[PlaceKey]:
+        async with database.reading() as unit:
+            places = await unit.hosted.places()
+        return {p.key for p in places if p.gone_at is not None}
+
+    expected = {PlaceKey(TEAMS, TENANT_A, STAFF_CHANNEL), PlaceKey(TEAMS, TENANT_A, LEADS_CHANNEL)}
+    deadline = asyncio.get_running_loop().time() + 5
+    while await gone() != expected:
+        assert asyncio.get_running_loop().time() < deadline, await gone()
+        await asyncio.sleep(0.05)
+
+
 async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
     bot: TeamsBot, caplog: pytest.LogCaptureFixture
 ) -> None:
