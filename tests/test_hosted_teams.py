@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from microsoft_agents.activity import Activity
 
 from bot.adapters.teams.config import TEAMS, TeamsConfig
+from bot.adapters.teams.tenants import qualified, split, tenant_of
 from bot.school_cli import add_school
 from handlers import messages
 from handlers.settings import Config, Secret, ServerConfig, StorageConfig
@@ -377,6 +379,20 @@ async def test_a_school_of_another_tenant_is_alerted_in_its_leads_channel_and_it
     while await gone() != expected:
         assert asyncio.get_running_loop().time() < deadline, await gone()
         await asyncio.sleep(0.05)
+
+
+def test_a_tenant_is_read_from_channel_data_and_teams_own_ids_are_never_split() -> None:
+    """Where the conversation names no tenant, channelData's is the activity's; an id of
+    Teams' own ("29:…", "a:…") with a slash in it is kept whole, never read as TENANT/ID."""
+    body = activity("hi", CHANNEL, service_url="https://smba.example/", tenant=TENANT_A)
+    del body["conversation"]["tenantId"]
+    assert tenant_of(Activity.model_validate(body)) == TENANT_A
+    assert qualified(TENANT, TENANT_A, CHANNEL) == f"{TENANT_A}/{CHANNEL}"
+    assert split(TENANT, f"{TENANT_A}/{CHANNEL}") == (TENANT_A, CHANNEL)
+    for own in ("29:1a/b2", "a:1x/y"):
+        assert split(TENANT, own) == (TENANT, own)
+        assert PlaceKey.of(TEAMS, own) == PlaceKey(TEAMS, "", own)
+        assert PlaceKey.of(TEAMS, own).qualified == own
 
 
 async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
