@@ -21,10 +21,12 @@ from bot.adapters.teams.config import TEAMS, TeamsConfig
 from bot.adapters.teams.tenants import qualified, split, tenant_of
 from bot.school_cli import add_school
 from handlers import messages
+from handlers.events import Outgoing, Place, PlaceKind, Transport
 from handlers.settings import Config, Secret, ServerConfig, StorageConfig
-from storage.hosted import PlaceKey
+from storage.hosted import PlaceKey, PlaceRole
 from storage.models import Platform
 from storage.store import Store
+from storage.tables import Table
 from tests.conftest import on_postgres
 from tests.fakes.teams_api import (
     APP_ID,
@@ -393,6 +395,44 @@ def test_a_tenant_is_read_from_channel_data_and_teams_own_ids_are_never_split() 
         assert split(TENANT, own) == (TENANT, own)
         assert PlaceKey.of(TEAMS, own) == PlaceKey(TEAMS, "", own)
         assert PlaceKey.of(TEAMS, own).qualified == own
+
+
+async def test_what_is_queued_for_a_gone_place_of_another_tenant_is_given_up(
+    database: Store,
+) -> None:
+    """A place of another tenant marked gone gives up what was queued for it, as a place of
+    the config's own tenant does, and nothing queued for the same id in a third tenant."""
+    now = datetime.now(UTC)
+    key = PlaceKey.of(TEAMS, f"{TENANT_A}/{LEADS_CHANNEL}")
+    async with database.transaction() as unit:
+        school = await unit.hosted.add("Northfield", "Europe/London", now)
+        assert school is not None
+        await unit.hosted.claim(key, school.id, PlaceRole.LEADS, now)
+        for place in (key.qualified, f"{TENANT_B}/{LEADS_CHANNEL}"):
+            queued = Outgoing(Place(Transport(TEAMS), place, PlaceKind.CHANNEL), "an alert")
+            await unit.outbox.add(*queued.outbox_row(), now)
+        assert await unit.hosted.mark_gone(key, now)
+    outbox = Table("outbox", ("id",))
+    async with database.reading() as unit:
+        rows = [r async for batch in unit.tables.rows(outbox, ["last_error"]) for r in batch]
+    assert rows == [("place gone",), (None,)]
+
+
+async def test_a_school_keeps_one_leads_place_in_each_tenant(database: Store) -> None:
+    """Claiming a leads' place releases the school's one before in that tenant only."""
+    now = datetime.now(UTC)
+    first_a, second_a, in_b = (
+        PlaceKey(TEAMS, TENANT_A, LEADS_CHANNEL),
+        PlaceKey(TEAMS, TENANT_A, LEADS_CHAT),
+        PlaceKey(TEAMS, TENANT_B, LEADS_CHANNEL),
+    )
+    async with database.transaction() as unit:
+        school = await unit.hosted.add("Northfield", "Europe/London", now)
+        assert school is not None
+        for key in (first_a, in_b, second_a):
+            assert await unit.hosted.claim(key, school.id, PlaceRole.LEADS, now) == school.id
+        kept = {place.key for place in await unit.hosted.places(school.id)}
+    assert kept == {second_a, in_b}
 
 
 async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(
