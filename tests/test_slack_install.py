@@ -360,6 +360,25 @@ async def test_a_workspace_uninstalling_leaves_another_workspaces_places_in_use(
     assert token == "xoxb-T2-token"
 
 
+async def test_the_bots_own_messages_in_a_workspace_are_not_taken_as_reports(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    """The bot's user in each workspace is the one its installation names: what it writes in
+    a report channel is dropped, as bolt drops it, while the same words from staff are kept."""
+    assert await install(bot, "code-one") == 200
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    stored = await inbox_size(database)
+
+    assert await message(bot, "T1", "UBOTT1", STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored + 1
+
+
 async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: SlackBot) -> None:
     body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
     status, text = await bot.post(json.dumps(body), "application/json")
