@@ -15,14 +15,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from microsoft_agents.activity import Activity
 
 from bot.adapters.teams.config import TEAMS, TeamsConfig
+from bot.adapters.teams.tenants import qualified, split, tenant_of
 from bot.school_cli import add_school
 from handlers import messages
+<<<<<<< HEAD
 from handlers.settings import Config, Secret
 from storage.hosted import PlaceKey
 from storage.models import Platform
 from storage.store import Store
+=======
+from handlers.events import Outgoing, Place, PlaceKind, Transport
+from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from storage.hosted import PlaceKey, PlaceRole
+from storage.models import Platform
+from storage.store import Store
+from storage.tables import Table
+from tests.conftest import on_postgres
+>>>>>>> planted
 from tests.fakes.teams_api import (
     APP_ID,
     APP_PASSWORD,
@@ -317,6 +329,100 @@ async def test_removed_from_a_team_every_claimed_channel_of_it_is_gone_even_afte
         assert (await bot.health_until(200))["teams"] is True
     finally:
         await bot.close()
+
+
+async def test_a_school_of_another_tenant_is_alerted_in_its_leads_channel_and_its_team_removal_kept(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    """A school in a tenant other than the config's: its leads' channel gets its alerts, and
+    the bot removed from its team leaves both its channels gone, in that tenant."""
+    team = "19:team@thread.tacv2"  # the team of every channel activity() makes
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await bot.post(
+        activity(f"join {code}", "a:chat-a", user=LEAD, kind="personal", tenant=TENANT_A)
+    )
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", STAFF_CHANNEL, user=LEAD, tenant=TENANT_A))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity("/cases here leads", LEADS_CHANNEL, user=LEAD, tenant=TENANT_A))
+    await fake.wait_for_text(messages.place_set("Northfield", "leads"))
+
+    await bot.post(activity(f"look {TIKTOK}", STAFF_CHANNEL, user=STAFF, tenant=TENANT_A))
+    alert = await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    assert alert["conversation"] == LEADS_CHANNEL
+
+    removed = activity(
+        None,
+        team,
+        user=LEAD,
+        tenant=TENANT_A,
+        type="conversationUpdate",
+        membersRemoved=[{"id": BOT_ID}],
+    )
+    assert (await bot.post(removed))[0] == 200
+
+    async def gone() -> set[PlaceKey]:
+        async with database.reading() as unit:
+            places = await unit.hosted.places()
+        return {p.key for p in places if p.gone_at is not None}
+
+    expected = {PlaceKey(TEAMS, TENANT_A, STAFF_CHANNEL), PlaceKey(TEAMS, TENANT_A, LEADS_CHANNEL)}
+    deadline = asyncio.get_running_loop().time() + 5
+    while await gone() != expected:
+        assert asyncio.get_running_loop().time() < deadline, await gone()
+        await asyncio.sleep(0.05)
+
+
+def test_a_tenant_is_read_from_channel_data_and_teams_own_ids_are_never_split() -> None:
+    """Where the conversation names no tenant, channelData's is the activity's; an id of
+    Teams' own ("29:…", "a:…") with a slash in it is kept whole, never read as TENANT/ID."""
+    body = activity("hi", CHANNEL, service_url="https://smba.example/", tenant=TENANT_A)
+    del body["conversation"]["tenantId"]
+    assert tenant_of(Activity.model_validate(body)) == TENANT_A
+    assert qualified(TENANT, TENANT_A, CHANNEL) == f"{TENANT_A}/{CHANNEL}"
+    assert split(TENANT, f"{TENANT_A}/{CHANNEL}") == (TENANT_A, CHANNEL)
+    for own in ("29:1a/b2", "a:1x/y"):
+        assert split(TENANT, own) == (TENANT, own)
+        assert PlaceKey.of(TEAMS, own) == PlaceKey(TEAMS, "", own)
+        assert PlaceKey.of(TEAMS, own).qualified == own
+
+
+async def test_what_is_queued_for_a_gone_place_of_another_tenant_is_given_up(
+    database: Store,
+) -> None:
+    """A place of another tenant marked gone gives up what was queued for it, as a place of
+    the config's own tenant does, and nothing queued for the same id in a third tenant."""
+    now = datetime.now(UTC)
+    key = PlaceKey.of(TEAMS, f"{TENANT_A}/{LEADS_CHANNEL}")
+    async with database.transaction() as unit:
+        school = await unit.hosted.add("Northfield", "Europe/London", now)
+        assert school is not None
+        await unit.hosted.claim(key, school.id, PlaceRole.LEADS, now)
+        for place in (key.qualified, f"{TENANT_B}/{LEADS_CHANNEL}"):
+            queued = Outgoing(Place(Transport(TEAMS), place, PlaceKind.CHANNEL), "an alert")
+            await unit.outbox.add(*queued.outbox_row(), now)
+        assert await unit.hosted.mark_gone(key, now)
+    outbox = Table("outbox", ("id",))
+    async with database.reading() as unit:
+        rows = [r async for batch in unit.tables.rows(outbox, ["last_error"]) for r in batch]
+    assert rows == [("place gone",), (None,)]
+
+
+async def test_a_school_keeps_one_leads_place_in_each_tenant(database: Store) -> None:
+    """Claiming a leads' place releases the school's one before in that tenant only."""
+    now = datetime.now(UTC)
+    first_a, second_a, in_b = (
+        PlaceKey(TEAMS, TENANT_A, LEADS_CHANNEL),
+        PlaceKey(TEAMS, TENANT_A, LEADS_CHAT),
+        PlaceKey(TEAMS, TENANT_B, LEADS_CHANNEL),
+    )
+    async with database.transaction() as unit:
+        school = await unit.hosted.add("Northfield", "Europe/London", now)
+        assert school is not None
+        for key in (first_a, in_b, second_a):
+            assert await unit.hosted.claim(key, school.id, PlaceRole.LEADS, now) == school.id
+        kept = {place.key for place in await unit.hosted.places(school.id)}
+    assert kept == {second_a, in_b}
 
 
 async def test_a_message_in_a_channel_of_no_school_logs_how_a_lead_claims_it(

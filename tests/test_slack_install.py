@@ -349,6 +349,54 @@ async def test_an_uninstalled_workspace_is_forgotten_and_its_places_kept_as_gone
     assert await installations.async_find_bot(enterprise_id=None, team_id="T2") is None
 
 
+async def test_a_workspace_uninstalling_leaves_another_workspaces_places_in_use(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    """T1 removing Casebook marks only T1's places gone: T2's channel of the same id still
+    takes reports for its own school."""
+    assert await install(bot, "code-one") == 200
+    assert await install(bot, "code-two") == 200
+    now = datetime.now(UTC)
+    north = await add_school(database, config, "Northfield", "Europe/London", now)
+    south = await add_school(database, config, "Southgate", "Europe/London", now)
+    await message(bot, "T1", LEAD, "DLEAD", f"join {north}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    await message(bot, "T2", "USOUTHLEAD", "DSOUTHLEAD", f"join {south}")
+    await sent(slack_fake, messages.joined("Southgate"))
+    await command(bot, "T2", "USOUTHLEAD", STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Southgate", "reports"))
+
+    assert await event(bot, "T1", {"type": "app_uninstalled"}) == 200
+    async with database.reading() as unit:
+        gone = {p.key.qualified: p.gone_at is not None for p in await unit.hosted.places()}
+    assert gone == {f"T1/{STAFF_CHANNEL}": True, f"T2/{STAFF_CHANNEL}": False}
+
+    await message(bot, "T2", STAFF, STAFF_CHANNEL, f"look {SHORT}")
+    _, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
+    assert token == "xoxb-T2-token"
+
+
+async def test_the_bots_own_messages_in_a_workspace_are_not_taken_as_reports(
+    bot: SlackBot, slack_fake: FakeSlackApi, database: Store, config: Config
+) -> None:
+    """The bot's user in each workspace is the one its installation names: what it writes in
+    a report channel is dropped, as bolt drops it, while the same words from staff are kept."""
+    assert await install(bot, "code-one") == 200
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await message(bot, "T1", LEAD, "DLEAD", f"join {code}")
+    await sent(slack_fake, messages.joined("Northfield"))
+    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
+    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    stored = await inbox_size(database)
+
+    assert await message(bot, "T1", "UBOTT1", STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored
+    assert await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}") == 200
+    assert await inbox_size(database) == stored + 1
+
+
 async def test_slack_checks_the_request_url_before_any_workspace_installs(bot: SlackBot) -> None:
     body = {"token": "unused", "challenge": "abc123", "type": "url_verification"}
     status, text = await bot.post(json.dumps(body), "application/json")

@@ -12,11 +12,13 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_installs import (
+    REFRESH_LEASE,
     DatabaseInstallations,
     DatabaseOAuthStates,
     OAuthApp,
     WorkspaceTokens,
 )
+from bot.adapters.slack_workspaces import WorkspaceClients
 from handlers.settings import Config
 from storage.store import Store, open_store
 from storage.tables import Table
@@ -167,3 +169,63 @@ async def test_a_process_that_read_the_token_before_another_refreshed_it_spends_
     assert len(slack_fake.of("oauth.v2.access")) == 1
     assert first is not None and second is not None
     assert second.bot_token == first.bot_token != "xoxe.xoxb-T1-0"
+
+
+async def test_a_lease_left_by_a_process_that_died_refreshing_runs_out(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi
+) -> None:
+    """A process killed while refreshing leaves its lease behind: once it has run out, the
+    next process to want the token refreshes it; a saved token ends a lease at once."""
+    expires = int(clock.now().timestamp()) + 60
+    here = DatabaseInstallations(database, clock)
+    await here.async_save(
+        installation(
+            "T1", "xoxe.xoxb-T1-0", bot_refresh_token="xoxe-T1-0", bot_token_expires_at=expires
+        )
+    )
+    now = clock.now()
+    async with database.transaction() as unit:
+        assert await unit.slack_installations.lease_refresh("", "T1", now, now + REFRESH_LEASE)
+    clock.advance(seconds=REFRESH_LEASE.total_seconds() + 1)
+    client = AsyncWebClient(base_url=slack_fake.url + "/api/")
+    tokens = WorkspaceTokens(here, database, clock, OAuthApp("id", "secret"), client)
+
+    bot = await tokens.bot(None, "T1")
+
+    assert bot is not None and bot.bot_token != "xoxe.xoxb-T1-0"
+    assert [c["refresh_token"] for c in slack_fake.of("oauth.v2.access")] == ["xoxe-T1-0"]
+    now = clock.now()
+    async with database.transaction() as unit:
+        assert await unit.slack_installations.lease_refresh("", "T1", now, now + REFRESH_LEASE)
+    await here.async_save(installation("T1", "xoxb-reinstalled"))
+    async with database.transaction() as unit:
+        assert await unit.slack_installations.lease_refresh("", "T1", now, now + REFRESH_LEASE)
+
+
+async def test_a_workspaces_client_sends_with_its_token_once_refreshed(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi
+) -> None:
+    """A workspace's client made before its token expired is not used with the old token
+    after the refresh."""
+    here = DatabaseInstallations(database, clock)
+    expires = int(clock.now().timestamp()) + 3600
+    await here.async_save(
+        installation(
+            "T1", "xoxe.xoxb-T1-0", bot_refresh_token="xoxe-T1-0", bot_token_expires_at=expires
+        )
+    )
+    await here.async_save(installation("T2", "xoxb-T2-token"))
+    client = AsyncWebClient(base_url=slack_fake.url + "/api/")
+    tokens = WorkspaceTokens(here, database, clock, OAuthApp("id", "secret"), client)
+    clients = WorkspaceClients(tokens, {"base_url": slack_fake.url + "/api/"})
+    before = await clients.client("T1")
+    assert before is not None and before.token == "xoxe.xoxb-T1-0"
+
+    clock.advance(seconds=3600 - 60)  # within REFRESH_BEFORE of its expiry
+    after = await clients.client("T1")
+
+    assert len(slack_fake.of("oauth.v2.access")) == 1
+    assert after is not None and after.token not in (None, "xoxe.xoxb-T1-0")
+    other = await clients.client("T2")
+    assert other is not None and other.token == "xoxb-T2-token"
+    assert await clients.client("T3") is None

@@ -51,6 +51,9 @@ def test_the_workspace_of_each_kind_of_request() -> None:
     assert ws.team_of({"team_id": "T1"}) == ws.Team(None, "T1")
     assert ws.team_of({"team": {"id": "T2"}, "enterprise": {"id": "E1"}}) == ws.Team("E1", "T2")
     assert ws.team_of({"user": {"id": "U1", "team_id": "T3"}}) == ws.Team(None, "T3")
+    # In a channel shared with another workspace, a person's own team is not the request's.
+    shared = {"team": {"id": "T1"}, "user": {"id": "U1", "team_id": "T9"}}
+    assert ws.team_of(shared) == ws.Team(None, "T1")
     assert ws.team_of({"type": "url_verification"}) is None
     assert ws.of_no_workspace({"type": "url_verification"})
     assert not ws.of_no_workspace({"team_id": "T1"})
@@ -69,3 +72,10 @@ def test_a_message_goes_to_its_workspace_with_slacks_own_ids() -> None:
     assert bare.replace_ref == "C1|123.456"
     assert ws.split("T1/C1") == ("T1", "C1") and ws.split("C1") == (None, "C1")
     assert ws.unqualified(Outgoing(Place(SLACK, "C1"), "hi"))[0] is None
+    # A direct message's fallback (where a reply goes when its place refuses it) is Slack's id.
+    shown = Outgoing(Place(SLACK, "T1/C1", PlaceKind.CHANNEL), "hi", fallback=Place(SLACK, "T1/U1"))
+    fallback = ws.unqualified(shown)[1].fallback
+    assert fallback is not None and fallback.id == "U1"
+    # A person's message names their workspace where its place does not.
+    to_person = Outgoing(Place(SLACK, "D1", PlaceKind.DIRECT), "hi", to_user=User(SLACK, "T1/U1"))
+    assert ws.unqualified(to_person)[0] == "T1"
