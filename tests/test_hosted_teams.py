@@ -21,20 +21,12 @@ from bot.adapters.teams.config import TEAMS, TeamsConfig
 from bot.adapters.teams.tenants import qualified, split, tenant_of
 from bot.school_cli import add_school
 from handlers import messages
-<<<<<<< HEAD
-from handlers.settings import Config, Secret
-from storage.hosted import PlaceKey
-from storage.models import Platform
-from storage.store import Store
-=======
 from handlers.events import Outgoing, Place, PlaceKind, Transport
-from handlers.settings import Config, Secret, ServerConfig, StorageConfig
+from handlers.settings import Config, Secret
 from storage.hosted import PlaceKey, PlaceRole
 from storage.models import Platform
 from storage.store import Store
 from storage.tables import Table
-from tests.conftest import on_postgres
->>>>>>> planted
 from tests.fakes.teams_api import (
     APP_ID,
     APP_PASSWORD,
