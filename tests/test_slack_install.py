@@ -368,7 +368,7 @@ async def test_a_workspace_uninstalling_leaves_another_workspaces_places_in_use(
     await command(bot, "T2", "USOUTHLEAD", STAFF_CHANNEL, "here reports")
     await sent(slack_fake, messages.place_set("Southgate", "reports"))
 
-    assert await event(bot, "T1", {"type": "app_uninstalled"}) == 200
+    assert await event_of(bot, "T1", {"type": "app_uninstalled"}) == 200
     async with database.reading() as unit:
         gone = {p.key.qualified: p.gone_at is not None for p in await unit.hosted.places()}
     assert gone == {f"T1/{STAFF_CHANNEL}": True, f"T2/{STAFF_CHANNEL}": False}
