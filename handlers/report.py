@@ -30,6 +30,7 @@ from storage.models import (
     Category,
     Conversation,
     ConversationPlace,
+    LinkAddedBy,
     NewCase,
     Platform,
     ReportedToPlatform,
@@ -121,7 +122,9 @@ async def _link_for_earlier_report(ctx: Context, text: str, link: Link) -> list[
     if case.platform is Platform.UNKNOWN:
         case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
         await save_case(ctx, case)
-    await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
+    await ctx.audit(
+        AuditAction.LINK_ADDED, case.id, LinkAddedBy.LATER_MESSAGE.value, link.platform.value
+    )
     words, truncated = capped(" ".join(_words_without_links(text).split()))
     if words:
         await ctx.unit.cases.add_words(case.id, ctx.person.id, words)

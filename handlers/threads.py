@@ -16,7 +16,7 @@ from handlers.events import Outgoing
 from handlers.links import find_links
 from handlers.roles import is_lead
 from handlers.text import MAX_TEXT_LENGTH, capped, clean_text
-from storage.models import AuditAction, Case, CaseLink, Platform
+from storage.models import AuditAction, Case, CaseLink, LinkAddedBy, Platform
 
 
 async def remember(ctx: Context, case: Case) -> None:
@@ -89,7 +89,9 @@ async def on_edit(ctx: Context) -> list[Outgoing]:
         if case.platform is Platform.UNKNOWN:
             case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
             await ctx.unit.cases.save(case)
-        await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
+        await ctx.audit(
+            AuditAction.LINK_ADDED, case.id, LinkAddedBy.EDIT.value, link.platform.value
+        )
         replies.append(ctx.reply(messages.link_added(case.number, link.platform), case_id=case.id))
     if joined and truncated:
         replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
