@@ -221,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
         who.add_argument("--console", metavar="NAME", help="the person's name in the terminal")
         if name == "export":
             sub.add_argument("--out", type=Path, help="write to this file instead of the screen")
+            sub.add_argument(
+                "--force", action="store_true", help="replace the --out file if it exists"
+            )
         else:
             sub.add_argument("--yes", action="store_true", help="really erase (cannot be undone)")
         sub.set_defaults(action=_person)
@@ -578,7 +581,7 @@ def _person(args: argparse.Namespace) -> int:
         return 2
     path = _existing_database(config)
     if args.person_action == "export" and args.out is not None:
-        _output(args.out)
+        _output(args.out, replace=args.force)
 
     async def run() -> dict[str, object] | str:
         database = await open_store(path)

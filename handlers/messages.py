@@ -16,6 +16,7 @@ from storage.models import (
     AuthorIsPupil,
     Category,
     EscalationRoute,
+    LinkAddedBy,
     Platform,
     ReportedToPlatform,
     SetAsideItem,
@@ -848,6 +849,15 @@ def _route_name(value: str | None) -> str:
     return "?" if route is None else ESCALATION_ROUTE_NAMES[route]
 
 
+def _link_added(how: str | None, platform: str) -> str:
+    """A `link-added` entry says how the link came; one written before that was kept does not."""
+    if how == LinkAddedBy.EDIT:
+        return f"link added by an edit ({platform})"
+    if how == LinkAddedBy.LATER_MESSAGE:
+        return f"link sent after the report ({platform})"
+    return f"link added ({platform})"
+
+
 def audit_text(
     action: AuditAction, from_value: str | None, to_value: str | None, reason: str | None
 ) -> str:
@@ -855,7 +865,7 @@ def audit_text(
         AuditAction.CREATED: "case logged",
         AuditAction.REPORTER_ADDED: "another reporter added",
         AuditAction.WORDS_ADDED: "reporter added more in the thread",
-        AuditAction.LINK_ADDED: f"link added by an edit ({to_value or ''})",
+        AuditAction.LINK_ADDED: _link_added(from_value, to_value or ""),
         AuditAction.ORIGINAL_DELETED: (
             "the original message was deleted in the chat; the case is kept"
         ),

@@ -22,7 +22,7 @@ from handlers.links import Link, canonicalise, extract_urls, find_links
 from handlers.questions import Question
 from handlers.reminders import save_case
 from handlers.settings import FollowUp
-from handlers.text import clean_text
+from handlers.text import MAX_TEXT_LENGTH, capped, clean_text
 from storage.models import (
     AuditAction,
     Case,
@@ -30,6 +30,7 @@ from storage.models import (
     Category,
     Conversation,
     ConversationPlace,
+    LinkAddedBy,
     NewCase,
     Platform,
     ReportedToPlatform,
@@ -52,7 +53,6 @@ WITHDRAW_PREFIX = "w"
 LINK_WINDOW = timedelta(minutes=30)
 GREETING_WORDS = 3
 MAX_LINKS_PER_MESSAGE = 10
-MAX_TEXT_LENGTH = 20_000
 # Links Casebook cannot use: script and data schemes, and any `scheme://` that is not the web.
 _NON_WEB_LINK = re.compile(
     r"\b(?:javascript|data|vbscript|file):|\b(?!https?://)[a-z][a-z0-9+.-]*://", re.IGNORECASE
@@ -122,13 +122,17 @@ async def _link_for_earlier_report(ctx: Context, text: str, link: Link) -> list[
     if case.platform is Platform.UNKNOWN:
         case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
         await save_case(ctx, case)
-    await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
-    words = " ".join(_words_without_links(text).split())
+    await ctx.audit(
+        AuditAction.LINK_ADDED, case.id, LinkAddedBy.LATER_MESSAGE.value, link.platform.value
+    )
+    words, truncated = capped(" ".join(_words_without_links(text).split()))
     if words:
         await ctx.unit.cases.add_words(case.id, ctx.person.id, words)
     await threads.remember(ctx, case)
     ctx.count("late_links_added")
     replies = [ctx.reply(messages.late_link_added(case.number, case.platform), case_id=case.id)]
+    if truncated:
+        replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
     if conversation.finished_at is None and conversation.question == Question.PLATFORM.value:
         # The link answered the platform question: go on to the next one.
         following = questions.after(Question.PLATFORM, [case])
@@ -180,8 +184,7 @@ async def new_report(ctx: Context, text: str, links: list[Link]) -> list[Outgoin
     folding = await report_folds.flooding(ctx)
     logged: list[Case] = []
     replies: list[Outgoing] = []
-    truncated = len(text) > MAX_TEXT_LENGTH
-    description = text[:MAX_TEXT_LENGTH]
+    description, truncated = capped(text)
     kept, dropped = links[:MAX_LINKS_PER_MESSAGE], links[MAX_LINKS_PER_MESSAGE:]
     created: list[Case] = []
     targets: list[Link | None] = [*kept] if kept else [None]

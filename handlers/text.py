@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# The most of a person's words one message stores (the README's "very long" text rule): a
+# reporter is told when theirs were cut (messages.text_truncated).
+MAX_TEXT_LENGTH = 20_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069) reorder the text around
 # them: "#12 gpj.exe" can be shown as "#12 exe.jpg". Nobody needs them to report abuse.
@@ -14,6 +17,12 @@ def clean_text(text: str) -> str:
     """Report text as the reporter wrote it, less control characters no chat can show and the
     bidirectional overrides that would reorder what a lead reads."""
     return without_bidi_overrides(_CONTROL.sub("", text)).strip()
+
+
+def capped(text: str) -> tuple[str, bool]:
+    """The words one message may store, and whether any were cut: every path that stores a
+    person's words (a report, a late link, a thread reply, an edit) keeps the same cap."""
+    return text[:MAX_TEXT_LENGTH], len(text) > MAX_TEXT_LENGTH
 
 
 def without_bidi_overrides(text: str) -> str:

@@ -15,8 +15,8 @@ from handlers.context import Context
 from handlers.events import Outgoing
 from handlers.links import find_links
 from handlers.roles import is_lead
-from handlers.text import clean_text
-from storage.models import AuditAction, Case, CaseLink, Platform
+from handlers.text import MAX_TEXT_LENGTH, capped, clean_text
+from storage.models import AuditAction, Case, CaseLink, LinkAddedBy, Platform
 
 
 async def remember(ctx: Context, case: Case) -> None:
@@ -35,6 +35,7 @@ async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
     if not cases:
         return None
     lead = is_lead(ctx.school_config, ctx.incoming.user)
+    text, truncated = capped(text)
     for case in cases:
         if lead:
             await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
@@ -48,7 +49,10 @@ async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
     ctx.count("thread_replies_joined")
     numbers = [case.number for case in cases]
     said = messages.reply_added_as_note(numbers) if lead else messages.reply_added(numbers)
-    return [ctx.private_reply(said)]
+    replies = [ctx.private_reply(said)]
+    if truncated:
+        replies.append(ctx.private_reply(messages.text_truncated(MAX_TEXT_LENGTH)))
+    return replies
 
 
 async def on_edit(ctx: Context) -> list[Outgoing]:
@@ -65,13 +69,14 @@ async def on_edit(ctx: Context) -> list[Outgoing]:
         if link.canonical not in known
     ]
     replies: list[Outgoing] = []
+    words, truncated = capped(clean_text(ctx.incoming.text))
+    joined = False
     case = cases[0]
     for link in added:
         elsewhere = await ctx.unit.cases.find_active_by_link(ctx.school.id, link.canonical)
         if elsewhere is not None:
-            if await ctx.unit.cases.add_reporter(
-                elsewhere.id, ctx.person.id, clean_text(ctx.incoming.text), ctx.now
-            ):
+            if await ctx.unit.cases.add_reporter(elsewhere.id, ctx.person.id, words, ctx.now):
+                joined = True
                 await ctx.audit(AuditAction.REPORTER_ADDED, elsewhere.id)
                 replies.append(
                     ctx.reply(messages.already_logged(elsewhere.number), case_id=elsewhere.id)
@@ -84,8 +89,12 @@ async def on_edit(ctx: Context) -> list[Outgoing]:
         if case.platform is Platform.UNKNOWN:
             case = dataclasses.replace(case, platform=link.platform, updated_at=ctx.now)
             await ctx.unit.cases.save(case)
-        await ctx.audit(AuditAction.LINK_ADDED, case.id, to_value=link.platform.value)
+        await ctx.audit(
+            AuditAction.LINK_ADDED, case.id, LinkAddedBy.EDIT.value, link.platform.value
+        )
         replies.append(ctx.reply(messages.link_added(case.number, link.platform), case_id=case.id))
+    if joined and truncated:
+        replies.append(ctx.reply(messages.text_truncated(MAX_TEXT_LENGTH)))
     ctx.count("edits_with_new_links", len(added))
     return replies
 

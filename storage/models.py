@@ -166,6 +166,14 @@ class AuditAction(StrEnum):
     ANSWERED = "answered"  # each answer, by early versions: read in old databases, never written
 
 
+class LinkAddedBy(StrEnum):
+    """How a link joined a case already logged: the `from_value` of its `link-added` audit row,
+    so the timeline can say which (rows written before this have none)."""
+
+    EDIT = "edit"  # the report's message was edited to hold it
+    LATER_MESSAGE = "later-message"  # sent on its own after a report without a link
+
+
 # Which chat transport something came through, by name ("slack", "console"): an open value, not
 # an enum, because each adapter in bot/ names its own and the store only keeps the text.
 Transport = NewType("Transport", str)

@@ -7,7 +7,9 @@ import asyncio
 import gc
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,19 +142,32 @@ def test_bad_output_paths_are_one_line(
     assert expected in _one_line(err)
 
 
+@pytest.mark.parametrize(
+    ("command", "written"),
+    [
+        (["export"], lambda data: len(data) == 1),
+        (["person", "export", "--console", "alex"], lambda data: len(data["cases_reported"]) == 1),
+    ],
+    ids=["export", "person export"],
+)
 def test_export_out_refuses_to_overwrite_without_force(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, config_file: Path, database: Path
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    config_file: Path,
+    database: Path,
+    command: list[str],
+    written: Callable[[Any], bool],
 ) -> None:
     target = tmp_path / "cases.json"
     target.write_text("keep me")
-    code, _, err = casebook(capsys, "export", "--out", str(target), "--config", str(config_file))
+    code, _, err = casebook(capsys, *command, "--out", str(target), "--config", str(config_file))
     assert code == 2 and "--force" in _one_line(err)
     assert target.read_text() == "keep me"
     code, _, err = casebook(
-        capsys, "export", "--out", str(target), "--force", "--config", str(config_file)
+        capsys, *command, "--out", str(target), "--force", "--config", str(config_file)
     )
     assert code == 0, err
-    assert len(json.loads(target.read_text())) == 1
+    assert written(json.loads(target.read_text()))
 
 
 def test_school_names_match_in_any_letter_case_everywhere(
