@@ -488,7 +488,7 @@ async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_
 
         clock.advance(hours=3)  # the unanswered questions' reminder falls due
         given_up = await until_given_up(database)
-        assert given_up == [("slack workspace not installed",)]
+        assert set(given_up) == {("slack workspace not installed",)}  # one or more, by timing
         body = await running.health_until(200)
         assert body["slack"] is True
     finally:
