@@ -11,13 +11,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_config import SlackMode
+from bot.adapters.slack_send import SlackSender
+from bot.delivery import PermanentSendError
 from handlers import messages
+from handlers.events import Outgoing, Place, PlaceKind, Transport
 from storage.models import Platform
+from tests.fakes.serving import bound_port, serve
 from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_harness import LEAD, LEADS_CHANNEL, SlackBot, buttons_of, slack_config
 
@@ -630,3 +636,25 @@ async def test_withdraw_is_a_slash_command_the_adapter_answers(
     status, _ = await bot.command("withdraw", "1")
     assert status == 200
     await fake.wait_for_text("chat.postMessage", messages.withdrawn(1))
+
+
+@pytest.mark.parametrize("code", ["user_not_found", "channel_not_found", "is_archived"])
+async def test_an_answer_sending_again_cannot_change_is_given_up_at_once(code: str) -> None:
+    """A person deleted or a channel gone: Slack will give the same answer however often the
+    message is sent, so it is refused for good rather than retried."""
+
+    async def refuse(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": False, "error": code})
+
+    app = web.Application()
+    app.router.add_post("/api/{method}", refuse)
+    runner = await serve(app, "127.0.0.1", 0)
+    try:
+        client = AsyncWebClient(
+            token="xoxb-t", base_url=f"http://127.0.0.1:{bound_port(runner)}/api/"
+        )
+        sender = SlackSender(client)
+        with pytest.raises(PermanentSendError):
+            await sender.send(Outgoing(Place(Transport("slack"), "C1", PlaceKind.CHANNEL), "hi"))
+    finally:
+        await runner.cleanup()

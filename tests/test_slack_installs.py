@@ -18,13 +18,17 @@ from bot.adapters.slack_installs import (
     OAuthApp,
     WorkspaceTokens,
 )
+from bot.adapters.slack_send import SlackSender
 from bot.adapters.slack_workspaces import WorkspaceClients
+from handlers.events import Outgoing, Place, PlaceKind, Transport
 from handlers.settings import Config
 from storage.store import Store, open_store
 from storage.tables import Table
 from tests.chat import FakeClock
 from tests.conftest import on_postgres
 from tests.fakes.slack_api import FakeSlackApi
+
+SLACK = Transport("slack")
 
 
 def installation(team: str, token: str, **rotation: object) -> Installation:
@@ -229,3 +233,26 @@ async def test_a_workspaces_client_sends_with_its_token_once_refreshed(
     other = await clients.client("T2")
     assert other is not None and other.token == "xoxb-T2-token"
     assert await clients.client("T3") is None
+
+
+async def test_each_workspace_is_sent_to_with_its_own_token_and_direct_channel(
+    database: Store, clock: FakeClock, slack_fake: FakeSlackApi
+) -> None:
+    """Two workspaces' people of the same id each get a direct channel opened in their own
+    workspace, and what is sent is referred to with its workspace."""
+    here = DatabaseInstallations(database, clock)
+    for team in ("T1", "T2"):
+        await here.async_save(installation(team, f"xoxb-{team}-token"))
+    api = slack_fake.url + "/api/"
+    tokens = WorkspaceTokens(
+        here, database, clock, OAuthApp("id", "secret"), AsyncWebClient(base_url=api)
+    )
+    sender = SlackSender(AsyncWebClient(base_url=api), WorkspaceClients(tokens, {"base_url": api}))
+
+    refs = [
+        await sender.send(Outgoing(Place(SLACK, f"{team}/ULEAD", PlaceKind.DIRECT), "hello"))
+        for team in ("T1", "T2")
+    ]
+
+    assert slack_fake.tokens_used("conversations.open") == ["xoxb-T1-token", "xoxb-T2-token"]
+    assert [ref and ref.split("|")[0] for ref in refs] == ["T1/DLEAD", "T2/DLEAD"]
