@@ -333,8 +333,11 @@ def _version() -> str:
         return "unknown"
 
 
-def _config(args: argparse.Namespace) -> Config:
-    config = _with_db(args, load_config(args.config, os.environ) if args.config else demo_config())
+def _config(args: argparse.Namespace, *, secrets: bool = False) -> Config:
+    """The config a command works with; the chat platforms' secrets are required only by a
+    command that uses them (`secrets`), not by those that only read the database."""
+    loaded = load_config(args.config, os.environ, secrets=secrets) if args.config else None
+    config = _with_db(args, demo_config() if loaded is None else loaded)
     level = LogLevel.INFO if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
@@ -399,7 +402,7 @@ def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from bot import app
 
-    config = _config(args)
+    config = _config(args, secrets=True)
     if config.console:
         asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
     else:
@@ -720,7 +723,7 @@ def _manifest(args: argparse.Namespace) -> int:
     mode = None if args.mode is None else SlackMode(args.mode)
     install = False
     if mode is None:
-        config = load_config(args.config, os.environ) if args.config else None
+        config = load_config(args.config, os.environ, secrets=False) if args.config else None
         slack = config.transports.get(SLACK) if config is not None else None
         mode = slack_settings(slack).mode if slack is not None else SlackMode.SOCKET
         install = slack is not None and slack_settings(slack).install
@@ -735,7 +738,7 @@ def _manifest(args: argparse.Namespace) -> int:
 def _teams_package(args: argparse.Namespace) -> int:
     from bot.adapters.teams import manifest as teams_manifest  # matplotlib: only when asked
 
-    config = load_config(args.config, os.environ) if args.config else None
+    config = load_config(args.config, os.environ, secrets=False) if args.config else None
     settings = config.transports.get(TEAMS) if config is not None else None
     if settings is None:
         raise CommandError(teams_messages.MANIFEST_NEEDS_CONFIG)

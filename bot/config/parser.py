@@ -42,8 +42,11 @@ from storage.models import Transport
 from storage.store import DatabaseError, Target
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> Config:
-    """Read and validate a config file; secrets come from `env`, never from the file."""
+def load_config(path: Path, env: Mapping[str, str], *, secrets: bool = True) -> Config:
+    """Read and validate a config file; secrets come from `env`, never from the file.
+
+    With `secrets` False a secret missing from `env` is no error (it is left empty): for the
+    commands that never use one, such as the manifest that creates the Slack app issuing them."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -54,7 +57,7 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}.") from error
-    return _Parser(Reader(path, text, env)).config(data)
+    return _Parser(Reader(path, text, env, secrets=secrets)).config(data)
 
 
 class _Parser:
