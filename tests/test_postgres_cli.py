@@ -65,6 +65,16 @@ def test_a_storage_url_that_cannot_be_used_is_refused(
     assert "s3cret" not in str(refused.value)
 
 
+def test_a_password_in_the_storage_url_is_sent_to_the_environment_not_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """A password on a command line is shown by `ps` to every user of the machine."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(_config(tmp_path, 'url = "postgresql://casebook:s3cret@db/casebook"\n'), {})
+    assert "CASEBOOK_DATABASE_URL" in str(refused.value)
+    assert "--db" not in str(refused.value)
+
+
 def _seed(url: str, tmp_path: Path) -> None:
     """One Northfield case on the PostgreSQL database, reported in the terminal."""
     config = load_config(_config(tmp_path, f'url = "{url}"\n'), {})

@@ -197,7 +197,8 @@ class _Parser:
                     raise self.read.error(
                         "url",
                         "[storage] url must not hold a password: set PGPASSWORD or use "
-                        "~/.pgpass (or give the whole URL with --db)",
+                        "~/.pgpass (or give the whole URL in the environment variable "
+                        "CASEBOOK_DATABASE_URL; never on a command line, where ps shows it)",
                     )
                 return StorageConfig(url=url)
             assert target.path is not None
