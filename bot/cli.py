@@ -764,17 +764,20 @@ def _check_config(args: argparse.Namespace) -> int:
     if path is None:
         raise CommandError(messages.CLI_NAME_THE_CONFIG)
     config = _with_db(args, load_config(path, os.environ))
+    # The database is read before anything is printed: a school it holds that the file holds
+    # too fails the file, as start-up does, with no "valid" line first.
+    facts = asyncio.run(inspect_store(config.storage.url)) if config.storage.url else None
+    too_new = facts is not None and (facts.schema_version or 0) > facts.newest
+    hosted = [] if too_new else school_cli.hosted_in(config)
     for warning in config.warnings:
         print(messages.cli_warning(warning), file=sys.stderr)
     print(describe(config))
     print(messages.CLI_CONFIG_VALID)
-    if config.storage.url is not None:
-        facts = asyncio.run(inspect_store(config.storage.url))
+    if facts is not None:
         print(messages.store_found(facts.server, facts.schema_version, facts.newest))
-        if facts.schema_version is not None and facts.schema_version > facts.newest:
+        if too_new:
             return 1
-    if school_cli.describe_hosted(config):
-        return 1
+    school_cli.describe_hosted(hosted)
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 

@@ -158,8 +158,27 @@ def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
     config.write_text(
         FILE_SCHOOL.replace("Northfield Academy", "Southgate") + f'\n[storage]\ndatabase = "{db}"\n'
     )
-    status, out, _ = casebook(capsys, "check-config", str(config))
-    assert status == 1 and "'Southgate' is both in the config file and in the database" in out
+    status, out, err = casebook(capsys, "check-config", str(config))
+    assert status == 2 and out == "" and "valid" not in err
+    [line] = err.strip().splitlines()
+    assert f"{config}, line 3:" in line and "'Southgate' is also kept in the database" in line
+
+
+def test_check_config_and_start_up_refuse_a_school_in_both_in_any_letter_case(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "hosted.db"
+    config = tmp_path / "casebook.toml"
+    config.write_text(
+        FILE_SCHOOL.replace("Northfield Academy", "NORTHFIELD ACADEMY")
+        + f'\n[storage]\ndatabase = "{db}"\n'
+    )
+    casebook(capsys, "school", "add", "Northfield Academy", "--db", str(db))
+    status, out, err = casebook(capsys, "check-config", str(config))
+    assert status == 2 and out == ""
+    assert f"{config}, line 3:" in err and "'Northfield Academy'" in err
+    status, out, err = casebook(capsys, "digest", "--config", str(config))
+    assert status == 2 and "also added with `casebook school add`" in err
 
 
 def test_a_school_whose_name_differs_only_in_letter_case_is_refused(

@@ -60,6 +60,13 @@ def load_config(path: Path, env: Mapping[str, str], *, secrets: bool = True) -> 
     return _Parser(Reader(path, text, env, secrets=secrets)).config(data)
 
 
+def school_problem(path: Path, name: str, message: str) -> ConfigError:
+    """An error naming the line of the [[schools]] entry called `name`, for what is found
+    wrong with it only after the file is read (the database holds a school of that name)."""
+    reader = Reader(path, path.read_text(encoding="utf-8"), {})
+    return reader.error("name", message, mentioning=reader.quoted(name))
+
+
 class _Parser:
     """Turns the TOML tree into dataclasses, naming the key and line of the first problem."""
 
@@ -86,13 +93,18 @@ class _Parser:
         read_schools = (self._school(i, s) for i, s in enumerate(raw_schools, start=1))
         schools = tuple(school for school in read_schools if school is not None)
         names = [s.name for s in schools]
+        folded = [name.casefold() for name in names]
         for nth, name in enumerate(names):
-            if name in names[:nth]:
+            if folded[nth] in folded[:nth]:
+                first = names[folded.index(folded[nth])]
                 self.read.note(
                     self.read.error(
                         "name",
-                        f"two schools are called {name!r}; names must differ",
-                        mentioning=name,
+                        f"two schools are called {name!r}; names must differ"
+                        if first == name
+                        else f"schools {first!r} and {name!r} differ only in letter case; "
+                        "names must differ",
+                        mentioning=self.read.quoted(name),
                         nth=names[:nth].count(name) + 1,
                     )
                 )

@@ -146,6 +146,14 @@ class Reader:
         where = f"{self.path}, line {line}" if line else str(self.path)
         return KeyProblem(f"{where}: {message}.", line)
 
+    def quoted(self, value: str) -> str:
+        """`value` as the file writes it, in double or single quotes, so finding its line does
+        not stop at a line that merely contains it ("a" is in `name = "Alder"`)."""
+        for quoted in (f'"{value}"', f"'{value}'"):
+            if any(quoted in line for line in self.lines):
+                return quoted
+        return value
+
     def _line_of(self, key: str, mentioning: str = "", nth: int = 1) -> int | None:
         pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")
         found = 0
