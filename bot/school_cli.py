@@ -165,7 +165,13 @@ async def _remove(database: Store, config: Config, args: argparse.Namespace) -> 
                 f"{school.name!r} has cases, so it is kept; its cases are evidence"
             )
         await unit.hosted.remove(school.id)
+        audited = await unit.schools.get(school.id) is not None
     print(f"Removed {school.name}.")
+    if audited:
+        print(
+            f"Its name is kept for the audit trail, which records what was done for "
+            f"{school.name}; nothing else of it is kept."
+        )
 
 
 @dataclass(frozen=True)
@@ -239,11 +245,13 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
 
 
 async def _hosted(unit: Unit, name: str) -> School:
-    wanted = name.casefold()
-    for school in await unit.hosted.schools():
+    wanted = name.strip().casefold()
+    hosted = await unit.hosted.schools()
+    for school in hosted:
         if school.name.casefold() == wanted:
             return school
-    raise SchoolCommandError(f"no school called {name!r} was added with `casebook school add`")
+    # As every command does with an unknown name, it lists the known ones (those added here).
+    raise SchoolCommandError(messages.cli_no_such_school(name, sorted(s.name for s in hosted)))
 
 
 def hosted_in(config: Config) -> list[tuple[str, str]]:

@@ -141,6 +141,22 @@ def test_remove_takes_a_school_without_cases_off_the_list(
     status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 0 and "Removed Southgate" in out
     assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
+    # No command knows it any more: an unknown name lists the known ones, and there are none.
+    for command in (["export"], ["stats"]):
+        status, _, err = casebook(capsys, *command, "--school", "Southgate", "--db", db)
+        assert status == 2 and "the schools are: none" in err
+
+
+def test_invite_and_remove_of_an_unknown_school_list_the_known_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    casebook(capsys, "school", "add", "Southgate", "--db", db)
+    casebook(capsys, "school", "add", "Alder Park", "--db", db)
+    for action in ("invite", "remove"):
+        status, _, err = casebook(capsys, "school", action, "Northgate", "--db", db)
+        assert status == 2
+        assert "no school called 'Northgate'; the schools are: 'Alder Park', 'Southgate'" in err
 
 
 def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
