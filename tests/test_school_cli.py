@@ -11,7 +11,7 @@ import pytest
 
 from handlers import joining
 from storage.hosted import PlaceKey, PlaceRole
-from storage.models import NewCase, Platform, Transport
+from storage.models import AuditAction, AuditEntry, NewCase, Platform, Transport
 from storage.store import open_store
 from tests.test_cli import casebook
 
@@ -145,6 +145,32 @@ def test_remove_takes_a_school_without_cases_off_the_list(
     for command in (["export"], ["stats"]):
         status, _, err = casebook(capsys, *command, "--school", "Southgate", "--db", db)
         assert status == 2 and "the schools are: none" in err
+
+
+def test_remove_keeps_only_the_name_of_a_school_the_audit_trail_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    code = code_of(casebook(capsys, "school", "add", "Southgate", "--db", db)[1])
+
+    async def join() -> None:
+        store = await open_store(db)
+        async with store.transaction() as unit:
+            person = await unit.people.ensure("telegram:1", "Kim")
+            await unit.invitations.redeem(joining.code_hash(code), person.id, datetime.now(UTC))
+            school = await unit.schools.by_name("Southgate")
+            assert school is not None
+            await unit.audit.append(
+                AuditEntry(None, school.id, person.id, AuditAction.JOINED, datetime.now(UTC))
+            )
+        await store.close()
+
+    asyncio.run(join())
+    status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
+    assert status == 0 and "Removed Southgate" in out and "kept for the audit trail" in out
+    assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
+    status, _, err = casebook(capsys, "school", "invite", "Southgate", "--db", db)
+    assert status == 2 and "the schools are: none" in err
 
 
 def test_invite_and_remove_of_an_unknown_school_list_the_known_ones(
