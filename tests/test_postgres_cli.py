@@ -119,6 +119,17 @@ def test_check_config_connects_and_says_what_it_found(
     assert code == 0 and f"schema version {latest} (this Casebook's: {latest})" in out
 
 
+def test_check_config_on_postgresql_refuses_a_school_the_database_holds_too(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _config(tmp_path, f'url = "{postgres_url}"\n')
+    code, _, err = _casebook(capsys, "school", "add", "NORTHFIELD ACADEMY", "--db", postgres_url)
+    assert code == 0, err
+    code, out, err = _casebook(capsys, "check-config", str(path))
+    assert code == 2 and out == "" and f"{path}, line 2:" in err
+    assert "also kept in the database as 'NORTHFIELD ACADEMY'" in err
+
+
 def test_backup_of_postgresql_points_to_pg_dump(
     postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
