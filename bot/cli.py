@@ -336,8 +336,11 @@ def _version() -> str:
         return "unknown"
 
 
-def _config(args: argparse.Namespace) -> Config:
-    config = _with_db(args, load_config(args.config, os.environ) if args.config else demo_config())
+def _config(args: argparse.Namespace, *, secrets: bool = False) -> Config:
+    """The config a command works with; the chat platforms' secrets are required only by a
+    command that uses them (`secrets`), not by those that only read the database."""
+    loaded = load_config(args.config, os.environ, secrets=secrets) if args.config else None
+    config = _with_db(args, demo_config() if loaded is None else loaded)
     level = LogLevel.INFO if args.verbose else config.logging.level
     logs.configure(level, config.logging.json, config.secrets())
     return config
@@ -402,7 +405,7 @@ def _school_name(wanted: str | None, known: Sequence[str]) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from bot import app
 
-    config = _config(args)
+    config = _config(args, secrets=True)
     if config.console:
         asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
     else:
@@ -723,7 +726,7 @@ def _manifest(args: argparse.Namespace) -> int:
     mode = None if args.mode is None else SlackMode(args.mode)
     install = False
     if mode is None:
-        config = load_config(args.config, os.environ) if args.config else None
+        config = load_config(args.config, os.environ, secrets=False) if args.config else None
         slack = config.transports.get(SLACK) if config is not None else None
         mode = slack_settings(slack).mode if slack is not None else SlackMode.SOCKET
         install = slack is not None and slack_settings(slack).install
@@ -738,7 +741,7 @@ def _manifest(args: argparse.Namespace) -> int:
 def _teams_package(args: argparse.Namespace) -> int:
     from bot.adapters.teams import manifest as teams_manifest  # matplotlib: only when asked
 
-    config = load_config(args.config, os.environ) if args.config else None
+    config = load_config(args.config, os.environ, secrets=False) if args.config else None
     settings = config.transports.get(TEAMS) if config is not None else None
     if settings is None:
         raise CommandError(teams_messages.MANIFEST_NEEDS_CONFIG)
@@ -764,17 +767,20 @@ def _check_config(args: argparse.Namespace) -> int:
     if path is None:
         raise CommandError(messages.CLI_NAME_THE_CONFIG)
     config = _with_db(args, load_config(path, os.environ))
+    # The database is read before anything is printed: a school it holds that the file holds
+    # too fails the file, as start-up does, with no "valid" line first.
+    facts = asyncio.run(inspect_store(config.storage.url)) if config.storage.url else None
+    too_new = facts is not None and (facts.schema_version or 0) > facts.newest
+    hosted = [] if too_new else school_cli.hosted_in(config)
     for warning in config.warnings:
         print(messages.cli_warning(warning), file=sys.stderr)
     print(describe(config))
     print(messages.CLI_CONFIG_VALID)
-    if config.storage.url is not None:
-        facts = asyncio.run(inspect_store(config.storage.url))
+    if facts is not None:
         print(messages.store_found(facts.server, facts.schema_version, facts.newest))
-        if facts.schema_version is not None and facts.schema_version > facts.newest:
+        if too_new:
             return 1
-    if school_cli.describe_hosted(config):
-        return 1
+    school_cli.describe_hosted(hosted)
     if args.online:
         from bot import online_check  # the chat libraries, only when asked to go online
 

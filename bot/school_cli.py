@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config.parser import school_problem
 from bot.schools import refuse_clashes
-from handlers import joining, messages
+from handlers import hosting, joining, messages
 from handlers.events import Transport
-from handlers.settings import Config
+from handlers.settings import Config, ConfigError
 from storage.hosted import PlaceRole
 from storage.models import School
 from storage.store import Store, hosted_names, open_store
@@ -164,7 +165,13 @@ async def _remove(database: Store, config: Config, args: argparse.Namespace) -> 
                 f"{school.name!r} has cases, so it is kept; its cases are evidence"
             )
         await unit.hosted.remove(school.id)
+        audited = await unit.schools.get(school.id) is not None
     print(f"Removed {school.name}.")
+    if audited:
+        print(
+            f"Its name is kept for the audit trail, which records what was done for "
+            f"{school.name}; nothing else of it is kept."
+        )
 
 
 @dataclass(frozen=True)
@@ -238,24 +245,41 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
 
 
 async def _hosted(unit: Unit, name: str) -> School:
-    wanted = name.casefold()
-    for school in await unit.hosted.schools():
+    wanted = name.strip().casefold()
+    hosted = await unit.hosted.schools()
+    for school in hosted:
         if school.name.casefold() == wanted:
             return school
-    raise SchoolCommandError(f"no school called {name!r} was added with `casebook school add`")
+    # As every command does with an unknown name, it lists the known ones (those added here).
+    raise SchoolCommandError(messages.cli_no_such_school(name, sorted(s.name for s in hosted)))
 
 
-def describe_hosted(config: Config) -> bool:
-    """check-config's lines for the schools kept in the database; True when one of them is also
-    in the file, which is an error (a school lives in one or the other)."""
+def hosted_in(config: Config) -> list[tuple[str, str]]:
+    """(name, timezone) of the schools kept in `config`'s database, for check-config, which
+    refuses the file (as start-up does) when one of them is also in its [[schools]]: a school
+    lives in one or the other, whatever the letter case of its name."""
     names = asyncio.run(hosted_names(config.storage.target))
-    clashing = False
+    problems: list[str] = []
+    for clash in hosting.clashes(config, [name for name, _ in names]):
+        in_file = next(s.name for s in config.schools if s.name.casefold() == clash.casefold())
+        problem = (
+            f"[[schools]] {in_file!r} is also kept in the database as {clash!r} (casebook "
+            "school add); a school lives in one of them: remove it from the file, or from the "
+            "database with `casebook school remove`"
+        )
+        found = (
+            problem if config.source is None else school_problem(config.source, in_file, problem)
+        )
+        problems.append(str(found))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return names
+
+
+def describe_hosted(names: list[tuple[str, str]]) -> None:
+    """check-config's lines for the schools kept in the database."""
     for name, timezone in names:
-        if config.school(name) is not None:
-            clashing = True
-            print(messages.cli_line(f"{name!r} is both in the config file and in the database"))
         print(f"school: {name} ({timezone}); kept in the database (casebook school list)")
-    return clashing
 
 
 def _print_code(school: str, code: str) -> None:

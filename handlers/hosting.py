@@ -70,9 +70,10 @@ def with_hosted(config: Config, hosted: tuple[SchoolConfig, ...]) -> Config:
 
 
 def clashes(config: Config, hosted_names: list[str]) -> list[str]:
-    """Names both the file and the database hold: each school must live in one of them."""
-    configured = {school.name for school in config.schools}
-    return sorted(name for name in hosted_names if name in configured)
+    """Names both the file and the database hold: each school must live in one of them. Names
+    are matched regardless of letter case, as everywhere, so one school is never made twice."""
+    configured = {school.name.casefold() for school in config.schools}
+    return sorted(name for name in hosted_names if name.casefold() in configured)
 
 
 async def place_gone(request: Request) -> list[Outgoing]:

@@ -103,14 +103,33 @@ class SqlHosted:
         return [School(r["id"], r["name"], r["timezone"]) for r in rows]
 
     async def remove(self, school_id: int) -> bool:
-        """The school leaves the database's list with its leads, places and codes; its row stays,
-        for the audit trail that names it. False when it was not hosted."""
-        for table in ("invitations", "school_leads", "school_places"):
+        """The school (which has no cases: the caller makes sure) leaves the database with its
+        leads, places, codes, members, digests sent and unfinished conversations. Its row goes
+        too, so no command knows it any more, unless the append-only audit trail names it (a
+        lead joined or a place was claimed): then the row stays, so those entries keep saying
+        which school they were about. False when it was not hosted."""
+        tables = (
+            "invitations",
+            "school_leads",
+            "school_places",
+            "school_members",
+            "digests",
+            "report_folds",
+            "conversations",
+        )
+        for table in tables:
             await self._db.execute(f"DELETE FROM {table} WHERE school_id = ?", (school_id,))
         async with self._db.execute(
             "DELETE FROM hosted_schools WHERE school_id = ? RETURNING school_id", (school_id,)
         ) as cursor:
             removed = await cursor.fetchone() is not None
+        if removed:
+            await self._db.execute(
+                "DELETE FROM schools WHERE id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM audit WHERE school_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM cases WHERE school_id = ?)",
+                (school_id, school_id, school_id),
+            )
         await self._changed()
         return removed
 

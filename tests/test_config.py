@@ -67,6 +67,10 @@ MINIMAL = '[[schools]]\nname = "A"\n'
         ),
         (MINIMAL + '[[schools]]\nname = "A"\n', "two schools are called 'A'"),
         (
+            MINIMAL + '[[schools]]\nname = "a"\n',
+            "line 4: schools 'A' and 'a' differ only in letter case",
+        ),
+        (
             "[reminders]\nunanswered = '2 weeks'\n" + MINIMAL,
             "line 2: [reminders] unanswered must be like",
         ),

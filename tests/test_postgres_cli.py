@@ -65,6 +65,16 @@ def test_a_storage_url_that_cannot_be_used_is_refused(
     assert "s3cret" not in str(refused.value)
 
 
+def test_a_password_in_the_storage_url_is_sent_to_the_environment_not_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """A password on a command line is shown by `ps` to every user of the machine."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(_config(tmp_path, 'url = "postgresql://casebook:s3cret@db/casebook"\n'), {})
+    assert "CASEBOOK_DATABASE_URL" in str(refused.value)
+    assert "--db" not in str(refused.value)
+
+
 def _seed(url: str, tmp_path: Path) -> None:
     """One Northfield case on the PostgreSQL database, reported in the terminal."""
     config = load_config(_config(tmp_path, f'url = "{url}"\n'), {})
@@ -107,6 +117,17 @@ def test_check_config_connects_and_says_what_it_found(
     code, out, _ = _casebook(capsys, "check-config", str(path))
     latest = migrations("storage.migrations.postgres")[-1][0]
     assert code == 0 and f"schema version {latest} (this Casebook's: {latest})" in out
+
+
+def test_check_config_on_postgresql_refuses_a_school_the_database_holds_too(
+    postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _config(tmp_path, f'url = "{postgres_url}"\n')
+    code, _, err = _casebook(capsys, "school", "add", "NORTHFIELD ACADEMY", "--db", postgres_url)
+    assert code == 0, err
+    code, out, err = _casebook(capsys, "check-config", str(path))
+    assert code == 2 and out == "" and f"{path}, line 2:" in err
+    assert "also kept in the database as 'NORTHFIELD ACADEMY'" in err
 
 
 def test_backup_of_postgresql_points_to_pg_dump(

@@ -11,7 +11,7 @@ import pytest
 
 from handlers import joining
 from storage.hosted import PlaceKey, PlaceRole
-from storage.models import NewCase, Platform, Transport
+from storage.models import AuditAction, AuditEntry, NewCase, Platform, Transport
 from storage.store import open_store
 from tests.test_cli import casebook
 
@@ -141,6 +141,48 @@ def test_remove_takes_a_school_without_cases_off_the_list(
     status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 0 and "Removed Southgate" in out
     assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
+    # No command knows it any more: an unknown name lists the known ones, and there are none.
+    for command in (["export"], ["stats"]):
+        status, _, err = casebook(capsys, *command, "--school", "Southgate", "--db", db)
+        assert status == 2 and "the schools are: none" in err
+
+
+def test_remove_keeps_only_the_name_of_a_school_the_audit_trail_names(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    code = code_of(casebook(capsys, "school", "add", "Southgate", "--db", db)[1])
+
+    async def join() -> None:
+        store = await open_store(db)
+        async with store.transaction() as unit:
+            person = await unit.people.ensure("telegram:1", "Kim")
+            await unit.invitations.redeem(joining.code_hash(code), person.id, datetime.now(UTC))
+            school = await unit.schools.by_name("Southgate")
+            assert school is not None
+            await unit.audit.append(
+                AuditEntry(None, school.id, person.id, AuditAction.JOINED, datetime.now(UTC))
+            )
+        await store.close()
+
+    asyncio.run(join())
+    status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
+    assert status == 0 and "Removed Southgate" in out and "kept for the audit trail" in out
+    assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
+    status, _, err = casebook(capsys, "school", "invite", "Southgate", "--db", db)
+    assert status == 2 and "the schools are: none" in err
+
+
+def test_invite_and_remove_of_an_unknown_school_list_the_known_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "hosted.db")
+    casebook(capsys, "school", "add", "Southgate", "--db", db)
+    casebook(capsys, "school", "add", "Alder Park", "--db", db)
+    for action in ("invite", "remove"):
+        status, _, err = casebook(capsys, "school", action, "Northgate", "--db", db)
+        assert status == 2
+        assert "no school called 'Northgate'; the schools are: 'Alder Park', 'Southgate'" in err
 
 
 def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
@@ -158,8 +200,27 @@ def test_check_config_says_where_each_school_lives_and_refuses_one_in_both(
     config.write_text(
         FILE_SCHOOL.replace("Northfield Academy", "Southgate") + f'\n[storage]\ndatabase = "{db}"\n'
     )
-    status, out, _ = casebook(capsys, "check-config", str(config))
-    assert status == 1 and "'Southgate' is both in the config file and in the database" in out
+    status, out, err = casebook(capsys, "check-config", str(config))
+    assert status == 2 and out == "" and "valid" not in err
+    [line] = err.strip().splitlines()
+    assert f"{config}, line 3:" in line and "'Southgate' is also kept in the database" in line
+
+
+def test_check_config_and_start_up_refuse_a_school_in_both_in_any_letter_case(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    db = tmp_path / "hosted.db"
+    config = tmp_path / "casebook.toml"
+    config.write_text(
+        FILE_SCHOOL.replace("Northfield Academy", "NORTHFIELD ACADEMY")
+        + f'\n[storage]\ndatabase = "{db}"\n'
+    )
+    casebook(capsys, "school", "add", "Northfield Academy", "--db", str(db))
+    status, out, err = casebook(capsys, "check-config", str(config))
+    assert status == 2 and out == ""
+    assert f"{config}, line 3:" in err and "'Northfield Academy'" in err
+    status, out, err = casebook(capsys, "digest", "--config", str(config))
+    assert status == 2 and "also added with `casebook school add`" in err
 
 
 def test_a_school_whose_name_differs_only_in_letter_case_is_refused(

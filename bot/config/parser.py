@@ -42,8 +42,11 @@ from storage.models import Transport
 from storage.store import DatabaseError, Target
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> Config:
-    """Read and validate a config file; secrets come from `env`, never from the file."""
+def load_config(path: Path, env: Mapping[str, str], *, secrets: bool = True) -> Config:
+    """Read and validate a config file; secrets come from `env`, never from the file.
+
+    With `secrets` False a secret missing from `env` is no error (it is left empty): for the
+    commands that never use one, such as the manifest that creates the Slack app issuing them."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -54,7 +57,14 @@ def load_config(path: Path, env: Mapping[str, str]) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}.") from error
-    return _Parser(Reader(path, text, env)).config(data)
+    return _Parser(Reader(path, text, env, secrets=secrets)).config(data)
+
+
+def school_problem(path: Path, name: str, message: str) -> ConfigError:
+    """An error naming the line of the [[schools]] entry called `name`, for what is found
+    wrong with it only after the file is read (the database holds a school of that name)."""
+    reader = Reader(path, path.read_text(encoding="utf-8"), {})
+    return reader.error("name", message, mentioning=reader.quoted(name))
 
 
 class _Parser:
@@ -83,13 +93,18 @@ class _Parser:
         read_schools = (self._school(i, s) for i, s in enumerate(raw_schools, start=1))
         schools = tuple(school for school in read_schools if school is not None)
         names = [s.name for s in schools]
+        folded = [name.casefold() for name in names]
         for nth, name in enumerate(names):
-            if name in names[:nth]:
+            if folded[nth] in folded[:nth]:
+                first = names[folded.index(folded[nth])]
                 self.read.note(
                     self.read.error(
                         "name",
-                        f"two schools are called {name!r}; names must differ",
-                        mentioning=name,
+                        f"two schools are called {name!r}; names must differ"
+                        if first == name
+                        else f"schools {first!r} and {name!r} differ only in letter case; "
+                        "names must differ",
+                        mentioning=self.read.quoted(name),
                         nth=names[:nth].count(name) + 1,
                     )
                 )
@@ -194,7 +209,8 @@ class _Parser:
                     raise self.read.error(
                         "url",
                         "[storage] url must not hold a password: set PGPASSWORD or use "
-                        "~/.pgpass (or give the whole URL with --db)",
+                        "~/.pgpass (or give the whole URL in the environment variable "
+                        "CASEBOOK_DATABASE_URL; never on a command line, where ps shows it)",
                     )
                 return StorageConfig(url=url)
             assert target.path is not None

@@ -30,10 +30,15 @@ class KeyProblem(ConfigError):
 class Reader:
     """Reads one config file's values for the parser and the transports' config sections."""
 
-    def __init__(self, path: Path, text: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, path: Path, text: str, env: Mapping[str, str], *, secrets: bool = True
+    ) -> None:
         self.path = path
         self.lines = text.splitlines()
         self.env = env
+        # Whether a missing secret is a problem: only for the commands that use the secrets
+        # (running, check-config). A Slack app's manifest comes before its secrets exist.
+        self.secrets_needed = secrets
         # Every problem found so far: a technician fixing the file by hand wants all of them
         # from one run, not one per run.
         self.problems: list[ConfigError] = []
@@ -117,6 +122,8 @@ class Reader:
         return Secret(self.env.get(name, ""))
 
     def require_env(self, names: list[str], why: str) -> None:
+        if not self.secrets_needed:
+            return
         missing = [n for n in names if not self.env.get(n)]
         if missing:
             raise ConfigError(
@@ -138,6 +145,14 @@ class Reader:
         line = self._line_of(key, mentioning, nth) or self._line_of(key)
         where = f"{self.path}, line {line}" if line else str(self.path)
         return KeyProblem(f"{where}: {message}.", line)
+
+    def quoted(self, value: str) -> str:
+        """`value` as the file writes it, in double or single quotes, so finding its line does
+        not stop at a line that merely contains it ("a" is in `name = "Alder"`)."""
+        for quoted in (f'"{value}"', f"'{value}'"):
+            if any(quoted in line for line in self.lines):
+                return quoted
+        return value
 
     def _line_of(self, key: str, mentioning: str = "", nth: int = 1) -> int | None:
         pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")

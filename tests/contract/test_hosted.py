@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.events import Outgoing, Place
+from handlers.events import Outgoing, Place, PlaceKind
 from storage.hosted import PlaceKey, PlaceRole
-from storage.models import Transport
+from storage.models import AuditAction, AuditEntry, ConversationPlace, Transport
 from storage.protocols import HostedRepository, InvitationRepository
 from storage.store import Store
 from tests.contract.support import T0, covers, new_case, school_and_person
@@ -51,7 +51,29 @@ async def test_leads_are_kept_once_and_go_with_their_school(store: Store) -> Non
         assert [lead.school_id for lead in await unit.hosted.leads()] == [south.id]
         assert await unit.hosted.places() == []
         assert [s.name for s in await unit.hosted.schools()] == ["Southgate"]
-        assert await unit.schools.by_name("Northfield") is not None  # the audit trail names it
+        assert await unit.schools.by_name("Northfield") is None  # nothing names it any more
+
+
+@covers(HostedRepository.remove)
+async def test_a_removed_school_goes_entirely_unless_the_audit_trail_names_it(
+    store: Store,
+) -> None:
+    async with store.transaction() as unit:
+        north = await unit.hosted.add("Northfield", "Europe/London", T0)
+        south = await unit.hosted.add("Southgate", "Europe/London", T0)
+        assert north is not None and south is not None
+        alex = await unit.people.ensure("telegram:42", "Alex")
+        place = ConversationPlace("telegram", "42", PlaceKind.DIRECT)
+        for school in (north, south):
+            await unit.schools.add_member(school.id, alex.id, T0)
+            await unit.conversations.start(school.id, alex.id, place, [], "which?", T0)
+            assert await unit.reminders.claim_digest(school.id, 2026, 48, T0)
+        await unit.audit.append(AuditEntry(None, south.id, alex.id, AuditAction.JOINED, T0))
+        assert await unit.hosted.remove(north.id) and await unit.hosted.remove(south.id)
+        assert await unit.schools.by_name("Northfield") is None
+        assert [s.name for s in await unit.schools.all()] == ["Southgate"]
+        assert await unit.schools.of_member(alex.id) == []
+        assert await unit.people.get(alex.id) is not None  # a person is not the school's
 
 
 @covers(HostedRepository.claim, HostedRepository.place, HostedRepository.places)
