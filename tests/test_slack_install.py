@@ -161,6 +161,18 @@ async def sent(fake: FakeSlackApi, text: str) -> tuple[dict[str, Any], str]:
     return call.args, call.authorization.removeprefix("Bearer ")
 
 
+async def school_in(
+    bot: SlackBot, fake: FakeSlackApi, code: str, team: str, lead: str, school: str
+) -> str:
+    """The lead of `school` joins with `code` by direct message in `team` and makes its staff
+    channel a report place; the token the place's confirmation went with."""
+    await message(bot, team, lead, f"D{lead}", f"join {code}")
+    await sent(fake, messages.joined(school))
+    await command(bot, team, lead, STAFF_CHANNEL, "here reports")
+    _, token = await sent(fake, messages.place_set(school, "reports"))
+    return token
+
+
 async def test_a_workspace_installs_and_its_school_reports_with_its_own_token(
     bot: SlackBot,
     slack_fake: FakeSlackApi,
@@ -244,20 +256,15 @@ async def test_workspaces_whose_ids_collide_stay_apart(
     now = datetime.now(UTC)
     north = await add_school(database, config, "Northfield", "Europe/London", now)
     south = await add_school(database, config, "Southgate", "Europe/London", now)
-    await message(bot, "T1", LEAD, "DLEAD", f"join {north}")
-    await sent(slack_fake, messages.joined("Northfield"))
-    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
-    await sent(slack_fake, messages.place_set("Northfield", "reports"))
+    await school_in(bot, slack_fake, north, "T1", LEAD, "Northfield")
 
     # T2's ULEAD is someone else: not Northfield's lead, and T2's CSTAFF is not its place.
     await command(bot, "T2", LEAD, STAFF_CHANNEL, "")
     _, token = await sent(slack_fake, messages.NOT_A_LEAD)
     assert token == "xoxb-T2-token"
-    await message(bot, "T2", "USOUTHLEAD", "DSOUTHLEAD", f"join {south}")
-    await sent(slack_fake, messages.joined("Southgate"))
-    await command(bot, "T2", "USOUTHLEAD", STAFF_CHANNEL, "here reports")
-    _, token = await sent(slack_fake, messages.place_set("Southgate", "reports"))
-    assert token == "xoxb-T2-token"
+    assert await school_in(bot, slack_fake, south, "T2", "USOUTHLEAD", "Southgate") == (
+        "xoxb-T2-token"
+    )
 
     await message(bot, "T2", STAFF, STAFF_CHANNEL, f"look {SHORT}")
     _, token = await sent(slack_fake, messages.case_logged(1, Platform.YOUTUBE))
@@ -282,10 +289,7 @@ async def test_a_workspace_slack_throttles_holds_up_no_other_workspaces_replies(
     now = datetime.now(UTC)
     for team, school in (("T1", "Northfield"), ("T2", "Southgate")):
         code = await add_school(database, config, school, "Europe/London", now)
-        await message(bot, team, LEAD, "DLEAD", f"join {code}")
-        await sent(slack_fake, messages.joined(school))
-        await command(bot, team, LEAD, STAFF_CHANNEL, "here reports")
-        await sent(slack_fake, messages.place_set(school, "reports"))
+        await school_in(bot, slack_fake, code, team, LEAD, school)
 
     slack_fake.throttled_tokens["xoxb-T1-token"] = 60
     await message(bot, "T1", STAFF, STAFF_CHANNEL, f"look {SHORT}")
@@ -359,14 +363,8 @@ async def test_a_workspace_uninstalling_leaves_another_workspaces_places_in_use(
     now = datetime.now(UTC)
     north = await add_school(database, config, "Northfield", "Europe/London", now)
     south = await add_school(database, config, "Southgate", "Europe/London", now)
-    await message(bot, "T1", LEAD, "DLEAD", f"join {north}")
-    await sent(slack_fake, messages.joined("Northfield"))
-    await command(bot, "T1", LEAD, STAFF_CHANNEL, "here reports")
-    await sent(slack_fake, messages.place_set("Northfield", "reports"))
-    await message(bot, "T2", "USOUTHLEAD", "DSOUTHLEAD", f"join {south}")
-    await sent(slack_fake, messages.joined("Southgate"))
-    await command(bot, "T2", "USOUTHLEAD", STAFF_CHANNEL, "here reports")
-    await sent(slack_fake, messages.place_set("Southgate", "reports"))
+    await school_in(bot, slack_fake, north, "T1", LEAD, "Northfield")
+    await school_in(bot, slack_fake, south, "T2", "USOUTHLEAD", "Southgate")
 
     assert await event_of(bot, "T1", {"type": "app_uninstalled"}) == 200
     async with database.reading() as unit:
@@ -489,7 +487,7 @@ async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_
 
         clock.advance(hours=3)  # the unanswered questions' reminder falls due
         given_up = await until_given_up(database)
-        assert given_up == [("slack workspace not installed",)]
+        assert set(given_up) == {("slack workspace not installed",)}  # one or more, by timing
         body = await running.health_until(200)
         assert body["slack"] is True
     finally:
