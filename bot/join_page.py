@@ -46,9 +46,9 @@ def render(page: JoinPage) -> str:
         label = e(messages.JOIN_PAGE_INSTALL_BUTTON)
         ways.append(f'<p><a class="button" href="{SLACK_INSTALL}">{label}</a></p>')
     elif page.slack:
-        ways.append(f"<p>{e(messages.JOIN_PAGE_SLACK_ONE_WORKSPACE)}</p>")
+        ways.append(f"<p>{e(messages.JOIN_PAGE_ONE_WORKSPACE)}</p>")
     if page.telegram and not page.telegram_bot:
-        ways.append(f"<p>{e(messages.JOIN_PAGE_TELEGRAM_UNNAMED)}</p>")
+        ways.append(f"<p>{e(messages.JOIN_PAGE_BOT_UNNAMED)}</p>")
     if page.telegram_bot:
         link = f"https://t.me/{e(page.telegram_bot)}"
         ways.append(

@@ -715,11 +715,11 @@ JOIN_PAGE_APP_PACKAGE = (
     "Teams administrator allows it and you add it to your staff team; then step 2 is a chat "
     "with Casebook, and in step 3 you mention it: @Casebook /cases here reports."
 )
-JOIN_PAGE_SLACK_ONE_WORKSPACE = (
+JOIN_PAGE_ONE_WORKSPACE = (
     "On Slack, this Casebook serves one workspace: a school in it sends its code to the Casebook "
     "app in a direct message there."
 )
-JOIN_PAGE_TELEGRAM_UNNAMED = (
+JOIN_PAGE_BOT_UNNAMED = (
     "On Telegram: the link to Casebook's bot appears here once Casebook has reached Telegram; "
     "meanwhile, ask whoever runs this Casebook for the bot's name."
 )

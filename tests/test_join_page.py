@@ -84,11 +84,11 @@ async def test_join_renders_in_chromium_with_no_request_and_no_console_error(
 
 def test_a_platform_with_nothing_to_offer_here_still_says_what_a_school_does_there() -> None:
     page = render(JoinPage(slack=True, telegram=True))
-    assert messages.JOIN_PAGE_SLACK_ONE_WORKSPACE in page
-    assert html.escape(messages.JOIN_PAGE_TELEGRAM_UNNAMED) in page
+    assert messages.JOIN_PAGE_ONE_WORKSPACE in page
+    assert html.escape(messages.JOIN_PAGE_BOT_UNNAMED) in page
     assert messages.JOIN_PAGE_NO_CHAT not in page
     named = render(JoinPage(telegram=True, telegram_bot="casebook_bot"))
-    assert html.escape(messages.JOIN_PAGE_TELEGRAM_UNNAMED) not in named
+    assert html.escape(messages.JOIN_PAGE_BOT_UNNAMED) not in named
     assert "t.me/casebook_bot" in named
 
 
@@ -100,7 +100,7 @@ async def test_join_on_a_single_workspace_slack_says_where_the_code_goes(
         assert running.session is not None
         async with running.session.get(f"http://127.0.0.1:{running.port}/join") as response:
             body = await response.text()
-        assert messages.JOIN_PAGE_SLACK_ONE_WORKSPACE in body
+        assert messages.JOIN_PAGE_ONE_WORKSPACE in body
         assert messages.JOIN_PAGE_NO_CHAT not in body and "/slack/install" not in body
     finally:
         await running.close()
