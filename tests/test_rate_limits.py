@@ -89,6 +89,24 @@ async def test_a_rate_limit_pauses_every_chat_of_the_platform_for_its_wait(
     assert sender.first_try("s1") < limited or sender.first_try("s1") - limited >= 0.3
 
 
+async def test_a_workspaces_rate_limit_pauses_its_chats_and_no_other_workspaces(
+    database: Database, clock: FakeClock
+) -> None:
+    """Ids qualified by a workspace ("W1/alex"), as a Slack installed into many workspaces
+    keeps them: a 429 naming W1 holds back W1's chats only."""
+    await _queue(database, clock, "W1/alex", "a1")
+    await _queue(database, clock, "W2/sam", "s1")
+    await _queue(database, clock, "W1/kim", "k1")
+    sender = ThrottledSender({"a1": [RateLimited("429", 0.5, workspace="W1")]})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 3
+    limited = sender.first_try("a1")
+    assert sender.last_try("a1") - limited >= 0.5
+    assert sender.first_try("k1") < limited or sender.first_try("k1") - limited >= 0.5
+    assert sender.first_try("s1") - limited < 0.3  # W2 went on
+    assert delivery.paused_for(CONSOLE) == 0.0  # the platform itself was never paused
+
+
 async def test_a_chat_of_its_own_rate_limit_holds_back_no_other_chat(
     database: Database, clock: FakeClock
 ) -> None:
