@@ -494,17 +494,18 @@ async def test_what_is_due_for_a_removed_workspace_is_given_up_and_health_stays_
         await running.close()
 
 
+async def outbox_rows(database: Store, columns: list[str]) -> list[tuple[object, ...]]:
+    """These columns of every outbox row."""
+    outbox = Table("outbox", ("id",))
+    async with database.reading() as unit:
+        return [row async for batch in unit.tables.rows(outbox, columns) for row in batch]
+
+
 async def until_sent(database: Store) -> None:
     """Until nothing queued so far is waiting to be sent."""
-    outbox = Table("outbox", ("id",))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        async with database.reading() as unit:
-            rows = [
-                row
-                async for batch in unit.tables.rows(outbox, ["sent_at", "failed_at"])
-                for row in batch
-            ]
+        rows = await outbox_rows(database, ["sent_at", "failed_at"])
         if all(row != (None, None) for row in rows):
             return
         await asyncio.sleep(0.05)
@@ -512,15 +513,9 @@ async def until_sent(database: Store) -> None:
 
 
 async def until_given_up(database: Store) -> list[tuple[object, ...]]:
-    outbox = Table("outbox", ("id",))
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        async with database.reading() as unit:
-            rows = [
-                row
-                async for batch in unit.tables.rows(outbox, ["last_error", "failed_at"])
-                for row in batch
-            ]
+        rows = await outbox_rows(database, ["last_error", "failed_at"])
         failed = [(row[0],) for row in rows if row[1] is not None]
         if failed:
             return failed
