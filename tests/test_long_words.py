@@ -75,3 +75,28 @@ async def test_a_huge_edit_that_joins_another_case_is_cut_and_says_so(
     assert messages.already_logged(2) in texts(replies)
     assert messages.text_truncated(MAX_TEXT_LENGTH) in texts(replies)
     assert len((await _words(database, 2))["alex"]) == MAX_TEXT_LENGTH
+
+
+async def _notes(database: Database, number: int) -> list[str]:
+    async with database.transaction() as unit:
+        case = next(c for c in await unit.cases.listing() if c.number == number)
+        return [note.text for note in await unit.notes.for_cases([case.id])]
+
+
+async def test_a_huge_cases_note_keeps_as_much_as_a_reply_note_and_says_it_was_cut(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    replies = await chat.command("cases", f"note 1 {HUGE}", user="lena")
+    assert messages.note_added(1) in texts(replies)
+    assert messages.text_truncated(MAX_TEXT_LENGTH) in texts(replies)
+    assert await _notes(database, 1) == ["a" * MAX_TEXT_LENGTH]
+
+
+async def test_a_cases_note_of_the_whole_cap_is_not_said_to_be_cut(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    replies = await chat.command("cases", "note 1 " + "a" * MAX_TEXT_LENGTH, user="lena")
+    assert texts(replies) == messages.note_added(1)
+    assert await _notes(database, 1) == ["a" * MAX_TEXT_LENGTH]

@@ -14,7 +14,7 @@ from handlers.leads.lookup import Command, Refusal, find_case, find_open_case, n
 from handlers.reminders import save_case
 from handlers.report import end_questions
 from handlers.roles import lead_ids
-from handlers.text import printable
+from handlers.text import MAX_TEXT_LENGTH, capped, clean_text, printable
 from storage.models import (
     LEAD_CLOSE_REASONS,
     AuditAction,
@@ -27,7 +27,6 @@ from storage.models import (
     person_ref,
 )
 
-MAX_NOTE_LENGTH = 4000
 # The statuses `/cases status N …` sets, by their stored names.
 _SETTABLE = {s.value: s for s in (Status.REPORTED, Status.ESCALATED, Status.REMOVED, Status.OPEN)}
 
@@ -90,12 +89,17 @@ async def _status(ctx: Context, args: list[str]) -> list[Outgoing]:
 
 async def _note(ctx: Context, args: list[str]) -> list[Outgoing]:
     case = await find_case(ctx, args)
-    text = " ".join(args[1:]).strip()[:MAX_NOTE_LENGTH]
+    # The same cap as every other stored word (a note written as a thread reply included), and
+    # the lead is told when theirs were cut.
+    text, truncated = capped(clean_text(" ".join(args[1:])))
     if not text:
         raise Refusal("note-needs-text", messages.NOTE_NEEDS_TEXT)
     await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
     await ctx.audit(AuditAction.NOTE, case.id)
-    return [ctx.private_reply(messages.note_added(case.number))]
+    replies = [ctx.private_reply(messages.note_added(case.number))]
+    if truncated:
+        replies.append(ctx.private_reply(messages.text_truncated(MAX_TEXT_LENGTH)))
+    return replies
 
 
 async def _close(ctx: Context, args: list[str]) -> list[Outgoing]:
