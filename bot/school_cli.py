@@ -117,7 +117,7 @@ def _main(
 async def _add(database: Store, config: Config, args: argparse.Namespace) -> None:
     name = " ".join(str(args.name).split())
     code = await add_school(database, config, name, args.timezone, datetime.now(UTC))
-    print(f"Added {name} ({args.timezone}).")
+    print(messages.school_added(name, args.timezone))
     _print_code(name, code)
 
 
@@ -126,26 +126,24 @@ async def add_school(
 ) -> str:
     """Add a hosted school; returns an invitation code for its first lead."""
     if not name:
-        raise SchoolCommandError("a school needs a name")
+        raise SchoolCommandError(messages.SCHOOL_NEEDS_NAME)
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise SchoolCommandError(f"{timezone!r} is not a time zone name") from error
+        raise SchoolCommandError(messages.school_not_a_timezone(timezone)) from error
     folded = name.casefold()
     if any(school.name.casefold() == folded for school in config.schools):
-        raise SchoolCommandError(
-            f"{name!r} is in the config file's [[schools]]; a school lives in one place"
-        )
+        raise SchoolCommandError(messages.school_in_config_file(name))
     async with database.transaction() as unit:
         await refuse_clashes(unit, config)
         # Names are matched in any letter case (`--school`, `school invite`), so two schools
         # whose names differ only in case could not be told apart.
         same = [s.name for s in await unit.hosted.schools() if s.name.casefold() == folded]
         if same:
-            raise SchoolCommandError(f"{same[0]!r} is added already; `school invite` gives a code")
+            raise SchoolCommandError(messages.school_added_already(same[0]))
         school = await unit.hosted.add(name, timezone, now)
         if school is None:
-            raise SchoolCommandError(f"{name!r} is added already; `school invite` gives a code")
+            raise SchoolCommandError(messages.school_added_already(name))
         return await joining.invite(unit, school.id, now)
 
 
@@ -161,17 +159,12 @@ async def _remove(database: Store, config: Config, args: argparse.Namespace) -> 
     async with database.transaction() as unit:
         school = await _hosted(unit, args.name)
         if await unit.hosted.last_report(school.id) is not None:
-            raise SchoolCommandError(
-                f"{school.name!r} has cases, so it is kept; its cases are evidence"
-            )
+            raise SchoolCommandError(messages.school_has_cases(school.name))
         await unit.hosted.remove(school.id)
         audited = await unit.schools.get(school.id) is not None
-    print(f"Removed {school.name}.")
+    print(messages.school_removed(school.name))
     if audited:
-        print(
-            f"Its name is kept for the audit trail, which records what was done for "
-            f"{school.name}; nothing else of it is kept."
-        )
+        print(messages.school_name_kept_for_audit(school.name))
 
 
 @dataclass(frozen=True)
@@ -234,14 +227,19 @@ async def _list(database: Store, config: Config, args: argparse.Namespace) -> No
         return
     for item in listed:
         print(
-            f"{item.name} ({item.kept_in}, {item.timezone}): {item.leads} lead(s), "
-            f"last report {item.last_report or 'none'}"
+            messages.school_listed(
+                item.name, item.kept_in, item.timezone, item.leads, item.last_report
+            )
         )
         for place in item.places:
-            reachable = {True: "reachable", False: "gone", None: "not checked"}[place["reachable"]]
-            print(f"  {place['transport']} {place['id']}: {place['role']}, {reachable}")
+            reachable = messages.SCHOOL_PLACE_REACHABLE[place["reachable"]]
+            print(
+                messages.school_place_listed(
+                    place["transport"], place["id"], place["role"], reachable
+                )
+            )
         if not item.places:
-            print("  no places yet")
+            print(messages.SCHOOL_NO_PLACES)
 
 
 async def _hosted(unit: Unit, name: str) -> School:
@@ -262,11 +260,7 @@ def hosted_in(config: Config) -> list[tuple[str, str]]:
     problems: list[str] = []
     for clash in hosting.clashes(config, [name for name, _ in names]):
         in_file = next(s.name for s in config.schools if s.name.casefold() == clash.casefold())
-        problem = (
-            f"[[schools]] {in_file!r} is also kept in the database as {clash!r} (casebook "
-            "school add); a school lives in one of them: remove it from the file, or from the "
-            "database with `casebook school remove`"
-        )
+        problem = messages.school_in_file_and_database(in_file, clash)
         found = (
             problem if config.source is None else school_problem(config.source, in_file, problem)
         )
@@ -279,15 +273,11 @@ def hosted_in(config: Config) -> list[tuple[str, str]]:
 def describe_hosted(names: list[tuple[str, str]]) -> None:
     """check-config's lines for the schools kept in the database."""
     for name, timezone in names:
-        print(f"school: {name} ({timezone}); kept in the database (casebook school list)")
+        print(messages.school_kept_in_database(name, timezone))
 
 
 def _print_code(school: str, code: str) -> None:
-    print(
-        f"Invitation code for a lead of {school}: it works once, for {joining.VALID_FOR.days} "
-        "days. They send it to the bot in a direct message as `join CODE` (on Telegram, the "
-        "link https://t.me/YOUR_BOT?start=CODE does it for them)."
-    )
+    print(messages.school_invitation_code(school, joining.VALID_FOR.days))
     print(code)
 
 

@@ -1423,6 +1423,74 @@ def cli_evidence_since_too_early(since: date, earliest: date) -> str:
     return f"--since {since} is before {earliest}: no case can be that old."
 
 
+# `casebook school …`: schools kept in the database of a hosted Casebook.
+SCHOOL_NEEDS_NAME = "a school needs a name"
+SCHOOL_NO_PLACES = "  no places yet"
+# How `casebook school list` shows whether a place was last reachable (None: never checked).
+SCHOOL_PLACE_REACHABLE = {True: "reachable", False: "gone", None: "not checked"}
+
+
+def school_not_a_timezone(timezone: str) -> str:
+    return f"{timezone!r} is not a time zone name"
+
+
+def school_in_config_file(name: str) -> str:
+    return f"{name!r} is in the config file's [[schools]]; a school lives in one place"
+
+
+def school_added_already(name: str) -> str:
+    return f"{name!r} is added already; `school invite` gives a code"
+
+
+def school_added(name: str, timezone: str) -> str:
+    return f"Added {name} ({timezone})."
+
+
+def school_has_cases(name: str) -> str:
+    return f"{name!r} has cases, so it is kept; its cases are evidence"
+
+
+def school_removed(name: str) -> str:
+    return f"Removed {name}."
+
+
+def school_name_kept_for_audit(name: str) -> str:
+    return (
+        f"Its name is kept for the audit trail, which records what was done for {name}; "
+        "nothing else of it is kept."
+    )
+
+
+def school_listed(
+    name: str, kept_in: str, timezone: str, leads: int, last_report: str | None
+) -> str:
+    return f"{name} ({kept_in}, {timezone}): {leads} lead(s), last report {last_report or 'none'}"
+
+
+def school_place_listed(transport: str, place: str, role: str, reachable: str) -> str:
+    return f"  {transport} {place}: {role}, {reachable}"
+
+
+def school_in_file_and_database(in_file: str, kept: str) -> str:
+    return (
+        f"[[schools]] {in_file!r} is also kept in the database as {kept!r} (casebook "
+        "school add); a school lives in one of them: remove it from the file, or from the "
+        "database with `casebook school remove`"
+    )
+
+
+def school_kept_in_database(name: str, timezone: str) -> str:
+    return f"school: {name} ({timezone}); kept in the database (casebook school list)"
+
+
+def school_invitation_code(school: str, days: int) -> str:
+    return (
+        f"Invitation code for a lead of {school}: it works once, for {days} days. They send it "
+        "to the bot in a direct message as `join CODE` (on Telegram, the link "
+        "https://t.me/YOUR_BOT?start=CODE does it for them)."
+    )
+
+
 # `casebook demo-data`: made-up exports to try the evidence report on.
 def cli_demo_out_of_range(option: str, most: int) -> str:
     return f"{option} must be from 1 to {most}."
