@@ -1758,8 +1758,9 @@ def evidence_target(
     interval: tuple[int, int] | None,
     met: bool | None,
 ) -> str:
+    # The platform as a label, not a subject: it may be "All platforms".
     line = (
-        f"Target set for this report: {platform} removes {percent} % within {evidence_days(days)}"
+        f"Target set for this report, {platform}: {percent} % removed within {evidence_days(days)}"
     )
     if estimate is None:
         return line + "; there are too few reported posts to estimate it."

@@ -75,9 +75,9 @@ def test_the_page_sets_the_1_2_and_3_day_marks_beside_the_reference_points_and_t
         assert html.escape(line) in section, line
     assert "62 %" in section and "39 %" in section and "94 %" in section
     after_2 = round((1 - expected["2"][0]) * 100)
-    assert f"X (Twitter) removes 90 % within 2 days; estimated {after_2} %" in section
+    assert f"report, X (Twitter): 90 % removed within 2 days; estimated {after_2} %" in section
     assert section.count("not met.") == 1 and section.count(": met.") == 1
-    assert "TikTok removes 50 % within 1 day; there are too few reported posts" in section
+    assert "report, TikTok: 50 % removed within 1 day; there are too few reported posts" in section
 
 
 def test_the_reference_points_are_data_shipped_with_the_package() -> None:
