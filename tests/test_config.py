@@ -95,6 +95,22 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             + "slack_report_channels = ['C2', 'C1']\n",
             "line 6: slack_report_channels C1 is listed for both 'A' and 'B'",
         ),
+        # A key wrong in the second school is blamed there, not where the first has it.
+        (
+            MINIMAL + "telegram_leads = [1]\n[[schools]]\nname = 'B'\ntelegram_leads = ['2']\n",
+            "line 6: [[schools]] #2 telegram_leads must be a list of numbers",
+        ),
+        # A table inside a school is blamed at its own header, not at a [slack] of that name.
+        (
+            "[slack]\nmode = 'http'\n" + MINIMAL + "[schools.slack]\nleads = ['U1']\n",
+            "line 5: unknown key 'slack' in [[schools]] #1",
+        ),
+        (
+            MINIMAL + "[[schools]]\nname = 'B'\n[schools.slack]\nleads = ['U1']\n",
+            "line 5: unknown key 'slack' in [[schools]] #2",
+        ),
+        ("[storage]\npath = 'x.db'\n" + MINIMAL + "path = 'y'\n", "line 2: unknown key 'path'"),
+        (MINIMAL + "[storage]\ndatabase = 'a.db'\npath = 'x.db'\n", "line 5: unknown key 'path'"),
     ],
 )
 def test_bad_files_name_the_key_and_line(tmp_path: Path, text: str, expected: str) -> None:

@@ -74,7 +74,7 @@ class Reader:
     def text(self, table: dict[str, Any], where: str, key: str, default: str) -> str:
         value = table.get(key, default)
         if not isinstance(value, str):
-            raise self.error(key, f"{section(where)}{key} must be text in quotes")
+            raise self.error(key, f"{section(where)}{key} must be text in quotes", within=where)
         return value
 
     def choice(
@@ -83,7 +83,7 @@ class Reader:
         value = self.text(table, where, key, default).lower()
         if value not in allowed:
             options = ", ".join(repr(a) for a in allowed)
-            raise self.error(key, f"{section(where)}{key} must be one of {options}")
+            raise self.error(key, f"{section(where)}{key} must be one of {options}", within=where)
         return value
 
     def mode(self, table: dict[str, Any], where: str, key: str, kind: type[E], default: E) -> E:
@@ -93,7 +93,9 @@ class Reader:
     def texts(self, table: dict[str, Any], where: str, key: str) -> tuple[str, ...]:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.error(key, f"{section(where)}{key} must be a list of texts in quotes")
+            raise self.error(
+                key, f"{section(where)}{key} must be a list of texts in quotes", within=where
+            )
         return tuple(value)
 
     def numbers(self, table: dict[str, Any], where: str, key: str) -> tuple[int, ...]:
@@ -101,7 +103,7 @@ class Reader:
         if not isinstance(value, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
-            raise self.error(key, f"{section(where)}{key} must be a list of numbers")
+            raise self.error(key, f"{section(where)}{key} must be a list of numbers", within=where)
         return tuple(value)
 
     def optional_url(self, table: dict[str, Any], where: str, key: str) -> str | None:
@@ -109,7 +111,9 @@ class Reader:
             return None
         value = self.text(table, where, key, "")
         if not re.match(r"^https?://[^\s/]+", value):
-            raise self.error(key, f"[{where}] {key} must start with http:// or https://")
+            raise self.error(
+                key, f"[{where}] {key} must start with http:// or https://", within=where
+            )
         return value
 
     def clock(self, raw: str, key: str) -> time:
@@ -136,13 +140,23 @@ class Reader:
         for key in table:
             if key not in known:
                 hint = f" in {section(where).strip()}" if where else ""
-                self.note(self.error(key, f"unknown key {key!r}{hint}"))
+                self.note(self.error(key, f"unknown key {key!r}{hint}", within=where))
 
-    def error(self, key: str, message: str, mentioning: str = "", nth: int = 1) -> ConfigError:
+    def error(
+        self, key: str, message: str, mentioning: str = "", nth: int = 1, within: str = ""
+    ) -> ConfigError:
         """An error naming the line of `key`: its `nth` line that mentions `mentioning`, when
         one does (a value repeated in a later table is blamed where it is repeated), else its
-        first."""
-        line = self._line_of(key, mentioning, nth) or self._line_of(key)
+        first. With `within` (a table as `section` names it: "slack", "[[schools]] #2"), the
+        line is looked for in that table first, so the same key in another table is not
+        blamed."""
+        lines = self._table_lines(within)
+        line = (
+            self._line_of(key, mentioning, nth, lines)
+            or self._line_of(key, "", 1, lines)
+            or self._line_of(key, mentioning, nth)
+            or self._line_of(key)
+        )
         where = f"{self.path}, line {line}" if line else str(self.path)
         return KeyProblem(f"{where}: {message}.", line)
 
@@ -154,15 +168,43 @@ class Reader:
                 return quoted
         return value
 
-    def _line_of(self, key: str, mentioning: str = "", nth: int = 1) -> int | None:
-        pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\[?\s*{re.escape(key)}\s*\]?\])")
+    def _line_of(
+        self, key: str, mentioning: str = "", nth: int = 1, lines: range | None = None
+    ) -> int | None:
+        """The `nth` line (of `lines`, else the whole file) that sets `key` or opens a table
+        named `key`, such as `[slack]` or `[schools.slack]`, and mentions `mentioning`."""
+        name = re.escape(key)
+        pattern = re.compile(rf"^\s*(?:{name}\s*=|\[\[?\s*(?:[\w-]+\s*\.\s*)*{name}\s*\]?\])")
         found = 0
-        for number, line in enumerate(self.lines, start=1):
+        for number in lines or range(1, len(self.lines) + 1):
+            line = self.lines[number - 1]
             if pattern.match(line) and mentioning in line:
                 found += 1
                 if found == nth:
                     return number
         return None
+
+    def _table_lines(self, within: str) -> range | None:
+        """The lines of one table, from its header to the next table that is not inside it:
+        `[slack]` for "slack", the second `[[schools]]` for "[[schools]] #2"; None for the top
+        level or a table the file does not open."""
+        entry = re.fullmatch(r"\[\[([\w-]+)\]\] #(\d+)", within)
+        table, nth = (entry.group(1), int(entry.group(2))) if entry else (within, 1)
+        if not table:
+            return None
+        opens = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(?:#.*)?$")
+        inside = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\.")
+        start = None
+        found = 0
+        for number, line in enumerate(self.lines, start=1):
+            if start is None:
+                if opens.match(line):
+                    found += 1
+                    if found == nth:
+                        start = number
+            elif line.lstrip().startswith("[") and not inside.match(line):
+                return range(start, number)
+        return None if start is None else range(start, len(self.lines) + 1)
 
 
 def section(where: str) -> str:
