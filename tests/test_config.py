@@ -109,6 +109,16 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             MINIMAL + "[[schools]]\nname = 'B'\n[schools.slack]\nleads = ['U1']\n",
             "line 5: unknown key 'slack' in [[schools]] #2",
         ),
+        (
+            MINIMAL + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n",
+            "line 6: [[schools]] #2 timezone 'Mars' is unknown",
+        ),
+        (
+            MINIMAL
+            + "telegram_digest_chat = 1\n[[schools]]\nname = 'B'\n"
+            + "telegram_digest_chat = '2'\n",
+            "line 6: [[schools]] #2 telegram_digest_chat must be a number",
+        ),
         ("[storage]\npath = 'x.db'\n" + MINIMAL + "path = 'y'\n", "line 2: unknown key 'path'"),
         (MINIMAL + "[storage]\ndatabase = 'a.db'\npath = 'x.db'\n", "line 5: unknown key 'path'"),
     ],

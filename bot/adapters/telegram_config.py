@@ -69,7 +69,9 @@ class TelegramSection:
             not isinstance(digest_chat, int) or isinstance(digest_chat, bool)
         ):
             raise reader.error(
-                "telegram_digest_chat", f"{where} telegram_digest_chat must be a number"
+                "telegram_digest_chat",
+                f"{where} telegram_digest_chat must be a number",
+                within=where,
             )
         chats = reader.numbers(table, where, "telegram_report_chats")
         leads = reader.numbers(table, where, "telegram_leads")

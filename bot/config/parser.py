@@ -244,7 +244,7 @@ class _Parser:
         self.read.no_unknown(where, table, keys)
         name = self.read.attempt(lambda: self.read.text(table, where, "name", "").strip(), None)
         if name == "":
-            self.read.note(self.read.error("name", f"{where} needs a name"))
+            self.read.note(self.read.error("name", f"{where} needs a name", within=where))
         timezone = self.read.attempt(lambda: self._timezone(where, table), "Europe/London")
         places: dict[Transport, SchoolPlaces] = {}
         for section in CHAT_SECTIONS:
@@ -261,7 +261,7 @@ class _Parser:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise self.read.error(
-                "timezone", f"{where} timezone {timezone!r} is unknown"
+                "timezone", f"{where} timezone {timezone!r} is unknown", within=where
             ) from error
         return timezone
 
