@@ -270,6 +270,15 @@ def reply_added(numbers: list[int]) -> str:
     return f"Thank you. I have added what you wrote to case {listed}."
 
 
+def words_full(numbers: list[int], most: int) -> str:
+    listed = ", ".join(f"#{n}" for n in numbers)
+    return (
+        f"Case {listed} already holds as many of your words as it keeps ({most:,} characters), "
+        "so I have not added all of that message. If there is more to say, please tell your "
+        "safeguarding lead directly."
+    )
+
+
 def reply_added_as_note(numbers: list[int]) -> str:
     listed = ", ".join(f"#{n}" for n in numbers)
     return f"Your reply is added to case {listed} as a note."

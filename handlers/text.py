@@ -7,6 +7,9 @@ import re
 # The most of a person's words one message stores (the README's "very long" text rule): a
 # reporter is told when theirs were cut (messages.text_truncated).
 MAX_TEXT_LENGTH = 20_000
+# The most of one person's words one case keeps, however many replies they come in: five whole
+# messages. Past it a reply adds nothing, and its writer is told (messages.words_full).
+MAX_WORDS_PER_CASE = 5 * MAX_TEXT_LENGTH
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Embeddings, overrides and isolates (U+202A to U+202E, U+2066 to U+2069) reorder the text around
 # them: "#12 gpj.exe" can be shown as "#12 exe.jpg". Nobody needs them to report abuse.

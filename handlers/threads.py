@@ -15,7 +15,7 @@ from handlers.context import Context
 from handlers.events import Outgoing
 from handlers.links import find_links
 from handlers.roles import is_lead
-from handlers.text import MAX_TEXT_LENGTH, capped, clean_text
+from handlers.text import MAX_TEXT_LENGTH, MAX_WORDS_PER_CASE, capped, clean_text
 from storage.models import AuditAction, Case, CaseLink, LinkAddedBy, Platform
 
 
@@ -36,23 +36,51 @@ async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
         return None
     lead = is_lead(ctx.school_config, ctx.incoming.user)
     text, truncated = capped(text)
+    added: list[int] = []
+    full: list[int] = []  # cases that already hold as many of this person's words as they keep
     for case in cases:
         if lead:
             await ctx.unit.notes.add(case.id, ctx.person.id, text, ctx.now)
             await ctx.audit(AuditAction.NOTE, case.id)
+            added.append(case.number)
         elif await ctx.unit.cases.add_reporter(case.id, ctx.person.id, text, ctx.now):
             await ctx.audit(AuditAction.REPORTER_ADDED, case.id)
+            added.append(case.number)
         else:
-            await ctx.unit.cases.add_words(case.id, ctx.person.id, text)
-            await ctx.audit(AuditAction.WORDS_ADDED, case.id)
+            kept = await _more_words(ctx, case, text)
+            if kept:
+                await ctx.audit(AuditAction.WORDS_ADDED, case.id)
+                added.append(case.number)
+            if len(kept) < len(text):
+                full.append(case.number)
         await remember(ctx, case)
     ctx.count("thread_replies_joined")
-    numbers = [case.number for case in cases]
-    said = messages.reply_added_as_note(numbers) if lead else messages.reply_added(numbers)
-    replies = [ctx.private_reply(said)]
+    replies = []
+    if added:
+        said = messages.reply_added_as_note(added) if lead else messages.reply_added(added)
+        replies.append(ctx.private_reply(said))
     if truncated:
         replies.append(ctx.private_reply(messages.text_truncated(MAX_TEXT_LENGTH)))
+    if full:
+        replies.append(ctx.private_reply(messages.words_full(full, MAX_WORDS_PER_CASE)))
     return replies
+
+
+async def _more_words(ctx: Context, case: Case, text: str) -> str:
+    """Adds as much of `text` to this reporter's words on `case` as its cap leaves room for,
+    and returns what was added: one message is capped, and so is what many add up to."""
+    held = next(
+        (
+            len(reporter.description)
+            for reporter in await ctx.unit.cases.reporters(case.id)
+            if reporter.person.id == ctx.person.id
+        ),
+        0,
+    )
+    kept = text[: max(0, MAX_WORDS_PER_CASE - held - 1)]  # 1 for the line they are joined by
+    if kept:
+        await ctx.unit.cases.add_words(case.id, ctx.person.id, kept)
+    return kept
 
 
 async def on_edit(ctx: Context) -> list[Outgoing]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers import messages
 from handlers.events import Incoming, IncomingKind, User
-from handlers.text import MAX_TEXT_LENGTH
+from handlers.text import MAX_TEXT_LENGTH, MAX_WORDS_PER_CASE
 from storage.db import Database
 from tests.chat import STAFF_ROOM, Chat, texts
 
@@ -100,3 +100,22 @@ async def test_a_cases_note_of_the_whole_cap_is_not_said_to_be_cut(
     replies = await chat.command("cases", "note 1 " + "a" * MAX_TEXT_LENGTH, user="lena")
     assert texts(replies) == messages.note_added(1)
     assert await _notes(database, 1) == ["a" * MAX_TEXT_LENGTH]
+
+
+async def test_many_huge_replies_add_up_to_at_most_the_cases_cap_and_say_when_they_stop(
+    chat: Chat, database: Database
+) -> None:
+    await chat.send(_message(TIKTOK, "alex", "m1"))
+    said = [await chat.send(_message(HUGE, "sam", f"r{n}", reply_to="m1")) for n in range(6)]
+    for replies in said[:4]:
+        assert messages.reply_added([1]) in texts(replies)
+        assert messages.words_full([1], MAX_WORDS_PER_CASE) not in texts(replies)
+    # The fifth fits in part and the sixth not at all; each writer is told, none silently.
+    assert messages.reply_added([1]) in texts(said[4])
+    assert messages.words_full([1], MAX_WORDS_PER_CASE) in texts(said[4])
+    assert messages.reply_added([1]) not in texts(said[5])
+    assert messages.words_full([1], MAX_WORDS_PER_CASE) in texts(said[5])
+    assert len((await _words(database, 1))["sam"]) == MAX_WORDS_PER_CASE
+    # Another reporter's words on the same case have a cap of their own.
+    replies = await chat.send(_message("and another thing", "kim", "k1", reply_to="m1"))
+    assert messages.reply_added([1]) in texts(replies)
