@@ -11,6 +11,7 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from handlers import messages
 from handlers.context import leads_places
@@ -21,6 +22,9 @@ from handlers.settings import Config, SchoolConfig
 from handlers.stats import counted, percentile
 from storage.models import Case, Category, Platform, School
 from storage.unit import Unit
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WAITING_TOO_LONG = timedelta(days=7)
 _WEEK = timedelta(days=7)
@@ -149,10 +153,20 @@ def text(digest: Digest, zone: SchoolConfig) -> str:
 
 
 def chart_png(digest: Digest) -> bytes:
-    """New cases per week by platform (stacked) and removals (line); blocking, run in a thread."""
+    """The chart as a PNG picture; blocking, run in a thread."""
     import matplotlib
 
     matplotlib.use("Agg")
+    figure = chart_figure(digest)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def chart_figure(digest: Digest) -> Figure:
+    """New cases per week by platform (stacked) and removals (line), as a figure not yet
+    drawn, so what a reader sees can be read back from it."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
@@ -178,10 +192,7 @@ def chart_png(digest: Digest) -> bytes:
     axes.set_ylabel(messages.CHART_CASES)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize=7, loc="upper left")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
 
 
 def outgoing(

@@ -7,7 +7,11 @@ import dataclasses
 import io
 from datetime import UTC, datetime, time, timedelta
 
-from handlers import digest
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Patch
+
+from handlers import digest, messages
 from handlers.settings import Config, DigestConfig
 from tests.chat import Chat
 from tests.test_reminders import TIKTOK, local, scheduler_tick
@@ -178,3 +182,94 @@ async def test_the_chart_draws_a_bar_for_the_weeks_reports_and_none_for_platform
 
     # The colours of the first and second bar series: TikTok's bar, and no other platform's.
     assert drawn((31, 119, 180)) and not drawn((255, 127, 14))
+
+
+# What a reader sees in the chart, read back from the figure before it is drawn to a picture.
+
+CHART_START = datetime(2026, 9, 7, 0, 0, tzinfo=UTC)  # a Monday
+
+
+def chart_of(*weeks: tuple[dict[str, int], int]) -> Axes:
+    """The one set of axes of the chart of a digest whose weeks, from `CHART_START`, had these
+    new cases by platform and these removals."""
+    counts = [
+        digest.WeekCounts(CHART_START + timedelta(days=7 * n), new, removed)
+        for n, (new, removed) in enumerate(weeks)
+    ]
+    end = CHART_START + timedelta(days=7 * len(weeks))
+    built = digest.Digest("Northfield Academy", CHART_START, end, {}, {}, {}, {}, 0, 0, counts)
+    [axes] = digest.chart_figure(built).axes
+    return axes
+
+
+FOUR_WEEKS = (
+    ({"tiktok": 2, "instagram": 1, "x": 1}, 1),
+    ({"instagram": 3}, 0),
+    ({"x": 2, "tiktok": 1}, 2),
+    ({}, 1),
+)
+
+
+def test_the_chart_names_the_school_and_each_week_by_its_start_date_in_order() -> None:
+    axes = chart_of(*FOUR_WEEKS)
+    assert "Northfield Academy" in axes.get_title()
+    assert axes.get_ylabel() == messages.CHART_CASES
+    labels = axes.get_xticklabels()
+    assert [label.get_text() for label in labels] == ["07 Sep", "14 Sep", "21 Sep", "28 Sep"]
+    assert list(axes.get_xticks()) == [0, 1, 2, 3]
+    # Slanted, so that thirty weeks' dates do not run into each other, and each ending under
+    # its own week's tick.
+    for label in labels:
+        assert 0 < label.get_rotation() <= 90
+        assert label.get_horizontalalignment() == "right"
+
+
+def test_the_charts_bars_stack_each_platforms_cases_on_top_of_the_platforms_before() -> None:
+    axes = chart_of(*FOUR_WEEKS)
+    bars = {str(c.get_label()): list(c) for c in axes.containers}
+    assert {name: [p.get_height() for p in b] for name, b in bars.items()} == {
+        "TikTok": [2, 0, 1, 0],
+        "Instagram": [1, 3, 0, 0],
+        "X (Twitter)": [1, 0, 2, 0],
+    }
+    below = [0.0] * 4
+    for platform in bars.values():
+        assert [p.get_x() + p.get_width() / 2 for p in platform] == [0, 1, 2, 3]
+        assert [p.get_y() for p in platform] == below
+        below = [b + p.get_height() for b, p in zip(below, platform, strict=True)]
+    assert below == [4, 3, 3, 0]  # each week's stack is as tall as its new cases
+
+
+def test_the_charts_legend_names_each_platform_with_cases_once_and_the_removals() -> None:
+    axes = chart_of(*FOUR_WEEKS)
+    legend = axes.get_legend()
+    assert legend is not None
+    names = [text.get_text() for text in legend.get_texts()]
+    assert sorted(names) == sorted(["TikTok", "Instagram", "X (Twitter)", messages.CHART_REMOVED])
+    # Each entry shows its own bars' or line's colour.
+    colours = {str(c.get_label()): c.patches[0].get_facecolor() for c in axes.containers}
+    [line] = axes.get_lines()
+    colours[messages.CHART_REMOVED] = to_rgba(line.get_color())
+    for name, handle in zip(names, legend.legend_handles, strict=True):
+        assert handle is not None
+        shown = handle.get_facecolor() if isinstance(handle, Patch) else handle.get_color()
+        assert to_rgba(shown) == colours[name], name
+
+
+def test_the_removal_line_marks_each_weeks_removals_in_a_colour_no_bar_has() -> None:
+    axes = chart_of(*FOUR_WEEKS)
+    [line] = axes.get_lines()
+    assert list(line.get_xdata()) == [0, 1, 2, 3]
+    assert list(line.get_ydata()) == [1, 0, 2, 1]
+    bar_colours = {c.patches[0].get_facecolor() for c in axes.containers}
+    assert to_rgba(line.get_color()) not in bar_colours
+
+
+def test_a_chart_of_one_week_and_one_case_counts_in_whole_cases_and_shows_its_removal() -> None:
+    axes = chart_of(({"tiktok": 1}, 1))  # the first week of term
+    ticks = [float(tick) for tick in axes.get_yticks()]
+    assert ticks and all(tick.is_integer() for tick in ticks)
+    # A line through one point draws nothing: the week's removal shows only as a marker.
+    [line] = axes.get_lines()
+    assert line.get_marker() not in (None, "", " ", "None", "none")
+    assert list(line.get_ydata()) == [1]
