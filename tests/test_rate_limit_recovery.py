@@ -4,6 +4,9 @@ chats are sent to side by side again, as before the limit."""
 from __future__ import annotations
 
 import asyncio
+import time
+
+import pytest
 
 from bot.adapters.console_config import CONSOLE
 from bot.delivery import Delivery, RateLimited
@@ -52,3 +55,68 @@ async def test_once_a_message_goes_after_a_rate_limit_chats_are_sent_side_by_sid
     sender.most = 0
     assert await delivery.flush() == len(chats)
     assert sender.most > 1
+
+
+class ScriptedSender:
+    """Answers each send, in the order they come, as `answers` says: an exception to raise
+    (with `stop` set first for a CUT_OFF), or seconds the send takes before it goes."""
+
+    CUT_OFF = RuntimeError("Session is closed")  # what a client closed under a send raises
+
+    def __init__(self, answers: list[Exception | float], stop: asyncio.Event) -> None:
+        self.answers = answers
+        self.stop = stop
+        self.tries: list[tuple[str, float]] = []
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        self.tries.append((outgoing.text, time.monotonic()))
+        answer = self.answers.pop(0) if self.answers else 0.0
+        if answer is self.CUT_OFF:
+            self.stop.set()
+        if isinstance(answer, Exception):
+            raise answer
+        await asyncio.sleep(answer)
+        self.sent.append(outgoing.text)
+        return None
+
+    def tried(self, text: str) -> list[float]:
+        return [moment for sent, moment in self.tries if sent == text]
+
+
+async def test_one_workspaces_slow_probe_holds_back_no_other_workspaces(
+    database: Database, clock: FakeClock
+) -> None:
+    """W1 and W2 were both rate limited; W1's first message after its pause takes a second to
+    be answered, and W2's goes meanwhile: each workspace waits only for its own."""
+    await _queue(database, clock, "W1/alex", "a1")
+    await _queue(database, clock, "W2/sam", "s1")
+    limits: list[Exception | float] = [
+        RateLimited("429", 0.01, workspace="W1"),
+        RateLimited("429", 0.01, workspace="W2"),
+    ]
+    sender = ScriptedSender([*limits, 1.0, 0.0], asyncio.Event())
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 2
+    assert [text for text, _ in sender.tries] == ["a1", "s1", "a1", "s1"]
+    assert sender.tried("s1")[1] - sender.tried("s1")[0] < 0.5
+
+
+@pytest.mark.parametrize("cut_off", [1, 2], ids=["the-first-after-the-pause", "the-next"])
+async def test_a_send_after_a_rate_limit_cut_off_by_the_shutdown_is_no_failure(
+    database: Database, clock: FakeClock, cut_off: int
+) -> None:
+    """After a pause, the shutdown closes the client under the first message sent, or under the
+    one that went once that one had: neither is the platform failing (for /healthz), nor uses
+    up an attempt: the next process sends it at once."""
+    await _queue(database, clock, "alex", "a1")
+    await _queue(database, clock, "sam", "s1")
+    stop = asyncio.Event()
+    answers: list[Exception | float] = [RateLimited("its limits", 0.01, answered=False), 0.05]
+    answers.insert(cut_off, ScriptedSender.CUT_OFF)
+    sender = ScriptedSender(answers, stop)
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush(stop) == cut_off - 1  # the other chat's went first, or none
+    assert all(outcome.ok for outcome in delivery.outcomes.values())
+    clock.advance(seconds=1)  # past the pause's end the rows were handed back with
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 2 - (cut_off - 1)
+    assert sorted(sender.sent) == ["a1", "s1"]

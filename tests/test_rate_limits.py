@@ -24,13 +24,18 @@ class ThrottledSender:
     """Raises the errors queued for a text, one per try, then sends it; notes when each try
     and each send came (time.monotonic())."""
 
-    def __init__(self, errors: dict[str, list[Exception]]) -> None:
+    def __init__(
+        self, errors: dict[str, list[Exception]], slow: dict[str, float] | None = None
+    ) -> None:
         self.errors = errors
+        self.slow = slow or {}  # seconds a text's first answer takes to come back
         self.tries: list[tuple[str, float]] = []
         self.sent: list[str] = []
 
     async def send(self, outgoing: Outgoing) -> str | None:
         self.tries.append((outgoing.text, time.monotonic()))
+        if outgoing.text in self.slow:
+            await asyncio.sleep(self.slow.pop(outgoing.text))
         queued = self.errors.get(outgoing.text)
         if queued:
             raise queued.pop(0)
@@ -87,6 +92,22 @@ async def test_a_rate_limit_pauses_every_chat_of_the_platform_for_its_wait(
     assert sender.last_try("a1") - limited >= 0.3
     assert sender.first_try("s2") - limited >= 0.3
     assert sender.first_try("s1") < limited or sender.first_try("s1") - limited >= 0.3
+
+
+async def test_a_shorter_wait_answered_during_a_pause_does_not_end_it_sooner(
+    database: Database, clock: FakeClock
+) -> None:
+    """sam's message was on the wire when alex's 429 asked for 0.5 s; its own 429, answered
+    later and asking for less, leaves the pause as long: nothing goes before it ends."""
+    await _queue(database, clock, "sam", "s1")
+    await _queue(database, clock, "alex", "a1")
+    sender = ThrottledSender({"s1": _limited(1, 0.05), "a1": _limited(1, 0.5)}, slow={"s1": 0.05})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 2
+    limited = sender.first_try("a1")
+    assert sender.first_try("s1") < limited  # it was sent before the pause began
+    assert sender.last_try("s1") - limited >= 0.5
+    assert sender.last_try("a1") - limited >= 0.5
 
 
 async def test_a_workspaces_rate_limit_pauses_its_chats_and_no_other_workspaces(
@@ -155,9 +176,10 @@ async def test_messages_waiting_behind_a_failing_one_use_up_none_of_their_attemp
 class FloodedSender:
     """Answers every send RateLimited(`wait`) until `until` (time.monotonic()), counting them."""
 
-    def __init__(self, until: float, wait: float) -> None:
+    def __init__(self, until: float, wait: float, workspace: str = "") -> None:
         self.until = until
         self.wait = wait
+        self.workspace = workspace
         self.limited = 0
         self.sent: list[str] = []
 
@@ -165,7 +187,7 @@ class FloodedSender:
         await asyncio.sleep(0.005)  # an answer takes a moment to come back
         if time.monotonic() < self.until:
             self.limited += 1
-            raise RateLimited("429", self.wait)
+            raise RateLimited("429", self.wait, workspace=self.workspace)
         self.sent.append(outgoing.text)
         return None
 
@@ -180,6 +202,20 @@ async def test_a_platform_still_throttling_is_asked_by_one_message_a_pause_not_e
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 20
     assert sender.limited <= 0.5 / 0.1 + 10  # the first try of each chat, then one a pause
     assert sorted(sender.sent) == sorted(f"{c} {n}" for c in chats for n in ("first", "second"))
+
+
+async def test_a_workspace_still_throttling_is_asked_by_one_message_a_pause_not_every_chat(
+    database: Database, clock: FakeClock
+) -> None:
+    """As for a platform: a Slack workspace whose 429s go on hears one message a pause."""
+    chats = [f"W1/person{n}" for n in range(10)]
+    for chat in chats:
+        await _queue(database, clock, chat, f"{chat} first", f"{chat} second")
+    sender = FloodedSender(time.monotonic() + 0.5, 0.1, workspace="W1")
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 20
+    assert sender.limited <= 0.5 / 0.1 + 10  # the first try of each chat, then one a pause
+    assert delivery.paused_for(CONSOLE) == 0.0  # only the workspace was paused
 
 
 def test_telegrams_limits_are_kept_overall_and_per_group() -> None:
