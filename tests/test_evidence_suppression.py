@@ -26,6 +26,7 @@ from scipy.optimize import linprog
 
 from handlers.evidence import html, tables
 from handlers.evidence.figures import ALL, OTHERS, WITHHELD, build, iso_week
+from handlers.evidence.suppression import Hidden, suppress
 from storage.evidence import EvidenceRow
 from tests.test_association_report import (
     START,
@@ -392,3 +393,105 @@ def test_x_keeps_everything_and_snapchats_three_cannot_be_worked_out(tmp_path: P
     assert x_row is not None
     assert "fewer than" not in x_row.group(1) and "withheld" not in x_row.group(1)
     assert f"<td>{len(mine)}</td>" in x_row.group(1)
+
+
+# --- Which counts secondary suppression withholds, asked of `suppress` itself ---------------------
+
+
+def _given_away(
+    values: dict[str, int], relations: list[list[str]], hidden: Hidden[str], threshold: int
+) -> list[str]:
+    """The hidden counts other than zeros that the relations, read together, pin to one value."""
+    keys = sorted(hidden.small | hidden.withheld)
+    rows, rhs = [], []
+    for relation in relations:
+        row, constant = [0.0] * len(keys), 0.0
+        for position, key in enumerate(relation):
+            sign = -1.0 if position == len(relation) - 1 else 1.0
+            if key in hidden:
+                row[keys.index(key)] += sign
+            else:
+                constant += sign * values[key]
+        rows.append(row)
+        rhs.append(-constant)
+    bounds = [(0.0, threshold - 1.0) if k in hidden.small else (threshold, None) for k in keys]
+    found = []
+    for n, key in enumerate(keys):
+        ends = []
+        for direction in (1.0, -1.0):
+            goal = [0.0] * len(keys)
+            goal[n] = direction
+            result = linprog(goal, A_eq=rows, b_eq=rhs, bounds=bounds, method="highs")
+            ends.append(direction * result.fun if result.status == 0 else float("inf"))
+        if ends[1] - ends[0] < 1 - 1e-9 and values[key] != 0:
+            found.append(key)
+    return found
+
+
+def test_suppression_withholds_more_while_the_tables_together_still_give_a_count_away() -> None:
+    # a is 0 and b is 2, both small. Each relation is safe with c withheld beside them, yet
+    # together they are not: c + a = 6 and a + c + b = 8 make b = 2 whatever a and c are. So
+    # t1 is withheld too, in a second round.
+    values = {"a": 0, "b": 2, "c": 6, "t0": 6, "t1": 8}
+    relations = [["c", "a", "t0"], ["a", "c", "b", "t1"]]
+    assert _given_away(values, relations, Hidden(frozenset("ab"), frozenset("c")), 5) == ["b"]
+    hidden = suppress(values, relations, 5)
+    assert (hidden.small, hidden.withheld) == ({"a", "b"}, {"c", "t1"})
+    assert _given_away(values, relations, hidden, 5) == []
+
+
+def test_a_withheld_count_leaves_its_relation_two_values_not_just_the_preferred_kind() -> None:
+    # c is small, so a count beside it in t0 is withheld: a (the most preferred, kind 0). Then
+    # a is alone hidden in t1; b is preferred to the headline t1, but two counts of 5 or more
+    # adding up to a published 10 are both known to be 5, so t1 is withheld instead.
+    values = {"a": 5, "b": 5, "c": 2, "t0": 12, "t1": 10}
+    kind = {"a": 0, "b": 1, "c": 0, "t0": 2, "t1": 2}
+    relations = [["b", "a", "c", "t0"], ["a", "b", "t1"]]
+    hidden = suppress(values, relations, 5, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"c"}, {"a", "t1"})
+    assert _given_away(values, relations, hidden, 5) == []
+
+
+def test_one_withheld_count_protects_a_small_one_in_both_tables_that_publish_its_sum() -> None:
+    # b is small and a + b is published twice (t0 and t1). Withholding a protects b in both;
+    # the look-ahead counts t1 as left to mend only while it is unsafe, and withholding a
+    # leaves it safe, so t0 is not withheld as well.
+    values = {"a": 8, "b": 3, "t0": 11, "t1": 11}
+    kind = {"a": 1, "b": 1, "t0": 2, "t1": 2}
+    relations = [["a", "b", "t0"], ["a", "b", "t1"]]
+    hidden = suppress(values, relations, 5, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"b"}, {"a"})
+
+
+def test_a_count_the_tables_give_away_together_is_protected_by_the_pick_forcing_no_other() -> None:
+    # b + a = t2 and a = t0 make b = 0, so t1 = c + b + a gives c = 4 away. Withholding a (the
+    # first by key and by kind) would leave a alone hidden in two relations beside headline
+    # counts only, to be mended with t0 and t2; withholding t1 forces nothing.
+    values = {"a": 5, "b": 0, "c": 4, "t0": 5, "t1": 9, "t2": 5}
+    kind = {"a": 0, "b": 1, "c": 0, "t0": 2, "t1": 2, "t2": 2}
+    relations = [["a", "t0"], ["c", "b", "a", "t1"], ["b", "a", "t2"]]
+    hidden = suppress(values, relations, 5, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"b", "c"}, {"t1"})
+    assert _given_away(values, relations, hidden, 5) == []
+
+
+def test_a_count_withheld_for_the_tables_together_has_its_own_relations_mended_first() -> None:
+    # Read together, the relations give c = 2 away (d + b + a = t1 makes b = 0). a is withheld
+    # for it, which leaves a alone beside b in t1: mended at once with d, a count of the
+    # preferred kind, before the tables are read together again, so t0 is never needed.
+    values = {"a": 3, "b": 0, "c": 2, "d": 5, "t0": 5, "t1": 8, "t2": 2}
+    kind = {"a": 0, "b": 1, "c": 0, "d": 0, "t0": 2, "t1": 2, "t2": 2}
+    relations = [["c", "a", "b", "t0"], ["d", "b", "a", "t1"], ["c", "t2"]]
+    hidden = suppress(values, relations, 3, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"b", "c", "t2"}, {"a", "d"})
+    assert _given_away(values, relations, hidden, 3) == []
+
+
+@pytest.mark.timeout(60)
+def test_suppression_ends_when_a_relation_has_nothing_left_to_withhold() -> None:
+    # With a threshold of 2, two counts of 1 are "<2" and their total of 2 is withheld, yet a
+    # reader still knows all three (the total is at least 2 and at most 1 + 1). Nothing else
+    # can be hidden, so suppression stops there rather than searching for ever.
+    values = {"a": 1, "b": 1, "t": 2}
+    hidden = suppress(values, [["a", "b", "t"]], 2)
+    assert (hidden.small, hidden.withheld) == ({"a", "b"}, {"t"})
