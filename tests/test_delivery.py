@@ -550,6 +550,36 @@ async def test_a_failed_send_names_its_case_and_never_a_case_of_none(
     assert sum("(case 7)" in line for line in lines) == 1, lines
 
 
+async def test_a_message_given_up_or_retried_is_logged_with_its_rows_case_and_answer(
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The one line an operator has for a lost or late message: which outbox rows (two
+    alerts combined into one message), of which case, after how many attempts, and what the
+    platform answered."""
+    async with database.transaction() as unit:
+        for text, case_id, chat in (
+            ("alert 1", 7, "leads"),
+            ("alert 2", 7, "leads"),
+            ("s1", 8, "sam"),
+        ):
+            message = Outgoing(
+                Place(CONSOLE, chat, PlaceKind.DIRECT), text, case_id=case_id, combine=True
+            )
+            await unit.outbox.add("console", message.to_json(), None, clock.now())
+    sender = FlakySender(
+        {
+            "alert 1\nalert 2": PermanentSendError("blocked"),
+            "s1": TemporarySendError("503", retry_after=30),
+        }
+    )
+    with caplog.at_level("WARNING", logger="bot.delivery"):
+        assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
+    assert sorted((r.levelname, r.getMessage()) for r in caplog.records) == [
+        ("ERROR", "giving up on outbox 1, 2 (case 7) after 8 attempts: blocked"),
+        ("WARNING", "send of outbox 3 (case 8) failed, retrying in 30s: 503"),
+    ]
+
+
 async def test_a_send_cut_off_by_the_shutdown_is_not_logged_as_a_failure(
     database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
