@@ -76,6 +76,30 @@ async def test_a_failed_message_holds_back_only_its_own_chat(
     assert sender.sent == ["s1", "a1", "a2", "a3"]
 
 
+@pytest.mark.parametrize(
+    "error", [TemporarySendError("502"), ConnectionResetError()], ids=["outage", "broken"]
+)
+async def test_a_message_failing_without_a_retry_after_is_tried_again_after_2_4_then_8_seconds(
+    database: Database, clock: FakeClock, error: Exception
+) -> None:
+    """Each failed attempt doubles the wait, so a platform that is down is not hammered and
+    one back soon hears from Casebook soon."""
+    await _queue(database, clock, "alex", "a1")
+    sender = FlakySender({"a1": error})
+    delivery = Delivery(database, clock, {CONSOLE: sender})
+    assert await delivery.flush() == 0
+    for wait, fails_again in ((2, True), (4, True), (8, False)):
+        if fails_again:
+            sender.fail["a1"] = error
+        clock.advance(seconds=wait - 1)
+        assert await delivery.flush() == 0
+        assert ("a1" in sender.fail) is fails_again  # not tried a second early
+        clock.advance(seconds=1)
+        assert await delivery.flush() == (0 if fails_again else 1)
+        assert "a1" not in sender.fail
+    assert sender.sent == ["a1"]
+
+
 async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
     database: Database, clock: FakeClock
 ) -> None:
