@@ -11,8 +11,15 @@ from datetime import timedelta
 import pytest
 
 from bot.adapters.console_config import CONSOLE
-from bot.delivery import Delivery, Outcome, TemporarySendError
+from bot.delivery import (
+    Delivery,
+    NowhereToSend,
+    Outcome,
+    PermanentSendError,
+    TemporarySendError,
+)
 from bot.health import Health
+from bot.metrics import Metrics
 from bot.router import BATCH, MAX_ATTEMPTS
 from handlers import messages
 from handlers.events import (
@@ -139,13 +146,18 @@ async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
 
 @pytest.mark.sqlite_only
 async def test_an_undecodable_outbox_row_is_given_up_and_the_rest_is_sent(
-    chat: Chat, database: Database, clock: FakeClock
+    chat: Chat, database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with database.transaction() as unit:
-        await unit.outbox.add("console", '{"format": 1, "plaice": 1}', None, clock.now())
     await chat.router.receive(MESSAGE, "test", "e1")
     await chat.router.process_pending()
-    assert await chat.delivery.flush() >= 1
+    async with database.transaction() as unit:
+        unreadable = await unit.outbox.add("console", '{"format": 1, "plaice": 1}', 1, clock.now())
+    with caplog.at_level("ERROR", logger="bot.delivery"):
+        assert await chat.delivery.flush() >= 1
+    # One line names the row, its case and why, for whoever looks into the lost message.
+    assert [r.getMessage() for r in caplog.records] == [
+        f"outbox {unreadable} (case 1) cannot be read (outgoing: KeyError); given up"
+    ]
     with _raw(database) as raw:
         failed = raw.execute("SELECT last_error FROM outbox WHERE failed_at IS NOT NULL").fetchall()
     assert [row[0] for row in failed] == ["unreadable: outgoing: KeyError"]
@@ -203,6 +215,46 @@ async def test_a_reachable_platform_whose_last_delivery_failed_is_unhealthy(
     assert "last delivery failed" in body["problems"]["console"]  # type: ignore[index]
     delivery.outcomes[CONSOLE] = Outcome(True, clock.now())  # a later send went out
     assert (await health.check(worker=True, scheduler=True))[0] is True
+
+
+class _Refusing:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        (PermanentSendError("is_archived"), "last delivery failed: is_archived"),
+        (TemporarySendError("503"), "last delivery failed: 503"),
+        (ConnectionResetError("reset by peer"), "last delivery failed: ConnectionResetError"),
+        (NowhereToSend("the workspace removed Casebook"), None),
+    ],
+    ids=["refused-for-good", "outage", "broken-connection", "nowhere-to-send"],
+)
+async def test_healthz_and_the_metrics_tell_each_failed_send_and_what_the_platform_answered(
+    chat: Chat, database: Database, clock: FakeClock, error: Exception, problem: str | None
+) -> None:
+    """A message refused for good says as much about the platform as an outage does; one whose
+    workspace removed Casebook says nothing about it."""
+    await chat.router.receive(MESSAGE, "test", "e1")
+    await chat.router.process_pending()
+    metrics = Metrics()
+    delivery = Delivery(database, clock, {CONSOLE: _Refusing(error)}, metrics)
+    await delivery.flush()
+    health = Health(database, delivery, [_Reachable()], clock)  # type: ignore[list-item]
+    healthy, body = await health.check(worker=True, scheduler=True)
+    failures = metrics.registry.get_sample_value(
+        "casebook_send_failures_total", {"transport": CONSOLE}
+    )
+    if problem is None:
+        assert healthy and failures is None
+    else:
+        assert not healthy and body["problems"]["console"] == problem  # type: ignore[index]
+        assert failures is not None and failures >= 1
 
 
 def test_queued_payloads_keep_the_shape_rows_already_stored_have() -> None:
