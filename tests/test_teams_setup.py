@@ -131,7 +131,8 @@ def test_the_package_holds_the_manifest_and_both_icons(
     assert all(c["description"] for c in bot["commandLists"][0]["commands"])
     assert manifest["webApplicationInfo"]["id"] == "app-123"
     assert manifest["authorization"]["permissions"]["resourceSpecific"] == [
-        {"name": "ChannelMessage.Read.Group", "type": "Application"}
+        {"name": "ChannelMessage.Read.Group", "type": "Application"},
+        {"name": "ChatMessage.Read.Chat", "type": "Application"},
     ]
     assert manifest["validDomains"] == ["casebook.school.example"]
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}

@@ -1,9 +1,9 @@
 """The Teams app package: manifest.json and its two icons, zipped, for a team owner to upload.
 
 The bot is offered in teams, group chats and personal chats, with the commands staff and leads
-use. It asks for the resource-specific consent permission `ChannelMessage.Read.Group`: without
-it Teams sends a bot only the channel messages that @mention it, and staff would have to
-mention Casebook in every report.
+use. It asks for the resource-specific consent permissions `ChannelMessage.Read.Group` and
+`ChatMessage.Read.Chat`: without them Teams sends a bot only the channel and group chat
+messages that @mention it, and staff would have to mention Casebook in every report.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ APP_VERSION = "1.0.0"
 SCOPES = ("team", "groupChat", "personal")
 # The commands Teams lists when someone types / or opens the bot's menu, in this order.
 MENU = (Command.CASES, Command.MYCASES, Command.WITHDRAW, Command.WHOAMI, Command.HELP)
-RSC_PERMISSION = "ChannelMessage.Read.Group"
+# Every message in a team's channels, and in a group chat, without an @mention.
+RSC_PERMISSIONS = ("ChannelMessage.Read.Group", "ChatMessage.Read.Chat")
 COLOR_ICON = "color.png"
 OUTLINE_ICON = "outline.png"
 ACCENT = "#2C3E50"
@@ -88,7 +89,11 @@ def manifest(settings: TeamsConfig, url: str) -> dict[str, Any]:
             "resource": f"api://{host}/botid-{settings.app_id}",
         },
         "authorization": {
-            "permissions": {"resourceSpecific": [{"name": RSC_PERMISSION, "type": "Application"}]}
+            "permissions": {
+                "resourceSpecific": [
+                    {"name": name, "type": "Application"} for name in RSC_PERMISSIONS
+                ]
+            }
         },
     }
 
