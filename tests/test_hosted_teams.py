@@ -258,6 +258,24 @@ async def test_added_to_a_team_or_chat_of_no_school_the_bot_says_once_how_to_set
     assert sorted(said) == sorted([STAFF_CHANNEL, group_chat])
 
 
+async def test_a_group_chat_claimed_for_reports_logs_a_message_that_mentions_no_one(
+    bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
+) -> None:
+    """The app's ChatMessage.Read.Chat consent brings a group chat's every message, as
+    ChannelMessage.Read.Group does a channel's: one with no @mention is a report there too."""
+    staff_chat = "19:staff-chat@thread.v2"
+    code = await add_school(database, config, "Northfield", "Europe/London", datetime.now(UTC))
+    await bot.post(activity(f"join {code}", LEAD, user=LEAD, kind="personal"))
+    await fake.wait_for_text(messages.joined("Northfield"))
+    await bot.post(activity("/cases here reports", staff_chat, user=LEAD, kind="groupChat"))
+    await fake.wait_for_text(messages.place_set("Northfield", "reports"))
+    await bot.post(activity(f"look {TIKTOK}", staff_chat, user=STAFF, kind="groupChat"))
+    await fake.wait_for_text(messages.new_case_alert(1, Platform.TIKTOK))
+    async with database.reading() as unit:
+        [case] = await unit.cases.listing()
+        assert case.platform is Platform.TIKTOK
+
+
 async def test_removed_from_its_leads_group_chat_the_place_is_gone_and_health_stays_green(
     bot: TeamsBot, fake: FakeTeamsApi, database: Store, config: Config
 ) -> None:
