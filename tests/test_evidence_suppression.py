@@ -487,6 +487,26 @@ def test_a_count_withheld_for_the_tables_together_has_its_own_relations_mended_f
     assert _given_away(values, relations, hidden, 3) == []
 
 
+def test_a_small_count_with_two_values_left_needs_nothing_more_withheld() -> None:
+    # With a threshold of 2, b is "<2": 0 or 1. The 3 beside it is withheld, so it is 3 or 4:
+    # two values each, which is enough. The total is not withheld as well.
+    values = {"a": 3, "b": 1, "t": 4}
+    hidden = suppress(values, [["a", "b", "t"]], 2)
+    assert (hidden.small, hidden.withheld) == ({"b"}, {"a"})
+
+
+def test_the_bounds_a_reader_knows_count_when_the_tables_are_read_together() -> None:
+    # a, c and t1 are small (0 to 2, with a threshold of 3). Each relation is safe once t0 is
+    # withheld, but together they say c = 5 - 2a (a = t1, t1 + t0 = 12, b + c + a = t0 with
+    # b = 7), and only a = 2 leaves c within 0 to 2: both are known. So more is withheld.
+    values = {"a": 2, "b": 7, "c": 1, "t0": 10, "t1": 2, "T": 12}
+    relations = [["b", "c", "a", "t0"], ["a", "t1"], ["t1", "t0", "T"]]
+    assert _given_away(values, relations, Hidden(frozenset({"a", "c", "t1"}), frozenset({"t0"})), 3)
+    hidden = suppress(values, relations, 3)
+    assert (hidden.small, hidden.withheld) == ({"a", "c", "t1"}, {"b", "t0", "T"})
+    assert _given_away(values, relations, hidden, 3) == []
+
+
 @pytest.mark.timeout(60)
 def test_suppression_ends_when_a_relation_has_nothing_left_to_withhold() -> None:
     # With a threshold of 2, two counts of 1 are "<2" and their total of 2 is withheld, yet a
