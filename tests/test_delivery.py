@@ -83,10 +83,11 @@ async def test_a_message_failing_without_a_retry_after_is_tried_again_after_2_4_
     database: Database, clock: FakeClock, error: Exception
 ) -> None:
     """Each failed attempt doubles the wait, so a platform that is down is not hammered and
-    one back soon hears from Casebook soon."""
+    one back soon hears from Casebook soon. The metrics count each failure, and the send."""
     await _queue(database, clock, "alex", "a1")
     sender = FlakySender({"a1": error})
-    delivery = Delivery(database, clock, {CONSOLE: sender})
+    metrics = Metrics()
+    delivery = Delivery(database, clock, {CONSOLE: sender}, metrics)
     running = asyncio.Event()  # the worker's, never set here: no shutdown under these sends
     assert await delivery.flush(running) == 0
     for wait, fails_again in ((2, True), (4, True), (8, False)):
@@ -99,6 +100,9 @@ async def test_a_message_failing_without_a_retry_after_is_tried_again_after_2_4_
         assert await delivery.flush(running) == (0 if fails_again else 1)
         assert "a1" not in sender.fail
     assert sender.sent == ["a1"]
+    counted = metrics.registry.get_sample_value
+    assert counted("casebook_send_failures_total", {"transport": CONSOLE}) == 3
+    assert counted("casebook_messages_sent_total", {"transport": CONSOLE}) == 1
 
 
 async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
@@ -586,6 +590,7 @@ async def test_a_message_given_up_or_retried_is_logged_with_its_rows_case_and_an
             ("alert 1", 7, "leads"),
             ("alert 2", 7, "leads"),
             ("s1", 8, "sam"),
+            ("k1", 9, "kim"),
         ):
             message = Outgoing(
                 Place(CONSOLE, chat, PlaceKind.DIRECT), text, case_id=case_id, combine=True
@@ -595,6 +600,7 @@ async def test_a_message_given_up_or_retried_is_logged_with_its_rows_case_and_an
         {
             "alert 1\nalert 2": PermanentSendError("blocked"),
             "s1": TemporarySendError("503", retry_after=30),
+            "k1": ConnectionResetError("reset by peer"),
         }
     )
     with caplog.at_level("WARNING", logger="bot.delivery"):
@@ -602,6 +608,7 @@ async def test_a_message_given_up_or_retried_is_logged_with_its_rows_case_and_an
     assert sorted((r.levelname, r.getMessage()) for r in caplog.records) == [
         ("ERROR", "giving up on outbox 1, 2 (case 7) after 8 attempts: blocked"),
         ("WARNING", "send of outbox 3 (case 8) failed, retrying in 30s: 503"),
+        ("WARNING", "send of outbox 4 (case 9) failed, retrying in 2s: ConnectionResetError"),
     ]
 
 

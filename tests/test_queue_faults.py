@@ -219,10 +219,12 @@ async def test_a_reachable_platform_whose_last_delivery_failed_is_unhealthy(
 
 class _Refusing:
     def __init__(self, error: Exception) -> None:
-        self.error = error
+        self.error: Exception | None = error
 
     async def send(self, outgoing: Outgoing) -> str | None:
-        raise self.error
+        if self.error is not None:
+            raise self.error
+        return None
 
 
 @pytest.mark.parametrize(
@@ -239,11 +241,13 @@ async def test_healthz_and_the_metrics_tell_each_failed_send_and_what_the_platfo
     chat: Chat, database: Database, clock: FakeClock, error: Exception, problem: str | None
 ) -> None:
     """A message refused for good says as much about the platform as an outage does; one whose
-    workspace removed Casebook says nothing about it."""
+    workspace removed Casebook says nothing about it. The next message that goes makes it
+    healthy again."""
     await chat.router.receive(MESSAGE, "test", "e1")
     await chat.router.process_pending()
     metrics = Metrics()
-    delivery = Delivery(database, clock, {CONSOLE: _Refusing(error)}, metrics)
+    sender = _Refusing(error)
+    delivery = Delivery(database, clock, {CONSOLE: sender}, metrics)
     await delivery.flush()
     health = Health(database, delivery, [_Reachable()], clock)  # type: ignore[list-item]
     healthy, body = await health.check(worker=True, scheduler=True)
@@ -255,6 +259,12 @@ async def test_healthz_and_the_metrics_tell_each_failed_send_and_what_the_platfo
     else:
         assert not healthy and body["problems"]["console"] == problem  # type: ignore[index]
         assert failures is not None and failures >= 1
+    sender.error = None
+    await chat.router.receive(replace(MESSAGE, text="and another"), "test", "e2")
+    await chat.router.process_pending()
+    clock.advance(hours=1)  # past every retry
+    assert await delivery.flush() >= 1
+    assert (await health.check(worker=True, scheduler=True))[0] is True
 
 
 def test_queued_payloads_keep_the_shape_rows_already_stored_have() -> None:

@@ -16,10 +16,12 @@ from tests.chat import FakeClock
 
 
 class CountingSender:
-    """Rate limits each text in `limited` once; notes how many sends were in flight at most."""
+    """Rate limits each text in `limited` once (the whole platform, or `workspace`); notes how
+    many sends were in flight at most."""
 
-    def __init__(self, limited: set[str]) -> None:
+    def __init__(self, limited: set[str], workspace: str = "") -> None:
         self.limited = limited
+        self.workspace = workspace
         self.in_flight = 0
         self.most = 0
         self.sent: list[str] = []
@@ -27,7 +29,7 @@ class CountingSender:
     async def send(self, outgoing: Outgoing) -> str | None:
         if outgoing.text in self.limited:
             self.limited.discard(outgoing.text)
-            raise RateLimited("429", 0.01)
+            raise RateLimited("429", 0.01, workspace=self.workspace)
         self.in_flight += 1
         self.most = max(self.most, self.in_flight)
         await asyncio.sleep(0.05)  # an answer takes a moment to come back
@@ -42,14 +44,21 @@ async def _queue(database: Database, clock: FakeClock, chat: str, text: str) -> 
         await unit.outbox.add(CONSOLE, message.to_json(), None, clock.now())
 
 
+@pytest.mark.parametrize(
+    ("workspace", "limited"),
+    [("", ""), ("W1/", ""), ("W1/", "W1")],
+    ids=["no-workspaces", "a-workspaces-chats-the-platform-limited", "a-workspace-limited"],
+)
 async def test_once_a_message_goes_after_a_rate_limit_chats_are_sent_side_by_side_again(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, workspace: str, limited: str
 ) -> None:
-    sender = CountingSender({"before"})
+    """Chats with ids qualified by a Slack workspace ("W1/alex") too, whether the limit was
+    the whole platform's or only their workspace's."""
+    sender = CountingSender({"before"}, limited)
     delivery = Delivery(database, clock, {CONSOLE: sender})
-    await _queue(database, clock, "alex", "before")
+    await _queue(database, clock, f"{workspace}alex", "before")
     assert await delivery.flush() == 1  # limited once, then sent
-    chats = [f"person{n}" for n in range(5)]
+    chats = [f"{workspace}person{n}" for n in range(5)]
     for chat in chats:
         await _queue(database, clock, chat, f"{chat} after")
     sender.most = 0

@@ -6,6 +6,8 @@ import asyncio
 import time
 from datetime import timedelta
 
+import pytest
+
 from bot.adapters.console_config import CONSOLE
 from bot.adapters.send_limits import Limit, SendLimits
 from bot.adapters.slack import web_client
@@ -235,14 +237,36 @@ def test_telegrams_limits_are_kept_overall_and_per_group() -> None:
     assert limits.wait("-100") == (0.0, False)
 
 
+@pytest.mark.parametrize(("answered_after", "sent"), [(56.5, 1), (56.6, 0)])
+async def test_a_short_rate_limit_is_waited_out_only_if_it_ends_well_inside_the_claim(
+    database: Database, clock: FakeClock, answered_after: float, sent: int
+) -> None:
+    """The 429 came so late in the 60 s claim that its 0.5 s leave 3 s (WAIT_IN_PLACE) of it,
+    or less: then the message is handed back, due when the limit ends, rather than sent so
+    close to the claim's end that another process may take it meanwhile."""
+    await _queue(database, clock, "alex", "a1")
+
+    class AnsweredLate(ThrottledSender):
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if not self.tries:
+                clock.advance(seconds=answered_after)
+            return await super().send(outgoing)
+
+    sender = AnsweredLate({"a1": _limited(1, 0.5, whole_platform=False)})  # the chat's own
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == sent
+    assert len(sender.tries) == 1 + sent
+
+
+@pytest.mark.parametrize("whole_platform", [True, False], ids=["platforms", "chats-own"])
 async def test_a_flush_told_to_stop_ends_a_rate_limit_wait_at_once(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, whole_platform: bool
 ) -> None:
     await _queue(database, clock, "alex", "a1")
-    sender = ThrottledSender({"a1": _limited(1, WAIT_IN_PLACE)})
+    sender = ThrottledSender({"a1": _limited(1, WAIT_IN_PLACE, whole_platform)})
     stop = asyncio.Event()
     flushing = asyncio.create_task(Delivery(database, clock, {CONSOLE: sender}).flush(stop))
     await asyncio.sleep(0.1)
+    assert not flushing.done()  # a limit of WAIT_IN_PLACE is waited out holding the claim
     stop.set()
     started = time.monotonic()
     assert await asyncio.wait_for(flushing, 2) == 0
