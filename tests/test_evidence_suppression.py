@@ -528,6 +528,26 @@ def test_withheld_counts_with_no_upper_limit_still_protect_a_small_one() -> None
     assert _given_away(values, relations, hidden, 3) == []
 
 
+def test_two_small_counts_at_the_top_of_their_range_are_known_from_their_sum() -> None:
+    # With a threshold of 3, a and c are "<3" (0 to 2), and t0 - b says they add up to 4:
+    # both must be 2. So b is withheld (the preferred kind), and that is enough.
+    values = {"a": 2, "b": 12, "c": 2, "t0": 16}
+    kind = {"a": 1, "b": 0, "c": 1, "t0": 2}
+    hidden = suppress(values, [["a", "c", "b", "t0"]], 3, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"a", "c"}, {"b"})
+
+
+def test_two_withheld_counts_that_are_equal_still_leave_each_many_values() -> None:
+    # t0 (the small a's total) is alone hidden beside t1 and T, so t1 is withheld; then t1 is
+    # alone hidden beside its one part d, so d is withheld. d = t1 says only that both are
+    # the same number of 5 or more, so t1 + t0 = 9 leaves t0 0 to 4: T stays published.
+    values = {"a": 2, "d": 7, "t0": 2, "t1": 7, "T": 9}
+    relations = [["a", "t0"], ["d", "t1"], ["t1", "t0", "T"]]
+    hidden = suppress(values, relations, 5)
+    assert (hidden.small, hidden.withheld) == ({"a", "t0"}, {"d", "t1"})
+    assert _given_away(values, relations, hidden, 5) == []
+
+
 @pytest.mark.timeout(60)
 def test_suppression_ends_when_a_relation_has_nothing_left_to_withhold() -> None:
     # With a threshold of 2, two counts of 1 are "<2" and their total of 2 is withheld, yet a
