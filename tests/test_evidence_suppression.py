@@ -507,6 +507,47 @@ def test_the_bounds_a_reader_knows_count_when_the_tables_are_read_together() -> 
     assert _given_away(values, relations, hidden, 3) == []
 
 
+def test_a_small_count_two_published_sums_differ_by_is_protected_whatever_comes_first() -> None:
+    # t0 - t1 is c, so once a and b are withheld (each relation is then safe) t0 must be too.
+    # The first table, s and its total u (both small, both "<3"), gives nothing away; it is
+    # read first and must not end the search.
+    values = {"s": 1, "u": 1, "a": 9, "b": 6, "c": 1, "t0": 16, "t1": 15}
+    relations = [["s", "u"], ["a", "b", "c", "t0"], ["a", "b", "t1"]]
+    hidden = suppress(values, relations, 3)
+    assert (hidden.small, hidden.withheld) == ({"s", "u", "c"}, {"a", "b", "t0"})
+    assert _given_away(values, relations, hidden, 3) == []
+
+
+def test_withheld_counts_with_no_upper_limit_still_protect_a_small_one() -> None:
+    # c is small; a, b and t0 are withheld, so a + b + c = t0 puts no upper limit on b or t0,
+    # while c + a = 32 (published) still holds a down. Nothing more is withheld.
+    values = {"a": 30, "b": 3, "c": 2, "t0": 35, "t1": 32}
+    relations = [["a", "b", "c", "t0"], ["c", "a", "t1"]]
+    hidden = suppress(values, relations, 3)
+    assert (hidden.small, hidden.withheld) == ({"c"}, {"a", "b", "t0"})
+    assert _given_away(values, relations, hidden, 3) == []
+
+
+def test_two_small_counts_at_the_top_of_their_range_are_known_from_their_sum() -> None:
+    # With a threshold of 3, a and c are "<3" (0 to 2), and t0 - b says they add up to 4:
+    # both must be 2. So b is withheld (the preferred kind), and that is enough.
+    values = {"a": 2, "b": 12, "c": 2, "t0": 16}
+    kind = {"a": 1, "b": 0, "c": 1, "t0": 2}
+    hidden = suppress(values, [["a", "c", "b", "t0"]], 3, kind.__getitem__)
+    assert (hidden.small, hidden.withheld) == ({"a", "c"}, {"b"})
+
+
+def test_two_withheld_counts_that_are_equal_still_leave_each_many_values() -> None:
+    # t0 (the small a's total) is alone hidden beside t1 and T, so t1 is withheld; then t1 is
+    # alone hidden beside its one part d, so d is withheld. d = t1 says only that both are
+    # the same number of 5 or more, so t1 + t0 = 9 leaves t0 0 to 4: T stays published.
+    values = {"a": 2, "d": 7, "t0": 2, "t1": 7, "T": 9}
+    relations = [["a", "t0"], ["d", "t1"], ["t1", "t0", "T"]]
+    hidden = suppress(values, relations, 5)
+    assert (hidden.small, hidden.withheld) == ({"a", "t0"}, {"d", "t1"})
+    assert _given_away(values, relations, hidden, 5) == []
+
+
 @pytest.mark.timeout(60)
 def test_suppression_ends_when_a_relation_has_nothing_left_to_withhold() -> None:
     # With a threshold of 2, two counts of 1 are "<2" and their total of 2 is withheld, yet a
