@@ -480,6 +480,41 @@ async def test_a_sent_mark_counts_as_written_only_once_its_commit_succeeded(
         assert await unit.outbox.claim_due(["console"], clock.now(), clock.now()) == []
 
 
+class FailingCommit:
+    """The store, except that its `failing`-th transaction fails as it ends."""
+
+    def __init__(self, inner: Database, failing: int) -> None:
+        self._inner = inner
+        self.failing = failing
+        self.begun = 0
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
+        self.begun += 1
+        number = self.begun
+        async with self._inner.transaction(first=first) as unit:
+            yield unit
+            if number == self.failing:
+                raise RuntimeError("disk I/O error")
+
+
+async def test_a_sent_message_whose_mark_failed_is_recorded_by_the_next_flush_not_sent_again(
+    database: Database, clock: FakeClock
+) -> None:
+    """The message went but the commit saying so failed: the next flush writes that mark
+    before anything else, so the row is never claimed and sent again once its lease ends."""
+    await _queue(database, clock, "alex", "a1")
+    store = FailingCommit(database, failing=2)  # the claim, then the "sent" mark
+    sender = FlakySender({})
+    delivery = Delivery(store, clock, {CONSOLE: sender})  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="disk I/O error"):
+        await delivery.flush()
+    assert await delivery.flush() == 0
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await delivery.flush() == 0
+    assert sender.sent == ["a1"]
+
+
 async def test_a_flush_claims_once_for_chats_that_no_claim_passed_over(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
