@@ -22,7 +22,7 @@ async def test_a_hosted_school_is_added_once_and_each_change_moves_the_version(
         before = await unit.hosted.version()
         await unit.schools.ensure("Configured", "Europe/London")
         north = await unit.hosted.add("Northfield", "Europe/Dublin", T0)
-        assert north is not None and north.timezone == "Europe/Dublin"
+        assert north is not None and (north.name, north.timezone) == ("Northfield", "Europe/Dublin")
         assert await unit.hosted.add("Northfield", "Europe/London", T0) is None
         assert await unit.schools.by_name("Northfield") is not None
         assert await unit.hosted.version() == before + 1
@@ -41,9 +41,9 @@ async def test_leads_are_kept_once_and_go_with_their_school(store: Store) -> Non
         assert not await unit.hosted.add_lead(north.id, alex.id, T0 + timedelta(hours=1))
         assert await unit.hosted.add_lead(south.id, alex.id, T0)
         leads = await unit.hosted.leads()
-        assert [(lead.school_id, lead.person_key) for lead in leads] == [
-            (north.id, "telegram:42"),
-            (south.id, "telegram:42"),
+        assert [(lead.school_id, lead.person_key, lead.added_at) for lead in leads] == [
+            (north.id, "telegram:42", T0),  # when they were first added, not the second time
+            (south.id, "telegram:42", T0),
         ]
         await unit.hosted.claim(GROUP, north.id, PlaceRole.REPORTS, T0)
         assert await unit.hosted.remove(north.id)
@@ -153,6 +153,13 @@ async def test_a_place_within_a_workspace_gives_up_only_its_own_queued_messages(
         assert await unit.hosted.mark_gone(key, T0)
         due = await unit.outbox.claim_due(["teams"], T0, T0 + timedelta(hours=1))
         assert [Outgoing.from_json(item.payload).place.id for item in due] == [theirs]
+
+
+def test_a_place_whose_own_id_holds_the_workspace_mark_is_read_back_within_its_workspace() -> None:
+    """`of` reads back what `qualified` wrote whatever the platform's own id holds: the
+    workspace ends at the first mark."""
+    key = PlaceKey("teams", "aaaa-1", "a:1xyz/abc")
+    assert PlaceKey.of("teams", key.qualified) == key
 
 
 @covers(InvitationRepository.add, InvitationRepository.redeem)
