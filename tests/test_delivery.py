@@ -434,6 +434,34 @@ class StoppingSender:
         return None
 
 
+async def test_a_flush_told_to_stop_waits_for_the_messages_on_the_wire_and_counts_them(
+    database: Database, clock: FakeClock
+) -> None:
+    """sam's message was being sent when alex's send saw the worker told to stop: the flush
+    returns once sam's has gone and is marked sent, counting both, not while it is on the wire
+    (the shutdown would cut it off, and it would go again after the restart)."""
+    await _queue(database, clock, "sam", "s1")
+    await _queue(database, clock, "alex", "a1")
+    stop = asyncio.Event()
+
+    class SlowSender:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if outgoing.text == "a1":
+                stop.set()
+            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = SlowSender()
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush(stop) == 2
+    assert sender.sent == ["a1", "s1"]
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
+
+
 async def test_a_chat_stopped_before_its_first_message_is_not_waited_for_afterwards(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
