@@ -462,6 +462,19 @@ async def test_a_flush_told_to_stop_waits_for_the_messages_on_the_wire_and_count
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
 
 
+async def test_a_flush_stopped_between_two_messages_of_a_chat_counts_the_one_sent(
+    database: Database, clock: FakeClock
+) -> None:
+    """The worker was told to stop as a1 went: a1 counts as sent, and a2 is handed back, due
+    at once, for the next process."""
+    await _queue(database, clock, "alex", "a1", "a2")
+    stop = asyncio.Event()
+    sender = StoppingSender(stop)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush(stop) == 1
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
+    assert sender.sent == ["a1", "a2"]
+
+
 async def test_a_chat_stopped_before_its_first_message_is_not_waited_for_afterwards(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
