@@ -372,7 +372,7 @@ async def test_a_later_message_gives_way_for_a_bounded_time_only(
 
 
 async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A process held up past its claim's end may find the rows claimed by another by now:
     it sends none of them, and the next claim (here another process's) sends each once."""
@@ -383,8 +383,12 @@ async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
     await _until(lambda: sender.on_wire == ["a1"])
     clock.advance(seconds=LEASE.total_seconds() + 1)
     sender.gate.set()
-    assert await flush == 1
+    with caplog.at_level("WARNING", logger="bot.delivery"):
+        assert await flush == 1
     assert sender.sent == ["a1"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "claim ran out before 1 outbox row(s) went"  # a sign of a process held up too long
+    ]
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
     assert sender.sent == ["a1", "a2"]
 
