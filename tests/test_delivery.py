@@ -372,7 +372,7 @@ async def test_a_later_message_gives_way_for_a_bounded_time_only(
 
 
 async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A process held up past its claim's end may find the rows claimed by another by now:
     it sends none of them, and the next claim (here another process's) sends each once."""
@@ -383,8 +383,12 @@ async def test_a_message_whose_claim_ran_out_is_left_to_the_next_claim(
     await _until(lambda: sender.on_wire == ["a1"])
     clock.advance(seconds=LEASE.total_seconds() + 1)
     sender.gate.set()
-    assert await flush == 1
+    with caplog.at_level("WARNING", logger="bot.delivery"):
+        assert await flush == 1
     assert sender.sent == ["a1"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "claim ran out before 1 outbox row(s) went"  # a sign of a process held up too long
+    ]
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
     assert sender.sent == ["a1", "a2"]
 
@@ -432,6 +436,47 @@ class StoppingSender:
         self.stop.set()
         self.sent.append(outgoing.text)
         return None
+
+
+async def test_a_flush_told_to_stop_waits_for_the_messages_on_the_wire_and_counts_them(
+    database: Database, clock: FakeClock
+) -> None:
+    """sam's message was being sent when alex's send saw the worker told to stop: the flush
+    returns once sam's has gone and is marked sent, counting both, not while it is on the wire
+    (the shutdown would cut it off, and it would go again after the restart)."""
+    await _queue(database, clock, "sam", "s1")
+    await _queue(database, clock, "alex", "a1")
+    stop = asyncio.Event()
+
+    class SlowSender:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if outgoing.text == "a1":
+                stop.set()
+            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = SlowSender()
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush(stop) == 2
+    assert sender.sent == ["a1", "s1"]
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
+
+
+async def test_a_flush_stopped_between_two_messages_of_a_chat_counts_the_one_sent(
+    database: Database, clock: FakeClock
+) -> None:
+    """The worker was told to stop as a1 went: a1 counts as sent, and a2 is handed back, due
+    at once, for the next process."""
+    await _queue(database, clock, "alex", "a1", "a2")
+    stop = asyncio.Event()
+    sender = StoppingSender(stop)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush(stop) == 1
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 1
+    assert sender.sent == ["a1", "a2"]
 
 
 async def test_a_chat_stopped_before_its_first_message_is_not_waited_for_afterwards(

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bot.adapters.console_config import CONSOLE
-from bot.delivery import Delivery, RateLimited
+from bot.delivery import LEASE, Delivery, RateLimited
 from handlers.events import Outgoing, Place, PlaceKind
 from storage.db import Database
 from tests.chat import FakeClock
@@ -128,4 +128,33 @@ async def test_a_send_after_a_rate_limit_cut_off_by_the_shutdown_is_no_failure(
     assert all(outcome.ok for outcome in delivery.outcomes.values())
     clock.advance(seconds=1)  # past the pause's end the rows were handed back with
     assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 2 - (cut_off - 1)
+    assert sorted(sender.sent) == ["a1", "s1"]
+
+
+async def test_a_chat_whose_claim_ran_out_waiting_its_turn_after_a_pause_goes_on_a_new_claim(
+    database: Database, clock: FakeClock
+) -> None:
+    """After a pause, the first message sent takes longer than a claim's lease to be answered;
+    the chat waiting its turn is not sent on a claim that ran out (another process may hold its
+    row by now), but claimed again, and sent once."""
+    await _queue(database, clock, "alex", "a1")
+    await _queue(database, clock, "sam", "s1")
+
+    class SlowFirstAfterThePause:
+        def __init__(self) -> None:
+            self.tries = 0
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            self.tries += 1
+            if self.tries == 1:
+                raise RateLimited("429", 0.01)
+            if self.tries == 2:
+                await asyncio.sleep(0.05)
+                clock.advance(seconds=LEASE.total_seconds() + 1)
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = SlowFirstAfterThePause()
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 2
     assert sorted(sender.sent) == ["a1", "s1"]
