@@ -69,13 +69,10 @@ async def on_reply(ctx: Context, text: str) -> list[Outgoing] | None:
 async def _more_words(ctx: Context, case: Case, text: str) -> str:
     """Adds as much of `text` to this reporter's words on `case` as its cap leaves room for,
     and returns what was added: one message is capped, and so is what many add up to."""
-    held = next(
-        (
-            len(reporter.description)
-            for reporter in await ctx.unit.cases.reporters(case.id)
-            if reporter.person.id == ctx.person.id
-        ),
-        0,
+    held = sum(
+        len(reporter.description)
+        for reporter in await ctx.unit.cases.reporters(case.id)
+        if reporter.person.id == ctx.person.id
     )
     kept = text[: max(0, MAX_WORDS_PER_CASE - held - 1)]  # 1 for the line they are joined by
     if kept:
