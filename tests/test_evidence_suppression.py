@@ -464,8 +464,8 @@ def test_one_withheld_count_protects_a_small_one_in_both_tables_that_publish_its
 
 
 def test_a_count_the_tables_give_away_together_is_protected_by_the_pick_forcing_no_other() -> None:
-    # b + a = t2 and a = t0 make b = 0, so t1 = c + b + a gives c = 4 away. Withholding a (the
-    # first by key and by kind) would leave a alone hidden in two relations beside headline
+    # b + a = t2 (a published) makes b = 0, so t1 = c + b + a gives c = 4 away. Withholding a
+    # (the first by key and by kind) would leave a pinned in two relations beside headline
     # counts only, to be mended with t0 and t2; withholding t1 forces nothing.
     values = {"a": 5, "b": 0, "c": 4, "t0": 5, "t1": 9, "t2": 5}
     kind = {"a": 0, "b": 1, "c": 0, "t0": 2, "t1": 2, "t2": 2}
