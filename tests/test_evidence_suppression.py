@@ -556,3 +556,18 @@ def test_suppression_ends_when_a_relation_has_nothing_left_to_withhold() -> None
     values = {"a": 1, "b": 1, "t": 2}
     hidden = suppress(values, [["a", "b", "t"]], 2)
     assert (hidden.small, hidden.withheld) == ({"a", "b"}, {"t"})
+
+
+def test_a_count_pinned_through_relations_it_is_not_in_has_a_count_withheld_there() -> None:
+    # b, c and their total t1 are all small, so t1's own relation has nothing left to withhold;
+    # yet a + b + c = t0 with a and t0 published gives b + c = 2, and so t1 = 2. A count of a
+    # relation linked to t1 through hidden counts is withheld instead: a or t0.
+    values = {"a": 6, "b": 1, "c": 1, "t0": 8, "t1": 2}
+    relations = [["a", "b", "c", "t0"], ["b", "c", "t1"]]
+    assert _given_away(values, relations, Hidden(frozenset({"b", "c", "t1"}), frozenset()), 5) == [
+        "t1"
+    ]
+    hidden = suppress(values, relations, 5)
+    assert hidden.small == {"b", "c", "t1"}
+    assert hidden.withheld == {"a"}  # the smaller of the two that would do
+    assert _given_away(values, relations, hidden, 5) == []

@@ -9,10 +9,11 @@ to), and secondary suppression hides more members until no hidden count can be w
 withheld to protect another is known to be at least 5 (it would otherwise be "<5"). A relation is
 safe when, for each hidden member other than a zero (a zero names no one), the published members
 and those bounds leave it more than one possible value. A relation with one hidden member never
-is; one whose hidden members are a 1 and a 5 adding up to a published 6 is not either. The member
-hidden next is the first shown one that makes the relation safe, in this order: those whose hiding
-does not leave another relation to be mended only with the least preferred kind of count, then
-the caller's preference, then the smaller count; failing that, the first.
+is; one whose hidden members are two withheld counts adding up to a published 10 is not either
+(each is 5). The member hidden next is the first shown one that makes the relation safe, in
+this order: those whose hiding does not leave another relation to be mended only with the least
+preferred kind of count, then the caller's preference, then the smaller count; failing that, the
+first.
 
 Relations that are each safe can still pin a count down together (a week's total, a platform's
 total and their weeks), so a linear program over all of them has the last word (`_pinned`).
@@ -99,21 +100,34 @@ def suppress(
 
     mend(set(range(len(members_of))))
     # Each relation is safe on its own; the tables together may still pin a count down.
+
+    def withhold(indexes: list[int]) -> bool:
+        """Withhold the cheapest shown member of these relations, and mend what that unsettles;
+        False when every member is hidden already."""
+        choices = [
+            (cost(key, index), key)
+            for index in indexes
+            for key in members_of[index]
+            if key not in hidden
+        ]
+        if not choices:
+            return False
+        pick = min(choices, key=lambda choice: choice[0])[1]
+        hidden.add(pick)
+        mend(set(related[pick]))
+        return True
+
     while pinned := _pinned(values, members_of, hidden, small, threshold):
         added = False
         for found in pinned:
-            choices = [
-                (cost(key, index), key)
-                for index in related.get(found, [])
-                for key in members_of[index]
-                if key not in hidden
-            ]
-            if choices:
-                pick = min(choices, key=lambda choice: choice[0])[1]
-                hidden.add(pick)
-                mend(set(related[pick]))
-                added = True
-        if not added:
+            added = withhold(related.get(found, [])) or added
+        if added:
+            continue
+        # The pinned counts' own relations have nothing left to withhold, but they are pinned
+        # through hidden counts they share relations with: withhold a count in one of theirs.
+        group = next(g for g in _components(members_of, hidden) if pinned[0] in g)
+        linked = [n for n, members in enumerate(members_of) if not group.isdisjoint(members)]
+        if not withhold(linked):
             break
     return Hidden(frozenset(small), frozenset(hidden - small))
 
