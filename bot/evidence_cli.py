@@ -86,7 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     today = datetime.now(UTC).date()
     until: date = args.until or today
-    if args.threshold < 1:
+    # At 2, a withheld total is 2 or more while its two small parts are each 0 or 1: two 1s beside
+    # their total of 2 give all three away, whatever is withheld. 1 hides nothing but zeros.
+    if args.threshold < 1 or args.threshold == 2:
         raise CommandError(messages.CLI_THRESHOLD_TOO_LOW)
     if args.since is not None and args.since > until:
         raise CommandError(messages.cli_since_after_until(args.since, until))

@@ -1352,7 +1352,10 @@ def cli_warning(warning: str) -> str:
     return cli_line(f"warning: {warning}")
 
 
-CLI_THRESHOLD_TOO_LOW = "--threshold must be 1 or more."
+CLI_THRESHOLD_TOO_LOW = (
+    "--threshold must be 3 or more (or 1, which withholds nothing): at 2, two counts of 1 beside "
+    "their total of 2 would give each other away."
+)
 
 
 def cli_since_after_until(since: date, until: date) -> str:

@@ -544,6 +544,22 @@ def test_the_threshold_is_configurable(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["cases"] == "<10"
 
 
+def test_a_threshold_of_2_is_refused_as_one_that_gives_counts_away(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At 2, two counts of 1 beside their total of 2 give each other away whatever is withheld
+    (each is 0 or 1, the total 2 or more); 1 withholds nothing, 3 works."""
+    make_db(tmp_path / "a.db", [Made("N", "x", START + timedelta(days=n)) for n in range(7)])
+    out = tmp_path / "r.json"
+    common = ["--db", str(tmp_path / "a.db"), "--until", UNTIL.isoformat(), "--format", "json"]
+    for refused in ("2", "0", "-1"):
+        assert evidence(*common, "--threshold", refused, "--out", str(out)) == 2
+        assert messages.CLI_THRESHOLD_TOO_LOW in capsys.readouterr().err
+        assert not out.exists()
+    for allowed in ("1", "3"):
+        assert evidence(*common, "--threshold", allowed, "--out", str(out), "--force") == 0
+
+
 # --- The page -----------------------------------------------------------------------------------
 
 
