@@ -203,6 +203,29 @@ def test_the_all_platforms_row_has_estimates_only_while_its_reported_count_is_pu
     assert everything.reported == WITHHELD and everything.curve is None
 
 
+def test_a_platform_whose_removals_are_hidden_publishes_no_estimate_that_counts_them() -> None:
+    # TikTok: 7 reported, 2 removed ("<5"). Its curve steps down by fractions of what is still
+    # up, so any share it gives (5 of 7 still up: 0.714) tells the 2: no curve, share or median.
+    rows = _rows("tiktok", 7, reported=7) + _rows("x", 20, reported=20)
+    rows = [
+        dataclasses.replace(r, removed=START + timedelta(days=1))
+        if r.key in ("tiktok0", "tiktok1")
+        else r
+        for r in rows
+    ]
+    report = build(rows, START + timedelta(days=10), since=START)
+    tiktok = next(p for p in report.platforms if p.platform == "tiktok")
+    assert (tiktok.reported, tiktok.removed) == (7, "<5")
+    assert tiktok.curve is None and tiktok.km_median_days is None
+    assert all(share is None for share in tiktok.still_up_after_days.values())
+    # With none removed, the curve says only that none were: a zero names no one.
+    none_removed = build(_rows("tiktok", 7, reported=7), START + timedelta(days=10), since=START)
+    tiktok = next(p for p in none_removed.platforms if p.platform == "tiktok")
+    assert tiktok.removed == "<5" and tiktok.curve is not None
+    still_up = tiktok.still_up_after_days[7]
+    assert still_up is not None and still_up.share == 1.0
+
+
 def test_with_threshold_3_only_counts_below_3_read_fewer_than_3(tmp_path: Path) -> None:
     cases = [Made("N", "youtube", START + timedelta(days=n % 3)) for n in range(7)]
     cases += [Made("N", "tiktok", START + timedelta(days=n % 3)) for n in range(2)]
@@ -311,10 +334,14 @@ def test_no_hidden_count_can_be_worked_out_through_totals_weeks_or_kinds(
         if value.startswith("<"):
             assert value == f"<{threshold}", key
     assert worked_out(cells, threshold) == []
-    # A platform with enough reported posts keeps its estimates, whatever else is hidden.
     for figures in report.platforms:
+        counts_shown = isinstance(figures.reported, int) and isinstance(figures.removed, int)
+        # A curve whose steps would give a hidden reported or removed count away is withheld.
+        if figures.curve is not None:
+            assert counts_shown or not figures.curve.steps, figures.platform
+        # A platform with enough reported posts, both counts published, keeps its estimates.
         actual = sum(1 for r in rows if r.platform == figures.platform and r.reported)
-        if figures.platform not in (ALL, OTHERS) and actual >= threshold:
+        if figures.platform not in (ALL, OTHERS) and actual >= threshold and counts_shown:
             assert figures.curve is not None, figures.platform
 
 

@@ -10,7 +10,8 @@ redesign of a table before anything is hidden); the group is hidden only if it i
 Every count that is published then goes through suppression.py together with the totals it adds
 up to, which prefers to withhold the total row, a week or a kind over a platform's headline
 counts. A platform with at least the threshold of reported posts keeps its Kaplan-Meier
-estimates; a share that would reveal a hidden count is withheld with it.
+estimates while its reported and removed counts are published (or hidden zeros): the curve's
+steps would reveal a hidden one.
 """
 
 from __future__ import annotations
@@ -215,10 +216,13 @@ def build(
 
     platforms = []
     for name, group in groups.items():
-        # The total row's curve would give away a withheld count of reported posts (its
-        # steps are fractions of it), and through it the small count it protects.
-        estimable = group.reported >= threshold and not (
-            name == ALL and ("reported", ALL) in hidden
+        # A curve's steps are fractions of the posts still up: from them and the reported
+        # count a reader has the removals, and from the steps alone the reported count. So
+        # a row whose reported or removed count is hidden (a zero aside: it names no one)
+        # publishes no estimate, or it would give that count away, or the one it protects.
+        estimable = group.reported >= threshold and not any(
+            (measure, name) in hidden and values[measure, name] != 0
+            for measure in ("reported", "removed")
         )
         platforms.append(_platform_figures(name, group, shown, estimable, threshold))
     return Report(
