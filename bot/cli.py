@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         "run the bot (the terminal, with no config)",
         "example: casebook run --config casebook.toml",
     )
+    run.add_argument(
+        "--chat-only",
+        action="store_true",
+        help="refuse to start without a chat platform (as a service: no terminal demo)",
+    )
     run.set_defaults(action=_run)
 
     exporting = command(
@@ -406,6 +411,8 @@ def _run(args: argparse.Namespace) -> int:
     from bot import app
 
     config = _config(args, secrets=True)
+    if config.console and args.chat_only:
+        raise CommandError(messages.CLI_NO_CHAT_PLATFORM)
     if config.console:
         asyncio.run(app.run_console(config, sys.stdin.buffer, sys.stdout))
     else:

@@ -1345,6 +1345,11 @@ def cli_backed_up(source: str | Path, target: Path, integrity: str) -> str:
 
 
 CLI_NAME_THE_CONFIG = "name the config file: casebook check-config FILE."
+# `casebook run --chat-only` (the systemd unit's) with no chat platform in the config.
+CLI_NO_CHAT_PLATFORM = (
+    "no chat platform is set up: add a [slack], [telegram] or [teams] table to the config "
+    "(without one, casebook run is the terminal demo, which a service cannot use)."
+)
 CLI_CONFIG_VALID = "configuration is valid"
 
 

@@ -18,7 +18,9 @@ from bot.adapters.slack_manifest import OAUTH_REDIRECT
 from bot.adapters.teams.config import TEAMS, TeamsConfig
 from bot.adapters.teams.transport import MESSAGES_PATH
 from bot.adapters.telegram_config import TELEGRAM, TelegramConfig, TelegramMode
+from bot.cli import main
 from bot.metrics import Metrics
+from handlers import messages
 from handlers.settings import (
     Config,
     SchoolConfig,
@@ -80,10 +82,25 @@ def test_the_service_runs_as_its_own_user_with_secrets_from_a_file_and_a_stop_ti
     assert unit["EnvironmentFile"] == "/etc/casebook/casebook.env"
     assert unit["Restart"] == "on-failure"
     assert int(unit["TimeoutStopSec"]) > 10  # Casebook's own graceful stop takes up to 10 s
-    assert unit["ExecStart"] == f"{CASEBOOK} run --config /etc/casebook/casebook.toml"
+    assert unit["ExecStart"] == f"{CASEBOOK} run --chat-only --config /etc/casebook/casebook.toml"
     backup = _settings(DEPLOY / "casebook-backup.service")
     assert f"{CASEBOOK} backup --config /etc/casebook/casebook.toml" in backup["ExecStart"]
     assert _settings(DEPLOY / "casebook-backup.timer")["OnCalendar"]
+
+
+def test_the_service_with_no_chat_platform_in_its_config_fails_instead_of_ending_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under systemd the terminal demo would read the end of /dev/null and stop with 0, which
+    Restart=on-failure never restarts: the unit's own arguments refuse to start it at all."""
+    config = tmp_path / "casebook.toml"
+    # The example as shipped: its platform tables are there to be uncommented.
+    config.write_text((DEPLOY.parent / "config.example.toml").read_text(encoding="utf-8"))
+    arguments = _settings(DEPLOY / "casebook.service")["ExecStart"].split()[1:]
+    arguments[arguments.index("/etc/casebook/casebook.toml")] = str(config)
+    assert main([*arguments, "--db", str(tmp_path / "c.db")]) == 2
+    assert messages.CLI_NO_CHAT_PLATFORM in capsys.readouterr().err
+    assert not (tmp_path / "c.db").exists()
 
 
 def test_the_proxy_passes_exactly_the_public_paths_the_server_serves() -> None:
