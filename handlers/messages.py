@@ -1370,6 +1370,13 @@ def cli_not_a_target(text: str) -> str:
     )
 
 
+def cli_target_needs_html(fmt: str) -> str:
+    return (
+        f"--target is set beside the figures in the HTML page only; leave it out with "
+        f"--format {fmt}, or drop --format {fmt}."
+    )
+
+
 def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
     return (
         f"read {_count(records, 'record')} from {_count(files, 'file')}, "

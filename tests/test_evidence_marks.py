@@ -109,3 +109,16 @@ def test_a_target_that_cannot_be_read_is_refused(
         evidence("--target", text, "--out", str(tmp_path / "r.html"))
     assert stopped.value.code == 2
     assert "PLATFORM:DAYS:SHARE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_target_is_refused_in_a_format_that_cannot_show_it(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / f"r.{fmt}"
+    code = evidence(
+        "--target", "x:2:0.9", "--format", fmt, "--until", UNTIL.isoformat(), "--out", str(out)
+    )
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--target" in err and f"--format {fmt}" in err, err
