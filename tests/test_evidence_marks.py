@@ -3,6 +3,7 @@ beside the published reference points, and targets given with --target."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import tomllib
@@ -122,3 +123,22 @@ def test_a_target_is_refused_in_a_format_that_cannot_show_it(
     assert code == 2 and not out.exists()
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--target" in err and f"--format {fmt}" in err, err
+
+
+def test_the_readme_commands_table_names_every_evidence_option() -> None:
+    from bot import cli
+
+    (commands,) = (a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+    shared = {"-h", "--help", "--config", "--db", "-v", "--verbose"}
+    options = {
+        option
+        for action in commands.choices["evidence"]._actions
+        for option in action.option_strings
+        if option not in shared
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    (row,) = (line for line in readme if line.startswith("| `casebook evidence "))
+    assert "--target" in options
+    assert {
+        option for option in options if f"{option} " not in row and f"[{option}]" not in row
+    } == set()
