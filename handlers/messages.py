@@ -1773,10 +1773,12 @@ def evidence_target(
     platform: str,
     days: int,
     percent: int,
-    estimate: int | None,
+    estimate: str | None,
     interval: tuple[int, int] | None,
     met: bool | None,
 ) -> str:
+    """`estimate` is a percentage as written: "60", or "59.9" where a whole one would contradict
+    the verdict."""
     # The platform as a label, not a subject: it may be "All platforms".
     line = (
         f"Target set for this report, {platform}: {percent} % removed within {evidence_days(days)}"

@@ -112,6 +112,58 @@ def test_a_target_that_cannot_be_read_is_refused(
     assert "PLATFORM:DAYS:SHARE" in capsys.readouterr().err
 
 
+def _target_lines(page: str) -> list[str]:
+    return re.findall(r"<li>Target set for this report, ([^<]*)</li>", page)
+
+
+def _x_removed_25_of_42_within_a_day() -> list[EvidenceRow]:
+    """42 posts on X, 25 removed the day after they were reported: 59.52 % within 2 days."""
+    return [
+        EvidenceRow(
+            "d",
+            str(n),
+            f"S{n % 6}",
+            "x",
+            START,
+            START,
+            START + timedelta(days=1) if n < 25 else None,
+            None,
+            None,
+            (),
+            "",
+        )
+        for n in range(42)
+    ]
+
+
+def test_an_estimate_that_rounds_to_a_target_it_misses_is_shown_with_one_decimal() -> None:
+    """59.52 % is "60 %" but misses a 60 % target: the line says 59.5 %, as its verdict does."""
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    page = html.render(report, UNTIL, (Target("x", 2, 0.6), Target("x", 1, 0.5)))
+    missed, met = _target_lines(page)
+    assert re.fullmatch(
+        r"X \(Twitter\): 60 % removed within 2 days; estimated 59\.5 % \(\d+.\d+ %\): not met\.",
+        missed,
+    ), missed
+    assert re.search(r"; estimated 60 % \(\d+.\d+ %\): met\.$", met), met
+
+
+@pytest.mark.parametrize(
+    ("share", "target", "met", "shown"),
+    [
+        (0.5986, 60, False, "59.9"),
+        (0.59996, 60, False, "59.9"),
+        (0.5949, 60, False, "59"),
+        (0.6, 60, True, "60"),
+        (0.6049, 60, True, "60"),
+    ],
+)
+def test_the_percentage_shown_agrees_with_the_verdict(
+    share: float, target: int, met: bool, shown: str
+) -> None:
+    assert html._agreeing_percent(share, target, met) == shown
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_a_target_is_refused_in_a_format_that_cannot_show_it(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
