@@ -164,6 +164,16 @@ def test_the_percentage_shown_agrees_with_the_verdict(
     assert html._agreeing_percent(share, target, met) == shown
 
 
+def test_a_target_given_twice_is_one_line() -> None:
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    twice = (parse_target("x:2:0.9"), Target("x", 1, 0.5), parse_target("x:2:90%"))
+    lines = _target_lines(html.render(report, UNTIL, twice))
+    assert [line.split(";")[0] for line in lines] == [
+        "X (Twitter): 90 % removed within 2 days",
+        "X (Twitter): 50 % removed within 1 day",
+    ]
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_a_target_is_refused_in_a_format_that_cannot_show_it(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

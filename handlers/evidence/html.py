@@ -354,7 +354,7 @@ def _time_marks(report: Report, points: list[ReferencePoint], targets: tuple[Tar
         for point in points
     ]
     by_name = {p.platform: p for p in report.platforms}
-    for target in targets:
+    for target in dict.fromkeys(targets):  # a target given twice is one line
         figures = by_name.get(target.platform)
         estimate = None if figures is None else _removed_within(figures, target.days)
         met = None if estimate is None else estimate[0] >= target.share
