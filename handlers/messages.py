@@ -1778,14 +1778,14 @@ def evidence_target(
     met: bool | None,
 ) -> str:
     """`estimate` is a percentage as written: "60", or "59.9" where a whole one would contradict
-    the verdict."""
+    the verdict. The range has the en dash of the page's tables."""
     # The platform as a label, not a subject: it may be "All platforms".
     line = (
         f"Target set for this report, {platform}: {percent} % removed within {evidence_days(days)}"
     )
     if estimate is None:
         return line + "; there are too few reported posts to estimate it."
-    shown = f"{estimate} %" + (f" ({interval[0]}-{interval[1]} %)" if interval else "")
+    shown = f"{estimate} %" + (f" ({interval[0]}\u2013{interval[1]} %)" if interval else "")
     return line + f"; estimated {shown}: " + ("met." if met else "not met.")
 
 

@@ -174,6 +174,15 @@ def test_a_target_given_twice_is_one_line() -> None:
     ]
 
 
+def test_a_targets_range_has_the_en_dash_of_the_tables() -> None:
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    page = html.render(report, UNTIL, (Target("x", 2, 0.5),))
+    (line,) = _target_lines(page)
+    low, high = re.findall(r"\((\d+)\u2013(\d+) %\): met\.$", line)[0]
+    assert f"({low}&#8211;{high})" in page  # the table's cell for the same 2-day mark
+    assert "-" not in line
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_a_target_is_refused_in_a_format_that_cannot_show_it(
     fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
