@@ -72,7 +72,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         type=_target,
         default=[],
         metavar="PLATFORM:DAYS:SHARE",
-        help="a target to set beside the figures in the page, e.g. x:2:0.9 (90 %% of reported "
+        help="a target to set beside the figures in the HTML page, e.g. x:2:0.9 (90 %% of reported "
         "posts on X removed within 2 days); may be given more than once",
     )
     parser.add_argument("--out", type=Path, required=True, help="the file to write")
@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     # their total of 2 give all three away, whatever is withheld. 1 hides nothing but zeros.
     if args.threshold < 1 or args.threshold == 2:
         raise CommandError(messages.CLI_THRESHOLD_TOO_LOW)
+    if args.targets and args.format != "html":
+        raise CommandError(messages.cli_target_needs_html(args.format))
     if args.since is not None and args.since > until:
         raise CommandError(messages.cli_since_after_until(args.since, until))
     # A period from year 1, or to year 9999, is millions of weeks: a mistake, not a report.

@@ -1375,6 +1375,13 @@ def cli_not_a_target(text: str) -> str:
     )
 
 
+def cli_target_needs_html(fmt: str) -> str:
+    return (
+        f"--target is set beside the figures in the HTML page only; leave it out with "
+        f"--format {fmt}, or drop --format {fmt}."
+    )
+
+
 def cli_evidence_read_exports(records: int, files: int, cases: int) -> str:
     return (
         f"read {_count(records, 'record')} from {_count(files, 'file')}, "
@@ -1771,17 +1778,19 @@ def evidence_target(
     platform: str,
     days: int,
     percent: int,
-    estimate: int | None,
+    estimate: str | None,
     interval: tuple[int, int] | None,
     met: bool | None,
 ) -> str:
+    """`estimate` is a percentage as written: "60", or "59.9" where a whole one would contradict
+    the verdict. The range has the en dash of the page's tables."""
     # The platform as a label, not a subject: it may be "All platforms".
     line = (
         f"Target set for this report, {platform}: {percent} % removed within {evidence_days(days)}"
     )
     if estimate is None:
         return line + "; there are too few reported posts to estimate it."
-    shown = f"{estimate} %" + (f" ({interval[0]}-{interval[1]} %)" if interval else "")
+    shown = f"{estimate} %" + (f" ({interval[0]}\u2013{interval[1]} %)" if interval else "")
     return line + f"; estimated {shown}: " + ("met." if met else "not met.")
 
 

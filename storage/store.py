@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from storage.leadership import Leadership
 from storage.unit import Unit
@@ -102,14 +102,14 @@ class Target:
 
     @classmethod
     def parse(cls, text: str | Path) -> Target:
-        """A path, `sqlite:///path` or `postgresql://…`."""
+        """A path, `sqlite:///relative.db`, `sqlite:////absolute.db` or `postgresql://…`."""
         if isinstance(text, Path):
             return cls(path=text)
         scheme = text.split("://", 1)[0].lower() if "://" in text else ""
         if scheme in POSTGRES_SCHEMES:
             return cls(url=text)
         if scheme == "sqlite":
-            return cls(path=Path(text[len("sqlite://") :]))
+            return cls(path=_sqlite_path(text))
         if scheme:
             raise DatabaseError(
                 f"{redact(text)}: use a file path, sqlite:///path or postgresql://…"
@@ -118,6 +118,20 @@ class Target:
 
     def __str__(self) -> str:
         return str(self.path) if self.path is not None else redact(self.url or "")
+
+
+def _sqlite_path(url: str) -> Path:
+    """The file a `sqlite:` URL names, read as SQLAlchemy reads one: the path after the third
+    slash, so `sqlite:///cases.db` is relative to the current folder (or to the config file, in
+    one) and `sqlite:////srv/cases.db` is absolute. `sqlite://cases.db`, taken as relative
+    before, still is."""
+    parts = urlsplit(url)
+    name = unquote(parts.netloc or parts.path.removeprefix("/"))
+    if parts.query or parts.fragment or (parts.netloc and parts.path) or not name:
+        raise DatabaseError(
+            f"{redact(url)}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    return Path(name)
 
 
 def redact(url: str) -> str:

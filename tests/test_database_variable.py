@@ -74,6 +74,27 @@ def test_db_overrides_the_variable(
     assert len(json.loads(out)) == 1
 
 
+@pytest.mark.parametrize("relative", [True, False])
+@pytest.mark.parametrize("given_as", ["--db", VARIABLE])
+def test_a_sqlite_url_is_relative_after_three_slashes_and_absolute_after_four(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cases_db: Path,
+    given_as: str,
+    relative: bool,
+) -> None:
+    """As SQLAlchemy reads them: `sqlite:///cases.db` is in the current folder (cases_db's),
+    `sqlite:////…/cases.db` is the absolute path."""
+    url = "sqlite:///cases.db" if relative else f"sqlite:///{cases_db}"
+    assert cases_db.is_absolute() and url.startswith("sqlite:////") != relative
+    args = ["export", "--db", url] if given_as == "--db" else ["export"]
+    if given_as == VARIABLE:
+        monkeypatch.setenv(VARIABLE, url)
+    code, out, err = casebook(capsys, *args)
+    assert code == 0, err
+    assert [case["id"] for case in json.loads(out)] == [1]
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -3,6 +3,7 @@ beside the published reference points, and targets given with --target."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import tomllib
@@ -109,3 +110,106 @@ def test_a_target_that_cannot_be_read_is_refused(
         evidence("--target", text, "--out", str(tmp_path / "r.html"))
     assert stopped.value.code == 2
     assert "PLATFORM:DAYS:SHARE" in capsys.readouterr().err
+
+
+def _target_lines(page: str) -> list[str]:
+    return re.findall(r"<li>Target set for this report, ([^<]*)</li>", page)
+
+
+def _x_removed_25_of_42_within_a_day() -> list[EvidenceRow]:
+    """42 posts on X, 25 removed the day after they were reported: 59.52 % within 2 days."""
+    return [
+        EvidenceRow(
+            "d",
+            str(n),
+            f"S{n % 6}",
+            "x",
+            START,
+            START,
+            START + timedelta(days=1) if n < 25 else None,
+            None,
+            None,
+            (),
+            "",
+        )
+        for n in range(42)
+    ]
+
+
+def test_an_estimate_that_rounds_to_a_target_it_misses_is_shown_with_one_decimal() -> None:
+    """59.52 % is "60 %" but misses a 60 % target: the line says 59.5 %, as its verdict does."""
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    page = html.render(report, UNTIL, (Target("x", 2, 0.6), Target("x", 1, 0.5)))
+    missed, met = _target_lines(page)
+    assert re.fullmatch(
+        r"X \(Twitter\): 60 % removed within 2 days; estimated 59\.5 % \(\d+.\d+ %\): not met\.",
+        missed,
+    ), missed
+    assert re.search(r"; estimated 60 % \(\d+.\d+ %\): met\.$", met), met
+
+
+@pytest.mark.parametrize(
+    ("share", "target", "met", "shown"),
+    [
+        (0.5986, 60, False, "59.9"),
+        (0.59996, 60, False, "59.9"),
+        (0.5949, 60, False, "59"),
+        (0.6, 60, True, "60"),
+        (0.6049, 60, True, "60"),
+    ],
+)
+def test_the_percentage_shown_agrees_with_the_verdict(
+    share: float, target: int, met: bool, shown: str
+) -> None:
+    assert html._agreeing_percent(share, target, met) == shown
+
+
+def test_a_target_given_twice_is_one_line() -> None:
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    twice = (parse_target("x:2:0.9"), Target("x", 1, 0.5), parse_target("x:2:90%"))
+    lines = _target_lines(html.render(report, UNTIL, twice))
+    assert [line.split(";")[0] for line in lines] == [
+        "X (Twitter): 90 % removed within 2 days",
+        "X (Twitter): 50 % removed within 1 day",
+    ]
+
+
+def test_a_targets_range_has_the_en_dash_of_the_tables() -> None:
+    report = build(_x_removed_25_of_42_within_a_day(), START + timedelta(days=60), since=START)
+    page = html.render(report, UNTIL, (Target("x", 2, 0.5),))
+    (line,) = _target_lines(page)
+    low, high = re.findall(r"\((\d+)\u2013(\d+) %\): met\.$", line)[0]
+    assert f"({low}&#8211;{high})" in page  # the table's cell for the same 2-day mark
+    assert "-" not in line
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_target_is_refused_in_a_format_that_cannot_show_it(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / f"r.{fmt}"
+    code = evidence(
+        "--target", "x:2:0.9", "--format", fmt, "--until", UNTIL.isoformat(), "--out", str(out)
+    )
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--target" in err and f"--format {fmt}" in err, err
+
+
+def test_the_readme_commands_table_names_every_evidence_option() -> None:
+    from bot import cli
+
+    (commands,) = (a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+    shared = {"-h", "--help", "--config", "--db", "-v", "--verbose"}
+    options = {
+        option
+        for action in commands.choices["evidence"]._actions
+        for option in action.option_strings
+        if option not in shared
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    (row,) = (line for line in readme if line.startswith("| `casebook evidence "))
+    assert "--target" in options
+    assert {
+        option for option in options if f"{option} " not in row and f"[{option}]" not in row
+    } == set()

@@ -64,7 +64,10 @@ def test_the_check_sees_an_import_of_a_driver(tmp_path: Path) -> None:
     ("text", "path", "url"),
     [
         ("casebook.db", Path("casebook.db"), None),
-        ("sqlite:///var/lib/casebook.db", Path("/var/lib/casebook.db"), None),
+        ("sqlite:///relative.db", Path("relative.db"), None),
+        ("sqlite:///var/lib/casebook.db", Path("var/lib/casebook.db"), None),
+        ("sqlite:////var/lib/casebook.db", Path("/var/lib/casebook.db"), None),
+        ("sqlite:///my%20cases.db", Path("my cases.db"), None),
         ("sqlite://relative.db", Path("relative.db"), None),
         ("postgresql://casebook@db:5432/casebook", None, "postgresql://casebook@db:5432/casebook"),
         ("postgres://casebook@db/casebook", None, "postgres://casebook@db/casebook"),
@@ -77,6 +80,14 @@ def test_a_path_or_url_picks_the_store(text: str, path: Path | None, url: str | 
 def test_an_unknown_scheme_is_refused() -> None:
     with pytest.raises(DatabaseError, match="postgresql://"):
         Target.parse("mysql://root@db/casebook")
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///", "sqlite://host/cases.db", "sqlite:///cases.db?mode=ro"]
+)
+def test_a_sqlite_url_naming_no_single_file_is_refused(url: str) -> None:
+    with pytest.raises(DatabaseError, match="sqlite:////absolute/path"):
+        Target.parse(url)
 
 
 def test_a_password_never_shows() -> None:

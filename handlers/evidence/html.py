@@ -7,6 +7,7 @@ column that narrows to a phone and prints on A4; charts are SVG with a viewBox, 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from html import escape
 
@@ -353,22 +354,36 @@ def _time_marks(report: Report, points: list[ReferencePoint], targets: tuple[Tar
         for point in points
     ]
     by_name = {p.platform: p for p in report.platforms}
-    for target in targets:
+    for target in dict.fromkeys(targets):  # a target given twice is one line
         figures = by_name.get(target.platform)
         estimate = None if figures is None else _removed_within(figures, target.days)
+        met = None if estimate is None else estimate[0] >= target.share
+        percent = round(target.share * 100)
         items.append(
             messages.evidence_target(
                 platform_name(target.platform),
                 target.days,
-                round(target.share * 100),
-                None if estimate is None else round(estimate[0] * 100),
+                percent,
+                None if estimate is None else _agreeing_percent(estimate[0], percent, bool(met)),
                 None if estimate is None else (round(estimate[1] * 100), round(estimate[2] * 100)),
-                None if estimate is None else estimate[0] >= target.share,
+                met,
             )
         )
     parts.append(f'<p class="note">{escape(messages.EVIDENCE_MARKS_NOTE)}</p>')
     parts.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in items) + "</ul>")
     return "".join(parts)
+
+
+def _agreeing_percent(share: float, target_percent: int, met: bool) -> str:
+    """`share` as a whole percentage, or with one decimal where the whole one would contradict
+    the verdict beside it: 0.5986 is "59.9", not "60", when a 60 % target is not met."""
+    whole = round(share * 100)
+    if (whole >= target_percent) == met:
+        return str(whole)
+    tenths = round(share * 100, 1)
+    if (tenths >= target_percent) != met:  # 59.96 would round to 60.0: cut it to 59.9
+        tenths = (math.ceil if met else math.floor)(share * 1000) / 10
+    return f"{tenths:.1f}"
 
 
 def _weekly_chart(report: Report) -> str:
