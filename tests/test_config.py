@@ -130,6 +130,23 @@ def test_bad_files_name_the_key_and_line(tmp_path: Path, text: str, expected: st
     assert str(tmp_path) in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [
+        'slack_leads = "U1"\nslack_report_channels = ["C0123"]\nslack_followup = "threaded"\n',
+        'telegram_digest_chat = "-9"\ntelegram_report_chats = [-1]\ntelegram_leads = "7"\n',
+        'teams_report_channels = "19:a"\nteams_leads = ["L"]\nteams_followup = "threaded"\n',
+    ],
+)
+def test_every_bad_platform_key_of_a_school_is_named_in_one_run(tmp_path: Path, keys: str) -> None:
+    path = _write(tmp_path, MINIMAL + "[[schools]]\nname = 'B'\n" + keys)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {})
+    lines = str(error.value).splitlines()
+    assert [line.split(": ")[0].rsplit(", ", 1)[1] for line in lines] == ["line 5", "line 7"]
+    assert all("[[schools]] #2 " in line for line in lines), lines
+
+
 def test_a_missing_or_binary_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml", {})
