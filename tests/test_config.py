@@ -147,6 +147,24 @@ def test_every_bad_platform_key_of_a_school_is_named_in_one_run(tmp_path: Path, 
     assert all("[[schools]] #2 " in line for line in lines), lines
 
 
+@pytest.mark.parametrize("name", ["3", '""', '"A"'])
+def test_a_shared_report_channel_is_named_beside_the_other_problems(
+    tmp_path: Path, name: str
+) -> None:
+    path = _write(
+        tmp_path,
+        f"[[schools]]\nname = {name}\nslack_report_channels = ['C1']\ntimezone = 'Mars'\n"
+        "[[schools]]\nname = 'B'\nslack_report_channels = ['C1']\nslack_leads = 'U1'\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {})
+    first = "'A'" if name == '"A"' else "[[schools]] #1"
+    shared = f"line 7: slack_report_channels C1 is listed for both {first} and 'B'"
+    assert shared in str(error.value)
+    assert "line 4: [[schools]] #1 timezone 'Mars'" in str(error.value)
+    assert "line 8: [[schools]] #2 slack_leads" in str(error.value)
+
+
 def test_a_missing_or_binary_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.toml", {})
