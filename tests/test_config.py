@@ -110,6 +110,11 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "line 5: unknown key 'slack' in [[schools]] #2",
         ),
         (
+            MINIMAL + "[[schools]]\nname = 'B'\n[schools.teams]\nleads = ['L']\n",
+            "line 5: unknown key 'teams' in [[schools]] #2; a school's Teams keys are written in "
+            "the [[schools]] entry itself, like teams_report_channels",
+        ),
+        (
             MINIMAL + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n",
             "line 6: [[schools]] #2 timezone 'Mars' is unknown",
         ),

@@ -254,7 +254,14 @@ class _Parser:
             self.read.note(self.read.error("schools", f"{where} must be a table"))
             return None
         keys = set(SCHOOL_KEYS).union(*(section.school_keys for section in CHAT_SECTIONS))
-        self.read.no_unknown(where, table, keys)
+        # A [schools.slack] table is a guess at where a school's Slack keys go.
+        hints = {
+            str(section.table): f"a school's {section.names.label} keys are written in the "
+            f"[[schools]] entry itself, like {section.names.report_key}"
+            for section in CHAT_SECTIONS
+            if section.table and section.names.report_key
+        }
+        self.read.no_unknown(where, table, keys, hints)
         name = self.read.attempt(lambda: self.read.text(table, where, "name", "").strip(), None)
         if name == "":
             self.read.note(self.read.error("name", f"{where} needs a name", within=where))
