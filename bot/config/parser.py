@@ -266,11 +266,14 @@ class _Parser:
         if name == "":
             self.read.note(self.read.error("name", f"{where} needs a name", within=where))
         timezone = self.read.attempt(lambda: self._timezone(where, table), "Europe/London")
+        # Only the platforms it has keys for (the terminal, which runs any school, needs none):
+        # a platform it does not use has no places, and no defaults to show as if it had.
         places: dict[Transport, SchoolPlaces] = {}
         for section in CHAT_SECTIONS:
-            places[section.transport] = self.read.attempt(
-                partial(section.places, self.read, where, table), SchoolPlaces()
-            )
+            if section.table is None or section.school_keys & set(table):
+                places[section.transport] = self.read.attempt(
+                    partial(section.places, self.read, where, table), SchoolPlaces()
+                )
         if not name:
             return _ReadSchool(where, places, None)  # no usable name: no school to run
         return _ReadSchool(repr(name), places, SchoolConfig(name, timezone, places))

@@ -87,8 +87,6 @@ class TeamsSection:
         )
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
-        if not self.school_keys & set(table):
-            return SchoolPlaces()  # a school not on Teams
         attempt = reader.attempt  # each key on its own, so one run names every key's problem
         return SchoolPlaces(
             report_places=attempt(lambda: reader.texts(table, where, "teams_report_channels"), ()),
