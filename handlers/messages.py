@@ -1450,6 +1450,13 @@ def school_in_config_file(name: str) -> str:
     return f"{name!r} is in the config file's [[schools]]; a school lives in one place"
 
 
+def school_remove_in_config_file(name: str) -> str:
+    return (
+        f"{name!r} is in the config file's [[schools]]; it is removed by deleting its "
+        "[[schools]] entry there"
+    )
+
+
 def school_added_already(name: str) -> str:
     return f"{name!r} is added already; `school invite` gives a code"
 

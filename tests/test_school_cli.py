@@ -75,6 +75,22 @@ def test_add_refuses_a_bad_zone_a_blank_name_and_a_name_the_file_uses(
     assert status == 2 and error in err and out == ""
 
 
+def test_remove_of_a_school_in_the_file_says_it_is_removed_from_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL)
+    db = str(tmp_path / "hosted.db")
+    assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
+    status, out, err = casebook(
+        capsys, "school", "remove", "northfield academy", "--config", str(config), "--db", db
+    )
+    assert status == 2 and out == ""
+    assert "'Northfield Academy' is in the config file's [[schools]]" in err
+    assert "removed by deleting its [[schools]] entry there" in err
+    assert "no school called" not in err
+
+
 def test_a_school_is_added_once_and_only_added_schools_are_invited_or_removed(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
