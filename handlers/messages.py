@@ -5,6 +5,7 @@ Helpline numbers and hours live here too: when they change, this is the one file
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -1458,7 +1459,7 @@ def school_remove_in_config_file(name: str) -> str:
 
 
 def school_added_already(name: str) -> str:
-    return f"{name!r} is added already; `school invite` gives a code"
+    return f"{name!r} is added already; `casebook school invite {shlex.quote(name)}` gives a code."
 
 
 def school_added(name: str, timezone: str) -> str:

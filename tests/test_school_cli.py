@@ -98,6 +98,10 @@ def test_a_school_is_added_once_and_only_added_schools_are_invited_or_removed(
     assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
     status, _, err = casebook(capsys, "school", "add", "Southgate", "--db", db)
     assert status == 2 and "added already" in err
+    assert casebook(capsys, "school", "add", "St Mary's", "--db", db)[0] == 0
+    status, _, err = casebook(capsys, "school", "add", "st mary's", "--db", db)
+    assert status == 2
+    assert err.endswith("`casebook school invite 'St Mary'\"'\"'s'` gives a code.\n"), err
     for action in ("invite", "remove"):
         status, _, err = casebook(capsys, "school", action, "Nowhere", "--db", db)
         assert status == 2 and "no school called 'Nowhere'" in err
