@@ -1505,9 +1505,10 @@ def school_kept_in_database(name: str, timezone: str) -> str:
 
 def school_invitation_code(school: str, days: int) -> str:
     return (
-        f"Invitation code for a lead of {school}: it works once, for {days} days. They send it "
-        "to the bot in a direct message as `join CODE` (on Telegram, the link "
-        "https://t.me/YOUR_BOT?start=CODE does it for them)."
+        f"Invitation code for a lead of {school}: it works once, for {days} days. They send "
+        "`join CODE` to Casebook privately: on Slack in a direct message to the app, on Teams in "
+        "their chat with Casebook, and on Telegram by opening the bot's link "
+        "https://t.me/YOUR_BOT?start=CODE, which sends it for them."
     )
 
 

@@ -36,6 +36,13 @@ def test_add_prints_a_code_alone_on_the_last_line_and_stores_only_its_hash(
     )
     code = code_of(out)
     assert status == 0 and len(code) >= 16 and " " not in code
+    # How to send it, on each platform a school may be on.
+    for how in (
+        "on Slack in a direct message to the app",
+        "on Teams in their chat with Casebook",
+        "on Telegram by opening the bot's link https://t.me/YOUR_BOT?start=CODE",
+    ):
+        assert how in out, out
     for path in tmp_path.iterdir():
         assert code.encode() not in path.read_bytes()
     status, out, _ = casebook(capsys, "school", "invite", "southgate", "--db", db)
