@@ -1484,7 +1484,8 @@ def school_name_kept_for_audit(name: str) -> str:
 def school_listed(
     name: str, kept_in: str, timezone: str, leads: int, last_report: str | None
 ) -> str:
-    return f"{name} ({kept_in}, {timezone}): {leads} lead(s), last report {last_report or 'none'}"
+    counted = "no leads" if leads == 0 else "1 lead" if leads == 1 else f"{leads} leads"
+    return f"{name} ({kept_in}, {timezone}): {counted}, last report {last_report or 'none'}"
 
 
 def school_place_listed(transport: str, place: str, role: str, reachable: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import joining
+from handlers import joining, messages
 from storage.hosted import PlaceKey, PlaceRole
 from storage.models import AuditAction, AuditEntry, NewCase, Platform, Transport
 from storage.store import open_store
@@ -155,9 +155,20 @@ def test_list_shows_places_leads_last_report_and_reachability_and_remove_keeps_c
     ]
     status, out, _ = casebook(capsys, "school", "list", "--db", db)
     assert "Southgate (database" in out and "-1002: leads, gone" in out
+    assert "Southgate (database, Europe/London): 1 lead, last report 2026-11-23T09:00:00Z" in out
     status, _, err = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 2 and "has cases" in err
     assert "Southgate" in casebook(capsys, "school", "list", "--db", db)[1]
+
+
+def test_list_counts_leads_in_words() -> None:
+    listed = [messages.school_listed("S", "database", "UTC", n, None) for n in (0, 1, 2, 12)]
+    assert [line.split(": ")[1].split(",")[0] for line in listed] == [
+        "no leads",
+        "1 lead",
+        "2 leads",
+        "12 leads",
+    ]
 
 
 def test_remove_takes_a_school_without_cases_off_the_list(
@@ -165,6 +176,10 @@ def test_remove_takes_a_school_without_cases_off_the_list(
 ) -> None:
     db = str(tmp_path / "hosted.db")
     casebook(capsys, "school", "add", "Southgate", "--db", db)
+    assert (
+        "Southgate (database, Europe/London): no leads, last report none"
+        in (casebook(capsys, "school", "list", "--db", db)[1])
+    )
     status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 0 and "Removed Southgate" in out
     assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]
