@@ -156,6 +156,12 @@ async def _invite(database: Store, config: Config, args: argparse.Namespace) -> 
 
 
 async def _remove(database: Store, config: Config, args: argparse.Namespace) -> None:
+    # Without a config file there is only the terminal's demo school, which is in no file.
+    wanted = str(args.name).strip().casefold()
+    in_file = config.schools if args.config is not None else ()
+    for configured in in_file:
+        if configured.name.casefold() == wanted:
+            raise SchoolCommandError(messages.school_remove_in_config_file(configured.name))
     async with database.transaction() as unit:
         school = await _hosted(unit, args.name)
         if await unit.hosted.last_report(school.id) is not None:

@@ -5,6 +5,7 @@ Helpline numbers and hours live here too: when they change, this is the one file
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -1462,8 +1463,15 @@ def school_in_config_file(name: str) -> str:
     return f"{name!r} is in the config file's [[schools]]; a school lives in one place"
 
 
+def school_remove_in_config_file(name: str) -> str:
+    return (
+        f"{name!r} is in the config file's [[schools]]; it is removed by deleting its "
+        "[[schools]] entry there"
+    )
+
+
 def school_added_already(name: str) -> str:
-    return f"{name!r} is added already; `school invite` gives a code"
+    return f"{name!r} is added already; `casebook school invite {shlex.quote(name)}` gives a code."
 
 
 def school_added(name: str, timezone: str) -> str:
@@ -1488,7 +1496,8 @@ def school_name_kept_for_audit(name: str) -> str:
 def school_listed(
     name: str, kept_in: str, timezone: str, leads: int, last_report: str | None
 ) -> str:
-    return f"{name} ({kept_in}, {timezone}): {leads} lead(s), last report {last_report or 'none'}"
+    counted = "no leads" if leads == 0 else "1 lead" if leads == 1 else f"{leads} leads"
+    return f"{name} ({kept_in}, {timezone}): {counted}, last report {last_report or 'none'}"
 
 
 def school_place_listed(transport: str, place: str, role: str, reachable: str) -> str:
@@ -1509,9 +1518,10 @@ def school_kept_in_database(name: str, timezone: str) -> str:
 
 def school_invitation_code(school: str, days: int) -> str:
     return (
-        f"Invitation code for a lead of {school}: it works once, for {days} days. They send it "
-        "to the bot in a direct message as `join CODE` (on Telegram, the link "
-        "https://t.me/YOUR_BOT?start=CODE does it for them)."
+        f"Invitation code for a lead of {school}: it works once, for {days} days. They send "
+        "`join CODE` to Casebook privately: on Slack in a direct message to the app, on Teams in "
+        "their chat with Casebook, and on Telegram by opening the bot's link "
+        "https://t.me/YOUR_BOT?start=CODE, which sends it for them."
     )
 
 

@@ -327,6 +327,26 @@ def test_check_config_shows_every_school_key_that_is_set(
     assert err == ""
 
 
+def test_check_config_shows_a_school_only_the_platforms_it_has_keys_for_with_their_defaults(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    text = (
+        '[[schools]]\nname = "A"\ntimezone = "Europe/London"\nslack_report_channels = ["C1"]\n'
+        '[[schools]]\nname = "B"\ntimezone = "Europe/London"\nteams_report_channels = ["19:b"]\n'
+        '[[schools]]\nname = "C"\ntimezone = "Europe/London"\n'
+    )
+    code, out, err = _check(capsys, tmp_path, text)
+    assert code == 0, err
+    shown = {line.split(" (")[0]: line for line in out.splitlines() if line.startswith("school:")}
+    assert shown["school: A"].endswith(
+        "in this file; slack channels ['C1'], slack leads [], slack followup dm"
+    )
+    assert shown["school: B"].endswith(
+        "in this file; teams channels ['19:b'], teams leads [], teams followup thread"
+    )
+    assert shown["school: C"].endswith("in this file")
+
+
 @pytest.mark.parametrize(
     ("places", "warned"),
     [

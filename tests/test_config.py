@@ -110,6 +110,11 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "line 5: unknown key 'slack' in [[schools]] #2",
         ),
         (
+            MINIMAL + "[[schools]]\nname = 'B'\n[schools.teams]\nleads = ['L']\n",
+            "line 5: unknown key 'teams' in [[schools]] #2; a school's Teams keys are written in "
+            "the [[schools]] entry itself, like teams_report_channels",
+        ),
+        (
             MINIMAL + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n",
             "line 6: [[schools]] #2 timezone 'Mars' is unknown",
         ),
@@ -128,6 +133,41 @@ def test_bad_files_name_the_key_and_line(tmp_path: Path, text: str, expected: st
         load_config(_write(tmp_path, text), {})
     assert expected in str(error.value)
     assert str(tmp_path) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        'slack_leads = "U1"\nslack_report_channels = ["C0123"]\nslack_followup = "threaded"\n',
+        'telegram_digest_chat = "-9"\ntelegram_report_chats = [-1]\ntelegram_leads = "7"\n',
+        'teams_report_channels = "19:a"\nteams_leads = ["L"]\nteams_followup = "threaded"\n',
+    ],
+)
+def test_every_bad_platform_key_of_a_school_is_named_in_one_run(tmp_path: Path, keys: str) -> None:
+    path = _write(tmp_path, MINIMAL + "[[schools]]\nname = 'B'\n" + keys)
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {})
+    lines = str(error.value).splitlines()
+    assert [line.split(": ")[0].rsplit(", ", 1)[1] for line in lines] == ["line 5", "line 7"]
+    assert all("[[schools]] #2 " in line for line in lines), lines
+
+
+@pytest.mark.parametrize("name", ["3", '""', '"A"'])
+def test_a_shared_report_channel_is_named_beside_the_other_problems(
+    tmp_path: Path, name: str
+) -> None:
+    path = _write(
+        tmp_path,
+        f"[[schools]]\nname = {name}\nslack_report_channels = ['C1']\ntimezone = 'Mars'\n"
+        "[[schools]]\nname = 'B'\nslack_report_channels = ['C1']\nslack_leads = 'U1'\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(path, {})
+    first = "'A'" if name == '"A"' else "[[schools]] #1"
+    shared = f"line 7: slack_report_channels C1 is listed for both {first} and 'B'"
+    assert shared in str(error.value)
+    assert "line 4: [[schools]] #1 timezone 'Mars'" in str(error.value)
+    assert "line 8: [[schools]] #2 slack_leads" in str(error.value)
 
 
 def test_a_missing_or_binary_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers import joining
+from handlers import joining, messages
 from storage.hosted import PlaceKey, PlaceRole
 from storage.models import AuditAction, AuditEntry, NewCase, Platform, Transport
 from storage.store import open_store
@@ -36,6 +36,13 @@ def test_add_prints_a_code_alone_on_the_last_line_and_stores_only_its_hash(
     )
     code = code_of(out)
     assert status == 0 and len(code) >= 16 and " " not in code
+    # How to send it, on each platform a school may be on.
+    for how in (
+        "on Slack in a direct message to the app",
+        "on Teams in their chat with Casebook",
+        "on Telegram by opening the bot's link https://t.me/YOUR_BOT?start=CODE",
+    ):
+        assert how in out, out
     for path in tmp_path.iterdir():
         assert code.encode() not in path.read_bytes()
     status, out, _ = casebook(capsys, "school", "invite", "southgate", "--db", db)
@@ -75,6 +82,22 @@ def test_add_refuses_a_bad_zone_a_blank_name_and_a_name_the_file_uses(
     assert status == 2 and error in err and out == ""
 
 
+def test_remove_of_a_school_in_the_file_says_it_is_removed_from_the_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "casebook.toml"
+    config.write_text(FILE_SCHOOL)
+    db = str(tmp_path / "hosted.db")
+    assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
+    status, out, err = casebook(
+        capsys, "school", "remove", "northfield academy", "--config", str(config), "--db", db
+    )
+    assert status == 2 and out == ""
+    assert "'Northfield Academy' is in the config file's [[schools]]" in err
+    assert "removed by deleting its [[schools]] entry there" in err
+    assert "no school called" not in err
+
+
 def test_a_school_is_added_once_and_only_added_schools_are_invited_or_removed(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -82,6 +105,10 @@ def test_a_school_is_added_once_and_only_added_schools_are_invited_or_removed(
     assert casebook(capsys, "school", "add", "Southgate", "--db", db)[0] == 0
     status, _, err = casebook(capsys, "school", "add", "Southgate", "--db", db)
     assert status == 2 and "added already" in err
+    assert casebook(capsys, "school", "add", "St Mary's", "--db", db)[0] == 0
+    status, _, err = casebook(capsys, "school", "add", "st mary's", "--db", db)
+    assert status == 2
+    assert err.endswith("`casebook school invite 'St Mary'\"'\"'s'` gives a code.\n"), err
     for action in ("invite", "remove"):
         status, _, err = casebook(capsys, "school", action, "Nowhere", "--db", db)
         assert status == 2 and "no school called 'Nowhere'" in err
@@ -128,9 +155,20 @@ def test_list_shows_places_leads_last_report_and_reachability_and_remove_keeps_c
     ]
     status, out, _ = casebook(capsys, "school", "list", "--db", db)
     assert "Southgate (database" in out and "-1002: leads, gone" in out
+    assert "Southgate (database, Europe/London): 1 lead, last report 2026-11-23T09:00:00Z" in out
     status, _, err = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 2 and "has cases" in err
     assert "Southgate" in casebook(capsys, "school", "list", "--db", db)[1]
+
+
+def test_list_counts_leads_in_words() -> None:
+    listed = [messages.school_listed("S", "database", "UTC", n, None) for n in (0, 1, 2, 12)]
+    assert [line.split(": ")[1].split(",")[0] for line in listed] == [
+        "no leads",
+        "1 lead",
+        "2 leads",
+        "12 leads",
+    ]
 
 
 def test_remove_takes_a_school_without_cases_off_the_list(
@@ -138,6 +176,10 @@ def test_remove_takes_a_school_without_cases_off_the_list(
 ) -> None:
     db = str(tmp_path / "hosted.db")
     casebook(capsys, "school", "add", "Southgate", "--db", db)
+    assert (
+        "Southgate (database, Europe/London): no leads, last report none"
+        in (casebook(capsys, "school", "list", "--db", db)[1])
+    )
     status, out, _ = casebook(capsys, "school", "remove", "Southgate", "--db", db)
     assert status == 0 and "Removed Southgate" in out
     assert "Southgate" not in casebook(capsys, "school", "list", "--db", db)[1]

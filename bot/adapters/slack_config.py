@@ -100,13 +100,23 @@ class SlackSection:
         return config
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
+        """Each key read on its own, so one run names every key's problem."""
+        attempt = reader.attempt
         return SchoolPlaces(
-            report_places=reader.texts(table, where, "slack_report_channels"),
-            leads=reader.texts(table, where, "slack_leads"),
-            digest_place=table.get("slack_digest_channel")
-            and reader.text(table, where, "slack_digest_channel", ""),
-            follow_up=FollowUp(
-                reader.choice(table, where, "slack_followup", _FOLLOW_UPS, FollowUp.DM.value)
+            report_places=attempt(lambda: reader.texts(table, where, "slack_report_channels"), ()),
+            leads=attempt(lambda: reader.texts(table, where, "slack_leads"), ()),
+            digest_place=attempt(
+                lambda: (
+                    table.get("slack_digest_channel")
+                    and reader.text(table, where, "slack_digest_channel", "")
+                ),
+                None,
+            ),
+            follow_up=attempt(
+                lambda: FollowUp(
+                    reader.choice(table, where, "slack_followup", _FOLLOW_UPS, FollowUp.DM.value)
+                ),
+                FollowUp.DM,
             ),
         )
 

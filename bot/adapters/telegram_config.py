@@ -63,7 +63,20 @@ class TelegramSection:
         )
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
-        """Telegram's ids are numbers in the file; as text they match what the adapter reads."""
+        """Telegram's ids are numbers in the file; as text they match what the adapter reads.
+        Each key is read on its own, so one run names every key's problem."""
+        attempt = reader.attempt
+        digest_chat = attempt(lambda: self._digest_chat(reader, where, table), None)
+        none: tuple[int, ...] = ()
+        chats = attempt(lambda: reader.numbers(table, where, "telegram_report_chats"), none)
+        leads = attempt(lambda: reader.numbers(table, where, "telegram_leads"), none)
+        return SchoolPlaces(
+            report_places=tuple(str(chat) for chat in chats),
+            leads=tuple(str(lead) for lead in leads),
+            digest_place=None if digest_chat is None else str(digest_chat),
+        )
+
+    def _digest_chat(self, reader: Reader, where: str, table: dict[str, Any]) -> int | None:
         digest_chat = table.get("telegram_digest_chat")
         if digest_chat is not None and (
             not isinstance(digest_chat, int) or isinstance(digest_chat, bool)
@@ -73,13 +86,7 @@ class TelegramSection:
                 f"{where} telegram_digest_chat must be a number",
                 within=where,
             )
-        chats = reader.numbers(table, where, "telegram_report_chats")
-        leads = reader.numbers(table, where, "telegram_leads")
-        return SchoolPlaces(
-            report_places=tuple(str(chat) for chat in chats),
-            leads=tuple(str(lead) for lead in leads),
-            digest_place=None if digest_chat is None else str(digest_chat),
-        )
+        return digest_chat
 
     def needs_server(self, settings: TransportSettings) -> bool:
         return telegram_settings(settings).mode is TelegramMode.WEBHOOK

@@ -21,9 +21,16 @@ def describe(config: Config) -> str:
     if needs_server:
         lines.append(f"server: {config.server.host}:{config.server.port}")
     for school in config.schools:
-        parts = [section.describe_school(school.on(section.transport)) for section in CHAT_SECTIONS]
+        parts = [
+            section.describe_school(school.places[section.transport])
+            for section in CHAT_SECTIONS
+            if section.transport in school.places  # only the platforms it has keys for
+        ]
         shown = ", ".join(part for part in parts if part)
-        lines.append(f"school: {school.name} ({school.timezone}); in this file; {shown}")
+        lines.append(
+            f"school: {school.name} ({school.timezone}); in this file"
+            + (f"; {shown}" if shown else "")
+        )
     r = config.reminders
     days = ",".join(WEEKDAYS[d] for d in sorted(r.working_days))
     lines.append(

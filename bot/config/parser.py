@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import partial
 from pathlib import Path
@@ -23,6 +24,7 @@ from bot.config.schema import (
 )
 from handlers.settings import (
     DEFAULT_DATABASE,
+    NOWHERE,
     WEEKDAYS,
     Config,
     ConfigError,
@@ -67,6 +69,16 @@ def school_problem(path: Path, name: str, message: str) -> ConfigError:
     return reader.error("name", message, mentioning=reader.quoted(name))
 
 
+@dataclass(frozen=True)
+class _ReadSchool:
+    """One [[schools]] entry as read: how errors name it, its places, and the school to run
+    (None when it has no usable name)."""
+
+    label: str  # "'Alder School'", or "[[schools]] #2" for an entry with no usable name
+    places: dict[Transport, SchoolPlaces]
+    school: SchoolConfig | None
+
+
 class _Parser:
     """Turns the TOML tree into dataclasses, naming the key and line of the first problem."""
 
@@ -90,8 +102,8 @@ class _Parser:
         if not isinstance(raw_schools, list) or not (raw_schools or chat_tables):
             self.read.note(self.read.error("schools", "at least one [[schools]] table is needed"))
             raw_schools = []
-        read_schools = (self._school(i, s) for i, s in enumerate(raw_schools, start=1))
-        schools = tuple(school for school in read_schools if school is not None)
+        read_schools = [self._school(i, s) for i, s in enumerate(raw_schools, start=1)]
+        schools = tuple(read.school for read in read_schools if read and read.school)
         names = [s.name for s in schools]
         folded = [name.casefold() for name in names]
         for nth, name in enumerate(names):
@@ -108,7 +120,7 @@ class _Parser:
                         nth=names[:nth].count(name) + 1,
                     )
                 )
-        self._no_shared_places(schools)
+        self._no_shared_places([read for read in read_schools if read is not None])
         config = Config(
             schools=schools,
             storage=attempt(
@@ -168,23 +180,24 @@ class _Parser:
                     )
         return tuple(warnings)
 
-    def _no_shared_places(self, schools: tuple[SchoolConfig, ...]) -> None:
-        """A report place must belong to one school, or a report there has no single owner."""
+    def _no_shared_places(self, schools: list[_ReadSchool]) -> None:
+        """A report place must belong to one school, or a report there has no single owner.
+        Schools with problems of their own are checked too, so this is named among them."""
         owners: dict[tuple[str, str], str] = {}
         for school in schools:
             places = [
                 (section.names.report_key, place)
                 for section in CHAT_SECTIONS
                 if section.names.report_key
-                for place in school.on(section.transport).report_places
+                for place in school.places.get(section.transport, NOWHERE).report_places
             ]
             for key, place in places:
-                other = owners.setdefault((key, place), school.name)
-                if other != school.name:
+                other = owners.setdefault((key, place), school.label)
+                if other != school.label:
                     self.read.note(
                         self.read.error(
                             key,
-                            f"{key} {place} is listed for both {other!r} and {school.name!r}; "
+                            f"{key} {place} is listed for both {other} and {school.label}; "
                             "a report place belongs to one school",
                             mentioning=place,
                             nth=2,  # the first school to list it keeps it; the second is wrong
@@ -234,26 +247,36 @@ class _Parser:
         )
         return ServerConfig(host=host, port=port)
 
-    def _school(self, index: int, table: Any) -> SchoolConfig | None:
-        """A school, or None (its problems noted) when it has no usable name."""
+    def _school(self, index: int, table: Any) -> _ReadSchool | None:
+        """What a school entry holds (its problems noted), or None when it is not a table."""
         where = f"[[schools]] #{index}"
         if not isinstance(table, dict):
             self.read.note(self.read.error("schools", f"{where} must be a table"))
             return None
         keys = set(SCHOOL_KEYS).union(*(section.school_keys for section in CHAT_SECTIONS))
-        self.read.no_unknown(where, table, keys)
+        # A [schools.slack] table is a guess at where a school's Slack keys go.
+        hints = {
+            str(section.table): f"a school's {section.names.label} keys are written in the "
+            f"[[schools]] entry itself, like {section.names.report_key}"
+            for section in CHAT_SECTIONS
+            if section.table and section.names.report_key
+        }
+        self.read.no_unknown(where, table, keys, hints)
         name = self.read.attempt(lambda: self.read.text(table, where, "name", "").strip(), None)
         if name == "":
             self.read.note(self.read.error("name", f"{where} needs a name", within=where))
         timezone = self.read.attempt(lambda: self._timezone(where, table), "Europe/London")
+        # Only the platforms it has keys for (the terminal, which runs any school, needs none):
+        # a platform it does not use has no places, and no defaults to show as if it had.
         places: dict[Transport, SchoolPlaces] = {}
         for section in CHAT_SECTIONS:
-            places[section.transport] = self.read.attempt(
-                partial(section.places, self.read, where, table), SchoolPlaces()
-            )
+            if section.table is None or section.school_keys & set(table):
+                places[section.transport] = self.read.attempt(
+                    partial(section.places, self.read, where, table), SchoolPlaces()
+                )
         if not name:
-            return None
-        return SchoolConfig(name=name, timezone=timezone, places=places)
+            return _ReadSchool(where, places, None)  # no usable name: no school to run
+        return _ReadSchool(repr(name), places, SchoolConfig(name, timezone, places))
 
     def _timezone(self, where: str, table: dict[str, Any]) -> str:
         timezone = self.read.text(table, where, "timezone", "Europe/London")

@@ -135,12 +135,20 @@ class Reader:
                 "secrets are never read from the file."
             )
 
-    def no_unknown(self, where: str, table: dict[str, Any], known: set[str]) -> None:
-        """Notes each unknown key; reading goes on, as the known keys are still worth checking."""
+    def no_unknown(
+        self,
+        where: str,
+        table: dict[str, Any],
+        known: set[str],
+        hints: Mapping[str, str] | None = None,
+    ) -> None:
+        """Notes each unknown key, with its hint (what was probably meant) if `hints` has one;
+        reading goes on, as the known keys are still worth checking."""
         for key in table:
             if key not in known:
-                hint = f" in {section(where).strip()}" if where else ""
-                self.note(self.error(key, f"unknown key {key!r}{hint}", within=where))
+                within = f" in {section(where).strip()}" if where else ""
+                hint = f"; {hints[key]}" if hints and key in hints else ""
+                self.note(self.error(key, f"unknown key {key!r}{within}{hint}", within=where))
 
     def error(
         self, key: str, message: str, mentioning: str = "", nth: int = 1, within: str = ""

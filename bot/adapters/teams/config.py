@@ -87,17 +87,26 @@ class TeamsSection:
         )
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
-        if not self.school_keys & set(table):
-            return SchoolPlaces()  # a school not on Teams
+        attempt = reader.attempt  # each key on its own, so one run names every key's problem
         return SchoolPlaces(
-            report_places=reader.texts(table, where, "teams_report_channels"),
-            leads=reader.texts(table, where, "teams_leads"),
-            digest_place=table.get("teams_digest_channel")
-            and reader.text(table, where, "teams_digest_channel", ""),
+            report_places=attempt(lambda: reader.texts(table, where, "teams_report_channels"), ()),
+            leads=attempt(lambda: reader.texts(table, where, "teams_leads"), ()),
+            digest_place=attempt(
+                lambda: (
+                    table.get("teams_digest_channel")
+                    and reader.text(table, where, "teams_digest_channel", "")
+                ),
+                None,
+            ),
             # In a channel, a report's questions are asked in its thread unless told otherwise:
             # a chat with the bot needs the app installed for the person too.
-            follow_up=FollowUp(
-                reader.choice(table, where, "teams_followup", _FOLLOW_UPS, FollowUp.THREAD.value)
+            follow_up=attempt(
+                lambda: FollowUp(
+                    reader.choice(
+                        table, where, "teams_followup", _FOLLOW_UPS, FollowUp.THREAD.value
+                    )
+                ),
+                FollowUp.THREAD,
             ),
         )
 
