@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -103,6 +104,17 @@ async def test_a_message_failing_without_a_retry_after_is_tried_again_after_2_4_
     counted = metrics.registry.get_sample_value
     assert counted("casebook_send_failures_total", {"transport": CONSOLE}) == 3
     assert counted("casebook_messages_sent_total", {"transport": CONSOLE}) == 1
+
+
+async def test_a_chats_messages_go_one_after_another_without_a_pause_between(
+    database: Database, clock: FakeClock
+) -> None:
+    """A report's reply and its follow-up questions reach the reporter at once, not a second
+    apart each."""
+    await _queue(database, clock, "alex", "logged", "question 1", "question 2", "question 3")
+    started = time.monotonic()
+    assert await Delivery(database, clock, {CONSOLE: FlakySender({})}).flush() == 4
+    assert time.monotonic() - started < 1.0
 
 
 async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
