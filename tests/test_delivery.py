@@ -572,6 +572,37 @@ async def test_a_sent_message_whose_mark_failed_is_recorded_by_the_next_flush_no
     assert sender.sent == ["a1"]
 
 
+async def test_a_stopping_flush_whose_last_sent_mark_failed_returns_and_the_next_records_it(
+    database: Database, clock: FakeClock
+) -> None:
+    """The worker was told to stop while sam's message was on the wire, and the commit saying
+    it went failed: the flush still returns (the worker shuts down as asked), and the next
+    process's first flush records the mark, so sam's message is not sent again."""
+    await _queue(database, clock, "sam", "s1")
+    await _queue(database, clock, "alex", "a1")
+    stop = asyncio.Event()
+
+    class SlowSender:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if outgoing.text == "a1":
+                stop.set()
+            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = SlowSender()
+    store = FailingCommit(database, failing=3)  # the claim, alex's mark, then sam's
+    delivery = Delivery(store, clock, {CONSOLE: sender})  # type: ignore[arg-type]
+    assert await delivery.flush(stop) == 1
+    assert await delivery.flush() == 0
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await delivery.flush() == 0
+    assert sender.sent == ["a1", "s1"]
+
+
 async def test_a_flush_claims_once_for_chats_that_no_claim_passed_over(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
