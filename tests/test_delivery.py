@@ -603,6 +603,33 @@ async def test_a_stopping_flush_whose_last_sent_mark_failed_returns_and_the_next
     assert sender.sent == ["a1", "s1"]
 
 
+class LockedOnce(FailingCommit):
+    """The store, except that its `failing`-th transaction finds the database locked."""
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
+        self.begun += 1
+        number = self.begun
+        async with self._inner.transaction(first=first) as unit:
+            yield unit
+            if number == self.failing:
+                raise sqlite3.OperationalError("database is locked")
+
+
+async def test_a_sent_mark_is_written_through_a_briefly_locked_database(
+    database: Database, clock: FakeClock
+) -> None:
+    """The message went; the database was locked when its "sent" mark was first committed:
+    the mark is written on a second try, so no later process sends the message again."""
+    await _queue(database, clock, "alex", "a1")
+    sender = FlakySender({})
+    store = LockedOnce(database, failing=2)  # the claim, then the "sent" mark
+    assert await Delivery(store, clock, {CONSOLE: sender}).flush() == 1  # type: ignore[arg-type]
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
+    assert sender.sent == ["a1"]
+
+
 async def test_a_flush_claims_once_for_chats_that_no_claim_passed_over(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
