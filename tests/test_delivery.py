@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -103,6 +104,17 @@ async def test_a_message_failing_without_a_retry_after_is_tried_again_after_2_4_
     counted = metrics.registry.get_sample_value
     assert counted("casebook_send_failures_total", {"transport": CONSOLE}) == 3
     assert counted("casebook_messages_sent_total", {"transport": CONSOLE}) == 1
+
+
+async def test_a_chats_messages_go_one_after_another_without_a_pause_between(
+    database: Database, clock: FakeClock
+) -> None:
+    """A report's reply and its follow-up questions reach the reporter at once, not a second
+    apart each."""
+    await _queue(database, clock, "alex", "logged", "question 1", "question 2", "question 3")
+    started = time.monotonic()
+    assert await Delivery(database, clock, {CONSOLE: FlakySender({})}).flush() == 4
+    assert time.monotonic() - started < 1.0
 
 
 async def test_a_refused_message_is_given_up_and_the_chat_goes_on(
@@ -557,6 +569,64 @@ async def test_a_sent_message_whose_mark_failed_is_recorded_by_the_next_flush_no
     assert await delivery.flush() == 0
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert await delivery.flush() == 0
+    assert sender.sent == ["a1"]
+
+
+async def test_a_stopping_flush_whose_last_sent_mark_failed_returns_and_the_next_records_it(
+    database: Database, clock: FakeClock
+) -> None:
+    """The worker was told to stop while sam's message was on the wire, and the commit saying
+    it went failed: the flush still returns (the worker shuts down as asked), and the next
+    process's first flush records the mark, so sam's message is not sent again."""
+    await _queue(database, clock, "sam", "s1")
+    await _queue(database, clock, "alex", "a1")
+    stop = asyncio.Event()
+
+    class SlowSender:
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        async def send(self, outgoing: Outgoing) -> str | None:
+            if outgoing.text == "a1":
+                stop.set()
+            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
+            self.sent.append(outgoing.text)
+            return None
+
+    sender = SlowSender()
+    store = FailingCommit(database, failing=3)  # the claim, alex's mark, then sam's
+    delivery = Delivery(store, clock, {CONSOLE: sender})  # type: ignore[arg-type]
+    assert await delivery.flush(stop) == 1
+    assert await delivery.flush() == 0
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await delivery.flush() == 0
+    assert sender.sent == ["a1", "s1"]
+
+
+class LockedOnce(FailingCommit):
+    """The store, except that its `failing`-th transaction finds the database locked."""
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, *, first: bool = False) -> AsyncIterator[Any]:
+        self.begun += 1
+        number = self.begun
+        async with self._inner.transaction(first=first) as unit:
+            yield unit
+            if number == self.failing:
+                raise sqlite3.OperationalError("database is locked")
+
+
+async def test_a_sent_mark_is_written_through_a_briefly_locked_database(
+    database: Database, clock: FakeClock
+) -> None:
+    """The message went; the database was locked when its "sent" mark was first committed:
+    the mark is written on a second try, so no later process sends the message again."""
+    await _queue(database, clock, "alex", "a1")
+    sender = FlakySender({})
+    store = LockedOnce(database, failing=2)  # the claim, then the "sent" mark
+    assert await Delivery(store, clock, {CONSOLE: sender}).flush() == 1  # type: ignore[arg-type]
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert await Delivery(database, clock, {CONSOLE: sender}).flush() == 0
     assert sender.sent == ["a1"]
 
 
