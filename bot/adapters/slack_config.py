@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from bot.config.reader import Reader
+from bot.config.reader import Reader, text_places
 from handlers.settings import (
     NO_SECRET,
     FollowUp,
@@ -21,7 +21,7 @@ from storage.models import Transport
 SLACK = Transport("slack")
 INSTALL = "[slack] install = true"
 INSTALL_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SIGNING_SECRET")
-_FOLLOW_UPS = (FollowUp.DM.value, FollowUp.THREAD.value)  # what `slack_followup` may say
+_FOLLOW_UPS = (FollowUp.DM, FollowUp.THREAD)  # what `slack_followup` may say, its default first
 
 
 class SlackMode(StrEnum):
@@ -100,25 +100,7 @@ class SlackSection:
         return config
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
-        """Each key read on its own, so one run names every key's problem."""
-        attempt = reader.attempt
-        return SchoolPlaces(
-            report_places=attempt(lambda: reader.texts(table, where, "slack_report_channels"), ()),
-            leads=attempt(lambda: reader.texts(table, where, "slack_leads"), ()),
-            digest_place=attempt(
-                lambda: (
-                    table.get("slack_digest_channel")
-                    and reader.text(table, where, "slack_digest_channel", "")
-                ),
-                None,
-            ),
-            follow_up=attempt(
-                lambda: FollowUp(
-                    reader.choice(table, where, "slack_followup", _FOLLOW_UPS, FollowUp.DM.value)
-                ),
-                FollowUp.DM,
-            ),
-        )
+        return text_places(reader, where, table, "slack", _FOLLOW_UPS)
 
     def needs_server(self, settings: TransportSettings) -> bool:
         return slack_settings(settings).mode is SlackMode.HTTP

@@ -13,7 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from handlers.settings import ConfigError, Secret
+from handlers.settings import ConfigError, FollowUp, SchoolPlaces, Secret
 
 E = TypeVar("E", bound=StrEnum)
 T = TypeVar("T")
@@ -220,3 +220,28 @@ def section(where: str) -> str:
     if not where:
         return ""
     return f"{where} " if where.startswith("[") else f"[{where}] "
+
+
+def text_places(
+    reader: Reader, where: str, table: dict[str, Any], prefix: str, follow_ups: tuple[FollowUp, ...]
+) -> SchoolPlaces:
+    """A school's places on a platform whose ids are text (Slack's, Teams'): the keys
+    `{prefix}_report_channels`, `_leads`, `_digest_channel` and `_followup` (one of
+    `follow_ups`, the first when left out), each read on its own so one run names every key's
+    problem."""
+    attempt = reader.attempt
+    digest = f"{prefix}_digest_channel"
+    allowed = tuple(f.value for f in follow_ups)
+    return SchoolPlaces(
+        report_places=attempt(lambda: reader.texts(table, where, f"{prefix}_report_channels"), ()),
+        leads=attempt(lambda: reader.texts(table, where, f"{prefix}_leads"), ()),
+        digest_place=attempt(
+            lambda: table.get(digest) and reader.text(table, where, digest, ""), None
+        ),
+        follow_up=attempt(
+            lambda: FollowUp(
+                reader.choice(table, where, f"{prefix}_followup", allowed, follow_ups[0].value)
+            ),
+            follow_ups[0],
+        ),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config.reader import Reader
+from bot.config.reader import Reader, text_places
 from handlers.settings import (
     NO_SECRET,
     FollowUp,
@@ -20,7 +20,7 @@ TEAMS = Transport("teams")
 OPENID_METADATA = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 TOKEN_URL = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"  # noqa: S105
 SERVICE_URLS = ("https://smba.trafficmanager.net/",)
-_FOLLOW_UPS = (FollowUp.THREAD.value, FollowUp.DM.value)  # what `teams_followup` may say
+_FOLLOW_UPS = (FollowUp.THREAD, FollowUp.DM)  # what `teams_followup` may say, its default first
 
 
 @dataclass(frozen=True)
@@ -87,28 +87,9 @@ class TeamsSection:
         )
 
     def places(self, reader: Reader, where: str, table: dict[str, Any]) -> SchoolPlaces:
-        attempt = reader.attempt  # each key on its own, so one run names every key's problem
-        return SchoolPlaces(
-            report_places=attempt(lambda: reader.texts(table, where, "teams_report_channels"), ()),
-            leads=attempt(lambda: reader.texts(table, where, "teams_leads"), ()),
-            digest_place=attempt(
-                lambda: (
-                    table.get("teams_digest_channel")
-                    and reader.text(table, where, "teams_digest_channel", "")
-                ),
-                None,
-            ),
-            # In a channel, a report's questions are asked in its thread unless told otherwise:
-            # a chat with the bot needs the app installed for the person too.
-            follow_up=attempt(
-                lambda: FollowUp(
-                    reader.choice(
-                        table, where, "teams_followup", _FOLLOW_UPS, FollowUp.THREAD.value
-                    )
-                ),
-                FollowUp.THREAD,
-            ),
-        )
+        # In a channel, a report's questions are asked in its thread unless told otherwise: a
+        # chat with the bot needs the app installed for the person too.
+        return text_places(reader, where, table, "teams", _FOLLOW_UPS)
 
     def needs_server(self, settings: TransportSettings) -> bool:
         return True  # Teams posts every activity to /api/messages
