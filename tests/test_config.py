@@ -83,6 +83,11 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "needs the environment variable(s) SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET",
         ),
         ("[telegram]\nmode = 'webhook'\n" + MINIMAL, "needs webhook_url"),
+        # `mode` is a key of [telegram] too: the [slack] one is blamed.
+        (
+            "[telegram]\nmode = 'polling'\n[slack]\ninstall = true\nmode = 'socket'\n" + MINIMAL,
+            "line 5: [slack] install = true needs mode",
+        ),
         (
             "[retention]\nclosed_case_days = 0\n" + MINIMAL,
             "closed_case_days must be a whole number of days, 1 or more",
