@@ -118,6 +118,18 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             MINIMAL + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n",
             "line 6: [[schools]] #2 timezone 'Mars' is unknown",
         ),
+        # The same with the next [[schools]] on the very next line.
+        (
+            MINIMAL
+            + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n"
+            + "[[schools]]\nname = 'C'\n",
+            "line 6: [[schools]] #2 timezone 'Mars' is unknown",
+        ),
+        (
+            MINIMAL
+            + "timezone = 'Europe/London'\n[[schools]]  # B\nname = 'B'\ntimezone = 'Mars'\n",
+            "line 6: [[schools]] #2 timezone 'Mars' is unknown",
+        ),
         (
             MINIMAL
             + "telegram_digest_chat = 1\n[[schools]]\nname = 'B'\n"
