@@ -83,6 +83,11 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "needs the environment variable(s) SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET",
         ),
         ("[telegram]\nmode = 'webhook'\n" + MINIMAL, "needs webhook_url"),
+        # `mode` is a key of [telegram] too: the [slack] one is blamed.
+        (
+            "[telegram]\nmode = 'polling'\n[slack]\ninstall = true\nmode = 'socket'\n" + MINIMAL,
+            "line 5: [slack] install = true needs mode",
+        ),
         (
             "[retention]\nclosed_case_days = 0\n" + MINIMAL,
             "closed_case_days must be a whole number of days, 1 or more",
@@ -116,6 +121,18 @@ MINIMAL = '[[schools]]\nname = "A"\n'
         ),
         (
             MINIMAL + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n",
+            "line 6: [[schools]] #2 timezone 'Mars' is unknown",
+        ),
+        # The same with the next [[schools]] on the very next line.
+        (
+            MINIMAL
+            + "timezone = 'Europe/London'\n[[schools]]\nname = 'B'\ntimezone = 'Mars'\n"
+            + "[[schools]]\nname = 'C'\n",
+            "line 6: [[schools]] #2 timezone 'Mars' is unknown",
+        ),
+        (
+            MINIMAL
+            + "timezone = 'Europe/London'\n[[schools]]  # B\nname = 'B'\ntimezone = 'Mars'\n",
             "line 6: [[schools]] #2 timezone 'Mars' is unknown",
         ),
         (

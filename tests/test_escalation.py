@@ -101,3 +101,21 @@ async def test_a_merge_keeps_the_earlier_escalation_of_the_two(
     await chat.command("cases", "merge 1 2", user="lena")
     case = await _case(database, 1)
     assert (case.escalated_to, case.escalated_at) == (EscalationRoute.POSH, first)
+
+
+async def test_a_merge_keeps_an_escalation_only_one_of_the_two_had(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say(TIKTOK)
+    await chat.say("https://www.tiktok.com/@someone/video/2", user="sol")
+    await chat.say("https://www.tiktok.com/@someone/video/3", user="kim")
+    await chat.say("https://www.tiktok.com/@someone/video/4", user="jo")
+    chat.clock.advance(days=2)
+    escalated_at = chat.clock.now()
+    await chat.command("cases", "escalated 2 posh", user="lena")
+    await chat.command("cases", "escalated 3 police", user="lena")
+    await chat.command("cases", "merge 1 2", user="lena")  # the duplicate was escalated
+    await chat.command("cases", "merge 3 4", user="lena")  # the surviving case was
+    for number, route in ((1, EscalationRoute.POSH), (3, EscalationRoute.POLICE)):
+        case = await _case(database, number)
+        assert (case.escalated_to, case.escalated_at) == (route, escalated_at)

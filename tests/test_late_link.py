@@ -6,11 +6,16 @@ that case has no link of its own; anything else is a report of its own, as befor
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.adapters.console_config import CONSOLE, console_places
 from handlers import messages
+from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
 from handlers.report import LINK_WINDOW
+from handlers.settings import Config, FollowUp
 from storage.db import Database
 from storage.models import Case, Platform
-from tests.chat import Chat, button, texts
+from tests.chat import STAFF_ROOM, Chat, FakeClock, button, texts
 
 TIKTOK = "https://www.tiktok.com/@someone/video/7301234567890123456"
 CANONICAL = "https://tiktok.com/@someone/video/7301234567890123456"
@@ -92,3 +97,67 @@ async def test_a_link_already_logged_joins_its_own_case_not_the_linkless_one(
     assert replies[0].text == messages.already_logged(1)
     linkless = [c for c in await _cases(database) if c.number == 2]
     assert await _links(database, linkless[0]) == []
+
+
+async def test_a_link_after_the_linkless_case_was_closed_is_a_new_report(
+    chat: Chat, database: Database
+) -> None:
+    replies = await chat.say("A video about Ms Osei is going round on snap")
+    replies = await chat.press(button(replies, "Snapchat"))
+    for _ in range(5):
+        replies = await chat.press(button(replies, "Skip"))
+    await chat.command("cases", "close 1", user="lena")  # after the questions were done
+    replies = await chat.say(TIKTOK)
+    assert replies[0].text == messages.case_logged(2, Platform.TIKTOK)
+    by_number = {case.number: case for case in await _cases(database)}
+    assert await _links(database, by_number[1]) == []
+
+
+async def test_the_words_beside_the_late_link_join_the_reporters_own(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say("There is a video about Ms Osei going round")
+    await chat.say(f"here it is {TIKTOK} from year 9")
+    [case] = await _cases(database)
+    async with database.transaction() as unit:
+        [reporter] = await unit.cases.reporters(case.id)
+    assert reporter.description == (
+        "There is a video about Ms Osei going round\nhere it is from year 9"
+    )
+
+
+async def test_a_reply_under_the_late_link_joins_its_case(chat: Chat, database: Database) -> None:
+    await chat.say("There is a video about Ms Osei going round")
+    user = User(CONSOLE, "alex", "alex")
+    await chat.send(
+        Incoming(IncomingKind.MESSAGE, STAFF_ROOM, user, TIKTOK, "Northfield", message_key="k2")
+    )
+    sam = User(CONSOLE, "sam", "sam")
+    replies = await chat.send(
+        Incoming(
+            IncomingKind.MESSAGE,
+            STAFF_ROOM,
+            sam,
+            "I saw it too",
+            "Northfield",
+            message_key="k3",
+            reply_to="k2",
+        )
+    )
+    assert texts(replies) == messages.reply_added([1])
+
+
+async def test_a_link_sent_outside_the_thread_the_questions_are_in_is_a_report_of_its_own(
+    database: Database, config: Config, clock: FakeClock
+) -> None:
+    in_threads = dataclasses.replace(
+        config.schools[0],
+        places={CONSOLE: dataclasses.replace(console_places(("lena",)), follow_up=FollowUp.THREAD)},
+    )
+    chat = Chat(database, dataclasses.replace(config, schools=(in_threads,)), clock)
+    alex = User(CONSOLE, "alex", "alex")
+    report = "There is a video about Ms Osei going round"
+    await chat.send(Incoming(IncomingKind.MESSAGE, STAFF_ROOM, alex, report, "Northfield"))
+    elsewhere = Place(CONSOLE, "corridor", PlaceKind.CHANNEL)
+    replies = await chat.send(Incoming(IncomingKind.MESSAGE, elsewhere, alex, TIKTOK, "Northfield"))
+    assert replies[0].text == messages.case_logged(2, Platform.TIKTOK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
@@ -168,6 +169,24 @@ async def test_note_status_close_reopen_and_bad_arguments(chat: Chat, database: 
     shown = texts(await chat.command("cases", "1", user="lena"))
     assert "rang POSH <b>today</b>" in shown  # stored and shown as written; adapters escape markup
     assert (await _case(database, "Northfield", 1)).status is Status.OPEN
+
+
+async def test_a_case_marked_reported_again_keeps_when_it_was_first_reported(
+    chat: Chat, database: Database
+) -> None:
+    await _report(chat, TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    first = chat.clock.now()
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 escalated", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 removed", user="lena")
+    case = await _case(database, "Northfield", 1)
+    # Time to removal counts from the first report to the platform, not the last status change.
+    assert case.reported_to_platform_at == first
+    assert case.removed_at - case.reported_to_platform_at == timedelta(days=3)
 
 
 async def test_merge_moves_reporters_links_and_notes_and_closes_the_duplicate(

@@ -7,6 +7,7 @@ from handlers import messages
 from handlers.events import Incoming, IncomingKind, User
 from handlers.text import MAX_TEXT_LENGTH, MAX_WORDS_PER_CASE
 from storage.db import Database
+from storage.models import Platform
 from tests.chat import STAFF_ROOM, Chat, texts
 
 INSTAGRAM = "https://www.instagram.com/p/ABC123/"
@@ -75,6 +76,23 @@ async def test_a_huge_edit_that_joins_another_case_is_cut_and_says_so(
     assert messages.already_logged(2) in texts(replies)
     assert messages.text_truncated(MAX_TEXT_LENGTH) in texts(replies)
     assert len((await _words(database, 2))["alex"]) == MAX_TEXT_LENGTH
+
+
+async def test_a_huge_edit_that_joins_no_other_case_is_not_said_to_be_cut(
+    chat: Chat, database: Database
+) -> None:
+    """Its words are stored nowhere, so nothing of them was cut."""
+    await chat.send(_message(f"{INSTAGRAM} hello", "alex", "m1"))
+    for text in (f"{INSTAGRAM} {HUGE}", f"{INSTAGRAM} {TIKTOK} {HUGE}"):
+        edit = _message(text, "alex", "m1")
+        replies = await chat.send(
+            Incoming(
+                IncomingKind.EDIT, edit.place, edit.user, edit.text, edit.school, message_key="m1"
+            )
+        )
+        assert messages.text_truncated(MAX_TEXT_LENGTH) not in texts(replies)
+    assert texts(replies) == messages.link_added(1, Platform.TIKTOK)
+    assert await _words(database, 1) == {"alex": f"{INSTAGRAM} hello"}
 
 
 async def _notes(database: Database, number: int) -> list[str]:

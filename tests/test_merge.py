@@ -4,11 +4,13 @@ closed case."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
 from handlers import messages, privacy
 from handlers.export import export_rows
+from handlers.settings import Config
 from storage.db import Database
 from storage.models import Platform, Target
 from tests.chat import Chat, texts
@@ -78,6 +80,34 @@ async def test_merging_ends_the_duplicates_questions_and_says_so(
         one, two = await unit.cases.by_number(1, 1), await unit.cases.by_number(1, 2)
     assert one is not None and one.targets is None
     assert two is not None and two.targets is None
+
+
+async def test_a_merge_keeps_the_surviving_cases_own_answer_over_the_duplicates(
+    chat: Chat,
+) -> None:
+    await chat.say(TIKTOK, user="alex")
+    await chat.say("1", user="alex")  # alex: I am targeted
+    await chat.say(SHORT, user="sam")
+    await chat.say("2", user="sam")  # sam: a colleague is
+    await chat.command("cases", "merge 1 2", user="lena")
+    shown = texts(await chat.command("cases", "show 1", user="lena"))
+    assert "Targeted: Me" in shown and "Targeted: A colleague" not in shown
+
+
+async def test_a_note_on_the_duplicate_stays_on_the_surviving_case_when_the_duplicate_is_purged(
+    chat: Chat, config: Config
+) -> None:
+    await chat.say(TIKTOK, user="alex")
+    await chat.say(SHORT, user="sam")
+    await chat.command("cases", "note 2 same video, short link", user="lena")
+    await chat.command("cases", "merge 1 2", user="lena")
+    later = chat.clock.now() + timedelta(days=config.retention.closed_case_days + 1)
+    async with chat.database.transaction() as unit:
+        plan = await privacy.purge_plan(unit, config, later)
+        await privacy.purge(unit, plan, later)
+    assert [item.number for item in plan] == [2]  # case 1 is open: kept whole
+    shown = texts(await chat.command("cases", "show 1", user="lena"))
+    assert "same video, short link" in shown
 
 
 async def test_closing_a_case_resumes_the_reporters_earlier_questions(chat: Chat) -> None:

@@ -155,6 +155,21 @@ async def test_a_persons_export_lists_each_case_they_reported_were_given_or_wrot
     ]
 
 
+async def test_a_persons_export_keeps_a_case_assigned_away_from_them(chat: Chat) -> None:
+    await chat.say("https://x.com/u/status/1 about Mr Khan", user="alex")
+    await chat.say("https://x.com/u/status/2", user="sam")  # sam is staff of Northfield too
+    await chat.command("cases", "assign 1 @alex", user="lena")
+    await chat.command("cases", "assign 1 @sam", user="lena")
+    async with chat.database.reading() as unit:
+        alex = await privacy.person_export(unit, "console:alex")
+    assert alex["cases_assigned"] == []
+    assert [(a["case"], a["action"]) for a in alex["audit"]] == [
+        (1, "created"),
+        (1, "assigned"),  # to alex
+        (1, "assigned"),  # from alex to sam: it is about alex as well
+    ]
+
+
 async def test_just_after_local_midnight_the_purge_counts_the_new_local_day(
     chat: Chat, config: Config
 ) -> None:

@@ -90,6 +90,7 @@ class SlackSection:
                     "mode",
                     '[slack] install = true needs mode = "http": Slack sends installs'
                     " and events to Casebook's web server",
+                    within="slack",
                 )
             for name in INSTALL_ENV:  # one line for each that is missing
                 reader.attempt(functools.partial(reader.require_env, [name], INSTALL), None)
