@@ -304,6 +304,30 @@ async def test_a_message_queued_behind_a_chat_being_sent_follows_it_at_once(
     assert sender.sent == ["a1", "a2"]
 
 
+async def test_a_reply_in_one_reports_thread_goes_while_anothers_is_on_the_wire(
+    database: Database, clock: FakeClock
+) -> None:
+    """Report threads of one channel are chats of their own: a reply committed while another
+    thread's message is being sent goes beside it. (On PostgreSQL the rows this process has
+    claimed in the channel are told from another process's by the claim's owner.)"""
+    await _queue_in_thread(database, clock, "t1", "first")
+    sender = GatedSender()
+    more, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await _queue_in_thread(database, clock, "t2", "second")
+    more.set()
+    await sender.wait_for(2)
+    assert sender.on_wire == ["first", "second"] and sender.sent == []
+    sender.gate.set()
+    assert await flush == 2
+
+
+async def _queue_in_thread(database: Database, clock: FakeClock, thread: str, text: str) -> None:
+    message = Outgoing(Place(CONSOLE, "staff", PlaceKind.CHANNEL), text, thread=thread)
+    async with database.transaction() as unit:
+        await unit.outbox.add("console", message.to_json(), None, clock.now())
+
+
 async def test_a_full_claim_is_followed_by_another_without_a_wake(
     database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,9 +12,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.adapters.console_config import CONSOLE
 from bot.app import sync_schools
+from bot.delivery import Delivery
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Transport, User
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, Transport, User
 from storage.db import migrations
 from storage.inbox import SCHOOLS_PER_CLAIM
 from storage.models import AuditEntry, CaseLink, InboxItem, NewCase, Platform
@@ -32,6 +34,7 @@ from tests.chat import STAFF_ROOM, Chat, FakeClock, texts
 from tests.conftest import two_schools
 from tests.fakes.pausing_proxy import PausingProxy
 from tests.postgres import terminate_others
+from tests.test_delivery import GatedSender
 
 LATEST = migrations("storage.migrations.postgres")[-1][0]
 
@@ -365,6 +368,30 @@ async def test_a_chat_claimed_by_another_process_is_busy(store: Store) -> None:
         await unit.outbox.mark_sent(1, T0, "ts")
         rest = await unit.outbox.claim_due(["slack"], T0, lease, owner="two")
     assert [i.id for i in rest] == [2, 3]
+
+
+async def test_a_chats_next_message_waits_while_another_process_sends_its_first(
+    store: Store,
+) -> None:
+    """Two processes on one database: while one sends a chat's first message, the other does
+    not claim the chat's next one (it would go first); the first process sends it after."""
+    clock = FakeClock()
+
+    async def queue(text: str) -> None:
+        message = Outgoing(Place(CONSOLE, "alex", PlaceKind.DIRECT), text)
+        async with store.transaction() as unit:
+            await unit.outbox.add("console", message.to_json(), None, clock.now())
+
+    await queue("first")
+    one, other = GatedSender(), GatedSender()
+    other.gate.set()
+    sending = asyncio.create_task(Delivery(store, clock, {CONSOLE: one}).flush())
+    await one.wait_for(1)
+    await queue("second")
+    assert await Delivery(store, clock, {CONSOLE: other}).flush() == 0
+    one.gate.set()
+    assert await sending == 2
+    assert one.sent == ["first", "second"] and other.on_wire == []
 
 
 async def test_savepoints_undo_only_their_own_writes(store: Store) -> None:
