@@ -83,6 +83,10 @@ MINIMAL = '[[schools]]\nname = "A"\n'
             "needs the environment variable(s) SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET",
         ),
         ("[telegram]\nmode = 'webhook'\n" + MINIMAL, "needs webhook_url"),
+        (
+            "[telegram]\nwebhook_url = 'https://'\n" + MINIMAL,
+            "line 2: [telegram] webhook_url must start with http:// or https://",
+        ),
         # `mode` is a key of [telegram] too: the [slack] one is blamed.
         (
             "[telegram]\nmode = 'polling'\n[slack]\ninstall = true\nmode = 'socket'\n" + MINIMAL,

@@ -37,6 +37,25 @@ async def test_the_weekly_digest_does_not_count_a_removal_from_an_earlier_week(
     assert removed == "Removed this week: Instagram 1, median 0.0 days to removal."
 
 
+async def test_a_week_whose_only_news_is_a_removal_is_not_summed_up_as_empty(
+    chat: Chat, config: Config
+) -> None:
+    chat.clock.moment = local(2026, 11, 18, 10, 0).astimezone(UTC)  # the week before
+    await chat.say("https://x.com/u/status/5", user="sam")
+    chat.clock.moment = local(2026, 11, 24, 10, 0).astimezone(UTC)  # this week
+    await chat.command("cases", "status 1 removed", user="lena")
+    await chat.command("cases", "close 1", user="lena")  # nothing new and nothing open
+    chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
+    await scheduler_tick(chat)
+    [digest] = [
+        r.text
+        for r in chat.transport.sent
+        if r.text.startswith("Casebook weekly summary for Northfield")
+    ]
+    [removed] = [line for line in digest.splitlines() if line.startswith("Removed this week")]
+    assert removed.startswith("Removed this week: X (Twitter) 1,")
+
+
 async def test_the_charts_weeks_count_each_report_and_removal_in_its_own_week(
     chat: Chat, config: Config
 ) -> None:

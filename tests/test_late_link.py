@@ -75,6 +75,15 @@ async def test_a_link_later_than_the_window_is_a_new_report(chat: Chat, database
     assert await _links(database, by_number[2]) == [CANONICAL]
 
 
+async def test_a_link_at_the_very_end_of_the_window_is_added_to_the_case(
+    chat: Chat, database: Database
+) -> None:
+    await chat.say("There is a video about Ms Osei going round")
+    chat.clock.advance(seconds=LINK_WINDOW.total_seconds())
+    replies = await chat.say(TIKTOK)
+    assert replies[0].text == messages.late_link_added(1, Platform.TIKTOK)
+
+
 async def test_someone_elses_link_and_a_second_link_are_reports_of_their_own(
     chat: Chat, database: Database
 ) -> None:

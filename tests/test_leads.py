@@ -189,6 +189,23 @@ async def test_a_case_marked_reported_again_keeps_when_it_was_first_reported(
     assert case.removed_at - case.reported_to_platform_at == timedelta(days=3)
 
 
+async def test_a_case_marked_removed_again_keeps_when_it_was_first_removed(
+    chat: Chat, database: Database
+) -> None:
+    await _report(chat, TIKTOK)
+    await chat.command("cases", "status 1 reported", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 removed", user="lena")
+    first = chat.clock.now()
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 open", user="lena")
+    chat.clock.advance(days=1)
+    await chat.command("cases", "status 1 removed", user="lena")
+    case = await _case(database, "Northfield", 1)
+    assert case.removed_at == first
+    assert case.removed_at - case.reported_to_platform_at == timedelta(days=1)
+
+
 async def test_merge_moves_reporters_links_and_notes_and_closes_the_duplicate(
     chat: Chat, database: Database
 ) -> None:

@@ -590,6 +590,42 @@ async def test_a_reply_under_a_merged_cases_message_joins_the_case_it_was_merged
     assert texts(said) == messages.reply_added([1])
 
 
+async def test_a_reply_under_a_case_merged_twice_joins_the_case_it_ended_in(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    await chat.send(staff(f"about Ms Osei {INSTA}", "kim", "2"))
+    await chat.send(staff("about Mr Khan https://x.com/someone/status/9", "jo", "3"))
+    await chat.command("cases", "merge 2 3", user="lena")
+    await chat.command("cases", "merge 1 2", user="lena")
+    said = await chat.send(staff("seen this too", "sam", "4", reply_to="3"))
+    assert texts(said) == messages.reply_added([1])
+
+
+async def test_a_reply_under_a_reply_that_joined_a_case_joins_it_too(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    await chat.send(staff("seen this too", "sam", "2", reply_to="1"))
+    said = await chat.send(staff("and in year 9", "kim", "3", reply_to="2"))
+    assert texts(said) == messages.reply_added([1])
+    [case] = (await cases_by_number(database)).values()
+    async with database.reading() as unit:
+        reporters = [r.person.key for r in await unit.cases.reporters(case.id)]
+    assert reporters == ["console:alex", "console:sam", "console:kim"]
+
+
+async def test_a_reply_under_a_duplicate_reopened_after_its_merge_joins_it_again(
+    chat: Chat, database: Store
+) -> None:
+    await chat.send(staff(f"about Mr Khan {TIKTOK}", "alex", "1"))
+    await chat.send(staff(f"about Ms Osei {INSTA}", "kim", "2"))
+    await chat.command("cases", "merge 1 2", user="lena")
+    await chat.command("cases", "reopen 2", user="lena")  # it was not the same after all
+    said = await chat.send(staff("seen this too", "sam", "3", reply_to="2"))
+    assert texts(said) == messages.reply_added([2])
+
+
 async def test_a_reply_from_another_school_under_a_logged_message_joins_nothing(
     chat: Chat, database: Store
 ) -> None:
