@@ -594,11 +594,13 @@ class _SentWriter:
         for attempt in range(1, RECORD_TRIES + 1):
             if not self._waiting:
                 return
+            # Counted as it takes the marks: a mark added while the transaction opens is not
+            # in this write, and its sender must not take this write's commit for its own.
             taken, self._waiting = self._waiting, []
+            self._started += 1
+            number = self._started
             try:
                 async with self._database.transaction() as unit:
-                    self._started += 1
-                    number = self._started
                     now = self._clock.now()
                     for sent in taken:
                         await unit.outbox.mark_sent(sent.item_id, now, sent.ref, sent.direct_to)

@@ -27,6 +27,7 @@ from bot.delivery import (
 from bot.metrics import Metrics
 from bot.pump import Pump
 from bot.router import Router
+from handlers import privacy
 from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
 from handlers.settings import Config
 from storage.db import Database
@@ -346,23 +347,25 @@ async def test_a_sent_mark_committed_by_another_senders_write_needs_no_write_of_
     """Senders share "sent" commits. One whose mark went into a commit that has finished goes
     on with its chat at once, even though marks added since wait for the next commit (which
     here cannot start: another transaction holds the database)."""
-    await _queue(database, clock, "alex", "a1", "a2", "a3")
+    await _queue(database, clock, "alex", "a1", "a2", "a3", "a4")
     writer = _SentWriter(database, clock)
     first = asyncio.create_task(writer.commit([1], None, None))
     second = asyncio.create_task(writer.commit([2], None, None))
+    third = asyncio.create_task(writer.commit([3], None, None))
     release = asyncio.Event()
 
     async def hold_the_database() -> None:
         async with database.transaction():
             await release.wait()
 
-    holder = asyncio.create_task(hold_the_database())  # next in line once `first` writes
-    while writer._started < 1:  # the first write has taken marks 1 and 2
+    while writer._started < 2:  # the second write (by `second`) has taken marks 2 and 3
         await asyncio.sleep(0)
-    writer.add(3, None, None)  # sent meanwhile: it waits for the next commit
+    holder = asyncio.create_task(hold_the_database())  # next in line once it commits
+    writer.add(4, None, None)  # sent meanwhile: it waits for the next commit
     try:
         await first
-        await asyncio.wait_for(second, 2)
+        await second
+        await asyncio.wait_for(third, 2)
     finally:
         release.set()
         await holder
@@ -735,6 +738,54 @@ async def test_a_batchs_replies_are_claimed_before_the_next_batch_is_handled(
     assert handled_at_first_send == [5]
 
 
+async def test_messages_of_chats_finishing_together_are_all_recorded_before_the_flush_returns(
+    database: Database, clock: FakeClock
+) -> None:
+    """A mark added while another write opens its transaction is not in that write: its
+    sender waits for the next, so a restart right after the flush sends nothing again."""
+    for name in ("alex", "sam", "kim"):
+        await _queue(database, clock, name, name)
+    first = FlakySender({})
+    assert await Delivery(database, clock, {CONSOLE: first}).flush() == 3
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    after_restart = FlakySender({})
+    assert await Delivery(database, clock, {CONSOLE: after_restart}).flush() == 0
+    assert sorted(first.sent) == ["alex", "kim", "sam"] and after_restart.sent == []
+
+
+class ChatRefSender:
+    """Answers each message with a reference naming the chat it went to, as platforms do."""
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        return f"{outgoing.place.id}|{outgoing.text}"
+
+
+async def test_retention_forgets_which_direct_chat_each_message_went_to_and_nothing_else(
+    database: Database, clock: FakeClock
+) -> None:
+    """A month on, the reference of a message to a person's direct chat is blanked (it names
+    the person's chat), whether the chat is named by the person or by its own id, or a private
+    message in a channel went there; a message to the channel keeps its reference."""
+    alex = User(CONSOLE, "alex")
+    staff = Place(CONSOLE, "staff", PlaceKind.CHANNEL)
+    messages = (
+        Outgoing(Place(CONSOLE, "D-alex", PlaceKind.DIRECT), "dm", to_user=alex),
+        Outgoing(Place(CONSOLE, "sam", PlaceKind.DIRECT), "dm sam"),
+        Outgoing(staff, "private", to_user=alex, private=True),
+        Outgoing(staff, "to the channel", to_user=alex),
+    )
+    async with database.transaction() as unit:
+        await unit.people.ensure("console:alex", "Alex")
+        await unit.people.ensure("console:sam", "Sam")
+        ids = [await unit.outbox.add("console", m.to_json(), None, clock.now()) for m in messages]
+    assert await Delivery(database, clock, {CONSOLE: ChatRefSender()}).flush() == 4
+    clock.advance(days=31)
+    async with database.transaction() as unit:
+        await privacy.purge(unit, [], clock.now())
+        refs = [await unit.outbox.message_ref(i) for i in ids]
+    assert refs == [None, None, None, "staff|to the channel"]
+
+
 async def test_a_failed_send_names_its_case_and_never_a_case_of_none(
     database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -751,6 +802,7 @@ async def test_a_failed_send_names_its_case_and_never_a_case_of_none(
     assert len(lines) == 2, lines
     assert not any("None" in line for line in lines), lines
     assert sum("(case 7)" in line for line in lines) == 1, lines
+    assert any(line.startswith("send of outbox 1 failed, retrying") for line in lines), lines
 
 
 async def test_a_message_given_up_or_retried_is_logged_with_its_rows_case_and_answer(
