@@ -323,7 +323,58 @@ async def test_a_reply_in_one_reports_thread_goes_while_anothers_is_on_the_wire(
     assert await flush == 2
 
 
-async def _queue_in_thread(database: Database, clock: FakeClock, thread: str, text: str) -> None:
+async def test_a_threads_next_reply_waits_for_the_one_on_the_wire(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, "t1", "r1")
+    sender = GatedSender()
+    more, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await _queue_in_thread(database, clock, "t1", "r2")
+    more.set()
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["r1"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["r1", "r2"]
+
+
+async def test_a_message_to_a_channel_goes_before_the_thread_replies_queued_after_it(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, None, "to the channel")
+    await _queue_in_thread(database, clock, "t1", "reply")
+    sender = GatedSender(held={"to the channel"})
+    _, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["to the channel"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["to the channel", "reply"]
+
+
+async def test_report_threads_and_private_messages_in_one_channel_go_side_by_side(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, "t1", "thread 1")
+    await _queue_in_thread(database, clock, "t2", "thread 2")
+    staff = Place(CONSOLE, "staff", PlaceKind.CHANNEL)
+    async with database.transaction() as unit:
+        for name in ("alex", "sam"):
+            message = Outgoing(staff, f"to {name}", to_user=User(CONSOLE, name), private=True)
+            await unit.outbox.add("console", message.to_json(), None, clock.now())
+    sender = GatedSender()
+    _, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(4)
+    assert sorted(sender.on_wire) == ["thread 1", "thread 2", "to alex", "to sam"]
+    sender.gate.set()
+    assert await flush == 4
+
+
+async def _queue_in_thread(
+    database: Database, clock: FakeClock, thread: str | None, text: str
+) -> None:
     message = Outgoing(Place(CONSOLE, "staff", PlaceKind.CHANNEL), text, thread=thread)
     async with database.transaction() as unit:
         await unit.outbox.add("console", message.to_json(), None, clock.now())
