@@ -181,13 +181,15 @@ async def test_alerts_that_fill_a_message_exactly_go_together_and_one_more_chara
     database: Database, clock: FakeClock
 ) -> None:
     half = (COMBINE_CHARS - 1) // 2
-    exact = ("a" * half, "b" * (COMBINE_CHARS - 1 - half))  # with their newline: COMBINE_CHARS
+    third = (COMBINE_CHARS - 2) // 3
+    # With their newlines: COMBINE_CHARS (three, so each newline is counted once only).
+    exact = ("a" * third, "b" * third, "e" * (COMBINE_CHARS - 2 - 2 * third))
     over = ("c" * half, "d" * (COMBINE_CHARS - half))
     await _queue(database, clock, "leads", *exact, combine=True)
     await _queue(database, clock, "others", *over, combine=True)
     sender = FlakySender({})
     delivery = Delivery(database, clock, {CONSOLE: sender})
-    assert await delivery.flush() == 4
+    assert await delivery.flush() == 5
     assert sorted(sender.sent) == sorted(["\n".join(exact), *over])
 
 
