@@ -374,6 +374,27 @@ async def test_report_threads_and_private_messages_in_one_channel_go_side_by_sid
     assert await flush == 4
 
 
+async def test_a_private_message_in_a_thread_holds_the_channel_while_it_is_sent(
+    database: Database, clock: FakeClock
+) -> None:
+    """A chat to one person in a channel holds the whole channel, in a thread too: a message
+    to the channel queued meanwhile goes after it."""
+    staff = Place(CONSOLE, "staff", PlaceKind.CHANNEL)
+    private = Outgoing(staff, "to alex", thread="t1", to_user=User(CONSOLE, "alex"), private=True)
+    async with database.transaction() as unit:
+        await unit.outbox.add("console", private.to_json(), None, clock.now())
+    sender = GatedSender()
+    more, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await _queue_in_thread(database, clock, None, "to the channel")
+    more.set()
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["to alex"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["to alex", "to the channel"]
+
+
 async def _queue_in_thread(
     database: Database, clock: FakeClock, thread: str | None, text: str
 ) -> None:
