@@ -718,10 +718,12 @@ class LockedOnce(FailingCommit):
 
 
 async def test_a_sent_mark_is_written_through_a_briefly_locked_database(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The message went; the database was locked when its "sent" mark was first committed:
-    the mark is written on a second try, so no later process sends the message again."""
+    the mark is written on a second try (here the last), so no later process sends the
+    message again."""
+    monkeypatch.setattr(delivery_module, "RECORD_TRIES", 2)
     await _queue(database, clock, "alex", "a1")
     sender = FlakySender({})
     store = LockedOnce(database, failing=2)  # the claim, then the "sent" mark
