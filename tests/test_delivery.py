@@ -181,13 +181,15 @@ async def test_alerts_that_fill_a_message_exactly_go_together_and_one_more_chara
     database: Database, clock: FakeClock
 ) -> None:
     half = (COMBINE_CHARS - 1) // 2
-    exact = ("a" * half, "b" * (COMBINE_CHARS - 1 - half))  # with their newline: COMBINE_CHARS
+    third = (COMBINE_CHARS - 2) // 3
+    # With their newlines: COMBINE_CHARS (three, so each newline is counted once only).
+    exact = ("a" * third, "b" * third, "e" * (COMBINE_CHARS - 2 - 2 * third))
     over = ("c" * half, "d" * (COMBINE_CHARS - half))
     await _queue(database, clock, "leads", *exact, combine=True)
     await _queue(database, clock, "others", *over, combine=True)
     sender = FlakySender({})
     delivery = Delivery(database, clock, {CONSOLE: sender})
-    assert await delivery.flush() == 4
+    assert await delivery.flush() == 5
     assert sorted(sender.sent) == sorted(["\n".join(exact), *over])
 
 
@@ -323,7 +325,79 @@ async def test_a_reply_in_one_reports_thread_goes_while_anothers_is_on_the_wire(
     assert await flush == 2
 
 
-async def _queue_in_thread(database: Database, clock: FakeClock, thread: str, text: str) -> None:
+async def test_a_threads_next_reply_waits_for_the_one_on_the_wire(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, "t1", "r1")
+    sender = GatedSender()
+    more, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await _queue_in_thread(database, clock, "t1", "r2")
+    more.set()
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["r1"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["r1", "r2"]
+
+
+async def test_a_message_to_a_channel_goes_before_the_thread_replies_queued_after_it(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, None, "to the channel")
+    await _queue_in_thread(database, clock, "t1", "reply")
+    sender = GatedSender(held={"to the channel"})
+    _, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["to the channel"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["to the channel", "reply"]
+
+
+async def test_report_threads_and_private_messages_in_one_channel_go_side_by_side(
+    database: Database, clock: FakeClock
+) -> None:
+    await _queue_in_thread(database, clock, "t1", "thread 1")
+    await _queue_in_thread(database, clock, "t2", "thread 2")
+    staff = Place(CONSOLE, "staff", PlaceKind.CHANNEL)
+    async with database.transaction() as unit:
+        for name in ("alex", "sam"):
+            message = Outgoing(staff, f"to {name}", to_user=User(CONSOLE, name), private=True)
+            await unit.outbox.add("console", message.to_json(), None, clock.now())
+    sender = GatedSender()
+    _, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(4)
+    assert sorted(sender.on_wire) == ["thread 1", "thread 2", "to alex", "to sam"]
+    sender.gate.set()
+    assert await flush == 4
+
+
+async def test_a_private_message_in_a_thread_holds_the_channel_while_it_is_sent(
+    database: Database, clock: FakeClock
+) -> None:
+    """A chat to one person in a channel holds the whole channel, in a thread too: a message
+    to the channel queued meanwhile goes after it."""
+    staff = Place(CONSOLE, "staff", PlaceKind.CHANNEL)
+    private = Outgoing(staff, "to alex", thread="t1", to_user=User(CONSOLE, "alex"), private=True)
+    async with database.transaction() as unit:
+        await unit.outbox.add("console", private.to_json(), None, clock.now())
+    sender = GatedSender()
+    more, flush = _flush_woken_by(database, clock, sender)
+    await sender.wait_for(1)
+    await _queue_in_thread(database, clock, None, "to the channel")
+    more.set()
+    await asyncio.sleep(0.05)
+    assert sender.on_wire == ["to alex"]
+    sender.gate.set()
+    assert await flush == 2
+    assert sender.sent == ["to alex", "to the channel"]
+
+
+async def _queue_in_thread(
+    database: Database, clock: FakeClock, thread: str | None, text: str
+) -> None:
     message = Outgoing(Place(CONSOLE, "staff", PlaceKind.CHANNEL), text, thread=thread)
     async with database.transaction() as unit:
         await unit.outbox.add("console", message.to_json(), None, clock.now())
@@ -644,10 +718,12 @@ class LockedOnce(FailingCommit):
 
 
 async def test_a_sent_mark_is_written_through_a_briefly_locked_database(
-    database: Database, clock: FakeClock
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The message went; the database was locked when its "sent" mark was first committed:
-    the mark is written on a second try, so no later process sends the message again."""
+    the mark is written on a second try (here the last), so no later process sends the
+    message again."""
+    monkeypatch.setattr(delivery_module, "RECORD_TRIES", 2)
     await _queue(database, clock, "alex", "a1")
     sender = FlakySender({})
     store = LockedOnce(database, failing=2)  # the claim, then the "sent" mark

@@ -129,7 +129,7 @@ async def test_set_aside_text_is_forgotten_by_retention(database: Database) -> N
 
 @pytest.mark.sqlite_only
 async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
-    chat: Chat, database: Database, clock: FakeClock
+    chat: Chat, database: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await chat.router.receive(MESSAGE, "test", "e1")
     await chat.router.process_pending()
@@ -140,7 +140,11 @@ async def test_a_restarted_process_takes_back_its_predecessors_claims_at_once(
     assert claimed
     successor = Delivery(database, clock, {CONSOLE: chat.transport})
     assert await successor.flush() == 0  # still leased to the dead process
-    assert await successor.take_back_claims() == len(claimed)
+    with caplog.at_level("INFO", logger="bot.delivery"):
+        assert await successor.take_back_claims() == len(claimed)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"took back {len(claimed)} outbox claim(s) left by an earlier process"
+    ]
     assert await successor.flush() == len(claimed)
 
 
