@@ -551,6 +551,22 @@ class StoppingSender:
         return None
 
 
+class StopOnA1Sender:
+    """Sets `stop` as a1 goes, while s1, sent beside it, is still on the wire (0.2 s against
+    a1's 0.05 s): a worker told to stop with another chat's message mid-send."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self.stop = stop
+        self.sent: list[str] = []
+
+    async def send(self, outgoing: Outgoing) -> str | None:
+        if outgoing.text == "a1":
+            self.stop.set()
+        await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
+        self.sent.append(outgoing.text)
+        return None
+
+
 async def test_a_flush_told_to_stop_waits_for_the_messages_on_the_wire_and_counts_them(
     database: Database, clock: FakeClock
 ) -> None:
@@ -561,18 +577,7 @@ async def test_a_flush_told_to_stop_waits_for_the_messages_on_the_wire_and_count
     await _queue(database, clock, "alex", "a1")
     stop = asyncio.Event()
 
-    class SlowSender:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        async def send(self, outgoing: Outgoing) -> str | None:
-            if outgoing.text == "a1":
-                stop.set()
-            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
-            self.sent.append(outgoing.text)
-            return None
-
-    sender = SlowSender()
+    sender = StopOnA1Sender(stop)
     assert await Delivery(database, clock, {CONSOLE: sender}).flush(stop) == 2
     assert sender.sent == ["a1", "s1"]
     clock.advance(seconds=LEASE.total_seconds() + 1)
@@ -683,18 +688,7 @@ async def test_a_stopping_flush_whose_last_sent_mark_failed_returns_and_the_next
     await _queue(database, clock, "alex", "a1")
     stop = asyncio.Event()
 
-    class SlowSender:
-        def __init__(self) -> None:
-            self.sent: list[str] = []
-
-        async def send(self, outgoing: Outgoing) -> str | None:
-            if outgoing.text == "a1":
-                stop.set()
-            await asyncio.sleep(0.05 if outgoing.text == "a1" else 0.2)
-            self.sent.append(outgoing.text)
-            return None
-
-    sender = SlowSender()
+    sender = StopOnA1Sender(stop)
     store = FailingCommit(database, failing=3)  # the claim, alex's mark, then sam's
     delivery = Delivery(store, clock, {CONSOLE: sender})  # type: ignore[arg-type]
     assert await delivery.flush(stop) == 1
