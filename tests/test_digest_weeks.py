@@ -17,6 +17,17 @@ from tests.chat import Chat
 from tests.test_reminders import TIKTOK, local, scheduler_tick
 
 
+def _removed_line(chat: Chat) -> str:
+    """The one "Removed this week" line of the one weekly summary sent to Northfield."""
+    [digest] = [
+        r.text
+        for r in chat.transport.sent
+        if r.text.startswith("Casebook weekly summary for Northfield")
+    ]
+    [removed] = [line for line in digest.splitlines() if line.startswith("Removed this week")]
+    return removed
+
+
 async def test_the_weekly_digest_does_not_count_a_removal_from_an_earlier_week(
     chat: Chat, config: Config
 ) -> None:
@@ -28,12 +39,7 @@ async def test_the_weekly_digest_does_not_count_a_removal_from_an_earlier_week(
     await chat.command("cases", "status 2 removed", user="lena")
     chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
     await scheduler_tick(chat)
-    [digest] = [
-        r.text
-        for r in chat.transport.sent
-        if r.text.startswith("Casebook weekly summary for Northfield")
-    ]
-    [removed] = [line for line in digest.splitlines() if line.startswith("Removed this week")]
+    removed = _removed_line(chat)
     assert removed == "Removed this week: Instagram 1, median 0.0 days to removal."
 
 
@@ -47,12 +53,7 @@ async def test_a_week_whose_only_news_is_a_removal_is_not_summed_up_as_empty(
     await chat.command("cases", "close 1", user="lena")  # nothing new and nothing open
     chat.clock.moment = local(2026, 11, 30, 8, 0).astimezone(UTC)
     await scheduler_tick(chat)
-    [digest] = [
-        r.text
-        for r in chat.transport.sent
-        if r.text.startswith("Casebook weekly summary for Northfield")
-    ]
-    [removed] = [line for line in digest.splitlines() if line.startswith("Removed this week")]
+    removed = _removed_line(chat)
     assert removed.startswith("Removed this week: X (Twitter) 1,")
 
 

@@ -10,7 +10,7 @@ import dataclasses
 
 from bot.adapters.console_config import CONSOLE, console_places
 from handlers import messages
-from handlers.events import Incoming, IncomingKind, Place, PlaceKind, User
+from handlers.events import Incoming, IncomingKind, Outgoing, Place, PlaceKind, User
 from handlers.report import LINK_WINDOW
 from handlers.settings import Config, FollowUp
 from storage.db import Database
@@ -48,14 +48,20 @@ async def test_a_link_after_a_report_without_one_is_added_to_that_case(
     assert messages.new_case_alert(2, Platform.TIKTOK) not in texts(replies)
 
 
-async def test_the_link_joins_after_a_restart_and_after_the_questions_are_done(
-    chat: Chat, database: Database
-) -> None:
+async def _linkless_report_answered(chat: Chat) -> list[Outgoing]:
+    """A report without a link, its platform answered and every other question skipped: the
+    replies to the last skip."""
     replies = await chat.say("A video about Ms Osei is going round on snap")
     replies = await chat.press(button(replies, "Snapchat"))
     for _ in range(5):
         replies = await chat.press(button(replies, "Skip"))
-    assert messages.questions_finished([1]) in texts(replies)
+    return replies
+
+
+async def test_the_link_joins_after_a_restart_and_after_the_questions_are_done(
+    chat: Chat, database: Database
+) -> None:
+    assert messages.questions_finished([1]) in texts(await _linkless_report_answered(chat))
     restarted = Chat(database, chat.config, chat.clock)  # nothing kept in memory
     chat.clock.advance(seconds=LINK_WINDOW.total_seconds() - 60)
     replies = await restarted.say(TIKTOK)
@@ -111,10 +117,7 @@ async def test_a_link_already_logged_joins_its_own_case_not_the_linkless_one(
 async def test_a_link_after_the_linkless_case_was_closed_is_a_new_report(
     chat: Chat, database: Database
 ) -> None:
-    replies = await chat.say("A video about Ms Osei is going round on snap")
-    replies = await chat.press(button(replies, "Snapchat"))
-    for _ in range(5):
-        replies = await chat.press(button(replies, "Skip"))
+    await _linkless_report_answered(chat)
     await chat.command("cases", "close 1", user="lena")  # after the questions were done
     replies = await chat.say(TIKTOK)
     assert replies[0].text == messages.case_logged(2, Platform.TIKTOK)
